@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// `npm test`: every check, in order, each reported, all run even when one fails.
+//   1. the control-plane binaries (built from Go modules if the cache lacks them)
+//   2. typecheck   3. lint   4. jest: unit + integration (one real control plane)   5. no process outlived the run
+// Writes test-results/summary.json ({ passed, failed, checks }) for .ci/run; exits non-zero on any failure.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 19)) {
+  console.error(`Node ${process.versions.node} is too old (>= 22.19 needed): run through npm (npm test), which uses the Node that npm ci installed.`);
+  process.exit(1);
+}
+
+const results = 'test-results';
+mkdirSync(results, { recursive: true });
+const checks = [];
+const jestJson = join(results, 'jest.json');
+rmSync(jestJson, { force: true });
+
+function step(name, cmd, args, opts = {}) {
+  const started = Date.now();
+  console.error(`\n== ${name}`);
+  const r = spawnSync(cmd, args, { stdio: ['ignore', opts.captureStdout ? 'pipe' : 'inherit', 'inherit'], encoding: 'utf8' });
+  const seconds = (Date.now() - started) / 1000;
+  const ok = r.status === 0;
+  console.error(`== ${name}: ${ok ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${seconds.toFixed(1)} s`);
+  return { ok, seconds, stdout: r.stdout ?? '' };
+}
+
+const build = step('control plane binaries', 'bash', ['test/cluster/build.sh'], { captureStdout: true });
+checks.push({ name: 'control plane binaries', ok: build.ok, seconds: build.seconds });
+const binDir = build.stdout.trim().split('\n').pop() ?? '';
+
+for (const [name, args] of [
+  ['typecheck', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']],
+  ['lint', ['node_modules/eslint/bin/eslint.js', '.']],
+]) {
+  const r = step(name, process.execPath, args);
+  checks.push({ name, ok: r.ok, seconds: r.seconds });
+}
+
+let jest = { numPassedTests: 0, numFailedTests: 0 };
+if (build.ok) {
+  const projects = process.env.SLUICE_TEST_PROJECTS?.split(',') ?? ['unit', 'integration'];
+  const r = step('jest', process.execPath, [
+    '--experimental-vm-modules', '--no-warnings=ExperimentalWarning',
+    'node_modules/jest/bin/jest.js', '--ci', '--selectProjects', ...projects, '--json', `--outputFile=${jestJson}`,
+  ]);
+  try {
+    jest = JSON.parse(readFileSync(jestJson, 'utf8'));
+    // A suite that fails to load has no test results of its own; count it so it cannot pass unseen.
+    jest.numFailedTests += jest.numRuntimeErrorTestSuites ?? 0;
+  } catch {
+    jest.numFailedTests = 1;
+  }
+  if (!r.ok && jest.numFailedTests === 0) jest.numFailedTests = 1;
+  checks.push({ name: 'jest', ok: r.ok, seconds: r.seconds });
+} else {
+  checks.push({ name: 'jest (not run: no control plane binaries)', ok: false, seconds: 0 });
+  jest.numFailedTests = 1;
+}
+
+const orphans = binDir === '' ? [] : await leftovers(binDir);
+checks.push({ name: 'no process outlived the run', ok: orphans.length === 0, seconds: 0 });
+if (orphans.length > 0) {
+  console.error(`\nThese processes outlived the test run (now killed): ${orphans.map((o) => `${o.pid} ${o.argv0}`).join(', ')}`);
+  for (const o of orphans) {
+    try {
+      process.kill(o.pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+const otherChecks = checks.filter((c) => c.name !== 'jest');
+const passed = jest.numPassedTests + otherChecks.filter((c) => c.ok).length;
+const failed = jest.numFailedTests + otherChecks.filter((c) => !c.ok).length;
+writeFileSync(join(results, 'summary.json'), JSON.stringify({ passed, failed, checks }, null, 2));
+console.error('\n== summary');
+for (const c of checks) console.error(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name} (${c.seconds.toFixed(1)} s)`);
+console.error(`  jest: ${jest.numPassedTests} passed, ${jest.numFailedTests} failed`);
+process.exit(checks.every((c) => c.ok) && failed === 0 ? 0 : 1);
+
+/**
+ * Processes of a test control plane (a control-plane binary whose arguments name a temporary sluice-cp- state
+ * directory) still running after a grace period for the teardown; a person's `npm run cluster:up` plane is spared.
+ */
+async function leftovers(dir) {
+  const scan = () =>
+    readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .flatMap((p) => {
+        try {
+          const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+          const argv0 = argv[0] ?? '';
+          return argv0.startsWith(`${dir}/`) && argv.some((a) => a.includes('/sluice-cp-')) ? [{ pid: Number(p), argv0 }] : [];
+        } catch {
+          return [];
+        }
+      });
+  for (let i = 0; i < 50; i++) {
+    if (scan().length === 0) return [];
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return scan();
+}
