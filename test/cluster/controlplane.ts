@@ -25,6 +25,8 @@ export interface ControlPlane {
   processes: Running[];
   /** Runs the kubectl built with the control plane (same version as the server) against it. */
   kubectl(args: string[], input?: string): Promise<string>;
+  /** Stops one component and starts it again with the same flags and ports (outage tests). */
+  restart(name: string, downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -173,7 +175,19 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     await stop();
     throw err;
   }
-  return { dir, binDir: opts.binDir, server, kubeconfig: p.kubeconfig, logDir, processes, kubectl, stop };
+  const restart = async (name: string, downMs = 0): Promise<void> => {
+    const i = processes.findIndex((r) => r.name === name);
+    const spec = componentSpecs(layout).find((s) => s.name === name);
+    const old = processes[i];
+    if (old === undefined || spec === undefined) throw new Error(`no component ${name}`);
+    await stopProcess(old);
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    const r = startProcess(spec, logDir, opts.detached ?? false);
+    processes[i] = r;
+    appendFileSync(pidsFile, `${r.pid} ${r.command}\n`);
+    if (spec.health) await waitHealthy(r, spec.health, await readFile(p.caCert), 60_000);
+  };
+  return { dir, binDir: opts.binDir, server, kubeconfig: p.kubeconfig, logDir, processes, kubectl, restart, stop };
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

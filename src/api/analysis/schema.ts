@@ -1,0 +1,149 @@
+// AnalysisTemplate, ClusterAnalysisTemplate and AnalysisRun (sluice.dev/v1alpha1) with Argo Rollouts v1alpha1
+// field names for the supported providers (prometheus, web; a Job spec is preserved as written).
+import { z } from 'zod';
+import { preserveHint } from '../common/crd-hints.ts';
+import { durationSchema } from '../common/duration.ts';
+import { intOrStringSchema } from '../common/int-or-string.ts';
+import { conditionSchema, resourceSchema, timestampSchema } from '../common/meta.ts';
+
+export const argumentSchema = z.object({
+  name: z.string(),
+  value: z.string().optional(),
+  valueFrom: z
+    .object({
+      secretKeyRef: z.object({ name: z.string(), key: z.string() }).optional(),
+      fieldRef: z.object({ fieldPath: z.string() }).optional(),
+    })
+    .optional(),
+});
+export type Argument = z.infer<typeof argumentSchema>;
+
+const headerSchema = z.object({ key: z.string(), value: z.string() });
+
+export const prometheusProviderSchema = z.object({
+  address: z.string().optional(),
+  query: z.string(),
+  /** Seconds, as in Argo. */
+  timeout: z.int().min(0).optional(),
+  headers: z.array(headerSchema).optional(),
+  insecure: z.boolean().optional(),
+});
+
+export const webProviderSchema = z.object({
+  url: z.string(),
+  method: z.enum(['GET', 'POST', 'PUT']).optional(),
+  headers: z.array(headerSchema).optional(),
+  body: z.string().optional(),
+  jsonPath: z.string().optional(),
+  timeoutSeconds: z.int().min(0).optional(),
+  insecure: z.boolean().optional(),
+});
+
+/** Argo's defaults for unset metric fields (read with `metric.x ?? METRIC_DEFAULTS.x`). */
+export const METRIC_DEFAULTS = {
+  failureLimit: 0,
+  inconclusiveLimit: 0,
+  consecutiveErrorLimit: 4,
+  /** Measurements kept per metric in status. */
+  measurementHistoryLimit: 10,
+  /** Retry interval after a provider error. */
+  errorRetryInterval: '10s',
+} as const;
+
+export const METRIC_PROVIDERS = ['prometheus', 'web', 'job'] as const;
+
+export const metricProviderSchema = z.object({
+  prometheus: prometheusProviderSchema.optional(),
+  web: webProviderSchema.optional(),
+  job: z.looseObject({}).meta(preserveHint).optional(),
+});
+export type MetricProvider = z.infer<typeof metricProviderSchema>;
+
+// Argo made the limits IntOrString so they can come from args ("{{args.limit}}"); numbers are the usual form.
+export const metricSchema = z.object({
+  name: z.string(),
+  interval: durationSchema.optional(),
+  initialDelay: durationSchema.optional(),
+  count: intOrStringSchema.optional(),
+  successCondition: z.string().optional(),
+  failureCondition: z.string().optional(),
+  failureLimit: intOrStringSchema.optional(),
+  inconclusiveLimit: intOrStringSchema.optional(),
+  consecutiveErrorLimit: intOrStringSchema.optional(),
+  provider: metricProviderSchema,
+});
+export type Metric = z.infer<typeof metricSchema>;
+
+export const analysisTemplateSpecSchema = z.object({
+  args: z.array(argumentSchema).optional(),
+  metrics: z.array(metricSchema),
+  dryRun: z.array(z.object({ metricName: z.string() })).optional(),
+  measurementRetention: z.array(z.object({ metricName: z.string(), limit: z.int() })).optional(),
+});
+export type AnalysisTemplateSpec = z.infer<typeof analysisTemplateSpecSchema>;
+
+/** Argo templates have no status; Sluice keeps one for an InvalidSpec condition the controller may report. */
+export const analysisTemplateStatusSchema = z.object({ conditions: z.array(conditionSchema).optional() });
+
+export const analysisTemplateSchema = resourceSchema('AnalysisTemplate', analysisTemplateSpecSchema, analysisTemplateStatusSchema);
+export type AnalysisTemplate = z.infer<typeof analysisTemplateSchema>;
+
+export const clusterAnalysisTemplateSchema = analysisTemplateSchema.extend({ kind: z.literal('ClusterAnalysisTemplate') });
+export type ClusterAnalysisTemplate = z.infer<typeof clusterAnalysisTemplateSchema>;
+
+export const analysisRunSpecSchema = analysisTemplateSpecSchema.extend({
+  /** Set by the Rollout controller on promote or abort: indefinite metrics end as Successful. */
+  terminate: z.boolean().optional(),
+});
+export type AnalysisRunSpec = z.infer<typeof analysisRunSpecSchema>;
+
+export const analysisPhaseSchema = z.enum(['Pending', 'Running', 'Successful', 'Failed', 'Error', 'Inconclusive']);
+export type AnalysisPhase = z.infer<typeof analysisPhaseSchema>;
+
+export const measurementSchema = z.object({
+  phase: analysisPhaseSchema,
+  value: z.string().optional(),
+  startedAt: timestampSchema.optional(),
+  finishedAt: timestampSchema.optional(),
+  message: z.string().optional(),
+  resumeAt: timestampSchema.optional(),
+});
+export type Measurement = z.infer<typeof measurementSchema>;
+
+export const metricResultSchema = z.object({
+  name: z.string(),
+  phase: analysisPhaseSchema,
+  measurements: z.array(measurementSchema).optional(),
+  count: z.int().optional(),
+  successful: z.int().optional(),
+  failed: z.int().optional(),
+  inconclusive: z.int().optional(),
+  error: z.int().optional(),
+  consecutiveError: z.int().optional(),
+  message: z.string().optional(),
+  dryRun: z.boolean().optional(),
+});
+export type MetricResult = z.infer<typeof metricResultSchema>;
+
+const runSummarySchema = z.object({
+  count: z.int().optional(),
+  successful: z.int().optional(),
+  failed: z.int().optional(),
+  inconclusive: z.int().optional(),
+  error: z.int().optional(),
+});
+
+export const analysisRunStatusSchema = z.object({
+  phase: analysisPhaseSchema.optional(),
+  message: z.string().optional(),
+  startedAt: timestampSchema.optional(),
+  completedAt: timestampSchema.optional(),
+  metricResults: z.array(metricResultSchema).optional(),
+  runSummary: runSummarySchema.optional(),
+  dryRunSummary: runSummarySchema.optional(),
+});
+export type AnalysisRunStatus = z.infer<typeof analysisRunStatusSchema>;
+
+export const analysisRunSchema = resourceSchema('AnalysisRun', analysisRunSpecSchema, analysisRunStatusSchema);
+export type AnalysisRun = z.infer<typeof analysisRunSchema>;
+export type AnalysisRunInput = z.input<typeof analysisRunSchema>;

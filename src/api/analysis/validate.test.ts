@@ -1,0 +1,96 @@
+import { describe, expect, it } from '@jest/globals';
+import { loadFixture } from '../../../test/fixtures/api/fixtures.ts';
+import { analysisTemplateSchema, clusterAnalysisTemplateSchema, type AnalysisTemplateSpec, type Metric } from './schema.ts';
+import { argReferences, validateAnalysisSpec } from './validate.ts';
+
+function spec(): AnalysisTemplateSpec {
+  return analysisTemplateSchema.parse(loadFixture('analysistemplate-prometheus-web.yaml')).spec;
+}
+function metric(s: AnalysisTemplateSpec, i: number): Metric {
+  const m = s.metrics[i];
+  if (m === undefined) throw new Error(`fixture has no metric ${i}`);
+  return m;
+}
+const fields = (s: AnalysisTemplateSpec) => validateAnalysisSpec(s).map((e) => e.field);
+
+describe('validateAnalysisSpec', () => {
+  it('finds nothing wrong in the fixtures', () => {
+    expect(validateAnalysisSpec(spec())).toEqual([]);
+    expect(validateAnalysisSpec(clusterAnalysisTemplateSchema.parse(loadFixture('clusteranalysistemplate-job.yaml')).spec)).toEqual([]);
+  });
+
+  it('needs unique metric names', () => {
+    const s = spec();
+    s.metrics.push({ ...metric(s, 1) });
+    expect(validateAnalysisSpec(s)).toEqual([{ field: 'spec.metrics[2].name', message: 'duplicate metric name "readiness"' }]);
+  });
+
+  it('needs exactly one provider per metric', () => {
+    const s = spec();
+    metric(s, 0).provider.web = { url: 'http://x' };
+    metric(s, 1).provider = {};
+    const errors = validateAnalysisSpec(s);
+    expect(errors.map((e) => e.field)).toEqual(['spec.metrics[0].provider', 'spec.metrics[1].provider']);
+    expect(errors[0]?.message).toContain('found prometheus, web');
+    expect(errors[1]?.message).toContain('found none');
+  });
+
+  it.each(['failureLimit', 'inconclusiveLimit', 'consecutiveErrorLimit', 'count'] as const)('refuses a negative %s', (key) => {
+    const s = spec();
+    metric(s, 0)[key] = key === 'failureLimit' ? -2 : -1;
+    expect(fields(s)).toEqual([`spec.metrics[0].${key}`]);
+  });
+
+  it("accepts Argo's failureLimit: -1 (never fail) and limits given as integer strings or arg references", () => {
+    const s = spec();
+    metric(s, 0).failureLimit = -1;
+    metric(s, 0).inconclusiveLimit = '2';
+    metric(s, 0).consecutiveErrorLimit = '{{args.prometheus-port}}';
+    expect(validateAnalysisSpec(s)).toEqual([]);
+    metric(s, 0).inconclusiveLimit = 'lots';
+    expect(fields(s)).toEqual(['spec.metrics[0].inconclusiveLimit']);
+  });
+
+  it('reports interval and initialDelay that do not parse', () => {
+    const s = spec();
+    metric(s, 0).interval = '1 minute';
+    metric(s, 1).initialDelay = '5d';
+    expect(fields(s)).toEqual(['spec.metrics[0].interval', 'spec.metrics[1].initialDelay']);
+  });
+
+  it('needs an interval when count is more than one', () => {
+    const s = spec();
+    delete metric(s, 0).interval;
+    expect(fields(s)).toEqual(['spec.metrics[0].interval']);
+  });
+
+  it('reports {{args.x}} references to args that are not declared, at the field that uses them', () => {
+    const s = spec();
+    s.args = (s.args ?? []).filter((a) => a.name !== 'service-name');
+    expect(fields(s)).toEqual(['spec.metrics[0].provider.prometheus.query', 'spec.metrics[1].provider.web.url']);
+    expect(validateAnalysisSpec(s)[0]?.message).toContain('"service-name"');
+  });
+
+  it('needs unique arg names and one source per arg', () => {
+    const s = spec();
+    s.args = [...(s.args ?? []), { name: 'service-name' }, { name: 'x', value: 'a', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }];
+    expect(fields(s)).toEqual(['spec.args[3].name', 'spec.args[4]']);
+  });
+
+  it('needs dryRun and measurementRetention to name metrics, and a non-negative retention', () => {
+    const s = spec();
+    s.dryRun = [{ metricName: '*' }, { metricName: 'nope' }];
+    s.measurementRetention = [{ metricName: 'success-rate', limit: -1 }];
+    expect(fields(s)).toEqual(['spec.dryRun[1].metricName', 'spec.measurementRetention[0].limit']);
+  });
+
+  it('needs at least one metric', () => {
+    expect(fields({ metrics: [] })).toEqual(['spec.metrics']);
+  });
+});
+
+describe('argReferences', () => {
+  it('finds every {{args.name}} in order', () => {
+    expect(argReferences('http://{{args.host}}:{{args.port}}/{{ args.spaced }}/{{args.host}}')).toEqual(['host', 'port', 'host']);
+  });
+});

@@ -1,0 +1,90 @@
+// Semantic rules for analysis specs (templates and runs share them). Pure; see rollout/validate.ts for why.
+import { durationError } from '../common/duration.ts';
+import type { SpecError } from '../common/errors.ts';
+import { fieldPath } from '../common/errors.ts';
+import { METRIC_PROVIDERS, type AnalysisTemplateSpec, type Metric } from './schema.ts';
+
+const ARG_REF = /\{\{args\.([^{}]+?)\}\}/g;
+
+/** Names referenced as `{{args.name}}` in a string, in order of appearance. */
+export function argReferences(text: string): string[] {
+  return [...text.matchAll(ARG_REF)].map((m) => m[1] as string);
+}
+
+export function validateAnalysisSpec(spec: AnalysisTemplateSpec): SpecError[] {
+  const errors: SpecError[] = [];
+  const declared = new Set<string>();
+  (spec.args ?? []).forEach((arg, i) => {
+    const at = fieldPath('spec', 'args', i);
+    if (declared.has(arg.name)) errors.push({ field: `${at}.name`, message: `duplicate arg "${arg.name}"` });
+    declared.add(arg.name);
+    const from = arg.valueFrom;
+    const sources = [arg.value !== undefined, from?.secretKeyRef !== undefined, from?.fieldRef !== undefined].filter(Boolean).length;
+    if (sources > 1) errors.push({ field: at, message: 'set only one of value, valueFrom.secretKeyRef, valueFrom.fieldRef' });
+  });
+
+  const names = new Set<string>();
+  if (spec.metrics.length === 0) errors.push({ field: 'spec.metrics', message: 'needs at least one metric' });
+  spec.metrics.forEach((metric, i) => {
+    const at = fieldPath('spec', 'metrics', i);
+    if (names.has(metric.name)) errors.push({ field: `${at}.name`, message: `duplicate metric name "${metric.name}"` });
+    names.add(metric.name);
+    errors.push(...metricErrors(at, metric, declared));
+  });
+
+  const known = (name: string): boolean => name === '*' || names.has(name);
+  (spec.dryRun ?? []).forEach((d, i) => {
+    if (!known(d.metricName)) errors.push({ field: `${fieldPath('spec', 'dryRun', i)}.metricName`, message: `no metric named "${d.metricName}"` });
+  });
+  (spec.measurementRetention ?? []).forEach((r, i) => {
+    const at = fieldPath('spec', 'measurementRetention', i);
+    if (!known(r.metricName)) errors.push({ field: `${at}.metricName`, message: `no metric named "${r.metricName}"` });
+    if (r.limit < 0) errors.push({ field: `${at}.limit`, message: `must not be negative, got ${r.limit}` });
+  });
+  return errors;
+}
+
+function metricErrors(at: string, metric: Metric, declaredArgs: ReadonlySet<string>): SpecError[] {
+  const errors: SpecError[] = [];
+  const providers = METRIC_PROVIDERS.filter((p) => metric.provider[p] !== undefined);
+  if (providers.length !== 1) {
+    errors.push({
+      field: `${at}.provider`,
+      message: `set exactly one provider of ${METRIC_PROVIDERS.join(', ')}; found ${providers.length === 0 ? 'none' : providers.join(', ')}`,
+    });
+  }
+  for (const key of ['interval', 'initialDelay'] as const) {
+    const e = durationError(`${at}.${key}`, metric[key]);
+    if (e !== undefined) errors.push(e);
+  }
+  // Argo documents failureLimit: -1 as "never fail on measurements"; every other limit is a plain count.
+  const limits = [['count', 0], ['failureLimit', -1], ['inconclusiveLimit', 0], ['consecutiveErrorLimit', 0]] as const;
+  for (const [key, min] of limits) {
+    const value = metric[key];
+    if (value === undefined) continue;
+    const n = typeof value === 'number' ? value : /^-?\d+$/.test(value) ? Number(value) : undefined;
+    if (typeof value === 'string' && n === undefined) {
+      if (argReferences(value).length === 0) errors.push({ field: `${at}.${key}`, message: `must be an integer or an {{args.name}} reference, got "${value}"` });
+    } else if (n !== undefined && n < min) {
+      errors.push({ field: `${at}.${key}`, message: min === 0 ? `must not be negative, got ${n}` : `must be ${min} or more, got ${n}` });
+    }
+  }
+  if (typeof metric.count === 'number' && metric.count > 1 && metric.interval === undefined) {
+    errors.push({ field: `${at}.interval`, message: `required when count is more than 1 (count is ${metric.count})` });
+  }
+  // Args are substituted anywhere in a metric, so every string in it may reference one.
+  walkStrings(metric, at, (path, text) => {
+    for (const name of new Set(argReferences(text))) {
+      if (!declaredArgs.has(name)) errors.push({ field: path, message: `references undeclared arg "${name}"; declare it in spec.args` });
+    }
+  });
+  return errors;
+}
+
+function walkStrings(value: unknown, path: string, visit: (path: string, text: string) => void): void {
+  if (typeof value === 'string') visit(path, value);
+  else if (Array.isArray(value)) value.forEach((v, i) => walkStrings(v, fieldPath(path, i), visit));
+  else if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) walkStrings(v, fieldPath(path, k), visit);
+  }
+}

@@ -1,0 +1,154 @@
+// Application (sluice.dev/v1alpha1) with Argo CD field names for the supported subset, plus Sluice's own
+// `pollInterval` and `credentials`. Sluice deploys only into its own cluster (see validate.ts).
+import { z } from 'zod';
+import { preserveHint } from '../common/crd-hints.ts';
+import { durationSchema } from '../common/duration.ts';
+import { conditionSchema, resourceSchema, timestampSchema } from '../common/meta.ts';
+
+export const IN_CLUSTER_SERVER = 'https://kubernetes.default.svc';
+export const IN_CLUSTER_NAME = 'in-cluster';
+export const DEFAULT_POLL_INTERVAL = '3m';
+/** Entries kept in status.history, as in Argo CD. */
+export const HISTORY_LIMIT = 10;
+/** Argo CD's retry backoff when syncPolicy.retry.backoff leaves a field unset. */
+export const RETRY_BACKOFF_DEFAULTS = { duration: '5s', factor: 2, maxDuration: '3m' } as const;
+
+export const applicationSourceSchema = z.object({
+  repoURL: z.string(),
+  targetRevision: z.string().optional(),
+  path: z.string().optional(),
+  directory: z
+    .object({
+      recurse: z.boolean().optional(),
+      include: z.string().optional(),
+      exclude: z.string().optional(),
+    })
+    .optional(),
+  kustomize: z
+    .object({
+      namePrefix: z.string().optional(),
+      nameSuffix: z.string().optional(),
+      images: z.array(z.string()).optional(),
+      commonLabels: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+});
+export type ApplicationSource = z.infer<typeof applicationSourceSchema>;
+
+export const syncPolicySchema = z.object({
+  automated: z
+    .object({
+      prune: z.boolean().optional(),
+      selfHeal: z.boolean().optional(),
+      allowEmpty: z.boolean().optional(),
+    })
+    .optional(),
+  syncOptions: z.array(z.string()).optional(),
+  retry: z
+    .object({
+      /** Attempts after the first; -1 means unlimited, as in Argo CD. */
+      limit: z.int().optional(),
+      backoff: z
+        .object({
+          duration: durationSchema.optional(),
+          factor: z.int().optional(),
+          maxDuration: durationSchema.optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+export type SyncPolicy = z.infer<typeof syncPolicySchema>;
+
+export const applicationSpecSchema = z.object({
+  source: applicationSourceSchema,
+  destination: z.object({
+    server: z.string().optional(),
+    name: z.string().optional(),
+    namespace: z.string().optional(),
+  }),
+  project: z.string().optional(),
+  syncPolicy: syncPolicySchema.optional(),
+  ignoreDifferences: z.array(z.looseObject({}).meta(preserveHint)).optional(),
+  /** How often the repository is polled when no webhook arrives. */
+  pollInterval: durationSchema.default(DEFAULT_POLL_INTERVAL),
+  /** HTTPS credentials: a Secret with `username` and `password` (or a token as password). */
+  credentials: z
+    .object({
+      secretRef: z.object({ name: z.string(), namespace: z.string().optional() }),
+    })
+    .optional(),
+});
+export type ApplicationSpec = z.infer<typeof applicationSpecSchema>;
+
+export const syncStatusCodeSchema = z.enum(['Synced', 'OutOfSync', 'Unknown']);
+export const healthStatusCodeSchema = z.enum(['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown']);
+export type HealthStatusCode = z.infer<typeof healthStatusCodeSchema>;
+
+const healthSchema = z.object({ status: healthStatusCodeSchema, message: z.string().optional() });
+
+export const resourceStatusSchema = z.object({
+  group: z.string().optional(),
+  version: z.string().optional(),
+  kind: z.string(),
+  namespace: z.string().optional(),
+  name: z.string(),
+  status: syncStatusCodeSchema.optional(),
+  health: healthSchema.optional(),
+  syncWave: z.int().optional(),
+});
+export type ResourceStatus = z.infer<typeof resourceStatusSchema>;
+
+export const syncResultResourceSchema = z.object({
+  group: z.string().optional(),
+  version: z.string().optional(),
+  kind: z.string(),
+  namespace: z.string().optional(),
+  name: z.string(),
+  status: z.enum(['Synced', 'SyncFailed', 'Pruned', 'PruneSkipped']).optional(),
+  message: z.string().optional(),
+  hookPhase: z.string().optional(),
+  syncPhase: z.string().optional(),
+});
+
+export const operationPhaseSchema = z.enum(['Running', 'Terminating', 'Failed', 'Error', 'Succeeded']);
+
+export const applicationStatusSchema = z.object({
+  sync: z.object({ status: syncStatusCodeSchema, revision: z.string().optional() }).optional(),
+  health: healthSchema.optional(),
+  resources: z.array(resourceStatusSchema).optional(),
+  conditions: z.array(conditionSchema).optional(),
+  history: z
+    .array(
+      z.object({
+        id: z.int(),
+        revision: z.string(),
+        deployedAt: timestampSchema,
+        source: applicationSourceSchema.optional(),
+      }),
+    )
+    .max(HISTORY_LIMIT)
+    .optional(),
+  operationState: z
+    .object({
+      phase: operationPhaseSchema,
+      message: z.string().optional(),
+      startedAt: timestampSchema.optional(),
+      finishedAt: timestampSchema.optional(),
+      syncResult: z
+        .object({
+          revision: z.string().optional(),
+          resources: z.array(syncResultResourceSchema).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  reconciledAt: timestampSchema.optional(),
+  observedGeneration: z.int().optional(),
+});
+export type ApplicationStatus = z.infer<typeof applicationStatusSchema>;
+
+export const applicationSchema = resourceSchema('Application', applicationSpecSchema, applicationStatusSchema);
+/** Parsed Application: defaults applied (pollInterval is always set). */
+export type Application = z.infer<typeof applicationSchema>;
+export type ApplicationInput = z.input<typeof applicationSchema>;

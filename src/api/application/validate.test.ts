@@ -1,0 +1,77 @@
+import { describe, expect, it } from '@jest/globals';
+import { loadFixture } from '../../../test/fixtures/api/fixtures.ts';
+import { applicationSchema, type Application } from './schema.ts';
+import { validateApplication } from './validate.ts';
+
+function app(): Application {
+  return applicationSchema.parse(loadFixture('application.yaml'));
+}
+const fields = (a: Application) => validateApplication(a).map((e) => e.field);
+
+describe('validateApplication', () => {
+  it('finds nothing wrong in the fixture', () => {
+    expect(validateApplication(app())).toEqual([]);
+  });
+
+  it.each(['git@github.com:example/shop.git', 'ssh://git@github.com/example/shop.git', 'git://example.com/shop', '/srv/git/shop', 'not a url'])(
+    'refuses repoURL %s: only http(s)',
+    (url) => {
+      const a = app();
+      a.spec.source.repoURL = url;
+      expect(fields(a)).toEqual(['spec.source.repoURL']);
+    },
+  );
+
+  it('accepts plain http for a local server', () => {
+    const a = app();
+    a.spec.source.repoURL = 'http://git.local:8080/shop.git';
+    expect(validateApplication(a)).toEqual([]);
+  });
+
+  it.each(['/etc', '../other', 'a/../../b'])('refuses path %s: relative, without ..', (path) => {
+    const a = app();
+    a.spec.source.path = path;
+    expect(fields(a)).toEqual(['spec.source.path']);
+  });
+
+  it('accepts only the in-cluster destination, and says why', () => {
+    const a = app();
+    a.spec.destination.server = 'https://kubernetes.default.svc/';
+    expect(validateApplication(a)).toEqual([]);
+    a.spec.destination.server = 'https://prod.example.com:6443';
+    const errors = validateApplication(a);
+    expect(errors.map((e) => e.field)).toEqual(['spec.destination.server']);
+    expect(errors[0]?.message).toContain('only into the cluster it runs in');
+    delete a.spec.destination.server;
+    a.spec.destination.name = 'prod';
+    expect(fields(a)).toEqual(['spec.destination.name']);
+    a.spec.destination.name = 'in-cluster';
+    expect(validateApplication(a)).toEqual([]);
+  });
+
+  it('needs syncOptions entries as Key=Value', () => {
+    const a = app();
+    a.spec.syncPolicy = { syncOptions: ['CreateNamespace=true', 'PruneLast', '=true', 'A=b=c'] };
+    expect(fields(a)).toEqual(['spec.syncPolicy.syncOptions[1]', 'spec.syncPolicy.syncOptions[2]', 'spec.syncPolicy.syncOptions[3]']);
+  });
+
+  it('needs sane retry limits and backoff', () => {
+    const a = app();
+    a.spec.syncPolicy = { retry: { limit: -2, backoff: { duration: '10m', factor: 0, maxDuration: '1m' } } };
+    expect(fields(a)).toEqual(['spec.syncPolicy.retry.limit', 'spec.syncPolicy.retry.backoff.factor', 'spec.syncPolicy.retry.backoff.maxDuration']);
+    a.spec.syncPolicy = { retry: { limit: -1, backoff: { duration: 'soon' } } };
+    expect(fields(a)).toEqual(['spec.syncPolicy.retry.backoff.duration']);
+    a.spec.syncPolicy = { retry: { limit: 1000 } };
+    expect(fields(a)).toEqual(['spec.syncPolicy.retry.limit']);
+  });
+
+  it('needs a pollInterval that parses and is at least 10s', () => {
+    const a = app();
+    a.spec.pollInterval = 'often';
+    expect(fields(a)).toEqual(['spec.pollInterval']);
+    a.spec.pollInterval = '5s';
+    expect(validateApplication(a)[0]?.message).toContain('at least 10s');
+    a.spec.pollInterval = 10;
+    expect(validateApplication(a)).toEqual([]);
+  });
+});

@@ -1,0 +1,288 @@
+// Rollout (sluice.dev/v1alpha1) with Argo Rollouts v1alpha1 field names for the supported subset: an Argo
+// manifest that uses only these fields works after changing apiVersion. Objects are parsed with z.object, which
+// drops unknown keys instead of failing, so an older or newer client's extra fields never break a reconcile.
+import { z } from 'zod';
+import { celHint, intOrStringHint, preserveHint } from '../common/crd-hints.ts';
+import { durationSchema } from '../common/duration.ts';
+import { intOrStringSchema } from '../common/int-or-string.ts';
+import { conditionSchema, labelSelectorSchema, resourceSchema, timestampSchema } from '../common/meta.ts';
+
+export const ROLLOUT_STEP_KINDS = ['setWeight', 'pause', 'setCanaryScale', 'analysis', 'setHeaderRoute', 'setMirrorRoute'] as const;
+export type RolloutStepKind = (typeof ROLLOUT_STEP_KINDS)[number];
+
+const seconds = z.int().min(0);
+
+export const MAX_CANARY_STEPS = 100;
+
+/** Argo's defaults for fields left unset. They are not CRD defaults, so a stored object keeps what the user wrote
+ * (and an Argo object round-trips unchanged); read them with `spec.x ?? ROLLOUT_DEFAULTS.x`. */
+export const ROLLOUT_DEFAULTS = {
+  replicas: 1,
+  revisionHistoryLimit: 10,
+  progressDeadlineSeconds: 600,
+  maxSurge: '25%',
+  maxUnavailable: '25%',
+  scaleDownDelaySeconds: 30,
+  /** 0 means never scale the aborted canary down. */
+  abortScaleDownDelaySeconds: 30,
+  autoPromotionEnabled: true,
+} as const;
+
+/** Args a Rollout passes to an analysis: a literal, or a value read from the Rollout or its pod-template hash. */
+export const rolloutAnalysisArgSchema = z.object({
+  name: z.string(),
+  value: z.string().optional(),
+  valueFrom: z
+    .object({
+      podTemplateHashValue: z.enum(['Stable', 'Latest']).optional(),
+      fieldRef: z.object({ fieldPath: z.string() }).optional(),
+    })
+    .optional(),
+});
+
+export const analysisTemplateRefSchema = z.object({
+  templateName: z.string(),
+  clusterScope: z.boolean().optional(),
+});
+
+export const rolloutAnalysisSchema = z.object({
+  templates: z.array(analysisTemplateRefSchema).optional(),
+  args: z.array(rolloutAnalysisArgSchema).optional(),
+});
+export type RolloutAnalysis = z.infer<typeof rolloutAnalysisSchema>;
+
+const stringMatchSchema = z.object({
+  exact: z.string().optional(),
+  regex: z.string().optional(),
+  prefix: z.string().optional(),
+});
+
+const headerRouteMatchSchema = z.object({
+  headerName: z.string(),
+  headerValue: stringMatchSchema,
+});
+
+const mirrorRouteMatchSchema = z.object({
+  method: stringMatchSchema.optional(),
+  path: stringMatchSchema.optional(),
+  headers: z.record(z.string(), stringMatchSchema).optional(),
+});
+
+// The CRD enforces "exactly one kind per step" with CEL too, so `kubectl apply` fails early; validate.ts reports
+// the same rule with the step's path for objects that reach the controller by other routes.
+const stepKindsCount = ROLLOUT_STEP_KINDS.map((k) => `(has(self.${k}) ? 1 : 0)`).join(' + ');
+
+export const canaryStepSchema = z
+  .object({
+    // The bounds are CRD-only (meta) so `kubectl apply` fails early, while a parse stays lenient and
+    // validateRollout reports the range with the step's path.
+    setWeight: z.int().meta({ minimum: 0, maximum: 100 }).optional(),
+    pause: z.object({ duration: durationSchema.optional() }).optional(),
+    setCanaryScale: z
+      .object({
+        replicas: z.int().optional(),
+        weight: z.int().optional(),
+        matchTrafficWeight: z.boolean().optional(),
+      })
+      .optional(),
+    analysis: rolloutAnalysisSchema.optional(),
+    setHeaderRoute: z
+      .object({
+        name: z.string(),
+        match: z.array(headerRouteMatchSchema).optional(),
+      })
+      .optional(),
+    setMirrorRoute: z
+      .object({
+        name: z.string(),
+        percentage: z.int().meta({ minimum: 0, maximum: 100 }).optional(),
+        match: z.array(mirrorRouteMatchSchema).optional(),
+      })
+      .optional(),
+  })
+  .meta(
+    celHint({
+      rule: `${stepKindsCount} == 1`,
+      message: `a step must set exactly one of: ${ROLLOUT_STEP_KINDS.join(', ')}`,
+    }),
+  );
+export type CanaryStep = z.infer<typeof canaryStepSchema>;
+
+const istioVirtualServiceSchema = z.object({
+  name: z.string(),
+  routes: z.array(z.string()).optional(),
+});
+
+export const gatewayApiSchema = z.object({
+  httpRoute: z.string().optional(),
+  httpRoutes: z.array(z.object({ name: z.string(), useHeaderRoutes: z.boolean().optional() })).optional(),
+  namespace: z.string().optional(),
+});
+export type GatewayApiRouting = z.infer<typeof gatewayApiSchema>;
+
+/** The Argo plugin that provides Gateway API routing; Sluice accepts its config as an alias of `gatewayAPI`. */
+export const ARGO_GATEWAY_API_PLUGIN = 'argoproj-labs/gatewayAPI';
+
+export const trafficRoutingSchema = z.object({
+  istio: z
+    .object({
+      virtualService: istioVirtualServiceSchema.optional(),
+      virtualServices: z.array(istioVirtualServiceSchema).optional(),
+      destinationRule: z
+        .object({
+          name: z.string(),
+          canarySubsetName: z.string().optional(),
+          stableSubsetName: z.string().optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  nginx: z
+    .object({
+      stableIngress: z.string().optional(),
+      stableIngresses: z.array(z.string()).optional(),
+      annotationPrefix: z.string().optional(),
+      additionalIngressAnnotations: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+  // Sluice routes Gateway API natively. Argo Rollouts does it through a plugin instead, written as
+  // `plugins: {argoproj-labs/gatewayAPI: {...}}`; that form is accepted too and normalizeTrafficRouting maps it here.
+  gatewayAPI: gatewayApiSchema.optional(),
+  plugins: z.record(z.string(), z.looseObject({})).meta(preserveHint).optional(),
+  managedRoutes: z.array(z.object({ name: z.string() })).optional(),
+});
+export type TrafficRouting = z.infer<typeof trafficRoutingSchema>;
+
+export const canaryStrategySchema = z.object({
+  canaryService: z.string().optional(),
+  stableService: z.string().optional(),
+  // Bounded so the apiserver can afford the per-step CEL rule (its cost estimate multiplies by maxItems); Argo sets
+  // no bound, but no real rollout comes near it.
+  steps: z.array(canaryStepSchema).max(MAX_CANARY_STEPS).optional(),
+  trafficRouting: trafficRoutingSchema.optional(),
+  analysis: rolloutAnalysisSchema.extend({ startingStep: z.int().min(0).optional() }).optional(),
+  maxSurge: intOrStringSchema.optional(),
+  maxUnavailable: intOrStringSchema.optional(),
+  dynamicStableScale: z.boolean().optional(),
+  abortScaleDownDelaySeconds: seconds.optional(),
+  scaleDownDelaySeconds: seconds.optional(),
+});
+export type CanaryStrategy = z.infer<typeof canaryStrategySchema>;
+
+export const blueGreenStrategySchema = z.object({
+  activeService: z.string().optional(),
+  previewService: z.string().optional(),
+  autoPromotionEnabled: z.boolean().optional(),
+  autoPromotionSeconds: seconds.optional(),
+  previewReplicaCount: z.int().min(0).optional(),
+  prePromotionAnalysis: rolloutAnalysisSchema.optional(),
+  postPromotionAnalysis: rolloutAnalysisSchema.optional(),
+  scaleDownDelaySeconds: seconds.optional(),
+  abortScaleDownDelaySeconds: seconds.optional(),
+});
+export type BlueGreenStrategy = z.infer<typeof blueGreenStrategySchema>;
+
+/** Pod template: kept whole (the apiserver validates it again when it lands in a ReplicaSet). */
+export const podTemplateSchema = z
+  .looseObject({
+    metadata: z.looseObject({ labels: z.record(z.string(), z.string()).optional() }).optional(),
+  })
+  .meta(preserveHint);
+
+export const rolloutSpecSchema = z.object({
+  replicas: z.int().min(0).optional(),
+  selector: labelSelectorSchema.optional(),
+  template: podTemplateSchema.optional(),
+  workloadRef: z
+    .object({
+      apiVersion: z.string().optional(),
+      kind: z.string().optional(),
+      name: z.string().optional(),
+      scaleDown: z.enum(['never', 'onsuccess', 'progressively']).optional(),
+    })
+    .optional(),
+  revisionHistoryLimit: z.int().min(0).optional(),
+  paused: z.boolean().optional(),
+  progressDeadlineSeconds: seconds.optional(),
+  progressDeadlineAbort: z.boolean().optional(),
+  minReadySeconds: seconds.optional(),
+  rollbackWindow: z.object({ revisions: z.int().min(0).optional() }).optional(),
+  restartAt: timestampSchema.optional(),
+  strategy: z
+    .object({
+      canary: canaryStrategySchema.optional(),
+      blueGreen: blueGreenStrategySchema.optional(),
+    })
+    .optional(),
+});
+export type RolloutSpec = z.infer<typeof rolloutSpecSchema>;
+
+const analysisRunStatusRefSchema = z.object({
+  name: z.string(),
+  status: z.string().optional(),
+  message: z.string().optional(),
+});
+
+const weightDestinationSchema = z.object({
+  weight: z.int().optional(),
+  podTemplateHash: z.string().optional(),
+  serviceName: z.string().optional(),
+});
+
+export const rolloutPhaseSchema = z.enum(['Progressing', 'Paused', 'Healthy', 'Degraded']);
+export type RolloutPhase = z.infer<typeof rolloutPhaseSchema>;
+
+export const rolloutStatusSchema = z.object({
+  phase: rolloutPhaseSchema.optional(),
+  message: z.string().optional(),
+  // Argo writes observedGeneration as a string; an int from another writer is accepted too.
+  observedGeneration: z.union([z.int(), z.string()]).meta(intOrStringHint).optional(),
+  currentStepIndex: z.int().min(0).optional(),
+  currentPodHash: z.string().optional(),
+  currentStepHash: z.string().optional(),
+  stableRS: z.string().optional(),
+  pauseConditions: z
+    .array(z.object({ reason: z.string(), startTime: timestampSchema.optional() }))
+    .optional(),
+  controllerPause: z.boolean().optional(),
+  abort: z.boolean().optional(),
+  abortedAt: timestampSchema.optional(),
+  promoteFull: z.boolean().optional(),
+  canary: z
+    .object({
+      weights: z
+        .object({
+          canary: weightDestinationSchema.optional(),
+          stable: weightDestinationSchema.optional(),
+          verified: z.boolean().optional(),
+        })
+        .optional(),
+      currentBackgroundAnalysisRunStatus: analysisRunStatusRefSchema.optional(),
+      currentStepAnalysisRunStatus: analysisRunStatusRefSchema.optional(),
+    })
+    .optional(),
+  blueGreen: z
+    .object({
+      activeSelector: z.string().optional(),
+      previewSelector: z.string().optional(),
+      scaleUpPreviewCheckPoint: z.boolean().optional(),
+      prePromotionAnalysisRunStatus: analysisRunStatusRefSchema.optional(),
+      postPromotionAnalysisRunStatus: analysisRunStatusRefSchema.optional(),
+    })
+    .optional(),
+  conditions: z.array(conditionSchema).optional(),
+  replicas: z.int().optional(),
+  updatedReplicas: z.int().optional(),
+  readyReplicas: z.int().optional(),
+  availableReplicas: z.int().optional(),
+  HPAReplicas: z.int().optional(),
+  collisionCount: z.int().optional(),
+  /** Serialized label selector for the scale subresource (`labelSelectorPath: .status.selector`). */
+  selector: z.string().optional(),
+  restartedAt: timestampSchema.optional(),
+});
+export type RolloutStatus = z.infer<typeof rolloutStatusSchema>;
+
+export const rolloutSchema = resourceSchema('Rollout', rolloutSpecSchema, rolloutStatusSchema);
+export type Rollout = z.infer<typeof rolloutSchema>;
+export type RolloutInput = z.input<typeof rolloutSchema>;

@@ -1,0 +1,167 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { fixtureNames, loadFixture } from '../../../test/fixtures/api/fixtures.ts';
+import { ROLLOUT_STEP_KINDS, rolloutSchema, type CanaryStep, type Rollout } from './schema.ts';
+import { validateRollout, type RolloutValidationContext } from './validate.ts';
+
+function fixture(name: string): Rollout {
+  return rolloutSchema.parse(loadFixture(name));
+}
+const canaryOf = (r: Rollout) => r.spec.strategy?.canary as NonNullable<NonNullable<Rollout['spec']['strategy']>['canary']>;
+const fields = (r: Rollout, ctx?: RolloutValidationContext) => validateRollout(r, ctx).map((e) => e.field);
+
+const ctx: RolloutValidationContext = {
+  analysisTemplates: new Set(['success-rate', 'smoke-tests']),
+  clusterAnalysisTemplates: new Set(['latency-p99']),
+};
+
+describe('validateRollout', () => {
+  it.each(fixtureNames().filter((n) => n.startsWith('rollout-')))('finds nothing wrong in %s', (name) => {
+    expect(validateRollout(fixture(name), ctx)).toEqual([]);
+  });
+
+  it('needs exactly one of template and workloadRef', () => {
+    const both = fixture('rollout-canary-nginx.yaml');
+    both.spec.workloadRef = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' };
+    expect(validateRollout(both)).toContainEqual({ field: 'spec', message: expect.stringContaining('not both') as unknown });
+    const neither = fixture('rollout-canary-nginx.yaml');
+    delete neither.spec.template;
+    expect(validateRollout(neither)).toEqual([{ field: 'spec', message: 'set exactly one of template and workloadRef' }]);
+  });
+
+  it('needs workloadRef kind and name', () => {
+    const r = fixture('rollout-canary-nginx.yaml');
+    delete r.spec.template;
+    r.spec.workloadRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
+    expect(fields(r)).toEqual(['spec.workloadRef.name']);
+  });
+
+  it('needs exactly one strategy', () => {
+    const both = fixture('rollout-canary-nginx.yaml');
+    both.spec.strategy = { ...both.spec.strategy, blueGreen: { activeService: 'a' } };
+    expect(fields(both)).toEqual(['spec.strategy']);
+    const neither = fixture('rollout-canary-nginx.yaml');
+    neither.spec.strategy = {};
+    expect(validateRollout(neither)).toEqual([{ field: 'spec.strategy', message: 'set exactly one of canary and blueGreen' }]);
+  });
+
+  it('reports a step with two kinds by index, naming the kinds found', () => {
+    const r = fixture('rollout-canary-nginx.yaml');
+    canaryOf(r).steps = [{ setWeight: 10 }, { setWeight: 20, pause: {} }];
+    const errors = validateRollout(r);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.field).toBe('spec.strategy.canary.steps[1]');
+    expect(errors[0]?.message).toContain('found setWeight, pause');
+  });
+
+  it('reports any step with other than one kind (property)', () => {
+    const stepValues: Record<(typeof ROLLOUT_STEP_KINDS)[number], unknown> = {
+      setWeight: 10,
+      pause: {},
+      setCanaryScale: { replicas: 1 },
+      analysis: { templates: [{ templateName: 'success-rate' }] },
+      setHeaderRoute: { name: 'header-canary' },
+      setMirrorRoute: { name: 'header-canary' },
+    };
+    const base = fixture('rollout-canary-istio.yaml');
+    fc.assert(
+      fc.property(fc.array(fc.subarray([...ROLLOUT_STEP_KINDS]), { minLength: 1, maxLength: 6 }), (kindSets) => {
+        const r = structuredClone(base);
+        canaryOf(r).steps = kindSets.map((kinds) => Object.fromEntries(kinds.map((k) => [k, stepValues[k]])) as CanaryStep);
+        const reported = new Set(validateRollout(r, ctx).filter((e) => /^spec\.strategy\.canary\.steps\[\d+\]$/.test(e.field)).map((e) => e.field));
+        const expected = new Set(kindSets.flatMap((kinds, i) => (kinds.length === 1 ? [] : [`spec.strategy.canary.steps[${i}]`])));
+        expect(reported).toEqual(expected);
+      }),
+    );
+  });
+
+  it.each([-1, 101])('keeps setWeight within 0..100 (%d)', (w) => {
+    const r = fixture('rollout-canary-nginx.yaml');
+    canaryOf(r).steps = [{ setWeight: 0 }, { setWeight: 100 }, { setWeight: w }];
+    expect(fields(r)).toEqual(['spec.strategy.canary.steps[2].setWeight']);
+  });
+
+  it('needs exactly one option in setCanaryScale', () => {
+    const r = fixture('rollout-canary-istio.yaml');
+    canaryOf(r).steps = [{ setCanaryScale: { replicas: 1, weight: 20 } }, { setCanaryScale: {} }];
+    expect(fields(r)).toEqual(['spec.strategy.canary.steps[0].setCanaryScale', 'spec.strategy.canary.steps[1].setCanaryScale']);
+  });
+
+  it('needs trafficRouting for setCanaryScale', () => {
+    const r = fixture('rollout-canary-nginx.yaml');
+    delete canaryOf(r).trafficRouting;
+    canaryOf(r).steps = [{ setCanaryScale: { weight: 20 } }];
+    expect(validateRollout(r)).toEqual([{ field: 'spec.strategy.canary.steps[0].setCanaryScale', message: 'needs spec.strategy.canary.trafficRouting' }]);
+  });
+
+  it('keeps the mirror percentage within 0..100', () => {
+    const r = fixture('rollout-canary-scale-analysis.yaml');
+    canaryOf(r).steps = [{ setMirrorRoute: { name: 'mirror-canary', percentage: 120 } }];
+    expect(fields(r, ctx)).toEqual(['spec.strategy.canary.steps[0].setMirrorRoute.percentage']);
+  });
+
+  it('needs header and mirror routes listed in managedRoutes', () => {
+    const r = fixture('rollout-canary-istio.yaml');
+    canaryOf(r).steps = [{ setHeaderRoute: { name: 'unlisted' } }];
+    expect(fields(r)).toEqual(['spec.strategy.canary.steps[0].setHeaderRoute.name']);
+  });
+
+  it('reports a pause duration that does not parse', () => {
+    const r = fixture('rollout-canary-nginx.yaml');
+    canaryOf(r).steps = [{ pause: { duration: '5 minutes' } }];
+    expect(validateRollout(r)).toEqual([{ field: 'spec.strategy.canary.steps[0].pause.duration', message: expect.stringContaining('"5 minutes"') as unknown }]);
+  });
+
+  it('needs canaryService and stableService for a traffic-routed canary', () => {
+    const r = fixture('rollout-canary-nginx.yaml');
+    delete canaryOf(r).canaryService;
+    delete canaryOf(r).stableService;
+    expect(fields(r)).toEqual(['spec.strategy.canary.canaryService', 'spec.strategy.canary.stableService']);
+  });
+
+  it('needs both subset names on an Istio destinationRule', () => {
+    const r = fixture('rollout-canary-istio.yaml');
+    const dr = canaryOf(r).trafficRouting?.istio?.destinationRule;
+    if (dr === undefined) throw new Error('fixture lost its destinationRule');
+    delete dr.stableSubsetName;
+    expect(fields(r)).toEqual(['spec.strategy.canary.trafficRouting.istio.destinationRule.stableSubsetName']);
+  });
+
+  it('reports unsupported traffic-router plugins and a plugin that conflicts with gatewayAPI', () => {
+    const r = fixture('rollout-canary-gatewayapi-plugin.yaml');
+    const tr = canaryOf(r).trafficRouting;
+    if (tr === undefined) throw new Error('fixture lost its trafficRouting');
+    tr.plugins = { ...tr.plugins, 'argoproj-labs/contour': {} };
+    expect(fields(r)).toEqual(['spec.strategy.canary.trafficRouting.plugins["argoproj-labs/contour"]']);
+    tr.gatewayAPI = { httpRoute: 'x' };
+    expect(fields(r)).toContain('spec.strategy.canary.trafficRouting.plugins["argoproj-labs/gatewayAPI"]');
+  });
+
+  it('reports analysis templates that do not exist, only when it knows what exists', () => {
+    const r = fixture('rollout-canary-scale-analysis.yaml');
+    const known = { analysisTemplates: new Set<string>(), clusterAnalysisTemplates: new Set(['success-rate']) };
+    expect(validateRollout(r, known)).toEqual([
+      { field: 'spec.strategy.canary.steps[3].analysis.templates[0].templateName', message: 'AnalysisTemplate "success-rate" not found' },
+      { field: 'spec.strategy.canary.steps[3].analysis.templates[1].templateName', message: 'ClusterAnalysisTemplate "latency-p99" not found' },
+    ]);
+    expect(validateRollout(r)).toEqual([]);
+    const bg = fixture('rollout-bluegreen.yaml');
+    expect(fields(bg, { ...ctx, analysisTemplates: new Set(['success-rate']) })).toEqual(['spec.strategy.blueGreen.prePromotionAnalysis.templates[0].templateName']);
+  });
+
+  it('needs activeService for blue-green', () => {
+    const r = fixture('rollout-bluegreen.yaml');
+    delete r.spec.strategy?.blueGreen?.activeService;
+    expect(fields(r)).toEqual(['spec.strategy.blueGreen.activeService']);
+  });
+
+  it('needs a selector that matches the template labels', () => {
+    const r = fixture('rollout-canary-nginx.yaml');
+    r.spec.selector = { matchLabels: { app: 'other' } };
+    expect(validateRollout(r)).toEqual([{ field: 'spec.selector', message: expect.stringContaining('does not match spec.template.metadata.labels') as unknown }]);
+    r.spec.selector = {};
+    expect(fields(r)).toEqual(['spec.selector']);
+    delete r.spec.selector;
+    expect(validateRollout(r)).toEqual([{ field: 'spec.selector', message: 'required when spec.template is set' }]);
+  });
+});

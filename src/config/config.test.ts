@@ -1,0 +1,39 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig, usage } from './config.ts';
+
+describe('operator config', () => {
+  it('has defaults for everything', () => {
+    const c = loadConfig([], {});
+    expect(c).toMatchObject({ namespaces: [], qps: 50, burst: 100, workers: 4, metricsAddr: '127.0.0.1:8080', leaderElect: false, logLevel: 'info' });
+  });
+
+  it('reads the environment and lets flags win', () => {
+    const c = loadConfig(['--workers=8', '--namespace', 'a,b', '--leader-elect'], { SLUICE_WORKERS: '2', SLUICE_QPS: '20', SLUICE_NAMESPACES: 'x' });
+    expect(c.workers).toBe(8);
+    expect(c.qps).toBe(20);
+    expect(c.namespaces).toEqual(['a', 'b']);
+    expect(c.leaderElect).toBe(true);
+  });
+
+  it.each([
+    [['--workers=lots'], /flag --workers: "lots" is not a number/],
+    [['--workers=0'], /flag --workers: .*>=1/],
+    [['--frobnicate'], /unknown flag --frobnicate/],
+    [['--metrics-addr=8080'], /flag --metrics-addr: must be HOST:PORT/],
+    [['--namespace=Bad_NS'], /flag --namespace: must be a DNS-1123 label/],
+    [['--log-level=loud'], /flag --log-level/],
+    [['--qps'], /flag --qps needs a value/],
+    [['stray'], /unexpected argument "stray"/],
+  ])('rejects %p, naming the flag', (argv, msg) => {
+    expect(() => loadConfig(argv, {})).toThrow(ConfigError);
+    expect(() => loadConfig(argv, {})).toThrow(msg);
+  });
+
+  it('names the environment variable when that is where a bad value came from', () => {
+    expect(() => loadConfig([], { SLUICE_LEADER_ELECT: 'maybe' })).toThrow(/environment variable SLUICE_LEADER_ELECT: "maybe" is not true or false/);
+  });
+
+  it('documents every flag', () => {
+    for (const f of ['--kubeconfig', '--namespace', '--qps', '--burst', '--workers', '--metrics-addr', '--leader-elect', '--log-level']) expect(usage()).toContain(f);
+  });
+});

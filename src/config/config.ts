@@ -1,0 +1,110 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+/** Operator settings: flags win over SLUICE_* environment variables, which win over defaults. */
+export const ConfigSchema = z.object({
+  kubeconfig: z.string().min(1).optional(),
+  namespaces: z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label')).default([]),
+  qps: z.number().positive().default(50),
+  burst: z.int().min(1).default(100),
+  workers: z.int().min(1).max(64).default(4),
+  metricsAddr: z
+    .string()
+    .regex(/^[^:]+:\d{1,5}$/, 'must be HOST:PORT')
+    .default('127.0.0.1:8080'),
+  leaderElect: z.boolean().default(false),
+  leaderElectionNamespace: z.string().min(1).default('default'),
+  leaderElectionId: z.string().min(1).default('sluice-leader'),
+  identity: z.string().min(1).default(`${hostname()}-${process.pid}`),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+interface Setting {
+  key: keyof Config;
+  flag: string;
+  env: string;
+  kind: 'string' | 'number' | 'boolean' | 'list';
+  help: string;
+}
+
+export const SETTINGS: Setting[] = [
+  { key: 'kubeconfig', flag: 'kubeconfig', env: 'SLUICE_KUBECONFIG', kind: 'string', help: 'kubeconfig file (default: as kubectl: $KUBECONFIG, ~/.kube/config, then in-cluster)' },
+  { key: 'namespaces', flag: 'namespace', env: 'SLUICE_NAMESPACES', kind: 'list', help: 'namespaces to watch, comma-separated (default: all)' },
+  { key: 'qps', flag: 'qps', env: 'SLUICE_QPS', kind: 'number', help: 'apiserver requests per second (default 50)' },
+  { key: 'burst', flag: 'burst', env: 'SLUICE_BURST', kind: 'number', help: 'apiserver request burst (default 100)' },
+  { key: 'workers', flag: 'workers', env: 'SLUICE_WORKERS', kind: 'number', help: 'concurrent reconciles per controller (default 4)' },
+  { key: 'metricsAddr', flag: 'metrics-addr', env: 'SLUICE_METRICS_ADDR', kind: 'string', help: 'address of /metrics, /healthz, /readyz (default 127.0.0.1:8080)' },
+  { key: 'leaderElect', flag: 'leader-elect', env: 'SLUICE_LEADER_ELECT', kind: 'boolean', help: 'elect a leader among replicas through a Lease' },
+  { key: 'leaderElectionNamespace', flag: 'leader-election-namespace', env: 'SLUICE_LEADER_ELECTION_NAMESPACE', kind: 'string', help: 'namespace of the Lease (default "default"; the chart sets its own)' },
+  { key: 'leaderElectionId', flag: 'leader-election-id', env: 'SLUICE_LEADER_ELECTION_ID', kind: 'string', help: 'name of the Lease (default sluice-leader)' },
+  { key: 'identity', flag: 'identity', env: 'POD_NAME', kind: 'string', help: 'this replica\'s identity in the Lease (default host-pid)' },
+  { key: 'logLevel', flag: 'log-level', env: 'SLUICE_LOG_LEVEL', kind: 'string', help: 'fatal|error|warn|info|debug|trace (default info)' },
+];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function convert(s: Setting, raw: string, source: string): unknown {
+  switch (s.kind) {
+    case 'string':
+      return raw;
+    case 'list':
+      return raw.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    case 'number': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${source}: "${raw}" is not a number`);
+      return n;
+    }
+    case 'boolean':
+      if (/^(true|1|yes)$/i.test(raw)) return true;
+      if (/^(false|0|no)$/i.test(raw)) return false;
+      throw new ConfigError(`${source}: "${raw}" is not true or false`);
+  }
+}
+
+/** Parses flags (`--name=value`, `--name value`, bare `--flag` for booleans) over the environment. */
+export function loadConfig(argv: string[], env: Record<string, string | undefined>): Config {
+  const raw: Record<string, unknown> = {};
+  const sourceOf: Record<string, string> = {};
+  for (const s of SETTINGS) {
+    const v = env[s.env];
+    if (v !== undefined && v !== '') {
+      raw[s.key] = convert(s, v, `environment variable ${s.env}`);
+      sourceOf[s.key] = `environment variable ${s.env}`;
+    }
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (m === null) throw new ConfigError(`unexpected argument "${arg}" (see --help)`);
+    const s = SETTINGS.find((x) => x.flag === m[1]);
+    if (s === undefined) throw new ConfigError(`unknown flag --${m[1]} (see --help)`);
+    let value = m[2];
+    if (value === undefined) {
+      if (s.kind === 'boolean') value = 'true';
+      else {
+        value = argv[++i];
+        if (value === undefined) throw new ConfigError(`flag --${s.flag} needs a value`);
+      }
+    }
+    raw[s.key] = convert(s, value, `flag --${s.flag}`);
+    sourceOf[s.key] = `flag --${s.flag}`;
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const msgs = parsed.error.issues.map((iss) => {
+      const key = String(iss.path[0] ?? '');
+      return `${sourceOf[key] ?? key}: ${iss.message}`;
+    });
+    throw new ConfigError(msgs.join('; '));
+  }
+  return parsed.data;
+}
+
+export function usage(): string {
+  const lines = SETTINGS.map((s) => `  --${s.flag}${s.kind === 'boolean' ? '' : '=VALUE'}`.padEnd(36) + `${s.help}  [$${s.env}]`);
+  return `usage: sluice [flags]\n\nRuns the Sluice operator (Rollouts, AnalysisRuns, Applications).\n\n${lines.join('\n')}\n  --help                            this text\n`;
+}

@@ -1,0 +1,19 @@
+// Which controllers the operator runs. Each controller folder owns its wiring; this file only lists them.
+import type { KubeClient } from './kube/client.ts';
+import type { Logger } from './log/logger.ts';
+import type { EventRecorder } from './runtime/events.ts';
+import type { Manager } from './runtime/manager.ts';
+import { registerApplicationController } from './gitops/controller.ts';
+import { registerRolloutController } from './rollout/controller.ts';
+
+export interface ControllerDeps {
+  client: KubeClient;
+  log: Logger;
+  events: EventRecorder;
+  workers: number;
+}
+
+export function registerControllers(manager: Manager, deps: ControllerDeps): void {
+  registerRolloutController(manager, deps);
+  registerApplicationController(manager, deps);
+}

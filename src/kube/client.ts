@@ -1,0 +1,225 @@
+// The only place that talks HTTP to the apiserver. Objects travel as plain JSON (never client-node's model classes,
+// which drop unknown fields and turn timestamps into Dates); callers validate what they read with zod.
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { fetch, type Dispatcher } from 'undici';
+import { errorFromResponse, KubeApiError, networkError } from './errors.ts';
+import { TokenBucket } from './ratelimit.ts';
+import { apiVersionOf, collectionPath, objectPath, type ResourceType } from './resource.ts';
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
+    deletionTimestamp?: string;
+    creationTimestamp?: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface KubeList<T> {
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+  object: T;
+}
+
+export interface ClientOptions {
+  qps?: number;
+  burst?: number;
+  /** Per-request timeout for everything but watches. */
+  timeoutMs?: number;
+  /** Told about every request (after rate limiting): metrics and the request-count tests hang here. */
+  onRequest?: (method: string, path: string, status: number) => void;
+}
+
+interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class KubeClient {
+  readonly kc: KubeConfig;
+  private readonly server: string;
+  private readonly limiter: TokenBucket;
+  private readonly timeoutMs: number;
+  private readonly onRequest: ClientOptions['onRequest'];
+
+  constructor(kc: KubeConfig, opts: ClientOptions = {}) {
+    const cluster = kc.getCurrentCluster();
+    if (cluster === null) throw new Error('the kubeconfig has no current cluster');
+    this.kc = kc;
+    this.server = cluster.server.replace(/\/+$/, '');
+    this.limiter = new TokenBucket(opts.qps ?? 50, opts.burst ?? 100);
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.onRequest = opts.onRequest;
+  }
+
+  /** KUBECONFIG, ~/.kube/config, or the in-cluster service account, like kubectl. */
+  static fromDefault(opts: ClientOptions = {}, kubeconfigPath?: string): KubeClient {
+    const kc = new KubeConfig();
+    if (kubeconfigPath !== undefined) kc.loadFromFile(kubeconfigPath);
+    else kc.loadFromDefault();
+    return new KubeClient(kc, opts);
+  }
+
+  private async prepare(method: HttpMethod, path: string, query: Query | undefined): Promise<{ url: URL; headers: Record<string, string>; dispatcher: Dispatcher | undefined }> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const ctx = new RequestContext(url.toString(), method);
+    await this.kc.applySecurityAuthentication(ctx);
+    return { url, headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() };
+  }
+
+  /** One request; the response body parsed as JSON. Non-2xx responses and network failures throw KubeApiError. */
+  async request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+    const wait = this.limiter.take();
+    if (wait > 0) await sleep(wait);
+    const { url, headers, dispatcher } = await this.prepare(method, path, opts.query);
+    const signals = [AbortSignal.timeout(this.timeoutMs), ...(opts.signal ? [opts.signal] : [])];
+    let res;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: { ...headers, Accept: 'application/json', ...(opts.body !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json' } : {}) },
+        dispatcher,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: AbortSignal.any(signals),
+      });
+    } catch (err) {
+      this.onRequest?.(method, path, 0);
+      throw networkError(err, `${method} ${path}`);
+    }
+    this.onRequest?.(method, path, res.status);
+    const text = await res.text();
+    if (!res.ok) throw errorFromResponse(res.status, text, res.headers.get('retry-after'));
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  get<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string): Promise<T> {
+    return this.request<T>(HttpMethod.GET, objectPath(r, namespace, name));
+  }
+
+  list<T extends KubeObject>(r: ResourceType, namespace?: string, query: Query = {}, signal?: AbortSignal): Promise<KubeList<T>> {
+    return this.request<KubeList<T>>(HttpMethod.GET, collectionPath(r, namespace), { query, signal });
+  }
+
+  create<T extends KubeObject>(r: ResourceType, obj: T): Promise<T> {
+    return this.request<T>(HttpMethod.POST, collectionPath(r, obj.metadata?.namespace), { body: { apiVersion: apiVersionOf(r), kind: r.kind, ...obj } });
+  }
+
+  /** Replace with the resourceVersion the caller read: a concurrent writer makes it fail with Conflict. */
+  replace<T extends KubeObject>(r: ResourceType, obj: T, subresource?: string): Promise<T> {
+    const name = obj.metadata?.name ?? '';
+    return this.request<T>(HttpMethod.PUT, objectPath(r, obj.metadata?.namespace, name, subresource), { body: obj });
+  }
+
+  /**
+   * Server-side apply of the fields `obj` names, owned by `fieldManager`. `force` takes fields over from other
+   * managers (controllers owning their fields); without it a conflict throws. `dryRun` returns what would result.
+   */
+  apply<T extends KubeObject>(r: ResourceType, obj: T, fieldManager: string, opts: { force?: boolean; dryRun?: boolean; subresource?: string } = {}): Promise<T> {
+    const name = obj.metadata?.name;
+    if (name === undefined) throw new Error(`apply ${r.kind}: metadata.name is required`);
+    return this.request<T>(HttpMethod.PATCH, objectPath(r, obj.metadata?.namespace, name, opts.subresource), {
+      query: { fieldManager, force: opts.force === true ? 'true' : undefined, dryRun: opts.dryRun === true ? 'All' : undefined },
+      body: { ...obj, apiVersion: apiVersionOf(r), kind: r.kind },
+      contentType: 'application/apply-patch+yaml',
+    });
+  }
+
+  /** JSON merge patch; with `subresource: 'status'` it writes status only. */
+  mergePatch<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, patch: unknown, opts: { subresource?: string; fieldManager?: string } = {}): Promise<T> {
+    return this.request<T>(HttpMethod.PATCH, objectPath(r, namespace, name, opts.subresource), {
+      query: { fieldManager: opts.fieldManager },
+      body: patch,
+      contentType: 'application/merge-patch+json',
+    });
+  }
+
+  /** JSON patch (RFC 6902): `test` operations make a write conditional on what was read. */
+  jsonPatch<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string, ops: unknown[], opts: { subresource?: string; fieldManager?: string } = {}): Promise<T> {
+    return this.request<T>(HttpMethod.PATCH, objectPath(r, namespace, name, opts.subresource), {
+      query: { fieldManager: opts.fieldManager },
+      body: ops,
+      contentType: 'application/json-patch+json',
+    });
+  }
+
+  async delete(r: ResourceType, namespace: string | undefined, name: string, opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string } = {}): Promise<void> {
+    const body = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: opts.propagationPolicy, ...(opts.uid ? { preconditions: { uid: opts.uid } } : {}) };
+    await this.request<unknown>(HttpMethod.DELETE, objectPath(r, namespace, name), { body });
+  }
+
+  /**
+   * Streams watch events until the server ends the watch (resolves) or something fails (rejects with KubeApiError;
+   * an expired resourceVersion is kind 'Gone'). The server closes it after `timeoutSeconds`; if no byte arrives for
+   * `idleMs` (bookmarks arrive about once a minute) the connection is presumed dead and the watch fails as Timeout.
+   */
+  async watch<T>(path: string, query: Query, onEvent: (e: WatchEvent<T>) => void, opts: { signal?: AbortSignal; idleMs?: number } = {}): Promise<void> {
+    const wait = this.limiter.take();
+    if (wait > 0) await sleep(wait);
+    const { url, headers, dispatcher } = await this.prepare(HttpMethod.GET, path, { ...query, watch: 'true', allowWatchBookmarks: 'true' });
+    const idle = new AbortController();
+    const signal = AbortSignal.any([idle.signal, ...(opts.signal ? [opts.signal] : [])]);
+    const idleMs = opts.idleMs ?? 90_000;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => idle.abort(new DOMException(`no data for ${idleMs} ms`, 'TimeoutError')), idleMs);
+      timer.unref();
+    };
+    arm();
+    try {
+      const res = await fetch(url, { method: 'GET', headers: { ...headers, Accept: 'application/json' }, dispatcher, signal });
+      this.onRequest?.('WATCH', path, res.status);
+      if (!res.ok) throw errorFromResponse(res.status, await res.text(), res.headers.get('retry-after'));
+      if (res.body === null) return;
+      const body = Readable.fromWeb(res.body);
+      body.on('data', arm);
+      for await (const line of createInterface({ input: body, crlfDelay: Infinity })) {
+        if (line === '') continue;
+        const ev = JSON.parse(line) as { type: string; object: unknown };
+        if (ev.type === 'ERROR') {
+          const st = ev.object as { code?: number };
+          throw errorFromResponse(st.code ?? 500, JSON.stringify(ev.object));
+        }
+        onEvent(ev as WatchEvent<T>);
+      }
+    } catch (err) {
+      if (err instanceof KubeApiError) throw err;
+      if (opts.signal?.aborted === true) return;
+      throw networkError(idle.signal.aborted ? idle.signal.reason : err, `watch ${path}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

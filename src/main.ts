@@ -1,0 +1,79 @@
+// The composition root: config → clients → manager → controllers → HTTP server. Nothing here decides anything.
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, loadConfig, usage, type Config } from './config/config.ts';
+import { registerControllers } from './controllers.ts';
+import { KubeClient } from './kube/client.ts';
+import { createLogger } from './log/logger.ts';
+import { EventRecorder } from './runtime/events.ts';
+import { Manager } from './runtime/manager.ts';
+import { Metrics } from './runtime/metrics.ts';
+import { startProbeServer } from './server/http.ts';
+
+export async function runOperator(config: Config): Promise<number> {
+  const log = createLogger({ level: config.logLevel });
+  const metrics = new Metrics({ processMetrics: true });
+  const client = KubeClient.fromDefault({ qps: config.qps, burst: config.burst, onRequest: metrics.countRequest }, config.kubeconfig);
+  const manager = new Manager({
+    client,
+    log,
+    metrics,
+    namespaces: config.namespaces,
+    resyncMs: 10 * 60_000,
+    leaderElection: config.leaderElect ? { namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: config.identity } : undefined,
+  });
+  const events = new EventRecorder({ client, log, instance: config.identity });
+  registerControllers(manager, { client, log, events, workers: config.workers });
+
+  const [host = '127.0.0.1', port = '8080'] = config.metricsAddr.split(/:(?=\d+$)/);
+  const probes = await startProbeServer({ host, port: Number(port), registry: metrics.registry, healthy: () => true, ready: () => manager.ready() });
+  log.info({ identity: config.identity, namespaces: config.namespaces.length > 0 ? config.namespaces : 'all', metrics: `${host}:${probes.port}`, leaderElect: config.leaderElect }, 'sluice starting');
+
+  let shuttingDown = false;
+  const shutdown = (signal: string): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, 'shutting down: finishing in-flight reconciles');
+    void manager.stop();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+
+  const outcome = await manager.run();
+  if (outcome === 'lost') {
+    // As controller-runtime does: a process that lost the lease exits, and its replacement campaigns afresh.
+    log.error('leader election lost; exiting');
+    await probes.close();
+    return 1;
+  }
+  if (!shuttingDown) await manager.stop();
+  await probes.close();
+  log.info('stopped');
+  return 0;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage());
+    return;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(argv, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sluice: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  process.exitCode = await runOperator(config);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`sluice: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,36 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The operator's Prometheus metrics. Labels stay low-cardinality: controller, resource, verb, status class. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly reconciles: Counter<'controller' | 'result'>;
+  readonly reconcileSeconds: Histogram<'controller'>;
+  readonly queueDepth: Gauge<'controller'>;
+  readonly inFlight: Gauge<'controller'>;
+  readonly requests: Counter<'verb' | 'code'>;
+  readonly relists: Counter<'resource'>;
+  readonly leader: Gauge;
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.reconciles = new Counter({ name: 'sluice_reconcile_total', help: 'Reconciles by controller and result (success, requeue, error).', labelNames: ['controller', 'result'], registers });
+    this.reconcileSeconds = new Histogram({
+      name: 'sluice_reconcile_duration_seconds',
+      help: 'Time spent in one reconcile.',
+      labelNames: ['controller'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.queueDepth = new Gauge({ name: 'sluice_workqueue_depth', help: 'Keys waiting in a controller queue.', labelNames: ['controller'], registers });
+    this.inFlight = new Gauge({ name: 'sluice_workqueue_in_flight', help: 'Keys being reconciled.', labelNames: ['controller'], registers });
+    this.requests = new Counter({ name: 'sluice_apiserver_requests_total', help: 'Requests to the apiserver by verb and status code class.', labelNames: ['verb', 'code'], registers });
+    this.relists = new Counter({ name: 'sluice_informer_relists_total', help: 'Full relists after an expired watch.', labelNames: ['resource'], registers });
+    this.leader = new Gauge({ name: 'sluice_leader', help: '1 while this process holds the leader lease (or runs without election).', registers });
+    if (opts.processMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+  }
+
+  /** For KubeClient's onRequest hook. */
+  countRequest = (method: string, _path: string, status: number): void => {
+    this.requests.inc({ verb: method, code: status === 0 ? 'error' : `${Math.floor(status / 100)}xx` });
+  };
+}

@@ -1,0 +1,47 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+
+export interface ProbeServerOptions {
+  host: string;
+  port: number;
+  registry: Registry;
+  /** Liveness: the process can still do work (its event loop answers). */
+  healthy: () => boolean;
+  /** Readiness: caches synced; a standby replica that does not lead is ready too. */
+  ready: () => boolean;
+}
+
+/** /metrics (Prometheus text), /healthz and /readyz. Webhook routes join this server later. */
+export function startProbeServer(o: ProbeServerOptions): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/metrics') {
+      res.writeHead(200, { 'Content-Type': o.registry.contentType }).end(await o.registry.metrics());
+    } else if (path === '/healthz' || path === '/livez') {
+      const ok = o.healthy();
+      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : 'unhealthy\n');
+    } else if (path === '/readyz') {
+      const ok = o.ready();
+      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : 'caches not synced\n');
+    } else {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+    }
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
+      resolve({ server, port, close: () => new Promise((r) => server.close(() => r())) });
+    });
+  });
+}
