@@ -217,6 +217,7 @@ export class KubeClient {
     } catch (err) {
       if (err instanceof KubeApiError) throw err;
       if (opts.signal?.aborted === true) return;
+      this.onRequest?.('WATCH', path, 0);
       throw networkError(idle.signal.aborted ? idle.signal.reason : err, `watch ${path}`);
     } finally {
       clearTimeout(timer);

@@ -1,0 +1,53 @@
+// Runs the real operator (src/main.ts) as a child process, the way a Deployment would, with its logs in a file.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { freePort } from '../cluster/ports.ts';
+
+const MAIN = resolve(import.meta.dirname, '..', '..', 'src', 'main.ts');
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  identity: string;
+  metricsUrl: string;
+  logFile: string;
+  exited: Promise<number | null>;
+  /** A metric's summed value from /metrics (0 when absent). */
+  metric(name: string, labelMatch?: string): Promise<number>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+export async function startOperator(kubeconfig: string, identity: string, extraArgs: string[] = []): Promise<OperatorProcess> {
+  const port = await freePort();
+  const logDir = resolve('test-results', 'operator-logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${identity}.log`);
+  const out = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, [MAIN, `--kubeconfig=${kubeconfig}`, `--identity=${identity}`, `--metrics-addr=127.0.0.1:${port}`, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const metricsUrl = `http://127.0.0.1:${port}/metrics`;
+  const metric = async (name: string, labelMatch = ''): Promise<number> => {
+    const text = await (await fetch(metricsUrl)).text();
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith(name) && (l[name.length] === '{' || l[name.length] === ' ') && l.includes(labelMatch))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  };
+  // Ready once the probe server answers /readyz (caches synced).
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`operator ${identity} exited with ${child.exitCode}; see ${logFile}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`operator ${identity} not ready after 30 s; see ${logFile}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, identity, metricsUrl, logFile, exited, metric, kill: (s) => child.kill(s) };
+}
