@@ -209,6 +209,7 @@ export class Informer<T extends KubeObject> {
     while (!signal.aborted) {
       try {
         if (this.rv === undefined) await this.relist(signal);
+        if (signal.aborted) break;
         this.stats.watches++;
         await this.opts.client.watch<T>(
           collectionPath(this.opts.resource, this.opts.namespace),
