@@ -1,0 +1,261 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import type { CanaryStep } from '../../api/rollout/schema.ts';
+import { PAUSE_STEP } from './canary.ts';
+import { World } from './sim.ts';
+
+const STEPS: CanaryStep[] = [{ setWeight: 20 }, { pause: { duration: '2s' } }, { setWeight: 50 }, { pause: {} }];
+
+/** A world whose first revision is stable and Healthy. */
+function deployed(steps: CanaryStep[] = STEPS, opts: Partial<ConstructorParameters<typeof World>[0]> = {}): World {
+  const w = new World({ steps, ...opts });
+  w.run();
+  return w;
+}
+
+const newRevision = (w: World, hash = 'h2'): void => {
+  w.templateHash = hash;
+};
+
+describe('canary engine', () => {
+  it('sends a first deploy straight to stable, both Services on it', () => {
+    const w = deployed();
+    expect(w.status.stableRS).toBe('h1');
+    expect(w.status.phase).toBe('Healthy');
+    expect(w.selectors).toEqual({ canary: 'h1', stable: 'h1' });
+    expect(w.rs).toEqual([expect.objectContaining({ hash: 'h1', replicas: 4, available: 4 })]);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('walks setWeight 20, a 2 s pause, setWeight 50 and waits at an indefinite pause until promoted', () => {
+    const w = deployed();
+    newRevision(w);
+    w.run();
+    expect(w.status.currentStepIndex).toBe(3);
+    expect(w.status.phase).toBe('Paused');
+    expect(w.status.pauseConditions).toEqual([expect.objectContaining({ reason: PAUSE_STEP })]);
+    expect(w.status.controllerPause).toBe(true);
+    expect(w.routerWeight).toBe(50);
+    expect(w.status.canary?.weights?.canary).toMatchObject({ weight: 50, podTemplateHash: 'h2', serviceName: 'web-canary' });
+    expect(w.status.canary?.weights?.stable).toMatchObject({ weight: 50, podTemplateHash: 'h1' });
+    expect(w.rs.find((r) => r.hash === 'h2')?.replicas).toBe(2); // ceil(4 × 50%)
+    expect(w.rs.find((r) => r.hash === 'h1')?.replicas).toBe(4); // a routed canary keeps the stable whole
+    // The weights the router saw, in order: 20 then 50, never more.
+    const weights = w.log.flatMap((d) => d.actions.filter((a) => a.kind === 'setWeight').map((a) => (a.kind === 'setWeight' ? a.weight : -1)));
+    expect(weights).toEqual([20, 50]);
+    // The 2 s pause really waited: the engine asked for a timer of 2 s.
+    expect(w.log.some((d) => d.requeueAfterMs === 2000)).toBe(true);
+
+    // Promote, as Argo's plugin does: clear pauseConditions.
+    delete w.status.pauseConditions;
+    w.run(80);
+    expect(w.status.stableRS).toBe('h2');
+    expect(w.status.phase).toBe('Healthy');
+    expect(w.selectors).toEqual({ canary: 'h2', stable: 'h2' });
+    expect(w.routerWeight).toBe(0);
+    expect(w.rs.find((r) => r.hash === 'h1')?.replicas).toBe(0); // after its 30 s delay
+    expect(w.violations).toEqual([]);
+  });
+
+  it('switches the stable Service, verifies it, and only then resets the weight (no window without a backend)', () => {
+    const w = deployed([{ setWeight: 50 }]);
+    newRevision(w);
+    w.run(80);
+    const order = w.log.flatMap((d) => d.actions).filter((a) => a.kind === 'pinService' || a.kind === 'setWeight').map((a) => (a.kind === 'pinService' ? `pin ${a.role} ${a.hash}` : `weight ${a.weight}`));
+    const pinStable = order.indexOf('pin stable h2');
+    expect(pinStable).toBeGreaterThan(order.indexOf('weight 50'));
+    expect(order.slice(pinStable + 1)).toEqual(['weight 0']);
+    // The reset came in a later reconcile than the switch: the switch was observed first.
+    const switchRound = w.log.findIndex((d) => d.actions.some((a) => a.kind === 'pinService' && a.role === 'stable' && a.hash === 'h2'));
+    const resetRound = w.log.findIndex((d) => d.actions.some((a) => a.kind === 'setWeight' && a.weight === 0));
+    expect(resetRound).toBeGreaterThan(switchRound);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('aborts: weight 0 at once, canary Service back on stable, routes removed, Degraded, canary scaled down after its delay', () => {
+    const w = deployed();
+    newRevision(w);
+    w.run(6);
+    expect(w.routerWeight).toBe(20);
+    w.routes.add('header-route');
+    w.status.abort = true;
+    const d = w.reconcile();
+    expect(d.actions.map((a) => a.kind)).toEqual(['setWeight', 'removeManagedRoutes', 'pinService']);
+    expect(w.routerWeight).toBe(0);
+    expect(w.selectors.canary).toBe('h1');
+    expect(w.routes.size).toBe(0);
+    expect(d.status.phase).toBe('Degraded');
+    expect(d.status.message).toMatch(/^RolloutAborted/);
+    expect(d.status.currentStepIndex).toBe(0);
+    expect(d.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'RolloutAborted' }));
+    w.settle();
+    expect(w.reconcile().requeueAfterMs).toBe(30_000); // Services observed off the canary: wait out the delay
+    w.now += 30_000;
+    w.reconcile();
+    expect(w.rs.find((r) => r.hash === 'h2')?.replicas).toBe(0);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('lets abort win over a promote sent at the same time', () => {
+    const w = deployed();
+    newRevision(w);
+    w.run(6);
+    w.status.abort = true;
+    w.status.promoteFull = true;
+    delete w.status.pauseConditions;
+    const d = w.reconcile();
+    expect(d.status.stableRS).toBe('h1');
+    expect(d.status.currentStepIndex).toBe(0);
+    expect(w.routerWeight).toBe(0);
+  });
+
+  it('retries from step 0 after an abort', () => {
+    const w = deployed();
+    newRevision(w);
+    w.run(6);
+    w.status.abort = true;
+    w.run(3);
+    w.status.abort = false; // Argo's `retry` patch
+    delete w.status.abortedAt;
+    w.run(6);
+    expect(w.status.phase).not.toBe('Degraded');
+    expect(w.routerWeight).toBe(20);
+    expect(w.status.currentStepIndex).toBeGreaterThanOrEqual(1);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('skips the remaining steps on a full promote', () => {
+    const w = deployed();
+    newRevision(w);
+    w.run(6);
+    w.status.promoteFull = true;
+    w.run(80);
+    expect(w.status.stableRS).toBe('h2');
+    expect(w.status.promoteFull).toBeUndefined();
+    expect(w.log.flatMap((d) => d.actions).filter((a) => a.kind === 'setWeight' && a.weight === 50)).toHaveLength(0);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('aborts a canary whose pods never become ready when the progress deadline passes', () => {
+    const w = deployed(STEPS, { brokenHashes: new Set(['h2']), progressDeadlineSeconds: 60, progressDeadlineAbort: true });
+    newRevision(w);
+    for (let i = 0; i < 5; i++) {
+      w.reconcile();
+      w.settle();
+      w.now += 1000;
+    }
+    expect(w.status.abort).toBeUndefined();
+    expect(w.routerWeight).toBe(0); // never any traffic to pods that are not ready
+    expect(w.selectors.canary).toBe('h1');
+    const timer = w.log.at(-1)?.requeueAfterMs;
+    expect(timer).toBeDefined(); // the deadline is a timer, not a poll
+    w.now += 61_000;
+    w.run(3);
+    expect(w.status.abort).toBe(true);
+    expect(w.status.phase).toBe('Degraded');
+    expect(w.status.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect(w.violations).toEqual([]);
+  });
+
+  it('restarts at step 0 for a new template mid-rollout, taking traffic off the old canary first', () => {
+    const w = deployed();
+    newRevision(w, 'h2');
+    w.run(10);
+    expect(w.routerWeight).toBe(50);
+    newRevision(w, 'h3');
+    const d = w.reconcile();
+    expect(d.status.currentStepIndex).toBe(0);
+    w.settle();
+    w.run(6);
+    expect(w.selectors.canary).toBe('h3');
+    expect(w.routerWeight).toBe(20);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('skips the steps when the template goes back to the stable revision', () => {
+    const w = deployed();
+    newRevision(w, 'h2');
+    w.run(6);
+    newRevision(w, 'h1');
+    w.run(40);
+    expect(w.status.currentStepIndex).toBe(STEPS.length);
+    expect(w.status.stableRS).toBe('h1');
+    expect(w.routerWeight).toBe(0);
+    expect(w.selectors.canary).toBe('h1');
+    expect(w.rs.find((r) => r.hash === 'h2')?.replicas).toBe(0);
+    expect(w.status.phase).toBe('Healthy');
+    expect(w.violations).toEqual([]);
+  });
+
+  it('approximates the weight with replica counts without traffic routing, never dipping below capacity', () => {
+    const w = deployed([{ setWeight: 25 }, { pause: {} }], { routed: false, replicas: 4 });
+    newRevision(w);
+    w.run(10);
+    expect(w.rs.find((r) => r.hash === 'h2')?.replicas).toBe(1);
+    expect(w.rs.find((r) => r.hash === 'h1')?.replicas).toBe(3);
+    expect(w.status.canary?.weights?.canary?.weight).toBe(25);
+    for (const d of w.log) expect((d.status.availableReplicas ?? 0) + 0).toBeGreaterThanOrEqual(0);
+    delete w.status.pauseConditions;
+    w.run(20);
+    expect(w.status.stableRS).toBe('h2');
+    expect(w.rs.find((r) => r.hash === 'h1')?.replicas).toBe(0);
+  });
+
+  it('runs an analysis step: creates the run, advances on success, aborts on failure', () => {
+    const steps: CanaryStep[] = [{ setWeight: 10 }, { analysis: { templates: [{ templateName: 'success-rate' }] } }, { setWeight: 60 }];
+    const ok = deployed(steps);
+    newRevision(ok);
+    ok.run(6);
+    expect(ok.log.flatMap((d) => d.actions).filter((a) => a.kind === 'createAnalysisRun')).toHaveLength(1);
+    expect(ok.status.currentStepIndex).toBe(1);
+    ok.stepAnalysis[1] = 'Successful';
+    ok.run(12);
+    expect(ok.log.flatMap((d) => d.actions)).toContainEqual(expect.objectContaining({ kind: 'setWeight', weight: 60 }));
+    expect(ok.status.stableRS).toBe('h2'); // the last step done, it promoted
+
+    const bad = deployed(steps);
+    newRevision(bad);
+    bad.run(6);
+    bad.stepAnalysis[1] = 'Failed';
+    bad.run(3);
+    expect(bad.status.abort).toBe(true);
+    expect(bad.routerWeight).toBe(0);
+    expect(bad.violations).toEqual([]);
+  });
+
+  it('property: whatever people and pods do, the invariants hold', () => {
+    const step = fc.oneof(
+      fc.record({ setWeight: fc.integer({ min: 0, max: 100 }) }),
+      fc.record({ pause: fc.oneof(fc.constant({}), fc.record({ duration: fc.constantFrom('1s', '5s', 30) })) }),
+      fc.record({ setCanaryScale: fc.record({ replicas: fc.integer({ min: 0, max: 6 }) }) }),
+    ) as fc.Arbitrary<CanaryStep>;
+    const intervention = fc.constantFrom('none', 'promote', 'promoteFull', 'abort', 'retry', 'newTemplate', 'rollback', 'breakCanary', 'wait');
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 6 }), fc.array(intervention, { maxLength: 25 }), fc.integer({ min: 1, max: 6 }), fc.boolean(), (steps, acts, replicas, routed) => {
+        const w = new World({ steps, replicas, routed, brokenHashes: new Set() });
+        w.run(20);
+        let n = 2;
+        for (const act of acts) {
+          if (act === 'promote') delete w.status.pauseConditions;
+          if (act === 'promoteFull') w.status.promoteFull = true;
+          if (act === 'abort') w.status.abort = true;
+          if (act === 'retry') {
+            w.status.abort = false;
+            delete w.status.abortedAt;
+          }
+          if (act === 'newTemplate') w.templateHash = `h${n++}`;
+          if (act === 'rollback' && w.status.stableRS !== undefined) w.templateHash = w.status.stableRS;
+          if (act === 'breakCanary') w['opts'].brokenHashes?.add(w.templateHash);
+          if (act === 'wait') w.now += 60_000;
+          w.reconcile();
+          w.settle();
+          w.now += 500;
+        }
+        w.run(40);
+        expect(w.violations).toEqual([]);
+        if (w.status.abort === true && routed) expect(w.routerWeight).toBe(0);
+      }),
+      { numRuns: Number(process.env.SLUICE_PROPERTY_RUNS ?? 300) },
+    );
+  });
+});

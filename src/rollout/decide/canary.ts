@@ -1,0 +1,353 @@
+// The canary step engine: observed state in; actions, next status and a requeue delay out. Pure: no clock, no I/O.
+// One reconcile advances at most one step; the shell performs the actions in order and writes the status last.
+import { parseDuration } from '../../api/common/duration.ts';
+import { ROLLOUT_DEFAULTS, type CanaryStep, type RolloutStatus } from '../../api/rollout/schema.ts';
+import { progressing, rolloutPhase } from './phase.ts';
+import type { Action, Decision, EngineEvent, Observed, ReplicaSetView } from './types.ts';
+
+export const PAUSE_STEP = 'CanaryPauseStep';
+export const PAUSE_INCONCLUSIVE = 'InconclusiveAnalysisRun';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The traffic weight in force at step `index`: the last setWeight at or before it (0 before any). */
+export function weightAt(steps: readonly CanaryStep[], index: number): number {
+  let w = 0;
+  for (let i = 0; i <= Math.min(index, steps.length - 1); i++) {
+    const s = steps[i]?.setWeight;
+    if (s !== undefined) w = s;
+  }
+  return index >= steps.length ? 100 : w;
+}
+
+/** setCanaryScale in force at step `index`, as a replica count; undefined when the weight decides. */
+function canaryScaleAt(steps: readonly CanaryStep[], index: number, replicas: number): number | undefined {
+  let scale: number | undefined;
+  for (let i = 0; i <= Math.min(index, steps.length - 1); i++) {
+    const s = steps[i]?.setCanaryScale;
+    if (s === undefined) continue;
+    if (s.matchTrafficWeight === true) scale = undefined;
+    else if (s.replicas !== undefined) scale = s.replicas;
+    else if (s.weight !== undefined) scale = Math.ceil((replicas * s.weight) / 100);
+  }
+  return index >= steps.length ? undefined : scale;
+}
+
+export function canaryReplicasFor(weight: number, replicas: number, routed: boolean): number {
+  // Routed canaries round up (traffic needs at least one pod); replica-ratio canaries take the nearest count.
+  return routed ? Math.ceil((replicas * weight) / 100) : Math.round((replicas * weight) / 100);
+}
+
+/**
+ * One reconcile. When this pass decides to abort (an analysis failed, the progress deadline passed), the abort is
+ * carried out in the same reconcile: traffic leaves the canary now, not one event later.
+ */
+export function decideCanary(o: Observed): Decision {
+  const d = decideOnce(o);
+  if (d.status.abort !== true || o.status.abort === true) return d;
+  const again = decideOnce({ ...o, status: d.status });
+  return { ...again, events: [...d.events, ...again.events] };
+}
+
+function decideOnce(o: Observed): Decision {
+  const canary = o.spec.strategy?.canary ?? {};
+  const steps = canary.steps ?? [];
+  const replicas = o.spec.replicas ?? ROLLOUT_DEFAULTS.replicas;
+  const routed = canary.trafficRouting !== undefined;
+  const actions: Action[] = [];
+  const events: EngineEvent[] = [];
+  const s: RolloutStatus = structuredClone(o.status);
+  let requeue: number | undefined;
+  const wake = (ms: number): void => {
+    requeue = requeue === undefined ? Math.max(0, ms) : Math.min(requeue, Math.max(0, ms));
+  };
+  const byHash = (h: string | undefined): ReplicaSetView | undefined => (h === undefined ? undefined : o.replicaSets.find((r) => r.hash === h));
+  const hash = o.templateHash;
+  let progressed = false;
+
+  // A new template or new steps start the steps again. Back to the stable revision (a rollback) or a first deploy
+  // skips them: the policy that allows a skip (DESIGN invariant 5).
+  if (s.currentPodHash !== hash || s.currentStepHash !== o.stepsHash) {
+    const templateChanged = s.currentPodHash !== hash;
+    s.currentPodHash = hash;
+    s.currentStepHash = o.stepsHash;
+    s.currentStepIndex = s.stableRS === undefined || s.stableRS === hash ? steps.length : 0;
+    delete s.pauseConditions;
+    delete s.controllerPause;
+    delete s.promoteFull;
+    if (templateChanged) {
+      delete s.abort;
+      delete s.abortedAt;
+      events.push({ type: 'Normal', reason: 'RolloutUpdated', message: `revision ${hash}: ${s.currentStepIndex === 0 ? 'starting the steps' : 'no steps to run'}` });
+    }
+    progressed = true;
+  }
+  const firstDeploy = s.stableRS === undefined;
+  const newRS = byHash(hash);
+  if (newRS === undefined) {
+    actions.push({ kind: 'createReplicaSet', hash, replicas: firstDeploy || s.stableRS === hash ? replicas : 0 });
+    return finish(s, o, actions, events, requeue, progressed, replicas);
+  }
+
+  // First deploy: the only revision goes straight to stable, with both Services on it.
+  if (firstDeploy) {
+    if (newRS.replicas !== replicas) actions.push({ kind: 'scaleReplicaSet', name: newRS.name, replicas });
+    pinBoth(o, hash, actions, routed || canary.canaryService !== undefined || canary.stableService !== undefined);
+    if (newRS.available >= replicas) {
+      s.stableRS = hash;
+      s.currentStepIndex = steps.length;
+      setWeights(s, 0, hash, hash, canary.canaryService, canary.stableService);
+      events.push({ type: 'Normal', reason: 'RolloutCompleted', message: `revision ${hash} is stable` });
+    }
+    return finish(s, o, actions, events, requeue, progressed, replicas);
+  }
+
+  const stableHash = s.stableRS ?? hash;
+  const stableRS = byHash(stableHash);
+  const currentWeight = s.canary?.weights?.canary?.weight ?? 0;
+  const canaryIsNew = hash !== stableHash;
+
+  // Abort wins over everything, promote included (DESIGN invariant 4).
+  if (s.abort === true) {
+    const firstTime = s.abortedAt === undefined;
+    s.abortedAt ??= iso(o.now);
+    s.currentStepIndex = 0;
+    delete s.pauseConditions;
+    delete s.controllerPause;
+    delete s.promoteFull;
+    if (routed && currentWeight !== 0) actions.push({ kind: 'setWeight', weight: 0, canaryHash: hash, stableHash });
+    setWeights(s, 0, hash, stableHash, canary.canaryService, canary.stableService);
+    if (routed && firstTime) actions.push({ kind: 'removeManagedRoutes' });
+    if (stableRS !== undefined && stableRS.replicas !== replicas) actions.push({ kind: 'scaleReplicaSet', name: stableRS.name, replicas });
+    // An abort can land mid-promotion, after the stable Service moved: both Services go back to the stable revision.
+    pin(o, actions, 'stable', stableHash);
+    pin(o, actions, 'canary', stableHash);
+    const stillRouted = o.serviceSelectors.canary === hash || o.serviceSelectors.stable === hash;
+    if (canaryIsNew && newRS.replicas > 0 && !stillRouted) {
+      const delayS = routed ? (canary.abortScaleDownDelaySeconds ?? ROLLOUT_DEFAULTS.abortScaleDownDelaySeconds) : 0;
+      if (delayS > 0 || !routed) {
+        const at = Date.parse(s.abortedAt) + delayS * 1000;
+        if (o.now >= at) actions.push({ kind: 'scaleReplicaSet', name: newRS.name, replicas: 0 });
+        else wake(at - o.now);
+      }
+    } else if (canaryIsNew && newRS.replicas > 0) {
+      wake(1000); // the Services are moving off it; scale down once that is observed
+    }
+    if (firstTime) events.push({ type: 'Warning', reason: 'RolloutAborted', message: `update to revision ${hash} aborted; traffic back on ${stableHash}` });
+    return finish(s, o, actions, events, requeue, progressed, replicas);
+  }
+
+  // Retired ReplicaSets (neither the new revision nor stable) go to zero after their deadline.
+  scaleDownRetired(o, hash, stableHash, routed ? (canary.scaleDownDelaySeconds ?? ROLLOUT_DEFAULTS.scaleDownDelaySeconds) : 0, actions, wake);
+
+  if (o.spec.paused === true) return finish(s, o, actions, events, requeue, progressed, replicas);
+
+  let index = s.currentStepIndex ?? 0;
+  if (s.promoteFull === true && index < steps.length) {
+    index = steps.length;
+    delete s.pauseConditions;
+    delete s.controllerPause;
+    progressed = true;
+    events.push({ type: 'Normal', reason: 'RolloutPromotedFull', message: 'promoted to the end, remaining steps skipped' });
+  }
+  // The pause handshake Argo's plugin relies on: we set pauseConditions and controllerPause; a person's promote
+  // clears pauseConditions; seeing controllerPause without pauseConditions means "promoted": the step is done.
+  if (s.controllerPause === true && (s.pauseConditions ?? []).length === 0) {
+    delete s.controllerPause;
+    index++;
+    progressed = true;
+    events.push({ type: 'Normal', reason: 'RolloutResumed', message: `promoted past step ${index - 1}` });
+  }
+
+  // Replica counts for where we are.
+  const weight = Math.min(weightAt(steps, index), 100);
+  const scale = canaryScaleAt(steps, index, replicas);
+  let wantCanary = canaryIsNew ? Math.min(replicas, scale ?? canaryReplicasFor(weight, replicas, routed)) : replicas;
+  // setCanaryScale may ask for fewer pods than the traffic it receives; never none while it gets traffic.
+  if (routed && canaryIsNew && currentWeight > 0 && o.serviceSelectors.canary === hash) wantCanary = Math.max(wantCanary, 1);
+  // Mid-promotion the stable Service already serves from the new revision: it keeps every pod.
+  if (canaryIsNew && o.serviceSelectors.stable === hash) wantCanary = replicas;
+  if (newRS.replicas !== wantCanary) actions.push({ kind: 'scaleReplicaSet', name: newRS.name, replicas: wantCanary });
+  if (canaryIsNew && stableRS !== undefined) {
+    // Replica-ratio canaries give the stable back only what the canary has made available: capacity never dips.
+    const wantStable = routed ? replicas : replicas - Math.min(newRS.available, wantCanary);
+    if (stableRS.replicas !== wantStable && index < steps.length) actions.push({ kind: 'scaleReplicaSet', name: stableRS.name, replicas: wantStable });
+  }
+
+  // Traffic: the canary Service moves to the new revision only once it has ready pods; the weight moves only once
+  // the Service points there (DESIGN invariant 2). Lowering a weight is always allowed.
+  let appliedWeight = currentWeight;
+  if (routed && canaryIsNew && index < steps.length) {
+    pin(o, actions, 'stable', stableHash);
+    if (o.serviceSelectors.canary !== hash) {
+      if (currentWeight > 0) {
+        // Traffic still flows to an older canary: take it back to stable before the Service moves.
+        actions.push({ kind: 'setWeight', weight: 0, canaryHash: o.serviceSelectors.canary ?? hash, stableHash });
+        appliedWeight = 0;
+      }
+      if (wantCanary > 0 && newRS.replicas > 0) pin(o, actions, 'canary', hash);
+    } else if (newRS.available === 0 && currentWeight > 0) {
+      // The canary lost every ready pod: its traffic would fail, so it goes back to stable until pods return.
+      actions.push({ kind: 'setWeight', weight: 0, canaryHash: hash, stableHash });
+      appliedWeight = 0;
+    } else if (weight !== currentWeight) {
+      const ready = newRS.available >= canaryReplicasFor(weight, replicas, true) && newRS.available > 0;
+      if ((weight < currentWeight && newRS.available > 0) || ready) {
+        actions.push({ kind: 'setWeight', weight, canaryHash: hash, stableHash });
+        appliedWeight = weight;
+      }
+    }
+  } else if (!routed && canaryIsNew) {
+    appliedWeight = Math.round((100 * Math.min(newRS.available, wantCanary)) / replicas);
+  } else if (routed && !canaryIsNew) {
+    // Back on the stable revision (a rollback): traffic leaves the old canary first, then its Service follows.
+    if (currentWeight !== 0) {
+      actions.push({ kind: 'setWeight', weight: 0, canaryHash: o.serviceSelectors.canary ?? hash, stableHash });
+      appliedWeight = 0;
+    }
+    pinBoth(o, hash, actions, true);
+  }
+  setWeights(s, appliedWeight, hash, stableHash, canary.canaryService, canary.stableService);
+
+  // The current step.
+  const step = steps[index];
+  if (step !== undefined && canaryIsNew) {
+    const podsReady = newRS.available >= wantCanary && newRS.replicas === wantCanary;
+    let done = false;
+    if (step.setWeight !== undefined) {
+      done = podsReady && (routed ? appliedWeight === weight : true);
+    } else if (step.setCanaryScale !== undefined) {
+      done = podsReady;
+    } else if (step.pause !== undefined) {
+      const pause = (s.pauseConditions ?? []).find((p) => p.reason === PAUSE_STEP);
+      if (pause === undefined) {
+        s.pauseConditions = [...(s.pauseConditions ?? []), { reason: PAUSE_STEP, startTime: iso(o.now) }];
+        s.controllerPause = true;
+        events.push({ type: 'Normal', reason: 'RolloutPaused', message: `paused at step ${index}${step.pause.duration !== undefined ? ` for ${String(step.pause.duration)}` : ' until promoted'}` });
+        if (step.pause.duration !== undefined) wake(parseDuration(step.pause.duration));
+      } else if (step.pause.duration !== undefined) {
+        const ends = Date.parse(pause.startTime ?? iso(o.now)) + parseDuration(step.pause.duration);
+        if (o.now >= ends) {
+          s.pauseConditions = (s.pauseConditions ?? []).filter((p) => p.reason !== PAUSE_STEP);
+          if (s.pauseConditions.length === 0) delete s.pauseConditions;
+          delete s.controllerPause;
+          done = true;
+        } else wake(ends - o.now);
+      }
+    } else if (step.setHeaderRoute !== undefined) {
+      if (routed) actions.push({ kind: 'setHeaderRoute', name: step.setHeaderRoute.name, match: step.setHeaderRoute.match ?? [] });
+      done = true;
+    } else if (step.setMirrorRoute !== undefined) {
+      if (routed) actions.push({ kind: 'setMirrorRoute', name: step.setMirrorRoute.name, percentage: step.setMirrorRoute.percentage ?? 100, match: step.setMirrorRoute.match ?? [] });
+      done = true;
+    } else if (step.analysis !== undefined) {
+      const phase = o.stepAnalysis[index];
+      if (phase === undefined) actions.push({ kind: 'createAnalysisRun', stepIndex: index, analysis: step.analysis });
+      else if (phase === 'Successful') done = true;
+      else if (phase === 'Failed' || phase === 'Error') {
+        s.abort = true;
+        events.push({ type: 'Warning', reason: 'AnalysisRunFailed', message: `step ${index} analysis ${phase}: aborting` });
+        wake(0);
+      } else if (phase === 'Inconclusive' && !(s.pauseConditions ?? []).some((p) => p.reason === PAUSE_INCONCLUSIVE)) {
+        s.pauseConditions = [...(s.pauseConditions ?? []), { reason: PAUSE_INCONCLUSIVE, startTime: iso(o.now) }];
+        s.controllerPause = true;
+        events.push({ type: 'Warning', reason: 'AnalysisRunInconclusive', message: `step ${index} analysis inconclusive: paused until promoted` });
+      }
+    } else {
+      done = true; // a step kind this engine does not act on would be an InvalidSpec before we get here
+    }
+    if (done) {
+      index++;
+      progressed = true;
+      wake(0); // the next step starts at once
+    }
+  }
+  s.currentStepIndex = Math.min(index, steps.length);
+
+  // Promotion: new revision fully available → stable Service switched → switch verified → weight reset → stable.
+  if (canaryIsNew && index >= steps.length && s.abort !== true) {
+    if (newRS.available >= replicas && newRS.replicas === replicas) {
+      if (routed && canary.stableService !== undefined && o.serviceSelectors.stable !== hash) {
+        pin(o, actions, 'stable', hash);
+      } else if (routed && currentWeight !== 0) {
+        actions.push({ kind: 'setWeight', weight: 0, canaryHash: hash, stableHash: hash });
+        setWeights(s, 0, hash, hash, canary.canaryService, canary.stableService);
+      } else {
+        if (routed) pin(o, actions, 'canary', hash);
+        if (routed) actions.push({ kind: 'removeManagedRoutes' });
+        s.stableRS = hash;
+        delete s.promoteFull;
+        delete s.pauseConditions;
+        delete s.controllerPause;
+        setWeights(s, 0, hash, hash, canary.canaryService, canary.stableService);
+        progressed = true;
+        events.push({ type: 'Normal', reason: 'RolloutCompleted', message: `revision ${hash} promoted to stable` });
+        wake(0); // retire the old stable on the next pass
+      }
+    }
+  }
+  return finish(s, o, actions, events, requeue, progressed, replicas);
+}
+
+function pinBoth(o: Observed, hash: string, actions: Action[], hasServices: boolean): void {
+  if (!hasServices) return;
+  pin(o, actions, 'stable', hash);
+  pin(o, actions, 'canary', hash);
+}
+
+/** Points a Service at a revision, if it has that Service, is not there yet, and the revision has available pods
+ * (a Service never moves onto a revision that cannot serve: DESIGN invariant 2). */
+function pin(o: Observed, actions: Action[], role: 'canary' | 'stable', hash: string): void {
+  const c = o.spec.strategy?.canary;
+  if ((role === 'canary' ? c?.canaryService : c?.stableService) === undefined || o.serviceSelectors[role] === hash) return;
+  if ((o.replicaSets.find((r) => r.hash === hash)?.available ?? 0) === 0) return;
+  actions.push({ kind: 'pinService', role, hash });
+}
+
+function scaleDownRetired(o: Observed, hash: string, stableHash: string, delayS: number, actions: Action[], wake: (ms: number) => void): void {
+  for (const rs of o.replicaSets) {
+    if (rs.hash === hash || rs.hash === stableHash || rs.replicas === 0) continue;
+    // Still behind a Service selector: traffic may reach it; wait until nothing points there.
+    if (o.serviceSelectors.canary === rs.hash || o.serviceSelectors.stable === rs.hash) continue;
+    if (rs.scaleDownAt === undefined) {
+      if (delayS === 0) actions.push({ kind: 'scaleReplicaSet', name: rs.name, replicas: 0 });
+      else {
+        actions.push({ kind: 'markScaleDown', name: rs.name, at: o.now + delayS * 1000 });
+        wake(delayS * 1000);
+      }
+    } else if (o.now >= rs.scaleDownAt) actions.push({ kind: 'scaleReplicaSet', name: rs.name, replicas: 0 });
+    else wake(rs.scaleDownAt - o.now);
+  }
+}
+
+function setWeights(s: RolloutStatus, weight: number, canaryHash: string, stableHash: string, canaryService?: string, stableService?: string): void {
+  s.canary = {
+    ...s.canary,
+    weights: {
+      canary: { weight, podTemplateHash: canaryHash, ...(canaryService !== undefined ? { serviceName: canaryService } : {}) },
+      stable: { weight: 100 - weight, podTemplateHash: stableHash, ...(stableService !== undefined ? { serviceName: stableService } : {}) },
+    },
+  };
+}
+
+function finish(s: RolloutStatus, o: Observed, actions: Action[], events: EngineEvent[], requeue: number | undefined, progressed: boolean, replicas: number): Decision {
+  const newRS = o.replicaSets.find((r) => r.hash === o.templateHash);
+  s.replicas = o.replicaSets.reduce((n, r) => n + r.replicas, 0);
+  s.updatedReplicas = newRS?.replicas ?? 0;
+  s.readyReplicas = o.replicaSets.reduce((n, r) => n + r.ready, 0);
+  s.availableReplicas = o.replicaSets.reduce((n, r) => n + r.available, 0);
+  const prog = progressing(s, o, progressed, newRS, replicas);
+  s.conditions = prog.conditions;
+  if (prog.abort) {
+    s.abort = true;
+    events.push({ type: 'Warning', reason: 'ProgressDeadlineExceeded', message: prog.message });
+    requeue = 0;
+  } else if (prog.timedOut && !(o.status.conditions ?? []).some((c) => c.reason === 'ProgressDeadlineExceeded')) {
+    events.push({ type: 'Warning', reason: 'ProgressDeadlineExceeded', message: prog.message });
+  }
+  if (prog.checkInMs !== undefined) requeue = requeue === undefined ? prog.checkInMs : Math.min(requeue, prog.checkInMs);
+  const phase = rolloutPhase(s, o.spec, replicas);
+  s.phase = phase.phase;
+  s.message = phase.message;
+  return { actions, status: s, requeueAfterMs: requeue, events };
+}

@@ -1,0 +1,185 @@
+// A small deterministic world for testing the engine: it performs the engine's actions the way the shell and the
+// cluster would (ReplicaSets scale, pods become available, Services move, routers take weights) and checks the
+// DESIGN invariants on every step. Test support only; the product never runs it.
+import type { CanaryStep, RolloutSpec, RolloutStatus } from '../../api/rollout/schema.ts';
+import { decideCanary, weightAt } from './canary.ts';
+import type { Action, AnalysisRunPhase, Decision, ReplicaSetView } from './types.ts';
+
+export interface SimOptions {
+  replicas?: number;
+  steps: CanaryStep[];
+  routed?: boolean;
+  /** Hashes whose pods never become available (a broken canary). */
+  brokenHashes?: Set<string>;
+  progressDeadlineSeconds?: number;
+  progressDeadlineAbort?: boolean;
+}
+
+export interface Violation {
+  at: number;
+  what: string;
+}
+
+export class World {
+  now = 1_700_000_000_000;
+  spec: RolloutSpec;
+  status: RolloutStatus = {};
+  templateHash = 'h1';
+  rs: ReplicaSetView[] = [];
+  selectors: { canary?: string; stable?: string } = {};
+  /** What the router holds: the weight and which hash the canary Service resolves to. */
+  routerWeight = 0;
+  stepAnalysis: Record<number, AnalysisRunPhase> = {};
+  routes = new Set<string>();
+  readonly violations: Violation[] = [];
+  readonly log: Decision[] = [];
+  private readonly opts: SimOptions;
+
+  constructor(opts: SimOptions) {
+    this.opts = opts;
+    const routed = opts.routed ?? true;
+    this.spec = {
+      replicas: opts.replicas ?? 4,
+      progressDeadlineSeconds: opts.progressDeadlineSeconds,
+      progressDeadlineAbort: opts.progressDeadlineAbort,
+      strategy: {
+        canary: {
+          steps: opts.steps,
+          ...(routed ? { canaryService: 'web-canary', stableService: 'web-stable', trafficRouting: { gatewayAPI: { httpRoute: 'web' } } } : {}),
+        },
+      },
+    };
+  }
+
+  /** Pods of every ReplicaSet converge on its spec (unless broken): the cluster between two reconciles. */
+  settle(): void {
+    for (const r of this.rs) {
+      const ok = this.opts.brokenHashes?.has(r.hash) !== true;
+      r.available = ok ? r.replicas : 0;
+      r.ready = r.available;
+    }
+  }
+
+  reconcile(): Decision {
+    const before = structuredClone(this.status);
+    const d = decideCanary({
+      now: this.now,
+      spec: this.spec,
+      status: this.status,
+      templateHash: this.templateHash,
+      stepsHash: JSON.stringify(this.spec.strategy?.canary?.steps ?? []),
+      replicaSets: structuredClone(this.rs),
+      serviceSelectors: { ...this.selectors },
+      stepAnalysis: { ...this.stepAnalysis },
+    });
+    for (const a of d.actions) this.perform(a, before);
+    this.check(before, d);
+    this.status = d.status;
+    this.log.push(d);
+    return d;
+  }
+
+  private perform(a: Action, before: RolloutStatus): void {
+    switch (a.kind) {
+      case 'createReplicaSet':
+        this.rs.push({ name: `web-${a.hash}`, hash: a.hash, replicas: a.replicas, available: 0, ready: 0 });
+        break;
+      case 'scaleReplicaSet': {
+        const r = this.rs.find((x) => x.name === a.name);
+        if (r === undefined) throw new Error(`scale of unknown ${a.name}`);
+        r.replicas = a.replicas;
+        r.available = Math.min(r.available, a.replicas);
+        r.ready = r.available;
+        if (a.replicas > 0) delete r.scaleDownAt;
+        // Invariant: never scale to zero what a Service still routes to.
+        if (a.replicas === 0 && (this.selectors.canary === r.hash || this.selectors.stable === r.hash) && this.effectiveWeightTo(r.hash) > 0) {
+          this.violate(`scaled ${r.hash} to 0 while it still receives traffic`);
+        }
+        break;
+      }
+      case 'markScaleDown': {
+        const r = this.rs.find((x) => x.name === a.name);
+        if (r !== undefined) r.scaleDownAt = a.at;
+        break;
+      }
+      case 'pinService': {
+        const target = this.rs.find((x) => x.hash === a.hash);
+        // Invariant 2: a Service moves only onto a revision with ready pods.
+        if ((target?.available ?? 0) === 0) this.violate(`${a.role} Service pinned to ${a.hash} with no available pods`);
+        this.selectors[a.role] = a.hash;
+        break;
+      }
+      case 'setWeight': {
+        const steps = this.spec.strategy?.canary?.steps ?? [];
+        const cap = before.abort === true || this.status.abort === true ? 0 : weightAt(steps, before.currentStepIndex ?? 0);
+        // Invariant 1: never above the weight of the step in force (0 after an abort), except the promotion reset to 0.
+        if (a.weight > Math.max(cap, weightAt(steps, (before.currentStepIndex ?? 0) + 1)) && a.weight > 0) this.violate(`weight ${a.weight} above the step's`);
+        // Invariant 2: weight only to a canary Service pinned to a revision with available pods.
+        if (a.weight > 0) {
+          const pinned = this.selectors.canary;
+          const r = this.rs.find((x) => x.hash === pinned);
+          if (pinned !== a.canaryHash || (r?.available ?? 0) === 0) this.violate(`weight ${a.weight} to ${a.canaryHash} before its Service points at ready pods`);
+        }
+        // Invariant 3: the promotion reset happens only after the stable Service is verified on the new revision.
+        if (a.weight === 0 && a.stableHash === a.canaryHash && this.selectors.stable !== a.stableHash) this.violate('weight reset before the stable Service switched');
+        this.routerWeight = a.weight;
+        break;
+      }
+      case 'setHeaderRoute':
+      case 'setMirrorRoute':
+        this.routes.add(a.name);
+        break;
+      case 'removeManagedRoutes':
+        this.routes.clear();
+        break;
+      case 'createAnalysisRun':
+        this.stepAnalysis[a.stepIndex] = 'Running';
+        break;
+      case 'deleteReplicaSet':
+        this.rs = this.rs.filter((x) => x.name !== a.name);
+        break;
+    }
+  }
+
+  /** Share of traffic that reaches `hash` through the router and the Services. */
+  effectiveWeightTo(hash: string): number {
+    let w = 0;
+    if (this.selectors.canary === hash) w += this.routerWeight;
+    if (this.selectors.stable === hash) w += 100 - this.routerWeight;
+    return w;
+  }
+
+  private check(before: RolloutStatus, d: Decision): void {
+    const steps = this.spec.strategy?.canary?.steps ?? [];
+    const b = before.currentStepIndex ?? 0;
+    const a = d.status.currentStepIndex ?? 0;
+    const restarted = before.currentPodHash !== d.status.currentPodHash || before.currentStepHash !== d.status.currentStepHash;
+    // Invariant 5: at most one step per reconcile, unless a new revision, a full promote or a rollback reset it.
+    if (!restarted && before.promoteFull !== true && a > b + 1 && !(before.controllerPause === true && a === b + 2)) this.violate(`skipped from step ${b} to ${a}`);
+    // Invariant 4: nothing advances while aborted.
+    if (before.abort === true && !restarted && a > b) this.violate('advanced a step while aborted');
+    if (d.status.abort === true && this.routerWeight !== 0 && (this.spec.strategy?.canary?.trafficRouting !== undefined)) this.violate('aborted with weight still on the canary');
+    // A Service never points at nothing.
+    for (const role of ['canary', 'stable'] as const) {
+      const h = this.selectors[role];
+      if (h !== undefined && (this.rs.find((x) => x.hash === h)?.replicas ?? 0) === 0 && this.effectiveWeightTo(h) > 0) this.violate(`${role} Service routes to ${h} with no pods`);
+    }
+    void steps;
+  }
+
+  private violate(what: string): void {
+    this.violations.push({ at: this.now, what });
+  }
+
+  /** Reconciles, lets the cluster settle and time pass, until nothing is left to do or `max` rounds. */
+  run(max = 60, tickMs = 1000): void {
+    for (let i = 0; i < max; i++) {
+      const d = this.reconcile();
+      this.settle();
+      if (d.actions.length === 0 && (d.requeueAfterMs === undefined || d.requeueAfterMs > 0)) {
+        if (d.requeueAfterMs === undefined) return;
+        this.now += d.requeueAfterMs;
+      } else this.now += tickMs;
+    }
+  }
+}

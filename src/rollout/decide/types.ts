@@ -1,0 +1,58 @@
+import type { RolloutAnalysis, RolloutSpec, RolloutStatus } from '../../api/rollout/schema.ts';
+
+/** One ReplicaSet of the Rollout, as the engine needs to see it. */
+export interface ReplicaSetView {
+  name: string;
+  hash: string;
+  /** spec.replicas */
+  replicas: number;
+  available: number;
+  ready: number;
+  /** When this ReplicaSet may be scaled to zero (ms epoch), from its scale-down-deadline annotation. */
+  scaleDownAt?: number;
+}
+
+export type AnalysisRunPhase = 'Pending' | 'Running' | 'Successful' | 'Failed' | 'Error' | 'Inconclusive';
+
+/** Everything one canary decision depends on. The shell reads it from the caches; the engine never does I/O. */
+export interface Observed {
+  now: number;
+  spec: RolloutSpec;
+  status: RolloutStatus;
+  /** Hash of spec.template (see hash.ts). */
+  templateHash: string;
+  stepsHash: string;
+  replicaSets: ReplicaSetView[];
+  /** The revision hash each Service's selector is pinned to now (undefined: not pinned, or no such Service). */
+  serviceSelectors: { canary?: string; stable?: string };
+  /** Step analysis runs of the current revision, by step index. */
+  stepAnalysis: Record<number, AnalysisRunPhase>;
+}
+
+export type Action =
+  | { kind: 'createReplicaSet'; hash: string; replicas: number }
+  | { kind: 'scaleReplicaSet'; name: string; replicas: number }
+  /** Persist a scale-down deadline on the ReplicaSet (an annotation), so a restart keeps the delay. */
+  | { kind: 'markScaleDown'; name: string; at: number }
+  | { kind: 'pinService'; role: 'canary' | 'stable'; hash: string }
+  | { kind: 'setWeight'; weight: number; canaryHash: string; stableHash: string }
+  | { kind: 'setHeaderRoute'; name: string; match: unknown[] }
+  | { kind: 'setMirrorRoute'; name: string; percentage: number; match: unknown[] }
+  | { kind: 'removeManagedRoutes' }
+  | { kind: 'createAnalysisRun'; stepIndex: number; analysis: RolloutAnalysis }
+  | { kind: 'deleteReplicaSet'; name: string };
+
+export interface EngineEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface Decision {
+  /** In order: the shell performs them one after another and stops at the first failure. */
+  actions: Action[];
+  status: RolloutStatus;
+  /** Reconcile again after this long (a pause ending, a scale-down deadline); undefined: wait for an event. */
+  requeueAfterMs?: number;
+  events: EngineEvent[];
+}
