@@ -1,17 +1,25 @@
-// The Rollout controller's shell. Today it judges the spec (InvalidSpec or not) and reports it in status; the step
-// engine joins here. Decisions live in spec.ts; this file reads the caches and performs the one write.
+// The Rollout controller's shell: read the caches, judge the spec, ask the step engine, perform its actions, write
+// status once (conditional on the resourceVersion read). Decisions live in spec.ts and decide/.
 import type { Rollout, RolloutStatus } from '../api/rollout/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
 import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
+import { createStepAnalysisRun, STEP_INDEX_LABEL, type TemplateObject } from './analysis.ts';
+import { decideCanary } from './decide/canary.ts';
+import type { AnalysisRunPhase, ReplicaSetView } from './decide/types.ts';
+import { perform, SCALE_DOWN_DEADLINE } from './effects.ts';
+import { POD_TEMPLATE_HASH_LABEL, podTemplateHash, stepsHash } from './hash.ts';
 import { checkRollout, INVALID_SPEC, specStatus, specStatusChanged } from './spec.ts';
+import { routerFor } from './traffic/routers.ts';
 
 export const ROLLOUT_FIELD_MANAGER = 'sluice-rollout';
 
 type RolloutObject = KubeObject & { spec?: Rollout['spec']; status?: RolloutStatus };
-type Named = KubeObject & { spec?: unknown };
+type ReplicaSetObject = KubeObject & { spec?: { replicas?: number }; status?: { availableReplicas?: number; readyReplicas?: number } };
+type ServiceObject = KubeObject & { spec?: { selector?: Record<string, string> } };
+type AnalysisRunObject = KubeObject & { status?: { phase?: string } };
 
 /** Names of the templates a Rollout references, as namespace/name or cluster:name keys. */
 function referencedTemplates(r: RolloutObject): string[] {
@@ -26,12 +34,38 @@ function referencedTemplates(r: RolloutObject): string[] {
 }
 
 export function registerRolloutController(manager: Manager, deps: { client: KubeClient; events: EventRecorder; workers: number }): Controller {
+  const { client, events } = deps;
   const rollouts = manager.cache<RolloutObject>(R.rollout);
-  const templates = manager.cache<Named>(R.analysisTemplate);
-  const clusterTemplates = manager.cache<Named>(R.clusterAnalysisTemplate);
-  // A template appearing or going away changes whether the rollouts that name it are valid.
-  const byTemplate = (key: string) => (): string[] =>
+  const templates = manager.cache<TemplateObject>(R.analysisTemplate);
+  const clusterTemplates = manager.cache<TemplateObject>(R.clusterAnalysisTemplate);
+  // Only what decisions need: ReplicaSets carrying a revision hash, the Services, our AnalysisRuns.
+  const replicaSets = manager.cache<ReplicaSetObject>(R.replicaSet, { labelSelector: POD_TEMPLATE_HASH_LABEL });
+  const services = manager.cache<ServiceObject>(R.service);
+  const runs = manager.cache<AnalysisRunObject>(R.analysisRun, { labelSelector: STEP_INDEX_LABEL });
+
+  const byTemplate = (key: string): string[] =>
     rollouts.list().filter((r) => referencedTemplates(r).includes(key)).map((r) => `${r.metadata?.namespace}/${r.metadata?.name}`);
+  const byService = (svc: KubeObject): string[] =>
+    rollouts
+      .list(svc.metadata?.namespace)
+      .filter((r) => [r.spec?.strategy?.canary?.canaryService, r.spec?.strategy?.canary?.stableService].includes(svc.metadata?.name))
+      .map((r) => `${r.metadata?.namespace}/${r.metadata?.name}`);
+
+  const writeStatus = async (req: ReconcileRequest, raw: RolloutObject, status: RolloutStatus): Promise<void> => {
+    // The whole status, conditional on the version we decided from: a promote or abort patched meanwhile makes this
+    // fail (Conflict), and the next reconcile decides again with it. Nothing a person wrote is lost.
+    const written = await client.jsonPatch<KubeObject>(
+      R.rollout,
+      req.namespace,
+      req.name,
+      [
+        { op: 'test', path: '/metadata/resourceVersion', value: raw.metadata?.resourceVersion },
+        { op: raw.status === undefined ? 'add' : 'replace', path: '/status', value: status },
+      ],
+      { subresource: 'status', fieldManager: ROLLOUT_FIELD_MANAGER },
+    );
+    controller.expectations.expect(req.key, written.metadata?.resourceVersion);
+  };
 
   const reconcile = async (req: ReconcileRequest): Promise<ReconcileResult | void> => {
     const raw = rollouts.get(req.namespace, req.name);
@@ -41,33 +75,95 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       clusterAnalysisTemplates: new Set(clusterTemplates.list().map((t) => t.metadata?.name ?? '')),
     };
     const check = checkRollout(raw, ctx);
-    const next = specStatus(raw.status, check, raw.metadata?.generation ?? 0, new Date().toISOString());
-    if (!specStatusChanged(raw.status, next)) return;
-    const written = await deps.client.apply<KubeObject>(
-      R.rollout,
-      { metadata: { name: req.name, namespace: req.namespace }, status: next },
-      ROLLOUT_FIELD_MANAGER,
-      { force: true, subresource: 'status' },
-    );
-    controller.expectations.expect(req.key, written.metadata?.resourceVersion);
-    const wasInvalid = raw.status?.conditions?.some((c) => c.type === INVALID_SPEC && c.status === 'True') === true;
-    if (!check.ok) {
-      req.log.warn({ errors: check.errors }, 'invalid spec');
-      if (next.message !== raw.status?.message) await deps.events.record(raw, 'Warning', INVALID_SPEC, next.message ?? '');
-    } else if (wasInvalid) {
-      await deps.events.record(raw, 'Normal', 'SpecValid', 'the spec is valid again');
+    const now = Date.now();
+    const judged = specStatus(raw.status, check, raw.metadata?.generation ?? 0, new Date(now).toISOString());
+    if (!check.ok || check.value.spec.strategy?.canary === undefined) {
+      // Invalid, or a strategy the engine does not run yet (blue-green): report the spec check only.
+      if (!specStatusChanged(raw.status, judged)) return;
+      await writeStatus(req, raw, { ...raw.status, ...judged, ...(check.ok ? { phase: undefined, message: undefined } : {}) });
+      if (!check.ok) {
+        req.log.warn({ errors: check.errors }, 'invalid spec');
+        if (judged.message !== raw.status?.message) await events.record(raw, 'Warning', INVALID_SPEC, judged.message ?? '');
+      }
+      return;
     }
+    const rollout = check.value;
+    const uid = raw.metadata?.uid ?? '';
+    const owned = replicaSets.list(req.namespace).filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller === true && o.uid === uid) === true);
+    const views: ReplicaSetView[] = owned.map((rs) => {
+      const deadline = rs.metadata?.annotations?.[SCALE_DOWN_DEADLINE];
+      return {
+        name: rs.metadata?.name ?? '',
+        hash: rs.metadata?.labels?.[POD_TEMPLATE_HASH_LABEL] ?? '',
+        replicas: rs.spec?.replicas ?? 0,
+        available: rs.status?.availableReplicas ?? 0,
+        ready: rs.status?.readyReplicas ?? 0,
+        ...(deadline !== undefined && !Number.isNaN(Date.parse(deadline)) ? { scaleDownAt: Date.parse(deadline) } : {}),
+      };
+    });
+    const canary = rollout.spec.strategy?.canary ?? {};
+    const selectorOf = (name: string | undefined): string | undefined => (name === undefined ? undefined : services.get(req.namespace, name)?.spec?.selector?.[POD_TEMPLATE_HASH_LABEL]);
+    const templateHash = podTemplateHash(rollout.spec.template);
+    const stepAnalysis: Record<number, AnalysisRunPhase> = {};
+    for (const run of runs.list(req.namespace)) {
+      const l = run.metadata?.labels ?? {};
+      if (l[POD_TEMPLATE_HASH_LABEL] === templateHash && run.metadata?.ownerReferences?.some((o) => o.uid === uid) === true) {
+        stepAnalysis[Number(l[STEP_INDEX_LABEL])] = (run.status?.phase as AnalysisRunPhase | undefined) ?? 'Pending';
+      }
+    }
+    const status: RolloutStatus = { ...(raw.status ?? {}), observedGeneration: judged.observedGeneration, conditions: judged.conditions };
+    const decision = decideCanary({
+      now,
+      spec: rollout.spec,
+      status,
+      templateHash,
+      stepsHash: stepsHash(canary.steps),
+      replicaSets: views,
+      serviceSelectors: { canary: selectorOf(canary.canaryService), stable: selectorOf(canary.stableService) },
+      stepAnalysis,
+    });
+    const router = routerFor(rollout, { client });
+    const target = router && canary.canaryService !== undefined && canary.stableService !== undefined
+      ? { namespace: req.namespace ?? '', rollout: req.name, canaryService: canary.canaryService, stableService: canary.stableService }
+      : undefined;
+    const ref = { name: req.name, namespace: req.namespace ?? '', uid, rollout };
+    const managedRoutes = (canary.trafficRouting?.managedRoutes ?? []).map((m) => m.name);
+    for (const action of decision.actions) {
+      if (req.signal.aborted) return; // leadership lost: stop acting at once
+      await perform(ref, action, {
+        client,
+        router,
+        target,
+        managedRoutes,
+        createAnalysisRun: (stepIndex, analysis) => createStepAnalysisRun(client, { ref, templateHash, stepIndex, analysis, templates: templates.list(req.namespace), clusterTemplates: clusterTemplates.list() }),
+      });
+    }
+    decision.status.selector = selectorString(rollout);
+    const next = decision.status;
+    if (JSON.stringify(next) !== JSON.stringify(raw.status)) await writeStatus(req, raw, next);
+    for (const e of decision.events) await events.record(raw, e.type, e.reason, e.message);
+    req.log.debug({ actions: decision.actions.map((a) => a.kind), step: next.currentStepIndex, phase: next.phase }, 'reconciled');
+    return decision.requeueAfterMs !== undefined ? { requeueAfterMs: Math.max(decision.requeueAfterMs, 0) } : undefined;
   };
 
   const controller = manager.addController({
     name: 'rollout',
     for: rollouts,
+    owns: [replicaSets, runs],
     watches: [
-      { cache: templates, map: (t) => byTemplate(`${t.metadata?.namespace}/${t.metadata?.name}`)() },
-      { cache: clusterTemplates, map: (t) => byTemplate(`cluster:${t.metadata?.name}`)() },
+      { cache: templates, map: (t) => byTemplate(`${t.metadata?.namespace}/${t.metadata?.name}`) },
+      { cache: clusterTemplates, map: (t) => byTemplate(`cluster:${t.metadata?.name}`) },
+      { cache: services, map: byService },
     ],
     reconciler: { reconcile },
     workers: deps.workers,
   });
   return controller;
+}
+
+/** The serialized selector the scale subresource reports (so `kubectl scale` and an HPA can find the pods). */
+function selectorString(r: Rollout): string {
+  return Object.entries(r.spec.selector?.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }

@@ -274,7 +274,7 @@ function decideOnce(o: Observed): Decision {
         setWeights(s, 0, hash, hash, canary.canaryService, canary.stableService);
       } else {
         if (routed) pin(o, actions, 'canary', hash);
-        if (routed) actions.push({ kind: 'removeManagedRoutes' });
+        if (routed) actions.push({ kind: 'removeManagedRoutes' }, { kind: 'finishRouting' });
         s.stableRS = hash;
         delete s.promoteFull;
         delete s.pauseConditions;

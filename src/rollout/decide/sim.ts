@@ -132,6 +132,9 @@ export class World {
       case 'removeManagedRoutes':
         this.routes.clear();
         break;
+      case 'finishRouting':
+        if (this.routerWeight !== 0) this.violate('routing removed while the canary still had weight');
+        break;
       case 'createAnalysisRun':
         this.stepAnalysis[a.stepIndex] = 'Running';
         break;

@@ -39,6 +39,8 @@ export type Action =
   | { kind: 'setHeaderRoute'; name: string; match: unknown[] }
   | { kind: 'setMirrorRoute'; name: string; percentage: number; match: unknown[] }
   | { kind: 'removeManagedRoutes' }
+  /** The rollout finished: routing objects that exist only for a canary (NGINX's canary Ingress) go away. */
+  | { kind: 'finishRouting' }
   | { kind: 'createAnalysisRun'; stepIndex: number; analysis: RolloutAnalysis }
   | { kind: 'deleteReplicaSet'; name: string };
 

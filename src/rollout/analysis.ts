@@ -1,0 +1,47 @@
+// AnalysisRuns for analysis steps: the templates' metrics and args merged into one run, owned by the Rollout and
+// labelled with the revision and step, so the engine finds the run of the current step and GC removes it with the Rollout.
+import type { RolloutAnalysis } from '../api/rollout/schema.ts';
+import type { KubeClient, KubeObject } from '../kube/client.ts';
+import { isConflict } from '../kube/errors.ts';
+import { R } from '../kube/resource.ts';
+import type { RolloutRef } from './effects.ts';
+import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
+
+export const STEP_INDEX_LABEL = 'sluice.dev/step-index';
+export const ROLLOUT_LABEL = 'sluice.dev/rollout';
+
+export type TemplateObject = KubeObject & { spec?: { metrics?: unknown[]; args?: { name: string; value?: string }[]; dryRun?: unknown[]; measurementRetention?: unknown[] } };
+
+export async function createStepAnalysisRun(
+  client: KubeClient,
+  o: { ref: RolloutRef; templateHash: string; stepIndex: number; analysis: RolloutAnalysis; templates: TemplateObject[]; clusterTemplates: TemplateObject[] },
+): Promise<void> {
+  const metrics: unknown[] = [];
+  const args = new Map<string, { name: string; value?: string }>();
+  for (const ref of o.analysis.templates ?? []) {
+    const pool = ref.clusterScope === true ? o.clusterTemplates : o.templates;
+    const t = pool.find((x) => x.metadata?.name === ref.templateName);
+    if (t === undefined) throw new Error(`${ref.clusterScope === true ? 'ClusterAnalysisTemplate' : 'AnalysisTemplate'} "${ref.templateName}" not found`);
+    metrics.push(...(t.spec?.metrics ?? []));
+    for (const a of t.spec?.args ?? []) if (!args.has(a.name)) args.set(a.name, a);
+  }
+  // Values the Rollout passes win over the templates' defaults.
+  for (const a of o.analysis.args ?? []) {
+    const value = a.value ?? (a.valueFrom?.podTemplateHashValue === 'Stable' ? o.ref.rollout.status?.stableRS : a.valueFrom?.podTemplateHashValue === 'Latest' ? o.templateHash : undefined);
+    args.set(a.name, { name: a.name, ...(value !== undefined ? { value } : {}) });
+  }
+  const name = `${o.ref.name}-${o.templateHash}-${o.stepIndex}`;
+  try {
+    await client.create(R.analysisRun, {
+      metadata: {
+        name,
+        namespace: o.ref.namespace,
+        labels: { [ROLLOUT_LABEL]: o.ref.name, [POD_TEMPLATE_HASH_LABEL]: o.templateHash, [STEP_INDEX_LABEL]: String(o.stepIndex) },
+        ownerReferences: [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: o.ref.name, uid: o.ref.uid, controller: true, blockOwnerDeletion: true }],
+      },
+      spec: { metrics, args: [...args.values()] },
+    });
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+  }
+}

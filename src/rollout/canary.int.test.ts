@@ -1,0 +1,164 @@
+// Canary rollouts end to end on the real apiserver, with the operator's runtime in-process: ReplicaSets, Services,
+// an HTTPRoute's weights, pauses, and the exact patches Argo Rollouts' kubectl plugin sends (promote, abort, retry).
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/support/cluster.ts';
+import { installCrds } from '../../test/support/crds.ts';
+import { testClient, testLogger, testMetrics } from '../../test/support/operator.ts';
+import { registerControllers } from '../controllers.ts';
+import type { KubeObject } from '../kube/client.ts';
+import { R } from '../kube/resource.ts';
+import { EventRecorder } from '../runtime/events.ts';
+import { Manager } from '../runtime/manager.ts';
+import { UNREADY_LABEL } from '../../test/cluster/stages.ts';
+import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
+import { HTTP_ROUTE } from './traffic/gatewayapi.ts';
+
+type RolloutObj = KubeObject & { status?: { phase?: string; stableRS?: string; currentPodHash?: string; currentStepIndex?: number; abort?: boolean; message?: string; pauseConditions?: unknown[] } };
+type RouteObj = KubeObject & { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } };
+
+const FIXTURE_CRDS = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'crds');
+
+describe('canary rollouts with Gateway API routing', () => {
+  let ns: string;
+  const { client } = testClient();
+  let manager: Manager;
+  let running: Promise<unknown>;
+
+  beforeAll(async () => {
+    await installCrds();
+    const installed = await kubectl(['apply', '--server-side', '-f', FIXTURE_CRDS]);
+    expect({ code: installed.code, stderr: installed.stderr }).toEqual({ code: 0, stderr: '' });
+    const established = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', FIXTURE_CRDS]);
+    expect({ code: established.code, stderr: established.stderr }).toEqual({ code: 0, stderr: '' });
+    ns = await createNamespace('canary');
+    const log = testLogger();
+    manager = new Manager({ client, log, metrics: testMetrics(), namespaces: [ns] });
+    registerControllers(manager, { client, log, events: new EventRecorder({ client, log, instance: 'test' }), workers: 2 });
+    running = manager.run();
+    await waitFor('caches', () => manager.ready());
+  });
+
+  afterAll(async () => {
+    await manager.stop();
+    await running;
+    await deleteNamespace(ns);
+  });
+
+  const apply = async (m: object): Promise<void> => {
+    const res = await kubectl(['apply', '--server-side', '--field-manager=gitops-user', '-n', ns, '-f', '-'], stringify(m));
+    expect(res.stderr).toBe('');
+  };
+  /** The patches Argo Rollouts' kubectl plugin sends. */
+  const statusPatch = async (name: string, patch: object): Promise<void> => {
+    const res = await kubectl(['patch', 'rollouts.sluice.dev', name, '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify(patch)]);
+    expect(res.stderr).toBe('');
+  };
+  const rollout = async (name: string): Promise<RolloutObj> => client.get<RolloutObj>(R.rollout, ns, name);
+  const weights = async (route: string): Promise<Record<string, number | undefined>> => {
+    const r = await client.get<RouteObj>(HTTP_ROUTE, ns, route);
+    return Object.fromEntries((r.spec?.rules?.[0]?.backendRefs ?? []).map((b) => [b.name, b.weight]));
+  };
+  const selector = async (svc: string): Promise<string | undefined> =>
+    (await client.get<KubeObject & { spec?: { selector?: Record<string, string> } }>(R.service, ns, svc)).spec?.selector?.[POD_TEMPLATE_HASH_LABEL];
+
+  async function setup(app: string, steps: object[], extra: Record<string, unknown> = {}, podLabels: Record<string, string> = {}): Promise<void> {
+    for (const svc of [`${app}-stable`, `${app}-canary`]) {
+      await apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc }, spec: { selector: { app }, ports: [{ port: 80, targetPort: 8080 }] } });
+    }
+    await apply({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: app },
+      spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: `${app}-stable`, port: 80, weight: 100 }, { name: `${app}-canary`, port: 80, weight: 0 }] }] },
+    });
+    await apply(rolloutManifest(app, 'v1', steps, extra, podLabels));
+    await waitFor(`${app} v1 Healthy`, async () => (await rollout(app)).status?.phase === 'Healthy', 60_000);
+  }
+
+  function rolloutManifest(app: string, version: string, steps: object[], extra: Record<string, unknown> = {}, podLabels: Record<string, string> = {}): object {
+    return {
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: app },
+      spec: {
+        replicas: 4,
+        selector: { matchLabels: { app } },
+        template: { metadata: { labels: { app, ...podLabels } }, spec: { containers: [{ name: 'app', image: `registry.invalid/${app}:${version}` }] } },
+        strategy: { canary: { canaryService: `${app}-canary`, stableService: `${app}-stable`, scaleDownDelaySeconds: 2, abortScaleDownDelaySeconds: 2, trafficRouting: { gatewayAPI: { httpRoute: app } }, steps, ...extra } },
+      },
+    };
+  }
+
+  it('walks 20% → 2 s pause → 50% → pause until promoted, then 100% on the new revision; the old ReplicaSet goes after its delay', async () => {
+    const steps = [{ setWeight: 20 }, { pause: { duration: '2s' } }, { setWeight: 50 }, { pause: {} }];
+    await setup('web', steps);
+    const v1 = (await rollout('web')).status?.stableRS;
+    expect(await selector('web-stable')).toBe(v1);
+    expect(await weights('web')).toEqual({ 'web-stable': 100, 'web-canary': 0 });
+
+    await apply(rolloutManifest('web', 'v2', steps));
+    await waitFor('weight 20', async () => (await weights('web'))['web-canary'] === 20, 30_000);
+    expect(await weights('web')).toEqual({ 'web-stable': 80, 'web-canary': 20 });
+    const v2 = (await rollout('web')).status?.currentPodHash;
+    expect(v2).not.toBe(v1);
+    expect(await selector('web-canary')).toBe(v2); // pinned before any weight moved
+    expect(await selector('web-stable')).toBe(v1);
+
+    await waitFor('weight 50 after the 2 s pause', async () => (await weights('web'))['web-canary'] === 50, 30_000);
+    await waitFor('paused at step 3', async () => (await rollout('web')).status?.phase === 'Paused');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await rollout('web')).status?.currentStepIndex).toBe(3); // an indefinite pause holds
+
+    await statusPatch('web', { status: { pauseConditions: null } }); // `promote`
+    await waitFor('v2 Healthy', async () => {
+      const s = (await rollout('web')).status;
+      return s?.phase === 'Healthy' && s.stableRS === v2;
+    }, 60_000);
+    expect(await weights('web')).toEqual({ 'web-stable': 100, 'web-canary': 0 });
+    expect(await selector('web-stable')).toBe(v2);
+    await waitFor('the old ReplicaSet scaled to 0 after its delay', async () => (await client.get<KubeObject & { spec?: { replicas?: number } }>(R.replicaSet, ns, `web-${v1}`)).spec?.replicas === 0, 30_000);
+    const events = await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=web', '-o', 'jsonpath={.items[*].reason}']);
+    expect(events.stdout).toContain('RolloutPaused');
+    expect(events.stdout).toContain('RolloutCompleted');
+  });
+
+  it('aborts (weight 0, canary Service back on stable, Degraded), retries from step 0, and promotes fully', async () => {
+    const steps = [{ setWeight: 20 }, { pause: {} }, { setWeight: 60 }, { pause: {} }];
+    await setup('shop', steps);
+    const v1 = (await rollout('shop')).status?.stableRS;
+    await apply(rolloutManifest('shop', 'v2', steps));
+    await waitFor('paused at 20%', async () => (await rollout('shop')).status?.phase === 'Paused' && (await weights('shop'))['shop-canary'] === 20, 30_000);
+
+    await statusPatch('shop', { status: { abort: true } }); // `abort`
+    await waitFor('aborted', async () => (await rollout('shop')).status?.phase === 'Degraded', 30_000);
+    expect(await weights('shop')).toEqual({ 'shop-stable': 100, 'shop-canary': 0 });
+    expect(await selector('shop-canary')).toBe(v1);
+    expect((await rollout('shop')).status?.message).toMatch(/RolloutAborted/);
+
+    await statusPatch('shop', { status: { abort: false } }); // `retry`
+    await waitFor('back at 20% from step 0', async () => (await weights('shop'))['shop-canary'] === 20 && (await rollout('shop')).status?.phase === 'Paused', 30_000);
+    expect((await rollout('shop')).status?.currentStepIndex).toBe(1);
+
+    await statusPatch('shop', { status: { promoteFull: true } }); // `promote --full`
+    await waitFor('Healthy on v2', async () => {
+      const s = (await rollout('shop')).status;
+      return s?.phase === 'Healthy' && s.stableRS === s.currentPodHash && s.stableRS !== v1;
+    }, 60_000);
+    expect(await weights('shop')).toEqual({ 'shop-stable': 100, 'shop-canary': 0 });
+  });
+
+  it('aborts on its own when canary pods never become Ready and progressDeadlineAbort is set; no traffic ever reaches them', async () => {
+    const steps = [{ setWeight: 30 }, { pause: {} }];
+    await setup('broken', steps, { }, {});
+    const v1 = (await rollout('broken')).status?.stableRS;
+    const m = rolloutManifest('broken', 'v2', steps, {}, { [UNREADY_LABEL]: 'true' }) as { spec: Record<string, unknown> };
+    await apply({ ...m, spec: { ...m.spec, progressDeadlineSeconds: 4, progressDeadlineAbort: true } });
+    await waitFor('aborted by the deadline', async () => (await rollout('broken')).status?.abort === true, 40_000);
+    const r = await rollout('broken');
+    expect(r.status?.phase).toBe('Degraded');
+    expect(await weights('broken')).toEqual({ 'broken-stable': 100, 'broken-canary': 0 });
+    expect(await selector('broken-canary')).toBe(v1);
+  });
+});

@@ -1,0 +1,102 @@
+// Performs the engine's actions against the cluster, one after another; the first failure stops the list (the next
+// reconcile re-derives what is left). Each action is idempotent: repeating it changes nothing.
+import type { Rollout } from '../api/rollout/schema.ts';
+import type { KubeClient, KubeObject } from '../kube/client.ts';
+import { isConflict } from '../kube/errors.ts';
+import { R } from '../kube/resource.ts';
+import type { Action } from './decide/types.ts';
+import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
+import type { RouteTarget, TrafficRouter } from './traffic/router.ts';
+import { ROUTER_FIELD_MANAGER } from './traffic/router.ts';
+
+/** Argo's annotation, so tools that read it keep working. */
+export const SCALE_DOWN_DEADLINE = 'scale-down-deadline';
+
+export interface RolloutRef {
+  name: string;
+  namespace: string;
+  uid: string;
+  rollout: Rollout;
+}
+
+export function replicaSetName(rollout: string, hash: string): string {
+  return `${rollout}-${hash}`;
+}
+
+/** The ReplicaSet of one revision: the Rollout's template, pinned to the revision's hash, owned by the Rollout. */
+export function replicaSetManifest(r: RolloutRef, hash: string, replicas: number): KubeObject {
+  const spec = r.rollout.spec;
+  type PodTemplate = { metadata?: { labels?: Record<string, string>; [k: string]: unknown }; [k: string]: unknown };
+  const template = structuredClone<PodTemplate>(spec.template ?? {});
+  const labels = { ...(template.metadata?.labels ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash };
+  return {
+    metadata: {
+      name: replicaSetName(r.name, hash),
+      namespace: r.namespace,
+      labels,
+      ownerReferences: [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: r.name, uid: r.uid, controller: true, blockOwnerDeletion: true }],
+    },
+    spec: {
+      replicas,
+      minReadySeconds: spec.minReadySeconds ?? 0,
+      selector: { matchLabels: { ...(spec.selector?.matchLabels ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash }, ...(spec.selector?.matchExpressions ? { matchExpressions: spec.selector.matchExpressions } : {}) },
+      template: { ...template, metadata: { ...(template.metadata ?? {}), labels } },
+    },
+  };
+}
+
+export interface EffectDeps {
+  client: KubeClient;
+  router: TrafficRouter | undefined;
+  target: RouteTarget | undefined;
+  managedRoutes: string[];
+  createAnalysisRun: (stepIndex: number, analysis: Extract<Action, { kind: 'createAnalysisRun' }>['analysis']) => Promise<void>;
+}
+
+export async function perform(r: RolloutRef, a: Action, d: EffectDeps): Promise<void> {
+  const { client } = d;
+  switch (a.kind) {
+    case 'createReplicaSet':
+      try {
+        await client.create(R.replicaSet, replicaSetManifest(r, a.hash, a.replicas));
+      } catch (err) {
+        if (!isConflict(err)) throw err; // already there: a previous reconcile created it
+      }
+      return;
+    case 'scaleReplicaSet':
+      await client.mergePatch(R.replicaSet, r.namespace, a.name, { spec: { replicas: a.replicas }, ...(a.replicas > 0 ? { metadata: { annotations: { [SCALE_DOWN_DEADLINE]: null } } } : {}) }, { fieldManager: ROUTER_FIELD_MANAGER });
+      return;
+    case 'markScaleDown':
+      await client.mergePatch(R.replicaSet, r.namespace, a.name, { metadata: { annotations: { [SCALE_DOWN_DEADLINE]: new Date(a.at).toISOString() } } }, { fieldManager: ROUTER_FIELD_MANAGER });
+      return;
+    case 'pinService': {
+      const canary = r.rollout.spec.strategy?.canary;
+      const name = a.role === 'canary' ? canary?.canaryService : canary?.stableService;
+      if (name === undefined) return;
+      // Only the hash key of the selector is ours (server-side apply keeps the rest with its owner, e.g. GitOps).
+      await client.apply(R.service, { metadata: { name, namespace: r.namespace }, spec: { selector: { [POD_TEMPLATE_HASH_LABEL]: a.hash } } }, ROUTER_FIELD_MANAGER, { force: true });
+      return;
+    }
+    case 'setWeight':
+      if (d.router && d.target) await d.router.setWeight(d.target, a.weight);
+      return;
+    case 'setHeaderRoute':
+      if (d.router && d.target) await d.router.setHeaderRoute(d.target, { name: a.name, match: a.match });
+      return;
+    case 'setMirrorRoute':
+      if (d.router && d.target) await d.router.setMirrorRoute(d.target, { name: a.name, percentage: a.percentage, match: a.match });
+      return;
+    case 'removeManagedRoutes':
+      if (d.router && d.target && d.managedRoutes.length > 0) await d.router.removeManagedRoutes(d.target, d.managedRoutes);
+      return;
+    case 'finishRouting':
+      if (d.router?.cleanup && d.target) await d.router.cleanup(d.target);
+      return;
+    case 'createAnalysisRun':
+      await d.createAnalysisRun(a.stepIndex, a.analysis);
+      return;
+    case 'deleteReplicaSet':
+      await client.delete(R.replicaSet, r.namespace, a.name, { propagationPolicy: 'Background' });
+      return;
+  }
+}

@@ -1,0 +1,128 @@
+// Gateway API: weights on the backendRefs of the HTTPRoute rules that send to the stable and canary Services;
+// header routes are extra rules (named sluice-<route>) that send matching requests to the canary only.
+import type { KubeObject } from '../../kube/client.ts';
+import type { ResourceType } from '../../kube/resource.ts';
+import { MANAGED_ROUTE_PREFIX, ROUTER_FIELD_MANAGER, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
+
+export const HTTP_ROUTE: ResourceType = { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute', plural: 'httproutes', namespaced: true };
+
+interface BackendRef {
+  name: string;
+  port?: number;
+  weight?: number;
+  [k: string]: unknown;
+}
+interface Rule {
+  name?: string;
+  matches?: unknown[];
+  backendRefs?: BackendRef[];
+  filters?: unknown[];
+  [k: string]: unknown;
+}
+type HTTPRouteObject = KubeObject & { spec?: { rules?: Rule[]; [k: string]: unknown } };
+
+/** Pure: the rules with weights set on every rule that routes to both Services. */
+export function weighRules(rules: readonly Rule[], t: RouteTarget, weight: number): { rules: Rule[]; matched: number } {
+  let matched = 0;
+  const out = rules.map((r) => {
+    const refs = r.backendRefs ?? [];
+    if (r.name?.startsWith(MANAGED_ROUTE_PREFIX) === true) return r;
+    const hasCanary = refs.some((b) => b.name === t.canaryService);
+    const hasStable = refs.some((b) => b.name === t.stableService);
+    if (!hasCanary || !hasStable) return r;
+    matched++;
+    return { ...r, backendRefs: refs.map((b) => (b.name === t.canaryService ? { ...b, weight } : b.name === t.stableService ? { ...b, weight: 100 - weight } : b)) };
+  });
+  return { rules: out, matched };
+}
+
+export class GatewayApiRouter implements TrafficRouter {
+  readonly type = 'gatewayAPI';
+  private readonly deps: RouterDeps;
+  private readonly routes: string[];
+
+  constructor(deps: RouterDeps, routes: string[]) {
+    this.deps = deps;
+    this.routes = routes;
+  }
+
+  private async edit(t: RouteTarget, name: string, change: (rules: Rule[]) => Rule[]): Promise<void> {
+    const route = await this.deps.client.get<HTTPRouteObject>(HTTP_ROUTE, t.namespace, name);
+    const before = route.spec?.rules ?? [];
+    const after = change(before);
+    if (JSON.stringify(after) === JSON.stringify(before)) return;
+    // Conditional on what we read: a concurrent writer (a GitOps sync) makes this fail and the reconcile retry.
+    await this.deps.client.jsonPatch(HTTP_ROUTE, t.namespace, name, [
+      { op: 'test', path: '/metadata/resourceVersion', value: route.metadata?.resourceVersion },
+      { op: 'replace', path: '/spec/rules', value: after },
+    ], { fieldManager: ROUTER_FIELD_MANAGER });
+  }
+
+  async setWeight(t: RouteTarget, weight: number): Promise<void> {
+    for (const name of this.routes) {
+      await this.edit(t, name, (rules) => {
+        const w = weighRules(rules, t, weight);
+        if (w.matched === 0) throw new RouterConfigError(`HTTPRoute ${t.namespace}/${name} has no rule with backendRefs to both ${t.stableService} and ${t.canaryService}`);
+        return w.rules;
+      });
+    }
+  }
+
+  async setHeaderRoute(t: RouteTarget, route: HeaderRoute): Promise<void> {
+    const ruleName = `${MANAGED_ROUTE_PREFIX}${route.name}`;
+    for (const name of this.routes) {
+      await this.edit(t, name, (rules) => {
+        const others = rules.filter((r) => r.name !== ruleName);
+        if (route.match.length === 0) return others; // an empty match removes the route, as in Argo
+        const template = rules.find((r) => (r.backendRefs ?? []).some((b) => b.name === t.canaryService));
+        const port = template?.backendRefs?.find((b) => b.name === t.canaryService)?.port;
+        const headers = route.match.map((m) => headerMatch(m));
+        const rule: Rule = { name: ruleName, matches: [{ headers }], backendRefs: [{ name: t.canaryService, ...(port !== undefined ? { port } : {}), weight: 100 }] };
+        return [rule, ...others];
+      });
+    }
+  }
+
+  async setMirrorRoute(t: RouteTarget, route: MirrorRoute): Promise<void> {
+    const ruleName = `${MANAGED_ROUTE_PREFIX}${route.name}`;
+    for (const name of this.routes) {
+      await this.edit(t, name, (rules) => {
+        const others = rules.filter((r) => r.name !== ruleName);
+        const base = others.find((r) => (r.backendRefs ?? []).some((b) => b.name === t.stableService));
+        if (base === undefined) throw new RouterConfigError(`HTTPRoute ${t.namespace}/${name} has no rule to ${t.stableService} to mirror`);
+        const port = base.backendRefs?.find((b) => b.name === t.canaryService)?.port;
+        const rule: Rule = {
+          ...base,
+          name: ruleName,
+          filters: [...(base.filters ?? []), { type: 'RequestMirror', requestMirror: { backendRef: { name: t.canaryService, ...(port !== undefined ? { port } : {}) }, percent: route.percentage } }],
+        };
+        return [rule, ...others];
+      });
+    }
+  }
+
+  async removeManagedRoutes(t: RouteTarget, names: string[]): Promise<void> {
+    const ours = new Set(names.map((n) => `${MANAGED_ROUTE_PREFIX}${n}`));
+    for (const name of this.routes) await this.edit(t, name, (rules) => rules.filter((r) => !(r.name !== undefined && ours.has(r.name))));
+  }
+
+  async readWeight(t: RouteTarget): Promise<number | undefined> {
+    const name = this.routes[0];
+    if (name === undefined) return undefined;
+    const route = await this.deps.client.get<HTTPRouteObject>(HTTP_ROUTE, t.namespace, name);
+    for (const r of route.spec?.rules ?? []) {
+      if (r.name?.startsWith(MANAGED_ROUTE_PREFIX) === true) continue;
+      const c = r.backendRefs?.find((b) => b.name === t.canaryService);
+      if (c !== undefined && r.backendRefs?.some((b) => b.name === t.stableService) === true) return c.weight ?? 1;
+    }
+    return undefined;
+  }
+}
+
+function headerMatch(m: unknown): { name: string; type: string; value: string } {
+  const x = m as { headerName?: string; headerValue?: { exact?: string; regex?: string; prefix?: string } };
+  const v = x.headerValue ?? {};
+  if (v.regex !== undefined) return { name: x.headerName ?? '', type: 'RegularExpression', value: v.regex };
+  if (v.prefix !== undefined) return { name: x.headerName ?? '', type: 'RegularExpression', value: `^${v.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*` };
+  return { name: x.headerName ?? '', type: 'Exact', value: v.exact ?? '' };
+}

@@ -1,0 +1,47 @@
+// One interface for every traffic router (DESIGN: ports and adapters). A router changes only what it owns in the
+// objects it is pointed at, conditionally on what it read, so a GitOps sync of the same object does not fight it.
+import type { KubeClient } from '../../kube/client.ts';
+
+export interface RouteTarget {
+  namespace: string;
+  rollout: string;
+  canaryService: string;
+  stableService: string;
+}
+
+export interface HeaderRoute {
+  name: string;
+  match: unknown[];
+}
+
+export interface MirrorRoute {
+  name: string;
+  percentage: number;
+  match: unknown[];
+}
+
+export interface TrafficRouter {
+  readonly type: string;
+  /** Sends `weight` percent to the canary Service and the rest to the stable one. */
+  setWeight(t: RouteTarget, weight: number): Promise<void>;
+  setHeaderRoute(t: RouteTarget, route: HeaderRoute): Promise<void>;
+  setMirrorRoute(t: RouteTarget, route: MirrorRoute): Promise<void>;
+  /** Removes every header and mirror route this router added (abort, promotion). */
+  removeManagedRoutes(t: RouteTarget, names: string[]): Promise<void>;
+  /** After promotion: removes objects that exist only for a canary (optional; most routers edit shared objects). */
+  cleanup?(t: RouteTarget): Promise<void>;
+  /** The canary weight the routing object holds now, read back; undefined when it has no such object yet. */
+  readWeight(t: RouteTarget): Promise<number | undefined>;
+}
+
+/** Raised when a routing object the Rollout names does not exist or does not route to its Services. */
+export class RouterConfigError extends Error {
+  override readonly name = 'RouterConfigError';
+}
+
+export const ROUTER_FIELD_MANAGER = 'sluice-rollout';
+export const MANAGED_ROUTE_PREFIX = 'sluice-';
+
+export interface RouterDeps {
+  client: KubeClient;
+}
