@@ -1,67 +1,39 @@
 // Canary rollouts end to end on the real apiserver, with the operator's runtime in-process: ReplicaSets, Services,
 // an HTTPRoute's weights, pauses, and the exact patches Argo Rollouts' kubectl plugin sends (promote, abort, retry).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { UNREADY_LABEL } from '../../test/cluster/stages.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/support/cluster.ts';
-import { installCrds } from '../../test/support/crds.ts';
-import { testClient, testLogger, testMetrics } from '../../test/support/operator.ts';
-import { registerControllers } from '../controllers.ts';
+import { helpers, installAllCrds, rolloutManifest as baseManifest, runOperator, type InProcessOperator } from '../../test/support/rollouts.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
-import { EventRecorder } from '../runtime/events.ts';
-import { Manager } from '../runtime/manager.ts';
-import { UNREADY_LABEL } from '../../test/cluster/stages.ts';
-import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
 import { HTTP_ROUTE } from './traffic/gatewayapi.ts';
 
-type RolloutObj = KubeObject & { status?: { phase?: string; stableRS?: string; currentPodHash?: string; currentStepIndex?: number; abort?: boolean; message?: string; pauseConditions?: unknown[] } };
 type RouteObj = KubeObject & { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } };
-
-const FIXTURE_CRDS = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'crds');
 
 describe('canary rollouts with Gateway API routing', () => {
   let ns: string;
-  const { client } = testClient();
-  let manager: Manager;
-  let running: Promise<unknown>;
+  let op: InProcessOperator;
+  let apply: (m: object) => Promise<void>;
+  let statusPatch: (name: string, patch: object) => Promise<void>;
+  let rollout: ReturnType<typeof helpers>['rollout'];
+  let selector: ReturnType<typeof helpers>['selector'];
 
   beforeAll(async () => {
-    await installCrds();
-    const installed = await kubectl(['apply', '--server-side', '-f', FIXTURE_CRDS]);
-    expect({ code: installed.code, stderr: installed.stderr }).toEqual({ code: 0, stderr: '' });
-    const established = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', FIXTURE_CRDS]);
-    expect({ code: established.code, stderr: established.stderr }).toEqual({ code: 0, stderr: '' });
+    await installAllCrds();
     ns = await createNamespace('canary');
-    const log = testLogger();
-    manager = new Manager({ client, log, metrics: testMetrics(), namespaces: [ns] });
-    registerControllers(manager, { client, log, events: new EventRecorder({ client, log, instance: 'test' }), workers: 2 });
-    running = manager.run();
-    await waitFor('caches', () => manager.ready());
+    op = await runOperator(ns);
+    ({ apply, statusPatch, rollout, selector } = helpers(ns, op.client));
   });
 
   afterAll(async () => {
-    await manager.stop();
-    await running;
+    await op.stop();
     await deleteNamespace(ns);
   });
 
-  const apply = async (m: object): Promise<void> => {
-    const res = await kubectl(['apply', '--server-side', '--field-manager=gitops-user', '-n', ns, '-f', '-'], stringify(m));
-    expect(res.stderr).toBe('');
-  };
-  /** The patches Argo Rollouts' kubectl plugin sends. */
-  const statusPatch = async (name: string, patch: object): Promise<void> => {
-    const res = await kubectl(['patch', 'rollouts.sluice.dev', name, '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify(patch)]);
-    expect(res.stderr).toBe('');
-  };
-  const rollout = async (name: string): Promise<RolloutObj> => client.get<RolloutObj>(R.rollout, ns, name);
   const weights = async (route: string): Promise<Record<string, number | undefined>> => {
-    const r = await client.get<RouteObj>(HTTP_ROUTE, ns, route);
+    const r = await op.client.get<RouteObj>(HTTP_ROUTE, ns, route);
     return Object.fromEntries((r.spec?.rules?.[0]?.backendRefs ?? []).map((b) => [b.name, b.weight]));
   };
-  const selector = async (svc: string): Promise<string | undefined> =>
-    (await client.get<KubeObject & { spec?: { selector?: Record<string, string> } }>(R.service, ns, svc)).spec?.selector?.[POD_TEMPLATE_HASH_LABEL];
 
   async function setup(app: string, steps: object[], extra: Record<string, unknown> = {}, podLabels: Record<string, string> = {}): Promise<void> {
     for (const svc of [`${app}-stable`, `${app}-canary`]) {
@@ -77,19 +49,8 @@ describe('canary rollouts with Gateway API routing', () => {
     await waitFor(`${app} v1 Healthy`, async () => (await rollout(app)).status?.phase === 'Healthy', 60_000);
   }
 
-  function rolloutManifest(app: string, version: string, steps: object[], extra: Record<string, unknown> = {}, podLabels: Record<string, string> = {}): object {
-    return {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'Rollout',
-      metadata: { name: app },
-      spec: {
-        replicas: 4,
-        selector: { matchLabels: { app } },
-        template: { metadata: { labels: { app, ...podLabels } }, spec: { containers: [{ name: 'app', image: `registry.invalid/${app}:${version}` }] } },
-        strategy: { canary: { canaryService: `${app}-canary`, stableService: `${app}-stable`, scaleDownDelaySeconds: 2, abortScaleDownDelaySeconds: 2, trafficRouting: { gatewayAPI: { httpRoute: app } }, steps, ...extra } },
-      },
-    };
-  }
+  const rolloutManifest = (app: string, version: string, steps: object[], extra: Record<string, unknown> = {}, podLabels: Record<string, string> = {}): object =>
+    baseManifest(app, version, { canaryService: `${app}-canary`, stableService: `${app}-stable`, trafficRouting: { gatewayAPI: { httpRoute: app } }, steps, ...extra }, podLabels);
 
   it('walks 20% → 2 s pause → 50% → pause until promoted, then 100% on the new revision; the old ReplicaSet goes after its delay', async () => {
     const steps = [{ setWeight: 20 }, { pause: { duration: '2s' } }, { setWeight: 50 }, { pause: {} }];
@@ -118,7 +79,7 @@ describe('canary rollouts with Gateway API routing', () => {
     }, 60_000);
     expect(await weights('web')).toEqual({ 'web-stable': 100, 'web-canary': 0 });
     expect(await selector('web-stable')).toBe(v2);
-    await waitFor('the old ReplicaSet scaled to 0 after its delay', async () => (await client.get<KubeObject & { spec?: { replicas?: number } }>(R.replicaSet, ns, `web-${v1}`)).spec?.replicas === 0, 30_000);
+    await waitFor('the old ReplicaSet scaled to 0 after its delay', async () => (await op.client.get<KubeObject & { spec?: { replicas?: number } }>(R.replicaSet, ns, `web-${v1}`)).spec?.replicas === 0, 30_000);
     const events = await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=web', '-o', 'jsonpath={.items[*].reason}']);
     expect(events.stdout).toContain('RolloutPaused');
     expect(events.stdout).toContain('RolloutCompleted');

@@ -1,5 +1,7 @@
 // The Rollout controller's shell: read the caches, judge the spec, ask the step engine, perform its actions, write
 // status once (conditional on the resourceVersion read). Decisions live in spec.ts and decide/.
+import { removeCondition, setCondition } from '../api/common/conditions.ts';
+import { jsonEqual } from '../api/common/equal.ts';
 import type { Rollout, RolloutStatus } from '../api/rollout/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
@@ -15,6 +17,8 @@ import { checkRollout, INVALID_SPEC, specStatus, specStatusChanged } from './spe
 import { routerFor } from './traffic/routers.ts';
 
 export const ROLLOUT_FIELD_MANAGER = 'sluice-rollout';
+/** Set while an action keeps failing (a missing Service, a routing object without the expected routes). */
+export const RECONCILE_ERROR = 'ReconcileError';
 
 type RolloutObject = KubeObject & { spec?: Rollout['spec']; status?: RolloutStatus };
 type ReplicaSetObject = KubeObject & { spec?: { replicas?: number }; status?: { availableReplicas?: number; readyReplicas?: number } };
@@ -99,6 +103,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
         available: rs.status?.availableReplicas ?? 0,
         ready: rs.status?.readyReplicas ?? 0,
         ...(deadline !== undefined && !Number.isNaN(Date.parse(deadline)) ? { scaleDownAt: Date.parse(deadline) } : {}),
+        ...(rs.metadata?.creationTimestamp !== undefined ? { createdAt: Date.parse(rs.metadata.creationTimestamp) } : {}),
       };
     });
     const canary = rollout.spec.strategy?.canary ?? {};
@@ -111,7 +116,20 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
         stepAnalysis[Number(l[STEP_INDEX_LABEL])] = (run.status?.phase as AnalysisRunPhase | undefined) ?? 'Pending';
       }
     }
-    const status: RolloutStatus = { ...(raw.status ?? {}), observedGeneration: judged.observedGeneration, conditions: judged.conditions };
+    const router = routerFor(rollout, { client });
+    const target = router !== undefined ? { namespace: req.namespace ?? '', rollout: req.name, canaryService: canary.canaryService ?? '', stableService: canary.stableService ?? '' } : undefined;
+    // Subset-split routers pin revisions in their own object; everyone else through the Services' selectors.
+    const status: RolloutStatus = { ...(raw.status ?? {}), observedGeneration: judged.observedGeneration, conditions: removeCondition(judged.conditions, RECONCILE_ERROR) };
+    /** The decision could not be carried out: say what failed (keeping everything else) and retry with backoff. */
+    const failWith = async (what: string, err: unknown): Promise<never> => {
+      const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+      const failed: RolloutStatus = { ...status, conditions: setCondition(status.conditions, { type: RECONCILE_ERROR, status: 'True', reason: 'ActionFailed', message }, new Date(now).toISOString()) };
+      if (!jsonEqual(failed, raw.status)) await writeStatus(req, raw, failed).catch(() => undefined);
+      throw err;
+    };
+    const pins = router?.readPins !== undefined && target !== undefined
+      ? await router.readPins(target).catch((err: unknown) => failWith(`reading ${router.type} routing`, err))
+      : { canary: selectorOf(canary.canaryService), stable: selectorOf(canary.stableService) };
     const decision = decideCanary({
       now,
       spec: rollout.spec,
@@ -119,28 +137,29 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       templateHash,
       stepsHash: stepsHash(canary.steps),
       replicaSets: views,
-      serviceSelectors: { canary: selectorOf(canary.canaryService), stable: selectorOf(canary.stableService) },
+      serviceSelectors: pins,
       stepAnalysis,
     });
-    const router = routerFor(rollout, { client });
-    const target = router && canary.canaryService !== undefined && canary.stableService !== undefined
-      ? { namespace: req.namespace ?? '', rollout: req.name, canaryService: canary.canaryService, stableService: canary.stableService }
-      : undefined;
     const ref = { name: req.name, namespace: req.namespace ?? '', uid, rollout };
     const managedRoutes = (canary.trafficRouting?.managedRoutes ?? []).map((m) => m.name);
     for (const action of decision.actions) {
       if (req.signal.aborted) return; // leadership lost: stop acting at once
-      await perform(ref, action, {
-        client,
-        router,
-        target,
-        managedRoutes,
-        createAnalysisRun: (stepIndex, analysis) => createStepAnalysisRun(client, { ref, templateHash, stepIndex, analysis, templates: templates.list(req.namespace), clusterTemplates: clusterTemplates.list() }),
-      });
+      try {
+        await perform(ref, action, {
+          client,
+          router,
+          target,
+          managedRoutes,
+          createAnalysisRun: (stepIndex, analysis) => createStepAnalysisRun(client, { ref, templateHash, stepIndex, analysis, templates: templates.list(req.namespace), clusterTemplates: clusterTemplates.list() }),
+        });
+      } catch (err) {
+        // The decision's status assumed its actions happened: report the failure instead.
+        await failWith(action.kind, err);
+      }
     }
     decision.status.selector = selectorString(rollout);
     const next = decision.status;
-    if (JSON.stringify(next) !== JSON.stringify(raw.status)) await writeStatus(req, raw, next);
+    if (!jsonEqual(next, raw.status)) await writeStatus(req, raw, next);
     for (const e of decision.events) await events.record(raw, e.type, e.reason, e.message);
     req.log.debug({ actions: decision.actions.map((a) => a.kind), step: next.currentStepIndex, phase: next.phase }, 'reconciled');
     return decision.requeueAfterMs !== undefined ? { requeueAfterMs: Math.max(decision.requeueAfterMs, 0) } : undefined;

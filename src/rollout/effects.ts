@@ -70,6 +70,10 @@ export async function perform(r: RolloutRef, a: Action, d: EffectDeps): Promise<
       await client.mergePatch(R.replicaSet, r.namespace, a.name, { metadata: { annotations: { [SCALE_DOWN_DEADLINE]: new Date(a.at).toISOString() } } }, { fieldManager: ROUTER_FIELD_MANAGER });
       return;
     case 'pinService': {
+      if (d.router?.pin !== undefined && d.target !== undefined) {
+        await d.router.pin(d.target, a.role, a.hash);
+        return;
+      }
       const canary = r.rollout.spec.strategy?.canary;
       const name = a.role === 'canary' ? canary?.canaryService : canary?.stableService;
       if (name === undefined) return;

@@ -8,12 +8,19 @@ export interface Counted {
   client: KubeClient;
   /** Requests sent to the apiserver, by verb: to count what an action costs. */
   requests: Map<string, number>;
+  /** Every request as "VERB path", in order. */
+  log: string[];
 }
 
 export function testClient(path = kubeconfigPath()): Counted {
   const requests = new Map<string, number>();
-  const client = KubeClient.fromDefault({ qps: 200, burst: 400, onRequest: (m) => requests.set(m, (requests.get(m) ?? 0) + 1) }, path);
-  return { client, requests };
+  const log: string[] = [];
+  const onRequest = (m: string, p: string): void => {
+    requests.set(m, (requests.get(m) ?? 0) + 1);
+    log.push(`${m} ${p}`);
+  };
+  const client = KubeClient.fromDefault({ qps: 200, burst: 400, onRequest }, path);
+  return { client, requests, log };
 }
 
 /** Quiet unless SLUICE_TEST_LOG=debug (or another level) asks for the operator's logs. */

@@ -88,14 +88,16 @@ function canaryErrors(canary: CanaryStrategy, ctx: RolloutValidationContext | un
   const tr = canary.trafficRouting === undefined ? undefined : normalizeTrafficRouting(canary.trafficRouting);
   const managed = new Set((tr?.managedRoutes ?? []).map((r) => r.name));
 
-  if (tr !== undefined) {
+  // Istio subset-level splitting routes by DestinationRule subsets instead of two Services.
+  const subsetSplit = tr?.istio?.destinationRule !== undefined;
+  if (tr !== undefined && !subsetSplit) {
     for (const key of ['canaryService', 'stableService'] as const) {
       if (canary[key] === undefined || canary[key] === '') {
-        errors.push({ field: `${base}.${key}`, message: 'required when trafficRouting is set' });
+        errors.push({ field: `${base}.${key}`, message: 'required when trafficRouting is set (unless Istio routes by destinationRule subsets)' });
       }
     }
-    errors.push(...trafficRoutingErrors(`${base}.trafficRouting`, tr));
   }
+  if (tr !== undefined) errors.push(...trafficRoutingErrors(`${base}.trafficRouting`, tr));
   if (canary.canaryService !== undefined && canary.canaryService === canary.stableService) {
     errors.push({ field: `${base}.stableService`, message: 'must differ from canaryService' });
   }

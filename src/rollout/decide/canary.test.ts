@@ -223,6 +223,19 @@ describe('canary engine', () => {
     expect(bad.violations).toEqual([]);
   });
 
+  it('keeps revisionHistoryLimit old ReplicaSets and deletes older ones', () => {
+    const w = deployed([]);
+    w.spec.revisionHistoryLimit = 1;
+    for (const h of ['h2', 'h3', 'h4']) {
+      newRevision(w, h);
+      w.run(60);
+      w.now += 60_000;
+      w.run(10);
+    }
+    expect(w.rs.map((r) => r.hash).sort()).toEqual(['h3', 'h4']); // the stable h4 and one old revision
+    expect(w.violations).toEqual([]);
+  });
+
   it('property: whatever people and pods do, the invariants hold', () => {
     const step = fc.oneof(
       fc.record({ setWeight: fc.integer({ min: 0, max: 100 }) }),

@@ -92,7 +92,7 @@ function decideOnce(o: Observed): Decision {
   // First deploy: the only revision goes straight to stable, with both Services on it.
   if (firstDeploy) {
     if (newRS.replicas !== replicas) actions.push({ kind: 'scaleReplicaSet', name: newRS.name, replicas });
-    pinBoth(o, hash, actions, routed || canary.canaryService !== undefined || canary.stableService !== undefined);
+    pinBoth(o, hash, actions, routed || hasTarget(o, 'canary') || hasTarget(o, 'stable'));
     if (newRS.available >= replicas) {
       s.stableRS = hash;
       s.currentStepIndex = steps.length;
@@ -139,6 +139,8 @@ function decideOnce(o: Observed): Decision {
 
   // Retired ReplicaSets (neither the new revision nor stable) go to zero after their deadline.
   scaleDownRetired(o, hash, stableHash, routed ? (canary.scaleDownDelaySeconds ?? ROLLOUT_DEFAULTS.scaleDownDelaySeconds) : 0, actions, wake);
+
+  pruneHistory(o, hash, stableHash, actions);
 
   if (o.spec.paused === true) return finish(s, o, actions, events, requeue, progressed, replicas);
 
@@ -267,7 +269,7 @@ function decideOnce(o: Observed): Decision {
   // Promotion: new revision fully available → stable Service switched → switch verified → weight reset → stable.
   if (canaryIsNew && index >= steps.length && s.abort !== true) {
     if (newRS.available >= replicas && newRS.replicas === replicas) {
-      if (routed && canary.stableService !== undefined && o.serviceSelectors.stable !== hash) {
+      if (routed && hasTarget(o, 'stable') && o.serviceSelectors.stable !== hash) {
         pin(o, actions, 'stable', hash);
       } else if (routed && currentWeight !== 0) {
         actions.push({ kind: 'setWeight', weight: 0, canaryHash: hash, stableHash: hash });
@@ -295,11 +297,17 @@ function pinBoth(o: Observed, hash: string, actions: Action[], hasServices: bool
   pin(o, actions, 'canary', hash);
 }
 
+/** Whether the Rollout routes this role through something we pin: a Service, or an Istio DestinationRule subset. */
+export function hasTarget(o: Pick<Observed, 'spec'>, role: 'canary' | 'stable'): boolean {
+  const c = o.spec.strategy?.canary;
+  const dr = c?.trafficRouting?.istio?.destinationRule;
+  return (role === 'canary' ? (c?.canaryService ?? dr?.canarySubsetName) : (c?.stableService ?? dr?.stableSubsetName)) !== undefined;
+}
+
 /** Points a Service at a revision, if it has that Service, is not there yet, and the revision has available pods
  * (a Service never moves onto a revision that cannot serve: DESIGN invariant 2). */
 function pin(o: Observed, actions: Action[], role: 'canary' | 'stable', hash: string): void {
-  const c = o.spec.strategy?.canary;
-  if ((role === 'canary' ? c?.canaryService : c?.stableService) === undefined || o.serviceSelectors[role] === hash) return;
+  if (!hasTarget(o, role) || o.serviceSelectors[role] === hash) return;
   if ((o.replicaSets.find((r) => r.hash === hash)?.available ?? 0) === 0) return;
   actions.push({ kind: 'pinService', role, hash });
 }
@@ -318,6 +326,16 @@ function scaleDownRetired(o: Observed, hash: string, stableHash: string, delayS:
     } else if (o.now >= rs.scaleDownAt) actions.push({ kind: 'scaleReplicaSet', name: rs.name, replicas: 0 });
     else wake(rs.scaleDownAt - o.now);
   }
+}
+
+/** Keeps revisionHistoryLimit old ReplicaSets (scaled to zero) for rollbacks; deletes older ones. */
+function pruneHistory(o: Observed, hash: string, stableHash: string, actions: Action[]): void {
+  const limit = o.spec.revisionHistoryLimit ?? ROLLOUT_DEFAULTS.revisionHistoryLimit;
+  const old = o.replicaSets
+    .filter((r) => r.hash !== hash && r.hash !== stableHash && r.replicas === 0 && r.available === 0)
+    .filter((r) => o.serviceSelectors.canary !== r.hash && o.serviceSelectors.stable !== r.hash)
+    .sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0));
+  for (const r of old.slice(limit)) actions.push({ kind: 'deleteReplicaSet', name: r.name });
 }
 
 function setWeights(s: RolloutStatus, weight: number, canaryHash: string, stableHash: string, canaryService?: string, stableService?: string): void {

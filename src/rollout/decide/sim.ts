@@ -82,7 +82,8 @@ export class World {
   private perform(a: Action, before: RolloutStatus): void {
     switch (a.kind) {
       case 'createReplicaSet':
-        this.rs.push({ name: `web-${a.hash}`, hash: a.hash, replicas: a.replicas, available: 0, ready: 0 });
+        if (this.rs.some((x) => x.hash === a.hash)) this.violate(`created ${a.hash} twice`);
+        this.rs.push({ name: `web-${a.hash}`, hash: a.hash, replicas: a.replicas, available: 0, ready: 0, createdAt: this.now });
         break;
       case 'scaleReplicaSet': {
         const r = this.rs.find((x) => x.name === a.name);
@@ -138,9 +139,12 @@ export class World {
       case 'createAnalysisRun':
         this.stepAnalysis[a.stepIndex] = 'Running';
         break;
-      case 'deleteReplicaSet':
+      case 'deleteReplicaSet': {
+        const r = this.rs.find((x) => x.name === a.name);
+        if (r !== undefined && (r.replicas > 0 || r.hash === this.templateHash || r.hash === before.stableRS)) this.violate(`deleted ${r.hash} which is live`);
         this.rs = this.rs.filter((x) => x.name !== a.name);
         break;
+      }
     }
   }
 

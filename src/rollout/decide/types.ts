@@ -10,6 +10,8 @@ export interface ReplicaSetView {
   ready: number;
   /** When this ReplicaSet may be scaled to zero (ms epoch), from its scale-down-deadline annotation. */
   scaleDownAt?: number;
+  /** Creation time (ms epoch): the order of revisions, for revisionHistoryLimit. */
+  createdAt?: number;
 }
 
 export type AnalysisRunPhase = 'Pending' | 'Running' | 'Successful' | 'Failed' | 'Error' | 'Inconclusive';

@@ -2,9 +2,18 @@
 // canary Services. Header and mirror routes are extra HTTP routes named sluice-<route>, placed first.
 import type { KubeObject } from '../../kube/client.ts';
 import type { ResourceType } from '../../kube/resource.ts';
+import { POD_TEMPLATE_HASH_LABEL } from '../hash.ts';
 import { MANAGED_ROUTE_PREFIX, ROUTER_FIELD_MANAGER, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
 
 export const VIRTUAL_SERVICE: ResourceType = { group: 'networking.istio.io', version: 'v1beta1', kind: 'VirtualService', plural: 'virtualservices', namespaced: true };
+export const DESTINATION_RULE: ResourceType = { group: 'networking.istio.io', version: 'v1beta1', kind: 'DestinationRule', plural: 'destinationrules', namespaced: true };
+
+export interface SubsetConfig {
+  name: string;
+  canarySubsetName: string;
+  stableSubsetName: string;
+}
+type DestinationRuleObject = KubeObject & { spec?: { subsets?: { name: string; labels?: Record<string, string>; [k: string]: unknown }[]; [k: string]: unknown } };
 
 interface Destination {
   destination?: { host?: string; subset?: string; port?: unknown };
@@ -26,16 +35,23 @@ const hostIs = (d: Destination, svc: string): boolean => {
   return h === svc || h.startsWith(`${svc}.`);
 };
 
+/** Host split matches destinations by Service host; subset split by DestinationRule subset name. */
+function matcher(t: RouteTarget, subsets: SubsetConfig | undefined): { canary: (d: Destination) => boolean; stable: (d: Destination) => boolean } {
+  if (subsets !== undefined) return { canary: (d) => d.destination?.subset === subsets.canarySubsetName, stable: (d) => d.destination?.subset === subsets.stableSubsetName };
+  return { canary: (d) => hostIs(d, t.canaryService), stable: (d) => hostIs(d, t.stableService) };
+}
+
 /** Pure: the HTTP routes with weights set on each named route (all, when `only` is empty) that sends to both Services. */
-export function weighHttp(http: readonly HttpRoute[], t: RouteTarget, weight: number, only: readonly string[]): { http: HttpRoute[]; matched: number } {
+export function weighHttp(http: readonly HttpRoute[], t: RouteTarget, weight: number, only: readonly string[], subsets?: SubsetConfig): { http: HttpRoute[]; matched: number } {
   let matched = 0;
+  const is = matcher(t, subsets);
   const out = http.map((r) => {
     if (r.name?.startsWith(MANAGED_ROUTE_PREFIX) === true) return r;
     if (only.length > 0 && (r.name === undefined || !only.includes(r.name))) return r;
     const dests = r.route ?? [];
-    if (!dests.some((d) => hostIs(d, t.canaryService)) || !dests.some((d) => hostIs(d, t.stableService))) return r;
+    if (!dests.some(is.canary) || !dests.some(is.stable)) return r;
     matched++;
-    return { ...r, route: dests.map((d) => (hostIs(d, t.canaryService) ? { ...d, weight } : hostIs(d, t.stableService) ? { ...d, weight: 100 - weight } : d)) };
+    return { ...r, route: dests.map((d) => (is.canary(d) ? { ...d, weight } : is.stable(d) ? { ...d, weight: 100 - weight } : d)) };
   });
   return { http: out, matched };
 }
@@ -44,10 +60,42 @@ export class IstioRouter implements TrafficRouter {
   readonly type = 'istio';
   private readonly deps: RouterDeps;
   private readonly services: { name: string; routes: string[] }[];
+  private readonly subsets: SubsetConfig | undefined;
 
-  constructor(deps: RouterDeps, services: { name: string; routes: string[] }[]) {
+  constructor(deps: RouterDeps, services: { name: string; routes: string[] }[], subsets?: SubsetConfig) {
     this.deps = deps;
     this.services = services;
+    this.subsets = subsets;
+    if (subsets !== undefined) {
+      this.pin = (t, role, hash) => this.pinSubset(t, role, hash);
+      this.readPins = (t) => this.readSubsets(t);
+    }
+  }
+
+  pin?: (t: RouteTarget, role: 'canary' | 'stable', hash: string) => Promise<void>;
+  readPins?: (t: RouteTarget) => Promise<{ canary?: string; stable?: string }>;
+
+  /** Subset split: the DestinationRule subset of a role selects the revision's pods by hash label. */
+  private async pinSubset(t: RouteTarget, role: 'canary' | 'stable', hash: string): Promise<void> {
+    const cfg = this.subsets;
+    if (cfg === undefined) return;
+    const subset = role === 'canary' ? cfg.canarySubsetName : cfg.stableSubsetName;
+    const dr = await this.deps.client.get<DestinationRuleObject>(DESTINATION_RULE, t.namespace, cfg.name);
+    const subsets = dr.spec?.subsets ?? [];
+    if (!subsets.some((x) => x.name === subset)) throw new RouterConfigError(`DestinationRule ${t.namespace}/${cfg.name} has no subset ${subset}`);
+    const next = subsets.map((x) => (x.name === subset ? { ...x, labels: { ...(x.labels ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash } } : x));
+    await this.deps.client.jsonPatch(DESTINATION_RULE, t.namespace, cfg.name, [
+      { op: 'test', path: '/metadata/resourceVersion', value: dr.metadata?.resourceVersion },
+      { op: 'replace', path: '/spec/subsets', value: next },
+    ], { fieldManager: ROUTER_FIELD_MANAGER });
+  }
+
+  private async readSubsets(t: RouteTarget): Promise<{ canary?: string; stable?: string }> {
+    const cfg = this.subsets;
+    if (cfg === undefined) return {};
+    const dr = await this.deps.client.get<DestinationRuleObject>(DESTINATION_RULE, t.namespace, cfg.name);
+    const of = (n: string): string | undefined => dr.spec?.subsets?.find((x) => x.name === n)?.labels?.[POD_TEMPLATE_HASH_LABEL];
+    return { canary: of(cfg.canarySubsetName), stable: of(cfg.stableSubsetName) };
   }
 
   private async edit(t: RouteTarget, name: string, change: (http: HttpRoute[]) => HttpRoute[]): Promise<void> {
@@ -64,8 +112,8 @@ export class IstioRouter implements TrafficRouter {
   async setWeight(t: RouteTarget, weight: number): Promise<void> {
     for (const vs of this.services) {
       await this.edit(t, vs.name, (http) => {
-        const w = weighHttp(http, t, weight, vs.routes);
-        if (w.matched === 0) throw new RouterConfigError(`VirtualService ${t.namespace}/${vs.name} has no HTTP route to both ${t.stableService} and ${t.canaryService}`);
+        const w = weighHttp(http, t, weight, vs.routes, this.subsets);
+        if (w.matched === 0) throw new RouterConfigError(`VirtualService ${t.namespace}/${vs.name} has no HTTP route to both the stable and canary ${this.subsets ? 'subsets' : 'Services'}`);
         return w.http;
       });
     }
@@ -105,10 +153,11 @@ export class IstioRouter implements TrafficRouter {
     const first = this.services[0];
     if (first === undefined) return undefined;
     const vs = await this.deps.client.get<VirtualServiceObject>(VIRTUAL_SERVICE, t.namespace, first.name);
+    const is = matcher(t, this.subsets);
     for (const r of vs.spec?.http ?? []) {
       if (r.name?.startsWith(MANAGED_ROUTE_PREFIX) === true) continue;
-      const c = (r.route ?? []).find((d) => hostIs(d, t.canaryService));
-      if (c !== undefined && (r.route ?? []).some((d) => hostIs(d, t.stableService))) return c.weight ?? 0;
+      const c = (r.route ?? []).find(is.canary);
+      if (c !== undefined && (r.route ?? []).some(is.stable)) return c.weight ?? 0;
     }
     return undefined;
   }

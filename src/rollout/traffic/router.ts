@@ -30,6 +30,12 @@ export interface TrafficRouter {
   removeManagedRoutes(t: RouteTarget, names: string[]): Promise<void>;
   /** After promotion: removes objects that exist only for a canary (optional; most routers edit shared objects). */
   cleanup?(t: RouteTarget): Promise<void>;
+  /**
+   * Routers that split by revision themselves (Istio DestinationRule subsets) pin each role to a revision hash
+   * here instead of through Service selectors; `readPins` tells where each role points now.
+   */
+  pin?(t: RouteTarget, role: 'canary' | 'stable', hash: string): Promise<void>;
+  readPins?(t: RouteTarget): Promise<{ canary?: string; stable?: string }>;
   /** The canary weight the routing object holds now, read back; undefined when it has no such object yet. */
   readWeight(t: RouteTarget): Promise<number | undefined>;
 }

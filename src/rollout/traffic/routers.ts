@@ -14,7 +14,9 @@ export function routerFor(r: Rollout, deps: RouterDeps): TrafficRouter | undefin
   }
   if (tr.istio !== undefined) {
     const vss = [...(tr.istio.virtualService !== undefined ? [tr.istio.virtualService] : []), ...(tr.istio.virtualServices ?? [])];
-    return new IstioRouter(deps, vss.map((v) => ({ name: v.name, routes: v.routes ?? [] })));
+    const dr = tr.istio.destinationRule;
+    const subsets = dr?.canarySubsetName !== undefined && dr.stableSubsetName !== undefined ? { name: dr.name, canarySubsetName: dr.canarySubsetName, stableSubsetName: dr.stableSubsetName } : undefined;
+    return new IstioRouter(deps, vss.map((v) => ({ name: v.name, routes: v.routes ?? [] })), subsets);
   }
   if (tr.nginx !== undefined) {
     const stable = [...(tr.nginx.stableIngress !== undefined ? [tr.nginx.stableIngress] : []), ...(tr.nginx.stableIngresses ?? [])];

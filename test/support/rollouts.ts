@@ -1,0 +1,85 @@
+// Shared by the Rollout integration tests: the operator's runtime in-process on one namespace, and the kubectl
+// calls a person (or Argo Rollouts' plugin) would make.
+import { expect } from '@jest/globals';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { registerControllers } from '../../src/controllers.ts';
+import type { KubeObject } from '../../src/kube/client.ts';
+import { R } from '../../src/kube/resource.ts';
+import { EventRecorder } from '../../src/runtime/events.ts';
+import { Manager } from '../../src/runtime/manager.ts';
+import { POD_TEMPLATE_HASH_LABEL } from '../../src/rollout/hash.ts';
+import { kubectl, waitFor } from './cluster.ts';
+import { installCrds } from './crds.ts';
+import { testClient, testLogger, testMetrics } from './operator.ts';
+
+export type RolloutObj = KubeObject & {
+  status?: { phase?: string; stableRS?: string; currentPodHash?: string; currentStepIndex?: number; abort?: boolean; message?: string; canary?: { weights?: { canary?: { weight?: number } } } };
+};
+
+const FIXTURE_CRDS = join(import.meta.dirname, '..', 'fixtures', 'crds');
+
+/** Sluice's CRDs plus the stand-in Istio and Gateway API CRDs. */
+export async function installAllCrds(): Promise<void> {
+  await installCrds();
+  const installed = await kubectl(['apply', '--server-side', '-f', FIXTURE_CRDS]);
+  expect({ code: installed.code, stderr: installed.stderr }).toEqual({ code: 0, stderr: '' });
+  const established = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', FIXTURE_CRDS]);
+  expect({ code: established.code, stderr: established.stderr }).toEqual({ code: 0, stderr: '' });
+}
+
+export interface InProcessOperator {
+  client: ReturnType<typeof testClient>['client'];
+  stop(): Promise<void>;
+}
+
+export async function runOperator(ns: string): Promise<InProcessOperator> {
+  const { client } = testClient();
+  const log = testLogger();
+  const manager = new Manager({ client, log, metrics: testMetrics(), namespaces: [ns] });
+  registerControllers(manager, { client, log, events: new EventRecorder({ client, log, instance: 'test' }), workers: 2 });
+  const running = manager.run();
+  await waitFor('caches', () => manager.ready());
+  return {
+    client,
+    stop: async () => {
+      await manager.stop();
+      await running;
+    },
+  };
+}
+
+export function helpers(ns: string, client: InProcessOperator['client']) {
+  return {
+    apply: async (m: object): Promise<void> => {
+      const res = await kubectl(['apply', '--server-side', '--field-manager=gitops-user', '-n', ns, '-f', '-'], stringify(m));
+      expect(res.stderr).toBe('');
+    },
+    /** The status patches Argo Rollouts' kubectl plugin sends (promote, abort, retry, promote --full). */
+    statusPatch: async (name: string, patch: object): Promise<void> => {
+      const res = await kubectl(['patch', 'rollouts.sluice.dev', name, '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify(patch)]);
+      expect(res.stderr).toBe('');
+    },
+    rollout: (name: string): Promise<RolloutObj> => client.get<RolloutObj>(R.rollout, ns, name),
+    selector: async (svc: string): Promise<string | undefined> =>
+      (await client.get<KubeObject & { spec?: { selector?: Record<string, string> } }>(R.service, ns, svc)).spec?.selector?.[POD_TEMPLATE_HASH_LABEL],
+    service: async (name: string, app: string): Promise<void> => {
+      const res = await kubectl(['apply', '--server-side', '--field-manager=gitops-user', '-n', ns, '-f', '-'], stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app }, ports: [{ port: 80, targetPort: 8080 }] } }));
+      expect(res.stderr).toBe('');
+    },
+  };
+}
+
+export function rolloutManifest(app: string, version: string, canary: Record<string, unknown>, podLabels: Record<string, string> = {}): object {
+  return {
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name: app },
+    spec: {
+      replicas: 4,
+      selector: { matchLabels: { app } },
+      template: { metadata: { labels: { app, ...podLabels } }, spec: { containers: [{ name: 'app', image: `registry.invalid/${app}:${version}` }] } },
+      strategy: { canary: { scaleDownDelaySeconds: 2, abortScaleDownDelaySeconds: 2, ...canary } },
+    },
+  };
+}
