@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: every check, in order, each reported, all run even when one fails.
-//   1. the control-plane binaries (built from Go modules if the cache lacks them)
+//   1. the control-plane binaries (built from Go modules if the cache lacks them), and Prometheus (Debian's package)
 //   2. typecheck   3. lint   4. jest: unit + integration (one real control plane)   5. no process outlived the run
 // Writes test-results/summary.json ({ passed, failed, checks }) for .ci/run; exits non-zero on any failure.
 import { spawnSync } from 'node:child_process';
@@ -32,6 +32,9 @@ function step(name, cmd, args, opts = {}) {
 const build = step('control plane binaries', 'bash', ['test/cluster/build.sh'], { captureStdout: true });
 checks.push({ name: 'control plane binaries', ok: build.ok, seconds: build.seconds });
 const binDir = build.stdout.trim().split('\n').pop() ?? '';
+// A real Prometheus for the analysis tests (Debian's package; fast when already installed).
+const prom = step('prometheus', 'bash', ['test/prometheus/install.sh']);
+checks.push({ name: 'prometheus', ok: prom.ok, seconds: prom.seconds });
 
 for (const [name, args] of [
   ['typecheck', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']],
@@ -86,7 +89,8 @@ process.exit(checks.every((c) => c.ok) && failed === 0 ? 0 : 1);
 
 /**
  * Processes of a test control plane (a control-plane binary whose arguments name a temporary sluice-cp- state
- * directory) still running after a grace period for the teardown; a person's `npm run cluster:up` plane is spared.
+ * directory) or a test Prometheus (a sluice-prometheus- directory) still running after a grace period for the
+ * teardown; a person's `npm run cluster:up` plane is spared.
  */
 async function leftovers(dir) {
   const scan = () =>
@@ -96,7 +100,8 @@ async function leftovers(dir) {
         try {
           const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
           const argv0 = argv[0] ?? '';
-          return argv0.startsWith(`${dir}/`) && argv.some((a) => a.includes('/sluice-cp-')) ? [{ pid: Number(p), argv0 }] : [];
+          const ours = (argv0.startsWith(`${dir}/`) && argv.some((a) => a.includes('/sluice-cp-'))) || argv.some((a) => a.includes('/sluice-prometheus-'));
+          return ours ? [{ pid: Number(p), argv0 }] : [];
         } catch {
           return [];
         }

@@ -3,6 +3,7 @@ import type { KubeClient } from './kube/client.ts';
 import type { Logger } from './log/logger.ts';
 import type { EventRecorder } from './runtime/events.ts';
 import type { Manager } from './runtime/manager.ts';
+import { registerAnalysisController } from './analysis/controller.ts';
 import { registerApplicationController } from './gitops/controller.ts';
 import { registerRolloutController } from './rollout/controller.ts';
 
@@ -15,5 +16,6 @@ export interface ControllerDeps {
 
 export function registerControllers(manager: Manager, deps: ControllerDeps): void {
   registerRolloutController(manager, deps);
+  registerAnalysisController(manager, deps);
   registerApplicationController(manager, deps);
 }

@@ -1,6 +1,7 @@
 // Canary rollouts end to end on the real apiserver, with the operator's runtime in-process: ReplicaSets, Services,
 // an HTTPRoute's weights, pauses, and the exact patches Argo Rollouts' kubectl plugin sends (promote, abort, retry).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
 import { UNREADY_LABEL } from '../../test/cluster/stages.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/support/cluster.ts';
 import { helpers, installAllCrds, rolloutManifest as baseManifest, runOperator, type InProcessOperator } from '../../test/support/rollouts.ts';
@@ -121,5 +122,36 @@ describe('canary rollouts with Gateway API routing', () => {
     expect(r.status?.phase).toBe('Degraded');
     expect(await weights('broken')).toEqual({ 'broken-stable': 100, 'broken-canary': 0 });
     expect(await selector('broken-canary')).toBe(v1);
+  });
+  it('runs an analysis step through a real AnalysisRun: a passing check promotes, a failing one aborts on its own', async () => {
+    // The check the analysis queries: a loopback web endpoint whose answer the test sets.
+    let healthy = true;
+    const server: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ data: { errorRate: healthy ? 0.001 : 0.3 } }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      await apply({
+        apiVersion: 'sluice.dev/v1alpha1',
+        kind: 'AnalysisTemplate',
+        metadata: { name: 'error-rate' },
+        spec: { metrics: [{ name: 'error-rate', count: 2, interval: '1s', successCondition: 'result < 0.01', failureLimit: 0, provider: { web: { url: `http://127.0.0.1:${port}/check`, jsonPath: '{$.data.errorRate}' } } }] },
+      });
+      const steps = [{ setWeight: 25 }, { analysis: { templates: [{ templateName: 'error-rate' }] } }, { setWeight: 75 }, { pause: {} }];
+      await setup('checked', steps);
+      await apply(rolloutManifest('checked', 'v2', steps));
+      await waitFor('the analysis passed and the canary moved on to 75%', async () => (await weights('checked'))['checked-canary'] === 75, 60_000);
+      const runs = await kubectl(['get', 'analysisruns.sluice.dev', '-n', ns, '-o', 'jsonpath={.items[*].status.phase}']);
+      expect(runs.stdout.split(' ')).toEqual(['Successful']);
+
+      healthy = false;
+      await apply(rolloutManifest('checked', 'v3', steps));
+      await waitFor('aborted by the failed analysis', async () => (await rollout('checked')).status?.abort === true, 60_000);
+      expect((await rollout('checked')).status?.phase).toBe('Degraded');
+      expect(await weights('checked')).toEqual({ 'checked-stable': 100, 'checked-canary': 0 });
+    } finally {
+      server.close();
+    }
   });
 });

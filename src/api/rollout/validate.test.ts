@@ -119,6 +119,17 @@ describe('validateRollout', () => {
     expect(fields(r)).toEqual(['spec.strategy.canary.canaryService', 'spec.strategy.canary.stableService']);
   });
 
+  it('needs no Services when Istio splits by DestinationRule subsets', () => {
+    const r = fixture('rollout-canary-istio.yaml');
+    delete canaryOf(r).canaryService;
+    delete canaryOf(r).stableService;
+    const istio = canaryOf(r).trafficRouting?.istio;
+    expect(istio?.destinationRule).toBeDefined(); // the fixture splits by subsets
+    expect(validateRollout(r, ctx)).toEqual([]);
+    delete istio?.destinationRule;
+    expect(fields(r, ctx)).toEqual(['spec.strategy.canary.canaryService', 'spec.strategy.canary.stableService']);
+  });
+
   it('needs both subset names on an Istio destinationRule', () => {
     const r = fixture('rollout-canary-istio.yaml');
     const dr = canaryOf(r).trafficRouting?.istio?.destinationRule;

@@ -1,0 +1,123 @@
+// The Prometheus provider: one instant query through prometheus-query. The driver parses samples with parseFloat,
+// which reads "+Inf" and "-Inf" as NaN, and throws plain objects; so this adapter keeps the raw response body
+// (responseInterceptor), validates it with zod and parses the special values itself, and maps thrown objects to
+// ProviderError. Cancellation goes through axios' `signal` (the driver has no AbortSignal of its own).
+import { PrometheusDriver } from 'prometheus-query';
+import { z } from 'zod';
+import type { Metric } from '../../api/analysis/schema.ts';
+import { formatValue, type Observation } from '../decide/judge.ts';
+import { headerRecord, ProviderError, type MetricProvider } from './provider.ts';
+
+const DEFAULT_TIMEOUT_SECONDS = 10;
+
+const sample = z.tuple([z.number(), z.string()]);
+const responseSchema = z.object({
+  status: z.literal('success'),
+  data: z.discriminatedUnion('resultType', [
+    z.object({ resultType: z.literal('vector'), result: z.array(z.object({ metric: z.record(z.string(), z.string()), value: sample })) }),
+    z.object({ resultType: z.literal('scalar'), result: sample }),
+    z.object({ resultType: z.literal('matrix'), result: z.array(z.unknown()) }),
+    z.object({ resultType: z.literal('string'), result: z.unknown() }),
+  ]),
+  warnings: z.array(z.string()).optional(),
+});
+
+/** Prometheus' float spelling (Go's strconv.FormatFloat): "+Inf", "-Inf", "NaN" or a decimal. */
+export function parseSampleValue(s: string): number {
+  if (s === '+Inf' || s === 'Inf') return Number.POSITIVE_INFINITY;
+  if (s === '-Inf') return Number.NEGATIVE_INFINITY;
+  if (s === 'NaN') return Number.NaN;
+  const n = Number(s);
+  if (s.trim() === '' || Number.isNaN(n)) throw new Error(`not a sample value: ${JSON.stringify(s)}`);
+  return n;
+}
+
+/** An instant-query body as an observation: a vector is an array of numbers, a scalar a number (as in Argo). */
+export function observe(body: unknown): Observation {
+  const parsed = responseSchema.safeParse(body);
+  if (!parsed.success) throw new ProviderError('prometheus', 'invalid-response', `unexpected response: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  const data = parsed.data.data;
+  let values: number[];
+  try {
+    if (data.resultType === 'vector') values = data.result.map((s) => parseSampleValue(s.value[1]));
+    else if (data.resultType === 'scalar') values = [parseSampleValue(data.result[1])];
+    else throw new ProviderError('prometheus', 'invalid-response', `a ${data.resultType} result cannot be judged; the query must return a vector or a scalar`);
+  } catch (err) {
+    if (err instanceof ProviderError) throw err;
+    throw new ProviderError('prometheus', 'invalid-response', err instanceof Error ? err.message : String(err));
+  }
+  const result = data.resultType === 'scalar' ? (values[0] as number) : values;
+  const display = formatValue(result);
+  // No data is distinct from a value: an empty vector, or nothing but NaN (0/0 from a rate over no traffic).
+  if (values.length === 0) return { kind: 'missing', reason: 'empty vector', display };
+  if (values.every((v) => Number.isNaN(v))) return { kind: 'missing', reason: 'NaN', display, result };
+  return { kind: 'value', result, display };
+}
+
+type DriverError = { errorType?: string; error?: string; httpStatus?: number; code?: string };
+
+export class PrometheusProvider implements MetricProvider {
+  readonly type = 'prometheus';
+
+  async measure(metric: Metric, signal: AbortSignal): Promise<Observation> {
+    const spec = metric.provider.prometheus;
+    if (spec === undefined) throw new ProviderError(this.type, 'config', `metric "${metric.name}" has no prometheus provider`);
+    if (spec.address === undefined || spec.address === '') throw new ProviderError(this.type, 'config', 'provider.prometheus.address is required');
+    let endpoint: URL;
+    try {
+      endpoint = new URL(spec.address);
+    } catch {
+      throw new ProviderError(this.type, 'config', `provider.prometheus.address is not a URL: "${spec.address}"`);
+    }
+    if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') throw new ProviderError(this.type, 'config', `provider.prometheus.address must be http(s), got ${endpoint.protocol}`);
+    const timeoutMs = (spec.timeout !== undefined && spec.timeout > 0 ? spec.timeout : DEFAULT_TIMEOUT_SECONDS) * 1000;
+    if (signal.aborted) throw new ProviderError(this.type, 'aborted', 'aborted before the query');
+
+    let raw: unknown;
+    const driver = new PrometheusDriver({
+      endpoint: spec.address.replace(/\/+$/, ''),
+      baseURL: '/api/v1/',
+      headers: headerRecord(this.type, spec.headers),
+      timeout: timeoutMs,
+      requestInterceptor: {
+        onFulfilled: (config) => {
+          config.signal = signal;
+          return config;
+        },
+      },
+      responseInterceptor: {
+        onFulfilled: (res) => {
+          raw = res.data;
+          return res;
+        },
+      },
+    });
+    try {
+      // The evaluation timeout tells Prometheus to give up too, so a slow query does not keep running there.
+      await driver.instantQuery(spec.query, new Date(), `${Math.ceil(timeoutMs / 1000)}s`);
+    } catch (err) {
+      throw this.mapError(err, signal, timeoutMs);
+    }
+    return observe(raw);
+  }
+
+  private mapError(err: unknown, signal: AbortSignal, timeoutMs: number): ProviderError {
+    if (err instanceof ProviderError) return err;
+    if (signal.aborted) return new ProviderError(this.type, 'aborted', 'the measurement was aborted');
+    const e = (typeof err === 'object' && err !== null ? err : { error: String(err) }) as DriverError;
+    switch (e.errorType) {
+      case 'timeout_error':
+        return new ProviderError(this.type, 'timeout', `no answer within ${timeoutMs} ms`);
+      case 'http_error':
+        return new ProviderError(this.type, 'http', `HTTP ${e.httpStatus ?? '?'}: ${e.error ?? 'error'}`, e.httpStatus);
+      case 'network_error':
+      case 'ssl_error':
+        return new ProviderError(this.type, 'network', e.error ?? e.code ?? 'network error');
+      case 'client_error':
+        return new ProviderError(this.type, 'invalid-response', e.error ?? 'unexpected response');
+      default:
+        // The driver converts axios failures itself; anything else is a bug in the response (e.g. QueryResult parsing).
+        return new ProviderError(this.type, 'invalid-response', err instanceof Error ? err.message : (e.error ?? String(err)));
+    }
+  }
+}
