@@ -137,9 +137,12 @@ export class IstioRouter implements TrafficRouter {
     for (const vs of this.services) {
       await this.edit(t, vs.name, (http) => {
         const others = http.filter((r) => r.name !== name);
-        const base = others.find((r) => (r.route ?? []).some((d) => hostIs(d, t.stableService)));
-        if (base === undefined) throw new RouterConfigError(`VirtualService ${t.namespace}/${vs.name} has no route to ${t.stableService} to mirror`);
-        return [{ ...base, name, ...(route.match.length > 0 ? { match: route.match } : {}), mirror: { host: t.canaryService }, mirrorPercentage: { value: route.percentage } }, ...others];
+        const is = matcher(t, this.subsets);
+        const base = others.find((r) => r.name?.startsWith(MANAGED_ROUTE_PREFIX) !== true && (r.route ?? []).some(is.stable));
+        if (base === undefined) throw new RouterConfigError(`VirtualService ${t.namespace}/${vs.name} has no route to the stable ${this.subsets ? 'subset' : 'Service'} to mirror`);
+        const canaryDest = (base.route ?? []).find(is.canary)?.destination;
+        const mirror = this.subsets !== undefined ? { host: canaryDest?.host ?? '', subset: this.subsets.canarySubsetName } : { host: t.canaryService };
+        return [{ ...base, name, ...(route.match.length > 0 ? { match: route.match } : {}), mirror, mirrorPercentage: { value: route.percentage } }, ...others];
       });
     }
   }

@@ -59,17 +59,14 @@ export class NginxRouter implements TrafficRouter {
     }
   }
 
-  private current = new Map<string, Record<string, string>>();
-
   private async annotate(t: RouteTarget, change: Record<string, string | undefined>): Promise<void> {
-    const key = `${t.namespace}/${t.rollout}`;
-    const next = { ...(this.current.get(key) ?? (await this.readAnnotations(t))) };
+    // Read fresh: the router object is rebuilt every reconcile, and another replica may have written since.
+    const next = { ...(await this.readAnnotations(t)) };
     for (const [k, v] of Object.entries(change)) {
       if (v === undefined) delete next[`${this.prefix}/${k}`];
       else next[`${this.prefix}/${k}`] = v;
     }
     await this.applyCanary(t, next);
-    this.current.set(key, next);
   }
 
   private async readAnnotations(t: RouteTarget): Promise<Record<string, string>> {
@@ -85,7 +82,9 @@ export class NginxRouter implements TrafficRouter {
   }
 
   async setWeight(t: RouteTarget, weight: number): Promise<void> {
-    if (weight === 0 && (await this.readWeight(t)) === undefined) return; // nothing to route yet, nothing to create
+    const current = await this.readWeight(t);
+    if (current === weight) return;
+    if (weight === 0 && current === undefined) return; // nothing to route yet, nothing to create
     await this.annotate(t, { 'canary-weight': String(weight) });
   }
 
@@ -121,7 +120,6 @@ export class NginxRouter implements TrafficRouter {
         if (!isNotFound(err)) throw err;
       }
     }
-    this.current.delete(`${t.namespace}/${t.rollout}`);
   }
 
   async readWeight(t: RouteTarget): Promise<number | undefined> {
