@@ -223,6 +223,58 @@ describe('canary engine', () => {
     expect(bad.violations).toEqual([]);
   });
 
+  it('fast-tracks a rollback to a revision within rollbackWindow', () => {
+    const w = deployed();
+    w.spec.rollbackWindow = { revisions: 2 };
+    newRevision(w, 'h2');
+    w.run(10);
+    delete w.status.pauseConditions;
+    w.run(80);
+    delete w.status.pauseConditions;
+    w.run(80);
+    expect(w.status.stableRS).toBe('h2');
+    const mark = w.log.length;
+    newRevision(w, 'h1'); // h1 is the previous revision: inside the window
+    const d = w.reconcile();
+    expect(d.status.currentStepIndex).toBe(STEPS.length);
+    expect(d.events).toContainEqual(expect.objectContaining({ reason: 'RollbackFastTracked' }));
+    w.settle();
+    w.run(80);
+    expect(w.status.stableRS).toBe('h1');
+    expect(w.log.slice(mark).flatMap((x) => x.actions).filter((a) => a.kind === 'setWeight' && a.weight > 0)).toEqual([]);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('shrinks the stable with dynamicStableScale, keeping enough for its share, and restores it on abort', () => {
+    const w = deployed([{ setWeight: 50 }, { pause: {} }], { replicas: 4 });
+    w.spec.strategy!.canary!.dynamicStableScale = true;
+    newRevision(w);
+    w.run(12);
+    expect(w.routerWeight).toBe(50);
+    expect(w.rs.find((r) => r.hash === 'h1')?.replicas).toBe(2); // 50% of 4
+    w.status.abort = true;
+    w.run(3);
+    expect(w.rs.find((r) => r.hash === 'h1')?.replicas).toBe(4);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('grows a replica-ratio canary within maxSurge and shrinks the stable within maxUnavailable', () => {
+    const w = deployed([{ setWeight: 50 }, { pause: {} }], { routed: false, replicas: 10 });
+    w.spec.strategy!.canary!.maxSurge = 2;
+    w.spec.strategy!.canary!.maxUnavailable = 0;
+    newRevision(w);
+    const first = w.reconcile();
+    expect(first.actions).toContainEqual(expect.objectContaining({ kind: 'createReplicaSet', replicas: 0 }));
+    w.settle();
+    const grow = w.reconcile();
+    expect(grow.actions).toContainEqual({ kind: 'scaleReplicaSet', name: 'web-h2', replicas: 2 }); // 10 + 2 surge - 10 stable
+    w.settle();
+    w.run(20);
+    expect(w.rs.find((r) => r.hash === 'h2')?.replicas).toBe(5);
+    expect(w.rs.find((r) => r.hash === 'h1')?.replicas).toBe(5);
+    expect(w.violations).toEqual([]);
+  });
+
   it('keeps revisionHistoryLimit old ReplicaSets and deletes older ones', () => {
     const w = deployed([]);
     w.spec.revisionHistoryLimit = 1;

@@ -1,6 +1,7 @@
 // The canary step engine: observed state in; actions, next status and a requeue delay out. Pure: no clock, no I/O.
 // One reconcile advances at most one step; the shell performs the actions in order and writes the status last.
 import { parseDuration } from '../../api/common/duration.ts';
+import { resolveIntOrPercent, type IntOrString } from '../../api/common/int-or-string.ts';
 import { ROLLOUT_DEFAULTS, type CanaryStep, type RolloutStatus } from '../../api/rollout/schema.ts';
 import { progressing, rolloutPhase } from './phase.ts';
 import type { Action, Decision, EngineEvent, Observed, ReplicaSetView } from './types.ts';
@@ -71,7 +72,16 @@ function decideOnce(o: Observed): Decision {
     const templateChanged = s.currentPodHash !== hash;
     s.currentPodHash = hash;
     s.currentStepHash = o.stepsHash;
-    s.currentStepIndex = s.stableRS === undefined || s.stableRS === hash ? steps.length : 0;
+    // rollbackWindow: going back to one of the last N revisions is a rollback too, fast-tracked like one.
+    const windowN = o.spec.rollbackWindow?.revisions ?? 0;
+    const recent = o.replicaSets
+      .filter((r) => r.hash !== s.stableRS)
+      .sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0))
+      .slice(0, windowN)
+      .map((r) => r.hash);
+    const fastTrack = templateChanged && s.stableRS !== undefined && s.stableRS !== hash && recent.includes(hash);
+    s.currentStepIndex = s.stableRS === undefined || s.stableRS === hash || fastTrack ? steps.length : 0;
+    if (fastTrack) events.push({ type: 'Normal', reason: 'RollbackFastTracked', message: `revision ${hash} is within the rollback window: skipping the steps` });
     delete s.pauseConditions;
     delete s.controllerPause;
     delete s.promoteFull;
@@ -169,11 +179,27 @@ function decideOnce(o: Observed): Decision {
   if (routed && canaryIsNew && currentWeight > 0 && o.serviceSelectors.canary === hash) wantCanary = Math.max(wantCanary, 1);
   // Mid-promotion the stable Service already serves from the new revision: it keeps every pod.
   if (canaryIsNew && o.serviceSelectors.stable === hash) wantCanary = replicas;
-  if (newRS.replicas !== wantCanary) actions.push({ kind: 'scaleReplicaSet', name: newRS.name, replicas: wantCanary });
-  if (canaryIsNew && stableRS !== undefined) {
-    // Replica-ratio canaries give the stable back only what the canary has made available: capacity never dips.
-    const wantStable = routed ? replicas : replicas - Math.min(newRS.available, wantCanary);
-    if (stableRS.replicas !== wantStable && index < steps.length) actions.push({ kind: 'scaleReplicaSet', name: stableRS.name, replicas: wantStable });
+  let canaryTarget = wantCanary;
+  const budget = surgeAndUnavailable(canary.maxSurge, canary.maxUnavailable, replicas);
+  // Replica-ratio canaries: the stable gives back what the canary made available, at most maxUnavailable more...
+  const ratioStable = Math.min(replicas, Math.max(replicas - wantCanary, replicas - budget.unavailable - Math.min(newRS.available, wantCanary)));
+  if (!routed && canaryIsNew && stableRS !== undefined && wantCanary > newRS.replicas) {
+    // ...and the canary grows within maxSurge: total pods stay at most replicas + maxSurge.
+    canaryTarget = Math.min(wantCanary, Math.max(newRS.replicas, replicas + budget.surge - Math.max(stableRS.replicas, ratioStable)));
+  }
+  if (newRS.replicas !== canaryTarget) actions.push({ kind: 'scaleReplicaSet', name: newRS.name, replicas: canaryTarget });
+  // Routed canaries keep the stable whole until promotion switches it; replica-ratio canaries trade pods all along.
+  if (canaryIsNew && stableRS !== undefined && (index < steps.length || !routed)) {
+    let wantStable: number;
+    if (routed) {
+      // dynamicStableScale: the stable shrinks as the canary takes traffic, but always keeps enough pods for the
+      // stable share of the weight in force (and everything again on abort, above).
+      wantStable = canary.dynamicStableScale === true ? Math.max(Math.ceil((replicas * (100 - Math.max(weight, currentWeight))) / 100), replicas - newRS.available) : replicas;
+    } else {
+      wantStable = ratioStable;
+    }
+    wantStable = Math.min(wantStable, replicas);
+    if (stableRS.replicas !== wantStable) actions.push({ kind: 'scaleReplicaSet', name: stableRS.name, replicas: wantStable });
   }
 
   // Traffic: the canary Service moves to the new revision only once it has ready pods; the weight moves only once
@@ -326,6 +352,13 @@ function scaleDownRetired(o: Observed, hash: string, stableHash: string, delayS:
     } else if (o.now >= rs.scaleDownAt) actions.push({ kind: 'scaleReplicaSet', name: rs.name, replicas: 0 });
     else wake(rs.scaleDownAt - o.now);
   }
+}
+
+/** Kubernetes' rule for maxSurge/maxUnavailable: surge rounds up, unavailable down, and both zero means surge 1. */
+export function surgeAndUnavailable(maxSurge: IntOrString | undefined, maxUnavailable: IntOrString | undefined, replicas: number): { surge: number; unavailable: number } {
+  const surge = resolveIntOrPercent(maxSurge ?? ROLLOUT_DEFAULTS.maxSurge, replicas, true) ?? 0;
+  const unavailable = resolveIntOrPercent(maxUnavailable ?? ROLLOUT_DEFAULTS.maxUnavailable, replicas, false) ?? 0;
+  return surge === 0 && unavailable === 0 ? { surge: 1, unavailable: 0 } : { surge, unavailable };
 }
 
 /** Keeps revisionHistoryLimit old ReplicaSets (scaled to zero) for rollbacks; deletes older ones. */

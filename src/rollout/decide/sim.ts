@@ -2,7 +2,7 @@
 // cluster would (ReplicaSets scale, pods become available, Services move, routers take weights) and checks the
 // DESIGN invariants on every step. Test support only; the product never runs it.
 import type { CanaryStep, RolloutSpec, RolloutStatus } from '../../api/rollout/schema.ts';
-import { decideCanary, weightAt } from './canary.ts';
+import { decideCanary, surgeAndUnavailable, weightAt } from './canary.ts';
 import type { Action, AnalysisRunPhase, Decision, ReplicaSetView } from './types.ts';
 
 export interface SimOptions {
@@ -88,6 +88,13 @@ export class World {
       case 'scaleReplicaSet': {
         const r = this.rs.find((x) => x.name === a.name);
         if (r === undefined) throw new Error(`scale of unknown ${a.name}`);
+        // A replica-ratio canary grows only within maxSurge (the stable may grow back to restore capacity).
+        const canary = this.spec.strategy?.canary;
+        if (canary?.trafficRouting === undefined && r.hash === this.templateHash && a.replicas > r.replicas && before.stableRS !== undefined && before.stableRS !== r.hash) {
+          const { surge } = surgeAndUnavailable(canary?.maxSurge, canary?.maxUnavailable, this.spec.replicas ?? 1);
+          const total = this.rs.reduce((n, x) => n + x.replicas, 0) - r.replicas + a.replicas;
+          if (total > (this.spec.replicas ?? 1) + surge + this.retiredReplicas(before.stableRS)) this.violate(`canary grew to ${total} pods, over replicas + maxSurge`);
+        }
         r.replicas = a.replicas;
         r.available = Math.min(r.available, a.replicas);
         r.ready = r.available;
@@ -172,6 +179,11 @@ export class World {
       if (h !== undefined && (this.rs.find((x) => x.hash === h)?.replicas ?? 0) === 0 && this.effectiveWeightTo(h) > 0) this.violate(`${role} Service routes to ${h} with no pods`);
     }
     void steps;
+  }
+
+  /** Pods of ReplicaSets that are neither stable nor the current revision (an older canary winding down). */
+  private retiredReplicas(stable: string): number {
+    return this.rs.filter((r) => r.hash !== stable && r.hash !== this.templateHash).reduce((n, r) => n + r.replicas, 0);
   }
 
   private violate(what: string): void {
