@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { fetch, type Dispatcher } from 'undici';
 import { errorFromResponse, KubeApiError, networkError } from './errors.ts';
 import { TokenBucket } from './ratelimit.ts';
-import { apiVersionOf, collectionPath, objectPath, type ResourceType } from './resource.ts';
+import { apiVersionOf, collectionPath, objectPath, R, type ResourceType } from './resource.ts';
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -171,6 +171,13 @@ export class KubeClient {
       query: { fieldManager: opts.fieldManager },
       body: ops,
       contentType: 'application/json-patch+json',
+    });
+  }
+
+  /** Evicts a pod through the Eviction API, so PodDisruptionBudgets are honoured (a refusal is TooManyRequests). */
+  async evict(namespace: string, name: string): Promise<void> {
+    await this.request<unknown>(HttpMethod.POST, `${objectPath(R.pod, namespace, name)}/eviction`, {
+      body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } },
     });
   }
 

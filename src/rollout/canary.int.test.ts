@@ -154,4 +154,25 @@ describe('canary rollouts with Gateway API routing', () => {
       server.close();
     }
   });
+  it('restarts every pod for restartAt (the patch `restart` sends), a batch at a time, and records restartedAt', async () => {
+    const steps = [{ setWeight: 50 }, { pause: {} }];
+    await setup('again', steps);
+    const podsOf = async (): Promise<{ name: string; created: number }[]> => {
+      const res = await kubectl(['get', 'pods', '-n', ns, '-l', 'app=again', '-o', 'json']);
+      const list = JSON.parse(res.stdout) as { items: { metadata: { name: string; creationTimestamp: string; deletionTimestamp?: string } }[] };
+      return list.items.filter((p) => p.metadata.deletionTimestamp === undefined).map((p) => ({ name: p.metadata.name, created: Date.parse(p.metadata.creationTimestamp) }));
+    };
+    const before = await podsOf();
+    expect(before).toHaveLength(4);
+    await new Promise((r) => setTimeout(r, 1100)); // creation timestamps have one-second resolution
+    const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const res = await kubectl(['patch', 'rollouts.sluice.dev', 'again', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { restartAt: at } })]);
+    expect(res.stderr).toBe('');
+    await waitFor('restartedAt recorded', async () => (await rollout('again')).status?.restartedAt === at, 60_000);
+    const after = await podsOf();
+    expect(after).toHaveLength(4);
+    for (const p of after) expect(p.created).toBeGreaterThanOrEqual(Date.parse(at));
+    expect(after.map((p) => p.name).filter((n) => before.some((b) => b.name === n))).toEqual([]);
+    expect((await rollout('again')).status?.phase).toBe('Healthy');
+  });
 });

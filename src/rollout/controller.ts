@@ -11,7 +11,7 @@ import type { Manager } from '../runtime/manager.ts';
 import { createStepAnalysisRun, STEP_INDEX_LABEL, type TemplateObject } from './analysis.ts';
 import { decideCanary } from './decide/canary.ts';
 import type { AnalysisRunPhase, ReplicaSetView } from './decide/types.ts';
-import { perform, SCALE_DOWN_DEADLINE } from './effects.ts';
+import { perform, podsBefore, SCALE_DOWN_DEADLINE } from './effects.ts';
 import { POD_TEMPLATE_HASH_LABEL, podTemplateHash, stepsHash } from './hash.ts';
 import { checkRollout, INVALID_SPEC, specStatus, specStatusChanged } from './spec.ts';
 import { routerFor } from './traffic/routers.ts';
@@ -119,6 +119,14 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     const router = routerFor(rollout, { client });
     const target = router !== undefined ? { namespace: req.namespace ?? '', rollout: req.name, canaryService: canary.canaryService ?? '', stableService: canary.stableService ?? '' } : undefined;
     // Subset-split routers pin revisions in their own object; everyone else through the Services' selectors.
+    // Pods are never cached (there can be many); they are listed only while a restart is pending.
+    const ref = { name: req.name, namespace: req.namespace ?? '', uid, rollout };
+    const restartAt = rollout.spec.restartAt;
+    let restartPending: Record<string, number> | undefined;
+    if (restartAt !== undefined && (raw.status?.restartedAt === undefined || Date.parse(raw.status.restartedAt) < Date.parse(restartAt))) {
+      restartPending = {};
+      for (const v of views.filter((x) => x.replicas > 0)) restartPending[v.hash] = (await podsBefore(client, ref, v.hash, restartAt)).length;
+    }
     const status: RolloutStatus = { ...(raw.status ?? {}), observedGeneration: judged.observedGeneration, conditions: removeCondition(judged.conditions, RECONCILE_ERROR) };
     /** The decision could not be carried out: say what failed (keeping everything else) and retry with backoff. */
     const failWith = async (what: string, err: unknown): Promise<never> => {
@@ -139,8 +147,8 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       replicaSets: views,
       serviceSelectors: pins,
       stepAnalysis,
+      ...(restartPending !== undefined ? { restartPending } : {}),
     });
-    const ref = { name: req.name, namespace: req.namespace ?? '', uid, rollout };
     const managedRoutes = (canary.trafficRouting?.managedRoutes ?? []).map((m) => m.name);
     for (const action of decision.actions) {
       if (req.signal.aborted) return; // leadership lost: stop acting at once

@@ -99,8 +99,29 @@ export async function perform(r: RolloutRef, a: Action, d: EffectDeps): Promise<
     case 'createAnalysisRun':
       await d.createAnalysisRun(a.stepIndex, a.analysis);
       return;
+    case 'restartPods': {
+      const pods = await podsBefore(client, r, a.hash, a.before);
+      for (const pod of pods.slice(0, a.count)) {
+        // Eviction, not deletion: a PodDisruptionBudget can refuse it (429), and the reconcile retries later.
+        await client.evict(r.namespace, pod);
+      }
+      return;
+    }
     case 'deleteReplicaSet':
       await client.delete(R.replicaSet, r.namespace, a.name, { propagationPolicy: 'Background' });
       return;
   }
+}
+
+type PodObject = KubeObject & { status?: { phase?: string } };
+
+/** Running pods of one revision created before `before`, oldest first (the restart's work list). */
+export async function podsBefore(client: KubeClient, r: RolloutRef, hash: string, before: string): Promise<string[]> {
+  const labels = { ...(r.rollout.spec.selector?.matchLabels ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash };
+  const list = await client.list<PodObject>(R.pod, r.namespace, { labelSelector: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') });
+  const cutoff = Date.parse(before);
+  return list.items
+    .filter((p) => p.metadata?.deletionTimestamp === undefined && Date.parse(p.metadata?.creationTimestamp ?? '') < cutoff)
+    .sort((a, b) => Date.parse(a.metadata?.creationTimestamp ?? '') - Date.parse(b.metadata?.creationTimestamp ?? ''))
+    .map((p) => p.metadata?.name ?? '');
 }

@@ -14,7 +14,7 @@ import { installCrds } from './crds.ts';
 import { testClient, testLogger, testMetrics } from './operator.ts';
 
 export type RolloutObj = KubeObject & {
-  status?: { phase?: string; stableRS?: string; currentPodHash?: string; currentStepIndex?: number; abort?: boolean; message?: string; canary?: { weights?: { canary?: { weight?: number } } } };
+  status?: { phase?: string; restartedAt?: string; stableRS?: string; currentPodHash?: string; currentStepIndex?: number; abort?: boolean; message?: string; canary?: { weights?: { canary?: { weight?: number } } } };
 };
 
 const FIXTURE_CRDS = join(import.meta.dirname, '..', 'fixtures', 'crds');

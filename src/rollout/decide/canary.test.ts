@@ -275,6 +275,22 @@ describe('canary engine', () => {
     expect(w.violations).toEqual([]);
   });
 
+  it('restarts pods for restartAt a batch at a time, never while a batch is still coming up', () => {
+    const w = deployed([], { replicas: 8 });
+    w.spec.restartAt = new Date(w.now - 1000).toISOString();
+    w.restartPending = { h1: 8 };
+    const batches: number[] = [];
+    for (let i = 0; i < 30 && w.status.restartedAt === undefined; i++) {
+      const d = w.reconcile();
+      for (const a of d.actions) if (a.kind === 'restartPods') batches.push(a.count);
+      w.settle();
+      w.now += 1000;
+    }
+    expect(batches).toEqual([2, 2, 2, 2]); // maxUnavailable 25% of 8
+    expect(w.status.restartedAt).toBe(w.spec.restartAt);
+    expect(w.violations).toEqual([]);
+  });
+
   it('keeps revisionHistoryLimit old ReplicaSets and deletes older ones', () => {
     const w = deployed([]);
     w.spec.revisionHistoryLimit = 1;

@@ -151,6 +151,8 @@ function decideOnce(o: Observed): Decision {
   scaleDownRetired(o, hash, stableHash, routed ? (canary.scaleDownDelaySeconds ?? ROLLOUT_DEFAULTS.scaleDownDelaySeconds) : 0, actions, wake);
 
   pruneHistory(o, hash, stableHash, actions);
+  const restartIn = restart(o, s, replicas, actions);
+  if (restartIn !== undefined) wake(restartIn);
 
   if (o.spec.paused === true) return finish(s, o, actions, events, requeue, progressed, replicas);
 
@@ -359,6 +361,28 @@ export function surgeAndUnavailable(maxSurge: IntOrString | undefined, maxUnavai
   const surge = resolveIntOrPercent(maxSurge ?? ROLLOUT_DEFAULTS.maxSurge, replicas, true) ?? 0;
   const unavailable = resolveIntOrPercent(maxUnavailable ?? ROLLOUT_DEFAULTS.maxUnavailable, replicas, false) ?? 0;
   return surge === 0 && unavailable === 0 ? { surge: 1, unavailable: 0 } : { surge, unavailable };
+}
+
+/**
+ * restartAt: pods created before it are evicted a few at a time (maxUnavailable, at least one), and only while every
+ * ReplicaSet is fully available, so a restart never costs more capacity than a rolling update would. Done when none
+ * is left: status.restartedAt records the request honoured.
+ */
+function restart(o: Observed, s: RolloutStatus, replicas: number, actions: Action[]): number | undefined {
+  const at = o.spec.restartAt;
+  if (at === undefined || o.restartPending === undefined) return undefined;
+  if (s.restartedAt !== undefined && Date.parse(s.restartedAt) >= Date.parse(at)) return undefined;
+  if (Date.parse(at) > o.now) return Date.parse(at) - o.now; // scheduled for later (`restart --in 10s`): a timer
+  const pending = Object.entries(o.restartPending).filter(([, n]) => n > 0);
+  if (pending.length === 0) {
+    s.restartedAt = at;
+    return undefined;
+  }
+  if (o.replicaSets.some((r) => r.replicas > 0 && r.available < r.replicas)) return undefined; // wait for the last batch
+  const [hash, n] = pending[0] ?? ['', 0];
+  const { unavailable } = surgeAndUnavailable(o.spec.strategy?.canary?.maxSurge, o.spec.strategy?.canary?.maxUnavailable, replicas);
+  actions.push({ kind: 'restartPods', hash, count: Math.min(n, Math.max(1, unavailable)), before: at });
+  return undefined;
 }
 
 /** Keeps revisionHistoryLimit old ReplicaSets (scaled to zero) for rollbacks; deletes older ones. */

@@ -30,6 +30,7 @@ export class World {
   /** What the router holds: the weight and which hash the canary Service resolves to. */
   routerWeight = 0;
   stepAnalysis: Record<number, AnalysisRunPhase> = {};
+  restartPending: Record<string, number> | undefined;
   routes = new Set<string>();
   readonly violations: Violation[] = [];
   readonly log: Decision[] = [];
@@ -71,6 +72,7 @@ export class World {
       replicaSets: structuredClone(this.rs),
       serviceSelectors: { ...this.selectors },
       stepAnalysis: { ...this.stepAnalysis },
+      ...(this.restartPending !== undefined ? { restartPending: { ...this.restartPending } } : {}),
     });
     for (const a of d.actions) this.perform(a, before);
     this.check(before, d);
@@ -146,6 +148,14 @@ export class World {
       case 'createAnalysisRun':
         this.stepAnalysis[a.stepIndex] = 'Running';
         break;
+      case 'restartPods': {
+        const r = this.rs.find((x) => x.hash === a.hash);
+        if (r === undefined) throw new Error(`restart of unknown ${a.hash}`);
+        if (this.rs.some((x) => x.replicas > 0 && x.available < x.replicas)) this.violate('restarted pods while a ReplicaSet was short of pods');
+        if (this.restartPending !== undefined) this.restartPending[a.hash] = Math.max(0, (this.restartPending[a.hash] ?? 0) - a.count);
+        r.available = Math.max(0, r.available - a.count); // evicted; settle() brings replacements
+        break;
+      }
       case 'deleteReplicaSet': {
         const r = this.rs.find((x) => x.name === a.name);
         if (r !== undefined && (r.replicas > 0 || r.hash === this.templateHash || r.hash === before.stableRS)) this.violate(`deleted ${r.hash} which is live`);

@@ -29,6 +29,8 @@ export interface Observed {
   serviceSelectors: { canary?: string; stable?: string };
   /** Step analysis runs of the current revision, by step index. */
   stepAnalysis: Record<number, AnalysisRunPhase>;
+  /** While spec.restartAt is pending: per revision hash, how many running pods were created before it. */
+  restartPending?: Record<string, number>;
 }
 
 export type Action =
@@ -44,7 +46,9 @@ export type Action =
   /** The rollout finished: routing objects that exist only for a canary (NGINX's canary Ingress) go away. */
   | { kind: 'finishRouting' }
   | { kind: 'createAnalysisRun'; stepIndex: number; analysis: RolloutAnalysis }
-  | { kind: 'deleteReplicaSet'; name: string };
+  | { kind: 'deleteReplicaSet'; name: string }
+  /** Evict `count` pods of a revision created before `before` (restartAt), oldest first; PDBs are honoured. */
+  | { kind: 'restartPods'; hash: string; count: number; before: string };
 
 export interface EngineEvent {
   type: 'Normal' | 'Warning';
