@@ -175,4 +175,43 @@ describe('canary rollouts with Gateway API routing', () => {
     expect(after.map((p) => p.name).filter((n) => before.some((b) => b.name === n))).toEqual([]);
     expect((await rollout('again')).status?.phase).toBe('Healthy');
   });
+  it('canaries a plain Deployment through workloadRef, scaling the Deployment down once the Rollout is Healthy', async () => {
+    await apply({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'legacy' },
+      spec: { replicas: 3, selector: { matchLabels: { app: 'legacy' } }, template: { metadata: { labels: { app: 'legacy' } }, spec: { containers: [{ name: 'app', image: 'registry.invalid/legacy:v1' }] } } },
+    });
+    for (const svc of ['legacy-stable', 'legacy-canary']) {
+      await apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc }, spec: { selector: { app: 'legacy' }, ports: [{ port: 80 }] } });
+    }
+    await apply({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'legacy' },
+      spec: { rules: [{ backendRefs: [{ name: 'legacy-stable', port: 80, weight: 100 }, { name: 'legacy-canary', port: 80, weight: 0 }] }] },
+    });
+    const steps = [{ setWeight: 40 }, { pause: {} }];
+    await apply({
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'legacy' },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: 'legacy' } },
+        workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'legacy', scaleDown: 'onsuccess' },
+        strategy: { canary: { canaryService: 'legacy-canary', stableService: 'legacy-stable', scaleDownDelaySeconds: 2, trafficRouting: { gatewayAPI: { httpRoute: 'legacy' } }, steps } },
+      },
+    });
+    await waitFor('Healthy on the Deployment template', async () => (await rollout('legacy')).status?.phase === 'Healthy', 60_000);
+    const deploymentReplicas = async (): Promise<number | undefined> =>
+      (await op.client.get<KubeObject & { spec?: { replicas?: number } }>(R.deployment, ns, 'legacy')).spec?.replicas;
+    await waitFor('the Deployment scaled to 0', async () => (await deploymentReplicas()) === 0, 30_000);
+
+    // A new image in the Deployment (what a team that keeps its Deployment would change) is canaried.
+    const res = await kubectl(['set', 'image', '-n', ns, 'deployment/legacy', 'app=registry.invalid/legacy:v2']);
+    expect(res.code).toBe(0);
+    await waitFor('the new Deployment template at 40%', async () => (await weights('legacy'))['legacy-canary'] === 40, 30_000);
+    expect(await deploymentReplicas()).toBe(0);
+  });
 });

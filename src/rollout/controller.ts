@@ -10,6 +10,7 @@ import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { createStepAnalysisRun, STEP_INDEX_LABEL, type TemplateObject } from './analysis.ts';
 import { decideCanary } from './decide/canary.ts';
+import { workloadReplicas } from './decide/workload.ts';
 import type { AnalysisRunPhase, ReplicaSetView } from './decide/types.ts';
 import { perform, podsBefore, SCALE_DOWN_DEADLINE } from './effects.ts';
 import { POD_TEMPLATE_HASH_LABEL, podTemplateHash, stepsHash } from './hash.ts';
@@ -24,6 +25,7 @@ type RolloutObject = KubeObject & { spec?: Rollout['spec']; status?: RolloutStat
 type ReplicaSetObject = KubeObject & { spec?: { replicas?: number }; status?: { availableReplicas?: number; readyReplicas?: number } };
 type ServiceObject = KubeObject & { spec?: { selector?: Record<string, string> } };
 type AnalysisRunObject = KubeObject & { status?: { phase?: string } };
+type DeploymentObject = KubeObject & { spec?: { replicas?: number; template?: Record<string, unknown> } };
 
 /** Names of the templates a Rollout references, as namespace/name or cluster:name keys. */
 function referencedTemplates(r: RolloutObject): string[] {
@@ -46,6 +48,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
   const replicaSets = manager.cache<ReplicaSetObject>(R.replicaSet, { labelSelector: POD_TEMPLATE_HASH_LABEL });
   const services = manager.cache<ServiceObject>(R.service);
   const runs = manager.cache<AnalysisRunObject>(R.analysisRun, { labelSelector: STEP_INDEX_LABEL });
+  const deployments = manager.cache<DeploymentObject>(R.deployment);
 
   const byTemplate = (key: string): string[] =>
     rollouts.list().filter((r) => referencedTemplates(r).includes(key)).map((r) => `${r.metadata?.namespace}/${r.metadata?.name}`);
@@ -53,6 +56,12 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     rollouts
       .list(svc.metadata?.namespace)
       .filter((r) => [r.spec?.strategy?.canary?.canaryService, r.spec?.strategy?.canary?.stableService].includes(svc.metadata?.name))
+      .map((r) => `${r.metadata?.namespace}/${r.metadata?.name}`);
+
+  const byWorkload = (d: KubeObject): string[] =>
+    rollouts
+      .list(d.metadata?.namespace)
+      .filter((r) => r.spec?.workloadRef?.name === d.metadata?.name && (r.spec?.workloadRef?.kind ?? 'Deployment') === 'Deployment')
       .map((r) => `${r.metadata?.namespace}/${r.metadata?.name}`);
 
   const writeStatus = async (req: ReconcileRequest, raw: RolloutObject, status: RolloutStatus): Promise<void> => {
@@ -91,8 +100,19 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       }
       return;
     }
-    const rollout = check.value;
+    let rollout = check.value;
     const uid = raw.metadata?.uid ?? '';
+    // workloadRef: the pod template lives in a Deployment; the Rollout runs it as if it were its own.
+    const ref0 = rollout.spec.workloadRef;
+    const workload = ref0?.name !== undefined ? deployments.get(req.namespace, ref0.name) : undefined;
+    if (ref0 !== undefined) {
+      if (workload?.spec?.template === undefined) {
+        const missing: RolloutStatus = { ...(raw.status ?? {}), observedGeneration: judged.observedGeneration, conditions: setCondition(judged.conditions, { type: RECONCILE_ERROR, status: 'True', reason: 'WorkloadNotFound', message: `spec.workloadRef: Deployment ${req.namespace ?? ''}/${ref0.name ?? ''} not found` }, new Date(now).toISOString()) };
+        if (!jsonEqual(missing, raw.status)) await writeStatus(req, raw, missing);
+        return; // the Deployment cache wakes us when it appears
+      }
+      rollout = { ...rollout, spec: { ...rollout.spec, template: structuredClone(workload.spec.template) } };
+    }
     const owned = replicaSets.list(req.namespace).filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller === true && o.uid === uid) === true);
     const views: ReplicaSetView[] = owned.map((rs) => {
       const deadline = rs.metadata?.annotations?.[SCALE_DOWN_DEADLINE];
@@ -165,6 +185,13 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
         await failWith(action.kind, err);
       }
     }
+    if (ref0 !== undefined && workload !== undefined) {
+      const healthy = decision.status.phase === 'Healthy';
+      const want = workloadReplicas(ref0.scaleDown, rollout.spec.replicas ?? 1, decision.status.availableReplicas ?? 0, healthy);
+      if (want !== undefined && want !== workload.spec?.replicas) {
+        await client.mergePatch(R.deployment, req.namespace, ref0.name ?? '', { spec: { replicas: want } }, { fieldManager: ROLLOUT_FIELD_MANAGER }).catch((err: unknown) => failWith('scaling the workloadRef Deployment', err));
+      }
+    }
     decision.status.selector = selectorString(rollout);
     const next = decision.status;
     if (!jsonEqual(next, raw.status)) await writeStatus(req, raw, next);
@@ -181,6 +208,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       { cache: templates, map: (t) => byTemplate(`${t.metadata?.namespace}/${t.metadata?.name}`) },
       { cache: clusterTemplates, map: (t) => byTemplate(`cluster:${t.metadata?.name}`) },
       { cache: services, map: byService },
+      { cache: deployments, map: byWorkload },
     ],
     reconciler: { reconcile },
     workers: deps.workers,
