@@ -70,6 +70,9 @@ describe('canary rollouts with Gateway API routing', () => {
 
     await waitFor('weight 50 after the 2 s pause', async () => (await weights('web'))['web-canary'] === 50, 30_000);
     await waitFor('paused at step 3', async () => (await rollout('web')).status?.phase === 'Paused');
+    // Conditions work with kubectl wait, as CI pipelines use them.
+    const waited = await kubectl(['wait', '-n', ns, '--for=condition=Paused=True', '--timeout=10s', 'rollouts.sluice.dev/web']);
+    expect(waited.stderr).toBe('');
     await new Promise((r) => setTimeout(r, 1500));
     expect((await rollout('web')).status?.currentStepIndex).toBe(3); // an indefinite pause holds
 
