@@ -2,7 +2,8 @@
 // labelled with the revision and step, so the engine finds the run of the current step and GC removes it with the Rollout.
 import type { RolloutAnalysis } from '../api/rollout/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
-import { isConflict } from '../kube/errors.ts';
+import { isConflict, isNotFound } from '../kube/errors.ts';
+import { BACKGROUND } from './decide/types.ts';
 import { R } from '../kube/resource.ts';
 import type { RolloutRef } from './effects.ts';
 import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
@@ -30,18 +31,41 @@ export async function createStepAnalysisRun(
     const value = a.value ?? (a.valueFrom?.podTemplateHashValue === 'Stable' ? o.ref.rollout.status?.stableRS : a.valueFrom?.podTemplateHashValue === 'Latest' ? o.templateHash : undefined);
     args.set(a.name, { name: a.name, ...(value !== undefined ? { value } : {}) });
   }
-  const name = `${o.ref.name}-${o.templateHash}-${o.stepIndex}`;
+  const name = analysisRunName(o.ref.name, o.templateHash, o.stepIndex);
   try {
     await client.create(R.analysisRun, {
       metadata: {
         name,
         namespace: o.ref.namespace,
-        labels: { [ROLLOUT_LABEL]: o.ref.name, [POD_TEMPLATE_HASH_LABEL]: o.templateHash, [STEP_INDEX_LABEL]: String(o.stepIndex) },
+        labels: { [ROLLOUT_LABEL]: o.ref.name, [POD_TEMPLATE_HASH_LABEL]: o.templateHash, [STEP_INDEX_LABEL]: stepLabel(o.stepIndex) },
         ownerReferences: [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: o.ref.name, uid: o.ref.uid, controller: true, blockOwnerDeletion: true }],
       },
       spec: { metrics, args: [...args.values()] },
     });
   } catch (err) {
     if (!isConflict(err)) throw err;
+  }
+}
+
+/** The label value of a run's step: its index, or `background`. */
+export const stepLabel = (stepIndex: number): string => (stepIndex === BACKGROUND ? 'background' : String(stepIndex));
+export const stepOfLabel = (value: string | undefined): number | undefined =>
+  value === 'background' ? BACKGROUND : value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+export const analysisRunName = (rollout: string, hash: string, stepIndex: number): string => `${rollout}-${hash}-${stepLabel(stepIndex)}`;
+
+/** spec.terminate ends a run at its next reconcile (Argo's semantics: Successful unless a limit was already breached). */
+export async function terminateAnalysisRun(client: KubeClient, namespace: string, name: string): Promise<void> {
+  try {
+    await client.mergePatch(R.analysisRun, namespace, name, { spec: { terminate: true } });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+export async function deleteAnalysisRun(client: KubeClient, namespace: string, name: string): Promise<void> {
+  try {
+    await client.delete(R.analysisRun, namespace, name, { propagationPolicy: 'Background' });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
   }
 }

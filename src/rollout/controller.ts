@@ -8,7 +8,7 @@ import { R } from '../kube/resource.ts';
 import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
-import { createStepAnalysisRun, STEP_INDEX_LABEL, type TemplateObject } from './analysis.ts';
+import { analysisRunName, createStepAnalysisRun, deleteAnalysisRun, STEP_INDEX_LABEL, stepOfLabel, terminateAnalysisRun, type TemplateObject } from './analysis.ts';
 import { decideCanary } from './decide/canary.ts';
 import { workloadReplicas } from './decide/workload.ts';
 import type { AnalysisRunPhase, ReplicaSetView } from './decide/types.ts';
@@ -133,7 +133,8 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     for (const run of runs.list(req.namespace)) {
       const l = run.metadata?.labels ?? {};
       if (l[POD_TEMPLATE_HASH_LABEL] === templateHash && run.metadata?.ownerReferences?.some((o) => o.uid === uid) === true) {
-        stepAnalysis[Number(l[STEP_INDEX_LABEL])] = (run.status?.phase as AnalysisRunPhase | undefined) ?? 'Pending';
+        const step = stepOfLabel(l[STEP_INDEX_LABEL]);
+        if (step !== undefined) stepAnalysis[step] = (run.status?.phase as AnalysisRunPhase | undefined) ?? 'Pending';
       }
     }
     const router = routerFor(rollout, { client });
@@ -179,6 +180,8 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
           target,
           managedRoutes,
           createAnalysisRun: (stepIndex, analysis) => createStepAnalysisRun(client, { ref, templateHash, stepIndex, analysis, templates: templates.list(req.namespace), clusterTemplates: clusterTemplates.list() }),
+          terminateAnalysisRun: (stepIndex) => terminateAnalysisRun(client, req.namespace ?? '', analysisRunName(req.name, templateHash, stepIndex)),
+          deleteAnalysisRun: (stepIndex) => deleteAnalysisRun(client, req.namespace ?? '', analysisRunName(req.name, templateHash, stepIndex)),
         });
       } catch (err) {
         // The decision's status assumed its actions happened: report the failure instead.

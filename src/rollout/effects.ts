@@ -51,6 +51,8 @@ export interface EffectDeps {
   target: RouteTarget | undefined;
   managedRoutes: string[];
   createAnalysisRun: (stepIndex: number, analysis: Extract<Action, { kind: 'createAnalysisRun' }>['analysis']) => Promise<void>;
+  terminateAnalysisRun: (stepIndex: number) => Promise<void>;
+  deleteAnalysisRun: (stepIndex: number) => Promise<void>;
 }
 
 export async function perform(r: RolloutRef, a: Action, d: EffectDeps): Promise<void> {
@@ -98,6 +100,12 @@ export async function perform(r: RolloutRef, a: Action, d: EffectDeps): Promise<
       return;
     case 'createAnalysisRun':
       await d.createAnalysisRun(a.stepIndex, a.analysis);
+      return;
+    case 'terminateAnalysisRun':
+      await d.terminateAnalysisRun(a.stepIndex);
+      return;
+    case 'deleteAnalysisRun':
+      await d.deleteAnalysisRun(a.stepIndex);
       return;
     case 'restartPods': {
       const pods = await podsBefore(client, r, a.hash, a.before);

@@ -115,8 +115,7 @@ describe('canary engine', () => {
     w.run(6);
     w.status.abort = true;
     w.run(3);
-    w.status.abort = false; // Argo's `retry` patch
-    delete w.status.abortedAt;
+    w.status.abort = false; // Argo's `retry` patch, nothing more
     w.run(6);
     expect(w.status.phase).not.toBe('Degraded');
     expect(w.routerWeight).toBe(20);
@@ -275,6 +274,43 @@ describe('canary engine', () => {
     expect(w.violations).toEqual([]);
   });
 
+  it('runs background analysis from startingStep, terminates it at promotion, and aborts when it fails', () => {
+    const steps: CanaryStep[] = [{ setWeight: 10 }, { pause: { duration: '1s' } }, { setWeight: 50 }, { pause: { duration: '1s' } }];
+    const ok = deployed(steps);
+    ok.spec.strategy!.canary!.analysis = { templates: [{ templateName: 'error-rate' }], startingStep: 2 };
+    newRevision(ok);
+    ok.reconcile();
+    ok.settle();
+    expect(ok.stepAnalysis[-1]).toBeUndefined(); // not before step 2
+    ok.run(40);
+    expect(ok.log.flatMap((d) => d.actions).filter((a) => a.kind === 'createAnalysisRun' && a.stepIndex === -1)).toHaveLength(1);
+    expect(ok.status.stableRS).toBe('h2');
+    expect(ok.terminated).toEqual([-1]); // no longer needed once promoted
+
+    const bad = deployed(steps);
+    bad.spec.strategy!.canary!.analysis = { templates: [{ templateName: 'error-rate' }] };
+    newRevision(bad);
+    bad.run(4);
+    bad.stepAnalysis[-1] = 'Failed';
+    bad.run(3);
+    expect(bad.status.abort).toBe(true);
+    expect(bad.routerWeight).toBe(0);
+    expect(bad.violations).toEqual([]);
+  });
+
+  it('terminates a step analysis that a person promoted past (Argo: promote skips the current step)', () => {
+    const steps: CanaryStep[] = [{ setWeight: 10 }, { analysis: { templates: [{ templateName: 't' }] } }, { setWeight: 40 }, { pause: {} }];
+    const w = deployed(steps);
+    newRevision(w);
+    w.run(8);
+    expect(w.status.currentStepIndex).toBe(1);
+    w.status.currentStepIndex = 2; // the plugin's promote when no pause condition is set
+    w.run(8);
+    expect(w.terminated).toEqual([1]);
+    expect(w.routerWeight).toBe(40);
+    expect(w.violations).toEqual([]);
+  });
+
   it('restarts pods for restartAt a batch at a time, never while a batch is still coming up', () => {
     const w = deployed([], { replicas: 8 });
     w.spec.restartAt = new Date(w.now - 1000).toISOString();
@@ -307,27 +343,30 @@ describe('canary engine', () => {
   it('property: whatever people and pods do, the invariants hold', () => {
     const step = fc.oneof(
       fc.record({ setWeight: fc.integer({ min: 0, max: 100 }) }),
+      fc.record({ analysis: fc.constant({ templates: [{ templateName: 't' }] }) }),
       fc.record({ pause: fc.oneof(fc.constant({}), fc.record({ duration: fc.constantFrom('1s', '5s', 30) })) }),
       fc.record({ setCanaryScale: fc.record({ replicas: fc.integer({ min: 0, max: 6 }) }) }),
     ) as fc.Arbitrary<CanaryStep>;
-    const intervention = fc.constantFrom('none', 'promote', 'promoteFull', 'abort', 'retry', 'newTemplate', 'rollback', 'breakCanary', 'wait');
+    const intervention = fc.constantFrom('none', 'promote', 'promoteFull', 'abort', 'retry', 'newTemplate', 'rollback', 'breakCanary', 'wait', 'analysisPass', 'analysisFail', 'analysisInconclusive');
     fc.assert(
-      fc.property(fc.array(step, { minLength: 1, maxLength: 6 }), fc.array(intervention, { maxLength: 25 }), fc.integer({ min: 1, max: 6 }), fc.boolean(), (steps, acts, replicas, routed) => {
+      fc.property(fc.array(step, { minLength: 1, maxLength: 6 }), fc.array(intervention, { maxLength: 25 }), fc.integer({ min: 1, max: 6 }), fc.boolean(), fc.boolean(), (steps, acts, replicas, routed, bgAnalysis) => {
         const w = new World({ steps, replicas, routed, brokenHashes: new Set() });
+        if (bgAnalysis) w.spec.strategy!.canary!.analysis = { templates: [{ templateName: 'bg' }], startingStep: 1 };
         w.run(20);
         let n = 2;
         for (const act of acts) {
           if (act === 'promote') delete w.status.pauseConditions;
           if (act === 'promoteFull') w.status.promoteFull = true;
           if (act === 'abort') w.status.abort = true;
-          if (act === 'retry') {
-            w.status.abort = false;
-            delete w.status.abortedAt;
-          }
+          if (act === 'retry') w.status.abort = false;
           if (act === 'newTemplate') w.templateHash = `h${n++}`;
           if (act === 'rollback' && w.status.stableRS !== undefined) w.templateHash = w.status.stableRS;
           if (act === 'breakCanary') w['opts'].brokenHashes?.add(w.templateHash);
           if (act === 'wait') w.now += 60_000;
+          if (act.startsWith('analysis')) {
+            const phase = act === 'analysisPass' ? 'Successful' : act === 'analysisFail' ? 'Failed' : 'Inconclusive';
+            for (const k of Object.keys(w.stepAnalysis)) if (w.stepAnalysis[Number(k)] === 'Running') w.stepAnalysis[Number(k)] = phase;
+          }
           w.reconcile();
           w.settle();
           w.now += 500;

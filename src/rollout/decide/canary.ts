@@ -4,7 +4,7 @@ import { parseDuration } from '../../api/common/duration.ts';
 import { resolveIntOrPercent, type IntOrString } from '../../api/common/int-or-string.ts';
 import { ROLLOUT_DEFAULTS, type CanaryStep, type RolloutStatus } from '../../api/rollout/schema.ts';
 import { progressing, rolloutPhase } from './phase.ts';
-import type { Action, Decision, EngineEvent, Observed, ReplicaSetView } from './types.ts';
+import { BACKGROUND, type Action, type AnalysisRunPhase, type Decision, type EngineEvent, type Observed, type ReplicaSetView } from './types.ts';
 
 export const PAUSE_STEP = 'CanaryPauseStep';
 export const PAUSE_INCONCLUSIVE = 'InconclusiveAnalysisRun';
@@ -114,6 +114,7 @@ function decideOnce(o: Observed): Decision {
 
   const stableHash = s.stableRS ?? hash;
   const stableRS = byHash(stableHash);
+  let analysisRuns = o.stepAnalysis;
   const currentWeight = s.canary?.weights?.canary?.weight ?? 0;
   const canaryIsNew = hash !== stableHash;
 
@@ -143,8 +144,20 @@ function decideOnce(o: Observed): Decision {
     } else if (canaryIsNew && newRS.replicas > 0) {
       wake(1000); // the Services are moving off it; scale down once that is observed
     }
+    for (const [k, p] of Object.entries(o.stepAnalysis)) if (p === 'Running' || p === 'Pending') actions.push({ kind: 'terminateAnalysisRun', stepIndex: Number(k) });
     if (firstTime) events.push({ type: 'Warning', reason: 'RolloutAborted', message: `update to revision ${hash} aborted; traffic back on ${stableHash}` });
     return finish(s, o, actions, events, requeue, progressed, replicas);
+  }
+
+  // Retry (Argo's plugin sets abort back to false): the steps start again, and so do their analyses: the runs of the
+  // aborted attempt (terminated ones read as Successful) must not count for the new one.
+  if (s.abortedAt !== undefined) {
+    delete s.abortedAt;
+    s.currentStepIndex = 0;
+    for (const k of Object.keys(o.stepAnalysis)) actions.push({ kind: 'deleteAnalysisRun', stepIndex: Number(k) });
+    analysisRuns = {};
+    progressed = true;
+    events.push({ type: 'Normal', reason: 'RolloutRetry', message: `retrying revision ${hash} from step 0` });
   }
 
   // Retired ReplicaSets (neither the new revision nor stable) go to zero after their deadline.
@@ -271,7 +284,7 @@ function decideOnce(o: Observed): Decision {
       if (routed) actions.push({ kind: 'setMirrorRoute', name: step.setMirrorRoute.name, percentage: step.setMirrorRoute.percentage ?? 100, match: step.setMirrorRoute.match ?? [] });
       done = true;
     } else if (step.analysis !== undefined) {
-      const phase = o.stepAnalysis[index];
+      const phase = analysisRuns[index];
       if (phase === undefined) actions.push({ kind: 'createAnalysisRun', stepIndex: index, analysis: step.analysis });
       else if (phase === 'Successful') done = true;
       else if (phase === 'Failed' || phase === 'Error') {
@@ -294,9 +307,32 @@ function decideOnce(o: Observed): Decision {
   }
   s.currentStepIndex = Math.min(index, steps.length);
 
+  // Background analysis runs from startingStep until the revision is promoted; it can abort or pause the rollout.
+  const bg = canary.analysis;
+  const running = (p: AnalysisRunPhase | undefined): boolean => p === 'Running' || p === 'Pending';
+  if (bg !== undefined && canaryIsNew && s.abort !== true && index >= (bg.startingStep ?? 0)) {
+    const phase = analysisRuns[BACKGROUND];
+    if (phase === undefined && index < steps.length) actions.push({ kind: 'createAnalysisRun', stepIndex: BACKGROUND, analysis: bg });
+    else if (phase === 'Failed' || phase === 'Error') {
+      s.abort = true;
+      events.push({ type: 'Warning', reason: 'AnalysisRunFailed', message: `background analysis ${phase}: aborting` });
+      wake(0);
+    } else if (phase === 'Inconclusive' && !(s.pauseConditions ?? []).some((p) => p.reason === PAUSE_INCONCLUSIVE)) {
+      s.pauseConditions = [...(s.pauseConditions ?? []), { reason: PAUSE_INCONCLUSIVE, startTime: iso(o.now) }];
+      s.controllerPause = true;
+      events.push({ type: 'Warning', reason: 'AnalysisRunInconclusive', message: 'background analysis inconclusive: paused until promoted' });
+    }
+  }
+  // A step analysis still running behind the current step was promoted past: it decides nothing any more.
+  for (const [k, p] of Object.entries(analysisRuns)) {
+    const i = Number(k);
+    if (i !== BACKGROUND && i < index && running(p)) actions.push({ kind: 'terminateAnalysisRun', stepIndex: i });
+  }
+
   // Promotion: new revision fully available → stable Service switched → switch verified → weight reset → stable.
   if (canaryIsNew && index >= steps.length && s.abort !== true) {
-    if (newRS.available >= replicas && newRS.replicas === replicas) {
+    // Only on what was observed at full size, and not while this reconcile is still resizing the canary.
+    if (newRS.available >= replicas && newRS.replicas === replicas && canaryTarget === replicas) {
       if (routed && hasTarget(o, 'stable') && o.serviceSelectors.stable !== hash) {
         pin(o, actions, 'stable', hash);
       } else if (routed && currentWeight !== 0) {
@@ -306,6 +342,7 @@ function decideOnce(o: Observed): Decision {
         if (routed) pin(o, actions, 'canary', hash);
         if (routed) actions.push({ kind: 'removeManagedRoutes' }, { kind: 'finishRouting' });
         s.stableRS = hash;
+        if (running(analysisRuns[BACKGROUND])) actions.push({ kind: 'terminateAnalysisRun', stepIndex: BACKGROUND });
         delete s.promoteFull;
         delete s.pauseConditions;
         delete s.controllerPause;

@@ -31,6 +31,8 @@ export class World {
   routerWeight = 0;
   stepAnalysis: Record<number, AnalysisRunPhase> = {};
   restartPending: Record<string, number> | undefined;
+  readonly terminated: number[] = [];
+  private analysisFor = '';
   routes = new Set<string>();
   readonly violations: Violation[] = [];
   readonly log: Decision[] = [];
@@ -62,6 +64,11 @@ export class World {
   }
 
   reconcile(): Decision {
+    // Runs belong to one revision (the shell selects them by hash label): a new revision starts with none.
+    if (this.analysisFor !== this.templateHash) {
+      this.stepAnalysis = {};
+      this.analysisFor = this.templateHash;
+    }
     const before = structuredClone(this.status);
     const d = decideCanary({
       now: this.now,
@@ -146,7 +153,16 @@ export class World {
         if (this.routerWeight !== 0) this.violate('routing removed while the canary still had weight');
         break;
       case 'createAnalysisRun':
+        if (this.stepAnalysis[a.stepIndex] !== undefined) this.violate(`analysis ${a.stepIndex} created twice`);
         this.stepAnalysis[a.stepIndex] = 'Running';
+        break;
+      case 'deleteAnalysisRun':
+        delete this.stepAnalysis[a.stepIndex];
+        break;
+      case 'terminateAnalysisRun':
+        // Terminated runs end as Successful unless already breached (Argo's rule); the engine must not act on it.
+        this.stepAnalysis[a.stepIndex] = 'Successful';
+        this.terminated.push(a.stepIndex);
         break;
       case 'restartPods': {
         const r = this.rs.find((x) => x.hash === a.hash);

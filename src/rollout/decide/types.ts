@@ -14,6 +14,9 @@ export interface ReplicaSetView {
   createdAt?: number;
 }
 
+/** The stepIndex of the background analysis run (strategy.canary.analysis). */
+export const BACKGROUND = -1;
+
 export type AnalysisRunPhase = 'Pending' | 'Running' | 'Successful' | 'Failed' | 'Error' | 'Inconclusive';
 
 /** Everything one canary decision depends on. The shell reads it from the caches; the engine never does I/O. */
@@ -27,7 +30,7 @@ export interface Observed {
   replicaSets: ReplicaSetView[];
   /** The revision hash each Service's selector is pinned to now (undefined: not pinned, or no such Service). */
   serviceSelectors: { canary?: string; stable?: string };
-  /** Step analysis runs of the current revision, by step index. */
+  /** Analysis runs of the current revision, by step index; BACKGROUND (-1) is the background analysis. */
   stepAnalysis: Record<number, AnalysisRunPhase>;
   /** While spec.restartAt is pending: per revision hash, how many running pods were created before it. */
   restartPending?: Record<string, number>;
@@ -46,6 +49,10 @@ export type Action =
   /** The rollout finished: routing objects that exist only for a canary (NGINX's canary Ingress) go away. */
   | { kind: 'finishRouting' }
   | { kind: 'createAnalysisRun'; stepIndex: number; analysis: RolloutAnalysis }
+  /** Ends a run that no longer decides anything (its step was promoted past, or the rollout finished or aborted). */
+  | { kind: 'terminateAnalysisRun'; stepIndex: number }
+  /** A retry starts over: the previous attempt's runs go, so the steps measure afresh. */
+  | { kind: 'deleteAnalysisRun'; stepIndex: number }
   | { kind: 'deleteReplicaSet'; name: string }
   /** Evict `count` pods of a revision created before `before` (restartAt), oldest first; PDBs are honoured. */
   | { kind: 'restartPods'; hash: string; count: number; before: string };
