@@ -1,34 +1,146 @@
-// The Application controller's shell. Today it judges the spec and reports it in status; the sync joins here.
+// The Application controller's shell: reads the caches, judges the spec, runs the sync (sync.ts) and writes status.
+//
+// Triggers: the Application itself; the poll interval (a requeue); and the managed objects: for every kind an app
+// manages, one cluster-wide (or per watched namespace) watch selected by the `sluice.dev/instance` label maps an
+// event to its app through the tracking annotation, so drift is seen within a second and healed when selfHeal is
+// on. The same watches serve live objects to the comparison, so a quiet app costs no apiserver request.
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ApplicationStatus } from '../api/application/schema.ts';
+import { jsonEqual } from '../api/common/equal.ts';
+import { parseDuration } from '../api/common/duration.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
-import { R } from '../kube/resource.ts';
-import type { Controller, ReconcileRequest } from '../runtime/controller.ts';
+import { Discovery } from '../kube/discovery.ts';
+import { R, type ResourceType } from '../kube/resource.ts';
+import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
-import type { Manager } from '../runtime/manager.ts';
+import type { Cache, Manager } from '../runtime/manager.ts';
+import { INSTANCE_LABEL, TRACKING_ANNOTATION } from './plan/plan.ts';
+import { GitSource } from './source/git.ts';
 import { appSpecStatus, appSpecStatusChanged, checkApplication, INVALID_SPEC_ERROR } from './spec.ts';
+import { REFRESH_ANNOTATION, Syncer, type AppMemory } from './sync.ts';
+import type { WebhookDeps, WebhookSecrets } from './webhook/webhook.ts';
 
 export const GITOPS_STATUS_MANAGER = 'sluice';
 
 type ApplicationObject = KubeObject & { status?: ApplicationStatus };
 
-export function registerApplicationController(manager: Manager, deps: { client: KubeClient; events: EventRecorder; workers: number }): Controller {
+export interface ApplicationControllerDeps {
+  client: KubeClient;
+  events: EventRecorder;
+  workers: number;
+  /** Bare Git repositories live here (one per repository URL). Default: $SLUICE_GIT_CACHE or <tmp>/sluice-git. */
+  gitCacheDir?: string;
+  /** Overrides for tests. */
+  source?: GitSource;
+  discovery?: Discovery;
+}
+
+/** The app a managed object belongs to, from its tracking annotation (`<ns>/<name>:...`). */
+export function appKeyOf(obj: KubeObject): string | undefined {
+  const id = obj.metadata?.annotations?.[TRACKING_ANNOTATION];
+  const i = id?.indexOf(':') ?? -1;
+  return id === undefined || i <= 0 ? undefined : id.slice(0, i);
+}
+
+export function registerApplicationController(manager: Manager, deps: ApplicationControllerDeps): Controller {
   const apps = manager.cache<ApplicationObject>(R.application);
-  const reconcile = async (req: ReconcileRequest): Promise<void> => {
-    const raw = apps.get(req.namespace, req.name);
-    if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) return;
-    const check = checkApplication(raw);
-    const next = appSpecStatus(raw.status, check, raw.metadata?.generation ?? 0, new Date().toISOString());
-    if (!appSpecStatusChanged(raw.status, next)) return;
-    const written = await deps.client.apply<KubeObject>(R.application, { metadata: { name: req.name, namespace: req.namespace }, status: next }, GITOPS_STATUS_MANAGER, {
+  const cacheDir = deps.gitCacheDir ?? process.env.SLUICE_GIT_CACHE ?? join(tmpdir(), 'sluice-git');
+  mkdirSync(cacheDir, { recursive: true });
+  const source = deps.source ?? new GitSource({ cacheDir });
+  const discovery = deps.discovery ?? new Discovery(deps.client);
+  const memories = new Map<string, AppMemory & { checked?: { at: number; generation: number } }>();
+  const watched = new Map<string, Cache<KubeObject>>();
+
+  const watchKinds = (kinds: ResourceType[]): void => {
+    for (const rt of kinds) {
+      const id = `${rt.group}/${rt.plural}`;
+      if (watched.has(id)) continue;
+      const cache = manager.cache<KubeObject>(rt, { labelSelector: INSTANCE_LABEL });
+      cache.on((_ev, obj) => {
+        const key = appKeyOf(obj);
+        if (key !== undefined) controller.enqueue(key);
+      });
+      watched.set(id, cache);
+    }
+  };
+
+  const syncer = new Syncer({
+    client: deps.client,
+    discovery,
+    source,
+    onKinds: watchKinds,
+    liveFromCache: (rt, namespace, name) => {
+      const cache = watched.get(`${rt.group}/${rt.plural}`);
+      if (cache === undefined || !cache.hasSynced()) return 'unknown';
+      return cache.get(rt.namespaced ? namespace : undefined, name);
+    },
+  });
+
+  const writeStatus = async (req: ReconcileRequest, status: ApplicationStatus): Promise<void> => {
+    const written = await deps.client.apply<KubeObject>(R.application, { metadata: { name: req.name, namespace: req.namespace }, status }, GITOPS_STATUS_MANAGER, {
       force: true,
       subresource: 'status',
     });
     controller.expectations.expect(req.key, written.metadata?.resourceVersion);
+  };
+
+  const reconcile = async (req: ReconcileRequest): Promise<ReconcileResult | void> => {
+    const raw = apps.get(req.namespace, req.name);
+    if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) {
+      memories.delete(req.key);
+      return;
+    }
+    const now = (): string => new Date().toISOString();
+    const generation = raw.metadata?.generation ?? 0;
+    const check = checkApplication(raw);
     if (!check.ok) {
+      const next = appSpecStatus(raw.status, check, generation, now());
+      if (!appSpecStatusChanged(raw.status, next)) return;
+      await writeStatus(req, { ...raw.status, ...next });
       req.log.warn({ errors: check.errors }, 'invalid spec');
       await deps.events.record(raw, 'Warning', INVALID_SPEC_ERROR, next.conditions.find((c) => c.type === INVALID_SPEC_ERROR)?.message ?? '');
+      return;
     }
+    const app = check.value;
+    let memory = memories.get(req.key);
+    if (memory === undefined) {
+      memory = { inSync: new Map() };
+      memories.set(req.key, memory);
+    }
+    const pollMs = parseDuration(app.spec.pollInterval);
+    const specStatus = appSpecStatus(raw.status, check, generation, now());
+    const prev: ApplicationStatus = { ...raw.status, ...specStatus };
+    const outcome = await syncer.reconcile(app, { ...raw, status: prev }, memory, req.log, now);
+    const { reconciledAt: _a, ...before } = raw.status ?? {};
+    const { reconciledAt: _b, ...after } = outcome.status;
+    // reconciledAt moves only with a write that changes something else: a quiet poll costs no write.
+    if (!jsonEqual(before, after)) await writeStatus(req, { ...outcome.status, reconciledAt: now() });
+    for (const e of outcome.events) await deps.events.record(raw, e.type, e.reason, e.message);
+    return { requeueAfterMs: Math.min(outcome.requeueAfterMs, pollMs) };
   };
+
   const controller = manager.addController({ name: 'application', for: apps, reconciler: { reconcile }, workers: deps.workers });
   return controller;
+}
+
+/**
+ * What the webhook route needs (src/gitops/webhook): the Applications from the shared cache, and a refresh that
+ * sets the refresh annotation (so any replica can take the webhook and the leader acts).
+ */
+export function applicationWebhook(manager: Manager, client: KubeClient, secrets: WebhookSecrets): WebhookDeps {
+  const apps = manager.cache<ApplicationObject & { spec?: { source?: { repoURL?: string; targetRevision?: string } } }>(R.application);
+  return {
+    secrets,
+    apps: () =>
+      apps.list().flatMap((a) => {
+        const src = a.spec?.source;
+        return src?.repoURL === undefined ? [] : [{ key: `${a.metadata?.namespace}/${a.metadata?.name}`, repoURL: src.repoURL, targetRevision: src.targetRevision }];
+      }),
+    refresh: async (key) => {
+      const i = key.indexOf('/');
+      await client.mergePatch(R.application, key.slice(0, i), key.slice(i + 1), { metadata: { annotations: { [REFRESH_ANNOTATION]: new Date().toISOString() } } });
+    },
+  };
 }

@@ -192,7 +192,8 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       const healthy = decision.status.phase === 'Healthy';
       const want = workloadReplicas(ref0.scaleDown, rollout.spec.replicas ?? 1, decision.status.availableReplicas ?? 0, healthy);
       if (want !== undefined && want !== workload.spec?.replicas) {
-        await client.mergePatch(R.deployment, req.namespace, ref0.name ?? '', { spec: { replicas: want } }, { fieldManager: ROLLOUT_FIELD_MANAGER }).catch((err: unknown) => failWith('scaling the workloadRef Deployment', err));
+        // Applied (not patched), so a GitOps sync of the same Deployment treats the count as ours and leaves it.
+        await client.apply(R.deployment, { metadata: { name: ref0.name ?? '', namespace: req.namespace }, spec: { replicas: want } }, ROLLOUT_FIELD_MANAGER, { force: true }).catch((err: unknown) => failWith('scaling the workloadRef Deployment', err));
       }
     }
     decision.status.selector = selectorString(rollout);

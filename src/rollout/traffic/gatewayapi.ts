@@ -52,10 +52,9 @@ export class GatewayApiRouter implements TrafficRouter {
     const after = change(before);
     if (JSON.stringify(after) === JSON.stringify(before)) return;
     // Conditional on what we read: a concurrent writer (a GitOps sync) makes this fail and the reconcile retry.
-    await this.deps.client.jsonPatch(HTTP_ROUTE, t.namespace, name, [
-      { op: 'test', path: '/metadata/resourceVersion', value: route.metadata?.resourceVersion },
-      { op: 'replace', path: '/spec/rules', value: after },
-    ], { fieldManager: ROUTER_FIELD_MANAGER });
+    // Server-side apply of just this list, as its own manager, conditional on the version read: a GitOps sync sees
+    // the field as another controller's declared intent and leaves it alone (it does not revert Apply-owned fields).
+    await this.deps.client.apply(HTTP_ROUTE, { metadata: { name, namespace: t.namespace, resourceVersion: route.metadata?.resourceVersion }, spec: { rules: after } }, ROUTER_FIELD_MANAGER, { force: true });
   }
 
   async setWeight(t: RouteTarget, weight: number): Promise<void> {

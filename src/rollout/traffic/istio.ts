@@ -84,10 +84,7 @@ export class IstioRouter implements TrafficRouter {
     const subsets = dr.spec?.subsets ?? [];
     if (!subsets.some((x) => x.name === subset)) throw new RouterConfigError(`DestinationRule ${t.namespace}/${cfg.name} has no subset ${subset}`);
     const next = subsets.map((x) => (x.name === subset ? { ...x, labels: { ...(x.labels ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash } } : x));
-    await this.deps.client.jsonPatch(DESTINATION_RULE, t.namespace, cfg.name, [
-      { op: 'test', path: '/metadata/resourceVersion', value: dr.metadata?.resourceVersion },
-      { op: 'replace', path: '/spec/subsets', value: next },
-    ], { fieldManager: ROUTER_FIELD_MANAGER });
+    await this.deps.client.apply(DESTINATION_RULE, { metadata: { name: cfg.name, namespace: t.namespace, resourceVersion: dr.metadata?.resourceVersion }, spec: { subsets: next } }, ROUTER_FIELD_MANAGER, { force: true });
   }
 
   private async readSubsets(t: RouteTarget): Promise<{ canary?: string; stable?: string }> {
@@ -103,10 +100,9 @@ export class IstioRouter implements TrafficRouter {
     const before = vs.spec?.http ?? [];
     const after = change(before);
     if (JSON.stringify(after) === JSON.stringify(before)) return;
-    await this.deps.client.jsonPatch(VIRTUAL_SERVICE, t.namespace, name, [
-      { op: 'test', path: '/metadata/resourceVersion', value: vs.metadata?.resourceVersion },
-      { op: 'replace', path: '/spec/http', value: after },
-    ], { fieldManager: ROUTER_FIELD_MANAGER });
+    // Server-side apply of just this list, as its own manager, conditional on the version read: a GitOps sync sees
+    // the field as another controller's declared intent and leaves it alone (it does not revert Apply-owned fields).
+    await this.deps.client.apply(VIRTUAL_SERVICE, { metadata: { name, namespace: t.namespace, resourceVersion: vs.metadata?.resourceVersion }, spec: { http: after } }, ROUTER_FIELD_MANAGER, { force: true });
   }
 
   async setWeight(t: RouteTarget, weight: number): Promise<void> {

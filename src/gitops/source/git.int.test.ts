@@ -1,0 +1,96 @@
+// The Git source against a real `git http-backend` over HTTP: ls-remote, shallow fetch only when the commit changed,
+// tree reads without checkout, tags, pinned SHAs, basic auth and the size limit.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startGitServer, type GitServer } from '../../../test/support/git-server.ts';
+import { GitSource, SourceError } from './git.ts';
+
+const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
+
+describe('git source over smart HTTP', () => {
+  let server: GitServer;
+  let secured: GitServer;
+  let cacheDir: string;
+
+  beforeAll(async () => {
+    server = await startGitServer();
+    secured = await startGitServer({ auth: { username: 'x-access-token', password: 's3cret' } });
+    cacheDir = await mkdtemp(join(tmpdir(), 'sluice-src-'));
+  });
+  afterAll(async () => {
+    await server.close();
+    await secured.close();
+    await rm(cacheDir, { recursive: true, force: true });
+  });
+
+  it('resolves a branch, fetches once per commit and reads the tree at a path', async () => {
+    const url = await server.createRepo('app');
+    const c1 = await server.commit('app', { 'apps/web/cm.yaml': 'a: 1\n', 'apps/web/sub/x.yaml': 'b: 2\n', 'other/y.yaml': 'c: 3\n' });
+    const src = new GitSource({ cacheDir });
+    const r1 = await src.resolve(url, 'main');
+    expect(r1.commit).toBe(c1);
+    expect(await src.ensure(url, r1)).toBe(c1);
+    expect(await src.ensure(url, await src.resolve(url, 'main'))).toBe(c1);
+    expect(src.fetches.get(url)).toBe(1);
+    const files = await src.readFiles(url, c1, './apps/web/');
+    expect(files.map((f) => [f.path, text(f.content)])).toEqual([
+      ['cm.yaml', 'a: 1\n'],
+      ['sub/x.yaml', 'b: 2\n'],
+    ]);
+
+    const c2 = await server.commit('app', { 'apps/web/cm.yaml': 'a: 2\n' });
+    const r2 = await src.resolve(url, 'HEAD');
+    expect(r2.commit).toBe(c2);
+    expect(await src.ensure(url, r2)).toBe(c2);
+    expect(src.fetches.get(url)).toBe(2);
+    expect(text((await src.readFiles(url, c2, 'apps/web')).find((f) => f.path === 'cm.yaml')!.content)).toBe('a: 2\n');
+    // the old commit is still readable from the object store (history of the shallow gitdir)
+    expect(text((await src.readFiles(url, c1, 'apps/web'))[0]!.content)).toBe('a: 1\n');
+  });
+
+  it('resolves annotated tags and pinned SHAs that are not tips', async () => {
+    const url = await server.createRepo('tags');
+    const c0 = await server.commit('tags', { 'f.yaml': 'v: 0\n' });
+    const c1 = await server.commit('tags', { 'f.yaml': 'v: 1\n' });
+    await server.git('tags', ['tag', '-a', 'v1', '-m', 'v1']);
+    const c2 = await server.commit('tags', { 'f.yaml': 'v: 2\n' });
+    const src = new GitSource({ cacheDir });
+    const tag = await src.resolve(url, 'v1');
+    expect(tag.commit).toBe(c1);
+    expect(await src.ensure(url, tag)).toBe(c1);
+    expect(text((await src.readFiles(url, c1, ''))[0]!.content)).toBe('v: 1\n');
+    const fresh = new GitSource({ cacheDir: join(cacheDir, 'fresh') });
+    const pinned = await fresh.resolve(url, c0);
+    expect(pinned.kind).toBe('sha');
+    expect(await fresh.ensure(url, pinned)).toBe(c0);
+    expect(text((await fresh.readFiles(url, c0, ''))[0]!.content)).toBe('v: 0\n');
+    expect((await fresh.resolve(url, c2)).kind).toBe('ref');
+    await expect(fresh.resolve(url, 'nope')).rejects.toThrow(/neither a branch, a tag/);
+  });
+
+  it('sends basic-auth credentials and reports a refusal as a non-transient error', async () => {
+    const url = await secured.createRepo('private');
+    const c1 = await secured.commit('private', { 'a.yaml': 'x: 1\n' });
+    const src = new GitSource({ cacheDir });
+    const creds = { username: 'x-access-token', password: 's3cret' };
+    expect(await src.ensure(url, await src.resolve(url, 'main', creds), creds)).toBe(c1);
+    const err = await src.resolve(url, 'main', { username: 'x-access-token', password: 'wrong' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as SourceError).message).toMatch(/authentication failed/);
+    expect((err as SourceError).transient).toBe(false);
+  });
+
+  it('refuses a fetch over the size limit and a tree over the file limit', async () => {
+    const url = await server.createRepo('big');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) files[`f${i}.yaml`] = `${'x'.repeat(2000)}${i}\n`;
+    const c = await server.commit('big', files);
+    const small = new GitSource({ cacheDir: join(cacheDir, 'small'), limits: { maxFetchBytes: 200 } });
+    await expect(small.ensure(url, await small.resolve(url, 'main'))).rejects.toThrow(/exceeds 200 bytes/);
+    const few = new GitSource({ cacheDir: join(cacheDir, 'few'), limits: { maxFiles: 5 } });
+    await few.ensure(url, await few.resolve(url, 'main'));
+    await expect(few.readFiles(url, c, '')).rejects.toThrow(/more than 5 files/);
+  });
+});

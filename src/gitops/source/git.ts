@@ -1,0 +1,215 @@
+// Git over smart HTTP(S) with isomorphic-git: a cheap ls-remote per poll, a shallow single-ref fetch only when the
+// commit is not already here, and tree/blob reads without a checkout. One bare gitdir per repository URL under the
+// cache dir; operations on one gitdir are serialized (two Applications may share a repository).
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import git from 'isomorphic-git';
+import baseHttp, { type GitHttpRequest, type GitHttpResponse, type HttpClient } from 'isomorphic-git/http/node';
+import { resolveRevision, RevisionNotFoundError, type Resolved, type ServerRef } from './revision.ts';
+
+export interface GitCredentials {
+  username: string;
+  password: string;
+}
+
+export interface SourceLimits {
+  /** Bytes one fetch may download (the packfile is buffered in memory by isomorphic-git). */
+  maxFetchBytes: number;
+  /** Bytes of files read from a tree (what render gets). */
+  maxTreeBytes: number;
+  maxFiles: number;
+  /** Deadline of one ls-remote or fetch. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: SourceLimits = { maxFetchBytes: 256 * 1024 * 1024, maxTreeBytes: 32 * 1024 * 1024, maxFiles: 5000, timeoutMs: 60_000 };
+
+export interface SourceFile {
+  /** Path relative to the directory that was read, '/'-separated. */
+  path: string;
+  content: Uint8Array;
+}
+
+/** Anything that went wrong reaching or reading the repository; `transient` ones are retried with backoff. */
+export class SourceError extends Error {
+  override readonly name = 'SourceError';
+  readonly transient: boolean;
+  constructor(message: string, transient: boolean, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.transient = transient;
+  }
+}
+
+export { RevisionNotFoundError };
+
+/** Normalises spec.source.path: '', '.', './x/', '/x' → '' or 'x'. The spec check already refuses '..'. */
+export function normalizePath(path: string | undefined): string {
+  return (path ?? '')
+    .split('/')
+    .filter((s) => s !== '' && s !== '.')
+    .join('/');
+}
+
+export class GitSource {
+  private readonly cacheDir: string;
+  private readonly limits: SourceLimits;
+  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Fetches performed, by URL: tests assert that an unchanged commit costs none. */
+  readonly fetches = new Map<string, number>();
+
+  constructor(opts: { cacheDir: string; limits?: Partial<SourceLimits> }) {
+    this.cacheDir = opts.cacheDir;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  }
+
+  gitdir(url: string): string {
+    return join(this.cacheDir, createHash('sha256').update(url).digest('hex').slice(0, 32) + '.git');
+  }
+
+  /** ls-remote: which commit does targetRevision name right now? Downloads no packfile. */
+  async resolve(url: string, targetRevision: string | undefined, creds?: GitCredentials): Promise<Resolved> {
+    const refs = await this.guard(`ls-remote ${url}`, (http) =>
+      git.listServerRefs({ http, url, headers: authHeaders(creds), symrefs: true, peelTags: true, protocolVersion: 2 }),
+    );
+    return resolveRevision(targetRevision, refs.map((r): ServerRef => ({ ref: r.ref, oid: r.oid, peeled: r.peeled, target: r.target })));
+  }
+
+  /**
+   * Makes `resolved.commit` readable locally, fetching only when it is missing. Returns the commit to read: the
+   * resolved one, or a newer tip if the branch moved between ls-remote and fetch.
+   */
+  async ensure(url: string, resolved: Resolved, creds?: GitCredentials): Promise<string> {
+    const gitdir = this.gitdir(url);
+    return this.locked(gitdir, async () => {
+      if (await this.has(gitdir, resolved.commit)) return resolved.commit;
+      await fs.promises.mkdir(gitdir, { recursive: true });
+      await git.init({ fs, gitdir, bare: true });
+      // fetch records remote-tracking refs, so it needs a remote with a refspec; the URL is the key of this gitdir.
+      await git.addRemote({ fs, gitdir, remote: 'origin', url, force: true });
+      this.fetches.set(url, (this.fetches.get(url) ?? 0) + 1);
+      const shallow = resolved.kind === 'ref';
+      const result = await this.guard(`fetch ${url}`, (http) =>
+        git.fetch({
+          fs,
+          http,
+          gitdir,
+          remote: 'origin',
+          ref: resolved.fetchRef,
+          singleBranch: true,
+          // A pinned SHA that is not a tip needs history to reach it; tips need only themselves.
+          depth: shallow ? 1 : undefined,
+          tags: false,
+          headers: authHeaders(creds),
+        }),
+      );
+      if (await this.has(gitdir, resolved.commit)) return resolved.commit;
+      if (shallow && result.fetchHead !== null) return result.fetchHead;
+      throw new RevisionNotFoundError(`commit ${resolved.commit} is not reachable from ${resolved.fetchRef ?? 'the default branch'}`);
+    });
+  }
+
+  /** Every file under `path` at `commit`, read from the object store; refuses trees over the limits. */
+  async readFiles(url: string, commit: string, path: string | undefined): Promise<SourceFile[]> {
+    const gitdir = this.gitdir(url);
+    const root = normalizePath(path);
+    const cache = {};
+    const files: SourceFile[] = [];
+    let bytes = 0;
+    const walk = async (treeOid: string, prefix: string): Promise<void> => {
+      const { tree } = await git.readTree({ fs, gitdir, oid: treeOid, cache });
+      for (const entry of tree) {
+        const rel = prefix === '' ? entry.path : `${prefix}/${entry.path}`;
+        if (entry.type === 'tree') await walk(entry.oid, rel);
+        else if (entry.type === 'blob') {
+          const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
+          bytes += blob.byteLength;
+          if (files.length >= this.limits.maxFiles) throw new SourceError(`more than ${this.limits.maxFiles} files under ${root || '/'}`, false);
+          if (bytes > this.limits.maxTreeBytes) throw new SourceError(`the files under ${root || '/'} exceed ${this.limits.maxTreeBytes} bytes`, false);
+          files.push({ path: rel, content: blob });
+        }
+        // 'commit' entries are submodules: not followed (Argo CD does not either by default).
+      }
+    };
+    let start: string;
+    try {
+      start = (await git.readTree({ fs, gitdir, oid: commit, filepath: root === '' ? undefined : root, cache })).oid;
+    } catch (err) {
+      if (err instanceof Error && (err.name === 'NotFoundError' || err.name === 'ObjectTypeError')) {
+        throw new SourceError(`path ${JSON.stringify(root)} is not a directory at ${commit.slice(0, 7)}`, false, err);
+      }
+      throw err;
+    }
+    await walk(start, '');
+    return files;
+  }
+
+  private async has(gitdir: string, oid: string): Promise<boolean> {
+    try {
+      await git.readCommit({ fs, gitdir, oid });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.locks.set(key, tail);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    }
+  }
+
+  /** Runs one network operation under the deadline and the download limit, mapping failures to SourceError. */
+  private async guard<T>(what: string, fn: (http: HttpClient) => Promise<T>): Promise<T> {
+    const signal = AbortSignal.timeout(this.limits.timeoutMs);
+    const max = this.limits.maxFetchBytes;
+    // isomorphic-git swallows errors thrown by a body stream, so the limit ends the stream and is checked after.
+    let exceeded = false;
+    const http: HttpClient = {
+      async request(req: GitHttpRequest): Promise<GitHttpResponse> {
+        const res = await baseHttp.request({ ...req, signal });
+        if (res.body === undefined) return res;
+        const body = res.body;
+        let seen = 0;
+        async function* limited(): AsyncIterableIterator<Uint8Array> {
+          for await (const chunk of body) {
+            seen += chunk.byteLength;
+            if (seen > max) {
+              exceeded = true;
+              return;
+            }
+            yield chunk;
+          }
+        }
+        return { ...res, body: limited() };
+      },
+    };
+    const tooBig = (): SourceError => new SourceError(`${what}: the response exceeds ${max} bytes`, false);
+    try {
+      const out = await fn(http);
+      if (exceeded) throw tooBig();
+      return out;
+    } catch (err) {
+      if (exceeded) throw tooBig();
+      if (err instanceof SourceError || err instanceof RevisionNotFoundError) throw err;
+      if (signal.aborted) throw new SourceError(`${what}: no answer within ${this.limits.timeoutMs} ms`, true, err);
+      const e = err as { name?: string; data?: { statusCode?: number }; message?: string };
+      const status = e.data?.statusCode;
+      if (e.name === 'HttpError' && (status === 401 || status === 403)) throw new SourceError(`${what}: authentication failed (HTTP ${status})`, false, err);
+      if (e.name === 'HttpError' && status === 404) throw new SourceError(`${what}: repository not found (HTTP 404)`, false, err);
+      throw new SourceError(`${what}: ${e.message ?? String(err)}`, true, err);
+    }
+  }
+}
+
+/** Basic auth sent up front: isomorphic-git's onAuth would cost a 401 round trip on every request. */
+function authHeaders(creds: GitCredentials | undefined): Record<string, string> | undefined {
+  if (creds === undefined) return undefined;
+  return { Authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` };
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from '@jest/globals';
+import { createHmac } from 'node:crypto';
+import { matchApplications, normalizeRepoURL, parsePush, verify } from './webhook.ts';
+
+const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: 'https://git.example.com/org/config.git' } }));
+const sign = (secret: string, b: Buffer): string => `sha256=${createHmac('sha256', secret).update(b).digest('hex')}`;
+
+describe('webhook verification', () => {
+  it('accepts a GitHub push signed with the secret and rejects a wrong or missing signature', () => {
+    expect(verify({ 'x-github-event': 'push', 'x-hub-signature-256': sign('s3', body) }, body, { github: 's3' })).toEqual({ ok: true, provider: 'github' });
+    expect(verify({ 'x-github-event': 'push', 'x-hub-signature-256': sign('other', body) }, body, { github: 's3' })).toMatchObject({ ok: false, status: 401 });
+    expect(verify({ 'x-github-event': 'push' }, body, { github: 's3' })).toMatchObject({ ok: false, status: 401 });
+    expect(verify({ 'x-github-event': 'push', 'x-hub-signature-256': sign('s3', body) }, Buffer.concat([body, Buffer.from(' ')]), { github: 's3' })).toMatchObject({ ok: false });
+    expect(verify({ 'x-github-event': 'push', 'x-hub-signature-256': sign('s3', body) }, body, {})).toMatchObject({ ok: false, reason: /not configured/ });
+  });
+  it('checks GitLab tokens and generic HMACs', () => {
+    expect(verify({ 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': 't' }, body, { gitlab: 't' })).toEqual({ ok: true, provider: 'gitlab' });
+    expect(verify({ 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': 'x' }, body, { gitlab: 't' })).toMatchObject({ ok: false });
+    expect(verify({ 'x-sluice-signature-256': sign('g', body) }, body, { generic: 'g' })).toEqual({ ok: true, provider: 'generic' });
+    expect(verify({}, body, { generic: 'g' })).toMatchObject({ ok: false });
+  });
+});
+
+describe('push matching', () => {
+  it('parses providers and matches apps by repository and branch', () => {
+    const push = parsePush('github', JSON.parse(body.toString()))!;
+    expect(push).toEqual({ urls: ['https://git.example.com/org/config.git'], ref: 'refs/heads/main' });
+    expect(parsePush('gitlab', { ref: 'refs/heads/dev', project: { git_http_url: 'https://gl/x/y.git' } })).toEqual({ urls: ['https://gl/x/y.git'], ref: 'refs/heads/dev' });
+    expect(parsePush('github', { zen: 'ping' })).toBeUndefined();
+    const apps = [
+      { key: 'a/main', repoURL: 'https://GIT.example.com/org/config', targetRevision: 'main' },
+      { key: 'a/dev', repoURL: 'https://git.example.com/org/config.git', targetRevision: 'dev' },
+      { key: 'a/head', repoURL: 'https://git.example.com/org/config.git/' },
+      { key: 'a/other', repoURL: 'https://git.example.com/org/other.git', targetRevision: 'main' },
+    ];
+    expect(matchApplications(apps, push)).toEqual(['a/main', 'a/head']);
+    expect(normalizeRepoURL('https://bot@Host:8443/x/y.git/')).toBe('https://host:8443/x/y');
+  });
+});
