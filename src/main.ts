@@ -3,6 +3,8 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, usage, type Config } from './config/config.ts';
 import { registerControllers } from './controllers.ts';
+import { applicationWebhook } from './gitops/controller.ts';
+import { handleWebhook } from './gitops/webhook/webhook.ts';
 import { KubeClient } from './kube/client.ts';
 import { createLogger } from './log/logger.ts';
 import { EventRecorder } from './runtime/events.ts';
@@ -26,7 +28,16 @@ export async function runOperator(config: Config): Promise<number> {
   registerControllers(manager, { client, log, events, workers: config.workers });
 
   const [host = '127.0.0.1', port = '8080'] = config.metricsAddr.split(/:(?=\d+$)/);
-  const probes = await startProbeServer({ host, port: Number(port), registry: metrics.registry, healthy: () => true, ready: () => manager.ready() });
+  // Git push webhooks: a secret per kind of sender, from the environment (never a flag: flags show in `ps`).
+  const hook = applicationWebhook(manager, client, { github: process.env.SLUICE_WEBHOOK_GITHUB_SECRET, gitlab: process.env.SLUICE_WEBHOOK_GITLAB_SECRET, generic: process.env.SLUICE_WEBHOOK_SECRET });
+  const probes = await startProbeServer({
+    host,
+    port: Number(port),
+    registry: metrics.registry,
+    healthy: () => true,
+    ready: () => manager.ready(),
+    webhook: (req, res) => handleWebhook(req, res, hook),
+  });
   log.info({ identity: config.identity, namespaces: config.namespaces.length > 0 ? config.namespaces : 'all', metrics: `${host}:${probes.port}`, leaderElect: config.leaderElect }, 'sluice starting');
 
   let shuttingDown = false;

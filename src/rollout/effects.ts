@@ -79,8 +79,12 @@ export async function perform(r: RolloutRef, a: Action, d: EffectDeps): Promise<
       const canary = r.rollout.spec.strategy?.canary;
       const name = a.role === 'canary' ? canary?.canaryService : canary?.stableService;
       if (name === undefined) return;
-      // Only the hash key of the selector is ours (server-side apply keeps the rest with its owner, e.g. GitOps).
-      await client.apply(R.service, { metadata: { name, namespace: r.namespace }, spec: { selector: { [POD_TEMPLATE_HASH_LABEL]: a.hash } } }, ROUTER_FIELD_MANAGER, { force: true });
+      // A Service selector is an atomic map: applying just our key would drop the others. So the whole selector is
+      // applied (what Git says plus the hash), conditional on the version read; a GitOps sync then sees it as our
+      // declared field and leaves it alone.
+      const live = await client.get<KubeObject & { spec?: { selector?: Record<string, string> } }>(R.service, r.namespace, name);
+      const selector = { ...(live.spec?.selector ?? {}), [POD_TEMPLATE_HASH_LABEL]: a.hash };
+      await client.apply(R.service, { metadata: { name, namespace: r.namespace, resourceVersion: live.metadata?.resourceVersion }, spec: { selector } }, ROUTER_FIELD_MANAGER, { force: true });
       return;
     }
     case 'setWeight':

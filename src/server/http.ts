@@ -9,12 +9,15 @@ export interface ProbeServerOptions {
   healthy: () => boolean;
   /** Readiness: caches synced; a standby replica that does not lead is ready too. */
   ready: () => boolean;
+  /** POST /api/webhook: Git push webhooks (GitHub, GitLab, generic HMAC) that refresh Applications at once. */
+  webhook?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
-/** /metrics (Prometheus text), /healthz and /readyz. Webhook routes join this server later. */
+/** /metrics (Prometheus text), /healthz, /readyz, and the Git webhook route. */
 export function startProbeServer(o: ProbeServerOptions): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path === '/api/webhook' && o.webhook !== undefined) return o.webhook(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
       return;
