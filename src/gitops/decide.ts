@@ -10,8 +10,14 @@ export interface SyncTrigger {
   lastOperation: ApplicationStatus['operationState'];
   /** A sync annotation value not yet acted on. */
   manualRequest: boolean;
-  retryMs: number;
+  /** syncPolicy.retry, with Argo CD's defaults filled in. */
+  backoff: { durationMs: number; factor: number; maxDurationMs: number };
   nowMs: number;
+}
+
+/** The wait before retry number `retryCount` (0 for the first): duration · factor^n, capped at maxDuration. */
+export function backoffMs(b: SyncTrigger['backoff'], retryCount: number): number {
+  return Math.min(b.durationMs * Math.pow(Math.max(1, b.factor), retryCount), b.maxDurationMs);
 }
 
 export interface SyncDecision {
@@ -29,6 +35,8 @@ export interface SyncDecision {
  * - Automated: a new commit syncs when out of sync. At a commit already attempted (Argo CD's rule), drift is
  *   reverted only with selfHeal (or a retry policy for a failed attempt), and a failed attempt no sooner than the
  *   retry backoff, so objects that keep changing cannot turn a failing apply into a busy loop.
+ * - The backoff grows by `factor` per retry up to `maxDuration`; after `retry.limit` retries (negative: no limit)
+ *   a failing commit is left alone until a new commit or a person asks for a sync.
  */
 export function decideSync(t: SyncTrigger): SyncDecision {
   const last = t.lastOperation;
@@ -37,8 +45,11 @@ export function decideSync(t: SyncTrigger): SyncDecision {
   const automated = t.policy?.automated;
   const retries = automated?.selfHeal === true || t.policy?.retry !== undefined;
   const failedAt = attempted && last?.phase === 'Failed' && last.finishedAt !== undefined ? Date.parse(last.finishedAt) : undefined;
-  const backoffLeft = failedAt === undefined ? 0 : t.retryMs - (t.nowMs - failedAt);
+  const retryCount = last?.retryCount ?? 0;
+  const backoffLeft = failedAt === undefined ? 0 : backoffMs(t.backoff, retryCount) - (t.nowMs - failedAt);
+  const limit = t.policy?.retry?.limit;
   if (t.manualRequest) return { sync: true, continuing };
+  if (failedAt !== undefined && limit !== undefined && limit >= 0 && retryCount >= limit) return { sync: false, continuing: false };
   if (backoffLeft > 0) return { sync: false, continuing: false, ...(retries && automated !== undefined && t.outOfSync ? { retryInMs: backoffLeft } : {}) };
   if (continuing) return { sync: true, continuing };
   return { sync: automated !== undefined && t.outOfSync && (!attempted || retries), continuing: false };

@@ -156,17 +156,22 @@ export class Syncer {
     let compared = await Promise.all(plan.apply.map((o, i) => this.compare(o, rts[i], memory)));
     const outOfSync = compared.some((c) => !c.synced) || plan.prune.length > 0;
 
-    // 5. Sync or not (decide.ts). retry.limit and the backoff factor are not applied yet: a failed attempt is retried
-    // after the backoff duration, for as long as it fails.
+    // 5. Sync or not (decide.ts), retrying failed attempts with the policy's backoff and limit.
     const lastOp = prev.operationState;
+    const retry = app.spec.syncPolicy?.retry;
     const syncToken = raw.metadata?.annotations?.[SYNC_ANNOTATION];
+    const manual = syncToken !== undefined && syncToken !== memory.syncToken;
     const decision = decideSync({
       commit,
       outOfSync,
       policy: app.spec.syncPolicy,
       lastOperation: lastOp,
-      manualRequest: syncToken !== undefined && syncToken !== memory.syncToken,
-      retryMs: parseDuration(app.spec.syncPolicy?.retry?.backoff?.duration ?? RETRY_BACKOFF_DEFAULTS.duration),
+      manualRequest: manual,
+      backoff: {
+        durationMs: parseDuration(retry?.backoff?.duration ?? RETRY_BACKOFF_DEFAULTS.duration),
+        factor: retry?.backoff?.factor ?? RETRY_BACKOFF_DEFAULTS.factor,
+        maxDurationMs: parseDuration(retry?.backoff?.maxDuration ?? RETRY_BACKOFF_DEFAULTS.maxDuration),
+      },
       nowMs: Date.now(),
     });
     let operation = prev.operationState;
@@ -185,9 +190,12 @@ export class Syncer {
       failedPrunes = run.failedPrunes;
       compared = run.compared;
       const finished = run.phase !== 'Running';
+      // A failure at the commit that failed last time (not a person's request) is one more retry.
+      const retried = run.phase === 'Failed' && lastOp?.phase === 'Failed' && lastOp.syncResult?.revision === commit && !manual;
       operation = {
         phase: run.phase,
         message: run.message,
+        ...(retried ? { retryCount: (lastOp.retryCount ?? 0) + 1 } : {}),
         startedAt,
         ...(finished ? { finishedAt: now() } : {}),
         syncResult: { revision: commit, resources: continuing ? mergeResults(lastOp?.syncResult?.resources ?? [], run.results) : run.results },

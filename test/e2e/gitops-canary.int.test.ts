@@ -116,6 +116,8 @@ describe('GitOps and a canary on the same objects', () => {
       expect(canarySelector?.app).toBe('shop'); // Git's part of the selector is still Git's
     }
     expect((await app()).status?.sync?.status).toBe('Synced');
+    // The app's health follows the canary: paused for a person, not broken.
+    expect(['Progressing', 'Suspended']).toContain((await app()).status?.health?.status);
 
     const res = await kubectl(['patch', 'rollouts.sluice.dev', 'shop', '-n', dest, '--subresource=status', '--type=merge', '-p', '{"status":{"pauseConditions":null}}']);
     expect(res.stderr).toBe('');
@@ -125,6 +127,25 @@ describe('GitOps and a canary on the same objects', () => {
     }, 60_000);
     expect(await weights()).toEqual({ 'shop-stable': 100, 'shop-canary': 0 });
     await refresh();
-    await waitFor('still Synced after promotion', async () => (await app()).status?.sync?.status === 'Synced', 30_000);
+    await waitFor('still Synced and Healthy after promotion', async () => {
+      const st = (await app()).status;
+      return st?.sync?.status === 'Synced' && st.health?.status === 'Healthy';
+    }, 30_000);
+
+    // A bad image bump, then `git revert`: the sync brings back the previous template and the Rollout returns to
+    // its stable revision without walking the steps.
+    const v2 = (await rollout()).status?.stableRS;
+    await git.commit('config', { 'shop/rollout.yaml': manifests('registry.invalid/shop:3-bad')['shop/rollout.yaml'] ?? '' }, 'bump to 3');
+    await refresh();
+    await waitFor('the bad revision canarying', async () => (await weights())['shop-canary'] === 30, 60_000);
+    await git.git('config', ['revert', '--no-edit', 'HEAD']);
+    await refresh();
+    await waitFor('back on the stable revision', async () => {
+      const st = (await rollout()).status;
+      return st?.currentPodHash === v2 && st?.stableRS === v2 && st?.phase === 'Healthy';
+    }, 60_000);
+    expect(await weights()).toEqual({ 'shop-stable': 100, 'shop-canary': 0 });
+    const events = await kubectl(['get', 'events', '-n', dest, '--field-selector', 'involvedObject.name=shop', '-o', 'jsonpath={.items[*].reason}']);
+    expect(events.stdout).toContain('RolloutUpdated');
   });
 });

@@ -133,6 +133,8 @@ export const applicationStatusSchema = z.object({
     .object({
       phase: operationPhaseSchema,
       message: z.string().optional(),
+      /** Failed attempts retried so far at this revision (Argo CD's field), for syncPolicy.retry.limit. */
+      retryCount: z.int().min(0).optional(),
       startedAt: timestampSchema.optional(),
       finishedAt: timestampSchema.optional(),
       syncResult: z
