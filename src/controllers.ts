@@ -12,6 +12,8 @@ export interface ControllerDeps {
   log: Logger;
   events: EventRecorder;
   workers: number;
+  /** Default Prometheus for builtin analysis checks. */
+  prometheusAddress?: string;
 }
 
 export function registerControllers(manager: Manager, deps: ControllerDeps): void {

@@ -17,6 +17,7 @@ export const ConfigSchema = z.object({
   leaderElectionId: z.string().min(1).default('sluice-leader'),
   identity: z.string().min(1).default(`${hostname()}-${process.pid}`),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  prometheusAddress: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -40,6 +41,7 @@ export const SETTINGS: Setting[] = [
   { key: 'leaderElectionNamespace', flag: 'leader-election-namespace', env: 'SLUICE_LEADER_ELECTION_NAMESPACE', kind: 'string', help: 'namespace of the Lease (default "default"; the chart sets its own)' },
   { key: 'leaderElectionId', flag: 'leader-election-id', env: 'SLUICE_LEADER_ELECTION_ID', kind: 'string', help: 'name of the Lease (default sluice-leader)' },
   { key: 'identity', flag: 'identity', env: 'POD_NAME', kind: 'string', help: 'this replica\'s identity in the Lease (default host-pid)' },
+  { key: 'prometheusAddress', flag: 'prometheus-address', env: 'SLUICE_PROMETHEUS_ADDRESS', kind: 'string', help: 'Prometheus URL for builtin analysis checks that name none' },
   { key: 'logLevel', flag: 'log-level', env: 'SLUICE_LOG_LEVEL', kind: 'string', help: 'fatal|error|warn|info|debug|trace (default info)' },
 ];
 

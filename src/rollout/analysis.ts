@@ -5,7 +5,10 @@ import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
 import { BACKGROUND } from './decide/types.ts';
 import { R } from '../kube/resource.ts';
-import type { RolloutRef } from './effects.ts';
+import type { Metric } from '../api/analysis/schema.ts';
+import { builtinMetrics, type Scope } from '../analysis/builtin/builtin.ts';
+import { replicaSetName, type RolloutRef } from './effects.ts';
+import { canaryIngressName } from './traffic/nginx.ts';
 import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
 
 export const STEP_INDEX_LABEL = 'sluice.dev/step-index';
@@ -13,9 +16,43 @@ export const ROLLOUT_LABEL = 'sluice.dev/rollout';
 
 export type TemplateObject = KubeObject & { spec?: { metrics?: unknown[]; args?: { name: string; value?: string }[]; dryRun?: unknown[]; measurementRetention?: unknown[] } };
 
+export interface RunInput {
+  ref: RolloutRef;
+  templateHash: string;
+  stepIndex: number;
+  analysis: RolloutAnalysis;
+  templates: TemplateObject[];
+  clusterTemplates: TemplateObject[];
+  /** The operator's --prometheus-address, for builtin checks that name none. */
+  defaultPrometheus?: string;
+}
+
+/**
+ * The builtin checks as metrics: the queries follow the Rollout's router and count the canary revision's traffic
+ * (Istio: its ReplicaSet as the destination workload; NGINX: the canary Ingress; Gateway API: the HTTPRoute).
+ */
+export function builtinChecks(o: RunInput): Metric[] {
+  const a = o.analysis;
+  const address = a.prometheus?.address ?? o.defaultPrometheus;
+  if (address === undefined) throw new Error('builtin checks need a Prometheus: set analysis.prometheus.address, or run the operator with --prometheus-address');
+  const tr = o.ref.rollout.spec.strategy?.canary?.trafficRouting;
+  const ns = o.ref.namespace;
+  let scope: Scope;
+  if (tr?.istio !== undefined) scope = { router: 'istio', namespace: ns, workload: replicaSetName(o.ref.name, o.templateHash) };
+  else if (tr?.nginx !== undefined) scope = { router: 'nginx', namespace: ns, ingress: canaryIngressName(o.ref.name, tr.nginx.stableIngress ?? tr.nginx.stableIngresses?.[0] ?? '') };
+  else if (tr?.gatewayAPI !== undefined) scope = { router: 'gatewayAPI', namespace: ns, route: tr.gatewayAPI.httpRoute ?? tr.gatewayAPI.httpRoutes?.[0]?.name ?? '' };
+  else throw new Error('builtin checks read the metrics of a traffic router: set strategy.canary.trafficRouting');
+  return builtinMetrics({ ...(a.successRate ? { successRate: a.successRate } : {}), ...(a.latency ? { latency: a.latency } : {}) }, scope, {
+    address,
+    ...(a.interval !== undefined ? { interval: a.interval } : {}),
+    ...(a.count !== undefined ? { count: a.count } : {}),
+    ...(a.failureLimit !== undefined ? { failureLimit: a.failureLimit } : {}),
+  });
+}
+
 export async function createStepAnalysisRun(
   client: KubeClient,
-  o: { ref: RolloutRef; templateHash: string; stepIndex: number; analysis: RolloutAnalysis; templates: TemplateObject[]; clusterTemplates: TemplateObject[] },
+  o: RunInput,
 ): Promise<void> {
   const metrics: unknown[] = [];
   const args = new Map<string, { name: string; value?: string }>();
@@ -26,6 +63,7 @@ export async function createStepAnalysisRun(
     metrics.push(...(t.spec?.metrics ?? []));
     for (const a of t.spec?.args ?? []) if (!args.has(a.name)) args.set(a.name, a);
   }
+  if (o.analysis.successRate !== undefined || o.analysis.latency !== undefined) metrics.push(...builtinChecks(o));
   // Values the Rollout passes win over the templates' defaults.
   for (const a of o.analysis.args ?? []) {
     const value = a.value ?? (a.valueFrom?.podTemplateHashValue === 'Stable' ? o.ref.rollout.status?.stableRS : a.valueFrom?.podTemplateHashValue === 'Latest' ? o.templateHash : undefined);

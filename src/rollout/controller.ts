@@ -39,7 +39,7 @@ function referencedTemplates(r: RolloutObject): string[] {
   return analyses.flatMap((a) => (a?.templates ?? []).map((t) => (t.clusterScope === true ? `cluster:${t.templateName}` : `${r.metadata?.namespace}/${t.templateName}`)));
 }
 
-export function registerRolloutController(manager: Manager, deps: { client: KubeClient; events: EventRecorder; workers: number }): Controller {
+export function registerRolloutController(manager: Manager, deps: { client: KubeClient; events: EventRecorder; workers: number; prometheusAddress?: string }): Controller {
   const { client, events } = deps;
   const rollouts = manager.cache<RolloutObject>(R.rollout);
   const templates = manager.cache<TemplateObject>(R.analysisTemplate);
@@ -179,7 +179,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
           router,
           target,
           managedRoutes,
-          createAnalysisRun: (stepIndex, analysis) => createStepAnalysisRun(client, { ref, templateHash, stepIndex, analysis, templates: templates.list(req.namespace), clusterTemplates: clusterTemplates.list() }),
+          createAnalysisRun: (stepIndex, analysis) => createStepAnalysisRun(client, { ref, templateHash, stepIndex, analysis, templates: templates.list(req.namespace), clusterTemplates: clusterTemplates.list(), defaultPrometheus: deps.prometheusAddress }),
           terminateAnalysisRun: (stepIndex) => terminateAnalysisRun(client, req.namespace ?? '', analysisRunName(req.name, templateHash, stepIndex)),
           deleteAnalysisRun: (stepIndex) => deleteAnalysisRun(client, req.namespace ?? '', analysisRunName(req.name, templateHash, stepIndex)),
         });

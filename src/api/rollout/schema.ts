@@ -48,6 +48,16 @@ export const analysisTemplateRefSchema = z.object({
 export const rolloutAnalysisSchema = z.object({
   templates: z.array(analysisTemplateRefSchema).optional(),
   args: z.array(rolloutAnalysisArgSchema).optional(),
+  // Sluice's builtin checks: no PromQL to write. The queries follow the Rollout's router (Istio, NGINX Ingress,
+  // Gateway API on Envoy) and judge the canary revision's traffic.
+  successRate: z.object({ min: z.number().meta({ minimum: 0, maximum: 100 }) }).optional(),
+  latency: z.object({ maxMs: z.number().meta({ minimum: 0 }) }).optional(),
+  /** Where the builtin checks query; defaults to the operator's --prometheus-address. */
+  prometheus: z.object({ address: z.string() }).optional(),
+  /** Measurement interval and rate window of the builtin checks (default "1m"), how many, how many may fail. */
+  interval: z.string().optional(),
+  count: z.int().min(1).optional(),
+  failureLimit: z.int().min(0).optional(),
 });
 export type RolloutAnalysis = z.infer<typeof rolloutAnalysisSchema>;
 

@@ -161,8 +161,15 @@ function canaryScaleErrors(at: string, scale: NonNullable<CanaryStep['setCanaryS
 function analysisErrors(at: string, analysis: RolloutAnalysis | undefined, ctx: RolloutValidationContext | undefined): SpecError[] {
   if (analysis === undefined) return [];
   const templates = analysis.templates ?? [];
-  if (templates.length === 0) return [{ field: `${at}.templates`, message: 'needs at least one template' }];
+  const builtin = analysis.successRate !== undefined || analysis.latency !== undefined;
+  if (templates.length === 0 && !builtin) return [{ field: `${at}.templates`, message: 'needs at least one template, or a builtin check (successRate, latency)' }];
   const errors: SpecError[] = [];
+  if (analysis.interval !== undefined && !/^\d+(ms|s|m|h)$/.test(analysis.interval)) {
+    errors.push({ field: `${at}.interval`, message: `must be a single-unit duration like "1m" or "30s", got "${analysis.interval}"` });
+  }
+  if (analysis.prometheus !== undefined && !/^https?:\/\//.test(analysis.prometheus.address)) {
+    errors.push({ field: `${at}.prometheus.address`, message: `must be an http(s) URL, got "${analysis.prometheus.address}"` });
+  }
   templates.forEach((t, j) => {
     if (ctx === undefined) return;
     const known = t.clusterScope === true ? ctx.clusterAnalysisTemplates : ctx.analysisTemplates;
