@@ -38,15 +38,30 @@ export function builtinChecks(o: RunInput): Metric[] {
   const tr = o.ref.rollout.spec.strategy?.canary?.trafficRouting;
   const ns = o.ref.namespace;
   let scope: Scope;
-  if (tr?.istio !== undefined) scope = { router: 'istio', namespace: ns, workload: replicaSetName(o.ref.name, o.templateHash) };
-  else if (tr?.nginx !== undefined) scope = { router: 'nginx', namespace: ns, ingress: canaryIngressName(o.ref.name, tr.nginx.stableIngress ?? tr.nginx.stableIngresses?.[0] ?? '') };
-  else if (tr?.gatewayAPI !== undefined) scope = { router: 'gatewayAPI', namespace: ns, route: tr.gatewayAPI.httpRoute ?? tr.gatewayAPI.httpRoutes?.[0]?.name ?? '' };
-  else throw new Error('builtin checks read the metrics of a traffic router: set strategy.canary.trafficRouting');
+  let stable: Scope | undefined;
+  const stableHash = o.ref.rollout.status?.stableRS;
+  if (tr?.istio !== undefined) {
+    scope = { router: 'istio', namespace: ns, workload: replicaSetName(o.ref.name, o.templateHash) };
+    if (stableHash !== undefined) stable = { router: 'istio', namespace: ns, workload: replicaSetName(o.ref.name, stableHash) };
+  } else if (tr?.nginx !== undefined) {
+    const stableIngress = tr.nginx.stableIngress ?? tr.nginx.stableIngresses?.[0] ?? '';
+    scope = { router: 'nginx', namespace: ns, ingress: canaryIngressName(o.ref.name, stableIngress) };
+    stable = { router: 'nginx', namespace: ns, ingress: stableIngress };
+  } else if (tr?.gatewayAPI !== undefined) {
+    scope = { router: 'gatewayAPI', namespace: ns, route: tr.gatewayAPI.httpRoute ?? tr.gatewayAPI.httpRoutes?.[0]?.name ?? '' };
+  } else throw new Error('builtin checks read the metrics of a traffic router: set strategy.canary.trafficRouting');
+  const compare = a.compareToStable;
+  if (compare !== undefined && stable === undefined) {
+    throw new Error('compareToStable needs the stable revision\'s own metrics: available with Istio and NGINX Ingress, not with one HTTPRoute for both');
+  }
   return builtinMetrics({ ...(a.successRate ? { successRate: a.successRate } : {}), ...(a.latency ? { latency: a.latency } : {}) }, scope, {
     address,
     ...(a.interval !== undefined ? { interval: a.interval } : {}),
     ...(a.count !== undefined ? { count: a.count } : {}),
     ...(a.failureLimit !== undefined ? { failureLimit: a.failureLimit } : {}),
+    ...(compare !== undefined && stable !== undefined
+      ? { compareTo: { scope: stable, ...(compare.maxSuccessRateDrop !== undefined ? { maxSuccessRateDrop: compare.maxSuccessRateDrop } : {}), ...(compare.maxLatencyIncreaseMs !== undefined ? { maxLatencyIncreaseMs: compare.maxLatencyIncreaseMs } : {}) } }
+      : {}),
   });
 }
 

@@ -46,7 +46,7 @@ describe('builtin success-rate and latency checks on a real Prometheus', () => {
   const canaryWeight = async (name: string): Promise<number | undefined> =>
     (await op.client.get<VS>(VIRTUAL_SERVICE, ns, name)).spec?.http?.[0]?.route?.find((d) => d.destination?.host === `${name}-canary`)?.weight;
 
-  async function scenario(app: string, canary: Workload): Promise<void> {
+  async function scenario(app: string, canary: Workload, analysis: Record<string, unknown> = { successRate: { min: 99 }, latency: { maxMs: 500 } }, stableTraffic?: Workload): Promise<void> {
     await h.service(`${app}-stable`, app);
     await h.service(`${app}-canary`, app);
     await h.apply({
@@ -61,12 +61,13 @@ describe('builtin success-rate and latency checks on a real Prometheus', () => {
       trafficRouting: { istio: { virtualService: { name: app } } },
       steps: [
         { setWeight: 20 },
-        { analysis: { successRate: { min: 99 }, latency: { maxMs: 500 }, prometheus: { address: prometheus.url }, interval: '5s', count: 3 } },
+        { analysis: { ...analysis, prometheus: { address: prometheus.url }, interval: '5s', count: 3 } },
         { setWeight: 100 },
       ],
     };
     await h.apply(rolloutManifest(app, 'v1', spec));
     await waitFor(`${app} v1 Healthy`, async () => (await h.rollout(app)).status?.phase === 'Healthy', 60_000);
+    if (stableTraffic !== undefined) traffic.set(replicaSetName(app, (await h.rollout(app)).status?.stableRS ?? ''), stableTraffic);
     // The canary's pods serve `canary` from the moment they exist: its workload name follows from the template.
     const v2 = rolloutManifest(app, 'v2', spec) as { spec: { template: unknown } };
     traffic.set(replicaSetName(app, podTemplateHash(v2.spec.template)), canary);
@@ -130,5 +131,15 @@ describe('builtin success-rate and latency checks on a real Prometheus', () => {
       const st = (await h.rollout('quiet')).status;
       return st?.phase === 'Healthy' && st.stableRS === st.currentPodHash;
     }, 60_000);
+  });
+  it('judges a canary against the stable revision: as noisy as stable passes, worse than stable fails', async () => {
+    const relative = { successRate: { min: 0 }, compareToStable: { maxSuccessRateDrop: 1 } };
+    await scenario('noisy', { requests: 100, errors: 5, latencyMs: 40 }, relative, { requests: 100, errors: 5, latencyMs: 40 });
+    await waitFor('noisy promoted', async () => {
+      const st = (await h.rollout('noisy')).status;
+      return st?.phase === 'Healthy' && st.stableRS === st.currentPodHash;
+    }, 90_000);
+    await scenario('regressed', { requests: 100, errors: 8, latencyMs: 40 }, relative, { requests: 100, errors: 0, latencyMs: 40 });
+    await waitFor('regressed aborted', async () => (await h.rollout('regressed')).status?.abort === true, 90_000);
   });
 });

@@ -52,6 +52,11 @@ export const rolloutAnalysisSchema = z.object({
   // Gateway API on Envoy) and judge the canary revision's traffic.
   successRate: z.object({ min: z.number().meta({ minimum: 0, maximum: 100 }) }).optional(),
   latency: z.object({ maxMs: z.number().meta({ minimum: 0 }) }).optional(),
+  /**
+   * Judge the canary relative to the stable revision over the same window instead of (only) absolute thresholds:
+   * the canary may be worse by at most this much.
+   */
+  compareToStable: z.object({ maxSuccessRateDrop: z.number().min(0).optional(), maxLatencyIncreaseMs: z.number().min(0).optional() }).optional(),
   /** Where the builtin checks query; defaults to the operator's --prometheus-address. */
   prometheus: z.object({ address: z.string() }).optional(),
   /** Measurement interval and rate window of the builtin checks (default "1m"), how many, how many may fail. */
