@@ -1,24 +1,19 @@
 // The Application controller end to end: a real Git server (git http-backend), the real apiserver, the operator's
 // runtime in-process. Each step builds on the previous one (one Application, one repository).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/support/cluster.ts';
 import { installCrds } from '../../test/support/crds.ts';
+import { startAppOperator, type AppOperator } from '../../test/support/gitops.ts';
 import { startGitServer, type GitServer } from '../../test/support/git-server.ts';
-import { testClient, testLogger, testMetrics } from '../../test/support/operator.ts';
+import { testClient } from '../../test/support/operator.ts';
 import type { ApplicationStatus } from '../api/application/schema.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { R } from '../kube/resource.ts';
-import { EventRecorder } from '../runtime/events.ts';
-import { Manager } from '../runtime/manager.ts';
-import { registerApplicationController } from './controller.ts';
 import { TRACKING_ANNOTATION } from './plan/plan.ts';
 import { REFRESH_ANNOTATION } from './sync.ts';
-import { GitSource } from './source/git.ts';
+import type { GitSource } from './source/git.ts';
 
 type App = KubeObject & { status?: ApplicationStatus };
 type ConfigMap = KubeObject & { data?: Record<string, string> };
@@ -47,9 +42,7 @@ describe('Application sync against a real Git server and apiserver', () => {
   let dest: string;
   let git: GitServer;
   let url: string;
-  let cacheDir: string;
-  let manager: Manager;
-  let running: Promise<unknown>;
+  let op: AppOperator;
   const { client } = testClient();
   // The operator's own client, so the test can count what it sends.
   const operator = testClient();
@@ -84,21 +77,14 @@ describe('Application sync against a real Git server and apiserver', () => {
     dest = `${ns}-web`;
     git = await startGitServer();
     url = await git.createRepo('config');
-    cacheDir = await mkdtemp(join(tmpdir(), 'sluice-gitcache-'));
-    const log = testLogger();
     // The operator watches the app's namespace and the destination (which the repository itself creates).
-    manager = new Manager({ client: operator.client, log, metrics: testMetrics(), namespaces: [ns, dest] });
-    source = new GitSource({ cacheDir });
-    registerApplicationController(manager, { client: operator.client, events: new EventRecorder({ client: operator.client, log, instance: 'test' }), workers: 2, source });
-    running = manager.run();
-    await waitFor('caches', () => manager.ready());
+    op = await startAppOperator(operator.client, [ns, dest]);
+    source = op.source;
   });
 
   afterAll(async () => {
-    await manager.stop();
-    await running;
+    await op.stop();
     await git.close();
-    await rm(cacheDir, { recursive: true, force: true });
     await kubectl(['delete', 'namespace', dest, '--ignore-not-found', '--wait=false']);
     await deleteNamespace(ns);
     // Measured figures, for the report.

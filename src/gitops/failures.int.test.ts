@@ -2,21 +2,16 @@
 // password (a ComparisonError, nothing applied), and an object the apiserver refuses (SyncError naming it; later
 // waves not applied).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/support/cluster.ts';
 import { installCrds } from '../../test/support/crds.ts';
+import { startAppOperator, type AppOperator } from '../../test/support/gitops.ts';
 import { startGitServer, type GitServer } from '../../test/support/git-server.ts';
-import { testClient, testLogger, testMetrics } from '../../test/support/operator.ts';
+import { testClient } from '../../test/support/operator.ts';
 import type { ApplicationStatus } from '../api/application/schema.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { R } from '../kube/resource.ts';
-import { EventRecorder } from '../runtime/events.ts';
-import { Manager } from '../runtime/manager.ts';
-import { registerApplicationController } from './controller.ts';
 import { SYNC_ANNOTATION } from './sync.ts';
 
 type App = KubeObject & { status?: ApplicationStatus };
@@ -24,9 +19,7 @@ type App = KubeObject & { status?: ApplicationStatus };
 describe('sync failures', () => {
   let ns: string;
   let git: GitServer;
-  let cacheDir: string;
-  let manager: Manager;
-  let running: Promise<unknown>;
+  let op: AppOperator;
   const { client } = testClient();
   const app = (name: string): Promise<App> => client.get<App>(R.application, ns, name);
   const exists = async (name: string): Promise<boolean> => {
@@ -56,19 +49,12 @@ describe('sync failures', () => {
     await installCrds();
     ns = await createNamespace('gitops-fail');
     git = await startGitServer({ auth: { username: 'bot', password: 'right' } });
-    cacheDir = await mkdtemp(join(tmpdir(), 'sluice-gitcache-'));
-    const log = testLogger();
-    manager = new Manager({ client, log, metrics: testMetrics(), namespaces: [ns] });
-    registerApplicationController(manager, { client, events: new EventRecorder({ client, log, instance: 'test' }), workers: 2, gitCacheDir: cacheDir });
-    running = manager.run();
-    await waitFor('caches', () => manager.ready());
+    op = await startAppOperator(client, [ns]);
   });
 
   afterAll(async () => {
-    await manager.stop();
-    await running;
+    await op.stop();
     await git.close();
-    await rm(cacheDir, { recursive: true, force: true });
     await deleteNamespace(ns);
   });
 

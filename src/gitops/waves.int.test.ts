@@ -2,21 +2,16 @@
 // Established before its resources are applied, each wave waits for the previous wave's health, and pruning honours
 // the per-object opt-out.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/support/cluster.ts';
 import { installCrds } from '../../test/support/crds.ts';
+import { startAppOperator, type AppOperator } from '../../test/support/gitops.ts';
 import { startGitServer, type GitServer } from '../../test/support/git-server.ts';
-import { testClient, testLogger, testMetrics } from '../../test/support/operator.ts';
+import { testClient } from '../../test/support/operator.ts';
 import type { ApplicationStatus } from '../api/application/schema.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { R } from '../kube/resource.ts';
-import { EventRecorder } from '../runtime/events.ts';
-import { Manager } from '../runtime/manager.ts';
-import { registerApplicationController } from './controller.ts';
 import { REFRESH_ANNOTATION } from './sync.ts';
 
 type App = KubeObject & { status?: ApplicationStatus };
@@ -28,9 +23,7 @@ describe('waves, CRDs and prune opt-out', () => {
   let ns: string;
   let dest: string;
   let git: GitServer;
-  let cacheDir: string;
-  let manager: Manager;
-  let running: Promise<unknown>;
+  let op: AppOperator;
   const group = `w${Date.now().toString(36)}.sluice.test`;
   const { client } = testClient();
   const app = (): Promise<App> => client.get<App>(R.application, ns, 'big');
@@ -40,19 +33,12 @@ describe('waves, CRDs and prune opt-out', () => {
     ns = await createNamespace('waves');
     dest = `${ns}-big`;
     git = await startGitServer();
-    cacheDir = await mkdtemp(join(tmpdir(), 'sluice-gitcache-'));
-    const log = testLogger();
-    manager = new Manager({ client, log, metrics: testMetrics(), namespaces: [ns, dest] });
-    registerApplicationController(manager, { client, events: new EventRecorder({ client, log, instance: 'test' }), workers: 2, gitCacheDir: cacheDir });
-    running = manager.run();
-    await waitFor('caches', () => manager.ready());
+    op = await startAppOperator(client, [ns, dest]);
   });
 
   afterAll(async () => {
-    await manager.stop();
-    await running;
+    await op.stop();
     await git.close();
-    await rm(cacheDir, { recursive: true, force: true });
     await kubectl(['delete', 'namespace', dest, '--ignore-not-found', '--wait=false']);
     await kubectl(['delete', 'crd', `gadgets.${group}`, '--ignore-not-found', '--wait=false']);
     await deleteNamespace(ns);
