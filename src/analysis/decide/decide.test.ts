@@ -203,6 +203,17 @@ describe('plans', () => {
     expect(d.ok && d.policy('x')).toBe('inconclusive');
     expect(missingDataPolicies('x=maybe')).toMatchObject({ ok: false });
   });
+
+  it("lets a metric's own missingData field win over the run's annotation", () => {
+    const fromAnnotation = missingDataPolicies('fail');
+    if (!fromAnnotation.ok) throw new Error('annotation rejected');
+    const [own, inherited] = planMetrics(
+      { metrics: [{ name: 'a', missingData: 'ignore', provider: {} }, { name: 'b', provider: {} }] },
+      fromAnnotation.policy,
+    );
+    expect(own?.missingData).toBe('ignore');
+    expect(inherited?.missingData).toBe('fail');
+  });
 });
 
 // A whole run simulated: every due metric gets the next scripted outcome, time jumps to the requeue.

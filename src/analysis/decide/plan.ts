@@ -67,7 +67,7 @@ export function planMetrics(spec: Pick<AnalysisRunSpec, 'metrics' | 'dryRun' | '
   return spec.metrics.map((m, i) => planMetric(m, `spec.metrics[${i}]`, {
     dryRun: dry.has('*') || dry.has(m.name),
     retention: retentionOf(spec, m.name),
-    missingData: missingData(m.name),
+    missingData: m.missingData ?? missingData(m.name),
   }));
 }
 
@@ -99,8 +99,8 @@ function planMetric(m: Metric, at: string, extra: Pick<MetricPlan, 'dryRun' | 'r
 }
 
 /**
- * The per-metric missing-data policy. The CRD has no field for it yet (a schema change is proposed), so Sluice reads
- * the annotation `analysis.sluice.dev/missing-data` on the AnalysisRun: `fail`, or `name=policy,*=policy` pairs.
+ * The missing-data policy for metrics that set no `missingData` field of their own: the AnalysisRun annotation
+ * `analysis.sluice.dev/missing-data`, either `fail` or `name=policy,*=policy` pairs.
  * Returns the policy lookup, or a message naming what is wrong with the annotation.
  */
 export const MISSING_DATA_ANNOTATION = 'analysis.sluice.dev/missing-data';

@@ -70,6 +70,11 @@ export const metricSchema = z.object({
   failureLimit: intOrStringSchema.optional(),
   inconclusiveLimit: intOrStringSchema.optional(),
   consecutiveErrorLimit: intOrStringSchema.optional(),
+  /**
+   * Sluice's addition: what an empty answer or NaN means for this metric (never a silent pass). Default inconclusive;
+   * the run annotation analysis.sluice.dev/missing-data applies to metrics that do not say.
+   */
+  missingData: z.enum(['fail', 'inconclusive', 'ignore']).optional(),
   provider: metricProviderSchema,
 });
 export type Metric = z.infer<typeof metricSchema>;
