@@ -15,9 +15,11 @@ import type { AnalysisRunPhase, ReplicaSetView } from './decide/types.ts';
 import { perform, podsBefore, SCALE_DOWN_DEADLINE } from './effects.ts';
 import { POD_TEMPLATE_HASH_LABEL, podTemplateHash, stepsHash } from './hash.ts';
 import { checkRollout, INVALID_SPEC, specStatus, specStatusChanged } from './spec.ts';
+import { ROUTER_FIELD_MANAGER } from './traffic/router.ts';
 import { routerFor } from './traffic/routers.ts';
 
-export const ROLLOUT_FIELD_MANAGER = 'sluice-rollout';
+/** One field manager for everything the Rollout controller writes (status, Services, routes, ReplicaSets). */
+export const ROLLOUT_FIELD_MANAGER = ROUTER_FIELD_MANAGER;
 /** Set while an action keeps failing (a missing Service, a routing object without the expected routes). */
 export const RECONCILE_ERROR = 'ReconcileError';
 

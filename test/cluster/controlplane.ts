@@ -4,7 +4,6 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { renderKubeconfig } from './kubeconfig.ts';
 import { apiserverURL, componentSpecs, paths, PORT_NAMES, type Layout, type Ports } from './layout.ts';
 import { createPKI } from './pki.ts';
@@ -12,9 +11,9 @@ import { freePorts } from './ports.ts';
 import { killNow, startProcess, stopProcess, waitHealthy, type Running } from './process.ts';
 import { renderNodes } from './nodes.ts';
 import { composeStages } from './stages.ts';
+import { waitFor } from '../support/wait.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const execFileP = promisify(execFile);
 
 export interface ControlPlane {
   dir: string;
@@ -157,7 +156,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     await kubectl(['apply', '-f', '-'], renderNodes(opts.nodes ?? 2));
     await kubectl(['wait', '--for=condition=Ready', 'node', '--all', '--timeout=60s']);
     // Pods in the default namespace need its ServiceAccount, which the controller manager creates.
-    await waitFor(async () => (await kubectl(['get', 'serviceaccount', 'default', '-n', 'default', '--ignore-not-found', '-o', 'name'])).trim() !== '', 30_000, 'the default ServiceAccount');
+    await waitFor('the default ServiceAccount', async () => (await kubectl(['get', 'serviceaccount', 'default', '-n', 'default', '--ignore-not-found', '-o', 'name'])).trim() !== '', 30_000, 200);
     progress(`nodes Ready; API server at ${server}`);
 
     const state: State = {
@@ -190,14 +189,6 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
   return { dir, binDir: opts.binDir, server, kubeconfig: p.kubeconfig, logDir, processes, kubectl, restart, stop };
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** Stops a detached plane from its state file (npm run cluster:down). */
 export async function stopFromState(stateFile: string): Promise<boolean> {
   let state: State;
@@ -210,9 +201,4 @@ export async function stopFromState(stateFile: string): Promise<boolean> {
   for (const r of [...state.processes].reverse()) await stopProcess(r);
   rmSync(state.dir, { recursive: true, force: true });
   return true;
-}
-
-export async function kubectlVersion(binDir: string, kubeconfig: string): Promise<string> {
-  const { stdout } = await execFileP(join(binDir, 'kubectl'), [`--kubeconfig=${kubeconfig}`, 'version']);
-  return stdout;
 }

@@ -4,6 +4,9 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CLUSTER_ENV } from '../cluster/env.ts';
+import { waitFor } from './wait.ts';
+
+export { waitFor };
 
 function required(name: string): string {
   const v = process.env[name];
@@ -42,16 +45,6 @@ export async function createNamespace(prefix: string): Promise<string> {
 
 export async function deleteNamespace(name: string): Promise<void> {
   await kubeConfig().makeApiClient(CoreV1Api).deleteNamespace({ name });
-}
-
-/** Polls `check` until it returns true; the error names what was awaited and the last value seen. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** The control plane's own kubectl (same version as the server), pointed at the test cluster. */
