@@ -1,0 +1,29 @@
+// `kubectl sluice version`: the plugin's version (from package.json) and, when reachable, the cluster's.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parseCommandArgs, positionalArgs } from '../args.ts';
+import { ExitCode, type Command } from '../command.ts';
+import { render } from '../output.ts';
+
+const pkg = z.object({ version: z.string() });
+
+/** The version in package.json: two levels up from src/cli/commands and from dist/cli/commands alike. */
+export function pluginVersion(): string {
+  return pkg.parse(JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'))).version;
+}
+
+export const version: Command = {
+  name: 'version',
+  summary: 'Print the plugin version',
+  usage: `Print the plugin version.
+
+Usage:
+  kubectl sluice version [-o table|json|yaml]
+`,
+  async run(ctx, argv) {
+    positionalArgs(parseCommandArgs(argv, {}).positionals, []);
+    const v = { plugin: pluginVersion(), node: process.versions.node };
+    ctx.out.write(ctx.output === 'table' ? `kubectl-sluice ${v.plugin} (node ${v.node})\n` : render(ctx.output, v));
+    return ExitCode.ok;
+  },
+};

@@ -1,0 +1,116 @@
+// The dispatcher of `kubectl sluice`: global flags, the verb from the registry, help, errors on stderr, exit codes.
+// `dispatch` does no process I/O of its own (the executable's entry, src/cli/bin.ts, wires process.* in).
+import { KubeApiError } from '../kube/errors.ts';
+import { extractGlobals, type GlobalFlags } from './args.ts';
+import { ExitCode, UsageError, type Command, type CommandContext, type Writer } from './command.ts';
+import { commands as registry } from './commands/index.ts';
+import { kubeAccess } from './kubeconfig.ts';
+
+export const globalFlagsHelp = `Global flags:
+  -n, --namespace NAME    the namespace (default: the context's, else "default")
+  -A, --all-namespaces    list across all namespaces (list verbs)
+      --context NAME      the kubeconfig context to use
+      --kubeconfig PATH   the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)
+  -o, --output FORMAT     table (default), json or yaml
+  -h, --help              help for a verb
+`;
+
+const exitCodesHelp = `Exit codes: 0 success, 1 failure (API error, not found, rollout degraded or aborted, lint errors),
+2 timeout (status), 64 bad flags or arguments.
+`;
+
+/** The verb whose words start argv, the longest name winning ("app sync" over a hypothetical "app"). */
+export function findCommand(commands: readonly Command[], argv: readonly string[]): { command: Command; rest: string[] } | undefined {
+  let best: Command | undefined;
+  for (const c of commands) {
+    const words = c.name.split(' ');
+    if (words.every((w, i) => argv[i] === w) && (best === undefined || words.length > best.name.split(' ').length)) best = c;
+  }
+  return best === undefined ? undefined : { command: best, rest: argv.slice(best.name.split(' ').length) };
+}
+
+/** The top-level help, or a group's ("app", "get", "set") when `prefix` is given. */
+export function overview(commands: readonly Command[], prefix: string[] = []): string {
+  const shown = commands.filter((c) => prefix.every((w, i) => c.name.split(' ')[i] === w));
+  const width = Math.max(...shown.map((c) => c.name.length));
+  return [
+    prefix.length === 0 ? 'kubectl sluice: steer Sluice Rollouts and Applications.\n' : '',
+    'Usage:\n  kubectl sluice COMMAND [flags]\n\nCommands:\n',
+    ...shown.map((c) => `  ${c.name.padEnd(width)}   ${c.summary}\n`),
+    '\n',
+    globalFlagsHelp,
+    '\n',
+    exitCodesHelp,
+    '\nRun "kubectl sluice COMMAND --help" for a command\'s flags.\n',
+  ].join('');
+}
+
+export interface DispatchIO {
+  out: Writer;
+  err: Writer;
+  cwd: string;
+  signal: AbortSignal;
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof KubeApiError) {
+    const causes = err.causes.map((c) => `\n  ${c.field ?? ''}${c.field !== undefined ? ': ' : ''}${c.message ?? ''}`).join('');
+    return `${err.message}${causes}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Runs one invocation; resolves to the process exit code. */
+export async function dispatch(argv: readonly string[], io: DispatchIO, commands: readonly Command[] = registry): Promise<number> {
+  let globals: GlobalFlags;
+  let rest: string[];
+  try {
+    ({ globals, rest } = extractGlobals(argv));
+  } catch (err) {
+    io.err.write(`error: ${errorMessage(err)}\n`);
+    return ExitCode.usage;
+  }
+  const found = findCommand(commands, rest);
+  if (found === undefined) {
+    const group = rest.filter((a) => !a.startsWith('-'));
+    const groupCommands = commands.filter((c) => c.name.split(' ')[0] === group[0] && c.name.includes(' '));
+    if (rest.length === 0 || (groupCommands.length > 0 && group.length === 1 && globals.help)) {
+      (rest.length === 0 && !globals.help ? io.err : io.out).write(overview(commands, groupCommands.length > 0 ? [group[0] ?? ''] : []));
+      return rest.length === 0 && !globals.help ? ExitCode.usage : ExitCode.ok;
+    }
+    if (groupCommands.length > 0) {
+      io.err.write(`error: "${rest.join(' ')}": expected one of: ${groupCommands.map((c) => c.name).join(', ')}\n`);
+    } else {
+      io.err.write(`error: unknown command "${rest[0] ?? ''}"\nRun "kubectl sluice --help" for the list of commands.\n`);
+    }
+    return ExitCode.usage;
+  }
+  const { command } = found;
+  if (globals.help) {
+    io.out.write(`${command.usage}\n${globalFlagsHelp}`);
+    return ExitCode.ok;
+  }
+  const access = kubeAccess(globals);
+  const ctx: CommandContext = {
+    client: access.client,
+    get namespace() {
+      return access.namespace();
+    },
+    allNamespaces: globals.allNamespaces,
+    output: globals.output,
+    out: io.out,
+    err: io.err,
+    cwd: io.cwd,
+    signal: io.signal,
+  };
+  try {
+    return await command.run(ctx, found.rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err.write(`error: ${err.message}\nSee "kubectl sluice ${command.name} --help".\n`);
+      return ExitCode.usage;
+    }
+    io.err.write(`error: ${errorMessage(err)}\n`);
+    return ExitCode.failed;
+  }
+}
