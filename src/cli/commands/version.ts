@@ -20,10 +20,10 @@ export const version: Command = {
 Usage:
   kubectl sluice version [-o table|json|yaml]
 `,
-  async run(ctx, argv) {
+  run(ctx, argv) {
     positionalArgs(parseCommandArgs(argv, {}).positionals, []);
     const v = { plugin: pluginVersion(), node: process.versions.node };
     ctx.out.write(ctx.output === 'table' ? `kubectl-sluice ${v.plugin} (node ${v.node})\n` : render(ctx.output, v));
-    return ExitCode.ok;
+    return Promise.resolve(ExitCode.ok);
   },
 };
