@@ -59,7 +59,8 @@ const envelopeSchema = z.looseObject({
   }),
 });
 
-const PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
+/** How kubectl reads YAML (see the top of this file); the lint and convert commands parse the same way. */
+export const PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   version: '1.1',
   uniqueKeys: true,
   customTags: (tags) => tags.filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:timestamp'),

@@ -1,0 +1,74 @@
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatFinding, lintExitCode, summary } from './format.ts';
+import { lint } from './lint.ts';
+import { parseFieldPath, parseSource } from './source.ts';
+
+const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures');
+const fixture = (rel: string): { path: string; text: string } => ({ path: `test/fixtures/${rel}`, text: readFileSync(join(FIXTURES, rel), 'utf8') });
+
+describe('lint', () => {
+  it('reports each mistake at its line and column, naming the field', () => {
+    const result = lint([fixture('lint/broken.yaml')]);
+    expect(result.findings.map(formatFinding)).toEqual([
+      'test/fixtures/lint/broken.yaml:32:17: warning: spec.strategy.canary.steps[2].analysis.templates[1].templateName: AnalysisTemplate "not-in-these-files" not found in the linted files: it must exist in the cluster (not checked offline)',
+      'test/fixtures/lint/broken.yaml:33:11: spec.strategy.canary.steps[3].setWeight: must be between 0 and 100, got 150',
+      'test/fixtures/lint/broken.yaml:34:19: spec.strategy.canary.steps[4].pause.duration: invalid duration "5 minutes": unexpected "5 minutes" (units: ns, us, ms, s, m, h)',
+      'test/fixtures/lint/broken.yaml:35:11: spec.strategy.canary.steps[5].setWieght: unknown field: the CRD prunes it, and kubectl apply (strict field validation) rejects it',
+      'test/fixtures/lint/broken.yaml:35:11: spec.strategy.canary.steps[5]: a step must set exactly one of setWeight, pause, setCanaryScale, analysis, setHeaderRoute, setMirrorRoute; found none',
+      'test/fixtures/lint/broken.yaml:46:7: spec.metrics[0].successCondition: references undeclared arg "max"; declare it in spec.args',
+      'test/fixtures/lint/broken.yaml:51:11: spec.metrics[0].provider.prometheus.timout: unknown field: the CRD prunes it, and kubectl apply (strict field validation) rejects it',
+    ]);
+    expect(lintExitCode(result)).toBe(1);
+    expect(summary(result)).toBe('6 errors, 1 warning in 2 Sluice objects (0 other objects left to the apiserver)');
+  });
+
+  it('passes a clean set, counting templates defined beside the Rollout as present', () => {
+    const result = lint([fixture('lint/valid.yaml')]);
+    expect(result.findings).toEqual([]);
+    expect({ checked: result.checked, skipped: result.skipped, exit: lintExitCode(result) }).toEqual({ checked: 3, skipped: 1, exit: 0 });
+  });
+
+  it('finds a template in another linted file, and warns (exit 0) about one that is in none', () => {
+    const rollout = fixture('lint/valid.yaml');
+    const onlyRollout = { path: 'r.yaml', text: rollout.text.split('---\n').slice(1, 2).join('') };
+    expect(lint([onlyRollout]).findings.map((f) => `${f.severity} ${f.line}`)).toEqual(['warning 21']);
+    expect(lintExitCode(lint([onlyRollout]))).toBe(0);
+    expect(lint([onlyRollout, rollout]).findings.filter((f) => f.file === 'r.yaml')).toEqual([]);
+  });
+
+  it('falls back to the nearest parent for a required field that is missing, and reports schema types', () => {
+    const text = ['apiVersion: sluice.dev/v1alpha1', 'kind: Application', 'metadata:', '  name: a', 'spec:', '  destination:', '    namespace: 7', ''].join('\n');
+    expect(lint([{ path: 'a.yaml', text }]).findings.map(formatFinding)).toEqual([
+      'a.yaml:5:1: spec.source: Invalid input: expected object, received undefined',
+      'a.yaml:7:5: spec.destination.namespace: Invalid input: expected string, received number',
+    ]);
+  });
+
+  it('names Argo and Flagger objects, checks Argo ones as Sluice would, and reports YAML errors and duplicates', () => {
+    const text = [
+      'apiVersion: argoproj.io/v1alpha1', 'kind: AnalysisTemplate', 'metadata: {name: t}', 'spec:', '  metrics:', '    - name: m', '      provider: {datadog: {query: x}}',
+      '---', 'apiVersion: flagger.app/v1beta1', 'kind: Canary', 'metadata: {name: c}', 'spec: {}',
+      '---', 'apiVersion: sluice.dev/v1alpha1', 'kind: AnalysisTemplate', 'metadata: {name: t}', 'spec: {metrics: [{name: m, provider: {web: {url: "http://x"}}}]}',
+      '',
+    ].join('\n');
+    const lines = lint([{ path: 'x.yaml', text }, { path: 'bad.yaml', text: 'a: [1, 2\n' }]).findings.map(formatFinding);
+    expect(lines).toEqual([
+      expect.stringMatching(/^bad\.yaml:2:1: \(root\): invalid YAML: /),
+      expect.stringMatching(/^x\.yaml:1:1: apiVersion: Argo's argoproj\.io\/v1alpha1: Sluice serves AnalysisTemplate as sluice\.dev\/v1alpha1/),
+      'x.yaml:7:7: spec.metrics[0].provider: set exactly one provider of prometheus, web, job; found none',
+      'x.yaml:7:18: spec.metrics[0].provider.datadog: unknown field: the CRD prunes it, and kubectl apply (strict field validation) rejects it',
+      expect.stringMatching(/^x\.yaml:9:1: apiVersion: flagger\.app\/v1beta1 Canary is Flagger's API, not Sluice's: `kubectl sluice convert`/),
+      'x.yaml:16:12: metadata.name: AnalysisTemplate "t" is defined twice: also at x.yaml:3',
+    ]);
+  });
+});
+
+describe('source positions', () => {
+  it('locates fields in a List item and parses quoted path segments', () => {
+    const { documents } = parseSource('l.yaml', 'kind: List\nitems:\n  - kind: A\n    spec:\n      plugins:\n        "a/b": {x: 1}\n');
+    expect(documents[0]?.locate(['spec', 'plugins', 'a/b', 'x'])).toEqual({ line: 6, column: 17 });
+    expect(parseFieldPath('spec.plugins["a/b"].x[2]')).toEqual(['spec', 'plugins', 'a/b', 'x', 2]);
+  });
+});

@@ -1,0 +1,174 @@
+// `kubectl sluice lint`: every YAML document of a set of files checked offline as the apiserver and the controllers
+// would check it: the zod schema (shape and types), the fields the CRD would prune (unknown fields), and the semantic
+// rules of src/api/*/validate.ts. Each finding names file:line:column and the field. Pure: files in, findings out.
+import { validateAnalysisSpec } from '../api/analysis/validate.ts';
+import type { AnalysisTemplateSpec } from '../api/analysis/schema.ts';
+import type { Application } from '../api/application/schema.ts';
+import { validateApplication } from '../api/application/validate.ts';
+import { zodErrors } from '../api/common/check.ts';
+import type { SpecError } from '../api/common/errors.ts';
+import { fieldPath } from '../api/common/errors.ts';
+import { API_VERSION, GROUP } from '../api/crd/definitions.ts';
+import type { Rollout } from '../api/rollout/schema.ts';
+import { validateRollout, type RolloutValidationContext } from '../api/rollout/validate.ts';
+import { parseFieldPath, parseSource, type PathSegment, type SourceDocument } from './source.ts';
+import { crdSchema, kindDefinition, pruneUnknown } from './unknown.ts';
+
+export type Severity = 'error' | 'warning';
+
+export interface Finding {
+  file: string;
+  line: number;
+  column: number;
+  /** The field's path from the object root (`spec.strategy.canary.steps[3].setWeight`); `(root)` for the object. */
+  field: string;
+  message: string;
+  severity: Severity;
+  /** The object, when the document is one: `Rollout/shop`. */
+  object?: string;
+}
+
+export interface LintFile {
+  path: string;
+  text: string;
+}
+
+export interface LintResult {
+  findings: Finding[];
+  /** Sluice objects checked (Argo objects are checked as the Sluice kind they would become). */
+  checked: number;
+  /** Other objects (core kinds, Services, routes): the apiserver checks those; lint only parses them. */
+  skipped: number;
+}
+
+/** What an offline check cannot see; printed with the results so that a clean lint is not read as more than it is. */
+export const NOT_CHECKED_OFFLINE = [
+  'objects that are not Sluice kinds (Deployments, Services, routes): the apiserver validates them',
+  'that the Services, Deployment (workloadRef), VirtualService, Ingress or HTTPRoute a Rollout names exist',
+  'AnalysisTemplates and ClusterAnalysisTemplates that are not in the linted files (reported as warnings)',
+  'pod templates: the apiserver validates them when the Rollout creates a ReplicaSet',
+  "Secrets named by analysis args, and an Application's repository, revision and path",
+] as const;
+
+/** Argo's kinds that Sluice serves under its own group: lint checks them as Sluice objects and names the change. */
+const ARGO_API = 'argoproj.io/v1alpha1';
+const FLAGGER_GROUP = 'flagger.app';
+
+interface Obj {
+  doc: SourceDocument;
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+}
+
+export function lint(files: readonly LintFile[]): LintResult {
+  const findings: Finding[] = [];
+  const objects: Obj[] = [];
+  let skipped = 0;
+  for (const f of files) {
+    const parsed = parseSource(f.path, f.text);
+    for (const e of parsed.errors) findings.push({ file: e.file, line: e.line, column: e.column, field: '(root)', message: `invalid YAML: ${e.message}`, severity: 'error' });
+    for (const doc of parsed.documents) {
+      const v = doc.value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
+      const report = (path: PathSegment[], message: string): void => {
+        findings.push({ file: doc.file, ...doc.locate(path), field: fieldPath('', ...path) || '(root)', message, severity: 'error' });
+      };
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+        report([], 'not a Kubernetes object (expected a mapping with apiVersion, kind and metadata)');
+        continue;
+      }
+      if (typeof v.apiVersion !== 'string' || typeof v.kind !== 'string') {
+        report(typeof v.apiVersion !== 'string' ? ['apiVersion'] : ['kind'], 'required');
+        continue;
+      }
+      const group = v.apiVersion.includes('/') ? v.apiVersion.slice(0, v.apiVersion.indexOf('/')) : '';
+      const sluiceKind = kindDefinition(v.kind);
+      if (group === FLAGGER_GROUP) {
+        report(['apiVersion'], `${v.apiVersion} ${v.kind} is Flagger's API, not Sluice's: \`kubectl sluice convert\` maps it to Sluice objects`);
+        continue;
+      }
+      const argo = v.apiVersion === ARGO_API && sluiceKind !== undefined;
+      if (group !== GROUP && !argo) {
+        skipped++;
+        continue;
+      }
+      if (argo) report(['apiVersion'], `Argo's ${ARGO_API}: Sluice serves ${v.kind} as ${API_VERSION} (\`kubectl sluice convert\` rewrites it and reports the fields Sluice does not support)`);
+      else if (v.apiVersion !== API_VERSION) report(['apiVersion'], `unknown version "${v.apiVersion}": Sluice serves ${API_VERSION}`);
+      if (sluiceKind === undefined) {
+        report(['kind'], `unknown kind "${v.kind}" in ${GROUP}`);
+        continue;
+      }
+      const name = typeof v.metadata?.name === 'string' ? v.metadata.name : '';
+      const namespace = typeof v.metadata?.namespace === 'string' ? v.metadata.namespace : '';
+      if (name === '') report(['metadata', 'name'], 'required');
+      objects.push({ doc, apiVersion: v.apiVersion, kind: v.kind, name, namespace });
+    }
+  }
+
+  const ctx = templateContext(objects);
+  const seen = new Map<string, Obj>();
+  for (const o of objects) {
+    const def = kindDefinition(o.kind);
+    if (def === undefined) continue;
+    const add = (errors: readonly SpecError[], severity: Severity = 'error'): void => {
+      for (const e of errors) findings.push(finding(o, e, severity));
+    };
+    const id = `${o.kind}/${def.scope === 'Namespaced' ? o.namespace : ''}/${o.name}`;
+    const first = seen.get(id);
+    if (first !== undefined && o.name !== '') {
+      const p = first.doc.locate(['metadata', 'name']);
+      add([{ field: 'metadata.name', message: `${o.kind} "${o.name}" is defined twice: also at ${first.doc.file}:${p.line}` }]);
+    }
+    seen.set(id, o);
+
+    const raw = { ...(o.doc.value as Record<string, unknown>), apiVersion: API_VERSION };
+    add(pruneUnknown(raw, crdSchema(def)).unknown.map((path) => ({
+      field: fieldPath('', ...path),
+      message: 'unknown field: the CRD prunes it, and kubectl apply (strict field validation) rejects it',
+    })));
+    const parsed = def.schema.safeParse(raw);
+    if (!parsed.success) {
+      add(zodErrors(parsed.error));
+      continue;
+    }
+    const semantic = semanticErrors(o.kind, parsed.data, ctx(o.namespace));
+    add(semantic.filter((e) => !isMissingTemplate(e)));
+    add(
+      semantic.filter(isMissingTemplate).map((e) => ({ field: e.field, message: `${e.message} in the linted files: it must exist in the cluster (not checked offline)` })),
+      'warning',
+    );
+  }
+  findings.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : a.file < b.file ? -1 : 1));
+  return { findings, checked: objects.length, skipped };
+}
+
+function finding(o: Obj, e: SpecError, severity: Severity): Finding {
+  return { file: o.doc.file, ...o.doc.locate(parseFieldPath(e.field)), field: e.field, message: e.message, severity, object: `${o.kind}/${o.name}` };
+}
+
+function isMissingTemplate(e: SpecError): boolean {
+  return e.field.endsWith('.templateName') && e.message.endsWith('not found');
+}
+
+function semanticErrors(kind: string, value: unknown, ctx: RolloutValidationContext): SpecError[] {
+  switch (kind) {
+    case 'Rollout':
+      return validateRollout(value as Rollout, ctx);
+    case 'Application':
+      return validateApplication(value as Application);
+    default: // AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun share their spec rules
+      return validateAnalysisSpec((value as { spec: AnalysisTemplateSpec }).spec);
+  }
+}
+
+/** Templates defined in the linted files count as present. An object without a namespace is applied to whatever
+ * namespace kubectl targets, so it matches templates of any namespace (and the other way round). */
+function templateContext(objects: readonly Obj[]): (namespace: string) => RolloutValidationContext {
+  const cluster = new Set(objects.filter((o) => o.kind === 'ClusterAnalysisTemplate').map((o) => o.name));
+  const templates = objects.filter((o) => o.kind === 'AnalysisTemplate');
+  return (namespace) => ({
+    clusterAnalysisTemplates: cluster,
+    analysisTemplates: new Set(templates.filter((t) => t.namespace === '' || namespace === '' || t.namespace === namespace).map((t) => t.name)),
+  });
+}
