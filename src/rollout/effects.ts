@@ -4,7 +4,7 @@ import type { Rollout } from '../api/rollout/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { isConflict } from '../kube/errors.ts';
 import { R } from '../kube/resource.ts';
-import type { Action } from './decide/types.ts';
+import type { Action, ServiceRole } from './decide/types.ts';
 import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
 import type { RouteTarget, TrafficRouter } from './traffic/router.ts';
 import { ROUTER_FIELD_MANAGER } from './traffic/router.ts';
@@ -45,6 +45,21 @@ export function replicaSetManifest(r: RolloutRef, hash: string, replicas: number
   };
 }
 
+/** The Service a role names in the Rollout's strategy (undefined: the Rollout has none for that role). */
+export function serviceFor(rollout: Rollout, role: ServiceRole): string | undefined {
+  const { canary, blueGreen } = rollout.spec.strategy ?? {};
+  switch (role) {
+    case 'canary':
+      return canary?.canaryService;
+    case 'stable':
+      return canary?.stableService;
+    case 'active':
+      return blueGreen?.activeService;
+    case 'preview':
+      return blueGreen?.previewService;
+  }
+}
+
 export interface EffectDeps {
   client: KubeClient;
   router: TrafficRouter | undefined;
@@ -71,13 +86,15 @@ export async function perform(r: RolloutRef, a: Action, d: EffectDeps): Promise<
     case 'markScaleDown':
       await client.mergePatch(R.replicaSet, r.namespace, a.name, { metadata: { annotations: { [SCALE_DOWN_DEADLINE]: new Date(a.at).toISOString() } } }, { fieldManager: ROUTER_FIELD_MANAGER });
       return;
+    case 'unmarkScaleDown':
+      await client.mergePatch(R.replicaSet, r.namespace, a.name, { metadata: { annotations: { [SCALE_DOWN_DEADLINE]: null } } }, { fieldManager: ROUTER_FIELD_MANAGER });
+      return;
     case 'pinService': {
-      if (d.router?.pin !== undefined && d.target !== undefined) {
+      if (d.router?.pin !== undefined && d.target !== undefined && (a.role === 'canary' || a.role === 'stable')) {
         await d.router.pin(d.target, a.role, a.hash);
         return;
       }
-      const canary = r.rollout.spec.strategy?.canary;
-      const name = a.role === 'canary' ? canary?.canaryService : canary?.stableService;
+      const name = serviceFor(r.rollout, a.role);
       if (name === undefined) return;
       // A Service selector is an atomic map: applying just our key would drop the others. So the whole selector is
       // applied (what Git says plus the hash), conditional on the version read; a GitOps sync then sees it as our

@@ -1,9 +1,9 @@
 // The canary step engine: observed state in; actions, next status and a requeue delay out. Pure: no clock, no I/O.
 // One reconcile advances at most one step; the shell performs the actions in order and writes the status last.
 import { parseDuration } from '../../api/common/duration.ts';
-import { resolveIntOrPercent, type IntOrString } from '../../api/common/int-or-string.ts';
 import { ROLLOUT_DEFAULTS, type CanaryStep, type RolloutStatus } from '../../api/rollout/schema.ts';
-import { progressing, rolloutPhase } from './phase.ts';
+import { finishDecision as finish } from './phase.ts';
+import { pruneHistory, restart, scaleDownRetired, surgeAndUnavailable } from './replicasets.ts';
 import { BACKGROUND, type Action, type AnalysisRunPhase, type Decision, type EngineEvent, type Observed, type ReplicaSetView } from './types.ts';
 
 export const PAUSE_STEP = 'CanaryPauseStep';
@@ -161,9 +161,10 @@ function decideOnce(o: Observed): Decision {
   }
 
   // Retired ReplicaSets (neither the new revision nor stable) go to zero after their deadline.
-  scaleDownRetired(o, hash, stableHash, routed ? (canary.scaleDownDelaySeconds ?? ROLLOUT_DEFAULTS.scaleDownDelaySeconds) : 0, actions, wake);
+  const pinned = [o.serviceSelectors.canary, o.serviceSelectors.stable];
+  scaleDownRetired(o, hash, stableHash, pinned, routed ? (canary.scaleDownDelaySeconds ?? ROLLOUT_DEFAULTS.scaleDownDelaySeconds) : 0, actions, wake);
 
-  pruneHistory(o, hash, stableHash, actions);
+  pruneHistory(o, hash, stableHash, pinned, actions);
   const restartIn = restart(o, s, replicas, actions);
   if (restartIn !== undefined) wake(restartIn);
 
@@ -377,61 +378,6 @@ function pin(o: Observed, actions: Action[], role: 'canary' | 'stable', hash: st
   actions.push({ kind: 'pinService', role, hash });
 }
 
-function scaleDownRetired(o: Observed, hash: string, stableHash: string, delayS: number, actions: Action[], wake: (ms: number) => void): void {
-  for (const rs of o.replicaSets) {
-    if (rs.hash === hash || rs.hash === stableHash || rs.replicas === 0) continue;
-    // Still behind a Service selector: traffic may reach it; wait until nothing points there.
-    if (o.serviceSelectors.canary === rs.hash || o.serviceSelectors.stable === rs.hash) continue;
-    if (rs.scaleDownAt === undefined) {
-      if (delayS === 0) actions.push({ kind: 'scaleReplicaSet', name: rs.name, replicas: 0 });
-      else {
-        actions.push({ kind: 'markScaleDown', name: rs.name, at: o.now + delayS * 1000 });
-        wake(delayS * 1000);
-      }
-    } else if (o.now >= rs.scaleDownAt) actions.push({ kind: 'scaleReplicaSet', name: rs.name, replicas: 0 });
-    else wake(rs.scaleDownAt - o.now);
-  }
-}
-
-/** Kubernetes' rule for maxSurge/maxUnavailable: surge rounds up, unavailable down, and both zero means surge 1. */
-export function surgeAndUnavailable(maxSurge: IntOrString | undefined, maxUnavailable: IntOrString | undefined, replicas: number): { surge: number; unavailable: number } {
-  const surge = resolveIntOrPercent(maxSurge ?? ROLLOUT_DEFAULTS.maxSurge, replicas, true) ?? 0;
-  const unavailable = resolveIntOrPercent(maxUnavailable ?? ROLLOUT_DEFAULTS.maxUnavailable, replicas, false) ?? 0;
-  return surge === 0 && unavailable === 0 ? { surge: 1, unavailable: 0 } : { surge, unavailable };
-}
-
-/**
- * restartAt: pods created before it are evicted a few at a time (maxUnavailable, at least one), and only while every
- * ReplicaSet is fully available, so a restart never costs more capacity than a rolling update would. Done when none
- * is left: status.restartedAt records the request honoured.
- */
-function restart(o: Observed, s: RolloutStatus, replicas: number, actions: Action[]): number | undefined {
-  const at = o.spec.restartAt;
-  if (at === undefined || o.restartPending === undefined) return undefined;
-  if (s.restartedAt !== undefined && Date.parse(s.restartedAt) >= Date.parse(at)) return undefined;
-  if (Date.parse(at) > o.now) return Date.parse(at) - o.now; // scheduled for later (`restart --in 10s`): a timer
-  const pending = Object.entries(o.restartPending).filter(([, n]) => n > 0);
-  if (pending.length === 0) {
-    s.restartedAt = at;
-    return undefined;
-  }
-  if (o.replicaSets.some((r) => r.replicas > 0 && r.available < r.replicas)) return undefined; // wait for the last batch
-  const [hash, n] = pending[0] ?? ['', 0];
-  const { unavailable } = surgeAndUnavailable(o.spec.strategy?.canary?.maxSurge, o.spec.strategy?.canary?.maxUnavailable, replicas);
-  actions.push({ kind: 'restartPods', hash, count: Math.min(n, Math.max(1, unavailable)), before: at });
-  return undefined;
-}
-
-/** Keeps revisionHistoryLimit old ReplicaSets (scaled to zero) for rollbacks; deletes older ones. */
-function pruneHistory(o: Observed, hash: string, stableHash: string, actions: Action[]): void {
-  const limit = o.spec.revisionHistoryLimit ?? ROLLOUT_DEFAULTS.revisionHistoryLimit;
-  const old = o.replicaSets
-    .filter((r) => r.hash !== hash && r.hash !== stableHash && r.replicas === 0 && r.available === 0)
-    .filter((r) => o.serviceSelectors.canary !== r.hash && o.serviceSelectors.stable !== r.hash)
-    .sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0));
-  for (const r of old.slice(limit)) actions.push({ kind: 'deleteReplicaSet', name: r.name });
-}
-
 function setWeights(s: RolloutStatus, weight: number, canaryHash: string, stableHash: string, canaryService?: string, stableService?: string): void {
   s.canary = {
     ...s.canary,
@@ -440,26 +386,4 @@ function setWeights(s: RolloutStatus, weight: number, canaryHash: string, stable
       stable: { weight: 100 - weight, podTemplateHash: stableHash, ...(stableService !== undefined ? { serviceName: stableService } : {}) },
     },
   };
-}
-
-function finish(s: RolloutStatus, o: Observed, actions: Action[], events: EngineEvent[], requeue: number | undefined, progressed: boolean, replicas: number): Decision {
-  const newRS = o.replicaSets.find((r) => r.hash === o.templateHash);
-  s.replicas = o.replicaSets.reduce((n, r) => n + r.replicas, 0);
-  s.updatedReplicas = newRS?.replicas ?? 0;
-  s.readyReplicas = o.replicaSets.reduce((n, r) => n + r.ready, 0);
-  s.availableReplicas = o.replicaSets.reduce((n, r) => n + r.available, 0);
-  const prog = progressing(s, o, progressed, newRS, replicas);
-  s.conditions = prog.conditions;
-  if (prog.abort) {
-    s.abort = true;
-    events.push({ type: 'Warning', reason: 'ProgressDeadlineExceeded', message: prog.message });
-    requeue = 0;
-  } else if (prog.timedOut && !(o.status.conditions ?? []).some((c) => c.reason === 'ProgressDeadlineExceeded')) {
-    events.push({ type: 'Warning', reason: 'ProgressDeadlineExceeded', message: prog.message });
-  }
-  if (prog.checkInMs !== undefined) requeue = requeue === undefined ? prog.checkInMs : Math.min(requeue, prog.checkInMs);
-  const phase = rolloutPhase(s, o.spec, replicas);
-  s.phase = phase.phase;
-  s.message = phase.message;
-  return { actions, status: s, requeueAfterMs: requeue, events };
 }

@@ -1,7 +1,7 @@
 // Status conditions and phase, computed from the next status. Pure.
 import { ROLLOUT_DEFAULTS, type RolloutPhase, type RolloutSpec, type RolloutStatus } from '../../api/rollout/schema.ts';
 import type { Condition } from '../../api/common/meta.ts';
-import type { Observed, ReplicaSetView } from './types.ts';
+import type { Action, Decision, EngineEvent, ObservedBase, ReplicaSetView } from './types.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -33,7 +33,7 @@ export interface ProgressVerdict {
  * that clock is older than progressDeadlineSeconds, the deadline is exceeded (DESIGN invariant 4: evaluated on
  * every reconcile, whatever a router says).
  */
-export function progressing(s: RolloutStatus, o: Observed, progressed: boolean, newRS: ReplicaSetView | undefined, replicas: number): ProgressVerdict {
+export function progressing(s: RolloutStatus, o: ObservedBase, progressed: boolean, newRS: ReplicaSetView | undefined, replicas: number): ProgressVerdict {
   let conds = [...(s.conditions ?? [])];
   const prev = conds.find((c) => c.type === 'Progressing');
   const now = iso(o.now);
@@ -104,6 +104,36 @@ export function rolloutPhase(s: RolloutStatus, spec: RolloutSpec, replicas: numb
   if (pause !== undefined) return { phase: 'Paused', message: pause.reason };
   if ((s.updatedReplicas ?? 0) < replicas) return { phase: 'Progressing', message: 'more replicas need to be updated' };
   if ((s.availableReplicas ?? 0) < (s.updatedReplicas ?? 0)) return { phase: 'Progressing', message: 'updated replicas are still becoming available' };
+  if (spec.strategy?.blueGreen !== undefined && s.stableRS !== s.currentPodHash) {
+    if (s.blueGreen?.activeSelector !== s.currentPodHash) return { phase: 'Progressing', message: 'active service cutover pending' };
+    return { phase: 'Progressing', message: 'waiting for post-promotion analysis to complete' };
+  }
   if (s.stableRS !== s.currentPodHash) return { phase: 'Progressing', message: 'waiting for all steps to complete' };
   return { phase: 'Healthy', message: '' };
+}
+
+/**
+ * The end of every decision, whatever the strategy: replica counts, the Progressing/Paused/Completed conditions
+ * (a progress deadline may abort here), and the phase.
+ */
+export function finishDecision(s: RolloutStatus, o: ObservedBase, actions: Action[], events: EngineEvent[], requeue: number | undefined, progressed: boolean, replicas: number): Decision {
+  const newRS = o.replicaSets.find((r) => r.hash === o.templateHash);
+  s.replicas = o.replicaSets.reduce((n, r) => n + r.replicas, 0);
+  s.updatedReplicas = newRS?.replicas ?? 0;
+  s.readyReplicas = o.replicaSets.reduce((n, r) => n + r.ready, 0);
+  s.availableReplicas = o.replicaSets.reduce((n, r) => n + r.available, 0);
+  const prog = progressing(s, o, progressed, newRS, replicas);
+  s.conditions = prog.conditions;
+  if (prog.abort) {
+    s.abort = true;
+    events.push({ type: 'Warning', reason: 'ProgressDeadlineExceeded', message: prog.message });
+    requeue = 0;
+  } else if (prog.timedOut && !(o.status.conditions ?? []).some((c) => c.reason === 'ProgressDeadlineExceeded')) {
+    events.push({ type: 'Warning', reason: 'ProgressDeadlineExceeded', message: prog.message });
+  }
+  if (prog.checkInMs !== undefined) requeue = requeue === undefined ? prog.checkInMs : Math.min(requeue, prog.checkInMs);
+  const phase = rolloutPhase(s, o.spec, replicas);
+  s.phase = phase.phase;
+  s.message = phase.message;
+  return { actions, status: s, requeueAfterMs: requeue, events };
 }

@@ -2,7 +2,8 @@
 // cluster would (ReplicaSets scale, pods become available, Services move, routers take weights) and checks the
 // DESIGN invariants on every step. Test support only; the product never runs it.
 import type { CanaryStep, RolloutSpec, RolloutStatus } from '../../api/rollout/schema.ts';
-import { decideCanary, surgeAndUnavailable, weightAt } from './canary.ts';
+import { decideCanary, weightAt } from './canary.ts';
+import { surgeAndUnavailable } from './replicasets.ts';
 import type { Action, AnalysisRunPhase, Decision, ReplicaSetView } from './types.ts';
 
 export interface SimOptions {
@@ -114,15 +115,15 @@ export class World {
         }
         break;
       }
-      case 'markScaleDown': {
-        const r = this.rs.find((x) => x.name === a.name);
-        if (r !== undefined) r.scaleDownAt = a.at;
+      case 'markScaleDown':
+      case 'unmarkScaleDown':
+        markScaleDown(this.rs, a);
         break;
-      }
       case 'pinService': {
         const target = this.rs.find((x) => x.hash === a.hash);
         // Invariant 2: a Service moves only onto a revision with ready pods.
         if ((target?.available ?? 0) === 0) this.violate(`${a.role} Service pinned to ${a.hash} with no available pods`);
+        if (a.role !== 'canary' && a.role !== 'stable') throw new Error(`a canary pinned the ${a.role} Service`);
         this.selectors[a.role] = a.hash;
         break;
       }
@@ -227,4 +228,12 @@ export class World {
       } else this.now += tickMs;
     }
   }
+}
+
+/** A scale-down deadline set or dropped on a ReplicaSet of a simulated world. */
+export function markScaleDown(rs: ReplicaSetView[], a: Extract<Action, { kind: 'markScaleDown' | 'unmarkScaleDown' }>): void {
+  const r = rs.find((x) => x.name === a.name);
+  if (r === undefined) return;
+  if (a.kind === 'markScaleDown') r.scaleDownAt = a.at;
+  else delete r.scaleDownAt;
 }

@@ -16,32 +16,50 @@ export interface ReplicaSetView {
 
 /** The stepIndex of the background analysis run (strategy.canary.analysis). */
 export const BACKGROUND = -1;
+/** The stepIndex keys of a blue-green rollout's runs: before the active switch, and after it. */
+export const PRE_PROMOTION = -2;
+export const POST_PROMOTION = -3;
 
 export type AnalysisRunPhase = 'Pending' | 'Running' | 'Successful' | 'Failed' | 'Error' | 'Inconclusive';
 
-/** Everything one canary decision depends on. The shell reads it from the caches; the engine never does I/O. */
-export interface Observed {
+/** What every strategy's decision depends on. The shell reads it from the caches; the engines never do I/O. */
+export interface ObservedBase {
   now: number;
   spec: RolloutSpec;
   status: RolloutStatus;
   /** Hash of spec.template (see hash.ts). */
   templateHash: string;
-  stepsHash: string;
   replicaSets: ReplicaSetView[];
-  /** The revision hash each Service's selector is pinned to now (undefined: not pinned, or no such Service). */
-  serviceSelectors: { canary?: string; stable?: string };
-  /** Analysis runs of the current revision, by step index; BACKGROUND (-1) is the background analysis. */
+  /** Analysis runs of the current revision, by step index; BACKGROUND (-1) is the background analysis, PRE_PROMOTION
+   * and POST_PROMOTION a blue-green rollout's. */
   stepAnalysis: Record<number, AnalysisRunPhase>;
   /** While spec.restartAt is pending: per revision hash, how many running pods were created before it. */
   restartPending?: Record<string, number>;
 }
+
+/** Everything one canary decision depends on. */
+export interface Observed extends ObservedBase {
+  stepsHash: string;
+  /** The revision hash each Service's selector is pinned to now (undefined: not pinned, or no such Service). */
+  serviceSelectors: { canary?: string; stable?: string };
+}
+
+/** Everything one blue-green decision depends on. */
+export interface BlueGreenObserved extends ObservedBase {
+  /** The revision hash the active and preview Services select now (undefined: not pinned, or no such Service). */
+  serviceSelectors: { active?: string; preview?: string };
+}
+
+export type ServiceRole = 'canary' | 'stable' | 'active' | 'preview';
 
 export type Action =
   | { kind: 'createReplicaSet'; hash: string; replicas: number }
   | { kind: 'scaleReplicaSet'; name: string; replicas: number }
   /** Persist a scale-down deadline on the ReplicaSet (an annotation), so a restart keeps the delay. */
   | { kind: 'markScaleDown'; name: string; at: number }
-  | { kind: 'pinService'; role: 'canary' | 'stable'; hash: string }
+  /** Drop a scale-down deadline: the ReplicaSet serves again (a blue-green rollback within the delay). */
+  | { kind: 'unmarkScaleDown'; name: string }
+  | { kind: 'pinService'; role: ServiceRole; hash: string }
   | { kind: 'setWeight'; weight: number; canaryHash: string; stableHash: string }
   | { kind: 'setHeaderRoute'; name: string; match: unknown[] }
   | { kind: 'setMirrorRoute'; name: string; percentage: number; match: unknown[] }
