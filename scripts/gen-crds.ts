@@ -1,5 +1,6 @@
 // `npm run gen`: writes crds/<plural>.sluice.dev.yaml from the zod schemas in src/api and removes generated files
-// for kinds that no longer exist. crds/README.md and other hand-written files are left alone.
+// for kinds that no longer exist. crds/README.md and other hand-written files are left alone. The Helm chart gets
+// the same files (charts/sluice/files/crds, installed as templates so upgrades update them).
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CRD_FILE_SUFFIX, renderCrdFiles } from '../src/api/crd/render.ts';
@@ -15,6 +16,7 @@ export function writeCrds(dir: string): string[] {
 }
 
 if (import.meta.main) {
-  const dir = join(import.meta.dirname, '..', 'crds');
-  for (const name of writeCrds(dir)) console.log(`wrote crds/${name}`);
+  for (const dir of ['crds', 'charts/sluice/files/crds']) {
+    for (const name of writeCrds(join(import.meta.dirname, '..', dir))) console.log(`wrote ${dir}/${name}`);
+  }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the test control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl) and kwok
-# from the Go modules beside this script, into a cache directory outside the repository keyed by everything that
-# shapes the binaries. A warm machine skips the build; the last line printed is always the directory of the binaries.
+# Builds the test control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl), kwok and
+# helm (for the chart tests) from the Go modules beside this script, into a cache directory outside the repository
+# keyed by everything that shapes the binaries. A warm machine skips the build; the last line printed is always the
+# directory of the binaries.
 #
 #   bash test/cluster/build.sh            build if needed, print the directory
 #   SLUICE_CACHE=/somewhere bash ...      put the cache elsewhere (default: $XDG_CACHE_HOME/sluice or ~/.cache/sluice)
@@ -25,15 +26,26 @@ ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$k8s_version -X k8s.io/cli
 ldflags+=" -X k8s.io/client-go/pkg/version.gitMinor=$k8s_minor"
 tags=notest,grpcnotrace
 
+# Helm: its version from the wrapper module, and the Kubernetes version its client-go speaks (as Helm's Makefile
+# stamps them), so `helm version` and the default .Capabilities.KubeVersion are true.
+helm_version=$(awk '$1 == "helm.sh/helm/v3" { print $2; exit }' "$here/helm/go.mod")
+helm_k8s_minor=$(awk '$1 == "k8s.io/client-go" { print $2; exit }' "$here/helm/go.mod" | sed -n 's/^v0\.\([0-9]*\)\..*/\1/p')
+[[ "$helm_version" =~ ^v3\. && -n "$helm_k8s_minor" ]] || { echo "build.sh: cannot read the helm or client-go version from helm/go.mod (got '$helm_version', '$helm_k8s_minor')" >&2; exit 1; }
+h=helm.sh/helm/v3
+helm_ldflags="-s -w -X $h/internal/version.version=$helm_version -X $h/internal/version.gitTreeState=clean"
+helm_ldflags+=" -X $h/pkg/chartutil.k8sVersionMajor=1 -X $h/pkg/chartutil.k8sVersionMinor=$helm_k8s_minor"
+helm_ldflags+=" -X $h/pkg/lint/rules.k8sVersionMajor=1 -X $h/pkg/lint/rules.k8sVersionMinor=$helm_k8s_minor"
+
 key=$(
   {
     go version
     echo "$ldflags $tags"
-    cd "$here" && find controlplane kwok -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 | sort -z | xargs -0 sha256sum
+    echo "$helm_ldflags"
+    cd "$here" && find controlplane kwok helm -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 | sort -z | xargs -0 sha256sum
   } | sha256sum | cut -c1-16
 )
 dir="$cache/controlplane-$k8s_version-$key"
-bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwok-default-stages)
+bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwok-default-stages helm)
 
 complete() { for b in "${bins[@]}"; do [[ -x "$dir/bin/$b" ]] || return 1; done; [[ -s "$dir/kwok-default-stages.yaml" ]]; }
 
@@ -46,10 +58,12 @@ if ! complete; then
     tmp=$(mktemp -d "$cache/.build-XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
     start=$(date +%s)
-    echo "build.sh: building Kubernetes $k8s_version control plane and kwok into $dir (cold: about 15-25 minutes on 2 cores)" >&2
+    echo "build.sh: building Kubernetes $k8s_version control plane, kwok and helm $helm_version into $dir (cold: about 15-25 minutes on 2 cores)" >&2
     (cd "$here/controlplane" && go build -trimpath -buildvcs=false -tags="$tags" -ldflags "$ldflags" -o "$tmp/bin/" ./cmd/...) >&2
     (cd "$here/kwok" && go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$tmp/bin/" sigs.k8s.io/kwok/cmd/kwok ./cmd/...) >&2
+    (cd "$here/helm" && go build -trimpath -buildvcs=false -ldflags "$helm_ldflags" -o "$tmp/bin/" helm.sh/helm/v3/cmd/helm) >&2
     "$tmp/bin/kwok-default-stages" >"$tmp/kwok-default-stages.yaml"
+    "$tmp/bin/helm" version --short >&2
     "$tmp/bin/kube-apiserver" --version >&2
     rm -rf "$dir"
     mv "$tmp" "$dir"
