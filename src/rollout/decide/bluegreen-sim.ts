@@ -1,0 +1,182 @@
+// A small deterministic world for the blue-green engine, like sim.ts for canaries: it performs the engine's actions
+// the way the shell and the cluster would and checks the blue-green invariants on every reconcile. Test support only.
+import type { BlueGreenStrategy, RolloutSpec, RolloutStatus } from '../../api/rollout/schema.ts';
+import { decideBlueGreen } from './bluegreen.ts';
+import { markScaleDown, type Violation } from './sim.ts';
+import { PRE_PROMOTION, type Action, type AnalysisRunPhase, type Decision, type ReplicaSetView } from './types.ts';
+
+export interface BlueGreenSimOptions {
+  replicas?: number;
+  blueGreen?: Partial<BlueGreenStrategy>;
+  /** Hashes whose pods never become available (a revision that never gets Ready). */
+  brokenHashes?: Set<string>;
+  progressDeadlineSeconds?: number;
+  progressDeadlineAbort?: boolean;
+}
+
+export class BlueGreenWorld {
+  now = 1_700_000_000_000;
+  spec: RolloutSpec;
+  status: RolloutStatus = {};
+  templateHash = 'h1';
+  rs: ReplicaSetView[] = [];
+  selectors: { active?: string; preview?: string } = {};
+  stepAnalysis: Record<number, AnalysisRunPhase> = {};
+  readonly terminated: number[] = [];
+  readonly violations: Violation[] = [];
+  readonly log: Decision[] = [];
+  readonly brokenHashes: Set<string>;
+  private analysisFor = '';
+
+  constructor(opts: BlueGreenSimOptions = {}) {
+    this.brokenHashes = opts.brokenHashes ?? new Set();
+    this.spec = {
+      replicas: opts.replicas ?? 4,
+      progressDeadlineSeconds: opts.progressDeadlineSeconds,
+      progressDeadlineAbort: opts.progressDeadlineAbort,
+      strategy: { blueGreen: { activeService: 'web-active', previewService: 'web-preview', ...opts.blueGreen } },
+    };
+  }
+
+  get blueGreen(): BlueGreenStrategy {
+    const bg = this.spec.strategy?.blueGreen;
+    if (bg === undefined) throw new Error('not a blue-green world');
+    return bg;
+  }
+
+  get replicas(): number {
+    return this.spec.replicas ?? 1;
+  }
+
+  rsOf(hash: string | undefined): ReplicaSetView | undefined {
+    return this.rs.find((r) => r.hash === hash);
+  }
+
+  /** Pods of every ReplicaSet converge on its spec (unless broken): the cluster between two reconciles. */
+  settle(): void {
+    for (const r of this.rs) {
+      r.available = this.brokenHashes.has(r.hash) ? 0 : r.replicas;
+      r.ready = r.available;
+    }
+  }
+
+  reconcile(): Decision {
+    if (this.analysisFor !== this.templateHash) {
+      this.stepAnalysis = {};
+      this.analysisFor = this.templateHash;
+    }
+    const before = structuredClone(this.status);
+    const d = decideBlueGreen({
+      now: this.now,
+      spec: this.spec,
+      status: this.status,
+      templateHash: this.templateHash,
+      replicaSets: structuredClone(this.rs),
+      serviceSelectors: { ...this.selectors },
+      stepAnalysis: { ...this.stepAnalysis },
+    });
+    const pre = this.stepAnalysis[PRE_PROMOTION];
+    for (const a of d.actions) this.perform(a, before, pre);
+    this.check(before, d);
+    this.status = d.status;
+    this.log.push(d);
+    return d;
+  }
+
+  private perform(a: Action, before: RolloutStatus, pre: AnalysisRunPhase | undefined): void {
+    switch (a.kind) {
+      case 'createReplicaSet':
+        if (this.rsOf(a.hash) !== undefined) this.violate(`created ${a.hash} twice`);
+        this.rs.push({ name: `web-${a.hash}`, hash: a.hash, replicas: a.replicas, available: 0, ready: 0, createdAt: this.now });
+        break;
+      case 'scaleReplicaSet': {
+        const r = this.rs.find((x) => x.name === a.name);
+        if (r === undefined) throw new Error(`scale of unknown ${a.name}`);
+        if (a.replicas < r.available && (this.selectors.active === r.hash)) this.violate(`scaled the active ${r.hash} down to ${a.replicas}`);
+        if (a.replicas === 0 && this.selectors.preview === r.hash) this.violate(`scaled ${r.hash} to 0 behind the preview Service`);
+        r.replicas = a.replicas;
+        r.available = Math.min(r.available, a.replicas);
+        r.ready = r.available;
+        if (a.replicas > 0) delete r.scaleDownAt;
+        break;
+      }
+      case 'markScaleDown':
+      case 'unmarkScaleDown':
+        markScaleDown(this.rs, a);
+        break;
+      case 'pinService': {
+        if (a.role !== 'active' && a.role !== 'preview') throw new Error(`a blue-green rollout pinned the ${a.role} Service`);
+        const target = this.rsOf(a.hash);
+        if ((target?.available ?? 0) === 0) this.violate(`${a.role} Service pinned to ${a.hash} with no available pods`);
+        if (a.role === 'active') {
+          // The invariant: the active selector only moves onto a revision whose every pod is available.
+          if ((target?.available ?? 0) < this.replicas) this.violate(`active Service switched to ${a.hash} with ${target?.available ?? 0}/${this.replicas} available`);
+          const toNew = before.stableRS !== undefined && a.hash !== before.stableRS;
+          if (toNew && before.abort === true) this.violate(`active Service switched to the new ${a.hash} while aborted`);
+          if (toNew && this.blueGreen.prePromotionAnalysis !== undefined && before.promoteFull !== true && pre !== 'Successful') {
+            this.violate(`active Service switched to ${a.hash} before its pre-promotion analysis succeeded (${pre ?? 'none'})`);
+          }
+        }
+        this.selectors[a.role] = a.hash;
+        break;
+      }
+      case 'createAnalysisRun':
+        if (this.stepAnalysis[a.stepIndex] !== undefined) this.violate(`analysis ${a.stepIndex} created twice`);
+        this.stepAnalysis[a.stepIndex] = 'Running';
+        break;
+      case 'deleteAnalysisRun':
+        delete this.stepAnalysis[a.stepIndex];
+        break;
+      case 'terminateAnalysisRun':
+        this.stepAnalysis[a.stepIndex] = 'Successful';
+        this.terminated.push(a.stepIndex);
+        break;
+      case 'deleteReplicaSet': {
+        const r = this.rs.find((x) => x.name === a.name);
+        if (r !== undefined && (r.replicas > 0 || r.hash === this.templateHash || r.hash === before.stableRS)) this.violate(`deleted ${r.hash} which is live`);
+        this.rs = this.rs.filter((x) => x.name !== a.name);
+        break;
+      }
+      default:
+        this.violate(`a blue-green rollout asked for ${a.kind}`);
+    }
+  }
+
+  private check(before: RolloutStatus, d: Decision): void {
+    const active = this.selectors.active;
+    // The active Service never points at a ReplicaSet that is not fully available.
+    if (active !== undefined && (this.rsOf(active)?.available ?? 0) < this.replicas) this.violate(`active Service on ${active}, which is not fully available`);
+    if (d.status.abort === true && before.stableRS !== undefined) {
+      if (d.status.stableRS !== before.stableRS) this.violate('the stable revision changed during an abort');
+      // After an abort the active Service is on the previous stable (it was kept whole for this).
+      if (active !== d.status.stableRS) this.violate(`aborted, yet the active Service is on ${active ?? 'nothing'}, not the stable ${d.status.stableRS ?? ''}`);
+    }
+    if (d.status.blueGreen?.activeSelector !== active) this.violate(`status.blueGreen.activeSelector ${d.status.blueGreen?.activeSelector ?? 'unset'} but the Service is on ${active ?? 'nothing'}`);
+    // Nothing a Service points at is without pods.
+    for (const role of ['active', 'preview'] as const) {
+      const h = this.selectors[role];
+      if (h !== undefined && (this.rsOf(h)?.replicas ?? 0) === 0) this.violate(`${role} Service on ${h}, which has no pods`);
+    }
+  }
+
+  private violate(what: string): void {
+    this.violations.push({ at: this.now, what });
+  }
+
+  /** A person's `promote`: the plugin clears status.pauseConditions. */
+  promote(): void {
+    delete this.status.pauseConditions;
+  }
+
+  /** Reconciles, lets the cluster settle and time pass, until nothing is left to do or `max` rounds. */
+  run(max = 60, tickMs = 1000): void {
+    for (let i = 0; i < max; i++) {
+      const d = this.reconcile();
+      this.settle();
+      if (d.actions.length === 0 && (d.requeueAfterMs === undefined || d.requeueAfterMs > 0)) {
+        if (d.requeueAfterMs === undefined) return;
+        this.now += d.requeueAfterMs;
+      } else this.now += tickMs;
+    }
+  }
+}

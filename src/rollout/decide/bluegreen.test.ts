@@ -1,0 +1,389 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import type { BlueGreenStrategy } from '../../api/rollout/schema.ts';
+import { PAUSE_BLUE_GREEN } from './bluegreen.ts';
+import { BlueGreenWorld, type BlueGreenSimOptions } from './bluegreen-sim.ts';
+import { PAUSE_INCONCLUSIVE } from './canary.ts';
+import { POST_PROMOTION, PRE_PROMOTION } from './types.ts';
+
+const ANALYSIS = { templates: [{ templateName: 'smoke' }] };
+
+/** A world whose first revision is active, stable and Healthy. */
+function deployed(blueGreen: Partial<BlueGreenStrategy> = {}, opts: BlueGreenSimOptions = {}): BlueGreenWorld {
+  const w = new BlueGreenWorld({ ...opts, blueGreen });
+  w.run();
+  return w;
+}
+
+const kinds = (w: BlueGreenWorld, from = 0): string[] => w.log.slice(from).flatMap((d) => d.actions.map((a) => (a.kind === 'pinService' ? `pin ${a.role} ${a.hash}` : a.kind)));
+const replicasOf = (w: BlueGreenWorld, hash: string): number | undefined => w.rsOf(hash)?.replicas;
+
+describe('blue-green engine', () => {
+  it('sends a first deploy straight to active, both Services on it', () => {
+    const w = deployed({ autoPromotionEnabled: false });
+    expect(w.status.stableRS).toBe('h1');
+    expect(w.status.phase).toBe('Healthy');
+    expect(w.selectors).toEqual({ active: 'h1', preview: 'h1' });
+    expect(w.status.blueGreen).toEqual({ activeSelector: 'h1', previewSelector: 'h1' });
+    expect(w.status.pauseConditions).toBeUndefined();
+    expect(w.violations).toEqual([]);
+  });
+
+  it('brings a new revision up behind the preview Service and waits until promoted (autoPromotionEnabled: false)', () => {
+    const w = deployed({ autoPromotionEnabled: false });
+    w.templateHash = 'h2';
+    w.run();
+    expect(w.selectors).toEqual({ active: 'h1', preview: 'h2' });
+    expect(w.status.phase).toBe('Paused');
+    expect(w.status.pauseConditions).toEqual([expect.objectContaining({ reason: PAUSE_BLUE_GREEN })]);
+    expect(w.status.controllerPause).toBe(true);
+    expect(w.status.conditions?.find((c) => c.type === 'Paused')).toMatchObject({ status: 'True', reason: PAUSE_BLUE_GREEN });
+    expect(w.status.blueGreen).toMatchObject({ activeSelector: 'h1', previewSelector: 'h2' });
+    expect(w.status.stableRS).toBe('h1');
+    expect([replicasOf(w, 'h1'), replicasOf(w, 'h2')]).toEqual([4, 4]);
+    w.now += 3_600_000;
+    w.run(3);
+    expect(w.selectors.active).toBe('h1'); // an hour later: still waiting
+
+    w.promote();
+    w.run(3);
+    expect(w.selectors).toEqual({ active: 'h2', preview: 'h2' });
+    expect(w.status.stableRS).toBe('h2');
+    expect(w.status.phase).toBe('Healthy');
+    expect(w.log.flatMap((d) => d.events).map((e) => e.reason)).toEqual(expect.arrayContaining(['RolloutPaused', 'RolloutResumed', 'ActiveServiceSwitched', 'RolloutCompleted']));
+    // The previous active keeps its pods for scaleDownDelaySeconds (30 s by default): switching back needs no new pod.
+    expect(replicasOf(w, 'h1')).toBe(4);
+    expect(w.rsOf('h1')?.scaleDownAt).toBe(w.rsOf('h1')?.scaleDownAt); // set
+    expect(w.rsOf('h1')?.scaleDownAt).toBeDefined();
+    w.run();
+    expect(replicasOf(w, 'h1')).toBe(0);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('switches on its own once the preview is fully available when auto-promotion is on (the default)', () => {
+    const w = deployed();
+    w.templateHash = 'h2';
+    w.run();
+    expect(w.status.stableRS).toBe('h2');
+    expect(w.selectors.active).toBe('h2');
+    expect(w.log.flatMap((d) => d.events).map((e) => e.reason)).not.toContain('RolloutPaused');
+    // The switch came only once h2 had every pod available.
+    const switchAt = w.log.findIndex((d) => d.actions.some((a) => a.kind === 'pinService' && a.role === 'active' && a.hash === 'h2'));
+    expect(w.log[switchAt]?.status.availableReplicas).toBeGreaterThanOrEqual(8);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('promotes after autoPromotionSeconds, with a timer rather than polling', () => {
+    const w = deployed({ autoPromotionSeconds: 20 });
+    w.templateHash = 'h2';
+    for (let i = 0; i < 6; i++) {
+      w.reconcile();
+      w.settle();
+      w.now += 1000;
+    }
+    expect(w.status.pauseConditions).toEqual([expect.objectContaining({ reason: PAUSE_BLUE_GREEN })]);
+    expect(w.selectors.active).toBe('h1');
+    const started = Date.parse(w.status.pauseConditions?.[0]?.startTime ?? '');
+    expect(w.log.some((d) => d.requeueAfterMs === 20_000)).toBe(true);
+    w.now = started + 19_000;
+    w.reconcile();
+    expect(w.selectors.active).toBe('h1');
+    w.now = started + 20_000;
+    w.run(4);
+    expect(w.selectors.active).toBe('h2');
+    expect(w.status.stableRS).toBe('h2');
+    expect(w.violations).toEqual([]);
+  });
+
+  it('ignores autoPromotionSeconds when autoPromotionEnabled is false (Argo documents it so)', () => {
+    const w = deployed({ autoPromotionEnabled: false, autoPromotionSeconds: 5 });
+    w.templateHash = 'h2';
+    w.run();
+    w.now += 60_000;
+    w.run(3);
+    expect(w.selectors.active).toBe('h1');
+    expect(w.status.phase).toBe('Paused');
+  });
+
+  it('keeps the preview at previewReplicaCount until promoted, then scales up and switches only at full availability', () => {
+    const w = deployed({ autoPromotionEnabled: false, previewReplicaCount: 1 });
+    w.templateHash = 'h2';
+    w.run();
+    expect(replicasOf(w, 'h2')).toBe(1);
+    expect(w.selectors.preview).toBe('h2');
+    expect(w.status.phase).toBe('Paused');
+    w.promote();
+    const d = w.reconcile();
+    expect(d.actions).toContainEqual({ kind: 'scaleReplicaSet', name: 'web-h2', replicas: 4 });
+    expect(d.actions.some((a) => a.kind === 'pinService' && a.role === 'active')).toBe(false); // not yet available
+    expect(d.status.blueGreen?.scaleUpPreviewCheckPoint).toBe(true);
+    w.settle();
+    w.run(4);
+    expect(w.selectors.active).toBe('h2');
+    expect(w.status.blueGreen?.scaleUpPreviewCheckPoint).toBeUndefined();
+    expect(w.violations).toEqual([]);
+  });
+
+  it('runs prePromotionAnalysis against the preview; success lets the switch happen', () => {
+    const w = deployed({ prePromotionAnalysis: ANALYSIS });
+    w.templateHash = 'h2';
+    w.run();
+    expect(w.stepAnalysis[PRE_PROMOTION]).toBe('Running');
+    expect(w.selectors).toEqual({ active: 'h1', preview: 'h2' });
+    expect(w.status.phase).toBe('Progressing');
+    expect(w.status.message).toBe('active service cutover pending');
+    w.stepAnalysis[PRE_PROMOTION] = 'Successful';
+    w.run();
+    expect(w.selectors.active).toBe('h2');
+    expect(w.status.stableRS).toBe('h2');
+    expect(w.violations).toEqual([]);
+  });
+
+  it('aborts on a failed prePromotionAnalysis without touching the active Service; the new pods go after abortScaleDownDelaySeconds', () => {
+    const w = deployed({ prePromotionAnalysis: ANALYSIS, abortScaleDownDelaySeconds: 10 });
+    w.templateHash = 'h2';
+    w.run();
+    const mark = w.log.length;
+    w.stepAnalysis[PRE_PROMOTION] = 'Failed';
+    const d = w.reconcile();
+    expect(d.status.abort).toBe(true);
+    expect(d.status.phase).toBe('Degraded');
+    expect(d.events.map((e) => e.reason)).toEqual(['AnalysisRunFailed', 'RolloutAborted']);
+    w.settle();
+    w.run(6);
+    expect(w.selectors.active).toBe('h1');
+    expect(kinds(w).filter((k) => k === 'pin active h2')).toEqual([]);
+    w.now += 10_000;
+    w.run();
+    expect(kinds(w, mark)).toEqual(expect.arrayContaining(['pin preview h1', 'scaleReplicaSet']));
+    expect(w.selectors).toEqual({ active: 'h1', preview: 'h1' });
+    expect(replicasOf(w, 'h2')).toBe(0);
+    expect(replicasOf(w, 'h1')).toBe(4);
+    expect(w.status.stableRS).toBe('h1');
+    expect(w.violations).toEqual([]);
+  });
+
+  it('keeps an aborted revision up for inspection when abortScaleDownDelaySeconds is 0', () => {
+    const w = deployed({ autoPromotionEnabled: false, abortScaleDownDelaySeconds: 0 });
+    w.templateHash = 'h2';
+    w.run();
+    w.status.abort = true;
+    w.run();
+    w.now += 3_600_000;
+    w.run();
+    expect(replicasOf(w, 'h2')).toBe(4);
+    expect(w.selectors).toEqual({ active: 'h1', preview: 'h2' });
+  });
+
+  it('switches the active Service back to the previous stable when postPromotionAnalysis fails', () => {
+    const w = deployed({ postPromotionAnalysis: ANALYSIS, scaleDownDelaySeconds: 5 });
+    w.templateHash = 'h2';
+    w.run();
+    expect(w.selectors.active).toBe('h2');
+    expect(w.stepAnalysis[POST_PROMOTION]).toBe('Running');
+    expect(w.status.stableRS).toBe('h1'); // not stable before the post-promotion analysis passes
+    expect(w.status.message).toBe('waiting for post-promotion analysis to complete');
+    w.now += 60_000; // well past scaleDownDelaySeconds: the previous stable is still whole
+    w.run(3);
+    expect(replicasOf(w, 'h1')).toBe(4);
+    w.stepAnalysis[POST_PROMOTION] = 'Failed';
+    const d = w.reconcile();
+    expect(d.actions).toContainEqual({ kind: 'pinService', role: 'active', hash: 'h1' });
+    expect(d.status.abort).toBe(true);
+    expect(d.events.map((e) => e.reason)).toEqual(['AnalysisRunFailed', 'RolloutAborted']);
+    w.settle();
+    w.run();
+    expect(w.selectors.active).toBe('h1');
+    expect(w.status.stableRS).toBe('h1');
+    expect(w.status.phase).toBe('Degraded');
+    expect(w.violations).toEqual([]);
+  });
+
+  it('makes the new revision stable once postPromotionAnalysis succeeds, then retires the old one after its delay', () => {
+    const w = deployed({ postPromotionAnalysis: ANALYSIS, scaleDownDelaySeconds: 5 });
+    w.templateHash = 'h2';
+    w.run();
+    w.stepAnalysis[POST_PROMOTION] = 'Successful';
+    w.run(2);
+    expect(w.status.stableRS).toBe('h2');
+    expect(w.rsOf('h1')?.scaleDownAt).toBe(w.now - 1000 + 5_000);
+    w.run();
+    expect(replicasOf(w, 'h1')).toBe(0);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('never makes a revision whose pods never become Ready active; the progress deadline marks it Degraded', () => {
+    const w = deployed({}, { brokenHashes: new Set(['h2']), progressDeadlineSeconds: 30 });
+    w.templateHash = 'h2';
+    for (let i = 0; i < 10; i++) {
+      w.reconcile();
+      w.settle();
+      w.now += 5000;
+    }
+    expect(w.selectors).toEqual({ active: 'h1', preview: 'h1' });
+    expect(w.status.phase).toBe('Degraded');
+    expect(w.status.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect(w.violations).toEqual([]);
+  });
+
+  it('aborts a never-Ready revision with progressDeadlineAbort and scales it down', () => {
+    const w = deployed({ abortScaleDownDelaySeconds: 2 }, { brokenHashes: new Set(['h2']), progressDeadlineSeconds: 10, progressDeadlineAbort: true });
+    w.templateHash = 'h2';
+    w.run(30);
+    expect(w.status.abort).toBe(true);
+    expect(replicasOf(w, 'h2')).toBe(0);
+    expect(w.selectors.active).toBe('h1');
+    expect(w.violations).toEqual([]);
+  });
+
+  it('retries after an abort: the pre-promotion analysis runs again from scratch', () => {
+    const w = deployed({ prePromotionAnalysis: ANALYSIS, abortScaleDownDelaySeconds: 1 });
+    w.templateHash = 'h2';
+    w.run();
+    w.stepAnalysis[PRE_PROMOTION] = 'Failed';
+    w.run();
+    expect(replicasOf(w, 'h2')).toBe(0);
+    w.status.abort = false; // Argo's `retry`
+    const d = w.reconcile();
+    expect(d.actions).toContainEqual({ kind: 'deleteAnalysisRun', stepIndex: PRE_PROMOTION });
+    expect(d.events.map((e) => e.reason)).toContain('RolloutRetry');
+    w.settle();
+    w.run();
+    expect(w.stepAnalysis[PRE_PROMOTION]).toBe('Running');
+    expect(w.selectors).toEqual({ active: 'h1', preview: 'h2' });
+    expect(w.status.phase).not.toBe('Degraded');
+    expect(w.violations).toEqual([]);
+  });
+
+  it('skips the pause and both analyses on promote --full', () => {
+    const w = deployed({ autoPromotionEnabled: false, prePromotionAnalysis: ANALYSIS, postPromotionAnalysis: ANALYSIS });
+    w.templateHash = 'h2';
+    w.run();
+    expect(w.stepAnalysis[PRE_PROMOTION]).toBe('Running');
+    w.status.promoteFull = true;
+    w.run();
+    expect(w.terminated).toEqual([PRE_PROMOTION]);
+    expect(w.selectors.active).toBe('h2');
+    expect(w.status.stableRS).toBe('h2');
+    expect(w.status.promoteFull).toBeUndefined();
+    expect(w.stepAnalysis[POST_PROMOTION]).toBeUndefined();
+    expect(w.violations).toEqual([]);
+  });
+
+  it('pauses on an inconclusive pre-promotion analysis; a plain promote does not skip it, promote --full does', () => {
+    const w = deployed({ prePromotionAnalysis: ANALYSIS });
+    w.templateHash = 'h2';
+    w.run();
+    w.stepAnalysis[PRE_PROMOTION] = 'Inconclusive';
+    w.run();
+    expect(w.status.pauseConditions).toEqual([expect.objectContaining({ reason: PAUSE_INCONCLUSIVE })]);
+    w.promote();
+    w.run();
+    expect(w.selectors.active).toBe('h1');
+    expect(w.status.phase).toBe('Paused');
+    w.status.promoteFull = true;
+    w.run();
+    expect(w.selectors.active).toBe('h2');
+    expect(w.violations).toEqual([]);
+  });
+
+  it('holds still while spec.paused, and abort still wins', () => {
+    const w = deployed();
+    w.spec.paused = true;
+    w.templateHash = 'h2';
+    w.run();
+    expect(w.selectors.active).toBe('h1');
+    expect(w.status.phase).toBe('Paused');
+    w.status.abort = true;
+    w.run();
+    expect(w.status.phase).toBe('Degraded');
+    expect(w.selectors.active).toBe('h1');
+  });
+
+  it('supersedes a revision waiting in preview with a newer one, retiring the older preview', () => {
+    const w = deployed({ autoPromotionEnabled: false, scaleDownDelaySeconds: 3 });
+    w.templateHash = 'h2';
+    w.run();
+    w.templateHash = 'h3';
+    w.run();
+    expect(w.selectors).toEqual({ active: 'h1', preview: 'h3' });
+    expect(replicasOf(w, 'h2')).toBe(0);
+    expect(w.status.pauseConditions).toEqual([expect.objectContaining({ reason: PAUSE_BLUE_GREEN })]);
+    w.promote();
+    w.run();
+    expect(w.selectors.active).toBe('h3');
+    expect(w.violations).toEqual([]);
+  });
+
+  it('goes back without a switch when the template returns to the stable revision', () => {
+    const w = deployed({ autoPromotionEnabled: false });
+    w.templateHash = 'h2';
+    w.run();
+    w.templateHash = 'h1';
+    w.run();
+    expect(w.selectors).toEqual({ active: 'h1', preview: 'h1' });
+    expect(w.status.phase).toBe('Healthy');
+    expect(w.status.pauseConditions).toBeUndefined();
+    expect(replicasOf(w, 'h2')).toBe(0);
+    expect(w.violations).toEqual([]);
+  });
+
+  it('property: the active Service only ever selects a fully available revision, and is on the stable one after any abort', () => {
+    const strategy = fc.record(
+      {
+        autoPromotionEnabled: fc.boolean(),
+        autoPromotionSeconds: fc.integer({ min: 0, max: 20 }),
+        previewReplicaCount: fc.integer({ min: 0, max: 6 }),
+        prePromotionAnalysis: fc.constant(ANALYSIS),
+        postPromotionAnalysis: fc.constant(ANALYSIS),
+        scaleDownDelaySeconds: fc.integer({ min: 0, max: 40 }),
+        abortScaleDownDelaySeconds: fc.integer({ min: 0, max: 40 }),
+      },
+      { requiredKeys: [] },
+    );
+    // Promotes and analysis verdicts are likelier, so that runs get past the switch and into post-promotion often.
+    const intervention = fc.oneof(
+      { arbitrary: fc.constantFrom('none', 'promoteFull', 'abort', 'retry', 'newTemplate', 'newBrokenTemplate', 'rollback', 'wait', 'pause', 'unpause', 'preInconclusive', 'postInconclusive'), weight: 12 },
+      { arbitrary: fc.constantFrom('promote', 'prePass', 'preFail', 'postFail', 'postPass'), weight: 10 },
+    );
+    fc.assert(
+      fc.property(strategy, fc.array(intervention, { maxLength: 30 }), fc.integer({ min: 1, max: 6 }), fc.boolean(), (bg, acts, replicas, deadlineAbort) => {
+        const w = new BlueGreenWorld({ replicas, blueGreen: bg, progressDeadlineSeconds: 30, progressDeadlineAbort: deadlineAbort });
+        w.run(20);
+        w.templateHash = 'h2'; // every case starts mid-update
+        let n = 3;
+        const settle = (k: number, phase: 'Successful' | 'Failed' | 'Inconclusive'): void => {
+          if (w.stepAnalysis[k] === 'Running') w.stepAnalysis[k] = phase;
+        };
+        for (const act of acts) {
+          if (act === 'promote') w.promote();
+          if (act === 'promoteFull') w.status.promoteFull = true;
+          if (act === 'abort') w.status.abort = true;
+          if (act === 'retry') w.status.abort = false;
+          if (act === 'newTemplate' || act === 'newBrokenTemplate') {
+            w.templateHash = `h${n++}`;
+            if (act === 'newBrokenTemplate') w.brokenHashes.add(w.templateHash);
+          }
+          if (act === 'rollback' && w.status.stableRS !== undefined) w.templateHash = w.status.stableRS;
+          if (act === 'wait') w.now += 60_000;
+          if (act === 'pause') w.spec.paused = true;
+          if (act === 'unpause') w.spec.paused = false;
+          if (act === 'preFail') settle(PRE_PROMOTION, 'Failed');
+          if (act === 'prePass') settle(PRE_PROMOTION, 'Successful');
+          if (act === 'preInconclusive') settle(PRE_PROMOTION, 'Inconclusive');
+          if (act === 'postFail') settle(POST_PROMOTION, 'Failed');
+          if (act === 'postPass') settle(POST_PROMOTION, 'Successful');
+          if (act === 'postInconclusive') settle(POST_PROMOTION, 'Inconclusive');
+          w.reconcile();
+          w.settle();
+          w.now += 500;
+        }
+        w.run(40);
+        expect(w.violations).toEqual([]);
+        if (w.status.abort === true) expect(w.selectors.active).toBe(w.status.stableRS);
+        if (w.brokenHashes.has(w.selectors.active ?? '')) throw new Error('a never-Ready revision became active');
+      }),
+      { numRuns: Number(process.env.SLUICE_PROPERTY_RUNS ?? 300) },
+    );
+  });
+});
