@@ -59,6 +59,8 @@ export const ExitCode = {
   timeout: 2,
   /** Bad flags or arguments (sysexits EX_USAGE). */
   usage: 64,
+  /** Stopped by SIGINT/SIGTERM while waiting (128 + SIGINT, as shells report it). */
+  interrupted: 130,
 } as const;
 
 /** Thrown for bad flags/arguments; the dispatcher prints the message and the verb's synopsis on stderr, exit 64. */

@@ -1,9 +1,9 @@
 // The dispatcher of `kubectl sluice`: global flags, the verb from the registry, help, errors on stderr, exit codes.
 // `dispatch` does no process I/O of its own (the executable's entry, src/cli/bin.ts, wires process.* in).
-import { KubeApiError } from '../kube/errors.ts';
 import { extractGlobals, type GlobalFlags } from './args.ts';
 import { ExitCode, UsageError, type Command, type CommandContext, type Writer } from './command.ts';
 import { commands as registry } from './commands/index.ts';
+import { errorMessage } from './errors.ts';
 import { kubeAccess } from './kubeconfig.ts';
 
 export const globalFlagsHelp = `Global flags:
@@ -50,14 +50,6 @@ export interface DispatchIO {
   err: Writer;
   cwd: string;
   signal: AbortSignal;
-}
-
-export function errorMessage(err: unknown): string {
-  if (err instanceof KubeApiError) {
-    const causes = err.causes.map((c) => `\n  ${c.field ?? ''}${c.field !== undefined ? ': ' : ''}${c.message ?? ''}`).join('');
-    return `${err.message}${causes}`;
-  }
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Runs one invocation; resolves to the process exit code. */

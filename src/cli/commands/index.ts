@@ -1,7 +1,17 @@
 // The registry of verbs the dispatcher knows. To add one: import its Command and list it below (see ../command.ts).
 import type { Command } from '../command.ts';
+import { getRollout } from './get.ts';
+import { list } from './list.ts';
+import { rolloutActions } from './rollout-actions.ts';
+import { setImage } from './set-image.ts';
+import { status } from './status.ts';
 import { version } from './version.ts';
 
 export const commands: readonly Command[] = [
+  ...rolloutActions,
+  setImage,
+  status,
+  getRollout,
+  list,
   version,
 ];

@@ -9,8 +9,9 @@ import { table } from '../output.ts';
 export { fetchRolloutSnapshot, snapshotOf, type RolloutSnapshot } from './snapshot.ts';
 
 export interface RenderOptions {
-  /** Milliseconds since the epoch: pause countdowns are computed against it. */
-  now: number;
+  /** Milliseconds since the epoch: timed pauses count down against it. Without it they show their end time, so
+   * the text changes only when the Rollout does (the plain-lines watch prints a frame per change). */
+  now?: number;
   /** Columns of the bar (default 40). */
   barWidth?: number;
   /** How many AnalysisRuns to show, newest first (default 5). */
@@ -79,17 +80,18 @@ function statusLine(r: Rollout): string {
   return `${mark} ${phase}${aborted}`;
 }
 
-function pauseNote(r: Rollout, step: CanaryStep, now: number): string {
+function pauseNote(r: Rollout, step: CanaryStep, now: number | undefined): string {
   const cond = (r.status?.pauseConditions ?? [])[0];
   if (cond === undefined) return '';
   if (step.pause?.duration !== undefined && cond.startTime !== undefined) {
-    const left = Math.max(0, Math.ceil((Date.parse(cond.startTime) + parseDuration(step.pause.duration) - now) / 1000));
-    return ` (paused: ${left}s left)`;
+    const end = Date.parse(cond.startTime) + parseDuration(step.pause.duration);
+    if (now === undefined) return ` (paused until ${new Date(end).toISOString().replace(/\.\d+Z$/, 'Z')})`;
+    return ` (paused: ${Math.max(0, Math.ceil((end - now) / 1000))}s left)`;
   }
   return ` (paused: ${cond.reason})`;
 }
 
-function stepsSection(r: Rollout, now: number): string[] {
+function stepsSection(r: Rollout, now: number | undefined): string[] {
   const steps = r.spec.strategy?.canary?.steps ?? [];
   if (steps.length === 0) return [];
   const index = r.status?.currentStepIndex ?? 0;

@@ -1,0 +1,135 @@
+// The rollout verbs that send a patch: promote, abort, retry, pause, resume, restart, undo.
+// Status patches go to the status subresource; all are JSON merge patches, as Argo Rollouts' plugin sends them.
+import { parseCommandArgs, parseCount, parseDuration, positionalArgs } from '../args.ts';
+import { ExitCode, type Command, type CommandContext } from '../command.ts';
+import { render } from '../output.ts';
+import { abortPatches, pausePatches, promotePatches, restartPatches, resumePatches, retryPatches, templateOf, undoTarget, type RolloutPatches } from '../patches.ts';
+import { CLI_FIELD_MANAGER, patchRolloutSpec, patchRolloutStatus, readRollout, warnIfGitManaged } from '../rollouts.ts';
+import { fetchRolloutSnapshot } from '../view/snapshot.ts';
+import type { KubeObject } from '../../kube/client.ts';
+import { R } from '../../kube/resource.ts';
+import type { Rollout } from '../../api/rollout/schema.ts';
+
+async function send(ctx: CommandContext, name: string, p: RolloutPatches): Promise<number> {
+  let result: KubeObject | undefined;
+  if (p.status !== undefined) result = await patchRolloutStatus(ctx, name, p.status);
+  if (p.spec !== undefined) result = await patchRolloutSpec(ctx, name, p.spec);
+  if (ctx.output !== 'table' && result !== undefined) ctx.out.write(render(ctx.output, result));
+  else ctx.out.write(`${p.message}\n`);
+  return ExitCode.ok;
+}
+
+function simple(name: string, summary: string, details: string, patches: (r: Rollout) => RolloutPatches): Command {
+  return {
+    name,
+    summary,
+    usage: `${summary}.
+
+Usage:
+  kubectl sluice ${name} ROLLOUT
+
+${details}
+`,
+    async run(ctx, argv) {
+      const [rollout] = positionalArgs(parseCommandArgs(argv, {}).positionals, ['rollout']);
+      const { rollout: r } = await readRollout(ctx, rollout);
+      return send(ctx, rollout, patches(r));
+    },
+  };
+}
+
+export const promote: Command = {
+  name: 'promote',
+  summary: 'Promote a Rollout past its current pause or step, or all the way with --full',
+  usage: `Promote a Rollout past its current pause or step, or all the way with --full.
+
+Usage:
+  kubectl sluice promote ROLLOUT [--full]
+
+Without --full: a paused Rollout (a pause step, an inconclusive analysis, blue-green waiting for promotion) goes
+on (status.pauseConditions cleared); a Rollout paused with spec.paused is unpaused; one that is not paused skips
+its current step (setWeight, analysis). With --full: every remaining step is skipped and the current revision
+becomes stable (status.promoteFull: true).
+
+Flags:
+      --full   skip all remaining steps and analysis
+`,
+  async run(ctx, argv) {
+    const { values, positionals } = parseCommandArgs(argv, { full: { type: 'boolean' } });
+    const [name] = positionalArgs(positionals, ['rollout']);
+    const { rollout } = await readRollout(ctx, name);
+    return send(ctx, name, promotePatches(rollout, values.full === true));
+  },
+};
+
+export const abort = simple('abort', 'Abort a Rollout: traffic and pods go back to the stable revision', 'Sends status.abort: true. "retry" starts the update again from step 0.', abortPatches);
+export const retry = simple('retry', 'Retry an aborted Rollout from its first step', 'Sends status.abort: false.', retryPatches);
+export const pause = simple('pause', 'Pause a Rollout where it is', 'Sets spec.paused: true; "resume" or "promote" continues.', pausePatches);
+export const resume = simple('resume', 'Resume a Rollout paused with "pause"', 'Sets spec.paused: false (pause steps still need "promote").', resumePatches);
+
+export const restart: Command = {
+  name: 'restart',
+  summary: "Restart a Rollout's pods, a batch at a time",
+  usage: `Restart a Rollout's pods, a batch at a time.
+
+Usage:
+  kubectl sluice restart ROLLOUT [--in DURATION]
+
+Sets spec.restartAt: the operator evicts the pods created before it, maxUnavailable at a time, honouring
+PodDisruptionBudgets.
+
+Flags:
+  -i, --in DURATION   restart after this long (e.g. 30s, 5m)
+`,
+  async run(ctx, argv) {
+    const { values, positionals } = parseCommandArgs(argv, { in: { type: 'string', short: 'i' } });
+    const [name] = positionalArgs(positionals, ['rollout']);
+    const delay = values.in === undefined ? 0 : parseDuration('--in', values.in);
+    const { rollout } = await readRollout(ctx, name);
+    return send(ctx, name, restartPatches(rollout, new Date(Date.now() + delay)));
+  },
+};
+
+export const undo: Command = {
+  name: 'undo',
+  summary: "Roll back to a previous revision's pod template",
+  usage: `Roll back to a previous revision's pod template.
+
+Usage:
+  kubectl sluice undo ROLLOUT [--to-revision N]
+
+Copies the pod template of the revision's ReplicaSet into spec.template (of the workloadRef Deployment when the
+Rollout uses one). Revisions are numbered as "get rollout" shows them: the Rollout's ReplicaSets by creation,
+oldest = 1. Without --to-revision (or with 0) the previous revision.
+
+Flags:
+      --to-revision N   the revision to go back to
+`,
+  async run(ctx, argv) {
+    const { values, positionals } = parseCommandArgs(argv, { 'to-revision': { type: 'string' } });
+    const [name] = positionalArgs(positionals, ['rollout']);
+    const to = values['to-revision'] === undefined ? undefined : parseCount('--to-revision', values['to-revision']);
+    const snap = await fetchRolloutSnapshot(ctx.client(), ctx.namespace, name, ctx.signal);
+    const { rs, revision } = undoTarget(snap.replicaSets, snap.rollout.status?.currentPodHash, to);
+    const template = templateOf(rs);
+    const ref = snap.rollout.spec.workloadRef;
+    const target = ref?.name !== undefined ? { r: R.deployment, name: ref.name } : { r: R.rollout, name };
+    const live = await ctx.client().get<KubeObject & { spec?: { template?: unknown } }>(target.r, ctx.namespace, target.name);
+    warnIfGitManaged(ctx, live, 'this rollback (spec.template)');
+    const result = await ctx.client().jsonPatch<KubeObject>(
+      target.r,
+      ctx.namespace,
+      target.name,
+      [
+        { op: 'test', path: '/metadata/resourceVersion', value: live.metadata?.resourceVersion },
+        { op: 'replace', path: '/spec/template', value: template },
+      ],
+      { fieldManager: CLI_FIELD_MANAGER },
+    );
+    if (ctx.output !== 'table') ctx.out.write(render(ctx.output, result));
+    else ctx.out.write(`rollout "${name}" rolled back to revision ${revision} (${rs.metadata.name ?? ''})${target.r === R.deployment ? ` through Deployment "${target.name}"` : ''}\n`);
+    return ExitCode.ok;
+  },
+};
+
+export const rolloutActions: readonly Command[] = [promote, abort, retry, pause, resume, restart, undo];

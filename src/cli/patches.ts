@@ -1,0 +1,118 @@
+// The patches the rollout verbs send, decided from the Rollout as read. Pure. They are Argo Rollouts' kubectl
+// plugin's patches for the same verbs, so Sluice and Argo tooling steer a Rollout the same way.
+import type { Rollout } from '../api/rollout/schema.ts';
+import { PAUSE_INCONCLUSIVE } from '../rollout/decide/canary.ts';
+import { UsageError } from './command.ts';
+import { POD_TEMPLATE_HASH, type ReplicaSetView } from './view/snapshot.ts';
+
+export interface RolloutPatches {
+  /** Merge patch of the status subresource (sent first, as Argo's plugin does). */
+  status?: Record<string, unknown>;
+  /** Merge patch of the object (spec). */
+  spec?: Record<string, unknown>;
+  /** What happened, for the user. */
+  message: string;
+}
+
+/**
+ * promote: unpause spec.paused; then clear the pause conditions (the controller sees the pause handled and moves
+ * on); after an inconclusive analysis also lift the controller pause and move past the step; when nothing is
+ * paused (mid setWeight or analysis), skip the current step.
+ * promote --full: `status.promoteFull: true` unless the current revision is already the stable one.
+ */
+export function promotePatches(r: Rollout, full: boolean): RolloutPatches {
+  const s = r.status ?? {};
+  const name = r.metadata.name ?? '';
+  const spec = r.spec.paused === true ? { paused: false } : undefined;
+  const pauses = s.pauseConditions ?? [];
+  if (full) {
+    if (s.currentPodHash !== undefined && s.currentPodHash === s.stableRS) return { spec, message: `rollout "${name}" is already fully promoted${spec ? ' (unpaused)' : ''}` };
+    return { spec, status: { promoteFull: true }, message: `rollout "${name}" fully promoted` };
+  }
+  const steps = r.spec.strategy?.canary?.steps;
+  const next = Math.min((s.currentStepIndex ?? 0) + 1, steps?.length ?? 0);
+  if (pauses.length > 0 && s.controllerPause === true && pauses.some((p) => p.reason === PAUSE_INCONCLUSIVE) && steps !== undefined) {
+    return { spec, status: { pauseConditions: null, controllerPause: false, currentStepIndex: next }, message: `rollout "${name}" promoted past the inconclusive analysis` };
+  }
+  if (pauses.length > 0) return { spec, status: { pauseConditions: null }, message: `rollout "${name}" promoted` };
+  if (spec !== undefined) return { spec, message: `rollout "${name}" promoted (unpaused)` };
+  if (steps !== undefined && steps.length > 0 && r.spec.strategy?.blueGreen === undefined) {
+    if ((s.currentStepIndex ?? 0) >= steps.length) return { message: `rollout "${name}" has no step left to promote (use --full to make the current revision stable)` };
+    return { status: { pauseConditions: null, currentStepIndex: next }, message: `rollout "${name}" promoted: skipped step ${s.currentStepIndex ?? 0}` };
+  }
+  return { message: `rollout "${name}" is not paused: nothing to promote` };
+}
+
+export const abortPatches = (r: Rollout): RolloutPatches => ({ status: { abort: true }, message: `rollout "${r.metadata.name ?? ''}" aborted` });
+export const retryPatches = (r: Rollout): RolloutPatches => ({ status: { abort: false }, message: `rollout "${r.metadata.name ?? ''}" retried` });
+export const pausePatches = (r: Rollout): RolloutPatches => ({ spec: { paused: true }, message: `rollout "${r.metadata.name ?? ''}" paused` });
+export const resumePatches = (r: Rollout): RolloutPatches => ({ spec: { paused: false }, message: `rollout "${r.metadata.name ?? ''}" resumed` });
+export const restartPatches = (r: Rollout, at: Date): RolloutPatches => ({
+  spec: { restartAt: at.toISOString() },
+  message: `rollout "${r.metadata.name ?? ''}" restarts its pods from ${at.toISOString()}`,
+});
+
+/** A pod template as it was in a revision's ReplicaSet: our hash label removed, as it was in spec.template. */
+export function templateOf(rs: ReplicaSetView): Record<string, unknown> {
+  const t = structuredClone(rs.spec?.template ?? {}) as { metadata?: { labels?: Record<string, string> } } & Record<string, unknown>;
+  if (t.metadata?.labels !== undefined) {
+    delete t.metadata.labels[POD_TEMPLATE_HASH];
+    if (Object.keys(t.metadata.labels).length === 0) delete t.metadata.labels;
+  }
+  return t;
+}
+
+/**
+ * The ReplicaSet `undo` goes back to. Revisions are ReplicaSets by creation, oldest = 1 (what `get rollout` shows);
+ * 0 or none means the previous one: the newest ReplicaSet that is not the current revision.
+ */
+export function undoTarget(replicaSets: readonly ReplicaSetView[], currentHash: string | undefined, toRevision: number | undefined): { rs: ReplicaSetView; revision: number } {
+  if (toRevision !== undefined && toRevision > 0) {
+    const rs = replicaSets[toRevision - 1];
+    if (rs === undefined) throw new UsageError(`--to-revision: no revision ${toRevision} (the Rollout keeps revisions 1..${replicaSets.length})`);
+    return { rs, revision: toRevision };
+  }
+  for (let i = replicaSets.length - 1; i >= 0; i--) {
+    const rs = replicaSets[i] as ReplicaSetView;
+    if (rs.metadata.labels?.[POD_TEMPLATE_HASH] !== currentHash) return { rs, revision: i + 1 };
+  }
+  throw new Error('no previous revision to go back to');
+}
+
+export interface ImageChange {
+  container: string;
+  image: string;
+}
+
+/** Parses `CONTAINER=IMAGE` arguments (`*=IMAGE` for every container). */
+export function parseImageArgs(args: readonly string[]): ImageChange[] {
+  if (args.length === 0) throw new UsageError('missing CONTAINER=IMAGE');
+  return args.map((a) => {
+    const i = a.indexOf('=');
+    if (i <= 0 || i === a.length - 1) throw new UsageError(`"${a}": expected CONTAINER=IMAGE`);
+    return { container: a.slice(0, i), image: a.slice(i + 1) };
+  });
+}
+
+type Containers = { name: string; image?: string }[];
+
+/**
+ * JSON-patch operations that set the images in a pod template at `base` ("/spec/template"), guarded by a test of
+ * the resourceVersion read. Every named container must exist in containers or initContainers.
+ */
+export function imagePatch(template: { spec?: { containers?: Containers; initContainers?: Containers } } | undefined, base: string, changes: readonly ImageChange[], resourceVersion: string | undefined): unknown[] {
+  const ops: unknown[] = resourceVersion === undefined ? [] : [{ op: 'test', path: '/metadata/resourceVersion', value: resourceVersion }];
+  const lists = { containers: template?.spec?.containers ?? [], initContainers: template?.spec?.initContainers ?? [] };
+  for (const ch of changes) {
+    let matched = false;
+    for (const [list, containers] of Object.entries(lists)) {
+      containers.forEach((c, i) => {
+        if (ch.container !== '*' && c.name !== ch.container) return;
+        matched = true;
+        if (c.image !== ch.image) ops.push({ op: 'replace', path: `${base}/spec/${list}/${i}/image`, value: ch.image });
+      });
+    }
+    if (!matched) throw new UsageError(`no container named "${ch.container}" (have: ${[...lists.containers, ...lists.initContainers].map((c) => c.name).join(', ') || 'none'})`);
+  }
+  return ops;
+}
