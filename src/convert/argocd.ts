@@ -1,0 +1,115 @@
+// Argo CD Application → Sluice Application. Same field names for what Sluice supports (plain YAML and Kustomize from
+// one Git repository over HTTP(S), into the cluster Sluice runs in); everything else is reported.
+import { IN_CLUSTER_NAME, IN_CLUSTER_SERVER } from '../api/application/schema.ts';
+import type { PathSegment } from '../lint/source.ts';
+import { SLUICE_API, copyMetadata, type ConvertContext } from './types.ts';
+
+const SOURCE_FIELDS = ['repoURL', 'targetRevision', 'path'] as const;
+const DIRECTORY_FIELDS = ['recurse', 'include', 'exclude'] as const;
+const KUSTOMIZE_FIELDS = ['namePrefix', 'nameSuffix', 'images', 'commonLabels'] as const;
+
+const WHY: Readonly<Record<string, string>> = {
+  helm: 'Sluice renders plain YAML and Kustomize, not Helm charts: render the chart into the repository',
+  chart: 'Sluice renders plain YAML and Kustomize, not Helm charts: render the chart into the repository',
+  plugin: 'config management plugins are not supported by Sluice',
+  jsonnet: 'Sluice does not render Jsonnet',
+};
+
+export function convertArgoApplication(ctx: ConvertContext): void {
+  const f = ctx.fields;
+  const name = f.string('metadata', 'name') ?? '';
+  const metadata = copyMetadata(ctx, name);
+  if (f.peek('metadata', 'finalizers') !== undefined) {
+    f.take('metadata', 'finalizers');
+    ctx.report(['metadata', 'finalizers'], 'unmapped', "Argo CD's finalizers mean nothing to Sluice: left out");
+  }
+
+  const spec: Record<string, unknown> = {};
+  let srcPath: PathSegment[] = ['spec', 'source'];
+  const many = f.keys('spec', 'sources');
+  if (many.length > 0) {
+    srcPath = ['spec', 'sources', 0];
+    f.consume(['spec', 'sources']);
+    if (many.length > 1) ctx.report(['spec', 'sources', 1], 'unmapped', `Sluice syncs one source: sources[1..${many.length - 1}] left out`);
+    else ctx.report(['spec', 'sources'], 'note', 'a single entry of spec.sources becomes spec.source');
+  }
+  const source: Record<string, unknown> = {};
+  for (const k of SOURCE_FIELDS) {
+    const v = f.string(...srcPath, k);
+    if (v !== undefined) source[k] = v;
+  }
+  const dir = mapped(ctx, [...srcPath, 'directory'], DIRECTORY_FIELDS);
+  if (dir !== undefined) source.directory = dir;
+  const kust = mapped(ctx, [...srcPath, 'kustomize'], KUSTOMIZE_FIELDS);
+  if (kust !== undefined) source.kustomize = kust;
+  spec.source = source;
+
+  const destination: Record<string, unknown> = {};
+  const server = f.string('spec', 'destination', 'server');
+  if (server !== undefined && server.replace(/\/+$/, '') === IN_CLUSTER_SERVER) destination.server = IN_CLUSTER_SERVER;
+  else if (server !== undefined) ctx.report(['spec', 'destination', 'server'], 'unmapped', `Sluice deploys only into the cluster it runs in (${IN_CLUSTER_SERVER}): "${server}" left out, so the objects go to this cluster`);
+  const cluster = f.string('spec', 'destination', 'name');
+  if (cluster === IN_CLUSTER_NAME) destination.name = cluster;
+  else if (cluster !== undefined) ctx.report(['spec', 'destination', 'name'], 'unmapped', `Sluice deploys only into the cluster it runs in: cluster "${cluster}" left out`);
+  const ns = f.string('spec', 'destination', 'namespace');
+  if (ns !== undefined) destination.namespace = ns;
+  spec.destination = destination;
+
+  const project = f.string('spec', 'project');
+  if (project !== undefined) spec.project = project;
+
+  const syncPolicy: Record<string, unknown> = {};
+  if (f.peek('spec', 'syncPolicy', 'automated') !== undefined) {
+    const enabled = f.boolean('spec', 'syncPolicy', 'automated', 'enabled');
+    const automated: Record<string, unknown> = {};
+    for (const k of ['prune', 'selfHeal', 'allowEmpty'] as const) {
+      const v = f.boolean('spec', 'syncPolicy', 'automated', k);
+      if (v !== undefined) automated[k] = v;
+    }
+    f.consume(['spec', 'syncPolicy', 'automated']);
+    if (enabled === false) ctx.report(['spec', 'syncPolicy', 'automated', 'enabled'], 'note', 'automated sync is switched off (enabled: false): syncs happen on request only');
+    else syncPolicy.automated = automated;
+  }
+  const options: string[] = [];
+  for (const i of f.keys('spec', 'syncPolicy', 'syncOptions')) {
+    const opt = f.string('spec', 'syncPolicy', 'syncOptions', i) ?? '';
+    if (opt === 'CreateNamespace=true') options.push(opt);
+    else if (opt === 'ServerSideApply=true') ctx.report(['spec', 'syncPolicy', 'syncOptions', i], 'note', 'Sluice always applies server-side');
+    else ctx.report(['spec', 'syncPolicy', 'syncOptions', i], 'unmapped', `sync option "${opt}" is not supported by Sluice (CreateNamespace=true is): left out`);
+  }
+  f.consume(['spec', 'syncPolicy', 'syncOptions']);
+  if (options.length > 0) syncPolicy.syncOptions = options;
+  if (f.peek('spec', 'syncPolicy', 'retry') !== undefined) {
+    const retry: Record<string, unknown> = {};
+    const limit = f.number('spec', 'syncPolicy', 'retry', 'limit');
+    if (limit !== undefined) retry.limit = limit;
+    const backoff = mapped(ctx, ['spec', 'syncPolicy', 'retry', 'backoff'], ['duration', 'factor', 'maxDuration']);
+    if (backoff !== undefined) retry.backoff = backoff;
+    syncPolicy.retry = retry;
+  }
+  if (Object.keys(syncPolicy).length > 0) spec.syncPolicy = syncPolicy;
+
+  if (f.peek('spec', 'ignoreDifferences') !== undefined) {
+    f.take('spec', 'ignoreDifferences');
+    ctx.report(['spec', 'ignoreDifferences'], 'unmapped', 'Sluice never reverts a field another field manager applied (an HPA, a canary\'s weights), which is what ignoreDifferences is mostly for; it does not read ignoreDifferences: left out');
+  }
+  f.take('operation');
+  if (f.peek('operation') !== undefined) ctx.report(['operation'], 'note', 'a pending Argo CD operation is dropped: annotate the Application with sluice.dev/sync to sync now');
+  for (const [path, why] of unreadWhy(ctx)) ctx.report(path, 'unmapped', `${why}: left out`);
+  ctx.emit({ apiVersion: SLUICE_API, kind: 'Application', metadata, spec });
+}
+
+/** The listed fields of the map at `path`, as written; the map's other fields are left unread (reported later). */
+function mapped(ctx: ConvertContext, path: PathSegment[], keys: readonly string[]): Record<string, unknown> | undefined {
+  if (ctx.fields.peek(...path) === undefined) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    const v = ctx.fields.take(...path, k);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+function unreadWhy(ctx: ConvertContext): [PathSegment[], string][] {
+  return ctx.fields.drainUnread().map((p) => [p, WHY[String(p[p.length - 1])] ?? 'not supported by Sluice']);
+}

@@ -1,0 +1,119 @@
+// `kubectl sluice convert`: Argo Rollouts, Argo CD and Flagger manifests → Sluice manifests, with every field that
+// could not be mapped reported at file:line:column. Other objects (Deployments, Services, Sluice objects) pass
+// through unchanged, so the output replaces the input files. Every converted object is checked with the lint library
+// before it is printed: a conversion that would not validate is an error, never a silent bad manifest. Pure.
+import { stringify } from 'yaml';
+import { fieldPath } from '../api/common/errors.ts';
+import { lint, type LintFile } from '../lint/lint.ts';
+import { parseSource, type SourceDocument } from '../lint/source.ts';
+import { convertArgoApplication } from './argocd.ts';
+import { convertArgoRollouts } from './argo-rollouts.ts';
+import { Fields } from './fields.ts';
+import { convertCanary, convertMetricTemplate } from './flagger.ts';
+import type { ConvertContext, ConvertFinding, ConvertSeverity, Manifest, SourceIndex } from './types.ts';
+
+export type { ConvertFinding, ConvertSeverity, Manifest };
+
+export interface ConvertResult {
+  /** In input order; each with the source it came from (`file:line`). */
+  manifests: { manifest: Manifest; source: string }[];
+  findings: ConvertFinding[];
+}
+
+const ARGO_ROLLOUTS_KINDS = new Set(['Rollout', 'AnalysisTemplate', 'ClusterAnalysisTemplate', 'AnalysisRun']);
+
+type Converter = (ctx: ConvertContext) => void;
+
+function converterFor(apiVersion: string, kind: string): Converter | 'pass' | 'unsupported' {
+  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+  if (group === 'argoproj.io') {
+    if (ARGO_ROLLOUTS_KINDS.has(kind)) return (ctx) => convertArgoRollouts(ctx, kind);
+    if (kind === 'Application') return convertArgoApplication;
+    return 'unsupported';
+  }
+  if (group === 'flagger.app') {
+    if (kind === 'Canary') return convertCanary;
+    if (kind === 'MetricTemplate') return convertMetricTemplate;
+    return 'unsupported';
+  }
+  return 'pass';
+}
+
+export function convert(files: readonly LintFile[]): ConvertResult {
+  const findings: ConvertFinding[] = [];
+  const docs: SourceDocument[] = [];
+  for (const f of files) {
+    const parsed = parseSource(f.path, f.text);
+    for (const e of parsed.errors) findings.push({ file: e.file, line: e.line, column: e.column, field: '(root)', message: `invalid YAML: ${e.message}`, severity: 'error', object: '' });
+    docs.push(...parsed.documents);
+  }
+  const index: SourceIndex = {
+    find: (prefix, kind, namespace, name) =>
+      docs.find((d) => {
+        const v = d.value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+        const ns = typeof v.metadata?.namespace === 'string' ? v.metadata.namespace : '';
+        return typeof v.apiVersion === 'string' && v.apiVersion.startsWith(prefix) && v.kind === kind && v.metadata?.name === name && (ns === namespace || ns === '' || namespace === '');
+      }),
+  };
+
+  const manifests: ConvertResult['manifests'] = [];
+  const origin = new Map<Manifest, SourceDocument>();
+  for (const doc of docs) {
+    const v = doc.value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } } | null;
+    const apiVersion = typeof v?.apiVersion === 'string' ? v.apiVersion : '';
+    const kind = typeof v?.kind === 'string' ? v.kind : '';
+    const object = `${kind}/${typeof v?.metadata?.name === 'string' ? v.metadata.name : ''}`;
+    const start = doc.locate([]);
+    const source = `${doc.file}:${start.line}`;
+    const report = (path: readonly (string | number)[], severity: ConvertSeverity, message: string): void => {
+      findings.push({ file: doc.file, ...doc.locate(path), field: fieldPath('', ...path) || '(root)', message, severity, object });
+    };
+    const how = converterFor(apiVersion, kind);
+    if (how === 'pass') {
+      manifests.push({ manifest: doc.value as Manifest, source });
+      continue;
+    }
+    if (how === 'unsupported') {
+      report([], 'unmapped', `${apiVersion} ${kind} has no Sluice equivalent: left out`);
+      continue;
+    }
+    const fields = new Fields(doc.value);
+    fields.take('apiVersion');
+    fields.take('kind');
+    const emitted: Manifest[] = [];
+    how({ doc, fields, index, emit: (m) => emitted.push(m), report });
+    for (const path of fields.unread()) report(path, 'unmapped', 'not supported by Sluice: left out');
+    for (const m of emitted) {
+      origin.set(m, doc);
+      manifests.push({ manifest: m, source });
+    }
+  }
+
+  // The self-check: what convert prints must pass lint (templates it did not write may live in the cluster).
+  const converted = manifests.filter((m) => origin.has(m.manifest));
+  const checked = lint(converted.map((m, i) => ({ path: String(i), text: stringify(m.manifest) })));
+  for (const f of checked.findings) {
+    if (f.severity !== 'error') continue;
+    const m = converted[Number(f.file)];
+    const doc = m === undefined ? undefined : origin.get(m.manifest);
+    if (m === undefined || doc === undefined) continue;
+    findings.push({ file: doc.file, ...doc.locate([]), field: f.field, message: `the converted ${m.manifest.kind} "${m.manifest.metadata.name}" does not validate: ${f.message}`, severity: 'error', object: `${m.manifest.kind}/${m.manifest.metadata.name}` });
+  }
+  findings.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : a.file < b.file ? -1 : 1));
+  return { manifests, findings };
+}
+
+/** 0: everything mapped; 3: output produced, but some fields were left out (reported); 1: errors. */
+export function convertExitCode(result: ConvertResult): 0 | 1 | 3 {
+  if (result.findings.some((f) => f.severity === 'error')) return 1;
+  return result.findings.some((f) => f.severity === 'unmapped') ? 3 : 0;
+}
+
+/** A multi-document YAML stream; each document says where it came from. */
+export function toYaml(result: ConvertResult): string {
+  return result.manifests.map((m) => `# from ${m.source}\n${stringify(m.manifest, { lineWidth: 0 })}`).join('---\n');
+}
+
+export function formatConvertFinding(f: ConvertFinding): string {
+  return `${f.file}:${f.line}:${f.column}: ${f.severity}: ${f.object === '' ? '' : `${f.object}: `}${f.field}: ${f.message}`;
+}

@@ -1,0 +1,109 @@
+// The Services and the routing object a Flagger Canary had Flagger generate, written out for Sluice, which uses the
+// user's own. Names follow Flagger's so that clients and routes keep working:
+//   istio       stable <svc>-primary, canary <svc>-canary, apex <svc> (the VirtualService host)
+//   gatewayapi  stable <svc>-primary, canary <svc>-canary, apex <svc>, HTTPRoute <svc>
+//   nginx       stable <svc> (the Service the ingressRef Ingress already routes to), canary <svc>-canary
+//   kubernetes  blue-green: active <svc>, preview <svc>-canary
+import type { TrafficRouting } from '../api/rollout/schema.ts';
+import type { PathSegment } from '../lint/source.ts';
+import type { ConvertContext, Manifest } from './types.ts';
+
+export type FlaggerProvider = 'istio' | 'nginx' | 'gatewayapi' | 'kubernetes';
+
+export interface Routing {
+  stableService: string;
+  canaryService: string;
+  trafficRouting?: TrafficRouting;
+}
+
+const SVC: PathSegment[] = ['spec', 'service'];
+/** Istio HTTPRoute fields Flagger copies into every generated route; the generated VirtualService keeps them. */
+const ISTIO_ROUTE_FIELDS = ['match', 'rewrite', 'retries', 'headers', 'corsPolicy', 'timeout'] as const;
+
+export function providerOf(value: string | undefined): FlaggerProvider | undefined {
+  if (value === undefined || value === 'istio') return 'istio';
+  if (value === 'nginx' || value === 'kubernetes') return value;
+  if (value === 'gatewayapi' || value.startsWith('gatewayapi:')) return 'gatewayapi';
+  return undefined;
+}
+
+/** Emits the Services and the routing object; returns what the Rollout names. */
+export function emitRouting(ctx: ConvertContext, provider: FlaggerProvider, name: string, namespace: string | undefined, selector: Record<string, string>): Routing | undefined {
+  const f = ctx.fields;
+  const svc = f.string(...SVC, 'name') ?? name;
+  const port = f.number(...SVC, 'port');
+  if (port === undefined) {
+    ctx.report([...SVC, 'port'], 'error', 'required: the port of the Services to generate');
+    return undefined;
+  }
+  const portName = f.string(...SVC, 'portName') ?? 'http';
+  const targetPort = f.take(...SVC, 'targetPort') ?? port;
+  const appProtocol = f.string(...SVC, 'appProtocol');
+  const ns = namespace === undefined ? {} : { namespace };
+  const service = (svcName: string, role: 'apex' | 'primary' | 'canary'): Manifest => {
+    const meta = f.take(...SVC, role) as { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined;
+    return {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: svcName, ...ns, ...(meta?.labels !== undefined ? { labels: meta.labels } : {}), ...(meta?.annotations !== undefined ? { annotations: meta.annotations } : {}) },
+      spec: { selector, ports: [{ name: portName, port, targetPort, protocol: 'TCP', ...(appProtocol !== undefined ? { appProtocol } : {}) }] },
+    };
+  };
+  const hosts = (f.take(...SVC, 'hosts') as string[] | undefined) ?? [];
+
+  if (provider === 'nginx') {
+    const ingress = f.string('spec', 'ingressRef', 'name');
+    f.take('spec', 'ingressRef');
+    if (ingress === undefined) {
+      ctx.report(['spec', 'ingressRef'], 'error', 'required with provider nginx: the Ingress that routes to the apex Service');
+      return undefined;
+    }
+    ctx.emit(service(svc, 'apex'));
+    ctx.emit(service(`${svc}-canary`, 'canary'));
+    f.take(...SVC, 'primary');
+    ctx.report(['spec', 'ingressRef'], 'note', `Sluice keeps Ingress "${ingress}" as the stable route: its backend "${svc}" is the stable Service, and Sluice writes a canary Ingress "${name}-${ingress}-canary" to "${svc}-canary"`);
+    return { stableService: svc, canaryService: `${svc}-canary`, trafficRouting: { nginx: { stableIngress: ingress } } };
+  }
+  if (provider === 'kubernetes') {
+    ctx.emit(service(svc, 'apex'));
+    ctx.emit(service(`${svc}-canary`, 'canary'));
+    f.take(...SVC, 'primary');
+    return { stableService: svc, canaryService: `${svc}-canary` };
+  }
+
+  const stable = `${svc}-primary`;
+  const canary = `${svc}-canary`;
+  ctx.emit(service(svc, 'apex'));
+  ctx.emit(service(stable, 'primary'));
+  ctx.emit(service(canary, 'canary'));
+  const backends = (weighted: (host: string, weight: number) => object): object[] => [weighted(stable, 100), weighted(canary, 0)];
+  if (provider === 'istio') {
+    const route: Record<string, unknown> = { name: 'primary' };
+    for (const k of ISTIO_ROUTE_FIELDS) {
+      const v = f.take(...SVC, k);
+      if (v !== undefined) route[k] = v;
+    }
+    route.route = backends((host, weight) => ({ destination: { host }, weight }));
+    const gateways = f.take(...SVC, 'gateways') as string[] | undefined;
+    ctx.emit({
+      apiVersion: 'networking.istio.io/v1beta1',
+      kind: 'VirtualService',
+      metadata: { name: svc, ...ns },
+      spec: { hosts: [...new Set([svc, ...hosts])], gateways: gateways ?? ['mesh'], http: [route] },
+    });
+    return { stableService: stable, canaryService: canary, trafficRouting: { istio: { virtualService: { name: svc } } } };
+  }
+  const parentRefs = f.take(...SVC, 'gatewayRefs');
+  const timeout = f.string(...SVC, 'timeout');
+  ctx.emit({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: svc, ...ns },
+    spec: {
+      ...(parentRefs !== undefined ? { parentRefs } : {}),
+      ...(hosts.length > 0 ? { hostnames: hosts } : {}),
+      rules: [{ ...(timeout !== undefined ? { timeouts: { request: timeout } } : {}), backendRefs: backends((n, weight) => ({ name: n, port, weight })) }],
+    },
+  });
+  return { stableService: stable, canaryService: canary, trafficRouting: { gatewayAPI: { httpRoute: svc } } };
+}

@@ -1,0 +1,183 @@
+// Flagger Canary → Sluice Rollout (plus the Services, route and AnalysisTemplates Flagger generated or read).
+// A Canary drives an unmodified Deployment (targetRef); the Rollout does the same with workloadRef, scaling the
+// Deployment down once the Rollout is Healthy (scaleDown: onsuccess; Flagger scales it to 0 as it takes over).
+// Flagger's progressive canary (a weight step every analysis interval up to maxWeight, checks on every tick,
+// rollback after `threshold` failed checks) becomes explicit steps (setWeight, then a pause of one interval) and a
+// background analysis from the first weight on, failing after threshold failures (failureLimit = threshold - 1).
+import type { CanaryStep, RolloutAnalysis } from '../api/rollout/schema.ts';
+import type { PathSegment } from '../lint/source.ts';
+import { convertMetrics } from './flagger-metrics.ts';
+import { emitRouting, providerOf, type FlaggerProvider } from './flagger-routing.ts';
+import { SLUICE_API, copyMetadata, type ConvertContext } from './types.ts';
+
+/** Why Sluice has no equivalent, for the Canary fields it reports (the last path segment names them). */
+const WHY: Readonly<Record<string, string>> = {
+  webhooks: 'Sluice does not call webhooks: a confirm-* gate is a `pause: {}` step promoted with `kubectl sluice promote`; load tests and checks become AnalysisTemplates (web provider)',
+  alerts: 'Sluice reports through Kubernetes Events and conditions, not chat alerts',
+  sessionAffinity: 'sticky canary sessions are not supported by Sluice',
+  mirror: 'use a setMirrorRoute step (Istio, Gateway API) instead of Flagger\'s mirror stage',
+  mirrorWeight: 'use a setMirrorRoute step (Istio, Gateway API) instead of Flagger\'s mirror stage',
+  stepWeightPromotion: 'Sluice promotes in one step once the last step completes',
+  primaryReadyThreshold: 'Sluice waits for every pod of a ReplicaSet to be available',
+  canaryReadyThreshold: 'Sluice waits for every pod of a ReplicaSet to be available',
+  match: 'A/B routing by match is not mapped: use a setHeaderRoute step with managedRoutes; converted as a blue-green-style run without it',
+  autoscalerRef: 'point the HorizontalPodAutoscaler at the Rollout (it has a scale subresource): Sluice does not clone HPAs',
+  revertOnDeletion: 'Sluice does not revert routes when a Rollout is deleted',
+  upstreamRef: 'Gloo is not a Sluice router',
+  routeRef: 'APISIX is not a Sluice router',
+  trafficPolicy: 'Sluice generates no DestinationRules for host-split routing: put the traffic policy on a DestinationRule of your own',
+  portDiscovery: 'only service.port is exposed on the generated Services',
+  headless: 'the generated Services are ClusterIP',
+  unmanagedMetadata: 'Sluice does not edit Service metadata',
+  delegation: 'delegate VirtualServices are not generated',
+  backendTimeout: 'not supported on the generated HTTPRoute',
+  trafficDistribution: 'not set on the generated Services',
+};
+
+const DEFAULT_INTERVAL = '1m';
+
+export function convertCanary(ctx: ConvertContext): void {
+  const f = ctx.fields;
+  const name = f.string('metadata', 'name') ?? '';
+  const metadata = copyMetadata(ctx, name);
+  const namespace = metadata.namespace as string | undefined;
+
+  const kind = f.string('spec', 'targetRef', 'kind') ?? 'Deployment';
+  const target = f.string('spec', 'targetRef', 'name');
+  f.take('spec', 'targetRef');
+  if (kind !== 'Deployment' || target === undefined) {
+    ctx.report(['spec', 'targetRef'], 'error', `Sluice canaries Deployments (workloadRef): a ${kind} target cannot be converted`);
+    f.take();
+    return;
+  }
+
+  const providerName = f.string('spec', 'provider');
+  const provider = providerOf(providerName);
+  if (provider === undefined) {
+    ctx.report(['spec', 'provider'], 'unmapped', `provider "${providerName ?? ''}" is not a Sluice router (Istio, NGINX, Gateway API): the canary runs on replica ratios`);
+  } else if (providerName === undefined) {
+    ctx.report(['spec'], 'note', 'no spec.provider: Flagger then uses its --mesh-provider flag (default istio); converted for Istio');
+  }
+
+  // The pods' labels: from the Deployment when it is converted along, else Flagger's default selector label.
+  const deployment = ctx.index.find('apps/', 'Deployment', namespace ?? '', target)?.value as { spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> } } } | undefined;
+  const matchLabels = deployment?.spec?.selector?.matchLabels;
+  if (matchLabels === undefined) ctx.report(['spec', 'targetRef'], 'note', `Deployment "${target}" is not in the converted files: the generated Services select app=${target} and the Rollout has 1 replica unless you set spec.replicas`);
+  const selector = matchLabels ?? { app: target };
+
+  const routing = emitRouting(ctx, provider ?? 'kubernetes', name, namespace, selector);
+  if (routing === undefined) {
+    f.take();
+    return;
+  }
+  const a: PathSegment[] = ['spec', f.peek('spec', 'analysis') !== undefined ? 'analysis' : 'canaryAnalysis'];
+  const interval = f.string(...a, 'interval') ?? DEFAULT_INTERVAL;
+  const threshold = f.number(...a, 'threshold') ?? 1;
+  const skip = f.boolean('spec', 'skipAnalysis') === true;
+  const routed = provider !== undefined && provider !== 'kubernetes';
+  const metrics = convertMetrics(ctx, {
+    base: a,
+    canary: name,
+    namespace,
+    target,
+    service: f.string('spec', 'service', 'name') ?? target,
+    interval,
+    failureLimit: Math.max(0, threshold - 1),
+    metricsServer: f.string('spec', 'metricsServer'),
+    builtinsSupported: routed,
+    route: (f.peek('spec', 'ingressRef', 'name') as string | undefined) ?? (provider === 'gatewayapi' ? (f.peek('spec', 'service', 'name') as string | undefined) ?? target : undefined),
+  });
+  const analysis: RolloutAnalysis = {
+    ...(metrics.templates.length > 0 ? { templates: metrics.templates.map((templateName) => ({ templateName })) } : {}),
+    ...(metrics.successRate !== undefined ? { successRate: metrics.successRate } : {}),
+    ...(metrics.latency !== undefined ? { latency: metrics.latency } : {}),
+  };
+  const checks = Object.keys(analysis).length > 0;
+  if (metrics.successRate !== undefined || metrics.latency !== undefined) {
+    analysis.interval = metrics.builtinInterval ?? interval;
+    analysis.failureLimit = Math.max(0, threshold - 1);
+    const server = f.peek('spec', 'metricsServer') as string | undefined;
+    if (server !== undefined) analysis.prometheus = { address: server };
+    ctx.report(a, 'note', 'Sluice\'s builtin checks pause the canary when there is no traffic to measure, where Flagger counts a failed check');
+  }
+
+  const steps: CanaryStep[] = [];
+  const iterations = f.number(...a, 'iterations');
+  const weights = weightLadder(f.take(...a, 'stepWeights'), f.number(...a, 'stepWeight'), f.number(...a, 'maxWeight'));
+  if (skip) {
+    ctx.report(['spec', 'skipAnalysis'], 'note', 'skipAnalysis: no steps and no analysis, so a new revision is promoted at once');
+  } else if (weights.length > 0) {
+    for (const w of weights) steps.push({ setWeight: w }, { pause: { duration: interval } });
+  } else if (iterations !== undefined && iterations > 0 && routing.trafficRouting !== undefined) {
+    // Blue-green through the router: the canary at full size without traffic for `iterations` checks, then all of it.
+    steps.push({ setCanaryScale: { weight: 100 } }, { pause: { duration: multiply(interval, iterations) } });
+    ctx.report([...a, 'iterations'], 'note', `Flagger's blue-green run: the canary is scaled up without traffic for ${iterations} × ${interval}, then promoted`);
+  } else if (iterations !== undefined && iterations > 0) {
+    steps.push({ pause: { duration: multiply(interval, iterations) } });
+    ctx.report([...a, 'iterations'], 'note', `without a router the canary holds its replica share for ${iterations} × ${interval}, then is promoted`);
+  }
+
+  const canary: Record<string, unknown> = {
+    canaryService: routing.canaryService,
+    stableService: routing.stableService,
+    ...(routing.trafficRouting !== undefined ? { trafficRouting: routing.trafficRouting } : {}),
+    steps,
+  };
+  if (checks && !skip) canary.analysis = steps.length > 1 ? { ...analysis, startingStep: 1 } : analysis;
+  const spec: Record<string, unknown> = {
+    ...(deployment?.spec?.replicas !== undefined ? { replicas: deployment.spec.replicas } : {}),
+    ...(matchLabels !== undefined ? { selector: { matchLabels } } : {}),
+    workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target, scaleDown: 'onsuccess' },
+  };
+  const deadline = f.number('spec', 'progressDeadlineSeconds');
+  // Flagger rolls back when the deadline passes; so does a Rollout with progressDeadlineAbort.
+  spec.progressDeadlineSeconds = deadline ?? 600;
+  spec.progressDeadlineAbort = true;
+  if (f.boolean('spec', 'suspend') === true) spec.paused = true;
+  spec.strategy = { canary };
+
+  for (const path of f.drainUnread()) {
+    const why = WHY[String(path[path.length - 1])] ?? WHY[String(path[path.length - 2])];
+    ctx.report(path, 'unmapped', `${why ?? 'not supported by Sluice'}: left out`);
+  }
+  ctx.emit({ apiVersion: SLUICE_API, kind: 'Rollout', metadata, spec });
+}
+
+/** Flagger's weights: stepWeights as listed (capped at 100), or stepWeight increments until maxWeight is reached. */
+export function weightLadder(stepWeights: unknown, stepWeight: number | undefined, maxWeight: number | undefined): number[] {
+  if (Array.isArray(stepWeights) && stepWeights.length > 0) {
+    return stepWeights.filter((w): w is number => typeof w === 'number').map((w) => Math.min(100, w));
+  }
+  if (stepWeight === undefined || stepWeight <= 0) return [];
+  const max = maxWeight !== undefined && maxWeight > 0 ? maxWeight : 100;
+  const out: number[] = [];
+  // Flagger advances while the weight is below the maximum, so the last step may pass it (max 50, step 20 → 60).
+  for (let w = stepWeight; ; w += stepWeight) {
+    out.push(Math.min(100, w));
+    if (w >= max || w >= 100) return out;
+  }
+}
+
+/** `interval` × n as a duration Sluice reads ("1m" × 5 → "5m"; "30s" × 3 → "90s"). */
+function multiply(interval: string, n: number): string {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(interval);
+  return m === null ? interval : `${Number(m[1]) * n}${m[2] as string}`;
+}
+
+export type { FlaggerProvider };
+
+/** A MetricTemplate has no output of its own; each Canary metric that references it becomes an AnalysisTemplate. */
+export function convertMetricTemplate(ctx: ConvertContext): void {
+  const f = ctx.fields;
+  for (const k of ['type', 'address', 'insecureSkipVerify'] as const) f.take('spec', 'provider', k);
+  f.take('spec', 'query');
+  f.take('metadata');
+  f.take('apiVersion');
+  f.take('kind');
+  f.take('status');
+  ctx.report([], 'note', 'a MetricTemplate has no threshold of its own: each Canary metric that references it becomes an AnalysisTemplate <canary>-<metric> (convert them together)');
+  for (const path of f.drainUnread()) {
+    const why = path.includes('secretRef') ? 'Sluice\'s Prometheus provider takes headers, not a Secret' : undefined;
+    ctx.report(path, 'unmapped', `${why ?? 'not supported by Sluice'}: left out`);
+  }
+}
