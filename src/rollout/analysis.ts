@@ -3,7 +3,7 @@
 import type { RolloutAnalysis } from '../api/rollout/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
-import { BACKGROUND } from './decide/types.ts';
+import { BACKGROUND, POST_PROMOTION, PRE_PROMOTION } from './decide/types.ts';
 import { R } from '../kube/resource.ts';
 import type { Metric } from '../api/analysis/schema.ts';
 import { builtinMetrics, type Scope } from '../analysis/builtin/builtin.ts';
@@ -49,7 +49,7 @@ export function builtinChecks(o: RunInput): Metric[] {
     stable = { router: 'nginx', namespace: ns, ingress: stableIngress };
   } else if (tr?.gatewayAPI !== undefined) {
     scope = { router: 'gatewayAPI', namespace: ns, route: tr.gatewayAPI.httpRoute ?? tr.gatewayAPI.httpRoutes?.[0]?.name ?? '' };
-  } else throw new Error('builtin checks read the metrics of a traffic router: set strategy.canary.trafficRouting');
+  } else throw new Error('builtin checks read the metrics of a traffic router: set strategy.canary.trafficRouting (blue-green rollouts have none: use templates)');
   const compare = a.compareToStable;
   if (compare !== undefined && stable === undefined) {
     throw new Error('compareToStable needs the stable revision\'s own metrics: available with Istio and NGINX Ingress, not with one HTTPRoute for both');
@@ -100,10 +100,14 @@ export async function createStepAnalysisRun(
   }
 }
 
-/** The label value of a run's step: its index, or `background`. */
-export const stepLabel = (stepIndex: number): string => (stepIndex === BACKGROUND ? 'background' : String(stepIndex));
+/** Label values of the runs that belong to no step: a canary's background analysis, a blue-green rollout's
+ * pre- and post-promotion analyses. */
+const NAMED_RUNS = new Map<string, number>([['background', BACKGROUND], ['pre-promotion', PRE_PROMOTION], ['post-promotion', POST_PROMOTION]]);
+
+/** The label value of a run's step: its index, or one of NAMED_RUNS. */
+export const stepLabel = (stepIndex: number): string => [...NAMED_RUNS].find(([, i]) => i === stepIndex)?.[0] ?? String(stepIndex);
 export const stepOfLabel = (value: string | undefined): number | undefined =>
-  value === 'background' ? BACKGROUND : value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+  value === undefined ? undefined : (NAMED_RUNS.get(value) ?? (/^\d+$/.test(value) ? Number(value) : undefined));
 export const analysisRunName = (rollout: string, hash: string, stepIndex: number): string => `${rollout}-${hash}-${stepLabel(stepIndex)}`;
 
 /** spec.terminate ends a run at its next reconcile (Argo's semantics: Successful unless a limit was already breached). */

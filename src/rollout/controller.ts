@@ -9,9 +9,10 @@ import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/c
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { analysisRunName, createStepAnalysisRun, deleteAnalysisRun, STEP_INDEX_LABEL, stepOfLabel, terminateAnalysisRun, type TemplateObject } from './analysis.ts';
+import { decideBlueGreen } from './decide/bluegreen.ts';
 import { decideCanary } from './decide/canary.ts';
 import { workloadReplicas } from './decide/workload.ts';
-import type { AnalysisRunPhase, ReplicaSetView } from './decide/types.ts';
+import type { AnalysisRunPhase, Decision, ReplicaSetView } from './decide/types.ts';
 import { perform, podsBefore, SCALE_DOWN_DEADLINE } from './effects.ts';
 import { POD_TEMPLATE_HASH_LABEL, podTemplateHash, stepsHash } from './hash.ts';
 import { checkRollout, INVALID_SPEC, specStatus, specStatusChanged } from './spec.ts';
@@ -57,7 +58,10 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
   const byService = (svc: KubeObject): string[] =>
     rollouts
       .list(svc.metadata?.namespace)
-      .filter((r) => [r.spec?.strategy?.canary?.canaryService, r.spec?.strategy?.canary?.stableService].includes(svc.metadata?.name))
+      .filter((r) => {
+        const { canary, blueGreen } = r.spec?.strategy ?? {};
+        return [canary?.canaryService, canary?.stableService, blueGreen?.activeService, blueGreen?.previewService].includes(svc.metadata?.name);
+      })
       .map((r) => `${r.metadata?.namespace}/${r.metadata?.name}`);
 
   const byWorkload = (d: KubeObject): string[] =>
@@ -92,8 +96,8 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     const check = checkRollout(raw, ctx);
     const now = Date.now();
     const judged = specStatus(raw.status, check, raw.metadata?.generation ?? 0, new Date(now).toISOString());
-    if (!check.ok || check.value.spec.strategy?.canary === undefined) {
-      // Invalid, or a strategy the engine does not run yet (blue-green): report the spec check only.
+    if (!check.ok) {
+      // Invalid: report the spec check only.
       if (!specStatusChanged(raw.status, judged)) return;
       await writeStatus(req, raw, { ...raw.status, ...judged, ...(check.ok ? { phase: undefined, message: undefined } : {}) });
       if (!check.ok) {
@@ -158,20 +162,17 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       if (!jsonEqual(failed, raw.status)) await writeStatus(req, raw, failed).catch(() => undefined);
       throw err;
     };
-    const pins = router?.readPins !== undefined && target !== undefined
-      ? await router.readPins(target).catch((err: unknown) => failWith(`reading ${router.type} routing`, err))
-      : { canary: selectorOf(canary.canaryService), stable: selectorOf(canary.stableService) };
-    const decision = decideCanary({
-      now,
-      spec: rollout.spec,
-      status,
-      templateHash,
-      stepsHash: stepsHash(canary.steps),
-      replicaSets: views,
-      serviceSelectors: pins,
-      stepAnalysis,
-      ...(restartPending !== undefined ? { restartPending } : {}),
-    });
+    const observed = { now, spec: rollout.spec, status, templateHash, replicaSets: views, stepAnalysis, ...(restartPending !== undefined ? { restartPending } : {}) };
+    const blueGreen = rollout.spec.strategy?.blueGreen;
+    let decision: Decision;
+    if (blueGreen !== undefined) {
+      decision = decideBlueGreen({ ...observed, serviceSelectors: { active: selectorOf(blueGreen.activeService), preview: selectorOf(blueGreen.previewService) } });
+    } else {
+      const pins = router?.readPins !== undefined && target !== undefined
+        ? await router.readPins(target).catch((err: unknown) => failWith(`reading ${router.type} routing`, err))
+        : { canary: selectorOf(canary.canaryService), stable: selectorOf(canary.stableService) };
+      decision = decideCanary({ ...observed, stepsHash: stepsHash(canary.steps), serviceSelectors: pins });
+    }
     const managedRoutes = (canary.trafficRouting?.managedRoutes ?? []).map((m) => m.name);
     for (const action of decision.actions) {
       if (req.signal.aborted) return; // leadership lost: stop acting at once

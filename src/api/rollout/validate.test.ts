@@ -166,6 +166,16 @@ describe('validateRollout', () => {
     expect(fields(r)).toEqual(['spec.strategy.blueGreen.activeService']);
   });
 
+  it('rejects builtin checks in blue-green analyses: they read a traffic router a blue-green rollout does not have', () => {
+    const r = fixture('rollout-bluegreen.yaml');
+    const bg = r.spec.strategy?.blueGreen;
+    if (bg === undefined) throw new Error('fixture is not blue-green');
+    bg.postPromotionAnalysis = { successRate: { min: 99 } };
+    expect(validateRollout(r, ctx)).toEqual([
+      { field: 'spec.strategy.blueGreen.postPromotionAnalysis.successRate', message: expect.stringContaining('need a traffic router') as unknown },
+    ]);
+  });
+
   it('needs a selector that matches the template labels', () => {
     const r = fixture('rollout-canary-nginx.yaml');
     r.spec.selector = { matchLabels: { app: 'other' } };

@@ -58,8 +58,14 @@ export function validateRollout(rollout: Rollout, ctx?: RolloutValidationContext
     } else if (blueGreen.previewService === blueGreen.activeService) {
       errors.push({ field: `${base}.previewService`, message: 'must differ from activeService' });
     }
-    errors.push(...analysisErrors(`${base}.prePromotionAnalysis`, blueGreen.prePromotionAnalysis, ctx));
-    errors.push(...analysisErrors(`${base}.postPromotionAnalysis`, blueGreen.postPromotionAnalysis, ctx));
+    for (const key of ['prePromotionAnalysis', 'postPromotionAnalysis'] as const) {
+      const analysis = blueGreen[key];
+      errors.push(...analysisErrors(`${base}.${key}`, analysis, ctx));
+      // The builtin checks query a traffic router's metrics; a blue-green rollout switches Services and has none.
+      for (const check of ['successRate', 'latency', 'compareToStable'] as const) {
+        if (analysis?.[check] !== undefined) errors.push({ field: `${base}.${key}.${check}`, message: 'builtin checks need a traffic router (canary trafficRouting); use templates in a blue-green rollout' });
+      }
+    }
   }
   return errors;
 }
