@@ -139,7 +139,8 @@ function metricQuery(ctx: ConvertContext, at: PathSegment[], input: MetricsInput
   const text = raw.text.replace(/\{\{\s*([A-Za-z.]+)\s*\}\}/g, (whole, name: string) => {
     const v = name.startsWith('variables.') ? vars[name.slice('variables.'.length)] : known[name];
     if (v === undefined) missing ??= whole;
-    return v === undefined ? whole : typeof v === "object" ? JSON.stringify(v) : String(v as string | number | boolean);
+    if (v === undefined) return whole;
+    return typeof v === 'string' ? v : JSON.stringify(v);
   });
   if (missing !== undefined || /\{\{/.test(text.replaceAll('{{args.namespace}}', ''))) {
     ctx.report(at, 'unmapped', `the query uses ${missing ?? 'a template expression'} which has no value here: metric left out`);

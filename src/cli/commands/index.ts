@@ -1,6 +1,8 @@
 // The registry of verbs the dispatcher knows. To add one: import its Command and list it below (see ../command.ts).
 import type { Command } from '../command.ts';
+import { convertCommand } from './convert.ts';
 import { getRollout } from './get.ts';
+import { lintCommand } from './lint.ts';
 import { list } from './list.ts';
 import { rolloutActions } from './rollout-actions.ts';
 import { setImage } from './set-image.ts';
@@ -14,4 +16,6 @@ export const commands: readonly Command[] = [
   getRollout,
   list,
   version,
+  lintCommand,
+  convertCommand,
 ];

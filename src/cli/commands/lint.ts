@@ -1,0 +1,52 @@
+// `kubectl sluice lint FILE…`: Sluice manifests checked offline (src/lint), each finding as file:line:column.
+import { parseCommandArgs } from '../args.ts';
+import { ExitCode, UsageError, type Command } from '../command.ts';
+import { render } from '../output.ts';
+import { readManifestFiles, InputError } from '../../lint/files.ts';
+import { formatFinding, lintExitCode, summary } from '../../lint/format.ts';
+import { NOT_CHECKED_OFFLINE, lint } from '../../lint/lint.ts';
+
+export const lintCommand: Command = {
+  name: 'lint',
+  summary: 'Check Sluice manifests offline (schemas, unknown fields, semantic rules) with file:line',
+  usage: `Check every YAML document of the files offline, as the apiserver and Sluice's controllers would: the schema
+(shape and types), unknown fields (the CRD prunes them; kubectl apply rejects them), and the semantic rules (step
+weights, durations, analysis args and templates, selectors, Application sources). Each finding is printed as
+  FILE:LINE:COLUMN: FIELD: MESSAGE
+Argo Rollouts and Argo CD objects (argoproj.io/v1alpha1) are checked as the Sluice kind they would become.
+AnalysisTemplates defined in any of the files count as present; one that is in none is a warning, since it may exist
+in the cluster. Not checked offline: ${NOT_CHECKED_OFFLINE.join('; ')}.
+
+Usage:
+  kubectl sluice lint FILE|DIR... [-R] [-o table|json]
+
+Flags:
+  -R, --recursive   also read the subdirectories of a DIR
+
+Exit status: 0 no errors (warnings may be printed), 1 errors found or a file could not be read.
+
+Examples:
+  kubectl sluice lint rollout.yaml analysis.yaml
+  kubectl sluice lint -R deploy/ -o json
+`,
+  async run(ctx, argv) {
+    const { values, positionals } = parseCommandArgs(argv, { recursive: { type: 'boolean', short: 'R' } });
+    if (positionals.length === 0) throw new UsageError('missing FILE');
+    let files;
+    try {
+      files = await readManifestFiles(ctx.cwd, positionals, values.recursive === true);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      ctx.err.write(`error: ${err.message}\n`);
+      return ExitCode.failed;
+    }
+    const result = lint(files);
+    if (ctx.output === 'table') {
+      for (const f of result.findings) ctx.out.write(`${formatFinding(f)}\n`);
+      ctx.err.write(`${summary(result)}\n`);
+    } else {
+      ctx.out.write(render(ctx.output, { ...result, notCheckedOffline: NOT_CHECKED_OFFLINE }));
+    }
+    return lintExitCode(result);
+  },
+};
