@@ -29,7 +29,7 @@ export function convertArgoApplication(ctx: ConvertContext): void {
   const many = f.keys('spec', 'sources');
   if (many.length > 0) {
     srcPath = ['spec', 'sources', 0];
-    f.consume(['spec', 'sources']);
+    for (const i of many.slice(1)) f.consume(['spec', 'sources', i]);
     if (many.length > 1) ctx.report(['spec', 'sources', 1], 'unmapped', `Sluice syncs one source: sources[1..${many.length - 1}] left out`);
     else ctx.report(['spec', 'sources'], 'note', 'a single entry of spec.sources becomes spec.source');
   }

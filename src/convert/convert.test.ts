@@ -1,0 +1,197 @@
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { lint } from '../lint/lint.ts';
+import { convert, convertExitCode, toYaml, type ConvertResult, type Manifest } from './convert.ts';
+import { Fields } from './fields.ts';
+import { weightLadder } from './flagger.ts';
+
+const DIR = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'convert');
+const fixture = (name: string): { path: string; text: string } => ({ path: name, text: readFileSync(join(DIR, name), 'utf8') });
+const run = (...files: { path: string; text: string }[]): ConvertResult => convert(files);
+const inline = (text: string): ConvertResult => convert([{ path: 'in.yaml', text }]);
+const findings = (r: ConvertResult, severity: string): string[] => r.findings.filter((f) => f.severity === severity).map((f) => `${f.line} ${f.field}`);
+const find = (r: ConvertResult, kind: string, name: string): Manifest => {
+  const m = r.manifests.find((x) => x.manifest.kind === kind && x.manifest.metadata.name === name)?.manifest;
+  if (m === undefined) throw new Error(`no ${kind}/${name} in ${r.manifests.map((x) => `${x.manifest.kind}/${x.manifest.metadata.name}`).join(', ')}`);
+  return m;
+};
+/** What `kubectl sluice convert` prints, read back: every document, and what lint says about it. */
+const printed = (r: ConvertResult): { docs: unknown[]; errors: string[] } => {
+  const text = toYaml(r);
+  return { docs: parseAllDocuments(text).map((d) => d.toJS() as unknown), errors: lint([{ path: 'out.yaml', text }]).findings.filter((f) => f.severity === 'error').map((f) => `${f.field}: ${f.message}`) };
+};
+
+describe('convert: the fixtures', () => {
+  it.each(['argo-rollouts.yaml', 'flagger-istio.yaml', 'flagger-nginx.yaml', 'flagger-gatewayapi.yaml', 'argocd-application.yaml'])('%s converts to manifests that pass lint', (name) => {
+    const r = run(fixture(name));
+    const out = printed(r);
+    expect(out.errors).toEqual([]);
+    expect(out.docs).toHaveLength(r.manifests.length);
+    expect(convertExitCode(r)).toBe(3);
+  });
+
+  it('Argo Rollouts: the same objects under sluice.dev, less each unsupported field, each reported at its line', () => {
+    const r = run(fixture('argo-rollouts.yaml'));
+    expect(findings(r, 'unmapped')).toEqual([
+      '71 spec.strategy.canary.antiAffinity',
+      '74 spec.strategy.canary.canaryMetadata',
+      '83 spec.strategy.canary.steps[1].experiment',
+      '83 spec.strategy.canary.steps[1]',
+      '106 spec.metrics[0].consecutiveSuccessLimit',
+      '114 spec.metrics[1]',
+      '118 spec.metrics[1].provider.datadog',
+    ]);
+    const rollout = find(r, 'Rollout', 'shop') as Manifest & { spec: { strategy: { canary: Record<string, unknown> } } };
+    expect(rollout.apiVersion).toBe('sluice.dev/v1alpha1');
+    expect(rollout.spec.strategy.canary.steps).toEqual([{ setWeight: 25 }, { pause: { duration: '2s' } }, { setWeight: 75 }, { pause: { duration: '2s' } }]);
+    expect(rollout.spec.strategy.canary.trafficRouting).toEqual({ plugins: { 'argoproj-labs/gatewayAPI': { httpRoute: 'shop' } } });
+    const template = find(r, 'AnalysisTemplate', 'shop-error-rate') as Manifest & { spec: { metrics: { name: string }[] } };
+    expect(template.spec.metrics.map((m) => m.name)).toEqual(['error-rate']);
+    // Services and the HTTPRoute pass through unchanged.
+    expect(r.manifests.map((m) => `${m.manifest.apiVersion} ${m.manifest.kind}`).slice(0, 3)).toEqual(['v1 Service', 'v1 Service', 'gateway.networking.k8s.io/v1 HTTPRoute']);
+  });
+
+  it('Argo Rollouts objects that use only what Sluice supports convert with exit 0, changing only apiVersion', () => {
+    const source = readFileSync(join(DIR, '..', 'api', 'rollout-canary-istio.yaml'), 'utf8');
+    const r = inline(source);
+    expect(r.findings).toEqual([]);
+    expect(convertExitCode(r)).toBe(0);
+    expect(r.manifests[0]?.manifest).toEqual({ ...(parse(source) as object), apiVersion: 'sluice.dev/v1alpha1' });
+  });
+
+  it('a Flagger Canary on Istio becomes a Rollout over its Deployment, the Services and VirtualService Flagger generated, steps and builtin checks', () => {
+    const r = run(fixture('flagger-istio.yaml'));
+    expect(findings(r, 'unmapped')).toEqual(['61 spec.analysis.webhooks', '67 spec.analysis.alerts']);
+    expect(r.manifests.map((m) => `${m.manifest.kind}/${m.manifest.metadata.name}`)).toEqual([
+      'Deployment/podinfo', 'Service/podinfo', 'Service/podinfo-primary', 'Service/podinfo-canary', 'VirtualService/podinfo', 'Rollout/podinfo',
+    ]);
+    expect(find(r, 'Rollout', 'podinfo').spec).toEqual({
+      replicas: 2,
+      selector: { matchLabels: { app: 'podinfo' } },
+      workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo', scaleDown: 'onsuccess' },
+      progressDeadlineSeconds: 120,
+      progressDeadlineAbort: true,
+      strategy: {
+        canary: {
+          canaryService: 'podinfo-canary',
+          stableService: 'podinfo-primary',
+          trafficRouting: { istio: { virtualService: { name: 'podinfo' } } },
+          steps: [{ setWeight: 30 }, { pause: { duration: '5s' } }, { setWeight: 60 }, { pause: { duration: '5s' } }],
+          analysis: { successRate: { min: 99 }, latency: { maxMs: 500 }, interval: '10s', failureLimit: 2, startingStep: 1 },
+        },
+      },
+    });
+    expect(find(r, 'VirtualService', 'podinfo').spec).toEqual({
+      hosts: ['podinfo', 'podinfo.example.com'],
+      gateways: ['mesh'],
+      http: [{ name: 'primary', retries: { attempts: 3, perTryTimeout: '1s' }, route: [{ destination: { host: 'podinfo-primary' }, weight: 100 }, { destination: { host: 'podinfo-canary' }, weight: 0 }] }],
+    });
+    expect(find(r, 'Service', 'podinfo-canary').spec).toEqual({ selector: { app: 'podinfo' }, ports: [{ name: 'http', port: 9898, targetPort: 9898, protocol: 'TCP' }] });
+  });
+
+  it('a Flagger Canary on NGINX keeps the Ingress as the stable route and turns a MetricTemplate metric into an AnalysisTemplate', () => {
+    const r = run(fixture('flagger-nginx.yaml'));
+    expect(findings(r, 'unmapped')).toEqual(['64 spec.autoscalerRef', '86 spec.analysis.webhooks']);
+    const canary = (find(r, 'Rollout', 'frontend').spec as { strategy: { canary: Record<string, unknown> } }).strategy.canary;
+    expect([canary.stableService, canary.canaryService, canary.trafficRouting]).toEqual(['frontend', 'frontend-canary', { nginx: { stableIngress: 'frontend' } }]);
+    expect((canary.steps as object[]).filter((s) => 'setWeight' in s)).toEqual([{ setWeight: 5 }, { setWeight: 10 }, { setWeight: 25 }, { setWeight: 50 }]);
+    expect(canary.analysis).toEqual({ templates: [{ templateName: 'frontend-not-found-percentage' }], successRate: { min: 99 }, interval: '1m', failureLimit: 4, startingStep: 1 });
+    const metric = (find(r, 'AnalysisTemplate', 'frontend-not-found-percentage').spec as { metrics: Record<string, unknown>[] }).metrics[0];
+    expect(metric).toMatchObject({ successCondition: 'result[0] <= 5', failureLimit: 4, interval: '1m', missingData: 'fail' });
+    expect((metric?.provider as { prometheus: { query: string; address: string } }).prometheus.query).toContain('namespace="{{args.namespace}}",ingress="frontend",status!~"404"}[2m]');
+  });
+
+  it('a Flagger blue-green run (iterations) through the Gateway API scales the canary up without traffic, then promotes', () => {
+    const r = run(fixture('flagger-gatewayapi.yaml'));
+    expect(findings(r, 'unmapped')).toEqual(['50 spec.analysis.metrics[1].templateRef']);
+    const canary = (find(r, 'Rollout', 'payments').spec as { strategy: { canary: Record<string, unknown> } }).strategy.canary;
+    expect(canary.steps).toEqual([{ setCanaryScale: { weight: 100 } }, { pause: { duration: '120s' } }]);
+    expect(canary.trafficRouting).toEqual({ gatewayAPI: { httpRoute: 'payments' } });
+    expect(find(r, 'HTTPRoute', 'payments').spec).toEqual({
+      parentRefs: [{ name: 'public', namespace: 'gateway-system' }],
+      hostnames: ['payments.example.com'],
+      rules: [{ backendRefs: [{ name: 'payments-primary', port: 8080, weight: 100 }, { name: 'payments-canary', port: 8080, weight: 0 }] }],
+    });
+    expect(find(r, 'Service', 'payments').metadata.annotations).toEqual({ 'external-dns.alpha.kubernetes.io/hostname': 'payments.example.com' });
+  });
+
+  it('an Argo CD Application keeps what Sluice supports and reports the rest', () => {
+    const r = run(fixture('argocd-application.yaml'));
+    expect(findings(r, 'unmapped')).toEqual([
+      '7 metadata.finalizers',
+      '19 spec.source.directory.jsonnet',
+      '32 spec.syncPolicy.syncOptions[1]',
+      '36 spec.syncPolicy.retry.refresh',
+      '41 spec.ignoreDifferences',
+      '46 spec.revisionHistoryLimit',
+    ]);
+    expect(find(r, 'Application', 'guestbook')).toEqual({
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'guestbook', labels: { team: 'storefront' } },
+      spec: {
+        source: { repoURL: 'https://git.example.com/platform/config.git', targetRevision: 'main', path: 'guestbook', directory: { recurse: true } },
+        destination: { server: 'https://kubernetes.default.svc', namespace: 'convert-guestbook' },
+        project: 'default',
+        syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'], retry: { limit: 3, backoff: { duration: '5s', factor: 2, maxDuration: '1m' } } },
+      },
+    });
+  });
+});
+
+describe('convert: edge cases', () => {
+  it('a Canary without a provider is converted for Istio (Flagger\'s default) with a note; an unknown provider runs on replica ratios', () => {
+    const canary = (provider: string): string => `apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: a}\nspec:\n${provider}  targetRef: {kind: Deployment, name: a}\n  service: {port: 80}\n  analysis: {interval: 1m, stepWeight: 50}\n`;
+    const none = inline(canary(''));
+    expect(findings(none, 'note')).toContain('4 spec');
+    expect((find(none, 'Rollout', 'a').spec as { strategy: { canary: { trafficRouting: unknown } } }).strategy.canary.trafficRouting).toEqual({ istio: { virtualService: { name: 'a' } } });
+    const linkerd = inline(canary('  provider: linkerd\n'));
+    expect(findings(linkerd, 'unmapped')).toEqual(['5 spec.provider']);
+    expect((find(linkerd, 'Rollout', 'a').spec as { strategy: { canary: Record<string, unknown> } }).strategy.canary.trafficRouting).toBeUndefined();
+    expect(printed(linkerd).errors).toEqual([]);
+  });
+
+  it('a DaemonSet target, an unsupported Argo kind and invalid YAML are errors or unmapped objects, never silent', () => {
+    const r = inline('apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: d}\nspec:\n  targetRef: {kind: DaemonSet, name: d}\n---\napiVersion: argoproj.io/v1alpha1\nkind: Experiment\nmetadata: {name: e}\nspec: {}\n');
+    expect(r.findings.map((f) => `${f.severity} ${f.line} ${f.object} ${f.field}`)).toEqual(['error 5 Canary/d spec.targetRef', 'unmapped 7 Experiment/e (root)']);
+    expect(r.manifests).toEqual([]);
+    expect(convertExitCode(r)).toBe(1);
+    expect(convertExitCode(inline('a: [1,\n'))).toBe(1);
+  });
+
+  it('an Argo CD Application for another cluster or with several sources reports what Sluice cannot do', () => {
+    const r = inline('apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x, namespace: argocd}\nspec:\n  sources:\n    - {repoURL: "https://g/x.git", path: a, helm: {valueFiles: [v.yaml]}}\n    - {repoURL: "https://g/y.git", ref: values}\n  destination: {server: "https://prod.example:6443", namespace: x}\n');
+    expect(findings(r, 'unmapped')).toEqual(['6 spec.sources[0].helm', '7 spec.sources[1]', '8 spec.destination.server']);
+    expect(find(r, 'Application', 'x').spec).toEqual({ source: { repoURL: 'https://g/x.git', path: 'a' }, destination: { namespace: 'x' } });
+  });
+
+  it('ClusterAnalysisTemplates and AnalysisRuns convert like templates; runtime fields and status are dropped with a note', () => {
+    const r = inline('apiVersion: argoproj.io/v1alpha1\nkind: ClusterAnalysisTemplate\nmetadata: {name: c, uid: "1", resourceVersion: "5"}\nspec:\n  metrics: [{name: m, provider: {web: {url: "http://x", jsonPath: "{$.ok}"}}, successCondition: "result == true"}]\nstatus: {}\n');
+    expect(findings(r, 'note')).toEqual(['3 metadata']);
+    expect(find(r, 'ClusterAnalysisTemplate', 'c').metadata).toEqual({ name: 'c' });
+    expect(convertExitCode(r)).toBe(0);
+  });
+});
+
+describe('Flagger weights', () => {
+  it('steps up by stepWeight until maxWeight is reached, passing it as Flagger does; stepWeights as listed', () => {
+    expect(weightLadder(undefined, 10, 50)).toEqual([10, 20, 30, 40, 50]);
+    expect(weightLadder(undefined, 20, 50)).toEqual([20, 40, 60]);
+    expect(weightLadder(undefined, 30, undefined)).toEqual([30, 60, 90, 100]);
+    expect(weightLadder([1, 2, 10, 80], undefined, undefined)).toEqual([1, 2, 10, 80]);
+    expect(weightLadder(undefined, undefined, 50)).toEqual([]);
+  });
+});
+
+describe('Fields', () => {
+  it('reports an unread map once, as high up as possible, and only the unread parts of a read one', () => {
+    const f = new Fields({ a: { b: 1, c: { d: 2 } }, e: [1, { g: 3 }], h: { i: 1 } });
+    f.take('a', 'b');
+    f.take('e', 0);
+    expect(f.unread()).toEqual([['a', 'c'], ['e', 1], ['h']]);
+    expect(f.drainUnread()).toHaveLength(3);
+    expect(f.unread()).toEqual([]);
+  });
+});
