@@ -14,7 +14,18 @@ import { installCrds } from './crds.ts';
 import { testClient, testLogger, testMetrics } from './operator.ts';
 
 export type RolloutObj = KubeObject & {
-  status?: { phase?: string; restartedAt?: string; stableRS?: string; currentPodHash?: string; currentStepIndex?: number; abort?: boolean; message?: string; canary?: { weights?: { canary?: { weight?: number } } } };
+  status?: {
+    phase?: string;
+    restartedAt?: string;
+    stableRS?: string;
+    currentPodHash?: string;
+    currentStepIndex?: number;
+    abort?: boolean;
+    message?: string;
+    canary?: { weights?: { canary?: { weight?: number } } };
+    blueGreen?: { activeSelector?: string; previewSelector?: string; scaleUpPreviewCheckPoint?: boolean };
+    pauseConditions?: { reason: string; startTime?: string }[];
+  };
 };
 
 const FIXTURE_CRDS = join(import.meta.dirname, '..', 'fixtures', 'crds');
@@ -80,6 +91,20 @@ export function rolloutManifest(app: string, version: string, canary: Record<str
       selector: { matchLabels: { app } },
       template: { metadata: { labels: { app, ...podLabels } }, spec: { containers: [{ name: 'app', image: `registry.invalid/${app}:${version}` }] } },
       strategy: { canary: { scaleDownDelaySeconds: 2, abortScaleDownDelaySeconds: 2, ...canary } },
+    },
+  };
+}
+
+/** A blue-green Rollout of 4 replicas with short scale-down delays (2 s), its Services named `<app>-active` and
+ * `<app>-preview`; `blueGreen` and `spec` override. */
+export function blueGreenManifest(app: string, version: string, blueGreen: Record<string, unknown> = {}, podLabels: Record<string, string> = {}, spec: Record<string, unknown> = {}): object {
+  const base = rolloutManifest(app, version, {}, podLabels) as { spec: Record<string, unknown> };
+  return {
+    ...base,
+    spec: {
+      ...base.spec,
+      ...spec,
+      strategy: { blueGreen: { activeService: `${app}-active`, previewService: `${app}-preview`, scaleDownDelaySeconds: 2, abortScaleDownDelaySeconds: 2, ...blueGreen } },
     },
   };
 }
