@@ -78,7 +78,7 @@ describe('convert: the fixtures', () => {
           canaryService: 'podinfo-canary',
           stableService: 'podinfo-primary',
           trafficRouting: { istio: { virtualService: { name: 'podinfo' } } },
-          steps: [{ setWeight: 30 }, { pause: { duration: '5s' } }, { setWeight: 60 }, { pause: { duration: '5s' } }],
+          steps: [{ setWeight: 30 }, { pause: { duration: '10s' } }, { setWeight: 60 }, { pause: { duration: '10s' } }],
           analysis: { successRate: { min: 99 }, latency: { maxMs: 500 }, interval: '10s', failureLimit: 2, startingStep: 1 },
         },
       },
