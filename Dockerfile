@@ -1,4 +1,51 @@
-# The operator's container image is the packaging issue's work (multi-stage, pinned Node LTS, non-root, kubectl for
-# Kustomize). Until it lands this file builds nothing: it fails at once rather than produce an image that cannot run.
-FROM busybox:1.37
-RUN echo "Sluice has no container image yet: see the packaging issue (Helm chart and container image)." >&2 && exit 1
+# The Sluice operator image: Node 24 (LTS line; 24.9.0, the version the tests run under), production dependencies
+# only, kubectl for Kustomize rendering, a non-root user, nothing written outside /tmp (runs with a read-only root
+# filesystem and /tmp as an emptyDir, as the Helm chart does). Build from the repository root:
+#   docker build -t <registry>/sluice:0.1.0 .
+# test/image/image.int.test.ts copies exactly what the COPY lines below name and checks the stages without Docker.
+
+# 1. Compile src/ to dist/ (TypeScript and the @types packages are dev dependencies). `npm install`, not `npm ci`:
+#    the lock file lists only the Linux builds of platform-specific dev packages (see README, "Why not npm ci").
+FROM node:24.9.0-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+RUN npm install --no-audit --no-fund --ignore-scripts
+COPY src ./src
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
+
+# 2. kubectl (for `kubectl kustomize`), built from the same Go module and Kubernetes version as the test control
+#    plane's kubectl; static, so it runs on any base. Downloads only from the Go module proxy.
+FROM golang:1.26.8-bookworm AS kubectl
+WORKDIR /src
+COPY test/cluster/controlplane/go.mod test/cluster/controlplane/go.sum ./
+COPY test/cluster/controlplane/cmd/kubectl ./cmd/kubectl
+RUN set -eu; \
+    version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' go.mod); \
+    minor=$(echo "$version" | cut -d. -f2); \
+    v=k8s.io/component-base/version; \
+    GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=readonly \
+      go build -trimpath -buildvcs=false -tags=notest,grpcnotrace \
+        -ldflags "-s -w -X $v.gitVersion=$version -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean" \
+        -o /out/kubectl ./cmd/kubectl; \
+    /out/kubectl version --client
+
+# 3. The runtime: production dependencies, the compiled operator, kubectl.
+FROM node:24.9.0-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts \
+    && rm -rf /root/.npm \
+    && groupadd --system --gid 10001 sluice \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin sluice
+COPY --from=build /src/dist ./dist
+COPY --from=kubectl /out/kubectl /usr/local/bin/kubectl
+# Git clones (isomorphic-git) and Kustomize builds go to $TMPDIR; nothing else is written.
+ENV NODE_ENV=production \
+    HOME=/tmp \
+    TMPDIR=/tmp \
+    SLUICE_KUBECTL=/usr/local/bin/kubectl
+# Numeric, so a runAsNonRoot pod can verify it.
+USER 10001:10001
+EXPOSE 8080
+ENTRYPOINT ["node", "dist/main.js"]
+CMD ["--metrics-addr=0.0.0.0:8080"]
