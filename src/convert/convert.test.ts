@@ -195,3 +195,11 @@ describe('Fields', () => {
     expect(f.unread()).toEqual([]);
   });
 });
+
+describe('convert: Flagger service metadata', () => {
+  it('reports service.primary metadata when the stable Service is the apex one (nginx)', () => {
+    const r = inline('apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: a}\nspec:\n  provider: nginx\n  targetRef: {kind: Deployment, name: a}\n  ingressRef: {name: a}\n  service:\n    port: 80\n    primary: {labels: {tier: stable}}\n    canary: {labels: {tier: canary}}\n  analysis: {interval: 1m, stepWeight: 50}\n');
+    expect(findings(r, 'unmapped')).toEqual(['10 spec.service.primary']);
+    expect(find(r, 'Service', 'a-canary').metadata.labels).toEqual({ tier: 'canary' });
+  });
+});

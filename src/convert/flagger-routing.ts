@@ -60,14 +60,14 @@ export function emitRouting(ctx: ConvertContext, provider: FlaggerProvider, name
     }
     ctx.emit(service(svc, 'apex'));
     ctx.emit(service(`${svc}-canary`, 'canary'));
-    f.take(...SVC, 'primary');
+    noPrimary(ctx, svc);
     ctx.report(['spec', 'ingressRef'], 'note', `Sluice keeps Ingress "${ingress}" as the stable route: its backend "${svc}" is the stable Service, and Sluice writes a canary Ingress "${name}-${ingress}-canary" to "${svc}-canary"`);
     return { stableService: svc, canaryService: `${svc}-canary`, trafficRouting: { nginx: { stableIngress: ingress } } };
   }
   if (provider === 'kubernetes') {
     ctx.emit(service(svc, 'apex'));
     ctx.emit(service(`${svc}-canary`, 'canary'));
-    f.take(...SVC, 'primary');
+    noPrimary(ctx, svc);
     return { stableService: svc, canaryService: `${svc}-canary` };
   }
 
@@ -106,4 +106,11 @@ export function emitRouting(ctx: ConvertContext, provider: FlaggerProvider, name
     },
   });
   return { stableService: stable, canaryService: canary, trafficRouting: { gatewayAPI: { httpRoute: svc } } };
+}
+
+/** Where the stable Service is the apex one there is no `<svc>-primary` for service.primary's metadata to go on. */
+function noPrimary(ctx: ConvertContext, svc: string): void {
+  if (ctx.fields.peek(...SVC, 'primary') === undefined) return;
+  ctx.fields.take(...SVC, 'primary');
+  ctx.report([...SVC, 'primary'], 'unmapped', `there is no ${svc}-primary Service with this provider (the stable Service is ${svc}, which takes service.apex): left out`);
 }

@@ -72,3 +72,14 @@ describe('source positions', () => {
     expect(parseFieldPath('spec.plugins["a/b"].x[2]')).toEqual(['spec', 'plugins', 'a/b', 'x', 2]);
   });
 });
+
+describe('lint: workloadRef', () => {
+  it('checks the selector against the pods of a workloadRef Deployment defined in the linted files', () => {
+    const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: a, image: x}]}\n';
+    const rollout = (app: string): string => `---\napiVersion: sluice.dev/v1alpha1\nkind: Rollout\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: ${app}}}\n  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  strategy: {canary: {steps: [{setWeight: 50}]}}\n`;
+    expect(lint([{ path: 'w.yaml', text: deployment + rollout('web') }]).findings).toEqual([]);
+    expect(lint([{ path: 'w.yaml', text: deployment + rollout('api') }]).findings.map(formatFinding)).toEqual([
+      'w.yaml:14:3: spec.selector: does not match the pod labels of Deployment "web" {"app":"web"} (spec.workloadRef)',
+    ]);
+  });
+});
