@@ -164,6 +164,32 @@ describe('blue-green rollouts', () => {
     expect((await replicaSet('post', v1)).status?.availableReplicas).toBe(4);
   });
 
+  it('answers the plugin\'s abort, retry and promote --full patches', async () => {
+    const bg = { autoPromotionEnabled: false, previewReplicaCount: 1 };
+    const v1 = await setup('ops', bg);
+    await h.apply(blueGreenManifest('ops', 'v2', bg));
+    await waitFor('v2 waiting in preview', async () => (await h.rollout('ops')).status?.phase === 'Paused', 30_000);
+    const v2 = (await h.rollout('ops')).status?.currentPodHash;
+    expect((await replicaSet('ops', v2)).spec?.replicas).toBe(1); // previewReplicaCount
+
+    await h.statusPatch('ops', { status: { abort: true } }); // `abort`
+    await waitFor('aborted', async () => (await h.rollout('ops')).status?.phase === 'Degraded', 30_000);
+    expect(await h.selector('ops-active')).toBe(v1);
+    await waitFor('the preview back on v1 and v2 scaled down', async () => (await h.selector('ops-preview')) === v1 && (await replicaSet('ops', v2)).spec?.replicas === 0, 30_000);
+
+    await h.statusPatch('ops', { status: { abort: false } }); // `retry`
+    await waitFor('v2 in preview again', async () => (await h.rollout('ops')).status?.phase === 'Paused' && (await h.selector('ops-preview')) === v2, 30_000);
+    expect(await h.selector('ops-active')).toBe(v1);
+
+    await h.statusPatch('ops', { status: { promoteFull: true } }); // `promote --full`
+    await waitFor('v2 active and stable', async () => {
+      const s = (await h.rollout('ops')).status;
+      return s?.phase === 'Healthy' && s.stableRS === v2;
+    }, 30_000);
+    expect(await h.selector('ops-active')).toBe(v2);
+    expect((await replicaSet('ops', v2)).status?.availableReplicas).toBe(4);
+  });
+
   it('never makes a version whose pods never become Ready active', async () => {
     const bg = {};
     const v1 = await setup('broken', bg);
