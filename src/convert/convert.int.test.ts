@@ -131,7 +131,9 @@ describe('kubectl sluice convert: the converted manifests apply and run', () => 
       const s = (await rollout('podinfo')).status;
       return s?.phase === 'Healthy' && s.stableRS === hash;
     }, 120_000, 200);
-    expect([...weights].sort((a, b) => a - b)).toEqual([30, 60]);
+    // Both steps' weights were reached, and none beyond the last step's (a weight can lag while canary pods start).
+    expect([...weights]).toEqual(expect.arrayContaining([30, 60]));
+    expect(Math.max(...weights)).toBe(60);
     const runs = (await client.list<Run>(R.analysisRun, ns)).items.filter((r) => r.metadata?.labels?.['sluice.dev/rollout'] === 'podinfo');
     expect(runs.map((r) => r.status?.phase)).toEqual(['Successful']);
     const measured = runs[0]?.status?.metricResults?.flatMap((m) => (m.measurements ?? []).map((x) => `${m.name} ${x.phase}`)) ?? [];
