@@ -28,7 +28,7 @@ describe('charts/sluice renders', () => {
     for (const values of [{}, { rbac: { namespaced: true }, watchNamespaces: ['team-a', 'team-b'] }, { serviceMonitor: { enabled: true }, gitops: { clusterAdmin: true } }]) {
       const res = await helm(['lint', CHART, '--strict', '--kube-version', KUBE_VERSION, '-f', valuesFile(values)]);
       expect({ code: res.code, out: res.stdout }).toEqual({ code: 0, out: expect.stringContaining('1 chart(s) linted, 0 chart(s) failed') });
-      expect(res.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
+      expect(res.stdout).not.toMatch(/\[(INFO|WARNING|ERROR)\]/);
     }
   });
 
