@@ -99,11 +99,9 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     if (!check.ok) {
       // Invalid: report the spec check only.
       if (!specStatusChanged(raw.status, judged)) return;
-      await writeStatus(req, raw, { ...raw.status, ...judged, ...(check.ok ? { phase: undefined, message: undefined } : {}) });
-      if (!check.ok) {
-        req.log.warn({ errors: check.errors }, 'invalid spec');
-        if (judged.message !== raw.status?.message) await events.record(raw, 'Warning', INVALID_SPEC, judged.message ?? '');
-      }
+      await writeStatus(req, raw, { ...raw.status, ...judged });
+      req.log.warn({ errors: check.errors }, 'invalid spec');
+      if (judged.message !== raw.status?.message) await events.record(raw, 'Warning', INVALID_SPEC, judged.message ?? '');
       return;
     }
     let rollout = check.value;
