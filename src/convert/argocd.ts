@@ -66,7 +66,7 @@ export function convertArgoApplication(ctx: ConvertContext): void {
       const v = f.boolean('spec', 'syncPolicy', 'automated', k);
       if (v !== undefined) automated[k] = v;
     }
-    f.consume(['spec', 'syncPolicy', 'automated']);
+    if (f.keys('spec', 'syncPolicy', 'automated').length === 0) f.consume(['spec', 'syncPolicy', 'automated']); // `automated: {}`
     if (enabled === false) ctx.report(['spec', 'syncPolicy', 'automated', 'enabled'], 'note', 'automated sync is switched off (enabled: false): syncs happen on request only');
     else syncPolicy.automated = automated;
   }

@@ -203,3 +203,25 @@ describe('convert: Flagger service metadata', () => {
     expect(find(r, 'Service', 'a-canary').metadata.labels).toEqual({ tier: 'canary' });
   });
 });
+
+describe('convert: nothing dropped silently', () => {
+  // A field Flagger or Argo CD may add tomorrow, put anywhere in the objects: each must come back as unmapped.
+  const inject = (name: string, kind: string, paths: string[][]): ConvertResult => {
+    const docs = parseAllDocuments(readFileSync(join(DIR, name), 'utf8'));
+    const doc = docs.find((d) => d.get('kind') === kind);
+    for (const p of paths) doc?.setIn([...p, 'zzzUnknown'], 1);
+    return inline(docs.map((d) => d.toString()).join(''));
+  };
+
+  // (Istio route fields such as service.retries are copied whole into the generated VirtualService: not dropped.)
+  it.each([
+    ['flagger-istio.yaml', 'Canary', [['spec'], ['spec', 'service'], ['spec', 'analysis'], ['spec', 'analysis', 'metrics', 0], ['spec', 'analysis', 'metrics', 1, 'thresholdRange'], ['spec', 'targetRef'], ['metadata']]],
+    ['flagger-nginx.yaml', 'MetricTemplate', [['spec'], ['spec', 'provider']]],
+    ['argocd-application.yaml', 'Application', [['spec'], ['spec', 'source'], ['spec', 'syncPolicy', 'automated'], ['spec', 'syncPolicy', 'retry', 'backoff'], ['spec', 'destination'], ['metadata']]],
+    ['argo-rollouts.yaml', 'Rollout', [['spec'], ['spec', 'strategy', 'canary'], ['spec', 'strategy', 'canary', 'steps', 0], ['spec', 'strategy', 'canary', 'trafficRouting']]],
+  ] as const)('%s: an unknown field anywhere in the %s is reported', (name, kind, paths) => {
+    const r = inject(name, kind, paths.map((p) => [...p]));
+    const reported = r.findings.filter((f) => f.severity === 'unmapped' && f.field.endsWith('zzzUnknown')).map((f) => f.field);
+    expect(reported.sort()).toEqual(paths.map((p) => [...p, 'zzzUnknown'].map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('')).sort());
+  });
+});

@@ -41,11 +41,11 @@ export function emitRouting(ctx: ConvertContext, provider: FlaggerProvider, name
   const appProtocol = f.string(...SVC, 'appProtocol');
   const ns = namespace === undefined ? {} : { namespace };
   const service = (svcName: string, role: 'apex' | 'primary' | 'canary'): Manifest => {
-    const meta = f.take(...SVC, role) as { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined;
+    const meta = { labels: f.take(...SVC, role, 'labels'), annotations: f.take(...SVC, role, 'annotations') } as { labels?: Record<string, string>; annotations?: Record<string, string> };
     return {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: svcName, ...ns, ...(meta?.labels !== undefined ? { labels: meta.labels } : {}), ...(meta?.annotations !== undefined ? { annotations: meta.annotations } : {}) },
+      metadata: { name: svcName, ...ns, ...(meta.labels !== undefined ? { labels: meta.labels } : {}), ...(meta.annotations !== undefined ? { annotations: meta.annotations } : {}) },
       spec: { selector, ports: [{ name: portName, port, targetPort, protocol: 'TCP', ...(appProtocol !== undefined ? { appProtocol } : {}) }] },
     };
   };
@@ -53,7 +53,8 @@ export function emitRouting(ctx: ConvertContext, provider: FlaggerProvider, name
 
   if (provider === 'nginx') {
     const ingress = f.string('spec', 'ingressRef', 'name');
-    f.take('spec', 'ingressRef');
+    f.take('spec', 'ingressRef', 'apiVersion');
+    f.take('spec', 'ingressRef', 'kind');
     if (ingress === undefined) {
       ctx.report(['spec', 'ingressRef'], 'error', 'required with provider nginx: the Ingress that routes to the apex Service');
       return undefined;

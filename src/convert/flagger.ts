@@ -44,7 +44,8 @@ export function convertCanary(ctx: ConvertContext): void {
 
   const kind = f.string('spec', 'targetRef', 'kind') ?? 'Deployment';
   const target = f.string('spec', 'targetRef', 'name');
-  f.take('spec', 'targetRef');
+  const targetApi = f.string('spec', 'targetRef', 'apiVersion');
+  if (targetApi !== undefined && targetApi !== 'apps/v1') ctx.report(['spec', 'targetRef', 'apiVersion'], 'note', `read as apps/v1 (was ${targetApi})`);
   if (kind !== 'Deployment' || target === undefined) {
     ctx.report(['spec', 'targetRef'], 'error', `Sluice canaries Deployments (workloadRef): a ${kind} target cannot be converted`);
     f.take();
