@@ -206,7 +206,7 @@ describe('convert: Flagger service metadata', () => {
 
 describe('convert: nothing dropped silently', () => {
   // A field Flagger or Argo CD may add tomorrow, put anywhere in the objects: each must come back as unmapped.
-  const inject = (name: string, kind: string, paths: string[][]): ConvertResult => {
+  const inject = (name: string, kind: string, paths: (string | number)[][]): ConvertResult => {
     const docs = parseAllDocuments(readFileSync(join(DIR, name), 'utf8'));
     const doc = docs.find((d) => d.get('kind') === kind);
     for (const p of paths) doc?.setIn([...p, 'zzzUnknown'], 1);
