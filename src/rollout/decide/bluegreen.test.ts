@@ -246,6 +246,8 @@ describe('blue-green engine', () => {
     w.status.abort = false; // Argo's `retry`
     const d = w.reconcile();
     expect(d.actions).toContainEqual({ kind: 'deleteAnalysisRun', stepIndex: PRE_PROMOTION });
+    expect(d.actions.map((a) => a.kind)).not.toContain('createAnalysisRun'); // the run's name is reused: a second later
+    expect(d.requeueAfterMs).toBe(1000);
     expect(d.events.map((e) => e.reason)).toContain('RolloutRetry');
     w.settle();
     w.run();

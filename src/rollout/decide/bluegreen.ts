@@ -144,11 +144,15 @@ function decideOnce(o: BlueGreenObserved): Decision {
     return end();
   }
 
-  // Retry (Argo's plugin sets abort back to false): the revision starts over, and so do its analyses.
+  // Retry (Argo's plugin sets abort back to false): the revision starts over, and so do its analyses. Their new runs
+  // reuse the names, so they are created a second later, once the caches no longer hold the deleted (failed) ones.
+  let retrying = false;
   if (s.abortedAt !== undefined) {
     delete s.abortedAt;
     for (const k of Object.keys(runs)) actions.push({ kind: 'deleteAnalysisRun', stepIndex: Number(k) });
     runs = {};
+    retrying = true;
+    wake(1000);
     progressed = true;
     events.push({ type: 'Normal', reason: 'RolloutRetry', message: `retrying revision ${hash}` });
   }
@@ -198,7 +202,9 @@ function decideOnce(o: BlueGreenObserved): Decision {
     const pre = runs[PRE_PROMOTION];
     const preDone = bg.prePromotionAnalysis === undefined || full || pre === 'Successful';
     if (!preDone && previewReady && previewOn) {
-      if (pre === undefined) actions.push({ kind: 'createAnalysisRun', stepIndex: PRE_PROMOTION, analysis: bg.prePromotionAnalysis ?? {} });
+      if (pre === undefined) {
+        if (!retrying) actions.push({ kind: 'createAnalysisRun', stepIndex: PRE_PROMOTION, analysis: bg.prePromotionAnalysis ?? {} });
+      }
       else if (failed(pre)) {
         s.abort = true;
         events.push({ type: 'Warning', reason: 'AnalysisRunFailed', message: `pre-promotion analysis ${pre}: aborting; the active Service stays on ${stableHash}` });
@@ -259,7 +265,9 @@ function decideOnce(o: BlueGreenObserved): Decision {
   const post = runs[POST_PROMOTION];
   const postDone = bg.postPromotionAnalysis === undefined || full || post === 'Successful';
   if (!postDone) {
-    if (post === undefined) actions.push({ kind: 'createAnalysisRun', stepIndex: POST_PROMOTION, analysis: bg.postPromotionAnalysis ?? {} });
+    if (post === undefined) {
+      if (!retrying) actions.push({ kind: 'createAnalysisRun', stepIndex: POST_PROMOTION, analysis: bg.postPromotionAnalysis ?? {} });
+    }
     else if (failed(post)) {
       s.abort = true;
       events.push({ type: 'Warning', reason: 'AnalysisRunFailed', message: `post-promotion analysis ${post}: aborting; the active Service goes back to ${stableHash}` });
