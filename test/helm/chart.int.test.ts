@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { createNamespace, deleteNamespace, kubectl } from '../support/cluster.ts';
-import { CHART, helm, KUBE_VERSION, render, valuesFile, type Doc } from './helm.ts';
+import { CHART, helm, KUBE_VERSION, render, valuesFile, type Doc, type Run } from './helm.ts';
 
 const CRD_DIR = join(import.meta.dirname, '..', '..', 'crds');
 const crdFiles = readdirSync(CRD_DIR).filter((f) => f.endsWith('.sluice.dev.yaml'));
@@ -119,8 +119,20 @@ describe('helm install into the control plane', () => {
     release = `sluice-${ns.slice(-6)}`;
   });
 
+  /**
+   * The CRDs are shared by every test of the run: uninstall only a release whose CRDs all say keep. Otherwise leave
+   * the release (the namespace goes anyway) and remove just its cluster-scoped RBAC.
+   */
+  const uninstallKeepingCrds = async (): Promise<Run> => {
+    const manifest = await helm(['get', 'manifest', release, '-n', ns]);
+    const crds = manifest.stdout.split(/^---$/m).filter((d) => d.includes('kind: CustomResourceDefinition'));
+    if (manifest.code === 0 && crds.every((d) => d.includes('helm.sh/resource-policy: keep'))) return helm(['uninstall', release, '-n', ns, '--wait']);
+    for (const kind of ['clusterrolebinding', 'clusterrole']) await kubectl(['delete', kind, `${release}-${ns}`, '--ignore-not-found']);
+    return { code: 1, stdout: '', stderr: `${release}: not uninstalled (${manifest.code === 0 ? 'a CRD without helm.sh/resource-policy: keep' : manifest.stderr})` };
+  };
+
   afterAll(async () => {
-    await helm(['uninstall', release, '-n', ns, '--wait']);
+    await uninstallKeepingCrds();
     await deleteNamespace(ns);
   });
 
@@ -163,13 +175,10 @@ describe('helm install into the control plane', () => {
     expect(back.code).toBe(0);
     expect((await jsonOf<Doc>(['get', 'crd', 'analysistemplates.sluice.dev'])).metadata?.labels?.['sluice.dev/chart-upgrade-test']).toBeUndefined();
 
-    // Guard before uninstalling in a shared cluster: every CRD the release holds must say keep.
-    const manifest = await helm(['get', 'manifest', release, '-n', ns]);
-    const held = manifest.stdout.split(/^---$/m).filter((d) => d.includes('kind: CustomResourceDefinition'));
+    const held = (await helm(['get', 'manifest', release, '-n', ns])).stdout.split(/^---$/m).filter((d) => d.includes('kind: CustomResourceDefinition'));
     expect(held).toHaveLength(crdNames.length);
-    for (const d of held) expect(d).toContain('helm.sh/resource-policy: keep');
-    const un = await helm(['uninstall', release, '-n', ns, '--wait']);
-    expect(un.code).toBe(0);
+    const un = await uninstallKeepingCrds();
+    expect({ code: un.code, stderr: un.stderr }).toEqual({ code: 0, stderr: '' });
     expect(un.stdout).toMatch(/kept due to the resource policy/);
     for (const name of crdNames) expect((await kubectl(['get', 'crd', name])).code).toBe(0);
     expect((await kubectl(['get', 'deployment', release, '-n', ns])).code).not.toBe(0);

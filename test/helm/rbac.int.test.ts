@@ -40,6 +40,7 @@ describe.each(MODES)('the chart RBAC ($mode) runs the operator', ({ mode, values
   let git: GitServer;
   let gitCache: string;
   let op: OperatorProcess;
+  const savedGitCache = process.env.SLUICE_GIT_CACHE;
   const identity = `rbac-${mode}`;
 
   const canI = async (args: string[]): Promise<boolean> => {
@@ -68,6 +69,8 @@ describe.each(MODES)('the chart RBAC ($mode) runs the operator', ({ mode, values
     await op.exited;
     await git.close();
     await rm(gitCache, { recursive: true, force: true });
+    if (savedGitCache === undefined) delete process.env.SLUICE_GIT_CACHE;
+    else process.env.SLUICE_GIT_CACHE = savedGitCache;
     for (const d of rbac.filter((x) => x.metadata?.namespace === undefined)) await kubectl(['delete', (d.kind ?? '').toLowerCase(), d.metadata?.name ?? '', '--ignore-not-found']);
     await deleteNamespace(dest);
     await deleteNamespace(ns);
