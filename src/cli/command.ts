@@ -47,6 +47,9 @@ export interface Command {
   readonly summary: string;
   /** The verb's help text: synopsis, flags, examples. The dispatcher appends the global flags. */
   readonly usage: string;
+  /** True for verbs that never touch the cluster (lint, convert, version): the kube client library (slow to load)
+   * is then not loaded at all, and ctx.client() throws. */
+  readonly offline?: boolean;
   /** Runs the verb with the arguments left after the global flags and the command words; resolves to the exit code. */
   run(ctx: CommandContext, argv: readonly string[]): Promise<number>;
 }

@@ -4,7 +4,6 @@ import { extractGlobals, type GlobalFlags } from './args.ts';
 import { ExitCode, UsageError, type Command, type CommandContext, type Writer } from './command.ts';
 import { commands as registry } from './commands/index.ts';
 import { errorMessage } from './errors.ts';
-import { kubeAccess } from './kubeconfig.ts';
 
 export const globalFlagsHelp = `Global flags:
   -n, --namespace NAME    the namespace (default: the context's, else "default")
@@ -52,6 +51,15 @@ export interface DispatchIO {
   signal: AbortSignal;
 }
 
+function offlineAccess(verb: string): { client: CommandContext['client']; namespace: () => string } {
+  return {
+    client: () => {
+      throw new Error(`${verb} is an offline verb (Command.offline): it has no cluster access`);
+    },
+    namespace: () => 'default',
+  };
+}
+
 /** Runs one invocation; resolves to the process exit code. */
 export async function dispatch(argv: readonly string[], io: DispatchIO, commands: readonly Command[] = registry): Promise<number> {
   let globals: GlobalFlags;
@@ -82,7 +90,14 @@ export async function dispatch(argv: readonly string[], io: DispatchIO, commands
     io.out.write(`${command.usage}\n${globalFlagsHelp}`);
     return ExitCode.ok;
   }
-  const access = kubeAccess(globals);
+  let access: { client: CommandContext['client']; namespace: () => string };
+  try {
+    // Loaded only for verbs that talk to the cluster: @kubernetes/client-node alone takes most of a second.
+    access = command.offline === true ? offlineAccess(command.name) : (await import('./kubeconfig.ts')).kubeAccess(globals);
+  } catch (err) {
+    io.err.write(`error: ${errorMessage(err)}\n`);
+    return ExitCode.failed;
+  }
   const ctx: CommandContext = {
     client: access.client,
     get namespace() {

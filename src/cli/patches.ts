@@ -2,6 +2,7 @@
 // plugin's patches for the same verbs, so Sluice and Argo tooling steer a Rollout the same way.
 import type { Rollout } from '../api/rollout/schema.ts';
 import { PAUSE_INCONCLUSIVE } from '../rollout/decide/canary.ts';
+import { podTemplateHash } from '../rollout/hash.ts';
 import { UsageError } from './command.ts';
 import { POD_TEMPLATE_HASH, type ReplicaSetView } from './view/snapshot.ts';
 
@@ -60,6 +61,61 @@ export function templateOf(rs: ReplicaSetView): Record<string, unknown> {
     if (Object.keys(t.metadata.labels).length === 0) delete t.metadata.labels;
   }
   return t;
+}
+
+type Json = unknown;
+type Path = (string | { name: string } | number)[];
+const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const named = (v: Json): string | undefined => (isObject(v) && typeof v['name'] === 'string' ? v['name'] : undefined);
+
+/** Paths present in `defaulted` but not in `original`: what the apiserver added. List items are matched by name. */
+function addedPaths(defaulted: Json, original: Json, at: Path = []): Path[] {
+  if (isObject(defaulted)) {
+    if (!isObject(original)) return [];
+    return Object.keys(defaulted).flatMap((k) => (k in original ? addedPaths(defaulted[k], original[k], [...at, k]) : [[...at, k]]));
+  }
+  if (Array.isArray(defaulted) && Array.isArray(original)) {
+    const originals: Json[] = original;
+    return defaulted.flatMap((item: Json, i) => {
+      const name = named(item);
+      const twin = name === undefined ? originals[i] : originals.find((o) => named(o) === name);
+      return twin === undefined ? [] : addedPaths(item, twin, [...at, name === undefined ? i : { name }]);
+    });
+  }
+  return [];
+}
+
+function removePath(v: Json, path: Path): void {
+  const [head, ...rest] = path;
+  if (head === undefined) return;
+  let child: Json;
+  if (typeof head === 'object') child = Array.isArray(v) ? v.find((o) => named(o) === head.name) : undefined;
+  else child = Array.isArray(v) ? (typeof head === 'number' ? v[head] : undefined) : isObject(v) ? v[head] : undefined;
+  if (rest.length === 0) {
+    if (isObject(v) && typeof head === 'string') delete v[head];
+    return;
+  }
+  if (child !== undefined) removePath(child, rest);
+}
+
+/**
+ * The template `undo` writes into spec.template. A ReplicaSet's template carries the apiserver's defaults
+ * (terminationMessagePath, dnsPolicy, …) that the Rollout's template never had, and a Rollout's revision is the hash
+ * of its template as written: copied verbatim, the old template would hash to a new revision and walk the steps
+ * again. So the fields the apiserver added to the current revision (its ReplicaSet's template compared with
+ * spec.template) are left out too, and the result is checked against the target's hash; `exact` says whether it
+ * names the old revision (then going back to the stable revision skips the steps, as in Argo Rollouts).
+ */
+export function undoTemplate(target: ReplicaSetView, current: { template: Json; replicaSet: ReplicaSetView | undefined }): { template: Record<string, unknown>; exact: boolean } {
+  const raw = templateOf(target);
+  const hash = target.metadata.labels?.[POD_TEMPLATE_HASH];
+  if (hash !== undefined && podTemplateHash(raw) === hash) return { template: raw, exact: true };
+  if (current.replicaSet !== undefined) {
+    const stripped = structuredClone(raw);
+    for (const p of addedPaths(templateOf(current.replicaSet), current.template)) removePath(stripped, p);
+    if (podTemplateHash(stripped) === hash) return { template: stripped, exact: true };
+  }
+  return { template: raw, exact: false };
 }
 
 /**

@@ -3,8 +3,9 @@
 import { parseCommandArgs, parseCount, parseDuration, positionalArgs } from '../args.ts';
 import { ExitCode, type Command, type CommandContext } from '../command.ts';
 import { render } from '../output.ts';
-import { abortPatches, pausePatches, promotePatches, restartPatches, resumePatches, retryPatches, templateOf, undoTarget, type RolloutPatches } from '../patches.ts';
+import { abortPatches, pausePatches, promotePatches, restartPatches, resumePatches, retryPatches, undoTarget, undoTemplate, type RolloutPatches } from '../patches.ts';
 import { CLI_FIELD_MANAGER, patchRolloutSpec, patchRolloutStatus, readRollout, warnIfGitManaged } from '../rollouts.ts';
+import { hashOf } from '../view/rollout.ts';
 import { fetchRolloutSnapshot } from '../view/snapshot.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { R } from '../../kube/resource.ts';
@@ -111,10 +112,12 @@ Flags:
     const to = values['to-revision'] === undefined ? undefined : parseCount('--to-revision', values['to-revision']);
     const snap = await fetchRolloutSnapshot(ctx.client(), ctx.namespace, name, ctx.signal);
     const { rs, revision } = undoTarget(snap.replicaSets, snap.rollout.status?.currentPodHash, to);
-    const template = templateOf(rs);
     const ref = snap.rollout.spec.workloadRef;
     const target = ref?.name !== undefined ? { r: R.deployment, name: ref.name } : { r: R.rollout, name };
     const live = await ctx.client().get<KubeObject & { spec?: { template?: unknown } }>(target.r, ctx.namespace, target.name);
+    const currentRS = snap.replicaSets.find((x) => hashOf(x) === snap.rollout.status?.currentPodHash);
+    const { template, exact } = undoTemplate(rs, { template: live.spec?.template, replicaSet: currentRS });
+    if (!exact) ctx.err.write(`note: revision ${revision}'s template could not be restored exactly as written; it rolls out as a new revision\n`);
     warnIfGitManaged(ctx, live, 'this rollback (spec.template)');
     const result = await ctx.client().jsonPatch<KubeObject>(
       target.r,

@@ -15,6 +15,7 @@ export function pluginVersion(): string {
 export const version: Command = {
   name: 'version',
   summary: 'Print the plugin version',
+  offline: true,
   usage: `Print the plugin version.
 
 Usage:
