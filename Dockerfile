@@ -23,7 +23,7 @@ RUN set -eu; \
     version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' go.mod); \
     minor=$(echo "$version" | cut -d. -f2); \
     v=k8s.io/component-base/version; \
-    GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=readonly \
+    GOPROXY=https://proxy.golang.org GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=readonly \
       go build -trimpath -buildvcs=false -tags=notest,grpcnotrace \
         -ldflags "-s -w -X $v.gitVersion=$version -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean" \
         -o /out/kubectl ./cmd/kubectl; \
@@ -31,6 +31,10 @@ RUN set -eu; \
 
 # 3. The runtime: production dependencies, the compiled operator, kubectl.
 FROM node:24.9.0-bookworm-slim
+LABEL org.opencontainers.image.title="sluice" \
+      org.opencontainers.image.description="Kubernetes operator for GitOps sync and progressive delivery" \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts \

@@ -101,6 +101,8 @@ describe('charts/sluice renders', () => {
     expect(await refused({ podSecurityContext: { runAsNonRoot: false } })).toMatch(/podSecurityContext.*runAsNonRoot/s);
     expect(await refused({ watchNamespaces: ['Team_A'] })).toMatch(/watchNamespaces/);
     expect(await refused({ gitops: { rules: [{ resources: ['configmaps'] }] } })).toMatch(/gitops.*verbs/s);
+    const old = await helm(['template', 'ops', CHART, '--kube-version', '1.28.9']);
+    expect(old.stderr).toContain('chart requires kubeVersion: >=1.29.0-0 which is incompatible with Kubernetes v1.28.9');
   });
 });
 

@@ -22,6 +22,7 @@ describe('parseDockerfile', () => {
         'WORKDIR /app',
         'WORKDIR sub',
         'ENV A=1 B="two words"',
+        'LABEL org.opencontainers.image.title="x y"',
         'COPY --from=build --chown=1:1 /src/dist ./dist',
       ].join('\n'),
     );
@@ -34,8 +35,9 @@ describe('parseDockerfile', () => {
       { line: 9, from: undefined, sources: ['src'], dest: '/src/src', destIsDir: false },
     ]);
     expect(stages[0]?.runs).toEqual([{ line: 6, command: 'npm install --omit=dev' }]);
-    expect(stages[1]?.copies).toEqual([{ line: 14, from: 'build', sources: ['/src/dist'], dest: '/app/sub/dist', destIsDir: false }]);
+    expect(stages[1]?.copies).toEqual([{ line: 15, from: 'build', sources: ['/src/dist'], dest: '/app/sub/dist', destIsDir: false }]);
     expect(stages[1]?.env).toEqual({ A: '1', B: 'two words' });
+    expect(stages[1]?.labels).toEqual({ 'org.opencontainers.image.title': 'x y' });
   });
 
   it('refuses what the check could not copy faithfully, naming Dockerfile:line', () => {
@@ -56,6 +58,8 @@ describe('parseDockerfile', () => {
     expect(runtime.runs.map((r) => r.command).join()).toContain('npm install --omit=dev');
     expect(runtime.user).toMatch(/^[1-9]\d*:[1-9]\d*$/); // numeric and not root, so runAsNonRoot can verify it
     expect(runtime.env).toMatchObject({ NODE_ENV: 'production', HOME: '/tmp', TMPDIR: '/tmp' }); // writes go to /tmp
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; license: string };
+    expect(runtime.labels).toMatchObject({ 'org.opencontainers.image.version': pkg.version, 'org.opencontainers.image.licenses': pkg.license });
   });
 });
 

@@ -27,6 +27,7 @@ export interface Stage {
   env: Record<string, string>;
   /** The last USER. */
   user?: string;
+  labels: Record<string, string>;
 }
 
 export class DockerfileError extends Error {
@@ -53,7 +54,7 @@ function logicalLines(text: string): { line: number; text: string }[] {
   return out;
 }
 
-/** ENV's `K=V K2="V 2"` form (the legacy `ENV K V` form too). */
+/** ENV's and LABEL's `K=V K2="V 2"` form (the legacy `ENV K V` form too). */
 function parseEnv(args: string, where: string): Record<string, string> {
   const out: Record<string, string> = {};
   if (!args.includes('=')) {
@@ -62,7 +63,7 @@ function parseEnv(args: string, where: string): Record<string, string> {
     out[k] = v.join(' ');
     return out;
   }
-  for (const m of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("([^"]*)"|(\S*))/g)) out[m[1] ?? ''] = m[3] ?? m[4] ?? '';
+  for (const m of args.matchAll(/([A-Za-z_][A-Za-z0-9_.-]*)=("([^"]*)"|(\S*))/g)) out[m[1] ?? ''] = m[3] ?? m[4] ?? '';
   return out;
 }
 
@@ -78,7 +79,7 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): Stage[] {
       const base = words[0];
       if (base === undefined || base === '') throw new DockerfileError(`${where}: FROM needs an image`);
       const name = words[1]?.toUpperCase() === 'AS' ? words[2] : undefined;
-      stages.push({ line, base, name, workdir: '/', copies: [], runs: [], env: {} });
+      stages.push({ line, base, name, workdir: '/', copies: [], runs: [], env: {}, labels: {} });
       continue;
     }
     const stage = stages.at(-1);
@@ -95,6 +96,9 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): Stage[] {
         break;
       case 'ENV':
         Object.assign(stage.env, parseEnv(args, where));
+        break;
+      case 'LABEL':
+        Object.assign(stage.labels, parseEnv(args, where));
         break;
       case 'USER':
         stage.user = args.trim();
@@ -120,7 +124,7 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): Stage[] {
         break;
       }
       default:
-        break; // ARG, EXPOSE, ENTRYPOINT, CMD, LABEL: nothing to copy
+        break; // ARG, EXPOSE, ENTRYPOINT, CMD: nothing to copy
     }
   }
   if (stages.length === 0) throw new DockerfileError(`${file}: no FROM`);
