@@ -15,7 +15,7 @@ export const globalFlagsHelp = `Global flags:
 `;
 
 const exitCodesHelp = `Exit codes: 0 success, 1 failure (API error, not found, rollout degraded or aborted, lint errors),
-2 timeout (status), 64 bad flags or arguments.
+2 timeout (status, app sync), 64 bad flags or arguments.
 `;
 
 /** The verb whose words start argv, the longest name winning ("app sync" over a hypothetical "app"). */
@@ -33,7 +33,7 @@ export function overview(commands: readonly Command[], prefix: string[] = []): s
   const shown = commands.filter((c) => prefix.every((w, i) => c.name.split(' ')[i] === w));
   const width = Math.max(...shown.map((c) => c.name.length));
   return [
-    prefix.length === 0 ? 'kubectl sluice: steer Sluice Rollouts and Applications.\n' : '',
+    prefix.length === 0 ? 'kubectl sluice: steer Sluice Rollouts and Applications.\n\n' : '',
     'Usage:\n  kubectl sluice COMMAND [flags]\n\nCommands:\n',
     ...shown.map((c) => `  ${c.name.padEnd(width)}   ${c.summary}\n`),
     '\n',

@@ -31,10 +31,15 @@ export const SYNC_ERROR = 'SyncError';
 export const REFRESH_ANNOTATION = 'sluice.dev/refresh';
 /**
  * Set to a new value (a timestamp) to run one sync now, automated or not (the CLI's `sync` verb). Prune follows
- * syncPolicy.automated.prune. The handled value is remembered in memory only: after a restart a still-present value
- * causes one more sync, which is harmless (a sync is idempotent).
+ * syncPolicy.automated.prune, or is asked for by the word `prune` after the value ("2026-01-01T00:00:00Z prune",
+ * what `kubectl sluice app sync --prune` writes). The request holds until its operation finishes (a sync waiting on
+ * a wave keeps it). The handled value is remembered in memory only: after a restart a still-present value causes
+ * one more sync, which is harmless (a sync is idempotent).
  */
 export const SYNC_ANNOTATION = 'sluice.dev/sync';
+
+/** Does a sync request's value ask for prune? */
+export const syncRequestPrunes = (value: string | undefined): boolean => value?.trim().split(/\s+/).slice(1).includes('prune') === true;
 
 /** How often a sync that waits for a wave's health looks again. */
 export const WAVE_POLL_MS = 2_000;
@@ -130,6 +135,8 @@ export class Syncer {
     // 3. Plan.
     if (rendered.ok) await this.d.discovery.resolveAll(rendered.manifests.map((m) => ({ apiVersion: m.manifest.apiVersion, kind: m.manifest.kind })));
     const automated = app.spec.syncPolicy?.automated;
+    const syncToken = raw.metadata?.annotations?.[SYNC_ANNOTATION];
+    const manual = syncToken !== undefined && syncToken !== memory.syncToken;
     const inventory: ObjectRef[] = (prev.resources ?? []).map((r) => ({ group: r.group ?? '', version: r.version, kind: r.kind, namespace: r.namespace ?? '', name: r.name, syncWave: r.syncWave }));
     const plan = makePlan({
       app: id,
@@ -137,7 +144,7 @@ export class Syncer {
       rendered,
       namespaced: (apiVersion, kind) => this.d.discovery.cached(apiVersion, kind)?.namespaced,
       inventory,
-      prune: automated?.prune === true,
+      prune: automated?.prune === true || (manual && syncRequestPrunes(syncToken)),
       allowEmpty: automated?.allowEmpty === true,
     });
     if (plan.errors.length > 0) {
@@ -159,8 +166,6 @@ export class Syncer {
     // 5. Sync or not (decide.ts), retrying failed attempts with the policy's backoff and limit.
     const lastOp = prev.operationState;
     const retry = app.spec.syncPolicy?.retry;
-    const syncToken = raw.metadata?.annotations?.[SYNC_ANNOTATION];
-    const manual = syncToken !== undefined && syncToken !== memory.syncToken;
     const decision = decideSync({
       commit,
       outOfSync,
@@ -186,7 +191,7 @@ export class Syncer {
       const startedAt = continuing ? (lastOp?.startedAt ?? now()) : now();
       const createNamespace = app.spec.syncPolicy?.syncOptions?.includes('CreateNamespace=true') === true ? app.spec.destination.namespace : undefined;
       const run = await this.sync(id, plan, compared, memory, log, createNamespace);
-      memory.syncToken = syncToken;
+      if (run.phase !== 'Running') memory.syncToken = syncToken;
       failedPrunes = run.failedPrunes;
       compared = run.compared;
       const finished = run.phase !== 'Running';

@@ -1,5 +1,7 @@
 // The registry of verbs the dispatcher knows. To add one: import its Command and list it below (see ../command.ts).
 import type { Command } from '../command.ts';
+import { appCommands } from './app.ts';
+import { appDiff } from './app-diff.ts';
 import { convertCommand } from './convert.ts';
 import { getRollout } from './get.ts';
 import { lintCommand } from './lint.ts';
@@ -16,6 +18,8 @@ export const commands: readonly Command[] = [
   getRollout,
   list,
   version,
+  ...appCommands,
+  appDiff,
   lintCommand,
   convertCommand,
 ];

@@ -4,8 +4,8 @@
 import { canonicalJson } from '../../api/common/equal.ts';
 import type { KubeObject } from '../../kube/client.ts';
 
-/** Fields that change on every write or are not the object's desired state. */
-function normalize(o: KubeObject): unknown {
+/** Without the fields that change on every write or are not the object's desired state (what drift compares). */
+export function normalize(o: KubeObject): unknown {
   const { metadata, status: _status, ...rest } = o;
   const { managedFields: _mf, resourceVersion: _rv, generation: _g, creationTimestamp: _ct, uid: _uid, ...meta } = metadata ?? {};
   return { ...rest, metadata: meta };
