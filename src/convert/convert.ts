@@ -89,12 +89,12 @@ export function convert(files: readonly LintFile[]): ConvertResult {
     }
   }
 
-  // The self-check: what convert prints must pass lint (templates it did not write may live in the cluster).
-  const converted = manifests.filter((m) => origin.has(m.manifest));
-  const checked = lint(converted.map((m, i) => ({ path: String(i), text: stringify(m.manifest) })));
+  // The self-check: what convert prints must pass lint, with the objects passed through beside it (so a generated
+  // route or Service is checked against the Rollout); templates it did not write may live in the cluster.
+  const checked = lint(manifests.map((m, i) => ({ path: String(i), text: stringify(m.manifest) })));
   for (const f of checked.findings) {
     if (f.severity !== 'error') continue;
-    const m = converted[Number(f.file)];
+    const m = manifests[Number(f.file)];
     const doc = m === undefined ? undefined : origin.get(m.manifest);
     if (m === undefined || doc === undefined) continue;
     findings.push({ file: doc.file, ...doc.locate([]), field: f.field, message: `the converted ${m.manifest.kind} "${m.manifest.metadata.name}" does not validate: ${f.message}`, severity: 'error', object: `${m.manifest.kind}/${m.manifest.metadata.name}` });

@@ -79,7 +79,43 @@ describe('lint: workloadRef', () => {
     const rollout = (app: string): string => `---\napiVersion: sluice.dev/v1alpha1\nkind: Rollout\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: ${app}}}\n  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  strategy: {canary: {steps: [{setWeight: 50}]}}\n`;
     expect(lint([{ path: 'w.yaml', text: deployment + rollout('web') }]).findings).toEqual([]);
     expect(lint([{ path: 'w.yaml', text: deployment + rollout('api') }]).findings.map(formatFinding)).toEqual([
-      'w.yaml:14:3: spec.selector: does not match the pod labels of Deployment "web" {"app":"web"} (spec.workloadRef)',
+      'w.yaml:14:3: spec.selector: does not match the pod labels {"app":"web"} of Deployment "web" (w.yaml:1)',
+    ]);
+  });
+});
+
+describe('lint: the objects a Rollout names, when they are in the linted files', () => {
+  const rollout = (canary: string): string => `apiVersion: sluice.dev/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: a, image: x}]}
+  strategy:
+    canary:
+      canaryService: web-canary
+      stableService: web-stable
+${canary}      steps: [{setWeight: 50}]
+`;
+  const service = (name: string, app: string): string => `---\napiVersion: v1\nkind: Service\nmetadata: {name: ${name}}\nspec: {selector: {app: ${app}}, ports: [{port: 80}]}\n`;
+  const routed = (router: string, object: string): string => rollout(`      trafficRouting: ${router}\n`) + service('web-stable', 'web') + service('web-canary', 'web') + object;
+
+  it('reports a route that does not send to both Services, and a Service that does not select the pods', () => {
+    const route = '---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: web}\nspec: {rules: [{backendRefs: [{name: web-stable, port: 80}]}]}\n';
+    expect(lint([{ path: 'r.yaml', text: routed('{gatewayAPI: {httpRoute: web}}', route) }]).findings.map(formatFinding)).toEqual([
+      'r.yaml:13:37: spec.strategy.canary.trafficRouting.gatewayAPI.httpRoute: HTTPRoute "web" (r.yaml:26) has no rule with backendRefs to both web-stable and web-canary',
+    ]);
+    const vs = '---\napiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata: {name: web}\nspec: {http: [{route: [{destination: {host: web-stable}}, {destination: {host: web-canary}}]}]}\n';
+    expect(lint([{ path: 'v.yaml', text: routed('{istio: {virtualService: {name: web}}}', vs) }]).findings).toEqual([]);
+    const ingress = '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web}\nspec: {rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}\n';
+    expect(lint([{ path: 'i.yaml', text: routed('{nginx: {stableIngress: web}}', ingress) }]).findings.map((f) => `${f.field}: ${f.message}`)).toEqual([
+      'spec.strategy.canary.trafficRouting.nginx.stableIngress: Ingress "web" (i.yaml:26) has no path to the stable Service web-stable',
+    ]);
+    const wrongService = rollout('') + service('web-stable', 'web') + service('web-canary', 'webb');
+    expect(lint([{ path: 's.yaml', text: wrongService }]).findings.map((f) => `${f.line} ${f.field}: ${f.message}`)).toEqual([
+      '11 spec.strategy.canary.canaryService: Service "web-canary" (s.yaml:20) selects {"app":"webb"}, which the Rollout\'s pods {"app":"web"} do not carry',
     ]);
   });
 });

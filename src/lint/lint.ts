@@ -8,10 +8,10 @@ import { validateApplication } from '../api/application/validate.ts';
 import { zodErrors } from '../api/common/check.ts';
 import type { SpecError } from '../api/common/errors.ts';
 import { fieldPath } from '../api/common/errors.ts';
-import { selectorMatches } from '../api/common/meta.ts';
 import { API_VERSION, GROUP } from '../api/crd/definitions.ts';
 import type { Rollout } from '../api/rollout/schema.ts';
 import { validateRollout, type RolloutValidationContext } from '../api/rollout/validate.ts';
+import { referenceErrors } from './references.ts';
 import { parseFieldPath, parseSource, type PathSegment, type SourceDocument } from './source.ts';
 import { crdSchema, kindDefinition, pruneUnknown } from './unknown.ts';
 
@@ -66,7 +66,7 @@ interface Obj {
 export function lint(files: readonly LintFile[]): LintResult {
   const findings: Finding[] = [];
   const objects: Obj[] = [];
-  const deployments: DeploymentDoc[] = [];
+  const others: SourceDocument[] = [];
   let skipped = 0;
   for (const f of files) {
     const parsed = parseSource(f.path, f.text);
@@ -92,7 +92,7 @@ export function lint(files: readonly LintFile[]): LintResult {
       }
       const argo = v.apiVersion === ARGO_API && sluiceKind !== undefined;
       if (group !== GROUP && !argo) {
-        if (group === 'apps' && v.kind === 'Deployment') deployments.push(doc.value as DeploymentDoc);
+        others.push(doc);
         skipped++;
         continue;
       }
@@ -136,7 +136,7 @@ export function lint(files: readonly LintFile[]): LintResult {
       continue;
     }
     const semantic = semanticErrors(o.kind, parsed.data, ctx(o.namespace));
-    if (o.kind === 'Rollout') semantic.push(...workloadErrors(parsed.data as Rollout, o.namespace, deployments));
+    if (o.kind === 'Rollout') semantic.push(...referenceErrors(parsed.data as Rollout, related(others, o.namespace)));
     add(semantic.filter((e) => !isMissingTemplate(e)));
     add(
       semantic.filter(isMissingTemplate).map((e) => ({ field: e.field, message: `${e.message} in the linted files: it must exist in the cluster (not checked offline)` })),
@@ -145,22 +145,6 @@ export function lint(files: readonly LintFile[]): LintResult {
   }
   findings.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : a.file < b.file ? -1 : 1));
   return { findings, checked: objects.length, skipped };
-}
-
-interface DeploymentDoc {
-  metadata?: { name?: unknown; namespace?: unknown };
-  spec?: { template?: { metadata?: { labels?: Record<string, string> } } };
-}
-
-/** A workloadRef Deployment in the linted files: the Rollout's selector must select its pods, as for a template. */
-function workloadErrors(rollout: Rollout, namespace: string, deployments: readonly DeploymentDoc[]): SpecError[] {
-  const ref = rollout.spec.workloadRef;
-  const selector = rollout.spec.selector;
-  if (ref === undefined || selector === undefined || (ref.kind ?? 'Deployment') !== 'Deployment') return [];
-  const d = deployments.find((x) => x.metadata?.name === ref.name && (x.metadata?.namespace ?? '') === namespace);
-  const labels = d?.spec?.template?.metadata?.labels;
-  if (labels === undefined || selectorMatches(selector, labels)) return [];
-  return [{ field: 'spec.selector', message: `does not match the pod labels of Deployment "${ref.name ?? ''}" ${JSON.stringify(labels)} (spec.workloadRef)` }];
 }
 
 function finding(o: Obj, e: SpecError, severity: Severity): Finding {
@@ -191,4 +175,18 @@ function templateContext(objects: readonly Obj[]): (namespace: string) => Rollou
     clusterAnalysisTemplates: cluster,
     analysisTemplates: new Set(templates.filter((t) => t.namespace === '' || namespace === '' || t.namespace === namespace).map((t) => t.name)),
   });
+}
+
+/** Other objects of the linted files, found by API group, kind and name in the Rollout's namespace (or in none). */
+function related(others: readonly SourceDocument[], namespace: string): Parameters<typeof referenceErrors>[1] {
+  return {
+    find: (group, kind, name) =>
+      others.find((d) => {
+        const v = d.value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+        const api = typeof v.apiVersion === 'string' ? v.apiVersion : '';
+        const g = api.includes('/') ? api.slice(0, api.indexOf('/')) : '';
+        const ns = typeof v.metadata?.namespace === 'string' ? v.metadata.namespace : '';
+        return g === group && v.kind === kind && v.metadata?.name === name && (ns === namespace || ns === '' || namespace === '');
+      }),
+  };
 }
