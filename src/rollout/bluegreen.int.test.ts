@@ -40,6 +40,7 @@ describe('blue-green rollouts', () => {
     });
     await h.apply(check('always-fails', '/fail', 2));
     await h.apply(check('post-check', '/post', 120));
+    await h.apply(check('passes', '/pass', 2));
   });
 
   afterAll(async () => {
@@ -112,6 +113,22 @@ describe('blue-green rollouts', () => {
     await waitFor('switched without a promote', async () => (await h.selector('auto-active')) === v2, 30_000);
     expect(Date.now()).toBeGreaterThanOrEqual(startTime + 3000);
     await waitFor('v2 stable', async () => (await h.rollout('auto')).status?.stableRS === v2, 30_000);
+  });
+
+  it('switches only after a passing prePromotionAnalysis has completed', async () => {
+    const bg = { prePromotionAnalysis: { templates: [{ templateName: 'passes' }] } };
+    const v1 = await setup('checked', bg);
+    await h.apply(blueGreenManifest('checked', 'v2', bg));
+    let v2 = '';
+    await waitFor('v2 active', async () => {
+      v2 = (await h.rollout('checked')).status?.currentPodHash ?? '';
+      return v2 !== v1 && (await h.selector('checked-active')) === v2;
+    }, 30_000);
+    // The run measured twice, a second apart (count 2, interval 1s), and passed: the switch waited for all of it.
+    const run = JSON.parse((await kubectl(['get', 'analysisruns.sluice.dev', `checked-${v2}-pre-promotion`, '-n', ns, '-o', 'json'])).stdout) as { status?: { phase?: string; metricResults?: { count?: number; successful?: number }[] } };
+    expect(run.status?.phase).toBe('Successful');
+    expect(run.status?.metricResults?.[0]).toMatchObject({ count: 2, successful: 2 });
+    await waitFor('v2 stable', async () => (await h.rollout('checked')).status?.phase === 'Healthy', 30_000);
   });
 
   it('aborts on a failing prePromotionAnalysis without ever touching the active Service', async () => {
