@@ -201,11 +201,11 @@ function decideOnce(o: BlueGreenObserved): Decision {
 
     const pre = runs[PRE_PROMOTION];
     const preDone = bg.prePromotionAnalysis === undefined || full || pre === 'Successful';
-    if (!preDone && previewReady && previewOn) {
+    if (!preDone) {
+      // The run starts once the preview serves the new revision at its size; its verdict counts whenever it comes.
       if (pre === undefined) {
-        if (!retrying) actions.push({ kind: 'createAnalysisRun', stepIndex: PRE_PROMOTION, analysis: bg.prePromotionAnalysis ?? {} });
-      }
-      else if (failed(pre)) {
+        if (!retrying && previewReady && previewOn) actions.push({ kind: 'createAnalysisRun', stepIndex: PRE_PROMOTION, analysis: bg.prePromotionAnalysis ?? {} });
+      } else if (failed(pre)) {
         s.abort = true;
         events.push({ type: 'Warning', reason: 'AnalysisRunFailed', message: `pre-promotion analysis ${pre}: aborting; the active Service stays on ${stableHash}` });
         wake(0);
@@ -219,6 +219,7 @@ function decideOnce(o: BlueGreenObserved): Decision {
     // The pause before the switch (after a successful pre-promotion analysis, as Argo orders them).
     const pause = pauseSeconds(bg);
     let pauseDone = pause === undefined || full;
+    if (pauseDone) unpause(PAUSE_BLUE_GREEN); // the spec no longer asks for it
     if (!pauseDone && preDone && previewReady) {
       const cond = (s.pauseConditions ?? []).find((p) => p.reason === PAUSE_BLUE_GREEN);
       if (cond !== undefined) {
@@ -267,8 +268,7 @@ function decideOnce(o: BlueGreenObserved): Decision {
   if (!postDone) {
     if (post === undefined) {
       if (!retrying) actions.push({ kind: 'createAnalysisRun', stepIndex: POST_PROMOTION, analysis: bg.postPromotionAnalysis ?? {} });
-    }
-    else if (failed(post)) {
+    } else if (failed(post)) {
       s.abort = true;
       events.push({ type: 'Warning', reason: 'AnalysisRunFailed', message: `post-promotion analysis ${post}: aborting; the active Service goes back to ${stableHash}` });
       wake(0);
