@@ -45,7 +45,7 @@ export interface LintResult {
 /** What an offline check cannot see; printed with the results so that a clean lint is not read as more than it is. */
 export const NOT_CHECKED_OFFLINE = [
   'objects that are not Sluice kinds (Deployments, Services, routes): the apiserver validates them',
-  'that the Services, Deployment (workloadRef), VirtualService, Ingress or HTTPRoute a Rollout names exist',
+  'the Services, Deployment (workloadRef), VirtualService, Ingress or HTTPRoute a Rollout names when they are not in the linted files (those that are, are checked against the Rollout)',
   'AnalysisTemplates and ClusterAnalysisTemplates that are not in the linted files (reported as warnings)',
   'pod templates: the apiserver validates them when the Rollout creates a ReplicaSet',
   "Secrets named by analysis args, and an Application's repository, revision and path",
