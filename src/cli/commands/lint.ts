@@ -15,7 +15,8 @@ weights, durations, analysis args and templates, selectors, Application sources)
   FILE:LINE:COLUMN: FIELD: MESSAGE
 Argo Rollouts and Argo CD objects (argoproj.io/v1alpha1) are checked as the Sluice kind they would become.
 AnalysisTemplates defined in any of the files count as present; one that is in none is a warning, since it may exist
-in the cluster. Not checked offline: ${NOT_CHECKED_OFFLINE.join('; ')}.
+in the cluster. Not checked offline:
+${NOT_CHECKED_OFFLINE.map((n) => `  - ${n}`).join('\n')}
 
 Usage:
   kubectl sluice lint FILE|DIR... [-R] [-o table|json]
