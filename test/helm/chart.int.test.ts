@@ -6,7 +6,8 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { createNamespace, deleteNamespace, kubectl } from '../support/cluster.ts';
+import { createNamespace, deleteNamespace, kubectl, waitFor } from '../support/cluster.ts';
+import { installCrds } from '../support/crds.ts';
 import { CHART, helm, KUBE_VERSION, render, valuesFile, type Doc, type Run } from './helm.ts';
 
 const CRD_DIR = join(import.meta.dirname, '..', '..', 'crds');
@@ -16,6 +17,15 @@ type Container = { args?: string[]; env?: { name: string; valueFrom?: { fieldRef
 type PodSpec = { serviceAccountName?: string; securityContext?: Record<string, unknown>; containers: Container[]; topologySpreadConstraints?: { topologyKey: string }[]; volumes?: { name: string; emptyDir?: object }[] };
 type Deployment = Doc & { spec: { replicas: number; template: { spec: PodSpec } } };
 type Rule = { apiGroups?: string[]; resources?: string[]; verbs: string[]; resourceNames?: string[] };
+
+/** A copy of the chart whose CRD files went through `edit` (as a new chart version would change them). */
+function chartWithCrds(edit: (file: string, text: string) => string): string {
+  const chart = join(mkdtempSync(join(tmpdir(), 'sluice-chart-')), 'sluice');
+  cpSync(CHART, chart, { recursive: true });
+  const dir = join(chart, 'files', 'crds');
+  for (const f of readdirSync(dir)) writeFileSync(join(dir, f), edit(f, readFileSync(join(dir, f), 'utf8')));
+  return chart;
+}
 
 const one = <T extends Doc>(docs: Doc[], kind: string, name?: string): T => {
   const hits = docs.filter((d) => d.kind === kind && (name === undefined || d.metadata?.name === name));
@@ -138,8 +148,11 @@ describe('helm install into the control plane', () => {
     await deleteNamespace(ns);
   });
 
-  it('creates the CRDs and a Deployment whose pods become Ready', async () => {
-    // --take-ownership: other tests in this run may have applied the same CRDs from crds/ with kubectl.
+  it('creates the CRDs and a Deployment whose pods become Ready (adopting CRDs applied with kubectl)', async () => {
+    // Other tests apply the same CRDs from crds/ with kubectl: Helm adopts them only when told to.
+    await installCrds();
+    const refused = await helm(['install', release, CHART, '-n', ns]);
+    expect(refused.stderr).toMatch(/CustomResourceDefinition "[a-z]+\.sluice\.dev" in namespace "" exists and cannot be imported into the current release/);
     const res = await helm(['install', release, CHART, '-n', ns, '--take-ownership', '--wait', '--timeout=180s']);
     expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: '' });
     expect(res.stdout).toContain('STATUS: deployed');
@@ -158,13 +171,13 @@ describe('helm install into the control plane', () => {
   });
 
   it('updates a changed CRD on helm upgrade (the CRD upgrade path) and keeps the CRDs on uninstall', async () => {
-    // A copy of the chart whose AnalysisTemplate CRD changed, as a new chart version would change it.
-    const chart = join(mkdtempSync(join(tmpdir(), 'sluice-chart-')), 'sluice');
-    cpSync(CHART, chart, { recursive: true });
-    const file = join(chart, 'files', 'crds', 'analysistemplates.sluice.dev.yaml');
-    const crd = parse(readFileSync(file, 'utf8')) as Doc;
-    crd.metadata = { ...crd.metadata, labels: { ...crd.metadata?.labels, 'sluice.dev/chart-upgrade-test': ns } };
-    writeFileSync(file, stringify(crd));
+    // The AnalysisTemplate CRD changes (a label), as a new chart version would change it.
+    const chart = chartWithCrds((file, text) => {
+      if (file !== 'analysistemplates.sluice.dev.yaml') return text;
+      const crd = parse(text) as Doc;
+      crd.metadata = { ...crd.metadata, labels: { ...crd.metadata?.labels, 'sluice.dev/chart-upgrade-test': ns } };
+      return stringify(crd);
+    });
     const up = await helm(['upgrade', release, chart, '-n', ns, '--set', 'logLevel=debug', '--wait', '--timeout=180s']);
     expect({ code: up.code, stderr: up.stderr }).toEqual({ code: 0, stderr: '' });
     const live = await jsonOf<Doc>(['get', 'crd', 'analysistemplates.sluice.dev']);
@@ -185,5 +198,28 @@ describe('helm install into the control plane', () => {
     for (const name of crdNames) expect((await kubectl(['get', 'crd', name])).code).toBe(0);
     expect((await kubectl(['get', 'deployment', release, '-n', ns])).code).not.toBe(0);
     expect((await kubectl(['get', 'clusterrole', `${release}-${ns}`])).code).not.toBe(0);
+  });
+
+  it('creates CRDs that do not exist yet, and with crds.keep=false an uninstall removes them', async () => {
+    // The shared sluice.dev CRDs exist already and must stay: this release carries the same CRDs in a group of its
+    // own, so what Helm creates (and later deletes) belongs to this test alone.
+    const group = `${ns}.sluice-test.dev`;
+    const chart = chartWithCrds((_, text) => text.replaceAll('sluice.dev', group));
+    const other = `${release}-own`;
+    const names = crdNames.map((n) => n.replace('sluice.dev', group));
+    for (const name of names) expect((await kubectl(['get', 'crd', name])).code).not.toBe(0);
+    const res = await helm(['install', other, chart, '-n', ns, '--set', 'crds.keep=false', '--set', 'leaderElection.id=other-leader', '--wait', '--timeout=180s']);
+    expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: '' });
+    for (const name of names) {
+      const crd = await jsonOf<Doc & { status?: { conditions?: { type: string; status: string }[] } }>(['get', 'crd', name]);
+      expect(crd.metadata?.annotations?.['meta.helm.sh/release-name']).toBe(other);
+      expect(crd.status?.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Established', status: 'True' })]));
+    }
+    const un = await helm(['uninstall', other, '-n', ns, '--wait']);
+    expect(un.code).toBe(0);
+    await waitFor('the CRDs gone', async () => {
+      for (const name of names) if ((await kubectl(['get', 'crd', name])).code === 0) return false;
+      return true;
+    });
   });
 });
