@@ -259,6 +259,22 @@ describe('blue-green engine', () => {
     expect(w.violations).toEqual([]);
   });
 
+  it('moves the preview Service off a revision before previewReplicaCount 0 takes its pods (a retry)', () => {
+    const w = deployed({ previewReplicaCount: 0 }, { replicas: 1 });
+    w.templateHash = 'h2';
+    w.reconcile();
+    w.settle();
+    w.reconcile(); // 0 pods to preview, nothing to check or wait for: scaled up for the switch
+    w.settle();
+    w.status.abort = true; // before the switch is decided: the preview is on h2
+    w.reconcile();
+    w.settle();
+    w.status.abort = false;
+    w.run();
+    expect(w.violations).toEqual([]);
+    expect(w.selectors.active).toBe('h2');
+  });
+
   it('skips the pause and both analyses on promote --full', () => {
     const w = deployed({ autoPromotionEnabled: false, prePromotionAnalysis: ANALYSIS, postPromotionAnalysis: ANALYSIS });
     w.templateHash = 'h2';

@@ -50,10 +50,18 @@ function decideOnce(o: BlueGreenObserved): Decision {
   // Where the Services point once this decision's actions are done (the status reports it).
   const sel = { ...o.serviceSelectors };
   const services = { active: bg.activeService, preview: bg.previewService };
+  /** Available pods of a revision that this decision leaves in place (a scale-down in it counts already). */
+  const serving = (h: string): number => {
+    const rs = byHash(h);
+    if (rs === undefined) return 0;
+    let replicas = rs.replicas;
+    for (const a of actions) if (a.kind === 'scaleReplicaSet' && a.name === rs.name) replicas = a.replicas;
+    return Math.min(rs.available, replicas);
+  };
   /** Points a Service at a revision that has at least `min` available pods (and one at least). */
   const pin = (role: 'active' | 'preview', h: string, min: number): boolean => {
     if (services[role] === undefined || sel[role] === h) return false;
-    if ((byHash(h)?.available ?? 0) < Math.max(1, min)) return false;
+    if (serving(h) < Math.max(1, min)) return false;
     actions.push({ kind: 'pinService', role, hash: h });
     sel[role] = h;
     return true;
@@ -194,7 +202,10 @@ function decideOnce(o: BlueGreenObserved): Decision {
     // Before the switch: the new revision comes up behind the preview Service at previewReplicaCount.
     const scaledUp = full || s.blueGreen?.scaleUpPreviewCheckPoint === true;
     let want = scaledUp ? replicas : previewCount;
-    scale(newRS, want);
+    if (want === 0 && o.serviceSelectors.preview === hash) {
+      // previewReplicaCount 0 (after a retry): the preview Service leaves the revision before its pods go.
+      pin('preview', stableHash, 1);
+    } else scale(newRS, want);
     pin('preview', hash, 1);
     const previewReady = newRS.replicas === want && newRS.available >= want;
     const previewOn = services.preview === undefined || sel.preview === hash || want === 0;
