@@ -225,3 +225,37 @@ describe('convert: nothing dropped silently', () => {
     expect(reported.sort()).toEqual(paths.map((p) => [...p, 'zzzUnknown'].map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('')).sort());
   });
 });
+
+describe('convert: Flagger A/B', () => {
+  it('turns the header match of an A/B Canary into a header route step for `iterations` intervals', () => {
+    const r = inline(`apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: ab}
+spec:
+  provider: istio
+  targetRef: {kind: Deployment, name: ab}
+  service: {port: 80}
+  analysis:
+    interval: 1m
+    threshold: 2
+    iterations: 10
+    match:
+      - headers:
+          x-canary: {exact: insider}
+          cookie: {suffix: "; beta=1"}
+      - sourceLabels: {app: tester}
+    metrics:
+      - {name: request-success-rate, thresholdRange: {min: 99}, interval: 1m}
+`);
+    expect(findings(r, 'unmapped')).toEqual(['16 spec.analysis.match[1]']);
+    const canary = (find(r, 'Rollout', 'ab').spec as { strategy: { canary: Record<string, unknown> } }).strategy.canary;
+    expect(canary.trafficRouting).toEqual({ istio: { virtualService: { name: 'ab' } }, managedRoutes: [{ name: 'ab-test' }] });
+    expect(canary.steps).toEqual([
+      { setCanaryScale: { weight: 100 } },
+      { setHeaderRoute: { name: 'ab-test', match: [{ headerName: 'x-canary', headerValue: { exact: 'insider' } }, { headerName: 'cookie', headerValue: { regex: '.*; beta=1$' } }] } },
+      { pause: { duration: '10m' } },
+      { setHeaderRoute: { name: 'ab-test' } },
+    ]);
+    expect(printed(r).errors).toEqual([]);
+  });
+});

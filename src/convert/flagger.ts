@@ -20,7 +20,7 @@ const WHY: Readonly<Record<string, string>> = {
   stepWeightPromotion: 'Sluice promotes in one step once the last step completes',
   primaryReadyThreshold: 'Sluice waits for every pod of a ReplicaSet to be available',
   canaryReadyThreshold: 'Sluice waits for every pod of a ReplicaSet to be available',
-  match: 'A/B routing by match is not mapped: use a setHeaderRoute step with managedRoutes; converted as a blue-green-style run without it',
+  match: 'A/B routing by match is mapped for Istio, NGINX and the Gateway API (header matches of the first entry only)',
   autoscalerRef: 'point the HorizontalPodAutoscaler at the Rollout (it has a scale subresource): Sluice does not clone HPAs',
   revertOnDeletion: 'Sluice does not revert routes when a Rollout is deleted',
   upstreamRef: 'Gloo is not a Sluice router',
@@ -35,6 +35,8 @@ const WHY: Readonly<Record<string, string>> = {
 };
 
 const DEFAULT_INTERVAL = '1m';
+/** The managed route an A/B Canary's header match becomes. */
+export const AB_ROUTE = 'ab-test';
 
 export function convertCanary(ctx: ConvertContext): void {
   const f = ctx.fields;
@@ -109,6 +111,16 @@ export function convertCanary(ctx: ConvertContext): void {
     ctx.report(['spec', 'skipAnalysis'], 'note', 'skipAnalysis: no steps and no analysis, so a new revision is promoted at once');
   } else if (weights.length > 0) {
     for (const w of weights) steps.push({ setWeight: w }, { pause: { duration: interval } });
+  } else if (iterations !== undefined && iterations > 0 && routing.trafficRouting !== undefined && f.peek(...a, 'match') !== undefined) {
+    // A/B: requests that match go to the canary (at full size) for `iterations` checks, then it is promoted.
+    const match = headerMatch(ctx, [...a, 'match']);
+    if (match.length > 0) {
+      routing.trafficRouting.managedRoutes = [{ name: AB_ROUTE }];
+      steps.push({ setCanaryScale: { weight: 100 } }, { setHeaderRoute: { name: AB_ROUTE, match } }, { pause: { duration: multiply(interval, iterations) } }, { setHeaderRoute: { name: AB_ROUTE } });
+      ctx.report([...a, 'match'], 'note', `Flagger's A/B run: matching requests go to the canary through header route "${AB_ROUTE}" for ${iterations} × ${interval}, then it is promoted`);
+    } else {
+      steps.push({ setCanaryScale: { weight: 100 } }, { pause: { duration: multiply(interval, iterations) } });
+    }
   } else if (iterations !== undefined && iterations > 0 && routing.trafficRouting !== undefined) {
     // Blue-green through the router: the canary at full size without traffic for `iterations` checks, then all of it.
     steps.push({ setCanaryScale: { weight: 100 } }, { pause: { duration: multiply(interval, iterations) } });
@@ -181,4 +193,28 @@ export function convertMetricTemplate(ctx: ConvertContext): void {
     const why = path.includes('secretRef') ? 'Sluice\'s Prometheus provider takes headers, not a Secret' : undefined;
     ctx.report(path, 'unmapped', `${why ?? 'not supported by Sluice'}: left out`);
   }
+}
+
+type HeaderValue = { exact?: string; prefix?: string; regex?: string };
+
+/** Flagger's (Istio's) first match entry as Sluice header matches; a suffix becomes a regex; the rest is reported. */
+function headerMatch(ctx: ConvertContext, at: PathSegment[]): { headerName: string; headerValue: HeaderValue }[] {
+  const f = ctx.fields;
+  const out: { headerName: string; headerValue: HeaderValue }[] = [];
+  for (const i of f.keys(...at).slice(1)) {
+    f.consume([...at, i]);
+    ctx.report([...at, i], 'unmapped', 'a Sluice header route has one set of matches (all must hold); only match[0] is mapped: left out');
+  }
+  for (const name of f.keys(...at, 0, 'headers')) {
+    const h: PathSegment[] = [...at, 0, 'headers', name];
+    const exact = f.string(...h, 'exact');
+    const prefix = f.string(...h, 'prefix');
+    const regex = f.string(...h, 'regex');
+    const suffix = f.string(...h, 'suffix');
+    const value: HeaderValue | undefined =
+      exact !== undefined ? { exact } : prefix !== undefined ? { prefix } : regex !== undefined ? { regex } : suffix !== undefined ? { regex: `.*${suffix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$` } : undefined;
+    if (value !== undefined) out.push({ headerName: String(name), headerValue: value });
+  }
+  if (out.length === 0) ctx.report([...at, 0], 'unmapped', 'no header match Sluice can route on (headers with exact, prefix, regex or suffix): the A/B run is left out');
+  return out;
 }
