@@ -24,7 +24,9 @@ would generate (istio and gatewayapi: <svc>-primary stable, <svc>-canary canary,
 which the Ingress already routes to, and <svc>-canary), the VirtualService or HTTPRoute, setWeight + pause steps
 (one interval each) up to maxWeight, and a background analysis: request-success-rate and request-duration become
 the builtin checks successRate {min} and latency {maxMs}; a templateRef or query metric becomes an AnalysisTemplate
-<canary>-<metric>; threshold N becomes failureLimit N-1.
+<canary>-<metric>; threshold N becomes failureLimit N-1. A blue/green run (iterations) scales the canary up without
+traffic for iterations x interval; an A/B run (match + iterations) sends the matching requests to it through a
+header route for that long. Webhooks, alerts, session affinity and HPA cloning are reported, not mapped.
 
 Usage:
   kubectl sluice convert FILE|DIR... [-R] [-o yaml|json]
