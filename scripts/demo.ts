@@ -1,30 +1,59 @@
-// npm run demo: the main job. For now it brings up the local control plane, shows it working (a Deployment
-// rolled out on kwok nodes) and takes it down; the end-to-end GitOps + canary demo builds on this.
+// npm run demo: GitOps progressive delivery end to end on one machine. Builds (or reuses) the local control plane
+// and installs Prometheus exactly as `npm test` does, then runs the scenario in scripts/demo/ (the same code the
+// e2e test test/e2e/demo.int.test.ts runs): a real Git server holds the config repo, Sluice syncs it, a good
+// release is canaried and promoted by its analysis, a bad one is aborted by its analysis, `git revert` restores.
+// Traffic comes from a data-plane EMULATOR (test/dataplane), not a mesh: it is labelled as such everywhere.
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { ensureBinaries, startControlPlane } from '../test/cluster/controlplane.ts';
+import { runScenario, summary } from './demo/scenario.ts';
+import { startStack, type Stack } from './demo/stack.ts';
 
-const say = (s: string): void => void process.stdout.write(`${s}\n`);
+const out = (s: string): void => void process.stdout.write(s);
+const say = (s: string): void => out(`${s}\n`);
 
-async function main(): Promise<void> {
-  const binDir = await ensureBinaries();
+async function main(): Promise<number> {
   const t0 = Date.now();
-  const cp = await startControlPlane({ binDir, progress: (m) => say(`  ${m}`) });
+  say('== set-up (the same steps as npm test: control-plane binaries, cached after the first build; Prometheus from Debian)');
+  const binDir = await ensureBinaries();
+  const prom = spawnSync('bash', [resolve(import.meta.dirname, '..', 'test', 'prometheus', 'install.sh')], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (prom.status !== 0) throw new Error(`test/prometheus/install.sh failed (exit ${prom.status ?? prom.signal})`);
+  say(`  ${prom.stdout.trim()}`);
+
+  const cp = await startControlPlane({ binDir, logDir: resolve('test-results', 'demo', 'cluster-logs'), progress: (m) => say(`  control plane: ${m}`) });
+  let stack: Stack | undefined;
+  const interrupted = new Promise<number>((r) => process.once('SIGINT', () => r(130)));
   try {
-    say(`control plane up in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-    say(`$ kubectl version\n${await cp.kubectl(['version'])}`);
-    say(`$ kubectl get nodes\n${await cp.kubectl(['get', 'nodes'])}`);
-    await cp.kubectl(['create', 'namespace', 'demo']);
-    await cp.kubectl(['-n', 'demo', 'create', 'deployment', 'web', '--image=registry.invalid/web:1', '--replicas=3']);
-    const t1 = Date.now();
-    await cp.kubectl(['-n', 'demo', 'rollout', 'status', 'deployment/web', '--timeout=60s']);
-    say(`$ kubectl -n demo get deployment,pods   (3 replicas available after ${((Date.now() - t1) / 1000).toFixed(1)} s)`);
-    say(await cp.kubectl(['-n', 'demo', 'get', 'deployment,pods', '-o', 'wide']));
+    say(`  control plane up (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes) after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    await cp.kubectl(['create', 'namespace', 'sluice']);
+    stack = await startStack({
+      cluster: { kubeconfig: cp.kubeconfig, kubectl: (args, input) => cp.kubectl(args, input) },
+      appNamespace: 'sluice',
+      namespace: 'demo',
+      identity: 'sluice-demo',
+      logDir: resolve('test-results', 'demo', 'app-logs'),
+      say: (l) => say(`  ${l}`),
+    });
+    say(`\n== the demo (everything above is running; ${((Date.now() - t0) / 1000).toFixed(1)}s so far)`);
+    const report = await Promise.race([runScenario(stack, { tty: process.stdout.isTTY, write: out, t0: Date.now() }), interrupted]);
+    if (typeof report === 'number') {
+      say('\ninterrupted: stopping everything');
+      return report;
+    }
+    out(summary(report));
+    say(`  wall clock including set-up: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    return report.ok ? 0 : 1;
   } finally {
+    await stack?.stop();
     await cp.stop();
+    say('stopped: the operator, the emulator and its app processes, Prometheus, the Git server and the control plane.');
   }
-  say('control plane stopped; nothing left running.');
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

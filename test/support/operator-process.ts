@@ -17,7 +17,8 @@ export interface OperatorProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-export async function startOperator(kubeconfig: string, identity: string, extraArgs: string[] = []): Promise<OperatorProcess> {
+/** `env` is added to this process's environment (e.g. webhook secrets, which the operator reads only from there). */
+export async function startOperator(kubeconfig: string, identity: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<OperatorProcess> {
   const port = await freePort();
   const logDir = resolve('test-results', 'operator-logs');
   mkdirSync(logDir, { recursive: true });
@@ -25,6 +26,7 @@ export async function startOperator(kubeconfig: string, identity: string, extraA
   const out = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, [MAIN, `--kubeconfig=${kubeconfig}`, `--identity=${identity}`, `--metrics-addr=127.0.0.1:${port}`, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);

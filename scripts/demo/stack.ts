@@ -1,0 +1,108 @@
+// Everything the demo runs besides the control plane, shared by `npm run demo` and test/e2e/demo.int.test.ts:
+// CRDs, the data-plane emulator, a real Prometheus scraping it, a real Git server holding the config repo, the
+// Sluice operator as a process, and the example Application applied with kubectl.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { KubeClient } from '../../src/kube/client.ts';
+import { DataPlaneEmulator } from '../../test/dataplane/emulator.ts';
+import { PrometheusServer } from '../../test/prometheus/harness.ts';
+import { startGitServer, type GitServer } from '../../test/support/git-server.ts';
+import { startOperator, type OperatorProcess } from '../../test/support/operator-process.ts';
+import { ConfigRepo, EXAMPLES, ROLLOUT_FILE, seedFiles } from './repo.ts';
+
+/** A control plane to run on: the demo's own, or the one jest's global setup started. */
+export interface Cluster {
+  kubeconfig: string;
+  /** The plane's kubectl; rejects with its stderr on a non-zero exit. */
+  kubectl(args: string[], input?: string): Promise<string>;
+}
+
+export type Say = (line: string) => void;
+
+export interface StackOptions {
+  cluster: Cluster;
+  /** Where the Application lives, and the namespace it deploys into. */
+  appNamespace: string;
+  namespace: string;
+  /** The operator's process identity (names its log file under test-results/operator-logs). */
+  identity: string;
+  /** The demo app processes' logs. */
+  logDir: string;
+  say: Say;
+}
+
+export interface Stack {
+  client: KubeClient;
+  opts: StackOptions;
+  emulator: DataPlaneEmulator;
+  prometheus: PrometheusServer;
+  git: GitServer;
+  repo: ConfigRepo;
+  operator: OperatorProcess;
+  /** Applies examples/demo/application.yaml pointed at this stack's Git server and namespaces. */
+  applyApplication(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const CRD_DIRS = [join(ROOT, 'crds'), join(ROOT, 'test', 'fixtures', 'crds')];
+
+export const APP_NAME = 'demo';
+export const VIRTUAL_SERVICE_NAME = 'demo';
+
+/** Starts the pieces in dependency order; on failure stops what already started. */
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    for (const dir of CRD_DIRS) {
+      await o.cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=sluice-test', '-f', dir]);
+      await o.cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', dir]);
+    }
+    o.say('CRDs installed: Sluice\'s (crds/) and STAND-INS for Istio\'s VirtualService/DestinationRule and the Gateway API (test/fixtures/crds: the kinds only, no mesh)');
+
+    const client = KubeClient.fromDefault({ qps: 100, burst: 200 }, o.cluster.kubeconfig);
+    const emulator = await DataPlaneEmulator.start({ client, namespace: o.namespace, virtualService: VIRTUAL_SERVICE_NAME, route: 'primary', logDir: o.logDir, onEvent: o.say });
+    stops.push(() => emulator.stop());
+    o.say(`data-plane EMULATOR up (no mesh here): follows VirtualService ${o.namespace}/${VIRTUAL_SERVICE_NAME}, runs examples/demo/app per ready ReplicaSet on 127.0.0.1, 40 req/s of generated load, Istio metrics on http://${emulator.target}/metrics`);
+
+    const prometheus = await PrometheusServer.start([emulator.target]);
+    stops.push(() => prometheus.stop());
+    o.say(`Prometheus up at ${prometheus.url} (a real one), scraping the emulator every second`);
+
+    const git = await startGitServer();
+    stops.push(() => git.close());
+    const repoURL = await git.createRepo('config');
+    const files = seedFiles();
+    const seed = await git.commit('config', files, 'config repo: the demo app (examples/demo/repo)');
+    o.say(`Git server up (git http-backend over smart HTTP): ${repoURL}, seeded from examples/demo/repo at ${seed.slice(0, 7)}`);
+
+    const secret = randomBytes(16).toString('hex');
+    // The operator reads its webhook secret from the environment, as a Deployment would pass it from a Secret.
+    const operator = await startOperator(o.cluster.kubeconfig, o.identity, [`--namespace=${o.appNamespace},${o.namespace}`, `--prometheus-address=${prometheus.url}`], { SLUICE_WEBHOOK_SECRET: secret });
+    stops.push(async () => {
+      operator.kill('SIGTERM');
+      await operator.exited;
+    });
+    const base = operator.metricsUrl.replace(/\/metrics$/, '');
+    o.say(`Sluice operator up (node src/main.ts, pid ${operator.child.pid}), watching ${o.appNamespace} and ${o.namespace}; logs in ${operator.logFile}`);
+
+    const repo = new ConfigRepo({ git, repo: 'config', repoURL, webhook: { url: `${base}/api/webhook`, secret } }, files[ROLLOUT_FILE] ?? '');
+    const applyApplication = async (): Promise<void> => {
+      const app = parse(readFileSync(join(EXAMPLES, 'application.yaml'), 'utf8')) as { metadata: { namespace: string }; spec: { source: { repoURL: string }; destination: { namespace: string } } };
+      app.metadata.namespace = o.appNamespace;
+      app.spec.source.repoURL = repoURL;
+      app.spec.destination.namespace = o.namespace;
+      await o.cluster.kubectl(['apply', '--server-side', '-f', '-'], stringify(app));
+      o.say(`$ kubectl apply --server-side -f examples/demo/application.yaml   (repoURL → ${repoURL}, namespace ${o.appNamespace} → ${o.namespace})`);
+    };
+    return { client, opts: o, emulator, prometheus, git, repo, operator, applyApplication, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,98 @@
+// `npm run demo` as a test: the same stack and scenario code (scripts/demo/), on the test run's control plane.
+// A real Git server, a real Prometheus, the operator as a process, and the data-plane emulator (test/dataplane)
+// running the demo app per revision. Each stage is asserted: the good release is promoted through a passing
+// analysis, the bad one is aborted by its failed analysis with no one touching the Rollout, and `git revert`
+// brings the stable revision back without walking the steps.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ROLLOUT_FIELD_MANAGER } from '../../src/rollout/controller.ts';
+import { runScenario, summary, type ScenarioReport } from '../../scripts/demo/scenario.ts';
+import { APP_NAME, startStack, type Stack } from '../../scripts/demo/stack.ts';
+import { EMULATOR_LABEL } from '../dataplane/emulator.ts';
+import { createNamespace, deleteNamespace, kubeconfigPath, kubectl } from '../support/cluster.ts';
+
+const LOG_DIR = resolve('test-results', 'demo-e2e');
+
+describe('npm run demo, as an end-to-end test', () => {
+  let appNs: string;
+  let ns: string;
+  let stack: Stack;
+  const output: string[] = [];
+  const write = (s: string): void => void output.push(s);
+
+  beforeAll(async () => {
+    mkdirSync(LOG_DIR, { recursive: true });
+    appNs = await createNamespace('demo-app');
+    ns = await createNamespace('demo');
+    stack = await startStack({
+      cluster: {
+        kubeconfig: kubeconfigPath(),
+        kubectl: async (args, input) => {
+          const r = await kubectl(args, input);
+          if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+          return r.stdout;
+        },
+      },
+      appNamespace: appNs,
+      namespace: ns,
+      identity: `demo-e2e-${ns}`,
+      logDir: resolve(LOG_DIR, 'app-logs'),
+      say: (l) => write(`${l}\n`),
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    writeFileSync(resolve(LOG_DIR, 'output.log'), output.join(''));
+    await stack?.stop();
+    await kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=false']);
+    await deleteNamespace(appNs);
+  });
+
+  it('promotes a good release, aborts a bad one on its own, and restores stable on git revert', async () => {
+    const report: ScenarioReport = await runScenario(stack, { tty: false, write, t0: Date.now() });
+    write(summary(report));
+    const [good, bad, revert] = report.stages;
+    if (good === undefined || bad === undefined || revert === undefined) throw new Error(`the first sync did not complete; see ${LOG_DIR}/output.log`);
+
+    // The first sync: 1.0.0 is stable and serving before any release.
+    expect(report.initialSyncSeconds).toBeGreaterThan(0);
+
+    // 1.1.0: walked every step, passed all three measurements of both builtin checks, promoted.
+    expect({ outcome: good.outcome, stable: good.stableRS, weight: good.canaryWeightAtEnd, phase: good.phaseAtEnd }).toEqual({ outcome: 'promoted', stable: good.revision, weight: 0, phase: 'Healthy' });
+    expect(good.stepsSeen).toContain(2); // the analysis step
+    expect(good.stepsSeen.at(-1)).toBe(7);
+    expect(good.maxCanaryWeight).toBe(80);
+    expect(good.analysis).toHaveLength(1);
+    expect(good.analysis[0]?.phase).toBe('Successful');
+    for (const m of good.analysis[0]?.metrics ?? []) expect({ name: m.name, phase: m.phase, measurements: m.values.length }).toEqual({ name: m.name, phase: 'Successful', measurements: 2 });
+    expect(good.analysis[0]?.metrics.map((m) => m.name).sort()).toEqual(['latency-p99', 'success-rate']);
+    expect(good.events.some((e) => e.startsWith('RolloutCompleted'))).toBe(true);
+
+    // 1.2.0 (30% errors): the success-rate check failed on real Prometheus data and Sluice aborted by itself.
+    expect({ outcome: bad.outcome, stable: bad.stableRS, weight: bad.canaryWeightAtEnd, phase: bad.phaseAtEnd }).toEqual({ outcome: 'aborted', stable: good.revision, weight: 0, phase: 'Degraded' });
+    expect(bad.maxCanaryWeight).toBe(20);
+    expect(bad.analysis).toHaveLength(1);
+    expect(bad.analysis[0]?.phase).toBe('Failed');
+    const rate = bad.analysis[0]?.metrics.find((m) => m.name === 'success-rate');
+    expect(rate?.phase).toBe('Failed');
+    expect(Number((JSON.parse(rate?.values[0] ?? '[100]') as number[])[0])).toBeLessThan(99);
+    expect(bad.events.some((e) => e.startsWith('AnalysisRunFailed'))).toBe(true);
+    expect(bad.events.some((e) => e.startsWith('RolloutAborted'))).toBe(true);
+    // Nobody but the Rollout controller ever wrote status.abort: the abort was Sluice's own decision.
+    expect(bad.abortWriters).toEqual([ROLLOUT_FIELD_MANAGER]);
+    expect(bad.traffic.find((t) => t.version === '1.2.0')?.errors).toBeGreaterThan(0);
+
+    // git revert: straight back to 1.1.0 without steps, no new analysis, no canary traffic, only 1.1.0 running.
+    expect({ outcome: revert.outcome, revision: revert.revision, stable: revert.stableRS, phase: revert.phaseAtEnd }).toEqual({ outcome: 'restored', revision: good.revision, stable: good.revision, phase: 'Healthy' });
+    expect(revert.stepsSeen).toEqual([7]);
+    expect(revert.maxCanaryWeight).toBe(0);
+    expect(revert.analysis).toEqual([]);
+    expect(revert.runningAtEnd).toEqual([`${APP_NAME}-${good.revision}`]);
+    expect(report.ok).toBe(true);
+
+    // Prometheus really scraped the emulator's Istio series for every revision the demo ran.
+    const res = await stack.prometheus.query(`count by (destination_workload) (istio_requests_total{emulated_by="${EMULATOR_LABEL.emulated_by}",destination_workload_namespace="${ns}"})`);
+    expect(res.result).toHaveLength(3);
+  }, 600_000);
+});
