@@ -11,8 +11,13 @@ export interface KubeSelection {
 
 export function loadKubeConfig(sel: KubeSelection): KubeConfig {
   const kc = new KubeConfig();
-  if (sel.kubeconfig !== undefined) kc.loadFromFile(sel.kubeconfig);
-  else kc.loadFromDefault();
+  try {
+    if (sel.kubeconfig !== undefined) kc.loadFromFile(sel.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (err) {
+    const from = sel.kubeconfig !== undefined ? `--kubeconfig ${sel.kubeconfig}` : `the kubeconfig (${process.env['KUBECONFIG'] ?? '~/.kube/config'})`;
+    throw new Error(`cannot load ${from}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
   if (sel.context !== undefined) {
     if (kc.getContextObject(sel.context) === null) {
       throw new UsageError(`--context: context "${sel.context}" is not in the kubeconfig (have: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
