@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { ApplicationStatus } from '../../src/api/application/schema.ts';
 import type { KubeObject } from '../../src/kube/client.ts';
+import { isNotFound } from '../../src/kube/errors.ts';
 import { R } from '../../src/kube/resource.ts';
 import { HTTP_ROUTE } from '../../src/rollout/traffic/gatewayapi.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../support/cluster.ts';
@@ -79,7 +80,16 @@ describe.each(MODES)('the chart RBAC ($mode) runs the operator', ({ mode, values
   it('is the ServiceAccount, and leads through the Lease the chart lets it hold', async () => {
     const who = await kubectlAs(saKubeconfig, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
     expect(who.stdout).toBe(`system:serviceaccount:${ns}:${sa}`);
-    await waitFor('the Lease held', async () => (await client.get<Lease>(R.lease, ns, 'sluice-leader')).spec?.holderIdentity === identity);
+    // Ready (caches synced) can come before the first campaign has created the Lease.
+    const holder = async (): Promise<string | undefined> => {
+      try {
+        return (await client.get<Lease>(R.lease, ns, 'sluice-leader')).spec?.holderIdentity;
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    };
+    await waitFor('the Lease held', async () => (await holder()) === identity);
   });
 
   it('takes a canary through a Gateway API route to promotion', async () => {
