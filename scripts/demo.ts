@@ -35,7 +35,7 @@ async function main(): Promise<number> {
       say: (l) => say(`  ${l}`),
     });
     say(`\n== the demo (everything above is running; ${((Date.now() - t0) / 1000).toFixed(1)}s so far)`);
-    const report = await Promise.race([runScenario(stack, { tty: process.stdout.isTTY, write: out, t0: Date.now() }), interrupted]);
+    const report = await Promise.race([runScenario(stack, { tty: process.stdout.isTTY, size: () => ({ rows: process.stdout.rows, columns: process.stdout.columns }), write: out, t0: Date.now() }), interrupted]);
     if (typeof report === 'number') {
       say('\ninterrupted: stopping everything');
       return report;

@@ -74,8 +74,9 @@ export interface ScenarioReport {
 }
 
 export interface ScenarioOptions {
-  /** Terminal: redraw the live view in place. */
+  /** Terminal: redraw the live view in place, within the terminal's size. */
   tty: boolean;
+  size?: () => { rows?: number; columns?: number };
   write: (text: string) => void;
   t0: number;
   /** Per stage (default 180 s). */
@@ -107,7 +108,7 @@ export async function runScenario(stack: Stack, o: ScenarioOptions): Promise<Sce
     const r = await client.get<KubeObject & { metadata: { managedFields?: ManagedField[] } }>(R.rollout, ns, APP_NAME);
     return (r.metadata.managedFields ?? []).filter((m) => m.fieldsV1?.['f:status']?.['f:abort'] !== undefined).map((m) => m.manager ?? '');
   };
-  const view = new LiveView({ client, namespace: ns, rollout: APP_NAME, emulator: () => stack.emulator.snapshot(), write: o.write, tty: o.tty, t0: o.t0 });
+  const view = new LiveView({ client, namespace: ns, rollout: APP_NAME, emulator: () => stack.emulator.snapshot(), write: o.write, tty: o.tty, t0: o.t0, ...(o.size !== undefined ? { size: o.size } : {}) });
   const say = (l: string): void => view.log(l);
 
   async function until<T>(what: string, check: () => Promise<T | undefined>, ms = timeout): Promise<T | undefined> {
@@ -121,10 +122,12 @@ export async function runScenario(stack: Stack, o: ScenarioOptions): Promise<Sce
     return undefined;
   }
 
+  stack.setLog(say);
   try {
     return await story();
   } finally {
     await view.stop(); // a stage that threw leaves no timer behind
+    stack.setLog(stack.opts.say);
   }
 
   async function story(): Promise<ScenarioReport> {

@@ -41,6 +41,8 @@ export interface Stack {
   git: GitServer;
   repo: ConfigRepo;
   operator: OperatorProcess;
+  /** Where the emulator's event lines go from now on (the live view takes them over while it runs). */
+  setLog(say: Say): void;
   /** Applies examples/demo/application.yaml pointed at this stack's Git server and namespaces. */
   applyApplication(): Promise<void>;
   stop(): Promise<void>;
@@ -66,7 +68,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     o.say('CRDs installed: Sluice\'s (crds/) and STAND-INS for Istio\'s VirtualService/DestinationRule and the Gateway API (test/fixtures/crds: the kinds only, no mesh)');
 
     const client = KubeClient.fromDefault({ qps: 100, burst: 200 }, o.cluster.kubeconfig);
-    const emulator = await DataPlaneEmulator.start({ client, namespace: o.namespace, virtualService: VIRTUAL_SERVICE_NAME, route: 'primary', logDir: o.logDir, onEvent: o.say });
+    const sink = { say: o.say };
+    const emulator = await DataPlaneEmulator.start({ client, namespace: o.namespace, virtualService: VIRTUAL_SERVICE_NAME, route: 'primary', logDir: o.logDir, onEvent: (l) => sink.say(l) });
     stops.push(() => emulator.stop());
     o.say(`data-plane EMULATOR up (no mesh here): follows VirtualService ${o.namespace}/${VIRTUAL_SERVICE_NAME}, runs examples/demo/app per ready ReplicaSet on 127.0.0.1, 40 req/s of generated load, Istio metrics on http://${emulator.target}/metrics`);
 
@@ -100,7 +103,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       await o.cluster.kubectl(['apply', '--server-side', '-f', '-'], stringify(app));
       o.say(`$ kubectl apply --server-side -f examples/demo/application.yaml   (repoURL → ${repoURL}, namespace ${o.appNamespace} → ${o.namespace})`);
     };
-    return { client, opts: o, emulator, prometheus, git, repo, operator, applyApplication, stop: stopAll };
+    const setLog = (say: Say): void => {
+      sink.say = say;
+    };
+    return { client, opts: o, emulator, prometheus, git, repo, operator, setLog, applyApplication, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

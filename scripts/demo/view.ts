@@ -16,6 +16,22 @@ export interface ViewOptions {
   tty: boolean;
   /** The demo's start: progress lines carry seconds since it. */
   t0: number;
+  /**
+   * The terminal's size: a frame is cut to fit (a wrapped line would throw off the redraw's line count, and the
+   * cursor cannot move above the screen).
+   */
+  size?: () => { rows?: number; columns?: number };
+}
+
+/** Pure: `frame` within the screen: lines cut at `columns - 1`, at most `rows - 1` lines, the last saying how many were cut. */
+export function fitFrame(frame: string, rows: number | undefined, columns?: number): string {
+  let lines = frame.split('\n').slice(0, -1);
+  if (columns !== undefined && columns > 10) lines = lines.map((l) => ([...l].length < columns ? l : `${[...l].slice(0, columns - 2).join('')}…`));
+  if (rows !== undefined && rows >= 4 && lines.length > rows - 1) {
+    const cut = lines.length - (rows - 2);
+    lines = [...lines.slice(0, rows - 2), `… ${cut} more lines (a taller terminal shows them)`];
+  }
+  return lines.map((l) => `${l}\n`).join('');
 }
 
 const pct = (n: number, d: number): string => (d === 0 ? '-' : `${((100 * n) / d).toFixed(1)}%`);
@@ -150,7 +166,9 @@ export class LiveView {
 
   private drawFrame(): void {
     if (!this.o.tty || this.frame === '') return;
-    this.o.write(this.frame);
-    this.frameLines = this.frame.split('\n').length - 1;
+    const size = this.o.size?.() ?? {};
+    const shown = fitFrame(this.frame, size.rows, size.columns);
+    this.o.write(shown);
+    this.frameLines = shown.split('\n').length - 1;
   }
 }
