@@ -70,6 +70,8 @@ export class Manager {
   private elector: LeaderElector | undefined;
   private stopping = new AbortController();
   private started = false;
+  /** The caches registered before run(): the controllers' own. Only they gate readiness. */
+  private startupCaches: Cache<KubeObject>[] = [];
 
   constructor(opts: ManagerOptions) {
     this.o = opts;
@@ -118,9 +120,14 @@ export class Manager {
     return ctrl;
   }
 
-  /** Every cache has listed once: the /readyz answer. */
+  /**
+   * The /readyz answer: every cache registered before run() has listed once. Caches opened later (the GitOps
+   * sync's per-kind watches) do not count: one the ServiceAccount may not list would never sync, and would take
+   * every replica out of service for an Application's sake; that Application reports its own errors.
+   */
   ready(): boolean {
-    return [...this.caches.values()].every((c) => c.hasSynced());
+    const gating = this.started ? this.startupCaches : [...this.caches.values()];
+    return gating.every((c) => c.hasSynced());
   }
 
   get isLeader(): boolean {
@@ -133,6 +140,7 @@ export class Manager {
    */
   async run(): Promise<'stopped' | 'lost'> {
     this.started = true;
+    this.startupCaches = [...this.caches.values()];
     const signal = this.stopping.signal;
     for (const c of this.caches.values()) for (const i of c.informers) i.start();
     await Promise.race([Promise.all([...this.caches.values()].flatMap((c) => c.informers.map((i) => i.waitForSync()))), aborted(signal)]);

@@ -116,3 +116,24 @@ describe('controller runtime on the real apiserver', () => {
     expect(delta('POST')).toBe(1); // the test's create
   });
 });
+
+describe('readiness', () => {
+  it('is gated by the caches registered before run(), not by a watch opened later that can never list', async () => {
+    const ns = await createNamespace('ready');
+    const manager = new Manager({ client: testClient().client, log: testLogger(), metrics: testMetrics(), namespaces: [ns] });
+    manager.cache<KubeObject>(R.configMap);
+    const running = manager.run();
+    try {
+      await waitFor('ready after the startup caches listed', () => Promise.resolve(manager.ready()));
+      // A kind the apiserver does not serve: its list fails forever, as a forbidden one would.
+      const missing = manager.cache<KubeObject>({ group: 'nowhere.sluice.dev', version: 'v1', kind: 'Missing', plural: 'missings', namespaced: true });
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(missing.hasSynced()).toBe(false);
+      expect(manager.ready()).toBe(true);
+    } finally {
+      await manager.stop();
+      await running;
+      await deleteNamespace(ns);
+    }
+  });
+});
