@@ -176,7 +176,7 @@ export function renderRollout(snap: RolloutSnapshot, opts: RenderOptions): strin
     out.push('', 'AnalysisRuns:');
     for (const run of runs) {
       const step = run.metadata.labels?.[RUN_STEP_LABEL];
-      const where = step === undefined ? '' : step === 'background' ? ' (background)' : ` (step ${step})`;
+      const where = step === undefined ? '' : /^\d+$/.test(step) ? ` (step ${step})` : ` (${step})`;
       out.push(`  ${run.metadata.name ?? ''}${where}: ${run.status?.phase ?? 'Pending'}${run.spec?.terminate === true ? ' (terminated)' : ''}`);
       out.push(...lastMeasurements(run, opts.lastMeasurements ?? 3));
     }
