@@ -198,5 +198,7 @@ describe.each(MODES)('the chart RBAC ($mode) runs the operator', ({ mode, values
       expect.objectContaining({ kind: 'Secret', name: 'token', status: 'SyncFailed', message: expect.stringContaining(`User "system:serviceaccount:${ns}:${sa}" cannot patch resource "secrets"`) }),
     ]);
     expect((await kubectl(['get', 'secret', 'token', '-n', dest])).code).not.toBe(0);
+    // The Secret watch this sync opened can never list; the replica stays ready (the chart's probe would see 200).
+    expect((await fetch(op.metricsUrl.replace('/metrics', '/readyz'))).status).toBe(200);
   });
 });
