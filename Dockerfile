@@ -14,7 +14,7 @@ COPY src ./src
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
 
 # 2. kubectl (for `kubectl kustomize`), built from the same Go module and Kubernetes version as the test control
-#    plane's kubectl; static, so it runs on any base. Downloads only from the Go module proxy.
+#    plane's kubectl; static, so it runs on any base. Modules come from the image's default Go module proxy.
 FROM golang:1.26.8-bookworm AS kubectl
 WORKDIR /src
 COPY test/cluster/controlplane/go.mod test/cluster/controlplane/go.sum ./
@@ -23,7 +23,7 @@ RUN set -eu; \
     version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' go.mod); \
     minor=$(echo "$version" | cut -d. -f2); \
     v=k8s.io/component-base/version; \
-    GOPROXY=https://proxy.golang.org GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=readonly \
+    GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=readonly \
       go build -trimpath -buildvcs=false -tags=notest,grpcnotrace \
         -ldflags "-s -w -X $v.gitVersion=$version -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean" \
         -o /out/kubectl ./cmd/kubectl; \
