@@ -25,10 +25,10 @@ async function main(): Promise<number> {
   const interrupted = new Promise<number>((r) => process.once('SIGINT', () => r(130)));
   try {
     say(`  control plane up (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes) after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-    await cp.kubectl(['create', 'namespace', 'sluice']);
+    await cp.kubectl(['create', 'namespace', 'sluice-system']);
     stack = await startStack({
       cluster: { kubeconfig: cp.kubeconfig, kubectl: (args, input) => cp.kubectl(args, input) },
-      appNamespace: 'sluice',
+      appNamespace: 'sluice-system',
       namespace: 'demo',
       identity: 'sluice-demo',
       logDir: resolve('test-results', 'demo', 'app-logs'),

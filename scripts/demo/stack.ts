@@ -26,6 +26,8 @@ export interface StackOptions {
   /** Where the Application lives, and the namespace it deploys into. */
   appNamespace: string;
   namespace: string;
+  /** The operator's credentials (default: the cluster's admin kubeconfig); the e2e test uses the chart's ServiceAccount. */
+  operatorKubeconfig?: string;
   /** The operator's process identity (names its log file under test-results/operator-logs). */
   identity: string;
   /** The demo app processes' logs. */
@@ -86,7 +88,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
     const secret = randomBytes(16).toString('hex');
     // The operator reads its webhook secret from the environment, as a Deployment would pass it from a Secret.
-    const operator = await startOperator(o.cluster.kubeconfig, o.identity, [`--namespace=${o.appNamespace},${o.namespace}`, `--prometheus-address=${prometheus.url}`], { SLUICE_WEBHOOK_SECRET: secret });
+    const operator = await startOperator(o.operatorKubeconfig ?? o.cluster.kubeconfig, o.identity, [`--namespace=${o.appNamespace},${o.namespace}`, `--prometheus-address=${prometheus.url}`], { SLUICE_WEBHOOK_SECRET: secret });
     stops.push(async () => {
       operator.kill('SIGTERM');
       await operator.exited;

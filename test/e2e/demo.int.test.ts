@@ -2,14 +2,19 @@
 // A real Git server, a real Prometheus, the operator as a process, and the data-plane emulator (test/dataplane)
 // running the demo app per revision. Each stage is asserted: the good release is promoted through a passing
 // analysis, the bad one is aborted by its failed analysis with no one touching the Rollout, and `git revert`
-// brings the stable revision back without walking the steps.
+// brings the stable revision back without walking the steps. The operator runs as the Helm chart's ServiceAccount,
+// with the RBAC `helm template` renders from examples/demo/sluice-values.yaml: the values the README tells people to
+// install with are enough for this flow.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
 import { ROLLOUT_FIELD_MANAGER } from '../../src/rollout/controller.ts';
 import { runScenario, summary, type ScenarioReport } from '../../scripts/demo/scenario.ts';
 import { APP_NAME, startStack, type Stack } from '../../scripts/demo/stack.ts';
+import { EXAMPLES } from '../../scripts/demo/repo.ts';
 import { EMULATOR_LABEL } from '../dataplane/emulator.ts';
+import { applyDocs, RBAC_KINDS, render, serviceAccountKubeconfig, type Doc } from '../helm/helm.ts';
 import { createNamespace, deleteNamespace, kubeconfigPath, kubectl } from '../support/cluster.ts';
 
 const LOG_DIR = resolve('test-results', 'demo-e2e');
@@ -18,6 +23,7 @@ describe('npm run demo, as an end-to-end test', () => {
   let appNs: string;
   let ns: string;
   let stack: Stack;
+  let rbac: Doc[] = [];
   const output: string[] = [];
   const write = (s: string): void => void output.push(s);
 
@@ -25,7 +31,12 @@ describe('npm run demo, as an end-to-end test', () => {
     mkdirSync(LOG_DIR, { recursive: true });
     appNs = await createNamespace('demo-app');
     ns = await createNamespace('demo');
+    const values = parse(readFileSync(join(EXAMPLES, 'sluice-values.yaml'), 'utf8')) as object;
+    rbac = (await render(`sluice-${appNs.slice(-6)}`, appNs, values)).filter((d) => RBAC_KINDS.includes(d.kind ?? ''));
+    await applyDocs(rbac);
+    const sa = rbac.find((d) => d.kind === 'ServiceAccount')?.metadata?.name ?? '';
     stack = await startStack({
+      operatorKubeconfig: await serviceAccountKubeconfig(appNs, sa),
       cluster: {
         kubeconfig: kubeconfigPath(),
         kubectl: async (args, input) => {
@@ -45,6 +56,7 @@ describe('npm run demo, as an end-to-end test', () => {
   afterAll(async () => {
     writeFileSync(resolve(LOG_DIR, 'output.log'), output.join(''));
     await stack?.stop();
+    for (const d of rbac.filter((x) => x.metadata?.namespace === undefined)) await kubectl(['delete', (d.kind ?? '').toLowerCase(), d.metadata?.name ?? '', '--ignore-not-found']);
     await kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=false']);
     await deleteNamespace(appNs);
   });
