@@ -200,5 +200,10 @@ describe('kubectl sluice: rollout verbs', () => {
     const redraws = [...t.stdout.matchAll(/\u001b\[(\d+)F\u001b\[J/g)];
     const firstFrame = t.stdout.slice('\u001b[?25l'.length, redraws[0]?.index ?? 0);
     expect(Number(redraws[0]?.[1])).toBe(firstFrame.split('\r\n').length - 1);
+
+    // Ctrl-C ends a watch at once, with the exit code a shell reports for SIGINT.
+    const interrupted = await sluice(['get', 'rollout', 'live', '-w', '-n', ns], { interruptAfterMs: 3000 });
+    expect(interrupted.code).toBe(130);
+    expect(interrupted.stdout).toContain('▶ 3  pause (until promoted)');
   });
 });

@@ -26,12 +26,14 @@ export function pluginEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
 }
 
 /** `kubectl sluice ARGS…` (KUBECONFIG points at the test cluster); resolves with its output and exit code. */
-export function sluice(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<PluginResult> {
+export function sluice(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; interruptAfterMs?: number } = {}): Promise<PluginResult> {
   return new Promise((resolve) => {
-    execFile(kubectlBin(), ['sluice', ...args], { env: pluginEnv(opts.env), timeout: opts.timeoutMs ?? 120_000 }, (err, stdout, stderr) => {
+    const child = execFile(kubectlBin(), ['sluice', ...args], { env: pluginEnv(opts.env), timeout: opts.timeoutMs ?? 120_000 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
       resolve({ stdout, stderr, code });
     });
+    // kubectl execs the plugin in its own process, so the signal reaches the plugin as Ctrl-C would.
+    if (opts.interruptAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), opts.interruptAfterMs);
   });
 }
 

@@ -11,7 +11,8 @@ import { parseCommandArgs, parseDuration, positionalArgs } from '../args.ts';
 import { ExitCode, type Command, type CommandContext } from '../command.ts';
 import { ObjectNotFound } from '../errors.ts';
 import { changeFeed } from '../feed.ts';
-import { age, asList, render, table } from '../output.ts';
+import { listObjects } from '../listing.ts';
+import { age, render, table } from '../output.ts';
 import { CLI_FIELD_MANAGER } from '../rollouts.ts';
 import { parseWith } from '../view/snapshot.ts';
 
@@ -44,12 +45,11 @@ export async function readApp(ctx: CommandContext, name: string): Promise<{ raw:
 const short = (rev: string | undefined): string => (rev === undefined ? '-' : /^[0-9a-f]{40}$/.test(rev) ? rev.slice(0, 7) : rev);
 
 /** One row of `app list`. Pure. */
-export function appRow(a: AppView, withNamespace: boolean, now: number): string[] {
+export function appRow(a: AppView, now: number): string[] {
   const s = a.status;
   const src = a.spec?.source;
   const auto = a.spec?.syncPolicy?.automated;
   return [
-    ...(withNamespace ? [a.metadata.namespace ?? ''] : []),
     a.metadata.name ?? '',
     s?.sync?.status ?? 'Unknown',
     s?.health?.status ?? 'Unknown',
@@ -97,19 +97,8 @@ Usage:
 `,
   async run(ctx, argv) {
     positionalArgs(parseCommandArgs(argv, {}).positionals, []);
-    const items = (await ctx.client().list<KubeObject>(R.application, ctx.allNamespaces ? undefined : ctx.namespace)).items;
-    if (ctx.output !== 'table') {
-      ctx.out.write(render(ctx.output, asList(items)));
-      return ExitCode.ok;
-    }
-    if (items.length === 0) {
-      ctx.err.write(ctx.allNamespaces ? 'No applications found.\n' : `No applications found in namespace "${ctx.namespace}".\n`);
-      return ExitCode.ok;
-    }
     const now = Date.now();
-    const headers = [...(ctx.allNamespaces ? ['namespace'] : []), 'name', 'sync', 'health', 'revision', 'policy', 'source', 'age'];
-    ctx.out.write(table(headers, items.map((i) => appRow(parseApp(i), ctx.allNamespaces, now))));
-    return ExitCode.ok;
+    return listObjects(ctx, R.application, ['name', 'sync', 'health', 'revision', 'policy', 'source', 'age'], (o) => appRow(parseApp(o), now));
   },
 };
 

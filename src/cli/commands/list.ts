@@ -1,21 +1,19 @@
 // `kubectl sluice list [rollouts]`: the Rollouts of a namespace (or all with -A), one line each.
 import { rolloutSchema, type Rollout } from '../../api/rollout/schema.ts';
-import type { KubeObject } from '../../kube/client.ts';
 import { R } from '../../kube/resource.ts';
 import { weightAt } from '../../rollout/decide/canary.ts';
 import { parseCommandArgs, positionalArgs } from '../args.ts';
-import { ExitCode, UsageError, type Command } from '../command.ts';
-import { asList, render, table } from '../output.ts';
+import { UsageError, type Command } from '../command.ts';
+import { listObjects } from '../listing.ts';
 import { parseWith } from '../view/snapshot.ts';
 
 /** One table row per Rollout (Argo's columns). Pure. */
-export function rolloutRow(r: Rollout, withNamespace: boolean): string[] {
+export function rolloutRow(r: Rollout): string[] {
   const s = r.status;
   const steps = r.spec.strategy?.canary?.steps;
   const blueGreen = r.spec.strategy?.blueGreen !== undefined;
   const index = s?.currentStepIndex ?? 0;
   return [
-    ...(withNamespace ? [r.metadata.namespace ?? ''] : []),
     r.metadata.name ?? '',
     blueGreen ? 'BlueGreen' : 'Canary',
     `${s?.phase ?? 'Unknown'}${s?.abort === true ? ' (aborted)' : ''}`,
@@ -40,18 +38,7 @@ Usage:
     const { positionals } = parseCommandArgs(argv, {});
     if (positionals.length > 0 && positionals[0] !== 'rollouts' && positionals[0] !== 'rollout') throw new UsageError(`cannot list "${positionals[0] ?? ''}": only rollouts (Applications: "app list")`);
     positionalArgs(positionals.slice(1), []);
-    const items = (await ctx.client().list<KubeObject>(R.rollout, ctx.allNamespaces ? undefined : ctx.namespace)).items;
-    if (ctx.output !== 'table') {
-      ctx.out.write(render(ctx.output, asList(items)));
-      return ExitCode.ok;
-    }
-    if (items.length === 0) {
-      ctx.err.write(ctx.allNamespaces ? 'No rollouts found.\n' : `No rollouts found in namespace "${ctx.namespace}".\n`);
-      return ExitCode.ok;
-    }
-    const rows = items.map((o) => rolloutRow(parseWith(rolloutSchema, `Rollout ${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, o), ctx.allNamespaces));
-    const headers = [...(ctx.allNamespaces ? ['namespace'] : []), 'name', 'strategy', 'status', 'step', 'set-weight', 'ready', 'desired', 'up-to-date', 'available'];
-    ctx.out.write(table(headers, rows));
-    return ExitCode.ok;
+    const headers = ['name', 'strategy', 'status', 'step', 'set-weight', 'ready', 'desired', 'up-to-date', 'available'];
+    return listObjects(ctx, R.rollout, headers, (o) => rolloutRow(parseWith(rolloutSchema, `Rollout ${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, o)));
   },
 };
