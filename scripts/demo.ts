@@ -12,6 +12,11 @@ import { startStack, type Stack } from './demo/stack.ts';
 const out = (s: string): void => void process.stdout.write(s);
 const say = (s: string): void => out(`${s}\n`);
 
+// Ctrl-C (or a TERM/HUP) stops everything the demo started instead of leaving it running.
+const interrupted = new Promise<number>((r) => {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => r(130));
+});
+
 async function main(): Promise<number> {
   const t0 = Date.now();
   say('== set-up (the same steps as npm test: control-plane binaries, cached after the first build; Prometheus from Debian)');
@@ -22,7 +27,6 @@ async function main(): Promise<number> {
 
   const cp = await startControlPlane({ binDir, logDir: resolve('test-results', 'demo', 'cluster-logs'), progress: (m) => say(`  control plane: ${m}`) });
   let stack: Stack | undefined;
-  const interrupted = new Promise<number>((r) => process.once('SIGINT', () => r(130)));
   try {
     say(`  control plane up (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes) after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     await cp.kubectl(['create', 'namespace', 'sluice-system']);
@@ -34,6 +38,7 @@ async function main(): Promise<number> {
       logDir: resolve('test-results', 'demo', 'app-logs'),
       say: (l) => say(`  ${l}`),
     });
+    if (await Promise.race([interrupted, Promise.resolve(0)]) !== 0) return 130;
     say(`\n== the demo (everything above is running; ${((Date.now() - t0) / 1000).toFixed(1)}s so far)`);
     const report = await Promise.race([runScenario(stack, { tty: process.stdout.isTTY, size: () => ({ rows: process.stdout.rows, columns: process.stdout.columns }), write: out, t0: Date.now() }), interrupted]);
     if (typeof report === 'number') {

@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { KubeClient } from '../../src/kube/client.ts';
 import { DataPlaneEmulator } from '../../test/dataplane/emulator.ts';
-import { PrometheusServer } from '../../test/prometheus/harness.ts';
+import { ProcessGuard } from '../../test/dataplane/guard.ts';
+import { prometheusBinary, PrometheusServer } from '../../test/prometheus/harness.ts';
 import { startGitServer, type GitServer } from '../../test/support/git-server.ts';
 import { startOperator, type OperatorProcess } from '../../test/support/operator-process.ts';
 import { ConfigRepo, EXAMPLES, ROLLOUT_FILE, seedFiles } from './repo.ts';
@@ -58,7 +59,9 @@ export const VIRTUAL_SERVICE_NAME = 'demo';
 
 /** Starts the pieces in dependency order; on failure stops what already started. */
 export async function startStack(o: StackOptions): Promise<Stack> {
-  const stops: (() => Promise<unknown>)[] = [];
+  // Prometheus and the operator are stopped by stop(); the guard stops them if this process dies first.
+  const guard = new ProcessGuard('sluice-demo');
+  const stops: (() => Promise<unknown>)[] = [() => Promise.resolve(guard.close())];
   const stopAll = async (): Promise<void> => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
@@ -77,6 +80,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
     const prometheus = await PrometheusServer.start([emulator.target]);
     stops.push(() => prometheus.stop());
+    guard.add(prometheus.pid, prometheusBinary());
     o.say(`Prometheus up at ${prometheus.url} (a real one), scraping the emulator every second`);
 
     const git = await startGitServer();
@@ -89,6 +93,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const secret = randomBytes(16).toString('hex');
     // The operator reads its webhook secret from the environment, as a Deployment would pass it from a Secret.
     const operator = await startOperator(o.operatorKubeconfig ?? o.cluster.kubeconfig, o.identity, [`--namespace=${o.appNamespace},${o.namespace}`, `--prometheus-address=${prometheus.url}`], { SLUICE_WEBHOOK_SECRET: secret });
+    guard.add(operator.child.pid, process.execPath);
     stops.push(async () => {
       operator.kill('SIGTERM');
       await operator.exited;

@@ -12,6 +12,7 @@ import { VIRTUAL_SERVICE } from '../../src/rollout/traffic/istio.ts';
 import { Exporter } from '../prometheus/harness.ts';
 import { Counters, MS_BUCKETS } from '../prometheus/traffic.ts';
 import { AppProcess, send } from './apps.ts';
+import { ProcessGuard } from './guard.ts';
 import { backends, readyRevisions, replicaSetShape, serviceShape, virtualServiceShape, WeightedPicker, type Backend, type Revision, type VirtualServiceShape } from './routes.ts';
 
 export const EMULATOR_LABEL = { emulated_by: 'sluice-dataplane-emulator' } as const;
@@ -72,6 +73,9 @@ export class DataPlaneEmulator {
   private stopped = false;
   /** A poll that failed (apiserver hiccup): kept for the snapshot, retried on the next tick. */
   lastError: string | undefined;
+
+  /** Stops the app processes should this process die without stop(). */
+  private readonly guard = new ProcessGuard('sluice-emulator');
 
   private constructor(o: EmulatorOptions, exporter: Exporter) {
     this.o = o;
@@ -161,6 +165,7 @@ export class DataPlaneEmulator {
           this.starting.delete(rev.replicaSet);
           if (this.stopped) return app.stop();
           this.apps.set(rev.replicaSet, app);
+          this.guard.add(app.pid, process.execPath);
           const env = Object.entries(rev.env).map(([k, v]) => `${k}=${v}`).join(' ');
           this.o.onEvent?.(`[emulator] ReplicaSet ${rev.replicaSet} is ready: started demo-app ${rev.version} on 127.0.0.1:${app.port} (pid ${app.pid}${env === '' ? '' : `, ${env}`})`);
         },
@@ -224,5 +229,6 @@ export class DataPlaneEmulator {
     await Promise.all([...this.apps.values()].map((a) => a.stop()));
     this.apps.clear();
     await this.exporter.stop();
+    this.guard.close();
   }
 }
