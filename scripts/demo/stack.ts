@@ -4,7 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parseDocument } from 'yaml';
+import { formatSpecErrors } from '../../src/api/common/errors.ts';
+import { checkApplication } from '../../src/gitops/spec.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { DataPlaneEmulator } from '../../test/dataplane/emulator.ts';
 import { ProcessGuard } from '../../test/dataplane/guard.ts';
@@ -103,12 +105,15 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
     const repo = new ConfigRepo({ git, repo: 'config', repoURL, webhook: { url: `${base}/api/webhook`, secret } }, files[ROLLOUT_FILE] ?? '');
     const applyApplication = async (): Promise<void> => {
-      const app = parse(readFileSync(join(EXAMPLES, 'application.yaml'), 'utf8')) as { metadata: { namespace: string }; spec: { source: { repoURL: string }; destination: { namespace: string } } };
-      app.metadata.namespace = o.appNamespace;
-      app.spec.source.repoURL = repoURL;
-      app.spec.destination.namespace = o.namespace;
-      await o.cluster.kubectl(['apply', '--server-side', '-f', '-'], stringify(app));
-      o.say(`$ kubectl apply --server-side -f examples/demo/application.yaml   (repoURL → ${repoURL}, namespace ${o.appNamespace} → ${o.namespace})`);
+      const file = join(EXAMPLES, 'application.yaml');
+      const doc = parseDocument(readFileSync(file, 'utf8'));
+      const check = checkApplication(doc.toJS());
+      if (!check.ok) throw new Error(`${file}: ${formatSpecErrors(check.errors)}`);
+      doc.setIn(['metadata', 'namespace'], o.appNamespace);
+      doc.setIn(['spec', 'source', 'repoURL'], repoURL);
+      doc.setIn(['spec', 'destination', 'namespace'], o.namespace);
+      await o.cluster.kubectl(['apply', '--server-side', '-f', '-'], doc.toString());
+      sink.say(`$ kubectl apply --server-side -f examples/demo/application.yaml   (repoURL → ${repoURL}, namespace ${o.appNamespace} → ${o.namespace})`);
     };
     const setLog = (say: Say): void => {
       sink.say = say;
