@@ -10,6 +10,7 @@ export const EXIT_UNMAPPED = 3;
 
 export const convertCommand: Command = {
   name: 'convert',
+  offline: true,
   summary: 'Convert Argo Rollouts, Argo CD and Flagger manifests into Sluice manifests',
   usage: `Convert Argo Rollouts (Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun), Argo CD
 (Application) and Flagger (Canary, MetricTemplate) manifests into Sluice manifests (sluice.dev/v1alpha1). Other

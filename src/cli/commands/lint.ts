@@ -8,6 +8,7 @@ import { NOT_CHECKED_OFFLINE, lint } from '../../lint/lint.ts';
 
 export const lintCommand: Command = {
   name: 'lint',
+  offline: true,
   summary: 'Check Sluice manifests offline (schemas, unknown fields, semantic rules) with file:line',
   usage: `Check every YAML document of the files offline, as the apiserver and Sluice's controllers would: the schema
 (shape and types), unknown fields (the CRD prunes them; kubectl apply rejects them), and the semantic rules (step
