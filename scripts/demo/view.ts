@@ -67,7 +67,8 @@ export function progressLine(s: RolloutSnapshot): string {
   const r = s.rollout;
   const steps = r.spec.strategy?.canary?.steps ?? [];
   const i = r.status?.currentStepIndex ?? 0;
-  const step = i < steps.length && steps[i] !== undefined ? `step ${i + 1}/${steps.length} ${describeStep(steps[i])}` : `all ${steps.length} steps done`;
+  // Step numbers as the Steps list of the view shows them (0-based).
+  const step = i < steps.length && steps[i] !== undefined ? `step ${i} ${describeStep(steps[i])}` : `all ${steps.length} steps done`;
   const weight = r.status?.canary?.weights?.canary?.weight ?? 0;
   const phase = `${r.status?.phase ?? 'Unknown'}${r.status?.abort === true ? ' (aborted)' : ''}`;
   const run = s.analysisRuns.filter((a) => a.metadata.labels?.['rollouts-pod-template-hash'] === r.status?.currentPodHash).at(-1);
