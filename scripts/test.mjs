@@ -5,7 +5,7 @@
 // Writes test-results/summary.json ({ passed, failed, checks }) for .ci/run; exits non-zero on any failure.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
@@ -89,10 +89,12 @@ process.exit(checks.every((c) => c.ok) && failed === 0 ? 0 : 1);
 
 /**
  * Processes of a test control plane (a control-plane binary whose arguments name a temporary sluice-cp- state
- * directory) or a test Prometheus (a sluice-prometheus- directory) still running after a grace period for the
- * teardown; a person's `npm run cluster:up` plane is spared.
+ * directory), a test Prometheus (a sluice-prometheus- directory), or this checkout's operator or demo app, still
+ * running after a grace period for the teardown; a person's `npm run cluster:up` plane is spared.
  */
 async function leftovers(dir) {
+  // Processes the tests start from this checkout: the operator (as a process) and the demo app the emulator runs.
+  const OUR_PROCESSES = ['src/main.ts', 'examples/demo/app/server.mjs'].map((f) => resolve(import.meta.dirname, '..', f));
   const scan = () =>
     readdirSync('/proc')
       .filter((p) => /^\d+$/.test(p))
@@ -100,7 +102,10 @@ async function leftovers(dir) {
         try {
           const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
           const argv0 = argv[0] ?? '';
-          const ours = (argv0.startsWith(`${dir}/`) && argv.some((a) => a.includes('/sluice-cp-'))) || argv.some((a) => a.includes('/sluice-prometheus-'));
+          const ours =
+            (argv0.startsWith(`${dir}/`) && argv.some((a) => a.includes('/sluice-cp-'))) ||
+            argv.some((a) => a.includes('/sluice-prometheus-')) ||
+            argv.slice(1).some((a) => OUR_PROCESSES.includes(a));
           return ours ? [{ pid: Number(p), argv0 }] : [];
         } catch {
           return [];

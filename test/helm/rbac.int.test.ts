@@ -41,7 +41,6 @@ describe.each(MODES)('the chart RBAC ($mode) runs the operator', ({ mode, values
   let git: GitServer;
   let gitCache: string;
   let op: OperatorProcess;
-  const savedGitCache = process.env.SLUICE_GIT_CACHE;
   const identity = `rbac-${mode}`;
 
   const canI = async (args: string[]): Promise<boolean> => {
@@ -61,8 +60,8 @@ describe.each(MODES)('the chart RBAC ($mode) runs the operator', ({ mode, values
     saKubeconfig = await serviceAccountKubeconfig(ns, sa);
     git = await startGitServer();
     gitCache = await mkdtemp(join(tmpdir(), 'sluice-gitcache-'));
-    process.env.SLUICE_GIT_CACHE = gitCache; // inherited by the operator process
-    op = await startOperator(saKubeconfig, identity, [`--namespace=${ns},${dest}`, '--leader-elect', `--leader-election-namespace=${ns}`, '--workers=2']);
+    // A clone cache of its own, given to the process explicitly (jest's process.env is not the one a child inherits).
+    op = await startOperator(saKubeconfig, identity, [`--namespace=${ns},${dest}`, '--leader-elect', `--leader-election-namespace=${ns}`, '--workers=2'], { SLUICE_GIT_CACHE: gitCache });
   });
 
   afterAll(async () => {
@@ -70,8 +69,6 @@ describe.each(MODES)('the chart RBAC ($mode) runs the operator', ({ mode, values
     await op.exited;
     await git.close();
     await rm(gitCache, { recursive: true, force: true });
-    if (savedGitCache === undefined) delete process.env.SLUICE_GIT_CACHE;
-    else process.env.SLUICE_GIT_CACHE = savedGitCache;
     for (const d of rbac.filter((x) => x.metadata?.namespace === undefined)) await kubectl(['delete', (d.kind ?? '').toLowerCase(), d.metadata?.name ?? '', '--ignore-not-found']);
     await deleteNamespace(dest);
     await deleteNamespace(ns);
