@@ -57,7 +57,7 @@ describe('lint', () => {
     expect(lines).toEqual([
       expect.stringMatching(/^bad\.yaml:2:1: \(root\): invalid YAML: /),
       expect.stringMatching(/^x\.yaml:1:1: apiVersion: Argo's argoproj\.io\/v1alpha1: Sluice serves AnalysisTemplate as sluice\.dev\/v1alpha1/),
-      'x.yaml:7:7: spec.metrics[0].provider: set exactly one provider of prometheus, web, job; found none',
+      'x.yaml:7:7: spec.metrics[0].provider: set exactly one provider of prometheus, web; found none',
       'x.yaml:7:18: spec.metrics[0].provider.datadog: unknown field: the CRD prunes it, and kubectl apply (strict field validation) rejects it',
       expect.stringMatching(/^x\.yaml:9:1: apiVersion: flagger\.app\/v1beta1 Canary is Flagger's API, not Sluice's: `kubectl sluice convert`/),
       'x.yaml:16:12: metadata.name: AnalysisTemplate "t" is defined twice: also at x.yaml:3',
@@ -116,6 +116,38 @@ ${canary}      steps: [{setWeight: 50}]
     const wrongService = rollout('') + service('web-stable', 'web') + service('web-canary', 'webb');
     expect(lint([{ path: 's.yaml', text: wrongService }]).findings.map((f) => `${f.line} ${f.field}: ${f.message}`)).toEqual([
       '11 spec.strategy.canary.canaryService: Service "web-canary" (s.yaml:20) selects {"app":"webb"}, which the Rollout\'s pods {"app":"web"} do not carry',
+    ]);
+  });
+
+  it('reports a route or Service of the wrong shape at its own field and line, and keeps the other findings', () => {
+    const withBadWeight = (text: string): string => text.replace('steps: [{setWeight: 50}]', 'steps: [{setWeight: 150}]');
+    const route = '---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: web}\nspec: {rules: {a: 1}}\n';
+    expect(lint([{ path: 'r.yaml', text: withBadWeight(routed('{gatewayAPI: {httpRoute: web}}', route)) }]).findings.map(formatFinding)).toEqual([
+      'r.yaml:14:16: spec.strategy.canary.steps[0].setWeight: must be between 0 and 100, got 150',
+      'r.yaml:29:8: spec.rules: must be a list, got a map (HTTPRoute "web", which Rollout "web" routes through: not checked against the Rollout)',
+    ]);
+    const vs = '---\napiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata: {name: web}\nspec:\n  http: nope\n';
+    expect(lint([{ path: 'v.yaml', text: routed('{istio: {virtualService: {name: web}}}', vs) }]).findings.map(formatFinding)).toEqual([
+      'v.yaml:30:3: spec.http: must be a list, got a string "nope" (VirtualService "web", which Rollout "web" routes through: not checked against the Rollout)',
+    ]);
+    const deepVs = '---\napiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata: {name: web}\nspec: {http: [{route: {destination: {host: web-stable}}}]}\n';
+    expect(lint([{ path: 'v.yaml', text: routed('{istio: {virtualService: {name: web}}}', deepVs) }]).findings.map((f) => `${f.field}: ${f.message.split(' (')[0] ?? ''}`)).toEqual([
+      'spec.http[0].route: must be a list, got a map',
+    ]);
+    const ingress = '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web}\nspec: {rules: [{http: {paths: "/"}}]}\n';
+    expect(lint([{ path: 'i.yaml', text: routed('{nginx: {stableIngress: web}}', ingress) }]).findings.map((f) => `${f.line} ${f.field}: ${f.message.split(' (')[0] ?? ''}`)).toEqual([
+      '29 spec.rules[0].http.paths: must be a list, got a string "/"',
+    ]);
+    const service = '---\napiVersion: v1\nkind: Service\nmetadata: {name: web-stable}\nspec:\n  selector: "app=web"\n';
+    expect(lint([{ path: 's.yaml', text: rollout('') + service }, { path: 't.yaml', text: rollout('').replace('name: web}', 'name: web2}') }]).findings.map(formatFinding)).toEqual([
+      's.yaml:19:3: spec.selector: must be a map, got a string "app=web" (Service "web-stable", the stableService of Rollout "web": not checked against the Rollout)',
+    ]);
+  });
+
+  it('reports a workloadRef Deployment whose pod labels are not a map, instead of comparing against them', () => {
+    const text = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    metadata: {labels: [app, web]}\n---\napiVersion: sluice.dev/v1alpha1\nkind: Rollout\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  strategy: {canary: {steps: [{setWeight: 50}]}}\n';
+    expect(lint([{ path: 'd.yaml', text }]).findings.map(formatFinding)).toEqual([
+      'd.yaml:6:16: spec.template.metadata.labels: must be a map, got a list (Deployment "web", the workloadRef of Rollout "web": not checked against the Rollout)',
     ]);
   });
 });

@@ -111,6 +111,7 @@ export function lint(files: readonly LintFile[]): LintResult {
 
   const ctx = templateContext(objects);
   const seen = new Map<string, Obj>();
+  const relatedSeen = new Set<string>();
   for (const o of objects) {
     const def = kindDefinition(o.kind);
     if (def === undefined) continue;
@@ -136,7 +137,17 @@ export function lint(files: readonly LintFile[]): LintResult {
       continue;
     }
     const semantic = semanticErrors(o.kind, parsed.data, ctx(o.namespace));
-    if (o.kind === 'Rollout') semantic.push(...referenceErrors(parsed.data as Rollout, related(others, o.namespace)));
+    if (o.kind === 'Rollout') {
+      const refs = referenceErrors(parsed.data as Rollout, related(others, o.namespace));
+      semantic.push(...refs.errors);
+      for (const r of refs.related) {
+        const position = r.doc.locate(parseFieldPath(r.field));
+        const key = `${r.doc.file}:${position.line}:${position.column}:${r.field}`;
+        if (relatedSeen.has(key)) continue; // named by several Rollouts: reported once
+        relatedSeen.add(key);
+        findings.push({ file: r.doc.file, ...position, field: r.field, message: r.message, severity: 'error', object: objectName(r.doc.value) });
+      }
+    }
     add(semantic.filter((e) => !isMissingTemplate(e)));
     add(
       semantic.filter(isMissingTemplate).map((e) => ({ field: e.field, message: `${e.message} in the linted files: it must exist in the cluster (not checked offline)` })),
@@ -145,6 +156,11 @@ export function lint(files: readonly LintFile[]): LintResult {
   }
   findings.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : a.file < b.file ? -1 : 1));
   return { findings, checked: objects.length, skipped };
+}
+
+function objectName(value: unknown): string {
+  const v = value as { kind?: unknown; metadata?: { name?: unknown } };
+  return `${typeof v.kind === 'string' ? v.kind : ''}/${typeof v.metadata?.name === 'string' ? v.metadata.name : ''}`;
 }
 
 function finding(o: Obj, e: SpecError, severity: Severity): Finding {

@@ -16,7 +16,17 @@ const fields = (s: AnalysisTemplateSpec) => validateAnalysisSpec(s).map((e) => e
 describe('validateAnalysisSpec', () => {
   it('finds nothing wrong in the fixtures', () => {
     expect(validateAnalysisSpec(spec())).toEqual([]);
-    expect(validateAnalysisSpec(clusterAnalysisTemplateSchema.parse(loadFixture('clusteranalysistemplate-job.yaml')).spec)).toEqual([]);
+  });
+
+  it('refuses the job provider by name: the schema keeps it (objects round-trip), but Sluice cannot measure with it', () => {
+    const job = clusterAnalysisTemplateSchema.parse(loadFixture('clusteranalysistemplate-job.yaml')).spec;
+    expect(validateAnalysisSpec(job)).toEqual([{ field: 'spec.metrics[0].provider.job', message: 'the job provider is not supported by Sluice; use prometheus or web' }]);
+    const s = spec();
+    metric(s, 1).provider = { ...metric(s, 1).provider, job: { spec: {} } };
+    expect(validateAnalysisSpec(s).map((e) => `${e.field}: ${e.message}`)).toEqual([
+      'spec.metrics[1].provider: set exactly one provider of prometheus, web; found web, job',
+      'spec.metrics[1].provider.job: the job provider is not supported by Sluice; use prometheus or web',
+    ]);
   });
 
   it('needs unique metric names', () => {

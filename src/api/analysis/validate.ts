@@ -44,15 +44,25 @@ export function validateAnalysisSpec(spec: AnalysisTemplateSpec): SpecError[] {
   return errors;
 }
 
+/** The providers Sluice measures with (src/analysis/providers). */
+export const SUPPORTED_PROVIDERS = ['prometheus', 'web'] as const;
+
+/**
+ * Argo's job provider: the CRD keeps accepting it (and preserves the Job spec) so that objects round-trip, but Sluice
+ * has no job provider, so a metric that sets it is refused by name rather than left to fail at its first measurement.
+ */
+export const JOB_PROVIDER_UNSUPPORTED = `the job provider is not supported by Sluice; use ${SUPPORTED_PROVIDERS.join(' or ')}`;
+
 function metricErrors(at: string, metric: Metric, declaredArgs: ReadonlySet<string>): SpecError[] {
   const errors: SpecError[] = [];
   const providers = METRIC_PROVIDERS.filter((p) => metric.provider[p] !== undefined);
   if (providers.length !== 1) {
     errors.push({
       field: `${at}.provider`,
-      message: `set exactly one provider of ${METRIC_PROVIDERS.join(', ')}; found ${providers.length === 0 ? 'none' : providers.join(', ')}`,
+      message: `set exactly one provider of ${SUPPORTED_PROVIDERS.join(', ')}; found ${providers.length === 0 ? 'none' : providers.join(', ')}`,
     });
   }
+  if (metric.provider.job !== undefined) errors.push({ field: `${at}.provider.job`, message: JOB_PROVIDER_UNSUPPORTED });
   for (const key of ['interval', 'initialDelay'] as const) {
     const e = durationError(`${at}.${key}`, metric[key]);
     if (e !== undefined) errors.push(e);
