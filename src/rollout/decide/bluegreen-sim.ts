@@ -12,6 +12,9 @@ export interface BlueGreenSimOptions {
   brokenHashes?: Set<string>;
   progressDeadlineSeconds?: number;
   progressDeadlineAbort?: boolean;
+  /** A rough cluster (property tests): with it, a pod that becomes Ready is sometimes not yet available
+   * (minReadySeconds), and an available pod is sometimes lost (and comes back later). Numbers in [0, 1). */
+  chaos?: () => number;
 }
 
 export class BlueGreenWorld {
@@ -27,9 +30,17 @@ export class BlueGreenWorld {
   readonly log: Decision[] = [];
   readonly brokenHashes: Set<string>;
   private analysisFor = '';
+  private readonly chaos: (() => number) | undefined;
+  /** A pod was lost somewhere: a Service may be on a revision that is no longer fully available, through no decision. */
+  private lost = false;
+  /** No pod is lost meanwhile (quiesce). */
+  private calm = false;
+  /** The decision being performed aborts (this pass, or an earlier one). */
+  private aborting = false;
 
   constructor(opts: BlueGreenSimOptions = {}) {
     this.brokenHashes = opts.brokenHashes ?? new Set();
+    this.chaos = opts.chaos;
     this.spec = {
       replicas: opts.replicas ?? 4,
       progressDeadlineSeconds: opts.progressDeadlineSeconds,
@@ -52,12 +63,37 @@ export class BlueGreenWorld {
     return this.rs.find((r) => r.hash === hash);
   }
 
-  /** Pods of every ReplicaSet converge on its spec (unless broken): the cluster between two reconciles. */
-  settle(): void {
+  /**
+   * The cluster between two reconciles: each ReplicaSet gains at most one pod (Ready first; available at once, or with
+   * chaos sometimes a round later, as minReadySeconds does), and with chaos an available pod is sometimes lost.
+   * Returns whether the world is still moving (something changed, or a pod is still on its way).
+   */
+  settle(): boolean {
+    let changed = false;
     for (const r of this.rs) {
-      r.available = this.brokenHashes.has(r.hash) ? 0 : r.replicas;
-      r.ready = r.available;
+      if (this.brokenHashes.has(r.hash)) continue;
+      if (this.chaos !== undefined && !this.calm && r.available > 0 && this.chaos() < 0.05) {
+        r.available--;
+        r.ready--;
+        this.lost = true;
+        changed = true;
+        continue;
+      }
+      if (r.available < r.ready) {
+        if (this.chaos === undefined || this.chaos() < 0.7) r.available++;
+        changed = true;
+      } else if (r.ready < r.replicas) {
+        r.ready++;
+        if (this.chaos === undefined || this.chaos() < 0.5) r.available++;
+        changed = true;
+      }
     }
+    return changed;
+  }
+
+  /** Settles until every pod is up (or `max` rounds). */
+  settleAll(max = 100): void {
+    for (let i = 0; i < max && this.settle(); i++);
   }
 
   reconcile(): Decision {
@@ -66,18 +102,20 @@ export class BlueGreenWorld {
       this.analysisFor = this.templateHash;
     }
     const before = structuredClone(this.status);
+    const observed = structuredClone(this.rs);
     const d = decideBlueGreen({
       now: this.now,
       spec: this.spec,
       status: this.status,
       templateHash: this.templateHash,
-      replicaSets: structuredClone(this.rs),
+      replicaSets: structuredClone(observed),
       serviceSelectors: { ...this.selectors },
       stepAnalysis: { ...this.stepAnalysis },
     });
     const pre = this.stepAnalysis[PRE_PROMOTION];
+    this.aborting = before.abort === true || d.status.abort === true;
     for (const a of d.actions) this.perform(a, before, pre);
-    this.check(before, d);
+    this.check(before, d, observed);
     this.status = d.status;
     this.log.push(d);
     return d;
@@ -94,9 +132,10 @@ export class BlueGreenWorld {
         if (r === undefined) throw new Error(`scale of unknown ${a.name}`);
         if (a.replicas < r.available && (this.selectors.active === r.hash)) this.violate(`scaled the active ${r.hash} down to ${a.replicas}`);
         if (a.replicas === 0 && this.selectors.preview === r.hash) this.violate(`scaled ${r.hash} to 0 behind the preview Service`);
+        if (a.replicas < r.replicas) this.checkScaleDown(r, before);
         r.replicas = a.replicas;
-        r.available = Math.min(r.available, a.replicas);
-        r.ready = r.available;
+        r.ready = Math.min(r.ready, a.replicas);
+        r.available = Math.min(r.available, r.ready);
         if (a.replicas > 0) delete r.scaleDownAt;
         break;
       }
@@ -142,14 +181,38 @@ export class BlueGreenWorld {
     }
   }
 
-  private check(before: RolloutStatus, d: Decision): void {
+  /**
+   * Pods are taken only when their time has come: the current revision keeps its pods unless aborted (a rollback onto
+   * a warm ReplicaSet keeps them all), and a retired one keeps them until its scale-down deadline.
+   */
+  private checkScaleDown(r: ReplicaSetView, before: RolloutStatus): void {
+    if (r.hash === this.templateHash) {
+      if (!this.aborting && r.hash !== before.stableRS) this.violate(`scaled the current revision ${r.hash} down from ${r.replicas} outside an abort`);
+      return;
+    }
+    if (r.hash === before.stableRS) {
+      this.violate(`scaled the stable ${r.hash} down`);
+      return;
+    }
+    const delayS = this.blueGreen.scaleDownDelaySeconds ?? 30;
+    if (delayS > 0 && (r.scaleDownAt === undefined || this.now < r.scaleDownAt)) this.violate(`scaled the retired ${r.hash} down before its scale-down deadline`);
+  }
+
+  private check(before: RolloutStatus, d: Decision, observed: ReplicaSetView[]): void {
     const active = this.selectors.active;
-    // The active Service never points at a ReplicaSet that is not fully available.
-    if (active !== undefined && (this.rsOf(active)?.available ?? 0) < this.replicas) this.violate(`active Service on ${active}, which is not fully available`);
+    // The active Service never points at a ReplicaSet that is not fully available (unless a pod was lost since).
+    if (!this.lost && active !== undefined && (this.rsOf(active)?.available ?? 0) < this.replicas) this.violate(`active Service on ${active}, which is not fully available`);
+    // One decision moves a Service once at most (twice is a flip, and a loop if it repeats).
+    for (const role of ['active', 'preview'] as const) {
+      const pins = d.actions.filter((a) => a.kind === 'pinService' && a.role === role).length;
+      if (pins > 1) this.violate(`one decision pinned the ${role} Service ${pins} times`);
+    }
     if (d.status.abort === true && before.stableRS !== undefined) {
       if (d.status.stableRS !== before.stableRS) this.violate('the stable revision changed during an abort');
-      // After an abort the active Service is on the previous stable (it was kept whole for this).
-      if (active !== d.status.stableRS) this.violate(`aborted, yet the active Service is on ${active ?? 'nothing'}, not the stable ${d.status.stableRS ?? ''}`);
+      // After an abort the active Service is on the previous stable (it was kept whole for this; if it lost a pod,
+      // the active Service goes back once it is whole again).
+      const stableWhole = (observed.find((r) => r.hash === d.status.stableRS)?.available ?? 0) >= this.replicas;
+      if (stableWhole && active !== d.status.stableRS) this.violate(`aborted, yet the active Service is on ${active ?? 'nothing'}, not the stable ${d.status.stableRS ?? ''}`);
     }
     if (d.status.blueGreen?.activeSelector !== active) this.violate(`status.blueGreen.activeSelector ${d.status.blueGreen?.activeSelector ?? 'unset'} but the Service is on ${active ?? 'nothing'}`);
     // Nothing a Service points at is without pods.
@@ -172,11 +235,33 @@ export class BlueGreenWorld {
   run(max = 60, tickMs = 1000): void {
     for (let i = 0; i < max; i++) {
       const d = this.reconcile();
-      this.settle();
-      if (d.actions.length === 0 && (d.requeueAfterMs === undefined || d.requeueAfterMs > 0)) {
+      const changed = this.settle();
+      if (d.actions.length === 0 && !changed && (d.requeueAfterMs === undefined || d.requeueAfterMs > 0)) {
         if (d.requeueAfterMs === undefined) return;
         this.now += d.requeueAfterMs;
       } else this.now += tickMs;
     }
+  }
+
+  /**
+   * A quiet world: no time passes and nobody intervenes; only the engine's own actions change anything. It must come
+   * to rest (a decision with no action on a settled world) within `max` reconciles, and stay there.
+   */
+  quiesce(max = 40): void {
+    this.calm = true;
+    let rest = -1;
+    for (let i = 0; i < max; i++) {
+      const d = this.reconcile();
+      const changed = this.settle();
+      if (rest >= 0 && d.actions.length > 0) {
+        this.violate(`acted on a quiet world after coming to rest: ${d.actions.map((a) => a.kind).join(', ')}`);
+        return;
+      }
+      if (d.actions.length === 0 && !changed && d.requeueAfterMs !== 0) {
+        if (rest < 0) rest = i;
+        else if (i - rest >= 2) return;
+      }
+    }
+    if (rest < 0) this.violate(`never came to rest on a quiet world: ${this.log.slice(-4).map((d) => d.actions.map((a) => (a.kind === 'pinService' ? `pin ${a.role} ${a.hash}` : a.kind)).join('+')).join(' | ')}`);
   }
 }

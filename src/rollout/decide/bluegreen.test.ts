@@ -17,6 +17,15 @@ function deployed(blueGreen: Partial<BlueGreenStrategy> = {}, opts: BlueGreenSim
 
 const kinds = (w: BlueGreenWorld, from = 0): string[] => w.log.slice(from).flatMap((d) => d.actions.map((a) => (a.kind === 'pinService' ? `pin ${a.role} ${a.hash}` : a.kind)));
 const replicasOf = (w: BlueGreenWorld, hash: string): number | undefined => w.rsOf(hash)?.replicas;
+/** Reconciles a second apart, the pods coming up one at a time, until `done` (at most `max` rounds). */
+function until(w: BlueGreenWorld, done: () => boolean, max = 60): void {
+  for (let i = 0; i < max && !done(); i++) {
+    w.reconcile();
+    w.settle();
+    w.now += 1000;
+  }
+  expect(done()).toBe(true);
+}
 
 describe('blue-green engine', () => {
   it('sends a first deploy straight to active, both Services on it', () => {
@@ -275,6 +284,41 @@ describe('blue-green engine', () => {
     expect(w.selectors.active).toBe('h2');
   });
 
+  it('keeps a retried revision behind the preview Service with previewReplicaCount 0: no flip, and the switch comes', () => {
+    const w = deployed({ previewReplicaCount: 0 });
+    w.templateHash = 'h2';
+    until(w, () => w.selectors.preview === 'h2'); // scaled up for the switch; one pod up so far
+    expect(w.selectors.active).toBe('h1');
+    w.status.abort = true; // the abort keeps the new pods for abortScaleDownDelaySeconds
+    w.reconcile();
+    w.settle();
+    w.status.abort = false; // `retry`, within that delay
+    const mark = w.log.length;
+    w.run();
+    expect(kinds(w, mark).filter((k) => k.startsWith('pin preview'))).toEqual([]);
+    expect(w.selectors).toEqual({ active: 'h2', preview: 'h2' });
+    w.quiesce();
+    expect(w.violations).toEqual([]);
+  });
+
+  it('rolls back instantly onto a ReplicaSet within its scale-down delay: previewReplicaCount does not cut its pods', () => {
+    const w = deployed({ previewReplicaCount: 1, scaleDownDelaySeconds: 600 });
+    w.templateHash = 'h2';
+    until(w, () => w.rsOf('h1')?.scaleDownAt !== undefined);
+    expect(w.status.stableRS).toBe('h2');
+    expect(replicasOf(w, 'h1')).toBe(4);
+    w.templateHash = 'h1'; // the rollback, within the delay
+    const mark = w.log.length;
+    w.reconcile();
+    expect(kinds(w, mark)).toEqual(['unmarkScaleDown', 'pin preview h1', 'pin active h1']);
+    w.settle();
+    w.run();
+    expect(w.log.slice(mark).flatMap((d) => d.actions).filter((a) => a.kind === 'scaleReplicaSet' && a.name === 'web-h1')).toEqual([]);
+    expect(w.status.stableRS).toBe('h1');
+    expect(replicasOf(w, 'h1')).toBe(4);
+    expect(w.violations).toEqual([]);
+  });
+
   it('skips the pause and both analyses on promote --full', () => {
     const w = deployed({ autoPromotionEnabled: false, prePromotionAnalysis: ANALYSIS, postPromotionAnalysis: ANALYSIS });
     w.templateHash = 'h2';
@@ -348,7 +392,7 @@ describe('blue-green engine', () => {
     expect(w.violations).toEqual([]);
   });
 
-  it('property: the active Service only ever selects a fully available revision, and is on the stable one after any abort', () => {
+  it('property: the active Service only ever selects a fully available revision, and is on the stable one after any abort; pods go only when due; a quiet world comes to rest', () => {
     const strategy = fc.record(
       {
         autoPromotionEnabled: fc.boolean(),
@@ -363,13 +407,15 @@ describe('blue-green engine', () => {
     );
     // Promotes and analysis verdicts are likelier, so that runs get past the switch and into post-promotion often.
     const intervention = fc.oneof(
-      { arbitrary: fc.constantFrom('none', 'promoteFull', 'abort', 'retry', 'newTemplate', 'newBrokenTemplate', 'rollback', 'wait', 'pause', 'unpause', 'preInconclusive', 'postInconclusive'), weight: 12 },
+      { arbitrary: fc.constantFrom('none', 'promoteFull', 'abort', 'retry', 'newTemplate', 'newBrokenTemplate', 'rollback', 'back', 'wait', 'pause', 'unpause', 'preInconclusive', 'postInconclusive'), weight: 13 },
       { arbitrary: fc.constantFrom('promote', 'prePass', 'preFail', 'postFail', 'postPass'), weight: 10 },
     );
     fc.assert(
-      fc.property(strategy, fc.array(intervention, { maxLength: 30 }), fc.integer({ min: 1, max: 6 }), fc.boolean(), (bg, acts, replicas, deadlineAbort) => {
-        const w = new BlueGreenWorld({ replicas, blueGreen: bg, progressDeadlineSeconds: 30, progressDeadlineAbort: deadlineAbort });
-        w.run(20);
+      fc.property(strategy, fc.array(intervention, { maxLength: 30 }), fc.integer({ min: 1, max: 6 }), fc.boolean(), fc.integer({ min: 1, max: 2 ** 31 - 2 }), (bg, acts, replicas, deadlineAbort, seed) => {
+        let state = seed;
+        const chaos = (): number => (state = (state * 48271) % 2147483647) / 2147483647; // Park-Miller: reproducible
+        const w = new BlueGreenWorld({ replicas, blueGreen: bg, progressDeadlineSeconds: 30, progressDeadlineAbort: deadlineAbort, chaos });
+        w.run(40);
         w.templateHash = 'h2'; // every case starts mid-update
         let n = 3;
         const settle = (k: number, phase: 'Successful' | 'Failed' | 'Inconclusive'): void => {
@@ -385,6 +431,11 @@ describe('blue-green engine', () => {
             if (act === 'newBrokenTemplate') w.brokenHashes.add(w.templateHash);
           }
           if (act === 'rollback' && w.status.stableRS !== undefined) w.templateHash = w.status.stableRS;
+          if (act === 'back') {
+            // Back to the latest other revision that still has pods (warm: within its scale-down delay, or a preview).
+            const warm = w.rs.filter((r) => r.hash !== w.templateHash && r.replicas > 0).sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0))[0];
+            if (warm !== undefined) w.templateHash = warm.hash;
+          }
           if (act === 'wait') w.now += 60_000;
           if (act === 'pause') w.spec.paused = true;
           if (act === 'unpause') w.spec.paused = false;
@@ -398,7 +449,8 @@ describe('blue-green engine', () => {
           w.settle();
           w.now += 500;
         }
-        w.run(40);
+        w.run(80);
+        w.quiesce();
         expect(w.violations).toEqual([]);
         if (w.status.abort === true) expect(w.selectors.active).toBe(w.status.stableRS);
         if (w.brokenHashes.has(w.selectors.active ?? '')) throw new Error('a never-Ready revision became active');

@@ -199,14 +199,18 @@ function decideOnce(o: BlueGreenObserved): Decision {
   };
 
   if (o.serviceSelectors.active !== hash) {
-    // Before the switch: the new revision comes up behind the preview Service at previewReplicaCount.
+    // Before the switch: the new revision comes up behind the preview Service at previewReplicaCount. That count is a
+    // floor, never a cut: a warm ReplicaSet (a rollback within its scale-down delay, a retry before the abort took its
+    // pods) keeps the pods it has, so going back to it is instant.
     const scaledUp = full || s.blueGreen?.scaleUpPreviewCheckPoint === true;
-    let want = scaledUp ? replicas : previewCount;
-    if (want === 0 && o.serviceSelectors.preview === hash) {
-      // previewReplicaCount 0 (after a retry): the preview Service leaves the revision before its pods go.
+    let want = scaledUp ? replicas : Math.max(previewCount, Math.min(newRS.replicas, replicas));
+    if (want > 0) {
+      scale(newRS, want);
+      pin('preview', hash, 1);
+    } else if (sel.preview === hash) {
+      // previewReplicaCount 0 and no pod asked for: the preview Service leaves pods that are going (and stays off).
       pin('preview', stableHash, 1);
-    } else scale(newRS, want);
-    pin('preview', hash, 1);
+    }
     const previewReady = newRS.replicas === want && newRS.available >= want;
     const previewOn = services.preview === undefined || sel.preview === hash || want === 0;
 
