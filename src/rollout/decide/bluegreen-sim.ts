@@ -24,12 +24,14 @@ export class BlueGreenWorld {
   templateHash = 'h1';
   rs: ReplicaSetView[] = [];
   selectors: { active?: string; preview?: string } = {};
-  stepAnalysis: Record<number, AnalysisRunPhase> = {};
+  /** Analysis runs by revision hash, then step index (as the runs' labels say). */
+  readonly runs = new Map<string, Record<number, AnalysisRunPhase>>();
+  /** Runs ended by terminate (`hash/step`): their Successful is no verdict. */
+  private readonly ended = new Set<string>();
   readonly terminated: number[] = [];
   readonly violations: Violation[] = [];
   readonly log: Decision[] = [];
   readonly brokenHashes: Set<string>;
-  private analysisFor = '';
   private readonly chaos: (() => number) | undefined;
   /** A pod was lost somewhere: a Service may be on a revision that is no longer fully available, through no decision. */
   private lost = false;
@@ -47,6 +49,16 @@ export class BlueGreenWorld {
       progressDeadlineAbort: opts.progressDeadlineAbort,
       strategy: { blueGreen: { activeService: 'web-active', previewService: 'web-preview', ...opts.blueGreen } },
     };
+  }
+
+  /** The runs of the current revision. */
+  get stepAnalysis(): Record<number, AnalysisRunPhase> {
+    let byStep = this.runs.get(this.templateHash);
+    if (byStep === undefined) {
+      byStep = {};
+      this.runs.set(this.templateHash, byStep);
+    }
+    return byStep;
   }
 
   get blueGreen(): BlueGreenStrategy {
@@ -97,9 +109,14 @@ export class BlueGreenWorld {
   }
 
   reconcile(): Decision {
-    if (this.analysisFor !== this.templateHash) {
-      this.stepAnalysis = {};
-      this.analysisFor = this.templateHash;
+    // The shell ends the runs of superseded revisions (a terminated run reads Successful).
+    for (const [h, byStep] of this.runs) {
+      if (h === this.templateHash) continue;
+      for (const [k, p] of Object.entries(byStep)) {
+        if (p !== 'Running' && p !== 'Pending') continue;
+        byStep[Number(k)] = 'Successful';
+        this.ended.add(`${h}/${k}`);
+      }
     }
     const before = structuredClone(this.status);
     const observed = structuredClone(this.rs);
@@ -112,7 +129,8 @@ export class BlueGreenWorld {
       serviceSelectors: { ...this.selectors },
       stepAnalysis: { ...this.stepAnalysis },
     });
-    const pre = this.stepAnalysis[PRE_PROMOTION];
+    // The pre-promotion verdict: a run ended by terminate passed nothing.
+    const pre = this.ended.has(`${this.templateHash}/${PRE_PROMOTION}`) ? 'Terminated' : this.stepAnalysis[PRE_PROMOTION];
     this.aborting = before.abort === true || d.status.abort === true;
     for (const a of d.actions) this.perform(a, before, pre);
     this.check(before, d, observed);
@@ -121,7 +139,7 @@ export class BlueGreenWorld {
     return d;
   }
 
-  private perform(a: Action, before: RolloutStatus, pre: AnalysisRunPhase | undefined): void {
+  private perform(a: Action, before: RolloutStatus, pre: AnalysisRunPhase | 'Terminated' | undefined): void {
     switch (a.kind) {
       case 'createReplicaSet':
         if (this.rsOf(a.hash) !== undefined) this.violate(`created ${a.hash} twice`);
@@ -162,12 +180,14 @@ export class BlueGreenWorld {
       case 'createAnalysisRun':
         if (this.stepAnalysis[a.stepIndex] !== undefined) this.violate(`analysis ${a.stepIndex} created twice`);
         this.stepAnalysis[a.stepIndex] = 'Running';
+        this.ended.delete(`${this.templateHash}/${a.stepIndex}`);
         break;
       case 'deleteAnalysisRun':
         delete this.stepAnalysis[a.stepIndex];
         break;
       case 'terminateAnalysisRun':
         this.stepAnalysis[a.stepIndex] = 'Successful';
+        this.ended.add(`${this.templateHash}/${a.stepIndex}`);
         this.terminated.push(a.stepIndex);
         break;
       case 'deleteReplicaSet': {

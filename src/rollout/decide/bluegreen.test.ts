@@ -257,14 +257,48 @@ describe('blue-green engine', () => {
     w.status.abort = false; // Argo's `retry`
     const d = w.reconcile();
     expect(d.actions).toContainEqual({ kind: 'deleteAnalysisRun', stepIndex: PRE_PROMOTION });
-    expect(d.actions.map((a) => a.kind)).not.toContain('createAnalysisRun'); // the run's name is reused: a second later
-    expect(d.requeueAfterMs).toBe(1000);
+    expect(d.status.abort).not.toBe(true); // the deleted Failed run decides nothing
     expect(d.events.map((e) => e.reason)).toContain('RolloutRetry');
     w.settle();
     w.run();
     expect(w.stepAnalysis[PRE_PROMOTION]).toBe('Running');
     expect(w.selectors).toEqual({ active: 'h1', preview: 'h2' });
     expect(w.status.phase).not.toBe('Degraded');
+    expect(w.violations).toEqual([]);
+  });
+
+  it('retries within abortScaleDownDelaySeconds: the failed run goes and its successor starts in the same pass, no timer', () => {
+    const w = deployed({ prePromotionAnalysis: ANALYSIS });
+    w.templateHash = 'h2';
+    w.run();
+    w.stepAnalysis[PRE_PROMOTION] = 'Failed';
+    w.reconcile();
+    w.settle();
+    w.status.abort = false; // `retry`: the preview still has its pods
+    const d = w.reconcile();
+    expect(d.actions.filter((a) => a.kind === 'deleteAnalysisRun' || a.kind === 'createAnalysisRun').map((a) => a.kind)).toEqual(['deleteAnalysisRun', 'createAnalysisRun']);
+    expect(d.requeueAfterMs).toBeUndefined();
+    expect(w.stepAnalysis[PRE_PROMOTION]).toBe('Running');
+    expect(w.violations).toEqual([]);
+  });
+
+  it('measures afresh when the template returns to a superseded revision: its ended runs pass nothing', () => {
+    const w = deployed({ prePromotionAnalysis: ANALYSIS, scaleDownDelaySeconds: 600 });
+    w.templateHash = 'h2';
+    w.run();
+    expect(w.stepAnalysis[PRE_PROMOTION]).toBe('Running');
+    w.templateHash = 'h3'; // h2's run is ended (terminated: it reads Successful)
+    w.run();
+    expect(w.runs.get('h2')?.[PRE_PROMOTION]).toBe('Successful');
+    w.templateHash = 'h2'; // and back, within h2's scale-down delay
+    const mark = w.log.length;
+    w.run();
+    expect(w.log[mark]?.actions).toContainEqual({ kind: 'deleteAnalysisRun', stepIndex: PRE_PROMOTION });
+    expect(w.stepAnalysis[PRE_PROMOTION]).toBe('Running'); // a new run
+    expect(w.selectors.active).toBe('h1');
+    w.stepAnalysis[PRE_PROMOTION] = 'Successful';
+    w.run();
+    expect(w.selectors.active).toBe('h2');
     expect(w.violations).toEqual([]);
   });
 

@@ -47,6 +47,7 @@ function decideOnce(o: BlueGreenObserved): Decision {
   const byHash = (h: string | undefined): ReplicaSetView | undefined => (h === undefined ? undefined : o.replicaSets.find((r) => r.hash === h));
   const hash = o.templateHash;
   let progressed = false;
+  let runs = o.stepAnalysis;
   // Where the Services point once this decision's actions are done (the status reports it).
   const sel = { ...o.serviceSelectors };
   const services = { active: bg.activeService, preview: bg.previewService };
@@ -87,6 +88,10 @@ function decideOnce(o: BlueGreenObserved): Decision {
     delete s.abortedAt;
     if (s.blueGreen !== undefined) delete s.blueGreen.scaleUpPreviewCheckPoint;
     const direct = s.stableRS === undefined || s.stableRS === hash;
+    // Back to a revision that was superseded: its runs were ended then (a terminated run reads Successful), so they
+    // decide nothing now; they go, and its analyses measure afresh.
+    if (!direct) for (const k of Object.keys(runs)) actions.push({ kind: 'deleteAnalysisRun', stepIndex: Number(k) });
+    if (!direct) runs = {};
     events.push({ type: 'Normal', reason: 'RolloutUpdated', message: `revision ${hash}: ${direct ? 'straight to active' : 'coming up behind the preview Service'}` });
     progressed = true;
   }
@@ -115,7 +120,6 @@ function decideOnce(o: BlueGreenObserved): Decision {
   const stableHash = s.stableRS ?? hash;
   const stableRS = byHash(stableHash);
   const isNew = hash !== stableHash;
-  let runs = o.stepAnalysis;
 
   // Retired ReplicaSets (behind neither Service, neither new nor stable) go to zero after scaleDownDelaySeconds.
   const pinned = [o.serviceSelectors.active, o.serviceSelectors.preview];
@@ -153,14 +157,12 @@ function decideOnce(o: BlueGreenObserved): Decision {
   }
 
   // Retry (Argo's plugin sets abort back to false): the revision starts over, and so do its analyses. Their new runs
-  // reuse the names, so they are created a second later, once the caches no longer hold the deleted (failed) ones.
-  let retrying = false;
+  // reuse the names and may be created in this same pass: the shell no longer counts a run it deleted, even while a
+  // cache still holds it.
   if (s.abortedAt !== undefined) {
     delete s.abortedAt;
     for (const k of Object.keys(runs)) actions.push({ kind: 'deleteAnalysisRun', stepIndex: Number(k) });
     runs = {};
-    retrying = true;
-    wake(1000);
     progressed = true;
     events.push({ type: 'Normal', reason: 'RolloutRetry', message: `retrying revision ${hash}` });
   }
@@ -219,7 +221,7 @@ function decideOnce(o: BlueGreenObserved): Decision {
     if (!preDone) {
       // The run starts once the preview serves the new revision at its size; its verdict counts whenever it comes.
       if (pre === undefined) {
-        if (!retrying && previewReady && previewOn) actions.push({ kind: 'createAnalysisRun', stepIndex: PRE_PROMOTION, analysis: bg.prePromotionAnalysis ?? {} });
+        if (previewReady && previewOn) actions.push({ kind: 'createAnalysisRun', stepIndex: PRE_PROMOTION, analysis: bg.prePromotionAnalysis ?? {} });
       } else if (failed(pre)) {
         s.abort = true;
         events.push({ type: 'Warning', reason: 'AnalysisRunFailed', message: `pre-promotion analysis ${pre}: aborting; the active Service stays on ${stableHash}` });
@@ -282,7 +284,7 @@ function decideOnce(o: BlueGreenObserved): Decision {
   const postDone = bg.postPromotionAnalysis === undefined || full || post === 'Successful';
   if (!postDone) {
     if (post === undefined) {
-      if (!retrying) actions.push({ kind: 'createAnalysisRun', stepIndex: POST_PROMOTION, analysis: bg.postPromotionAnalysis ?? {} });
+      actions.push({ kind: 'createAnalysisRun', stepIndex: POST_PROMOTION, analysis: bg.postPromotionAnalysis ?? {} });
     } else if (failed(post)) {
       s.abort = true;
       events.push({ type: 'Warning', reason: 'AnalysisRunFailed', message: `post-promotion analysis ${post}: aborting; the active Service goes back to ${stableHash}` });

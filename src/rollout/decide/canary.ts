@@ -65,6 +65,7 @@ function decideOnce(o: Observed): Decision {
   const byHash = (h: string | undefined): ReplicaSetView | undefined => (h === undefined ? undefined : o.replicaSets.find((r) => r.hash === h));
   const hash = o.templateHash;
   let progressed = false;
+  let analysisRuns = o.stepAnalysis;
 
   // A new template or new steps start the steps again. Back to the stable revision (a rollback) or a first deploy
   // skips them: the policy that allows a skip (DESIGN invariant 5).
@@ -90,6 +91,12 @@ function decideOnce(o: Observed): Decision {
       delete s.abortedAt;
       events.push({ type: 'Normal', reason: 'RolloutUpdated', message: `revision ${hash}: ${s.currentStepIndex === 0 ? 'starting the steps' : 'no steps to run'}` });
     }
+    // The steps start over: runs this revision has from before (ended when it was superseded: a terminated run reads
+    // Successful) decide nothing now; they go, and the steps measure afresh.
+    if (s.currentStepIndex === 0) {
+      for (const k of Object.keys(analysisRuns)) actions.push({ kind: 'deleteAnalysisRun', stepIndex: Number(k) });
+      analysisRuns = {};
+    }
     progressed = true;
   }
   const firstDeploy = s.stableRS === undefined;
@@ -114,7 +121,6 @@ function decideOnce(o: Observed): Decision {
 
   const stableHash = s.stableRS ?? hash;
   const stableRS = byHash(stableHash);
-  let analysisRuns = o.stepAnalysis;
   const currentWeight = s.canary?.weights?.canary?.weight ?? 0;
   const canaryIsNew = hash !== stableHash;
 
@@ -154,7 +160,7 @@ function decideOnce(o: Observed): Decision {
   if (s.abortedAt !== undefined) {
     delete s.abortedAt;
     s.currentStepIndex = 0;
-    for (const k of Object.keys(o.stepAnalysis)) actions.push({ kind: 'deleteAnalysisRun', stepIndex: Number(k) });
+    for (const k of Object.keys(analysisRuns)) actions.push({ kind: 'deleteAnalysisRun', stepIndex: Number(k) });
     analysisRuns = {};
     progressed = true;
     events.push({ type: 'Normal', reason: 'RolloutRetry', message: `retrying revision ${hash} from step 0` });
