@@ -111,6 +111,11 @@ export async function diffApplication(client: KubeClient, app: Application, opts
   return { commit, changes, unchanged };
 }
 
+/** Whether a sync would write anything: a create, update or prune ("keep" entries change nothing). */
+export function hasChanges(d: Pick<AppDiff, 'changes'>): boolean {
+  return d.changes.some((c) => c.action !== 'keep');
+}
+
 /** The diff as text: a header per object, then its unified diff (or what happens to it). */
 export function renderAppDiff(d: AppDiff): string {
   if (d.changes.length === 0) return `in sync with ${d.commit.slice(0, 7)}: ${d.unchanged} object(s), nothing to change\n`;

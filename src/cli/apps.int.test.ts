@@ -127,6 +127,10 @@ describe('kubectl sluice: Applications', () => {
     expect((await run(['app', 'sync', 'site'])).code).toBe(0);
     expect((await cm('settings'))?.data).toEqual({ color: 'green' });
     expect(await cm('extra')).toBeDefined(); // prune is off for this Application
+    // Only a kept orphan is left: nothing a sync would write, so --exit-code says "no difference" (as kubectl diff).
+    const kept = await run(['app', 'diff', 'site', '--exit-code']);
+    expect(kept).toMatchObject({ code: 0, stderr: '' });
+    expect(kept.stdout).toMatch(new RegExp(`^===== keep: ConfigMap ${ns}/extra =====\\nno longer in Git, kept: .+\\n$`));
 
     const pruned = await run(['app', 'sync', 'site', '--prune']);
     expect(pruned.stderr).toBe('application "site" sync requested (with prune)\n');

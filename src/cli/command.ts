@@ -36,7 +36,8 @@ export interface CommandContext {
   readonly err: Writer;
   /** The directory relative paths in arguments are resolved against. */
   readonly cwd: string;
-  /** Aborted on SIGINT/SIGTERM: long-running verbs (status, get --watch) stop and return. */
+  /** Aborted on SIGINT/SIGTERM: long-running verbs (status, get --watch) stop and return; ctx.client()'s requests
+   * are tied to it, so a verb waiting on the apiserver fails at once (the dispatcher then returns 130). */
   readonly signal: AbortSignal;
 }
 
@@ -60,9 +61,11 @@ export const ExitCode = {
   /** The API refused, the object is missing, a rollout is Degraded/aborted, a lint found errors, … */
   failed: 1,
   timeout: 2,
+  /** convert: output written, but some fields have no Sluice equivalent and were left out (listed on stderr). */
+  fieldsLeftOut: 3,
   /** Bad flags or arguments (sysexits EX_USAGE). */
   usage: 64,
-  /** Stopped by SIGINT/SIGTERM while waiting (128 + SIGINT, as shells report it). */
+  /** Stopped by SIGINT/SIGTERM, whatever the verb was doing (128 + SIGINT, as shells report it). */
   interrupted: 130,
 } as const;
 

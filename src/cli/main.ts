@@ -15,7 +15,8 @@ export const globalFlagsHelp = `Global flags:
 `;
 
 const exitCodesHelp = `Exit codes: 0 success, 1 failure (API error, not found, rollout degraded or aborted, lint errors),
-2 timeout (status, app sync), 64 bad flags or arguments.
+2 timeout (status, app sync), 3 convert: some fields could not be mapped (listed on stderr), 64 bad flags or
+arguments, 130 interrupted (Ctrl-C or SIGTERM).
 `;
 
 /** The verb whose words start argv, the longest name winning ("app sync" over a hypothetical "app"). */
@@ -93,7 +94,7 @@ export async function dispatch(argv: readonly string[], io: DispatchIO, commands
   let access: { client: CommandContext['client']; namespace: () => string };
   try {
     // Loaded only for verbs that talk to the cluster: @kubernetes/client-node alone takes most of a second.
-    access = command.offline === true ? offlineAccess(command.name) : (await import('./kubeconfig.ts')).kubeAccess(globals);
+    access = command.offline === true ? offlineAccess(command.name) : (await import('./kubeconfig.ts')).kubeAccess(globals, io.signal);
   } catch (err) {
     io.err.write(`error: ${errorMessage(err)}\n`);
     return ExitCode.failed;
@@ -113,6 +114,9 @@ export async function dispatch(argv: readonly string[], io: DispatchIO, commands
   try {
     return await command.run(ctx, found.rest);
   } catch (err) {
+    // Ctrl-C/SIGTERM aborted a request in flight (the cluster client ties every request to the signal): the
+    // failure is the interruption, not an error to report.
+    if (io.signal.aborted) return ExitCode.interrupted;
     if (err instanceof UsageError) {
       io.err.write(`error: ${err.message}\nSee "kubectl sluice ${command.name} --help".\n`);
       return ExitCode.usage;

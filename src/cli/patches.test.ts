@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Rollout } from '../api/rollout/schema.ts';
 import { podTemplateHash } from '../rollout/hash.ts';
-import { imagePatch, parseImageArgs, promotePatches, undoTarget, undoTemplate } from './patches.ts';
+import { abortPatches, imagePatch, parseImageArgs, pausePatches, promotePatches, restartPatches, resumePatches, retryPatches, undoTarget, undoTemplate } from './patches.ts';
 import type { ReplicaSetView } from './view/snapshot.ts';
 
 const steps = [{ setWeight: 20 }, { pause: {} }, { analysis: { templates: [{ templateName: 't' }] } }, { pause: {} }];
@@ -21,26 +21,36 @@ describe('promote (Argo Rollouts plugin patches)', () => {
     });
   });
 
-  it('after an inconclusive analysis lifts the controller pause and moves past the step', () => {
-    expect(promotePatches(rollout({ currentStepIndex: 2, pauseConditions: [{ reason: 'InconclusiveAnalysisRun' }], controllerPause: true }), false).status).toEqual({
-      pauseConditions: null,
-      controllerPause: false,
-      currentStepIndex: 3,
+  it('after an inconclusive analysis only clears the pause conditions, as Argo (the operator moves past the step)', () => {
+    expect(promotePatches(rollout({ currentStepIndex: 2, pauseConditions: [{ reason: 'InconclusiveAnalysisRun' }], controllerPause: true }), false)).toEqual({
+      status: { pauseConditions: null },
+      message: 'rollout "web" promoted',
     });
   });
 
   it('skips the current step when nothing is paused, and never past the last', () => {
     expect(promotePatches(rollout({ currentStepIndex: 2 }), false).status).toEqual({ pauseConditions: null, currentStepIndex: 3 });
+    expect(promotePatches(rollout({}), false).status).toEqual({ pauseConditions: null, currentStepIndex: 1 });
     expect(promotePatches(rollout({ currentStepIndex: 4 }), false)).toEqual({ message: expect.stringContaining('no step left') });
   });
 
-  it('unpauses spec.paused (and clears a pause condition in the same promote)', () => {
-    expect(promotePatches(rollout({ currentStepIndex: 2 }, { paused: true }), false)).toEqual({ spec: { paused: false }, message: 'rollout "web" promoted (unpaused)' });
-    expect(promotePatches(rollout({ currentStepIndex: 1, pauseConditions: [{ reason: 'CanaryPauseStep' }] }, { paused: true }), false)).toMatchObject({ spec: { paused: false }, status: { pauseConditions: null } });
+  it('spec.paused: unpauses and skips the current step in the same promote, as Argo; with a pause condition clears it instead', () => {
+    expect(promotePatches(rollout({ currentStepIndex: 2 }, { paused: true }), false)).toEqual({
+      spec: { paused: false },
+      status: { pauseConditions: null, currentStepIndex: 3 },
+      message: 'rollout "web" promoted: skipped step 2 (unpaused)',
+    });
+    expect(promotePatches(rollout({ currentStepIndex: 1, pauseConditions: [{ reason: 'CanaryPauseStep' }] }, { paused: true }), false)).toEqual({
+      spec: { paused: false },
+      status: { pauseConditions: null },
+      message: 'rollout "web" promoted',
+    });
+    expect(promotePatches(rollout({ currentStepIndex: 4 }, { paused: true }), false)).toEqual({ spec: { paused: false }, message: 'rollout "web" promoted (unpaused)' });
   });
 
-  it('--full sets promoteFull unless the current revision is already stable', () => {
-    expect(promotePatches(rollout({ currentPodHash: 'b', stableRS: 'a' }), true).status).toEqual({ promoteFull: true });
+  it('--full sets promoteFull unless the current revision is already stable, and unpauses spec.paused (the operator skips nothing while it is set)', () => {
+    expect(promotePatches(rollout({ currentPodHash: 'b', stableRS: 'a' }), true)).toEqual({ status: { promoteFull: true }, message: 'rollout "web" fully promoted' });
+    expect(promotePatches(rollout({ currentPodHash: 'b', stableRS: 'a' }, { paused: true }), true)).toEqual({ spec: { paused: false }, status: { promoteFull: true }, message: 'rollout "web" fully promoted' });
     expect(promotePatches(rollout({ currentPodHash: 'a', stableRS: 'a' }), true)).toEqual({ message: 'rollout "web" is already fully promoted' });
   });
 
@@ -48,6 +58,22 @@ describe('promote (Argo Rollouts plugin patches)', () => {
     const bg = rollout({ pauseConditions: [{ reason: 'BlueGreenPause' }] }, { strategy: { blueGreen: { activeService: 'a' } } });
     expect(promotePatches(bg, false).status).toEqual({ pauseConditions: null });
     expect(promotePatches({ ...bg, status: {} }, false)).toEqual({ message: 'rollout "web" is not paused: nothing to promote' });
+  });
+});
+
+describe('abort, retry, pause, resume, restart (Argo Rollouts plugin patches)', () => {
+  const r = rollout({ currentStepIndex: 1 });
+  it('abort and retry write status.abort on the status subresource, nothing in spec', () => {
+    expect(abortPatches(r)).toEqual({ status: { abort: true }, message: 'rollout "web" aborted' });
+    expect(retryPatches(r)).toEqual({ status: { abort: false }, message: 'rollout "web" retried' });
+  });
+  it('pause and resume write spec.paused only', () => {
+    expect(pausePatches(r)).toEqual({ spec: { paused: true }, message: 'rollout "web" paused' });
+    expect(resumePatches(r)).toEqual({ spec: { paused: false }, message: 'rollout "web" resumed' });
+  });
+  it('restart writes spec.restartAt as RFC 3339', () => {
+    const at = new Date('2026-01-02T03:04:05.000Z');
+    expect(restartPatches(r, at)).toEqual({ spec: { restartAt: '2026-01-02T03:04:05.000Z' }, message: 'rollout "web" restarts its pods from 2026-01-02T03:04:05.000Z' });
   });
 });
 
@@ -64,12 +90,25 @@ describe('undo', () => {
   const h1 = podTemplateHash(t1);
   const h2 = podTemplateHash(t2);
 
-  it('picks the previous revision by default and a numbered one on request', () => {
+  it('picks the previous revision by default and a numbered one on request (by creation when nothing is annotated)', () => {
     const list = [rs(h1, {}), rs(h2, {}), rs('h3', {})];
     expect(undoTarget(list, 'h3', undefined).revision).toBe(2);
     expect(undoTarget(list, h1, 0).revision).toBe(3); // back from a rollback: the newest other revision
     expect(undoTarget(list, 'h3', 1).rs.metadata.name).toBe(`web-${h1}`);
-    expect(() => undoTarget(list, 'h3', 4)).toThrow('--to-revision: no revision 4 (the Rollout keeps revisions 1..3)');
+    expect(() => undoTarget(list, 'h3', 4)).toThrow('--to-revision: no revision 4 (the Rollout keeps revisions 1, 2, 3)');
+  });
+
+  it('numbers by the revision annotation: deleting old ReplicaSets renumbers nothing', () => {
+    const annotated = (hash: string, revision: number, created: string): ReplicaSetView => ({
+      metadata: { name: `web-${hash}`, creationTimestamp: created, labels: { 'rollouts-pod-template-hash': hash }, annotations: { 'rollout.argoproj.io/revision': String(revision) } },
+    });
+    // Revisions 1 and 2 were deleted by revisionHistoryLimit; 3 and 4 are left, listed oldest first.
+    const list = [annotated('c', 3, '2026-01-01T00:00:03Z'), annotated('d', 4, '2026-01-01T00:00:04Z')];
+    expect(undoTarget(list, 'd', 3).rs.metadata.name).toBe('web-c');
+    expect(() => undoTarget(list, 'd', 1)).toThrow('--to-revision: no revision 1 (the Rollout keeps revisions 3, 4)');
+    expect(undoTarget(list, 'd', undefined)).toMatchObject({ revision: 3 });
+    // A rollback reused revision 3 (created first): "previous" is still the highest-numbered other one.
+    expect(undoTarget(list, 'c', undefined)).toMatchObject({ revision: 4 });
   });
 
   it("restores the template as written (the apiserver's defaults left out), so it hashes to the old revision", () => {

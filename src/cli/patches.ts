@@ -1,9 +1,9 @@
 // The patches the rollout verbs send, decided from the Rollout as read. Pure. They are Argo Rollouts' kubectl
 // plugin's patches for the same verbs, so Sluice and Argo tooling steer a Rollout the same way.
 import type { Rollout } from '../api/rollout/schema.ts';
-import { PAUSE_INCONCLUSIVE } from '../rollout/decide/canary.ts';
 import { podTemplateHash } from '../rollout/hash.ts';
 import { UsageError } from './command.ts';
+import { revisions } from './view/rollout.ts';
 import { POD_TEMPLATE_HASH, type ReplicaSetView } from './view/snapshot.ts';
 
 export interface RolloutPatches {
@@ -16,10 +16,14 @@ export interface RolloutPatches {
 }
 
 /**
- * promote: unpause spec.paused; then clear the pause conditions (the controller sees the pause handled and moves
- * on); after an inconclusive analysis also lift the controller pause and move past the step; when nothing is
- * paused (mid setWeight or analysis), skip the current step.
- * promote --full: `status.promoteFull: true` unless the current revision is already the stable one.
+ * promote, as Argo Rollouts' plugin (promote.go): unpause spec.paused; then either clear the pause conditions (the
+ * operator sees controllerPause without a pause condition and moves past the step: a pause step, an inconclusive
+ * analysis, blue-green waiting for promotion alike) or, on a canary with steps that no condition pauses (mid
+ * setWeight or analysis, or paused only by spec.paused), clear them and skip the current step (currentStepIndex + 1,
+ * never past the last).
+ * promote --full: `status.promoteFull: true` unless the current revision is already the stable one, plus the unpause
+ * when spec.paused is set: neither our operator nor Argo's acts on promoteFull while spec.paused is true (Argo's
+ * plugin sends the unpause too since argoproj/argo-rollouts#4412; older Argo plugins sent promoteFull alone).
  */
 export function promotePatches(r: Rollout, full: boolean): RolloutPatches {
   const s = r.status ?? {};
@@ -30,17 +34,18 @@ export function promotePatches(r: Rollout, full: boolean): RolloutPatches {
     if (s.currentPodHash !== undefined && s.currentPodHash === s.stableRS) return { spec, message: `rollout "${name}" is already fully promoted${spec ? ' (unpaused)' : ''}` };
     return { spec, status: { promoteFull: true }, message: `rollout "${name}" fully promoted` };
   }
-  const steps = r.spec.strategy?.canary?.steps;
-  const next = Math.min((s.currentStepIndex ?? 0) + 1, steps?.length ?? 0);
-  if (pauses.length > 0 && s.controllerPause === true && pauses.some((p) => p.reason === PAUSE_INCONCLUSIVE) && steps !== undefined) {
-    return { spec, status: { pauseConditions: null, controllerPause: false, currentStepIndex: next }, message: `rollout "${name}" promoted past the inconclusive analysis` };
-  }
   if (pauses.length > 0) return { spec, status: { pauseConditions: null }, message: `rollout "${name}" promoted` };
-  if (spec !== undefined) return { spec, message: `rollout "${name}" promoted (unpaused)` };
+  const steps = r.spec.strategy?.canary?.steps;
   if (steps !== undefined && steps.length > 0 && r.spec.strategy?.blueGreen === undefined) {
-    if ((s.currentStepIndex ?? 0) >= steps.length) return { message: `rollout "${name}" has no step left to promote (use --full to make the current revision stable)` };
-    return { status: { pauseConditions: null, currentStepIndex: next }, message: `rollout "${name}" promoted: skipped step ${s.currentStepIndex ?? 0}` };
+    const index = s.currentStepIndex ?? 0;
+    if (index >= steps.length) {
+      // Argo would write the same index back: nothing changes but the unpause.
+      if (spec !== undefined) return { spec, message: `rollout "${name}" promoted (unpaused)` };
+      return { message: `rollout "${name}" has no step left to promote (use --full to make the current revision stable)` };
+    }
+    return { spec, status: { pauseConditions: null, currentStepIndex: index + 1 }, message: `rollout "${name}" promoted: skipped step ${index}${spec ? ' (unpaused)' : ''}` };
   }
+  if (spec !== undefined) return { spec, message: `rollout "${name}" promoted (unpaused)` };
   return { message: `rollout "${name}" is not paused: nothing to promote` };
 }
 
@@ -119,20 +124,21 @@ export function undoTemplate(target: ReplicaSetView, current: { template: Json; 
 }
 
 /**
- * The ReplicaSet `undo` goes back to. Revisions are ReplicaSets by creation, oldest = 1 (what `get rollout` shows);
- * 0 or none means the previous one: the newest ReplicaSet that is not the current revision.
+ * The ReplicaSet `undo` goes back to, and its revision: the numbers "get rollout" shows (the revision annotation the
+ * operator stamps, else the position by creation; see revisions()). 0 or none means the previous revision: the
+ * highest-numbered ReplicaSet that is not the current revision.
  */
 export function undoTarget(replicaSets: readonly ReplicaSetView[], currentHash: string | undefined, toRevision: number | undefined): { rs: ReplicaSetView; revision: number } {
+  const rev = revisions(replicaSets);
+  const numbered = replicaSets.map((rs) => ({ rs, revision: rev.get(rs.metadata.name ?? '') ?? 0 })).sort((a, b) => a.revision - b.revision);
   if (toRevision !== undefined && toRevision > 0) {
-    const rs = replicaSets[toRevision - 1];
-    if (rs === undefined) throw new UsageError(`--to-revision: no revision ${toRevision} (the Rollout keeps revisions 1..${replicaSets.length})`);
-    return { rs, revision: toRevision };
+    const hit = numbered.find((n) => n.revision === toRevision);
+    if (hit === undefined) throw new UsageError(`--to-revision: no revision ${toRevision} (the Rollout keeps revisions ${numbered.map((n) => n.revision).join(', ') || 'none'})`);
+    return hit;
   }
-  for (let i = replicaSets.length - 1; i >= 0; i--) {
-    const rs = replicaSets[i] as ReplicaSetView;
-    if (rs.metadata.labels?.[POD_TEMPLATE_HASH] !== currentHash) return { rs, revision: i + 1 };
-  }
-  throw new Error('no previous revision to go back to');
+  const previous = numbered.filter((n) => n.rs.metadata.labels?.[POD_TEMPLATE_HASH] !== currentHash).at(-1);
+  if (previous === undefined) throw new Error('no previous revision to go back to');
+  return previous;
 }
 
 export interface ImageChange {

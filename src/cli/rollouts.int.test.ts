@@ -95,7 +95,7 @@ describe('kubectl sluice: rollout verbs', () => {
 
     expect(await sluice(['promote', 'web', '-n', ns])).toEqual({ code: 0, stdout: 'rollout "web" promoted\n', stderr: '' });
     await waitFor('paused at step 3', phaseIs('web', 'Paused', 3), 60_000);
-    expect((await rollout('web')).status?.canary?.weights?.canary?.weight ?? 50).toBe(50);
+    expect((await rollout('web')).status?.canary?.weights?.canary?.weight).toBe(50);
 
     expect(await sluice(['promote', 'web', '--full', '-n', ns])).toEqual({ code: 0, stdout: 'rollout "web" fully promoted\n', stderr: '' });
     const done = await sluice(['status', 'web', '-n', ns, '--timeout', '60s']);
@@ -146,6 +146,56 @@ describe('kubectl sluice: rollout verbs', () => {
     const at = (await rollout('shop')).spec?.restartAt;
     expect(Date.parse(at ?? '')).toBeGreaterThanOrEqual(before - 1000);
     await waitFor('restartedAt recorded', async () => (await rollout('shop')).status?.restartedAt === at, 60_000);
+  });
+
+  it('promote on a Rollout paused by "pause" mid-step unpauses and skips the step, as Argo; --full unpauses too', async () => {
+    await apply(rolloutManifest('stuck', 'v1', { steps }));
+    await waitFor('stuck v1 Healthy', phaseIs('stuck', 'Healthy'), 60_000);
+    // v2's pods never become Ready: the canary stays on its setWeight step (0), with no pause condition.
+    await apply(rolloutManifest('stuck', 'v2', { steps }, { 'sluice.dev/test-unready': 'true' }));
+    await waitFor('v2 on step 0', async () => {
+      const r = await rollout('stuck');
+      return r.status?.currentPodHash !== r.status?.stableRS && r.status?.currentStepIndex === 0;
+    }, 60_000);
+    expect((await sluice(['pause', 'stuck', '-n', ns])).code).toBe(0);
+    await waitFor('manually paused', async () => (await rollout('stuck')).status?.message === 'manually paused', 30_000);
+    expect((await rollout('stuck')).status?.pauseConditions ?? []).toEqual([]);
+
+    expect(await sluice(['promote', 'stuck', '-n', ns])).toEqual({ code: 0, stdout: 'rollout "stuck" promoted: skipped step 0 (unpaused)\n', stderr: '' });
+    expect((await rollout('stuck')).spec?.paused).toBe(false);
+    await waitFor('on the pause step 1', phaseIs('stuck', 'Paused', 1), 30_000);
+    expect((await rollout('stuck')).status?.message).toBe('CanaryPauseStep');
+
+    // Paused by "pause" again: --full alone would leave it paused (the operator skips nothing while spec.paused).
+    expect((await sluice(['pause', 'stuck', '-n', ns])).code).toBe(0);
+    expect(await sluice(['promote', 'stuck', '--full', '-n', ns])).toEqual({ code: 0, stdout: 'rollout "stuck" fully promoted\n', stderr: '' });
+    const r = await rollout('stuck');
+    expect(r.spec?.paused).toBe(false);
+    expect((r.status as { promoteFull?: boolean } | undefined)?.promoteFull).toBe(true);
+    await waitFor('past the steps', async () => (await rollout('stuck')).status?.currentStepIndex === steps.length, 30_000);
+  });
+
+  it('numbers revisions by the annotation the operator stamps: undo --to-revision still means the same one after old ReplicaSets are deleted', async () => {
+    const limited = (version: string): object => {
+      const m = rolloutManifest('hist', version, { steps: [] }) as { spec: Record<string, unknown> };
+      return { ...m, spec: { ...m.spec, revisionHistoryLimit: 1 } };
+    };
+    type Listing = { replicaSets: { metadata: { name: string; annotations?: Record<string, string> }; spec: { template: { spec: { containers: { image: string }[] } } } }[] };
+    const listing = async (): Promise<Listing['replicaSets']> => (JSON.parse((await sluice(['get', 'rollout', 'hist', '-n', ns, '-o', 'json'])).stdout) as Listing).replicaSets;
+    for (const v of ['v1', 'v2', 'v3']) {
+      await apply(limited(v));
+      await waitFor(`hist ${v} Healthy`, async () => (await image('hist')) === `registry.invalid/hist:${v}` && (await phaseIs('hist', 'Healthy')()) && (await rollout('hist')).status?.stableRS === (await rollout('hist')).status?.currentPodHash, 60_000);
+    }
+    // v1's ReplicaSet is deleted (one old revision kept): by creation order v2 would now be "1" and v3 "2".
+    await waitFor('two ReplicaSets left', async () => (await listing()).length === 2, 60_000);
+    const byRevision = Object.fromEntries((await listing()).map((x): [string, string | undefined] => [x.metadata.annotations?.['rollout.argoproj.io/revision'] ?? '?', x.spec.template.spec.containers[0]?.image]));
+    expect(byRevision).toEqual({ '2': 'registry.invalid/hist:v2', '3': 'registry.invalid/hist:v3' });
+
+    const view = /\n +3 +hist-\w+ +stable +4\/4 +4 +registry\.invalid\/hist:v3\n +2 +hist-\w+ +- +0\/0 +0 +registry\.invalid\/hist:v2\n/;
+    await waitFor('get rollout shows revisions 3 and 2', async () => view.test((await sluice(['get', 'rollout', 'hist', '-n', ns])).stdout), 30_000);
+    expect(await sluice(['undo', 'hist', '--to-revision', '1', '-n', ns])).toMatchObject({ code: 64, stderr: expect.stringContaining('--to-revision: no revision 1 (the Rollout keeps revisions 2, 3)') });
+    expect(await sluice(['undo', 'hist', '--to-revision', '2', '-n', ns])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^rollout "hist" rolled back to revision 2 \(hist-\w+\)\n$/) });
+    expect(await image('hist')).toBe('registry.invalid/hist:v2');
   });
 
   it('uses --kubeconfig and the context namespace like kubectl, and -o yaml', async () => {

@@ -6,6 +6,7 @@ import { isConflict } from '../kube/errors.ts';
 import { R } from '../kube/resource.ts';
 import type { Action, ServiceRole } from './decide/types.ts';
 import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
+import { nextRevision, REVISION_ANNOTATION } from './revision.ts';
 import type { RouteTarget, TrafficRouter } from './traffic/router.ts';
 import { ROUTER_FIELD_MANAGER } from './traffic/router.ts';
 
@@ -23,8 +24,11 @@ export function replicaSetName(rollout: string, hash: string): string {
   return `${rollout}-${hash}`;
 }
 
-/** The ReplicaSet of one revision: the Rollout's template, pinned to the revision's hash, owned by the Rollout. */
-export function replicaSetManifest(r: RolloutRef, hash: string, replicas: number): KubeObject {
+/**
+ * The ReplicaSet of one revision: the Rollout's template, pinned to the revision's hash, owned by the Rollout, its
+ * revision number in Argo's annotation.
+ */
+export function replicaSetManifest(r: RolloutRef, hash: string, replicas: number, revision: number): KubeObject {
   const spec = r.rollout.spec;
   type PodTemplate = { metadata?: { labels?: Record<string, string>; [k: string]: unknown }; [k: string]: unknown };
   const template = structuredClone<PodTemplate>(spec.template ?? {});
@@ -34,6 +38,7 @@ export function replicaSetManifest(r: RolloutRef, hash: string, replicas: number
       name: replicaSetName(r.name, hash),
       namespace: r.namespace,
       labels,
+      annotations: { [REVISION_ANNOTATION]: String(revision) },
       ownerReferences: [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: r.name, uid: r.uid, controller: true, blockOwnerDeletion: true }],
     },
     spec: {
@@ -73,13 +78,15 @@ export interface EffectDeps {
 export async function perform(r: RolloutRef, a: Action, d: EffectDeps): Promise<void> {
   const { client } = d;
   switch (a.kind) {
-    case 'createReplicaSet':
+    case 'createReplicaSet': {
+      const revision = nextRevision(await ownedReplicaSets(client, r));
       try {
-        await client.create(R.replicaSet, replicaSetManifest(r, a.hash, a.replicas));
+        await client.create(R.replicaSet, replicaSetManifest(r, a.hash, a.replicas, revision));
       } catch (err) {
         if (!isConflict(err)) throw err; // already there: a previous reconcile created it
       }
       return;
+    }
     case 'scaleReplicaSet':
       await client.mergePatch(R.replicaSet, r.namespace, a.name, { spec: { replicas: a.replicas }, ...(a.replicas > 0 ? { metadata: { annotations: { [SCALE_DOWN_DEADLINE]: null } } } : {}) }, { fieldManager: ROUTER_FIELD_MANAGER });
       return;
@@ -140,6 +147,12 @@ export async function perform(r: RolloutRef, a: Action, d: EffectDeps): Promise<
       await client.delete(R.replicaSet, r.namespace, a.name, { propagationPolicy: 'Background' });
       return;
   }
+}
+
+/** The Rollout's ReplicaSets (controller owner reference to it), read fresh: a new revision numbers after them. */
+export async function ownedReplicaSets(client: KubeClient, r: RolloutRef): Promise<KubeObject[]> {
+  const list = await client.list<KubeObject>(R.replicaSet, r.namespace, { labelSelector: POD_TEMPLATE_HASH_LABEL });
+  return list.items.filter((rs) => (rs.metadata?.ownerReferences ?? []).some((o) => o.uid === r.uid && o.controller === true));
 }
 
 type PodObject = KubeObject & { status?: { phase?: string } };

@@ -21,7 +21,8 @@ The Git repository is fetched into $XDG_CACHE_HOME/kubectl-sluice/git (default ~
 
 Flags:
       --prune       show what "app sync --prune" would delete
-      --exit-code   exit 1 when there are differences (as git diff --exit-code)
+      --exit-code   exit 1 when a sync would change something: create, update or prune (as kubectl diff);
+                    objects only kept (no longer in Git, not pruned) are not a change
 `,
   async run(ctx, argv) {
     const { values, positionals } = parseCommandArgs(argv, { prune: { type: 'boolean' }, 'exit-code': { type: 'boolean' } });
@@ -30,9 +31,9 @@ Flags:
     const check = checkApplication(raw);
     if (!check.ok) throw new Error(`application "${name}" has an invalid spec: ${formatSpecErrors(check.errors)}`);
     // The Git and render libraries load only for this verb.
-    const { diffApplication, gitCacheDir, renderAppDiff } = await import('../appdiff.ts');
+    const { diffApplication, gitCacheDir, hasChanges, renderAppDiff } = await import('../appdiff.ts');
     const d = await diffApplication(ctx.client(), check.value, { cacheDir: gitCacheDir(process.env), prune: values.prune === true });
     ctx.out.write(ctx.output === 'table' ? renderAppDiff(d) : render(ctx.output, d));
-    return values['exit-code'] === true && d.changes.length > 0 ? ExitCode.failed : ExitCode.ok;
+    return values['exit-code'] === true && hasChanges(d) ? ExitCode.failed : ExitCode.ok;
   },
 };

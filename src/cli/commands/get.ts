@@ -15,7 +15,9 @@ export const getRollout: Command = {
   summary: 'Show a Rollout: steps, weight, ReplicaSets, analysis (--watch: live)',
   usage: `Show a Rollout: its status, the steps with the current one marked, the canary weight as a bar (blue-green:
 the active and preview revisions), its ReplicaSets with pod counts and its AnalysisRuns with their last
-measurements.
+measurements. A ReplicaSet's revision is the rollout.argoproj.io/revision annotation the operator stamps when it
+creates it ("undo --to-revision" takes these numbers); one without the annotation (made by an older operator) is
+numbered by its position among the Rollout's ReplicaSets by creation, oldest = 1.
 
 Usage:
   kubectl sluice get rollout ROLLOUT [-w] [--timeout DURATION] [-o table|json|yaml]

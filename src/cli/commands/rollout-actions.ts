@@ -47,10 +47,16 @@ export const promote: Command = {
 Usage:
   kubectl sluice promote ROLLOUT [--full]
 
-Without --full: a paused Rollout (a pause step, an inconclusive analysis, blue-green waiting for promotion) goes
-on (status.pauseConditions cleared); a Rollout paused with spec.paused is unpaused; one that is not paused skips
-its current step (setWeight, analysis). With --full: every remaining step is skipped and the current revision
-becomes stable (status.promoteFull: true).
+The patches are Argo Rollouts' plugin's (status subresource first, then spec):
+  - paused by a pause step, an inconclusive analysis, or blue-green waiting for promotion: status.pauseConditions
+    cleared; the operator moves on.
+  - a canary with steps that no pause condition holds (mid setWeight or analysis, or only "pause"d): the current
+    step is skipped (status.currentStepIndex + 1, pauseConditions cleared). Use "resume" to only unpause.
+  - spec.paused set (by "pause"): unpaused (spec.paused: false) in the same promote.
+  - --full: status.promoteFull: true (every remaining step and analysis skipped, the current revision becomes
+    stable), plus spec.paused: false when paused: the operator skips nothing while spec.paused is true. (Argo's
+    plugin sends that unpause too since argoproj/argo-rollouts#4412, 2025; older ones sent promoteFull alone and
+    left a paused Rollout stuck.)
 
 Flags:
       --full   skip all remaining steps and analysis
@@ -100,8 +106,10 @@ Usage:
   kubectl sluice undo ROLLOUT [--to-revision N]
 
 Copies the pod template of the revision's ReplicaSet into spec.template (of the workloadRef Deployment when the
-Rollout uses one). Revisions are numbered as "get rollout" shows them: the Rollout's ReplicaSets by creation,
-oldest = 1. Without --to-revision (or with 0) the previous revision.
+Rollout uses one). Revisions are numbered as "get rollout" shows them: the rollout.argoproj.io/revision
+annotation the operator stamps on each ReplicaSet it creates (numbers stay put when revisionHistoryLimit deletes
+old ReplicaSets); a ReplicaSet without it (made by an older operator) is numbered by its position by creation,
+oldest = 1. Without --to-revision (or with 0) the previous revision: the highest-numbered other than the current.
 
 Flags:
       --to-revision N   the revision to go back to

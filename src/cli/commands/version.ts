@@ -1,4 +1,5 @@
-// `kubectl sluice version`: the plugin's version (from package.json) and, when reachable, the cluster's.
+// `kubectl sluice version`: the plugin's version (from package.json) and the Node.js running it. Offline, like
+// kubectl plugins' version verbs: it never contacts the cluster (`kubectl version` shows the server's).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseCommandArgs, positionalArgs } from '../args.ts';
@@ -16,7 +17,8 @@ export const version: Command = {
   name: 'version',
   summary: 'Print the plugin version',
   offline: true,
-  usage: `Print the plugin version.
+  usage: `Print the plugin version and the Node.js version running it. Offline: the cluster is not contacted
+("kubectl version" shows the server's version).
 
 Usage:
   kubectl sluice version [-o table|json|yaml]

@@ -3,6 +3,7 @@
 import { parseDuration } from '../../api/common/duration.ts';
 import type { CanaryStep, Rollout } from '../../api/rollout/schema.ts';
 import { weightAt } from '../../rollout/decide/canary.ts';
+import { revisionsOf } from '../../rollout/revision.ts';
 import { POD_TEMPLATE_HASH, RUN_STEP_LABEL, type AnalysisRunView, type ReplicaSetView, type RolloutSnapshot } from './snapshot.ts';
 import { table } from '../output.ts';
 
@@ -67,9 +68,12 @@ export function roleOf(r: Rollout, hash: string): ReplicaSetRole {
 
 const images = (rs: ReplicaSetView): string => (rs.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? '?').join(',');
 
-/** Revision numbers: the position of a ReplicaSet among the Rollout's ReplicaSets by creation, oldest = 1. */
+/**
+ * Revision numbers: the operator's rollout.argoproj.io/revision annotation on each ReplicaSet (stable when old ones
+ * are deleted); one without it (made by an older operator) is numbered by its position by creation, oldest = 1.
+ */
 export function revisions(replicaSets: readonly ReplicaSetView[]): Map<string, number> {
-  return new Map(replicaSets.map((rs, i) => [rs.metadata.name ?? '', i + 1]));
+  return revisionsOf(replicaSets);
 }
 
 function statusLine(r: Rollout): string {
@@ -157,7 +161,8 @@ export function renderRollout(snap: RolloutSnapshot, opts: RenderOptions): strin
 
   if (snap.replicaSets.length > 0) {
     const rev = revisions(snap.replicaSets);
-    const rows = [...snap.replicaSets].reverse().map((rs) => {
+    const revOf = (rs: ReplicaSetView): number => rev.get(rs.metadata.name ?? '') ?? 0;
+    const rows = [...snap.replicaSets].reverse().sort((a, b) => revOf(b) - revOf(a)).map((rs) => {
       const hash = hashOf(rs);
       return [
         String(rev.get(rs.metadata.name ?? '') ?? ''),
