@@ -2,6 +2,7 @@
 // so the object is the same with apiVersion sluice.dev/v1alpha1, less the fields Sluice does not support. Those are
 // found exactly as the apiserver would prune them (the generated CRD schema) and reported one by one; a step or a
 // metric left with nothing Sluice can run is removed whole, and an unsupported traffic router with it.
+import { JOB_PROVIDER_UNSUPPORTED, SUPPORTED_PROVIDERS } from '../api/analysis/validate.ts';
 import { fieldPath } from '../api/common/errors.ts';
 import { ARGO_GATEWAY_API_PLUGIN } from '../api/rollout/schema.ts';
 import type { PathSegment } from '../lint/source.ts';
@@ -28,7 +29,28 @@ const HINTS: Readonly<Record<string, string>> = {
   ttlStrategy: 'Sluice keeps AnalysisRuns until the Rollout garbage-collects them',
 };
 
-const ARGO_PROVIDER_HINT = 'metric provider not supported by Sluice (prometheus, web and job are)';
+const ARGO_PROVIDER_HINT = `metric provider not supported by Sluice (${SUPPORTED_PROVIDERS.join(' and ')} are)`;
+
+/**
+ * The lists whose items were removed, by path: each kept item's index in the source. The converted object keeps
+ * Argo's field names, so a field of the output is the same field of the source once these indexes are mapped back.
+ */
+class Renumbered {
+  private readonly lists = new Map<string, number[]>();
+
+  set(path: readonly PathSegment[], kept: number[]): void {
+    this.lists.set(JSON.stringify(path), kept);
+  }
+
+  sourcePath(path: readonly PathSegment[]): PathSegment[] {
+    const out: PathSegment[] = [];
+    path.forEach((seg, i) => {
+      const kept = typeof seg === 'number' ? this.lists.get(JSON.stringify(path.slice(0, i))) : undefined;
+      out.push(kept?.[seg as number] ?? seg);
+    });
+    return out;
+  }
+}
 
 export function convertArgoRollouts(ctx: ConvertContext, kind: string): void {
   const def = kindDefinition(kind);
@@ -43,9 +65,10 @@ export function convertArgoRollouts(ctx: ConvertContext, kind: string): void {
     ctx.report(path, 'unmapped', `${hint ?? 'not supported by Sluice'}: left out`);
   }
   dropRuntime(ctx, out);
-  if (kind === 'Rollout') cleanRollout(ctx, out);
-  else cleanMetrics(ctx, out, ['spec']);
-  ctx.emit(out);
+  const renumbered = new Renumbered();
+  if (kind === 'Rollout') cleanRollout(ctx, out, renumbered);
+  else cleanMetrics(ctx, out, ['spec'], renumbered);
+  ctx.emit(out, (path) => renumbered.sourcePath(path));
 }
 
 function dropRuntime(ctx: ConvertContext, out: Manifest): void {
@@ -60,18 +83,24 @@ function dropRuntime(ctx: ConvertContext, out: Manifest): void {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function cleanRollout(ctx: ConvertContext, out: Manifest): void {
+function cleanRollout(ctx: ConvertContext, out: Manifest, renumbered: Renumbered): void {
   const canary = (out.spec as Obj | undefined)?.strategy;
   const c = isObj(canary) && isObj(canary.canary) ? canary.canary : undefined;
   if (c === undefined) return;
   const base: PathSegment[] = ['spec', 'strategy', 'canary'];
   if (Array.isArray(c.steps)) {
     const kept: unknown[] = [];
+    const from: number[] = [];
     c.steps.forEach((s, i) => {
-      if (isObj(s) && Object.keys(s).length > 0) kept.push(s);
-      else ctx.report([...base, 'steps', i], 'unmapped', 'step removed: it sets nothing Sluice supports');
+      if (isObj(s) && Object.keys(s).length > 0) {
+        kept.push(s);
+        from.push(i);
+      } else {
+        ctx.report([...base, 'steps', i], 'unmapped', 'step removed: it sets nothing Sluice supports');
+      }
     });
     c.steps = kept;
+    renumbered.set([...base, 'steps'], from);
   }
   const tr = c.trafficRouting;
   if (!isObj(tr)) return;
@@ -89,14 +118,25 @@ function cleanRollout(ctx: ConvertContext, out: Manifest): void {
   }
 }
 
-function cleanMetrics(ctx: ConvertContext, out: Manifest, base: PathSegment[]): void {
+function cleanMetrics(ctx: ConvertContext, out: Manifest, base: PathSegment[], renumbered: Renumbered): void {
   const spec = out.spec;
   if (!isObj(spec) || !Array.isArray(spec.metrics)) return;
   const kept: unknown[] = [];
+  const from: number[] = [];
   spec.metrics.forEach((m, i) => {
-    if (isObj(m) && isObj(m.provider) && Object.keys(m.provider).length > 0) kept.push(m);
-    else ctx.report([...base, 'metrics', i], 'unmapped', `metric ${isObj(m) && typeof m.name === 'string' ? `"${m.name}" ` : ''}removed: it has no provider Sluice supports`);
+    // The CRD keeps Argo's job provider (so objects round-trip), but Sluice cannot measure with it.
+    if (isObj(m) && isObj(m.provider) && m.provider.job !== undefined) {
+      ctx.report([...base, 'metrics', i, 'provider', 'job'], 'unmapped', `${JOB_PROVIDER_UNSUPPORTED}: left out`);
+      delete m.provider.job;
+    }
+    if (isObj(m) && isObj(m.provider) && Object.keys(m.provider).length > 0) {
+      kept.push(m);
+      from.push(i);
+    } else {
+      ctx.report([...base, 'metrics', i], 'unmapped', `metric ${isObj(m) && typeof m.name === 'string' ? `"${m.name}" ` : ''}removed: it has no provider Sluice supports`);
+    }
   });
   spec.metrics = kept;
+  renumbered.set([...base, 'metrics'], from);
   if (kept.length === 0) ctx.report([...base, 'metrics'], 'error', `no metric is left: ${fieldPath('', ...base, 'metrics')} needs one that Sluice can measure`);
 }

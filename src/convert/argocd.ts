@@ -96,7 +96,13 @@ export function convertArgoApplication(ctx: ConvertContext): void {
   f.take('operation');
   if (f.peek('operation') !== undefined) ctx.report(['operation'], 'note', 'a pending Argo CD operation is dropped: annotate the Application with sluice.dev/sync to sync now');
   for (const [path, why] of unreadWhy(ctx)) ctx.report(path, 'unmapped', `${why}: left out`);
-  ctx.emit({ apiVersion: SLUICE_API, kind: 'Application', metadata, spec });
+  // Sluice's Application keeps Argo CD's field names: spec.source is the source read (sources[0] too), and the kept
+  // syncOptions are renumbered, so a finding about one points at the list.
+  ctx.emit({ apiVersion: SLUICE_API, kind: 'Application', metadata, spec }, (path) => {
+    if (path[0] === 'spec' && path[1] === 'source') return [...srcPath, ...path.slice(2)];
+    if (path[0] === 'spec' && path[1] === 'syncPolicy' && path[2] === 'syncOptions') return path.slice(0, 3);
+    return [...path];
+  });
 }
 
 /** The listed fields of the map at `path`, as written; the map's other fields are left unread (reported later). */

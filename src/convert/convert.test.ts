@@ -259,3 +259,59 @@ spec:
     expect(printed(r).errors).toEqual([]);
   });
 });
+
+describe('convert: input of the wrong type is an error at its field, never misread', () => {
+  const istio = fixture('flagger-istio.yaml');
+  it('Flagger service.hosts and gateways must be lists (a string is not split into characters)', () => {
+    const r = run({ path: istio.path, text: istio.text.replace('    hosts:\n      - podinfo.example.com\n', '    hosts: podinfo.example.com\n').replace('    gateways:\n      - mesh\n', '    gateways: mesh\n') });
+    expect(r.findings.filter((f) => f.severity === 'error').map((f) => `${f.line}:${f.column} ${f.field}: ${f.message}`)).toEqual([
+      '40:5 spec.service.gateways: must be a list, got a string "mesh"',
+      '41:5 spec.service.hosts: must be a list, got a string "podinfo.example.com"',
+    ]);
+    expect(convertExitCode(r)).toBe(1);
+    expect(JSON.stringify(r.manifests)).not.toContain('"p","o"');
+  });
+
+  it('the other Flagger fields it reads: stepWeights, service labels, templateVariables, a MetricTemplate and the target Deployment', () => {
+    const canary = (analysis: string, extra = ''): string => `apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: a}\nspec:\n  targetRef: {kind: Deployment, name: a}\n  service: {port: 80, canary: {labels: [x]}}\n  analysis:\n${analysis}${extra}`;
+    const errors = (r: ConvertResult): string[] => r.findings.filter((f) => f.severity === 'error').map((f) => `${f.file}:${f.line} ${f.field}: ${f.message}`);
+    expect(errors(inline(canary('    interval: 1m\n    stepWeights: [10, "x"]\n')))).toEqual([
+      'in.yaml:6 spec.service.canary.labels: must be a map, got a list',
+      'in.yaml:9 spec.analysis.stepWeights[1]: must be a number, got a string "x"',
+    ]);
+    const metric = '    stepWeight: 50\n    metrics: [{name: m, templateRef: {name: mt}, thresholdRange: {max: 1}, templateVariables: [a]}]\n';
+    const mt = '---\napiVersion: flagger.app/v1beta1\nkind: MetricTemplate\nmetadata: {name: mt}\nspec: {provider: {type: prometheus}, query: [up]}\n';
+    expect(errors(inline(canary(metric, mt)))).toEqual([
+      'in.yaml:6 spec.service.canary.labels: must be a map, got a list',
+      'in.yaml:9 spec.analysis.metrics[0].templateRef: MetricTemplate "mt" (in.yaml:14): spec.query: must be a string, got a list: metric left out',
+      'in.yaml:9 spec.analysis.metrics[0].templateVariables: must be a map, got a list',
+      'in.yaml:14 spec.query: must be a string, got a list',
+    ]);
+    const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  selector: {matchLabels: app=a}\n---\n';
+    expect(errors(inline(deployment + canary('    stepWeight: 50\n')))).toEqual([
+      'in.yaml:11 spec.targetRef: Deployment "a" (in.yaml:5): spec.selector.matchLabels: must be a map, got a string "app=a"',
+    ]);
+  });
+});
+
+describe('convert: the self-check', () => {
+  const argo = 'apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: a, image: x}]}\n  strategy:\n    canary:\n      steps:\n        - experiment: {templates: []}\n        - setWeight: 150\n        - pause: {duration: "5 minutes"}\n';
+  it('points a converted object that does not validate at the source field, across the steps it removed', () => {
+    const r = inline(argo);
+    expect(r.findings.filter((f) => f.severity === 'error').map((f) => `${f.line}:${f.column} ${f.field}: ${f.message}`)).toEqual([
+      '13:11 spec.strategy.canary.steps[1].setWeight: the converted Rollout "web" does not validate: must be between 0 and 100, got 150',
+      '14:19 spec.strategy.canary.steps[2].pause.duration: the converted Rollout "web" does not validate: invalid duration "5 minutes": unexpected "5 minutes" (units: ns, us, ms, s, m, h)',
+    ]);
+    expect(convertExitCode(r)).toBe(1);
+  });
+
+  it('reports the job provider as unmapped (Sluice has none) and removes the metric', () => {
+    const r = inline('apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  metrics:\n    - name: j\n      provider:\n        job: {spec: {template: {spec: {restartPolicy: Never}}}}\n    - name: p\n      provider: {prometheus: {query: x}}\n');
+    expect(r.findings.map((f) => `${f.severity} ${f.line} ${f.field}: ${f.message}`)).toEqual([
+      'unmapped 6 spec.metrics[0]: metric "j" removed: it has no provider Sluice supports',
+      'unmapped 8 spec.metrics[0].provider.job: the job provider is not supported by Sluice; use prometheus or web: left out',
+    ]);
+    expect((find(r, 'AnalysisTemplate', 't').spec as { metrics: { name: string }[] }).metrics.map((m) => m.name)).toEqual(['p']);
+    expect(convertExitCode(r)).toBe(3);
+  });
+});

@@ -5,7 +5,7 @@
 import { stringify } from 'yaml';
 import { fieldPath } from '../api/common/errors.ts';
 import { lint, type LintFile } from '../lint/lint.ts';
-import { parseSource, type SourceDocument } from '../lint/source.ts';
+import { parseFieldPath, parseSource, type PathSegment, type SourceDocument } from '../lint/source.ts';
 import { convertArgoApplication } from './argocd.ts';
 import { convertArgoRollouts } from './argo-rollouts.ts';
 import { Fields } from './fields.ts';
@@ -57,7 +57,7 @@ export function convert(files: readonly LintFile[]): ConvertResult {
   };
 
   const manifests: ConvertResult['manifests'] = [];
-  const origin = new Map<Manifest, SourceDocument>();
+  const origin = new Map<Manifest, { doc: SourceDocument; sourcePath: ((path: readonly PathSegment[]) => PathSegment[] | undefined) | undefined }>();
   for (const doc of docs) {
     const v = doc.value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } } | null;
     const apiVersion = typeof v?.apiVersion === 'string' ? v.apiVersion : '';
@@ -81,12 +81,13 @@ export function convert(files: readonly LintFile[]): ConvertResult {
     fields.take('apiVersion');
     fields.take('kind');
     const emitted: Manifest[] = [];
-    how({ doc, fields, index, emit: (m) => emitted.push(m), report });
+    how({ doc, fields, index, emit: (m, sourcePath) => {
+      emitted.push(m);
+      origin.set(m, { doc, sourcePath });
+    }, report });
+    for (const e of fields.mistyped) report(e.path, 'error', e.message);
     for (const path of fields.unread()) report(path, 'unmapped', 'not supported by Sluice: left out');
-    for (const m of emitted) {
-      origin.set(m, doc);
-      manifests.push({ manifest: m, source });
-    }
+    for (const m of emitted) manifests.push({ manifest: m, source });
   }
 
   // The self-check: what convert prints must pass lint, with the objects passed through beside it (so a generated
@@ -95,9 +96,11 @@ export function convert(files: readonly LintFile[]): ConvertResult {
   for (const f of checked.findings) {
     if (f.severity !== 'error') continue;
     const m = manifests[Number(f.file)];
-    const doc = m === undefined ? undefined : origin.get(m.manifest);
-    if (m === undefined || doc === undefined) continue;
-    findings.push({ file: doc.file, ...doc.locate([]), field: f.field, message: `the converted ${m.manifest.kind} "${m.manifest.metadata.name}" does not validate: ${f.message}`, severity: 'error', object: `${m.manifest.kind}/${m.manifest.metadata.name}` });
+    const from = m === undefined ? undefined : origin.get(m.manifest);
+    if (m === undefined || from === undefined) continue;
+    // Where the converter kept the source's field paths (Argo's kinds), the finding points at the source field.
+    const at = from.sourcePath?.(parseFieldPath(f.field));
+    findings.push({ file: from.doc.file, ...from.doc.locate(at ?? []), field: at !== undefined ? fieldPath('', ...at) || '(root)' : f.field, message: `the converted ${m.manifest.kind} "${m.manifest.metadata.name}" does not validate: ${f.message}`, severity: 'error', object: `${m.manifest.kind}/${m.manifest.metadata.name}` });
   }
   findings.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : a.file < b.file ? -1 : 1));
   return { manifests, findings };

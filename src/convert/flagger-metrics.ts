@@ -2,8 +2,18 @@
 // milliseconds) become the Rollout's builtin checks successRate {min} and latency {maxMs}. A metric with a query of
 // its own (a MetricTemplate reference, or the deprecated inline query) becomes an AnalysisTemplate
 // `<canary>-<metric>`: a MetricTemplate holds no threshold, the Canary does, so each use is one template.
+import { z } from 'zod';
+import { typeErrors } from '../lint/related.ts';
 import type { PathSegment } from '../lint/source.ts';
 import type { ConvertContext, Manifest } from './types.ts';
+
+/** The fields of a Flagger MetricTemplate the conversion reads. */
+export const metricTemplateSchema = z.looseObject({
+  spec: z.looseObject({
+    provider: z.looseObject({ type: z.string().optional(), address: z.string().optional(), insecureSkipVerify: z.boolean().optional() }).optional(),
+    query: z.string().optional(),
+  }).optional(),
+});
 
 export interface MetricsResult {
   successRate?: { min: number };
@@ -107,7 +117,7 @@ interface Query {
 function metricQuery(ctx: ConvertContext, at: PathSegment[], input: MetricsInput): Query | undefined {
   const f = ctx.fields;
   const inline = f.string(...at, 'query');
-  const vars = (f.take(...at, 'templateVariables') ?? {}) as Record<string, unknown>;
+  const vars = f.typed(z.record(z.string(), z.unknown()), ...at, 'templateVariables') ?? {};
   let raw: Query;
   if (inline !== undefined) {
     raw = { text: inline, ...(input.metricsServer !== undefined ? { address: input.metricsServer } : {}) };
@@ -115,7 +125,13 @@ function metricQuery(ctx: ConvertContext, at: PathSegment[], input: MetricsInput
     const refName = f.string(...at, 'templateRef', 'name') ?? '';
     const refNs = f.string(...at, 'templateRef', 'namespace') ?? input.namespace ?? '';
     const doc = ctx.index.find('flagger.app/', 'MetricTemplate', refNs, refName);
-    const mt = doc?.value as { spec?: { provider?: { type?: string; address?: string; insecureSkipVerify?: boolean }; query?: string } } | undefined;
+    const parsed = doc === undefined ? undefined : metricTemplateSchema.safeParse(doc.value);
+    if (parsed?.success === false && doc !== undefined) {
+      const e = typeErrors(parsed.error, doc.value)[0];
+      ctx.report([...at, 'templateRef'], 'error', `MetricTemplate "${refName}" (${doc.file}:${doc.locate(e?.path ?? []).line}): ${e?.field ?? ''}: ${e?.message ?? 'invalid'}: metric left out`);
+      return undefined;
+    }
+    const mt = parsed?.data;
     if (mt === undefined) {
       ctx.report([...at, 'templateRef'], 'unmapped', `MetricTemplate "${refName}" is not in the converted files, so its query is unknown: metric left out (convert it together with the Canary)`);
       return undefined;

@@ -4,6 +4,7 @@
 //   gatewayapi  stable <svc>-primary, canary <svc>-canary, apex <svc>, HTTPRoute <svc>
 //   nginx       stable <svc> (the Service the ingressRef Ingress already routes to), canary <svc>-canary
 //   kubernetes  blue-green: active <svc>, preview <svc>-canary
+import { z } from 'zod';
 import type { TrafficRouting } from '../api/rollout/schema.ts';
 import type { PathSegment } from '../lint/source.ts';
 import type { ConvertContext, Manifest } from './types.ts';
@@ -18,7 +19,11 @@ export interface Routing {
 
 const SVC: PathSegment[] = ['spec', 'service'];
 /** Istio HTTPRoute fields Flagger copies into every generated route; the generated VirtualService keeps them. */
-const ISTIO_ROUTE_FIELDS = ['match', 'rewrite', 'retries', 'headers', 'corsPolicy', 'timeout'] as const;
+const map = z.looseObject({});
+const ISTIO_ROUTE_FIELDS = { match: z.array(map), rewrite: map, retries: map, headers: map, corsPolicy: map, timeout: z.string() } as const;
+/** Flagger's types for the service fields read here: a wrong type is an error at the field, never misread. */
+const strings = z.array(z.string());
+const stringMap = z.record(z.string(), z.string());
 
 export function providerOf(value: string | undefined): FlaggerProvider | undefined {
   if (value === undefined || value === 'istio') return 'istio';
@@ -37,11 +42,11 @@ export function emitRouting(ctx: ConvertContext, provider: FlaggerProvider, name
     return undefined;
   }
   const portName = f.string(...SVC, 'portName') ?? 'http';
-  const targetPort = f.take(...SVC, 'targetPort') ?? port;
+  const targetPort = f.typed(z.union([z.int(), z.string()]), ...SVC, 'targetPort') ?? port;
   const appProtocol = f.string(...SVC, 'appProtocol');
   const ns = namespace === undefined ? {} : { namespace };
   const service = (svcName: string, role: 'apex' | 'primary' | 'canary'): Manifest => {
-    const meta = { labels: f.take(...SVC, role, 'labels'), annotations: f.take(...SVC, role, 'annotations') } as { labels?: Record<string, string>; annotations?: Record<string, string> };
+    const meta = { labels: f.typed(stringMap, ...SVC, role, 'labels'), annotations: f.typed(stringMap, ...SVC, role, 'annotations') };
     return {
       apiVersion: 'v1',
       kind: 'Service',
@@ -49,7 +54,7 @@ export function emitRouting(ctx: ConvertContext, provider: FlaggerProvider, name
       spec: { selector, ports: [{ name: portName, port, targetPort, protocol: 'TCP', ...(appProtocol !== undefined ? { appProtocol } : {}) }] },
     };
   };
-  const hosts = (f.take(...SVC, 'hosts') as string[] | undefined) ?? [];
+  const hosts = f.typed(strings, ...SVC, 'hosts') ?? [];
 
   if (provider === 'nginx') {
     const ingress = f.string('spec', 'ingressRef', 'name');
@@ -80,12 +85,12 @@ export function emitRouting(ctx: ConvertContext, provider: FlaggerProvider, name
   const backends = (weighted: (host: string, weight: number) => object): object[] => [weighted(stable, 100), weighted(canary, 0)];
   if (provider === 'istio') {
     const route: Record<string, unknown> = { name: 'primary' };
-    for (const k of ISTIO_ROUTE_FIELDS) {
-      const v = f.take(...SVC, k);
+    for (const [k, schema] of Object.entries(ISTIO_ROUTE_FIELDS)) {
+      const v = f.typed<unknown>(schema, ...SVC, k);
       if (v !== undefined) route[k] = v;
     }
     route.route = backends((host, weight) => ({ destination: { host }, weight }));
-    const gateways = f.take(...SVC, 'gateways') as string[] | undefined;
+    const gateways = f.typed(strings, ...SVC, 'gateways');
     ctx.emit({
       apiVersion: 'networking.istio.io/v1beta1',
       kind: 'VirtualService',
@@ -94,7 +99,7 @@ export function emitRouting(ctx: ConvertContext, provider: FlaggerProvider, name
     });
     return { stableService: stable, canaryService: canary, trafficRouting: { istio: { virtualService: { name: svc } } } };
   }
-  const parentRefs = f.take(...SVC, 'gatewayRefs');
+  const parentRefs = f.typed(z.array(z.looseObject({ name: z.string() })), ...SVC, 'gatewayRefs');
   const timeout = f.string(...SVC, 'timeout');
   ctx.emit({
     apiVersion: 'gateway.networking.k8s.io/v1',

@@ -4,7 +4,9 @@
 // Flagger's progressive canary (a weight step every analysis interval up to maxWeight, checks on every tick,
 // rollback after `threshold` failed checks) becomes explicit steps (setWeight, then a pause of one interval) and a
 // background analysis from the first weight on, failing after threshold failures (failureLimit = threshold - 1).
+import { z } from 'zod';
 import type { CanaryStep, RolloutAnalysis } from '../api/rollout/schema.ts';
+import { typeErrors } from '../lint/related.ts';
 import type { PathSegment } from '../lint/source.ts';
 import { convertMetrics } from './flagger-metrics.ts';
 import { emitRouting, providerOf, type FlaggerProvider } from './flagger-routing.ts';
@@ -35,6 +37,11 @@ const WHY: Readonly<Record<string, string>> = {
 };
 
 const DEFAULT_INTERVAL = '1m';
+
+/** What the conversion reads from the target Deployment when it is among the converted files. */
+const deploymentSchema = z.looseObject({
+  spec: z.looseObject({ replicas: z.int().optional(), selector: z.looseObject({ matchLabels: z.record(z.string(), z.string()).optional() }).optional() }).optional(),
+});
 /** The managed route an A/B Canary's header match becomes. */
 export const AB_ROUTE = 'ab-test';
 
@@ -63,7 +70,15 @@ export function convertCanary(ctx: ConvertContext): void {
   }
 
   // The pods' labels: from the Deployment when it is converted along, else Flagger's default selector label.
-  const deployment = ctx.index.find('apps/', 'Deployment', namespace ?? '', target)?.value as { spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> } } } | undefined;
+  const deploymentDoc = ctx.index.find('apps/', 'Deployment', namespace ?? '', target);
+  const parsedDeployment = deploymentDoc === undefined ? undefined : deploymentSchema.safeParse(deploymentDoc.value);
+  if (parsedDeployment?.success === false && deploymentDoc !== undefined) {
+    const e = typeErrors(parsedDeployment.error, deploymentDoc.value)[0];
+    ctx.report(['spec', 'targetRef'], 'error', `Deployment "${target}" (${deploymentDoc.file}:${deploymentDoc.locate(e?.path ?? []).line}): ${e?.field ?? ''}: ${e?.message ?? 'invalid'}`);
+    f.take();
+    return;
+  }
+  const deployment = parsedDeployment?.data;
   const matchLabels = deployment?.spec?.selector?.matchLabels;
   if (matchLabels === undefined) ctx.report(['spec', 'targetRef'], 'note', `Deployment "${target}" is not in the converted files: the generated Services select app=${target} and the Rollout has 1 replica unless you set spec.replicas`);
   const selector = matchLabels ?? { app: target };
@@ -76,6 +91,10 @@ export function convertCanary(ctx: ConvertContext): void {
   const a: PathSegment[] = ['spec', f.peek('spec', 'analysis') !== undefined ? 'analysis' : 'canaryAnalysis'];
   const interval = f.string(...a, 'interval') ?? DEFAULT_INTERVAL;
   const threshold = f.number(...a, 'threshold') ?? 1;
+  const metricsServer = f.string('spec', 'metricsServer');
+  // Not consumed here: emitRouting reads it for nginx, and reports it (unmapped) for the other providers.
+  const ingressRef = f.peek('spec', 'ingressRef', 'name');
+  const ingressName = typeof ingressRef === 'string' ? ingressRef : undefined;
   const skip = f.boolean('spec', 'skipAnalysis') === true;
   const routed = provider !== undefined && provider !== 'kubernetes';
   const metrics = convertMetrics(ctx, {
@@ -86,9 +105,9 @@ export function convertCanary(ctx: ConvertContext): void {
     service: f.string('spec', 'service', 'name') ?? target,
     interval,
     failureLimit: Math.max(0, threshold - 1),
-    metricsServer: f.string('spec', 'metricsServer'),
+    metricsServer,
     builtinsSupported: routed,
-    route: (f.peek('spec', 'ingressRef', 'name') as string | undefined) ?? (provider === 'gatewayapi' ? (f.peek('spec', 'service', 'name') as string | undefined) ?? target : undefined),
+    route: ingressName ?? (provider === 'gatewayapi' ? f.string('spec', 'service', 'name') ?? target : undefined),
   });
   const analysis: RolloutAnalysis = {
     ...(metrics.templates.length > 0 ? { templates: metrics.templates.map((templateName) => ({ templateName })) } : {}),
@@ -99,14 +118,13 @@ export function convertCanary(ctx: ConvertContext): void {
   if (metrics.successRate !== undefined || metrics.latency !== undefined) {
     analysis.interval = metrics.builtinInterval ?? interval;
     analysis.failureLimit = Math.max(0, threshold - 1);
-    const server = f.peek('spec', 'metricsServer') as string | undefined;
-    if (server !== undefined) analysis.prometheus = { address: server };
+    if (metricsServer !== undefined) analysis.prometheus = { address: metricsServer };
     ctx.report(a, 'note', 'Sluice\'s builtin checks pause the canary when there is no traffic to measure, where Flagger counts a failed check');
   }
 
   const steps: CanaryStep[] = [];
   const iterations = f.number(...a, 'iterations');
-  const weights = weightLadder(f.take(...a, 'stepWeights'), f.number(...a, 'stepWeight'), f.number(...a, 'maxWeight'));
+  const weights = weightLadder(f.typed(z.array(z.number()), ...a, 'stepWeights'), f.number(...a, 'stepWeight'), f.number(...a, 'maxWeight'));
   if (skip) {
     ctx.report(['spec', 'skipAnalysis'], 'note', 'skipAnalysis: no steps and no analysis, so a new revision is promoted at once');
   } else if (weights.length > 0) {
@@ -157,10 +175,8 @@ export function convertCanary(ctx: ConvertContext): void {
 }
 
 /** Flagger's weights: stepWeights as listed (capped at 100), or stepWeight increments until maxWeight is reached. */
-export function weightLadder(stepWeights: unknown, stepWeight: number | undefined, maxWeight: number | undefined): number[] {
-  if (Array.isArray(stepWeights) && stepWeights.length > 0) {
-    return stepWeights.filter((w): w is number => typeof w === 'number').map((w) => Math.min(100, w));
-  }
+export function weightLadder(stepWeights: readonly number[] | undefined, stepWeight: number | undefined, maxWeight: number | undefined): number[] {
+  if (stepWeights !== undefined && stepWeights.length > 0) return stepWeights.map((w) => Math.min(100, w));
   if (stepWeight === undefined || stepWeight <= 0) return [];
   const max = maxWeight !== undefined && maxWeight > 0 ? maxWeight : 100;
   const out: number[] = [];
@@ -182,8 +198,10 @@ export type { FlaggerProvider };
 /** A MetricTemplate has no output of its own; each Canary metric that references it becomes an AnalysisTemplate. */
 export function convertMetricTemplate(ctx: ConvertContext): void {
   const f = ctx.fields;
-  for (const k of ['type', 'address', 'insecureSkipVerify'] as const) f.take('spec', 'provider', k);
-  f.take('spec', 'query');
+  f.string('spec', 'provider', 'type');
+  f.string('spec', 'provider', 'address');
+  f.boolean('spec', 'provider', 'insecureSkipVerify');
+  f.string('spec', 'query');
   f.take('metadata');
   f.take('apiVersion');
   f.take('kind');

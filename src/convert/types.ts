@@ -1,4 +1,5 @@
 // What a converter produces: Sluice manifests, and findings that point at the source field (file:line:column).
+import { z } from 'zod';
 import type { PathSegment, SourceDocument } from '../lint/source.ts';
 import type { Fields } from './fields.ts';
 
@@ -31,7 +32,11 @@ export interface ConvertContext {
   doc: SourceDocument;
   fields: Fields;
   index: SourceIndex;
-  emit(m: Manifest): void;
+  /**
+   * Adds a manifest to the output. `sourcePath` maps a field of `m` to the field of the source it came from, so that
+   * a self-check finding points at the source's line (undefined: the field has no source; the object's start is used).
+   */
+  emit(m: Manifest, sourcePath?: (path: readonly PathSegment[]) => PathSegment[] | undefined): void;
   report(path: readonly PathSegment[], severity: ConvertSeverity, message: string): void;
 }
 
@@ -48,8 +53,8 @@ export function copyMetadata(ctx: ConvertContext, name: string): Manifest['metad
   const ns = f.string('metadata', 'namespace');
   if (ns !== undefined) out.namespace = ns;
   for (const k of ['labels', 'annotations'] as const) {
-    const v = f.take('metadata', k);
-    if (typeof v === 'object' && v !== null && Object.keys(v).length > 0) out[k] = v;
+    const v = f.typed(z.record(z.string(), z.string()), 'metadata', k);
+    if (v !== undefined && Object.keys(v).length > 0) out[k] = v;
   }
   const runtime = RUNTIME_METADATA.filter((k) => f.peek('metadata', k) !== undefined);
   for (const k of runtime) f.take('metadata', k);

@@ -2,7 +2,7 @@
 // Neither needs the cluster; they run here because the acceptance is about the executable, exit codes and output.
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sluice } from '../../test/support/plugin.ts';
@@ -53,6 +53,33 @@ describe('kubectl sluice lint', () => {
     expect(await sluice(['convert', 'no/such.yaml'])).toMatchObject({ code: 1, stderr: 'error: no/such.yaml: no such file or directory\n' });
     expect(await sluice(['lint', '--strict', 'x.yaml'])).toMatchObject({ code: 64, stderr: expect.stringContaining("Unknown option '--strict'") });
     expect(await sluice(['lint'])).toMatchObject({ code: 64, stderr: expect.stringContaining('missing FILE') });
+  });
+
+  it('convert prints nothing (exit 1) when its self-check fails, pointing at the source lines; a broken symlink in a DIR is skipped with a warning', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-convert-'));
+    try {
+      const rollout = 'apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: a, image: x}]}\n  strategy:\n    canary:\n      steps:\n        - setWeight: 150\n        - pause: {duration: "5 minutes"}\n';
+      await writeFile(join(dir, 'rollout.yaml'), rollout);
+      await symlink(join(dir, 'deleted.yaml'), join(dir, 'stale.yaml'));
+      const file = join(dir, 'rollout.yaml');
+      const res = await sluice(['convert', dir]);
+      expect({ code: res.code, stdout: res.stdout }).toEqual({ code: 1, stdout: '' });
+      expect(res.stderr.split('\n')).toEqual([
+        `warning: ${join(dir, 'stale.yaml')}: broken symlink, skipped`,
+        `${file}:12:11: error: Rollout/web: spec.strategy.canary.steps[0].setWeight: the converted Rollout "web" does not validate: must be between 0 and 100, got 150`,
+        `${file}:13:19: error: Rollout/web: spec.strategy.canary.steps[1].pause.duration: the converted Rollout "web" does not validate: invalid duration "5 minutes": unexpected "5 minutes" (units: ns, us, ms, s, m, h)`,
+        'nothing written (1 objects withheld because of errors); 0 fields left out, 0 notes, 2 errors',
+        '',
+      ]);
+      const json = await sluice(['convert', file, '-o', 'json']);
+      expect({ code: json.code, stdout: json.stdout }).toEqual({ code: 1, stdout: '' });
+      const linted = await sluice(['lint', dir]);
+      expect(linted.code).toBe(1);
+      expect(linted.stderr).toContain(`warning: ${join(dir, 'stale.yaml')}: broken symlink, skipped\n`);
+      expect(linted.stdout).toContain(`${file}:12:11: spec.strategy.canary.steps[0].setWeight: must be between 0 and 100, got 150`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers --help for lint and convert', async () => {

@@ -3,7 +3,7 @@ import { parseCommandArgs } from '../args.ts';
 import { ExitCode, UsageError, type Command } from '../command.ts';
 import { asList, render } from '../output.ts';
 import { convert, convertExitCode, formatConvertFinding, toYaml } from '../../convert/convert.ts';
-import { InputError, readManifestFiles } from '../../lint/files.ts';
+import { formatFileProblem, InputError, readManifestFiles } from '../../lint/files.ts';
 
 /** Output was produced, but some fields have no Sluice equivalent and were left out (each one reported). */
 export const EXIT_UNMAPPED = 3;
@@ -18,7 +18,9 @@ objects pass through unchanged, so the output replaces the input files. The mani
 List with -o json); the report goes to stderr, one line per field:
   FILE:LINE:COLUMN: unmapped|note|error: KIND/NAME: FIELD: MESSAGE
 "unmapped" fields have no Sluice equivalent and are left out of the output; nothing is dropped without a line.
-Every converted object is checked with \`kubectl sluice lint\`'s rules before it is printed.
+Every converted object is checked with \`kubectl sluice lint\`'s rules before it is printed. When there is any error
+(an object that could not be converted, a converted object that would not validate, a file that could not be read),
+nothing is printed to stdout, so \`convert … | kubectl apply -f -\` never applies a partial or broken result.
 
 A Flagger Canary becomes a Rollout with workloadRef to its Deployment (scaleDown: onsuccess), the Services Flagger
 would generate (istio and gatewayapi: <svc>-primary stable, <svc>-canary canary, <svc> apex; nginx: <svc> stable,
@@ -36,7 +38,7 @@ Flags:
   -R, --recursive   also read the subdirectories of a DIR
 
 Exit status: 0 everything mapped; ${EXIT_UNMAPPED} output produced but some fields were left out (see stderr);
-1 an object could not be converted, the result would not validate, or a file could not be read.
+1 an object could not be converted, the result would not validate, or a file could not be read (nothing printed).
 
 Examples:
   kubectl sluice convert rollout.yaml > sluice-rollout.yaml
@@ -45,20 +47,24 @@ Examples:
   async run(ctx, argv) {
     const { values, positionals } = parseCommandArgs(argv, { recursive: { type: 'boolean', short: 'R' } });
     if (positionals.length === 0) throw new UsageError('missing FILE');
-    let files;
+    let input;
     try {
-      files = await readManifestFiles(ctx.cwd, positionals, values.recursive === true);
+      input = await readManifestFiles(ctx.cwd, positionals, values.recursive === true);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       ctx.err.write(`error: ${err.message}\n`);
       return ExitCode.failed;
     }
-    const result = convert(files);
-    ctx.out.write(ctx.output === 'json' ? render('json', asList(result.manifests.map((m) => m.manifest))) : toYaml(result));
+    for (const p of input.problems) ctx.err.write(`${formatFileProblem(p)}\n`);
+    const unreadable = input.problems.filter((p) => p.severity === 'error').length;
+    const result = convert(input.files);
+    const code = unreadable > 0 ? 1 : convertExitCode(result);
+    // Errors withhold the whole output: a pipe into kubectl apply must never apply part of a conversion.
+    if (code !== 1) ctx.out.write(ctx.output === 'json' ? render('json', asList(result.manifests.map((m) => m.manifest))) : toYaml(result));
     for (const f of result.findings) ctx.err.write(`${formatConvertFinding(f)}\n`);
     const count = (s: string): number => result.findings.filter((f) => f.severity === s).length;
-    ctx.err.write(`${result.manifests.length} objects written; ${count('unmapped')} fields left out, ${count('note')} notes, ${count('error')} errors\n`);
-    const code = convertExitCode(result);
+    const written = code === 1 ? `nothing written (${result.manifests.length} objects withheld because of errors)` : `${result.manifests.length} objects written`;
+    ctx.err.write(`${written}; ${count('unmapped')} fields left out, ${count('note')} notes, ${count('error') + unreadable} errors\n`);
     return code === 3 ? EXIT_UNMAPPED : code;
   },
 };

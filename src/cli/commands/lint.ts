@@ -2,7 +2,7 @@
 import { parseCommandArgs } from '../args.ts';
 import { ExitCode, UsageError, type Command } from '../command.ts';
 import { render } from '../output.ts';
-import { readManifestFiles, InputError } from '../../lint/files.ts';
+import { formatFileProblem, readManifestFiles, InputError } from '../../lint/files.ts';
 import { formatFinding, lintExitCode, summary } from '../../lint/format.ts';
 import { NOT_CHECKED_OFFLINE, lint } from '../../lint/lint.ts';
 
@@ -13,7 +13,8 @@ export const lintCommand: Command = {
   usage: `Check every YAML document of the files offline, as the apiserver and Sluice's controllers would: the schema
 (shape and types), unknown fields (the CRD prunes them; kubectl apply rejects them), and the semantic rules (step
 weights, durations, analysis args and templates, selectors, Application sources). Each finding is printed as
-  FILE:LINE:COLUMN: FIELD: MESSAGE
+  FILE:LINE:COLUMN: FIELD: MESSAGE            (an error)
+  FILE:LINE:COLUMN: warning: FIELD: MESSAGE   (a warning: what could not be checked offline)
 Argo Rollouts and Argo CD objects (argoproj.io/v1alpha1) are checked as the Sluice kind they would become.
 AnalysisTemplates defined in any of the files count as present; one that is in none is a warning, since it may exist
 in the cluster. Not checked offline:
@@ -25,7 +26,8 @@ Usage:
 Flags:
   -R, --recursive   also read the subdirectories of a DIR
 
-Exit status: 0 no errors (warnings may be printed), 1 errors found or a file could not be read.
+Exit status: 0 no errors (warnings may be printed), 1 errors found or a file could not be read. In a DIR, a broken
+symlink is skipped with a warning and a file that cannot be read is an error; the other files are still checked.
 
 Examples:
   kubectl sluice lint rollout.yaml analysis.yaml
@@ -34,21 +36,23 @@ Examples:
   async run(ctx, argv) {
     const { values, positionals } = parseCommandArgs(argv, { recursive: { type: 'boolean', short: 'R' } });
     if (positionals.length === 0) throw new UsageError('missing FILE');
-    let files;
+    let input;
     try {
-      files = await readManifestFiles(ctx.cwd, positionals, values.recursive === true);
+      input = await readManifestFiles(ctx.cwd, positionals, values.recursive === true);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       ctx.err.write(`error: ${err.message}\n`);
       return ExitCode.failed;
     }
-    const result = lint(files);
+    // A directory entry that could not be read is named on stderr; the other files are still checked.
+    for (const p of input.problems) ctx.err.write(`${formatFileProblem(p)}\n`);
+    const result = lint(input.files);
     if (ctx.output === 'table') {
       for (const f of result.findings) ctx.out.write(`${formatFinding(f)}\n`);
       ctx.err.write(`${summary(result)}\n`);
     } else {
       ctx.out.write(render(ctx.output, { ...result, notCheckedOffline: NOT_CHECKED_OFFLINE }));
     }
-    return lintExitCode(result);
+    return input.problems.some((p) => p.severity === 'error') ? ExitCode.failed : lintExitCode(result);
   },
 };
