@@ -3,7 +3,7 @@
 import type { RolloutAnalysis } from '../api/rollout/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
-import { BACKGROUND, POST_PROMOTION, PRE_PROMOTION } from './decide/types.ts';
+import { BACKGROUND, POST_PROMOTION, PRE_PROMOTION, type AnalysisRunPhase } from './decide/types.ts';
 import { R } from '../kube/resource.ts';
 import type { Metric } from '../api/analysis/schema.ts';
 import { builtinMetrics, type Scope } from '../analysis/builtin/builtin.ts';
@@ -13,6 +13,41 @@ import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
 
 export const STEP_INDEX_LABEL = 'sluice.dev/step-index';
 export const ROLLOUT_LABEL = 'sluice.dev/rollout';
+
+export type AnalysisRunObject = KubeObject & { spec?: { terminate?: boolean }; status?: { phase?: string } };
+
+export interface ObservedRuns {
+  /** The phase of each step's run, as the engines read it. */
+  phases: Record<number, AnalysisRunPhase>;
+  /** The uid of each step's run: a delete removes that run, never a successor of the same name. */
+  uids: Record<number, string>;
+  /** Names of this Rollout's runs of other revisions still measuring: superseded, to be ended. */
+  superseded: string[];
+}
+
+/**
+ * The runs a Rollout's decision counts: its own (owner uid), of the current revision, not being deleted, and none
+ * the controller deleted itself (`gone`, by uid) that a cache still holds. A retry's failed run therefore cannot
+ * abort it again, whatever the cache lag; the successor, same name but a new uid, counts.
+ */
+export function observeRuns(all: readonly AnalysisRunObject[], rolloutUid: string, templateHash: string, gone: ReadonlySet<string>): ObservedRuns {
+  const out: ObservedRuns = { phases: {}, uids: {}, superseded: [] };
+  for (const run of all) {
+    const m = run.metadata;
+    if (m?.ownerReferences?.some((o) => o.uid === rolloutUid) !== true) continue;
+    if (m.deletionTimestamp !== undefined || gone.has(m.uid ?? '')) continue;
+    const step = stepOfLabel(m.labels?.[STEP_INDEX_LABEL]);
+    if (step === undefined) continue;
+    const phase = (run.status?.phase as AnalysisRunPhase | undefined) ?? 'Pending';
+    if (m.labels?.[POD_TEMPLATE_HASH_LABEL] === templateHash) {
+      out.phases[step] = phase;
+      if (m.uid !== undefined) out.uids[step] = m.uid;
+    } else if ((phase === 'Running' || phase === 'Pending') && run.spec?.terminate !== true && m.name !== undefined) {
+      out.superseded.push(m.name);
+    }
+  }
+  return out;
+}
 
 export type TemplateObject = KubeObject & { spec?: { metrics?: unknown[]; args?: { name: string; value?: string }[]; dryRun?: unknown[]; measurementRetention?: unknown[] } };
 
@@ -119,10 +154,11 @@ export async function terminateAnalysisRun(client: KubeClient, namespace: string
   }
 }
 
-export async function deleteAnalysisRun(client: KubeClient, namespace: string, name: string): Promise<void> {
+/** Deletes a run; with `uid`, only that run (a successor of the same name stays: the precondition fails). */
+export async function deleteAnalysisRun(client: KubeClient, namespace: string, name: string, uid?: string): Promise<void> {
   try {
-    await client.delete(R.analysisRun, namespace, name, { propagationPolicy: 'Background' });
+    await client.delete(R.analysisRun, namespace, name, { propagationPolicy: 'Background', ...(uid !== undefined ? { uid } : {}) });
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    if (!isNotFound(err) && !(uid !== undefined && isConflict(err))) throw err;
   }
 }

@@ -12,6 +12,7 @@ import { ROLLOUT_FIELD_MANAGER } from './controller.ts';
 import { SCALE_DOWN_DEADLINE } from './effects.ts';
 
 type ReplicaSetObj = KubeObject & { spec?: { replicas?: number }; status?: { availableReplicas?: number } };
+type RunObj = KubeObject & { spec?: { terminate?: boolean }; status?: { phase?: string } };
 
 describe('blue-green rollouts', () => {
   let ns: string;
@@ -19,6 +20,8 @@ describe('blue-green rollouts', () => {
   let server: Server;
   /** What the post-promotion check answers: 1 passes, 0 fails. */
   let postHealthy = true;
+  /** What the pre-promotion check of the retry test answers. */
+  let preHealthy = false;
   let h: ReturnType<typeof helpers>;
 
   beforeAll(async () => {
@@ -27,7 +30,7 @@ describe('blue-green rollouts', () => {
     op = await runOperator(ns);
     h = helpers(ns, op.client);
     server = createServer((req, res) => {
-      const ok = req.url === '/post' ? postHealthy : req.url === '/pass';
+      const ok = req.url === '/post' ? postHealthy : req.url === '/pre' ? preHealthy : req.url === '/pass';
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: ok ? 1 : 0 }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -41,6 +44,8 @@ describe('blue-green rollouts', () => {
     await h.apply(check('always-fails', '/fail', 2));
     await h.apply(check('post-check', '/post', 120));
     await h.apply(check('passes', '/pass', 2));
+    await h.apply(check('pre-check', '/pre', 2));
+    await h.apply(check('long-pass', '/pass', 600));
   });
 
   afterAll(async () => {
@@ -205,6 +210,58 @@ describe('blue-green rollouts', () => {
     }, 30_000);
     expect(await h.selector('ops-active')).toBe(v2);
     expect((await replicaSet('ops', v2)).status?.availableReplicas).toBe(4);
+  });
+
+  it('retries after a failed prePromotionAnalysis: the failed run is replaced at once and never counted again', async () => {
+    // The retry comes within abortScaleDownDelaySeconds: the preview keeps its pods, so the failed run is deleted and
+    // its successor (same name) created in the same reconcile.
+    const bg = { prePromotionAnalysis: { templates: [{ templateName: 'pre-check' }] }, abortScaleDownDelaySeconds: 120 };
+    preHealthy = false;
+    const v1 = await setup('again', bg);
+    await h.apply(blueGreenManifest('again', 'v2', bg));
+    await waitFor('aborted by the pre-promotion analysis', async () => (await h.rollout('again')).status?.abort === true, 60_000);
+    const v2 = (await h.rollout('again')).status?.currentPodHash ?? '';
+    const name = `again-${v2}-pre-promotion`;
+    const failed = await op.client.get<RunObj>(R.analysisRun, ns, name);
+    expect(failed.status?.phase).toBe('Failed');
+    expect(await h.selector('again-preview')).toBe(v2); // kept for abortScaleDownDelaySeconds
+
+    preHealthy = true;
+    await h.statusPatch('again', { status: { abort: false } }); // `retry`
+    await waitFor('v2 active and stable', async () => {
+      const s = (await h.rollout('again')).status;
+      return s?.phase === 'Healthy' && s.stableRS === v2;
+    }, 60_000);
+    expect(await h.selector('again-active')).toBe(v2);
+    const second = await op.client.get<RunObj>(R.analysisRun, ns, name);
+    expect(second.metadata?.uid).not.toBe(failed.metadata?.uid);
+    expect(second.status?.phase).toBe('Successful');
+    expect(await events('again')).toContain('RolloutRetry');
+    expect(v1).not.toBe(v2);
+  });
+
+  it('ends the runs of a superseded revision: a new template stops the previous one\'s post-promotion run', async () => {
+    const bg = { postPromotionAnalysis: { templates: [{ templateName: 'long-pass' }] } };
+    await setup('moved', bg);
+    await h.apply(blueGreenManifest('moved', 'v2', bg));
+    let v2 = '';
+    await waitFor('v2 active, its post-promotion run measuring', async () => {
+      v2 = (await h.rollout('moved')).status?.currentPodHash ?? '';
+      const run = await op.client.get<RunObj>(R.analysisRun, ns, `moved-${v2}-post-promotion`).catch(() => undefined);
+      return run?.status?.phase === 'Running' && (await h.selector('moved-active')) === v2;
+    }, 60_000);
+    await h.apply(blueGreenManifest('moved', 'v3', bg));
+    await waitFor('v2\'s run ended', async () => {
+      const run = await op.client.get<RunObj>(R.analysisRun, ns, `moved-${v2}-post-promotion`);
+      return run.spec?.terminate === true && run.status?.phase !== 'Running';
+    }, 30_000);
+    const v3 = (await h.rollout('moved')).status?.currentPodHash ?? '';
+    expect(v3).not.toBe(v2);
+    await waitFor('v3 active, its own post-promotion run measuring', async () => {
+      const run = await op.client.get<RunObj>(R.analysisRun, ns, `moved-${v3}-post-promotion`).catch(() => undefined);
+      return run?.status?.phase === 'Running' && (await h.selector('moved-active')) === v3;
+    }, 60_000);
+    expect((await op.client.get<RunObj>(R.analysisRun, ns, `moved-${v3}-post-promotion`)).spec?.terminate).toBeUndefined();
   });
 
   it('never makes a version whose pods never become Ready active', async () => {

@@ -8,11 +8,11 @@ import { R } from '../kube/resource.ts';
 import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
-import { analysisRunName, createStepAnalysisRun, deleteAnalysisRun, STEP_INDEX_LABEL, stepOfLabel, terminateAnalysisRun, type TemplateObject } from './analysis.ts';
+import { analysisRunName, createStepAnalysisRun, deleteAnalysisRun, observeRuns, STEP_INDEX_LABEL, terminateAnalysisRun, type AnalysisRunObject, type TemplateObject } from './analysis.ts';
 import { decideBlueGreen } from './decide/bluegreen.ts';
 import { decideCanary } from './decide/canary.ts';
 import { workloadReplicas } from './decide/workload.ts';
-import type { AnalysisRunPhase, Decision, ReplicaSetView } from './decide/types.ts';
+import type { Decision, ReplicaSetView } from './decide/types.ts';
 import { perform, podsBefore, SCALE_DOWN_DEADLINE } from './effects.ts';
 import { POD_TEMPLATE_HASH_LABEL, podTemplateHash, stepsHash } from './hash.ts';
 import { checkRollout, INVALID_SPEC, specStatus, specStatusChanged } from './spec.ts';
@@ -27,7 +27,6 @@ export const RECONCILE_ERROR = 'ReconcileError';
 type RolloutObject = KubeObject & { spec?: Rollout['spec']; status?: RolloutStatus };
 type ReplicaSetObject = KubeObject & { spec?: { replicas?: number }; status?: { availableReplicas?: number; readyReplicas?: number } };
 type ServiceObject = KubeObject & { spec?: { selector?: Record<string, string> } };
-type AnalysisRunObject = KubeObject & { status?: { phase?: string } };
 type DeploymentObject = KubeObject & { spec?: { replicas?: number; template?: Record<string, unknown> } };
 
 /** Names of the templates a Rollout references, as namespace/name or cluster:name keys. */
@@ -52,6 +51,8 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
   const services = manager.cache<ServiceObject>(R.service);
   const runs = manager.cache<AnalysisRunObject>(R.analysisRun, { labelSelector: STEP_INDEX_LABEL });
   const deployments = manager.cache<DeploymentObject>(R.deployment);
+  /** Runs this controller deleted (uid → namespace), until the cache no longer holds them: they count for nothing. */
+  const deletedRuns = new Map<string, string>();
 
   const byTemplate = (key: string): string[] =>
     rollouts.list().filter((r) => referencedTemplates(r).includes(key)).map((r) => `${r.metadata?.namespace}/${r.metadata?.name}`);
@@ -133,14 +134,11 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     const canary = rollout.spec.strategy?.canary ?? {};
     const selectorOf = (name: string | undefined): string | undefined => (name === undefined ? undefined : services.get(req.namespace, name)?.spec?.selector?.[POD_TEMPLATE_HASH_LABEL]);
     const templateHash = podTemplateHash(rollout.spec.template);
-    const stepAnalysis: Record<number, AnalysisRunPhase> = {};
-    for (const run of runs.list(req.namespace)) {
-      const l = run.metadata?.labels ?? {};
-      if (l[POD_TEMPLATE_HASH_LABEL] === templateHash && run.metadata?.ownerReferences?.some((o) => o.uid === uid) === true) {
-        const step = stepOfLabel(l[STEP_INDEX_LABEL]);
-        if (step !== undefined) stepAnalysis[step] = (run.status?.phase as AnalysisRunPhase | undefined) ?? 'Pending';
-      }
-    }
+    const nsRuns = runs.list(req.namespace);
+    const cached = new Set(nsRuns.map((r) => r.metadata?.uid));
+    for (const [u, n] of deletedRuns) if (n === (req.namespace ?? '') && !cached.has(u)) deletedRuns.delete(u);
+    const seenRuns = observeRuns(nsRuns, uid, templateHash, new Set(deletedRuns.keys()));
+    const stepAnalysis = seenRuns.phases;
     const router = routerFor(rollout, { client });
     const target = router !== undefined ? { namespace: req.namespace ?? '', rollout: req.name, canaryService: canary.canaryService ?? '', stableService: canary.stableService ?? '' } : undefined;
     // Subset-split routers pin revisions in their own object; everyone else through the Services' selectors.
@@ -182,12 +180,21 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
           managedRoutes,
           createAnalysisRun: (stepIndex, analysis) => createStepAnalysisRun(client, { ref, templateHash, stepIndex, analysis, templates: templates.list(req.namespace), clusterTemplates: clusterTemplates.list(), defaultPrometheus: deps.prometheusAddress }),
           terminateAnalysisRun: (stepIndex) => terminateAnalysisRun(client, req.namespace ?? '', analysisRunName(req.name, templateHash, stepIndex)),
-          deleteAnalysisRun: (stepIndex) => deleteAnalysisRun(client, req.namespace ?? '', analysisRunName(req.name, templateHash, stepIndex)),
+          deleteAnalysisRun: async (stepIndex) => {
+            const runUid = seenRuns.uids[stepIndex];
+            await deleteAnalysisRun(client, req.namespace ?? '', analysisRunName(req.name, templateHash, stepIndex), runUid);
+            if (runUid !== undefined) deletedRuns.set(runUid, req.namespace ?? '');
+          },
         });
       } catch (err) {
         // The decision's status assumed its actions happened: report the failure instead.
         await failWith(action.kind, err);
       }
+    }
+    // Runs of a superseded revision measure nothing the engine reads: they end (as Argo terminates them).
+    for (const name of seenRuns.superseded) {
+      if (req.signal.aborted) return;
+      await terminateAnalysisRun(client, req.namespace ?? '', name).catch((err: unknown) => failWith(`ending the analysis run ${name} of a superseded revision`, err));
     }
     if (ref0 !== undefined && workload !== undefined) {
       const healthy = decision.status.phase === 'Healthy';

@@ -1,0 +1,56 @@
+import { describe, expect, it } from '@jest/globals';
+import { observeRuns, STEP_INDEX_LABEL, type AnalysisRunObject } from './analysis.ts';
+import { BACKGROUND, PRE_PROMOTION } from './decide/types.ts';
+import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
+
+const ROLLOUT = 'uid-web';
+
+function run(name: string, hash: string, step: string, phase: string | undefined, extra: { uid?: string; owner?: string; deleting?: boolean; terminate?: boolean } = {}): AnalysisRunObject {
+  return {
+    metadata: {
+      name,
+      uid: extra.uid ?? `uid-${name}`,
+      labels: { [POD_TEMPLATE_HASH_LABEL]: hash, [STEP_INDEX_LABEL]: step },
+      ownerReferences: [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: 'web', uid: extra.owner ?? ROLLOUT, controller: true }],
+      ...(extra.deleting === true ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}),
+    },
+    ...(extra.terminate === true ? { spec: { terminate: true } } : {}),
+    ...(phase !== undefined ? { status: { phase } } : {}),
+  };
+}
+
+describe('the runs a decision counts', () => {
+  it('counts the current revision\'s own runs, by step, with their uids; an unstarted run reads Pending', () => {
+    const seen = observeRuns([run('web-h2-pre-promotion', 'h2', 'pre-promotion', 'Running'), run('web-h2-0', 'h2', '0', undefined), run('other-h2-1', 'h2', '1', 'Failed', { owner: 'uid-other' })], ROLLOUT, 'h2', new Set());
+    expect(seen.phases).toEqual({ [PRE_PROMOTION]: 'Running', 0: 'Pending' });
+    expect(seen.uids).toEqual({ [PRE_PROMOTION]: 'uid-web-h2-pre-promotion', 0: 'uid-web-h2-0' });
+    expect(seen.superseded).toEqual([]);
+  });
+
+  it('ignores a run being deleted and a run the controller deleted that a cache still holds; its successor counts', () => {
+    const failed = run('web-h2-pre-promotion', 'h2', 'pre-promotion', 'Failed', { uid: 'first' });
+    expect(observeRuns([failed], ROLLOUT, 'h2', new Set(['first'])).phases).toEqual({});
+    expect(observeRuns([{ ...failed, metadata: { ...failed.metadata, uid: 'x', deletionTimestamp: '2026-01-01T00:00:00Z' } }], ROLLOUT, 'h2', new Set()).phases).toEqual({});
+    const successor = run('web-h2-pre-promotion', 'h2', 'pre-promotion', 'Running', { uid: 'second' });
+    expect(observeRuns([successor], ROLLOUT, 'h2', new Set(['first'])).phases).toEqual({ [PRE_PROMOTION]: 'Running' });
+  });
+
+  it('names the runs of superseded revisions still measuring, once (not those already told to end, finished, or not ours)', () => {
+    const seen = observeRuns(
+      [
+        run('web-h1-background', 'h1', 'background', 'Running'),
+        run('web-h1-0', 'h1', '0', undefined),
+        run('web-h1-1', 'h1', '1', 'Running', { terminate: true }),
+        run('web-h1-2', 'h1', '2', 'Successful'),
+        run('web-h1-3', 'h1', '3', 'Running', { deleting: true }),
+        run('other-h1-0', 'h1', '0', 'Running', { owner: 'uid-other' }),
+        run('web-h2-background', 'h2', 'background', 'Running'),
+      ],
+      ROLLOUT,
+      'h2',
+      new Set(),
+    );
+    expect(seen.superseded).toEqual(['web-h1-background', 'web-h1-0']);
+    expect(seen.phases).toEqual({ [BACKGROUND]: 'Running' });
+  });
+});
