@@ -183,6 +183,8 @@ describe('kubectl sluice: rollout verbs', () => {
     type Listing = { replicaSets: { metadata: { name: string; annotations?: Record<string, string> }; spec: { template: { spec: { containers: { image: string }[] } } } }[] };
     const listing = async (): Promise<Listing['replicaSets']> => (JSON.parse((await sluice(['get', 'rollout', 'hist', '-n', ns, '-o', 'json'])).stdout) as Listing).replicaSets;
     for (const v of ['v1', 'v2', 'v3']) {
+      // ReplicaSets a second apart: the operator's history pruning orders them by creationTimestamp (whole seconds).
+      await new Promise((r) => setTimeout(r, 1100));
       await apply(limited(v));
       await waitFor(`hist ${v} Healthy`, async () => (await image('hist')) === `registry.invalid/hist:${v}` && (await phaseIs('hist', 'Healthy')()) && (await rollout('hist')).status?.stableRS === (await rollout('hist')).status?.currentPodHash, 60_000);
     }
