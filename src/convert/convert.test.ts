@@ -305,6 +305,17 @@ describe('convert: the self-check', () => {
     expect(convertExitCode(r)).toBe(1);
   });
 
+  it('maps an Argo CD Application\'s spec.source back to the sources[0] it was read from', () => {
+    const r = inline('apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x}\nspec:\n  sources:\n    - repoURL: "https://g/x.git"\n      directory:\n        include: [a]\n  destination: {namespace: x}\n');
+    expect(r.findings.filter((f) => f.severity === 'error').map((f) => `${f.line}:${f.column} ${f.field}`)).toEqual(['8:9 spec.sources[0].directory.include']);
+  });
+
+  it('prints strings that YAML 1.1 (kubectl) would read as booleans quoted, so they stay strings', () => {
+    const r = inline('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {enabled: "yes"}}\ndata: {a: "on", b: "0777"}\n');
+    expect(toYaml(r)).toContain('enabled: "yes"');
+    expect(parseAllDocuments(toYaml(r), { version: '1.1' })[0]?.toJS()).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', labels: { enabled: 'yes' } }, data: { a: 'on', b: '0777' } });
+  });
+
   it('reports the job provider as unmapped (Sluice has none) and removes the metric', () => {
     const r = inline('apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  metrics:\n    - name: j\n      provider:\n        job: {spec: {template: {spec: {restartPolicy: Never}}}}\n    - name: p\n      provider: {prometheus: {query: x}}\n');
     expect(r.findings.map((f) => `${f.severity} ${f.line} ${f.field}: ${f.message}`)).toEqual([

@@ -20,6 +20,12 @@ export interface ConvertResult {
   findings: ConvertFinding[];
 }
 
+/**
+ * Written as YAML 1.1, which kubectl reads: a string that 1.1 would read as something else ("yes", "on", "0777")
+ * is quoted, so a label value "yes" does not come back as a boolean.
+ */
+const STRINGIFY = { version: '1.1', lineWidth: 0 } as const;
+
 const ARGO_ROLLOUTS_KINDS = new Set(['Rollout', 'AnalysisTemplate', 'ClusterAnalysisTemplate', 'AnalysisRun']);
 
 type Converter = (ctx: ConvertContext) => void;
@@ -92,7 +98,7 @@ export function convert(files: readonly LintFile[]): ConvertResult {
 
   // The self-check: what convert prints must pass lint, with the objects passed through beside it (so a generated
   // route or Service is checked against the Rollout); templates it did not write may live in the cluster.
-  const checked = lint(manifests.map((m, i) => ({ path: String(i), text: stringify(m.manifest) })));
+  const checked = lint(manifests.map((m, i) => ({ path: String(i), text: stringify(m.manifest, STRINGIFY) })));
   for (const f of checked.findings) {
     if (f.severity !== 'error') continue;
     const m = manifests[Number(f.file)];
@@ -114,7 +120,7 @@ export function convertExitCode(result: ConvertResult): 0 | 1 | 3 {
 
 /** A multi-document YAML stream; each document says where it came from. */
 export function toYaml(result: ConvertResult): string {
-  return result.manifests.map((m) => `# from ${m.source}\n${stringify(m.manifest, { lineWidth: 0 })}`).join('---\n');
+  return result.manifests.map((m) => `# from ${m.source}\n${stringify(m.manifest, STRINGIFY)}`).join('---\n');
 }
 
 export function formatConvertFinding(f: ConvertFinding): string {

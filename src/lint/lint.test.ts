@@ -65,6 +65,15 @@ describe('lint', () => {
   });
 });
 
+describe('lint: the job metric provider', () => {
+  it('is refused at its field: the CRD accepts it, but Sluice has no job provider', () => {
+    const text = 'apiVersion: sluice.dev/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  metrics:\n    - name: j\n      provider:\n        job: {spec: {template: {spec: {restartPolicy: Never}}}}\n';
+    const result = lint([{ path: 'j.yaml', text }]);
+    expect(result.findings.map(formatFinding)).toEqual(['j.yaml:8:9: spec.metrics[0].provider.job: the job provider is not supported by Sluice; use prometheus or web']);
+    expect(lintExitCode(result)).toBe(1);
+  });
+});
+
 describe('source positions', () => {
   it('locates fields in a List item and parses quoted path segments', () => {
     const { documents } = parseSource('l.yaml', 'kind: List\nitems:\n  - kind: A\n    spec:\n      plugins:\n        "a/b": {x: 1}\n');
