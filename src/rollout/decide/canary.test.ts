@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { CanaryStep } from '../../api/rollout/schema.ts';
-import { PAUSE_STEP } from './canary.ts';
+import { decideCanary, PAUSE_STEP } from './canary.ts';
 import { World } from './sim.ts';
 
 const STEPS: CanaryStep[] = [{ setWeight: 20 }, { pause: { duration: '2s' } }, { setWeight: 50 }, { pause: {} }];
@@ -220,6 +220,28 @@ describe('canary engine', () => {
     expect(bad.status.abort).toBe(true);
     expect(bad.routerWeight).toBe(0);
     expect(bad.violations).toEqual([]);
+  });
+
+  it('measures afresh when the template returns to a superseded revision: its ended runs (read Successful) go', () => {
+    const steps: CanaryStep[] = [{ setWeight: 10 }, { analysis: { templates: [{ templateName: 'success-rate' }] } }, { setWeight: 60 }];
+    const w = deployed(steps);
+    newRevision(w);
+    w.run(6);
+    expect(w.status.currentStepIndex).toBe(1);
+    newRevision(w, 'h3'); // the shell terminates h2's run: it reads Successful from now on
+    w.run(6);
+    const back = decideCanary({
+      now: w.now,
+      spec: w.spec,
+      status: w.status,
+      templateHash: 'h2',
+      stepsHash: JSON.stringify(steps),
+      replicaSets: structuredClone(w.rs),
+      serviceSelectors: { ...w.selectors },
+      stepAnalysis: { 1: 'Successful' },
+    });
+    expect(back.actions).toContainEqual({ kind: 'deleteAnalysisRun', stepIndex: 1 });
+    expect(back.status.currentStepIndex).toBe(0);
   });
 
   it('fast-tracks a rollback to a revision within rollbackWindow', () => {
