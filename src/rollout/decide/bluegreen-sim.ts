@@ -103,11 +103,6 @@ export class BlueGreenWorld {
     return changed;
   }
 
-  /** Settles until every pod is up (or `max` rounds). */
-  settleAll(max = 100): void {
-    for (let i = 0; i < max && this.settle(); i++);
-  }
-
   reconcile(): Decision {
     // The shell ends the runs of superseded revisions (a terminated run reads Successful).
     for (const [h, byStep] of this.runs) {
@@ -269,6 +264,14 @@ export class BlueGreenWorld {
    */
   quiesce(max = 40): void {
     this.calm = true;
+    try {
+      this.comeToRest(max);
+    } finally {
+      this.calm = false;
+    }
+  }
+
+  private comeToRest(max: number): void {
     let rest = -1;
     for (let i = 0; i < max; i++) {
       const d = this.reconcile();
