@@ -20,6 +20,8 @@ interface Case {
   /** The object the router edits, and the part of it the router must never change. */
   watched: { resource: ResourceType; name: (t: RouteTarget) => string; untouched: (o: KubeObject) => unknown };
   mirror: boolean;
+  /** A copy of the edited object with a malformed field (CRDs without structural schemas accept it), and that field. */
+  malformed?: { object: object; field: string; via?: 'readPins' };
 }
 
 const svc = (name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app: 'c' }, ports: [{ port: 80 }] } });
@@ -36,6 +38,7 @@ const CASES: Case[] = [
     make: (client) => new GatewayApiRouter({ client }, ['r']),
     watched: { resource: HTTP_ROUTE, name: () => 'r', untouched: (o) => ({ labels: o.metadata?.labels, parentRefs: spec(o).parentRefs, hostnames: spec(o).hostnames }) },
     mirror: true,
+    malformed: { object: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r' }, spec: { rules: { a: 1 } } }, field: 'HTTPRoute .*/r: spec.rules:' },
   },
   {
     name: 'Istio VirtualService (host split)',
@@ -47,6 +50,7 @@ const CASES: Case[] = [
     make: (client) => new IstioRouter({ client }, [{ name: 'vs', routes: ['primary'] }]),
     watched: { resource: VIRTUAL_SERVICE, name: () => 'vs', untouched: (o) => ({ hosts: spec(o).hosts, gateways: spec(o).gateways }) },
     mirror: true,
+    malformed: { object: { apiVersion: 'networking.istio.io/v1beta1', kind: 'VirtualService', metadata: { name: 'vs' }, spec: { http: [{ name: 'primary', route: 'c-stable' }] } }, field: 'VirtualService .*/vs: spec.http\\[0\\].route:' },
   },
   {
     name: 'Istio VirtualService (subset split)',
@@ -57,6 +61,7 @@ const CASES: Case[] = [
     make: (client) => new IstioRouter({ client }, [{ name: 'vs2', routes: [] }], { name: 'dr', canarySubsetName: 'canary', stableSubsetName: 'stable' }),
     watched: { resource: VIRTUAL_SERVICE, name: () => 'vs2', untouched: (o) => ({ hosts: spec(o).hosts }) },
     mirror: true,
+    malformed: { object: { apiVersion: 'networking.istio.io/v1beta1', kind: 'DestinationRule', metadata: { name: 'dr' }, spec: { subsets: [{ labels: { app: 'c' } }] } }, field: 'DestinationRule .*/dr: spec.subsets\\[0\\].name:', via: 'readPins' },
   },
   {
     name: 'NGINX Ingress',
@@ -146,5 +151,14 @@ describe.each(CASES)('traffic router contract: $name', (c) => {
     expect(await router.readPins(t)).toEqual({ stable: 'h1', canary: 'h2' });
     const dr = await client.get<KubeObject & { spec?: { subsets?: { labels?: Record<string, string> }[] } }>(DESTINATION_RULE, ns, 'dr');
     expect(dr.spec?.subsets?.every((s) => s.labels?.app === 'c')).toBe(true); // the Git-owned labels stay
+  });
+
+  // Last: it replaces the router's object. Ingress is a built-in kind the apiserver validates, so NGINX has no case.
+  it('reports a malformed routing object as a RouterConfigError naming the field, not a crash', async () => {
+    if (c.malformed === undefined) return;
+    const res = await kubectl(['replace', '-n', ns, '-f', '-'], stringify(c.malformed.object));
+    expect(res.stderr).toBe('');
+    const act = c.malformed.via === 'readPins' ? router.readPins?.(t) : router.setWeight(t, 30);
+    await expect(act).rejects.toMatchObject({ name: 'RouterConfigError', message: expect.stringMatching(new RegExp(c.malformed.field)) });
   });
 });

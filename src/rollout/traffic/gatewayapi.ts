@@ -1,25 +1,24 @@
 // Gateway API: weights on the backendRefs of the HTTPRoute rules that send to the stable and canary Services;
 // header routes are extra rules (named sluice-<route>) that send matching requests to the canary only.
-import type { KubeObject } from '../../kube/client.ts';
+import { z } from 'zod';
 import type { ResourceType } from '../../kube/resource.ts';
-import { MANAGED_ROUTE_PREFIX, ROUTER_FIELD_MANAGER, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
+import { getRouting, MANAGED_ROUTE_PREFIX, ROUTER_FIELD_MANAGER, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
 
 export const HTTP_ROUTE: ResourceType = { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute', plural: 'httproutes', namespaced: true };
 
-interface BackendRef {
-  name: string;
-  port?: number;
-  weight?: number;
-  [k: string]: unknown;
-}
-interface Rule {
-  name?: string;
-  matches?: unknown[];
-  backendRefs?: BackendRef[];
-  filters?: unknown[];
-  [k: string]: unknown;
-}
-type HTTPRouteObject = KubeObject & { spec?: { rules?: Rule[]; [k: string]: unknown } };
+// What the router reads, checked (getRouting); everything else is kept as it is.
+const backendRefSchema = z.looseObject({ name: z.string(), port: z.number().optional(), weight: z.number().optional() });
+const ruleSchema = z.looseObject({
+  name: z.string().optional(),
+  matches: z.array(z.unknown()).optional(),
+  backendRefs: z.array(backendRefSchema).optional(),
+  filters: z.array(z.unknown()).optional(),
+});
+const httpRouteSchema = z.looseObject({
+  metadata: z.looseObject({ name: z.string().optional(), resourceVersion: z.string().optional() }).optional(),
+  spec: z.looseObject({ rules: z.array(ruleSchema).optional() }).optional(),
+});
+type Rule = z.infer<typeof ruleSchema>;
 
 /** Pure: the rules with weights set on every rule that routes to both Services. */
 export function weighRules(rules: readonly Rule[], t: RouteTarget, weight: number): { rules: Rule[]; matched: number } {
@@ -47,7 +46,7 @@ export class GatewayApiRouter implements TrafficRouter {
   }
 
   private async edit(t: RouteTarget, name: string, change: (rules: Rule[]) => Rule[]): Promise<void> {
-    const route = await this.deps.client.get<HTTPRouteObject>(HTTP_ROUTE, t.namespace, name);
+    const route = await getRouting(this.deps.client, HTTP_ROUTE, t.namespace, name, httpRouteSchema);
     const before = route.spec?.rules ?? [];
     const after = change(before);
     if (JSON.stringify(after) === JSON.stringify(before)) return;
@@ -108,7 +107,7 @@ export class GatewayApiRouter implements TrafficRouter {
   async readWeight(t: RouteTarget): Promise<number | undefined> {
     const name = this.routes[0];
     if (name === undefined) return undefined;
-    const route = await this.deps.client.get<HTTPRouteObject>(HTTP_ROUTE, t.namespace, name);
+    const route = await getRouting(this.deps.client, HTTP_ROUTE, t.namespace, name, httpRouteSchema);
     for (const r of route.spec?.rules ?? []) {
       if (r.name?.startsWith(MANAGED_ROUTE_PREFIX) === true) continue;
       const c = r.backendRefs?.find((b) => b.name === t.canaryService);

@@ -1,9 +1,9 @@
 // Istio host-split: weights on the destinations of the VirtualService's HTTP routes whose hosts are the stable and
 // canary Services. Header and mirror routes are extra HTTP routes named sluice-<route>, placed first.
-import type { KubeObject } from '../../kube/client.ts';
+import { z } from 'zod';
 import type { ResourceType } from '../../kube/resource.ts';
 import { POD_TEMPLATE_HASH_LABEL } from '../hash.ts';
-import { MANAGED_ROUTE_PREFIX, ROUTER_FIELD_MANAGER, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
+import { getRouting, MANAGED_ROUTE_PREFIX, ROUTER_FIELD_MANAGER, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
 
 export const VIRTUAL_SERVICE: ResourceType = { group: 'networking.istio.io', version: 'v1beta1', kind: 'VirtualService', plural: 'virtualservices', namespaced: true };
 export const DESTINATION_RULE: ResourceType = { group: 'networking.istio.io', version: 'v1beta1', kind: 'DestinationRule', plural: 'destinationrules', namespaced: true };
@@ -13,22 +13,28 @@ export interface SubsetConfig {
   canarySubsetName: string;
   stableSubsetName: string;
 }
-type DestinationRuleObject = KubeObject & { spec?: { subsets?: { name: string; labels?: Record<string, string>; [k: string]: unknown }[]; [k: string]: unknown } };
-
-interface Destination {
-  destination?: { host?: string; subset?: string; port?: unknown };
-  weight?: number;
-  [k: string]: unknown;
-}
-interface HttpRoute {
-  name?: string;
-  match?: unknown[];
-  route?: Destination[];
-  mirror?: unknown;
-  mirrorPercentage?: unknown;
-  [k: string]: unknown;
-}
-type VirtualServiceObject = KubeObject & { spec?: { http?: HttpRoute[]; [k: string]: unknown } };
+// What the router reads, checked (getRouting); everything else is kept as it is.
+const destinationRuleSchema = z.looseObject({
+  metadata: z.looseObject({ name: z.string().optional(), resourceVersion: z.string().optional() }).optional(),
+  spec: z.looseObject({ subsets: z.array(z.looseObject({ name: z.string(), labels: z.record(z.string(), z.string()).optional() })).optional() }).optional(),
+});
+const destinationSchema = z.looseObject({
+  destination: z.looseObject({ host: z.string().optional(), subset: z.string().optional(), port: z.unknown().optional() }).optional(),
+  weight: z.number().optional(),
+});
+const httpRouteSchema = z.looseObject({
+  name: z.string().optional(),
+  match: z.array(z.unknown()).optional(),
+  route: z.array(destinationSchema).optional(),
+  mirror: z.unknown().optional(),
+  mirrorPercentage: z.unknown().optional(),
+});
+const virtualServiceSchema = z.looseObject({
+  metadata: z.looseObject({ name: z.string().optional(), resourceVersion: z.string().optional() }).optional(),
+  spec: z.looseObject({ http: z.array(httpRouteSchema).optional() }).optional(),
+});
+type Destination = z.infer<typeof destinationSchema>;
+type HttpRoute = z.infer<typeof httpRouteSchema>;
 
 const hostIs = (d: Destination, svc: string): boolean => {
   const h = d.destination?.host ?? '';
@@ -80,7 +86,7 @@ export class IstioRouter implements TrafficRouter {
     const cfg = this.subsets;
     if (cfg === undefined) return;
     const subset = role === 'canary' ? cfg.canarySubsetName : cfg.stableSubsetName;
-    const dr = await this.deps.client.get<DestinationRuleObject>(DESTINATION_RULE, t.namespace, cfg.name);
+    const dr = await getRouting(this.deps.client, DESTINATION_RULE, t.namespace, cfg.name, destinationRuleSchema);
     const subsets = dr.spec?.subsets ?? [];
     if (!subsets.some((x) => x.name === subset)) throw new RouterConfigError(`DestinationRule ${t.namespace}/${cfg.name} has no subset ${subset}`);
     const next = subsets.map((x) => (x.name === subset ? { ...x, labels: { ...(x.labels ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash } } : x));
@@ -90,13 +96,13 @@ export class IstioRouter implements TrafficRouter {
   private async readSubsets(t: RouteTarget): Promise<{ canary?: string; stable?: string }> {
     const cfg = this.subsets;
     if (cfg === undefined) return {};
-    const dr = await this.deps.client.get<DestinationRuleObject>(DESTINATION_RULE, t.namespace, cfg.name);
+    const dr = await getRouting(this.deps.client, DESTINATION_RULE, t.namespace, cfg.name, destinationRuleSchema);
     const of = (n: string): string | undefined => dr.spec?.subsets?.find((x) => x.name === n)?.labels?.[POD_TEMPLATE_HASH_LABEL];
     return { canary: of(cfg.canarySubsetName), stable: of(cfg.stableSubsetName) };
   }
 
   private async edit(t: RouteTarget, name: string, change: (http: HttpRoute[]) => HttpRoute[]): Promise<void> {
-    const vs = await this.deps.client.get<VirtualServiceObject>(VIRTUAL_SERVICE, t.namespace, name);
+    const vs = await getRouting(this.deps.client, VIRTUAL_SERVICE, t.namespace, name, virtualServiceSchema);
     const before = vs.spec?.http ?? [];
     const after = change(before);
     if (JSON.stringify(after) === JSON.stringify(before)) return;
@@ -151,7 +157,7 @@ export class IstioRouter implements TrafficRouter {
   async readWeight(t: RouteTarget): Promise<number | undefined> {
     const first = this.services[0];
     if (first === undefined) return undefined;
-    const vs = await this.deps.client.get<VirtualServiceObject>(VIRTUAL_SERVICE, t.namespace, first.name);
+    const vs = await getRouting(this.deps.client, VIRTUAL_SERVICE, t.namespace, first.name, virtualServiceSchema);
     const is = matcher(t, this.subsets);
     for (const r of vs.spec?.http ?? []) {
       if (r.name?.startsWith(MANAGED_ROUTE_PREFIX) === true) continue;

@@ -1,6 +1,8 @@
 // One interface for every traffic router (DESIGN: ports and adapters). A router changes only what it owns in the
 // objects it is pointed at, conditionally on what it read, so a GitOps sync of the same object does not fight it.
-import type { KubeClient } from '../../kube/client.ts';
+import type { z } from 'zod';
+import type { KubeClient, KubeObject } from '../../kube/client.ts';
+import type { ResourceType } from '../../kube/resource.ts';
 
 export interface RouteTarget {
   namespace: string;
@@ -43,6 +45,19 @@ export interface TrafficRouter {
 /** Raised when a routing object the Rollout names does not exist or does not route to its Services. */
 export class RouterConfigError extends Error {
   override readonly name = 'RouterConfigError';
+}
+
+/**
+ * Reads a routing object and checks the parts a router uses against `schema`: a malformed one (a CRD without a
+ * structural schema lets anything through) is a RouterConfigError naming the field, never a TypeError mid-edit.
+ */
+export async function getRouting<T extends KubeObject>(client: KubeClient, rt: ResourceType, namespace: string, name: string, schema: z.ZodType<T>): Promise<T> {
+  const raw = await client.get<KubeObject>(rt, namespace, name);
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = (issue?.path ?? []).map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  throw new RouterConfigError(`${rt.kind} ${namespace}/${name}: ${field}: ${issue?.message ?? 'invalid'}`);
 }
 
 export const ROUTER_FIELD_MANAGER = 'sluice-rollout';
