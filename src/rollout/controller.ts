@@ -15,6 +15,7 @@ import { workloadReplicas } from './decide/workload.ts';
 import type { Decision, ReplicaSetView } from './decide/types.ts';
 import { perform, podsBefore, SCALE_DOWN_DEADLINE } from './effects.ts';
 import { POD_TEMPLATE_HASH_LABEL, podTemplateHash, stepsHash } from './hash.ts';
+import { revisionsOf } from './revision.ts';
 import { checkRollout, INVALID_SPEC, specStatus, specStatusChanged } from './spec.ts';
 import { ROUTER_FIELD_MANAGER } from './traffic/router.ts';
 import { routerFor } from './traffic/routers.ts';
@@ -119,6 +120,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       rollout = { ...rollout, spec: { ...rollout.spec, template: structuredClone(workload.spec.template) } };
     }
     const owned = replicaSets.list(req.namespace).filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller === true && o.uid === uid) === true);
+    const revisions = revisionsOf(owned);
     const views: ReplicaSetView[] = owned.map((rs) => {
       const deadline = rs.metadata?.annotations?.[SCALE_DOWN_DEADLINE];
       return {
@@ -129,6 +131,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
         ready: rs.status?.readyReplicas ?? 0,
         ...(deadline !== undefined && !Number.isNaN(Date.parse(deadline)) ? { scaleDownAt: Date.parse(deadline) } : {}),
         ...(rs.metadata?.creationTimestamp !== undefined ? { createdAt: Date.parse(rs.metadata.creationTimestamp) } : {}),
+        ...(revisions.has(rs.metadata?.name ?? '') ? { revision: revisions.get(rs.metadata?.name ?? '') } : {}),
       };
     });
     const canary = rollout.spec.strategy?.canary ?? {};

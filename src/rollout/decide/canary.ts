@@ -3,7 +3,7 @@
 import { parseDuration } from '../../api/common/duration.ts';
 import { ROLLOUT_DEFAULTS, type CanaryStep, type RolloutStatus } from '../../api/rollout/schema.ts';
 import { finishDecision as finish } from './phase.ts';
-import { pruneHistory, restart, scaleDownRetired, surgeAndUnavailable } from './replicasets.ts';
+import { newestFirst, pruneHistory, restart, scaleDownRetired, surgeAndUnavailable } from './replicasets.ts';
 import { BACKGROUND, type Action, type AnalysisRunPhase, type Decision, type EngineEvent, type Observed, type ReplicaSetView } from './types.ts';
 
 export const PAUSE_STEP = 'CanaryPauseStep';
@@ -77,7 +77,7 @@ function decideOnce(o: Observed): Decision {
     const windowN = o.spec.rollbackWindow?.revisions ?? 0;
     const recent = o.replicaSets
       .filter((r) => r.hash !== s.stableRS)
-      .sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0))
+      .sort(newestFirst)
       .slice(0, windowN)
       .map((r) => r.hash);
     const fastTrack = templateChanged && s.stableRS !== undefined && s.stableRS !== hash && recent.includes(hash);

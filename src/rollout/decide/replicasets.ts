@@ -2,7 +2,10 @@
 // revisionHistoryLimit of them, restartAt's evictions, and Kubernetes' surge rule. Pure.
 import { resolveIntOrPercent, type IntOrString } from '../../api/common/int-or-string.ts';
 import { ROLLOUT_DEFAULTS, type RolloutStatus } from '../../api/rollout/schema.ts';
-import type { Action, ObservedBase } from './types.ts';
+import type { Action, ObservedBase, ReplicaSetView } from './types.ts';
+
+/** Newest revision first: by revision number, then by creation time (whole seconds, so it only breaks ties). */
+export const newestFirst = (a: ReplicaSetView, b: ReplicaSetView): number => (b.revision ?? 0) - (a.revision ?? 0) || (b.createdAt ?? 0) - (a.createdAt ?? 0);
 
 /** Revision hashes some Service (or router subset) points at now: traffic may reach them. */
 export type Pinned = readonly (string | undefined)[];
@@ -33,7 +36,7 @@ export function pruneHistory(o: ObservedBase, hash: string, stableHash: string, 
   const old = o.replicaSets
     .filter((r) => r.hash !== hash && r.hash !== stableHash && r.replicas === 0 && r.available === 0)
     .filter((r) => !pinned.includes(r.hash))
-    .sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0));
+    .sort(newestFirst);
   for (const r of old.slice(limit)) actions.push({ kind: 'deleteReplicaSet', name: r.name });
 }
 

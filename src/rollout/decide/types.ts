@@ -10,8 +10,10 @@ export interface ReplicaSetView {
   ready: number;
   /** When this ReplicaSet may be scaled to zero (ms epoch), from its scale-down-deadline annotation. */
   scaleDownAt?: number;
-  /** Creation time (ms epoch): the order of revisions, for revisionHistoryLimit. */
+  /** Creation time (ms epoch): the order of revisions when `revision` is missing (whole seconds: ties happen). */
   createdAt?: number;
+  /** The rollout.argoproj.io/revision number (revision.ts): the order of revisions, for revisionHistoryLimit. */
+  revision?: number;
 }
 
 /** The stepIndex of the background analysis run (strategy.canary.analysis). */
