@@ -1,9 +1,8 @@
 // `kubectl sluice convert FILE…`: Argo Rollouts, Argo CD and Flagger manifests → Sluice manifests (src/convert).
-import { parseCommandArgs } from '../args.ts';
-import { ExitCode, UsageError, type Command } from '../command.ts';
+import { ExitCode, type Command } from '../command.ts';
+import { readManifestArgs } from './manifest-args.ts';
 import { asList, render } from '../output.ts';
 import { convert, convertExitCode, formatConvertFinding, toYaml } from '../../convert/convert.ts';
-import { formatFileProblem, InputError, readManifestFiles } from '../../lint/files.ts';
 
 /** Output was produced, but some fields have no Sluice equivalent and were left out (each one reported). */
 export const EXIT_UNMAPPED = 3;
@@ -45,17 +44,8 @@ Examples:
   kubectl sluice convert canary.yaml deployment.yaml | kubectl apply --server-side -f -
 `,
   async run(ctx, argv) {
-    const { values, positionals } = parseCommandArgs(argv, { recursive: { type: 'boolean', short: 'R' } });
-    if (positionals.length === 0) throw new UsageError('missing FILE');
-    let input;
-    try {
-      input = await readManifestFiles(ctx.cwd, positionals, values.recursive === true);
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      ctx.err.write(`error: ${err.message}\n`);
-      return ExitCode.failed;
-    }
-    for (const p of input.problems) ctx.err.write(`${formatFileProblem(p)}\n`);
+    const input = await readManifestArgs(ctx, argv);
+    if (input === undefined) return ExitCode.failed;
     const unreadable = input.problems.filter((p) => p.severity === 'error').length;
     const result = convert(input.files);
     const code = unreadable > 0 ? 1 : convertExitCode(result);

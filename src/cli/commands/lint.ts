@@ -1,8 +1,7 @@
 // `kubectl sluice lint FILE…`: Sluice manifests checked offline (src/lint), each finding as file:line:column.
-import { parseCommandArgs } from '../args.ts';
-import { ExitCode, UsageError, type Command } from '../command.ts';
+import { ExitCode, type Command } from '../command.ts';
+import { readManifestArgs } from './manifest-args.ts';
 import { render } from '../output.ts';
-import { formatFileProblem, readManifestFiles, InputError } from '../../lint/files.ts';
 import { formatFinding, lintExitCode, summary } from '../../lint/format.ts';
 import { NOT_CHECKED_OFFLINE, lint } from '../../lint/lint.ts';
 
@@ -34,18 +33,8 @@ Examples:
   kubectl sluice lint -R deploy/ -o json
 `,
   async run(ctx, argv) {
-    const { values, positionals } = parseCommandArgs(argv, { recursive: { type: 'boolean', short: 'R' } });
-    if (positionals.length === 0) throw new UsageError('missing FILE');
-    let input;
-    try {
-      input = await readManifestFiles(ctx.cwd, positionals, values.recursive === true);
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      ctx.err.write(`error: ${err.message}\n`);
-      return ExitCode.failed;
-    }
-    // A directory entry that could not be read is named on stderr; the other files are still checked.
-    for (const p of input.problems) ctx.err.write(`${formatFileProblem(p)}\n`);
+    const input = await readManifestArgs(ctx, argv);
+    if (input === undefined) return ExitCode.failed;
     const result = lint(input.files);
     if (ctx.output === 'table') {
       for (const f of result.findings) ctx.out.write(`${formatFinding(f)}\n`);
