@@ -3,7 +3,7 @@
 import type { RolloutAnalysis } from '../api/rollout/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
-import { BACKGROUND, POST_PROMOTION, PRE_PROMOTION, type AnalysisRunPhase } from './decide/types.ts';
+import { BACKGROUND, POST_PROMOTION, PRE_PROMOTION, type AnalysisRunPhase, type AnalysisRunRef } from './decide/types.ts';
 import { R } from '../kube/resource.ts';
 import type { Metric } from '../api/analysis/schema.ts';
 import { builtinMetrics, type Scope } from '../analysis/builtin/builtin.ts';
@@ -14,11 +14,13 @@ import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
 export const STEP_INDEX_LABEL = 'sluice.dev/step-index';
 export const ROLLOUT_LABEL = 'sluice.dev/rollout';
 
-export type AnalysisRunObject = KubeObject & { spec?: { terminate?: boolean }; status?: { phase?: string } };
+export type AnalysisRunObject = KubeObject & { spec?: { terminate?: boolean }; status?: { phase?: string; message?: string } };
 
 export interface ObservedRuns {
   /** The phase of each step's run, as the engines read it. */
   phases: Record<number, AnalysisRunPhase>;
+  /** The name and message of each step's run, for the status. */
+  refs: Record<number, AnalysisRunRef>;
   /** The uid of each step's run: a delete removes that run, never a successor of the same name. */
   uids: Record<number, string>;
   /** Names of this Rollout's runs of other revisions still measuring: superseded, to be ended. */
@@ -31,7 +33,7 @@ export interface ObservedRuns {
  * abort it again, whatever the cache lag; the successor, same name but a new uid, counts.
  */
 export function observeRuns(all: readonly AnalysisRunObject[], rolloutUid: string, templateHash: string, gone: ReadonlySet<string>): ObservedRuns {
-  const out: ObservedRuns = { phases: {}, uids: {}, superseded: [] };
+  const out: ObservedRuns = { phases: {}, refs: {}, uids: {}, superseded: [] };
   for (const run of all) {
     const m = run.metadata;
     if (m?.ownerReferences?.some((o) => o.uid === rolloutUid) !== true) continue;
@@ -41,6 +43,7 @@ export function observeRuns(all: readonly AnalysisRunObject[], rolloutUid: strin
     const phase = (run.status?.phase as AnalysisRunPhase | undefined) ?? 'Pending';
     if (m.labels?.[POD_TEMPLATE_HASH_LABEL] === templateHash) {
       out.phases[step] = phase;
+      out.refs[step] = { name: m.name ?? '', ...(run.status?.message !== undefined ? { message: run.status.message } : {}) };
       if (m.uid !== undefined) out.uids[step] = m.uid;
     } else if ((phase === 'Running' || phase === 'Pending') && run.spec?.terminate !== true && m.name !== undefined) {
       out.superseded.push(m.name);

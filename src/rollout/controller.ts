@@ -161,7 +161,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       if (!jsonEqual(failed, raw.status)) await writeStatus(req, raw, failed).catch(() => undefined);
       throw err;
     };
-    const observed = { now, spec: rollout.spec, status, templateHash, replicaSets: views, stepAnalysis, ...(restartPending !== undefined ? { restartPending } : {}) };
+    const observed = { now, spec: rollout.spec, status, templateHash, replicaSets: views, stepAnalysis, analysisRunRefs: seenRuns.refs, ...(restartPending !== undefined ? { restartPending } : {}) };
     const blueGreen = rollout.spec.strategy?.blueGreen;
     let decision: Decision;
     if (blueGreen !== undefined) {

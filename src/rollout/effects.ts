@@ -143,6 +143,9 @@ export async function perform(r: RolloutRef, a: Action, d: EffectDeps): Promise<
       }
       return;
     }
+    case 'setRevision':
+      await client.mergePatch(R.replicaSet, r.namespace, a.name, { metadata: { annotations: { [REVISION_ANNOTATION]: String(a.revision) } } }, { fieldManager: ROUTER_FIELD_MANAGER });
+      return;
     case 'deleteReplicaSet':
       await client.delete(R.replicaSet, r.namespace, a.name, { propagationPolicy: 'Background' });
       return;

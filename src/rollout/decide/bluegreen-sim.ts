@@ -2,7 +2,7 @@
 // the way the shell and the cluster would and checks the blue-green invariants on every reconcile. Test support only.
 import type { BlueGreenStrategy, RolloutSpec, RolloutStatus } from '../../api/rollout/schema.ts';
 import { decideBlueGreen } from './bluegreen.ts';
-import { markScaleDown, type Violation } from './sim.ts';
+import { markScaleDown, nextSimRevision, revisionViolation, runRefs, type Violation } from './sim.ts';
 import { PRE_PROMOTION, type Action, type AnalysisRunPhase, type Decision, type ReplicaSetView } from './types.ts';
 
 export interface BlueGreenSimOptions {
@@ -123,12 +123,15 @@ export class BlueGreenWorld {
       replicaSets: structuredClone(observed),
       serviceSelectors: { ...this.selectors },
       stepAnalysis: { ...this.stepAnalysis },
+      analysisRunRefs: runRefs(this.templateHash, this.stepAnalysis),
     });
     // The pre-promotion verdict: a run ended by terminate passed nothing.
     const pre = this.ended.has(`${this.templateHash}/${PRE_PROMOTION}`) ? 'Terminated' : this.stepAnalysis[PRE_PROMOTION];
     this.aborting = before.abort === true || d.status.abort === true;
     for (const a of d.actions) this.perform(a, before, pre);
     this.check(before, d, observed);
+    const rev = revisionViolation(this.rs, this.templateHash);
+    if (rev !== undefined) this.violate(rev);
     this.status = d.status;
     this.log.push(d);
     return d;
@@ -138,7 +141,7 @@ export class BlueGreenWorld {
     switch (a.kind) {
       case 'createReplicaSet':
         if (this.rsOf(a.hash) !== undefined) this.violate(`created ${a.hash} twice`);
-        this.rs.push({ name: `web-${a.hash}`, hash: a.hash, replicas: a.replicas, available: 0, ready: 0, createdAt: this.now });
+        this.rs.push({ name: `web-${a.hash}`, hash: a.hash, replicas: a.replicas, available: 0, ready: 0, createdAt: this.now, revision: nextSimRevision(this.rs) });
         break;
       case 'scaleReplicaSet': {
         const r = this.rs.find((x) => x.name === a.name);
@@ -150,6 +153,11 @@ export class BlueGreenWorld {
         r.ready = Math.min(r.ready, a.replicas);
         r.available = Math.min(r.available, r.ready);
         if (a.replicas > 0) delete r.scaleDownAt;
+        break;
+      }
+      case 'setRevision': {
+        const r = this.rs.find((x) => x.name === a.name);
+        if (r !== undefined) r.revision = a.revision;
         break;
       }
       case 'markScaleDown':

@@ -210,6 +210,27 @@ describe('blue-green engine', () => {
     expect(w.violations).toEqual([]);
   });
 
+  it('reports the pre- and post-promotion runs in status.blueGreen while their revision is current', () => {
+    const w = deployed({ prePromotionAnalysis: ANALYSIS, postPromotionAnalysis: ANALYSIS });
+    w.templateHash = 'h2';
+    w.run();
+    expect(w.status.blueGreen?.prePromotionAnalysisRunStatus).toEqual({ name: 'web-h2--2', status: 'Running' });
+    expect(w.status.blueGreen?.postPromotionAnalysisRunStatus).toBeUndefined();
+    w.stepAnalysis[PRE_PROMOTION] = 'Successful';
+    w.run();
+    expect(w.status.blueGreen?.prePromotionAnalysisRunStatus).toEqual({ name: 'web-h2--2', status: 'Successful' });
+    expect(w.status.blueGreen?.postPromotionAnalysisRunStatus).toEqual({ name: 'web-h2--3', status: 'Running' });
+    w.stepAnalysis[POST_PROMOTION] = 'Successful';
+    w.run();
+    expect(w.status.stableRS).toBe('h2');
+    expect(w.status.blueGreen).toMatchObject({ prePromotionAnalysisRunStatus: { status: 'Successful' }, postPromotionAnalysisRunStatus: { name: 'web-h2--3', status: 'Successful' } });
+    w.templateHash = 'h3';
+    w.reconcile();
+    expect(w.status.blueGreen?.prePromotionAnalysisRunStatus).toBeUndefined(); // a new revision: h2's runs no longer apply
+    expect(w.status.blueGreen?.postPromotionAnalysisRunStatus).toBeUndefined();
+    expect(w.violations).toEqual([]);
+  });
+
   it('makes the new revision stable once postPromotionAnalysis succeeds, then retires the old one after its delay', () => {
     const w = deployed({ postPromotionAnalysis: ANALYSIS, scaleDownDelaySeconds: 5 });
     w.templateHash = 'h2';
@@ -344,7 +365,7 @@ describe('blue-green engine', () => {
     w.templateHash = 'h1'; // the rollback, within the delay
     const mark = w.log.length;
     w.reconcile();
-    expect(kinds(w, mark)).toEqual(['unmarkScaleDown', 'pin preview h1', 'pin active h1']);
+    expect(kinds(w, mark)).toEqual(['setRevision', 'unmarkScaleDown', 'pin preview h1', 'pin active h1']); // h1 reused: revision 3
     w.settle();
     w.run();
     expect(w.log.slice(mark).flatMap((d) => d.actions).filter((a) => a.kind === 'scaleReplicaSet' && a.name === 'web-h1')).toEqual([]);

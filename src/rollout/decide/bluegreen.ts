@@ -6,7 +6,8 @@
 import { ROLLOUT_DEFAULTS, type BlueGreenStrategy, type RolloutStatus } from '../../api/rollout/schema.ts';
 import { PAUSE_INCONCLUSIVE } from './canary.ts';
 import { finishDecision } from './phase.ts';
-import { pruneHistory, restart, scaleDownRetired } from './replicasets.ts';
+import { bumpRevision, pruneHistory, restart, scaleDownRetired } from './replicasets.ts';
+import { putRef, runRef } from './run-status.ts';
 import { POST_PROMOTION, PRE_PROMOTION, type Action, type AnalysisRunPhase, type BlueGreenObserved, type Decision, type EngineEvent, type ReplicaSetView } from './types.ts';
 
 export const PAUSE_BLUE_GREEN = 'BlueGreenPause';
@@ -28,9 +29,19 @@ function pauseSeconds(bg: BlueGreenStrategy): number | 'untilPromoted' | undefin
  */
 export function decideBlueGreen(o: BlueGreenObserved): Decision {
   const d = decideOnce(o);
-  if (d.status.abort !== true || o.status.abort === true) return d;
+  if (d.status.abort !== true || o.status.abort === true) return reportRuns(o, d);
   const again = decideOnce({ ...o, status: d.status });
-  return { ...again, events: [...d.events, ...again.events] };
+  return reportRuns(o, { ...again, events: [...d.events, ...again.events] });
+}
+
+/** The pre- and post-promotion runs in the status, as Argo reports them: while the revision they measured is current. */
+function reportRuns(o: BlueGreenObserved, d: Decision): Decision {
+  const bg = o.spec.strategy?.blueGreen;
+  const aborted = d.status.abort === true;
+  const prev = o.status.blueGreen;
+  putRef(d.status, 'blueGreen', 'prePromotionAnalysisRunStatus', runRef(o, d.actions, PRE_PROMOTION, bg?.prePromotionAnalysis !== undefined, aborted, prev?.prePromotionAnalysisRunStatus));
+  putRef(d.status, 'blueGreen', 'postPromotionAnalysisRunStatus', runRef(o, d.actions, POST_PROMOTION, bg?.postPromotionAnalysis !== undefined, aborted, prev?.postPromotionAnalysisRunStatus));
+  return d;
 }
 
 function decideOnce(o: BlueGreenObserved): Decision {
@@ -101,6 +112,7 @@ function decideOnce(o: BlueGreenObserved): Decision {
     actions.push({ kind: 'createReplicaSet', hash, replicas: firstDeploy || s.stableRS === hash ? replicas : previewCount });
     return end();
   }
+  bumpRevision(o, newRS, actions);
   // This revision serves (or is about to): a scale-down deadline left from when it was retired no longer applies.
   if (newRS.scaleDownAt !== undefined) actions.push({ kind: 'unmarkScaleDown', name: newRS.name });
 

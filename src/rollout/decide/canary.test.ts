@@ -222,6 +222,74 @@ describe('canary engine', () => {
     expect(bad.violations).toEqual([]);
   });
 
+  it('reports the current step\'s run in status.canary while the step runs, and drops it once the step moves on', () => {
+    const steps: CanaryStep[] = [{ setWeight: 10 }, { analysis: { templates: [{ templateName: 'success-rate' }] } }, { setWeight: 60 }, { pause: {} }];
+    const w = deployed(steps);
+    w.spec.strategy!.canary!.analysis = { templates: [{ templateName: 'error-rate' }] };
+    newRevision(w);
+    w.run(6);
+    expect(w.status.currentStepIndex).toBe(1);
+    expect(w.status.canary?.currentStepAnalysisRunStatus).toEqual({ name: 'web-h2-1', status: 'Running' });
+    expect(w.status.canary?.currentBackgroundAnalysisRunStatus).toEqual({ name: 'web-h2--1', status: 'Running' });
+    // A quiet world: the same observation decides the same status (nothing to write).
+    const again = w.reconcile();
+    expect(again.status).toEqual(w.log.at(-2)?.status);
+    w.stepAnalysis[1] = 'Successful';
+    w.run(12);
+    expect(w.status.currentStepIndex).toBe(3);
+    expect(w.status.canary?.currentStepAnalysisRunStatus).toBeUndefined(); // the step moved on (Argo clears it)
+    expect(w.status.canary?.currentBackgroundAnalysisRunStatus).toEqual({ name: 'web-h2--1', status: 'Running' });
+    delete w.status.pauseConditions;
+    w.run(20);
+    expect(w.status.stableRS).toBe('h2');
+    // The revision stays current: its background run (ended at promotion, Successful) is still reported.
+    expect(w.status.canary?.currentBackgroundAnalysisRunStatus).toEqual({ name: 'web-h2--1', status: 'Successful' });
+    newRevision(w, 'h3');
+    w.reconcile();
+    expect(w.status.canary?.currentBackgroundAnalysisRunStatus).toBeUndefined(); // h2's run measured another revision
+    expect(w.violations).toEqual([]);
+  });
+
+  it('keeps the failed step run (name, status, message) in the status after the abort it caused', () => {
+    const steps: CanaryStep[] = [{ setWeight: 10 }, { analysis: { templates: [{ templateName: 'success-rate' }] } }, { setWeight: 60 }];
+    const w = deployed(steps);
+    newRevision(w);
+    w.run(6);
+    const d = decideCanary({
+      now: w.now,
+      spec: w.spec,
+      status: w.status,
+      templateHash: 'h2',
+      stepsHash: JSON.stringify(steps),
+      replicaSets: structuredClone(w.rs),
+      serviceSelectors: { ...w.selectors },
+      stepAnalysis: { 1: 'Failed' },
+      analysisRunRefs: { 1: { name: 'web-h2-1', message: 'metric "success-rate" assessed Failed' } },
+    });
+    expect(d.status.abort).toBe(true);
+    expect(d.status.currentStepIndex).toBe(0);
+    expect(d.status.canary?.currentStepAnalysisRunStatus).toEqual({ name: 'web-h2-1', status: 'Failed', message: 'metric "success-rate" assessed Failed' });
+    // Later reconciles of the aborted rollout keep it.
+    const later = decideCanary({ now: w.now + 1000, spec: w.spec, status: d.status, templateHash: 'h2', stepsHash: JSON.stringify(steps), replicaSets: structuredClone(w.rs), serviceSelectors: { ...w.selectors }, stepAnalysis: {} });
+    expect(later.status.canary?.currentStepAnalysisRunStatus).toEqual(d.status.canary?.currentStepAnalysisRunStatus);
+  });
+
+  it('bumps the revision of a reused ReplicaSet (a rollback) to the highest + 1, as Argo does', () => {
+    const w = deployed();
+    newRevision(w, 'h2');
+    w.run(10);
+    delete w.status.pauseConditions;
+    w.run(80);
+    delete w.status.pauseConditions;
+    w.run(80);
+    expect(w.rs.map((r) => [r.hash, r.revision])).toEqual([['h1', 1], ['h2', 2]]);
+    newRevision(w, 'h1');
+    const d = w.reconcile();
+    expect(d.actions[0]).toEqual({ kind: 'setRevision', name: 'web-h1', revision: 3 });
+    expect(w.reconcile().actions.filter((a) => a.kind === 'setRevision')).toEqual([]); // once
+    expect(w.violations).toEqual([]);
+  });
+
   it('measures afresh when the template returns to a superseded revision: its ended runs (read Successful) go', () => {
     const steps: CanaryStep[] = [{ setWeight: 10 }, { analysis: { templates: [{ templateName: 'success-rate' }] } }, { setWeight: 60 }];
     const w = deployed(steps);

@@ -3,7 +3,8 @@
 import { parseDuration } from '../../api/common/duration.ts';
 import { ROLLOUT_DEFAULTS, type CanaryStep, type RolloutStatus } from '../../api/rollout/schema.ts';
 import { finishDecision as finish } from './phase.ts';
-import { newestFirst, pruneHistory, restart, scaleDownRetired, surgeAndUnavailable } from './replicasets.ts';
+import { bumpRevision, newestFirst, pruneHistory, restart, scaleDownRetired, surgeAndUnavailable } from './replicasets.ts';
+import { putRef, runRef } from './run-status.ts';
 import { BACKGROUND, type Action, type AnalysisRunPhase, type Decision, type EngineEvent, type Observed, type ReplicaSetView } from './types.ts';
 
 export const PAUSE_STEP = 'CanaryPauseStep';
@@ -45,9 +46,24 @@ export function canaryReplicasFor(weight: number, replicas: number, routed: bool
  */
 export function decideCanary(o: Observed): Decision {
   const d = decideOnce(o);
-  if (d.status.abort !== true || o.status.abort === true) return d;
+  if (d.status.abort !== true || o.status.abort === true) return reportRuns(o, d, d.status.currentStepIndex);
   const again = decideOnce({ ...o, status: d.status });
-  return { ...again, events: [...d.events, ...again.events] };
+  return reportRuns(o, { ...again, events: [...d.events, ...again.events] }, d.status.currentStepIndex);
+}
+
+/**
+ * The runs in the status, as Argo reports them: the current step's run while that step is an analysis (gone once the
+ * step moves on), the background run while the revision is current. `stepIndex`: the step this reconcile worked on
+ * (before an abort sends the index back to 0, so the run that failed is the one reported).
+ */
+function reportRuns(o: Observed, d: Decision, stepIndex: number | undefined): Decision {
+  const canary = o.spec.strategy?.canary;
+  const aborted = d.status.abort === true;
+  const onAnalysis = stepIndex !== undefined && canary?.steps?.[stepIndex]?.analysis !== undefined;
+  const prev = o.status.canary;
+  putRef(d.status, 'canary', 'currentStepAnalysisRunStatus', runRef(o, d.actions, stepIndex ?? 0, onAnalysis, aborted, prev?.currentStepAnalysisRunStatus));
+  putRef(d.status, 'canary', 'currentBackgroundAnalysisRunStatus', runRef(o, d.actions, BACKGROUND, canary?.analysis !== undefined, aborted, prev?.currentBackgroundAnalysisRunStatus));
+  return d;
 }
 
 function decideOnce(o: Observed): Decision {
@@ -105,6 +121,7 @@ function decideOnce(o: Observed): Decision {
     actions.push({ kind: 'createReplicaSet', hash, replicas: firstDeploy || s.stableRS === hash ? replicas : 0 });
     return finish(s, o, actions, events, requeue, progressed, replicas);
   }
+  bumpRevision(o, newRS, actions);
 
   // First deploy: the only revision goes straight to stable, with both Services on it.
   if (firstDeploy) {

@@ -7,6 +7,16 @@ import type { Action, ObservedBase, ReplicaSetView } from './types.ts';
 /** Newest revision first: by revision number, then by creation time (whole seconds, so it only breaks ties). */
 export const newestFirst = (a: ReplicaSetView, b: ReplicaSetView): number => (b.revision ?? 0) - (a.revision ?? 0) || (b.createdAt ?? 0) - (a.createdAt ?? 0);
 
+/**
+ * The current revision's ReplicaSet reused (a rollback, an undo): like Argo, it takes the next revision number, so
+ * the numbers say in which order revisions were last rolled out (and `undo` goes back to the one before).
+ */
+export function bumpRevision(o: ObservedBase, current: ReplicaSetView, actions: Action[]): void {
+  if (current.revision === undefined) return;
+  const highest = Math.max(0, ...o.replicaSets.filter((r) => r.name !== current.name).map((r) => r.revision ?? 0));
+  if (highest >= current.revision) actions.push({ kind: 'setRevision', name: current.name, revision: highest + 1 });
+}
+
 /** Revision hashes some Service (or router subset) points at now: traffic may reach them. */
 export type Pinned = readonly (string | undefined)[];
 

@@ -80,10 +80,13 @@ export class World {
       replicaSets: structuredClone(this.rs),
       serviceSelectors: { ...this.selectors },
       stepAnalysis: { ...this.stepAnalysis },
+      analysisRunRefs: runRefs(this.templateHash, this.stepAnalysis),
       ...(this.restartPending !== undefined ? { restartPending: { ...this.restartPending } } : {}),
     });
     for (const a of d.actions) this.perform(a, before);
     this.check(before, d);
+    const rev = revisionViolation(this.rs, this.templateHash);
+    if (rev !== undefined) this.violate(rev);
     this.status = d.status;
     this.log.push(d);
     return d;
@@ -93,7 +96,7 @@ export class World {
     switch (a.kind) {
       case 'createReplicaSet':
         if (this.rs.some((x) => x.hash === a.hash)) this.violate(`created ${a.hash} twice`);
-        this.rs.push({ name: `web-${a.hash}`, hash: a.hash, replicas: a.replicas, available: 0, ready: 0, createdAt: this.now });
+        this.rs.push({ name: `web-${a.hash}`, hash: a.hash, replicas: a.replicas, available: 0, ready: 0, createdAt: this.now, revision: nextSimRevision(this.rs) });
         break;
       case 'scaleReplicaSet': {
         const r = this.rs.find((x) => x.name === a.name);
@@ -113,6 +116,12 @@ export class World {
         if (a.replicas === 0 && (this.selectors.canary === r.hash || this.selectors.stable === r.hash) && this.effectiveWeightTo(r.hash) > 0) {
           this.violate(`scaled ${r.hash} to 0 while it still receives traffic`);
         }
+        break;
+      }
+      case 'setRevision': {
+        const r = this.rs.find((x) => x.name === a.name);
+        if (r === undefined) throw new Error(`setRevision of unknown ${a.name}`);
+        r.revision = a.revision;
         break;
       }
       case 'markScaleDown':
@@ -205,7 +214,11 @@ export class World {
       const h = this.selectors[role];
       if (h !== undefined && (this.rs.find((x) => x.hash === h)?.replicas ?? 0) === 0 && this.effectiveWeightTo(h) > 0) this.violate(`${role} Service routes to ${h} with no pods`);
     }
-    void steps;
+    // The step run reported is the current step's (while not aborted: then the failed one stays reported).
+    const reported = d.status.canary?.currentStepAnalysisRunStatus;
+    if (d.status.abort !== true && reported !== undefined && (steps[a]?.analysis === undefined || reported.name !== `web-${this.templateHash}-${a}`)) {
+      this.violate(`status reports run ${reported.name} at step ${a}`);
+    }
   }
 
   /** Pods of ReplicaSets that are neither stable nor the current revision (an older canary winding down). */
@@ -231,6 +244,20 @@ export class World {
 }
 
 /** A scale-down deadline set or dropped on a ReplicaSet of a simulated world. */
+/** The names the shell passes for the observed runs (analysisRunRefs). */
+export const runRefs = (hash: string, runs: Record<number, AnalysisRunPhase>): Record<number, { name: string }> =>
+  Object.fromEntries(Object.keys(runs).map((k) => [Number(k), { name: `web-${hash}-${k}` }]));
+
+/** The revision number the shell stamps on a ReplicaSet it creates. */
+export const nextSimRevision = (rs: readonly ReplicaSetView[]): number => Math.max(0, ...rs.map((r) => r.revision ?? 0)) + 1;
+
+/** After every reconcile, the current revision's ReplicaSet has the highest revision number (Argo's bump on reuse). */
+export function revisionViolation(rs: readonly ReplicaSetView[], hash: string): string | undefined {
+  const cur = rs.find((r) => r.hash === hash);
+  const other = rs.find((r) => r.hash !== hash && (r.revision ?? 0) >= (cur?.revision ?? Infinity));
+  return other === undefined ? undefined : `revision ${hash} (${String(cur?.revision)}) is not the highest: ${other.hash} has ${String(other.revision)}`;
+}
+
 export function markScaleDown(rs: ReplicaSetView[], a: Extract<Action, { kind: 'markScaleDown' | 'unmarkScaleDown' }>): void {
   const r = rs.find((x) => x.name === a.name);
   if (r === undefined) return;

@@ -24,6 +24,12 @@ export const POST_PROMOTION = -3;
 
 export type AnalysisRunPhase = 'Pending' | 'Running' | 'Successful' | 'Failed' | 'Error' | 'Inconclusive';
 
+/** What the status says about one observed run (its phase comes from stepAnalysis). */
+export interface AnalysisRunRef {
+  name: string;
+  message?: string;
+}
+
 /** What every strategy's decision depends on. The shell reads it from the caches; the engines never do I/O. */
 export interface ObservedBase {
   now: number;
@@ -35,6 +41,9 @@ export interface ObservedBase {
   /** Analysis runs of the current revision, by step index; BACKGROUND (-1) is the background analysis, PRE_PROMOTION
    * and POST_PROMOTION a blue-green rollout's. */
   stepAnalysis: Record<number, AnalysisRunPhase>;
+  /** The same runs' names and messages, by the same keys: what the status reports about them (optional: a
+   * decision never depends on them). */
+  analysisRunRefs?: Record<number, AnalysisRunRef>;
   /** While spec.restartAt is pending: per revision hash, how many running pods were created before it. */
   restartPending?: Record<string, number>;
 }
@@ -74,6 +83,8 @@ export type Action =
   /** A retry starts over: the previous attempt's runs go, so the steps measure afresh. */
   | { kind: 'deleteAnalysisRun'; stepIndex: number }
   | { kind: 'deleteReplicaSet'; name: string }
+  /** The current revision's ReplicaSet was reused (a rollback): it takes the next revision number, as in Argo. */
+  | { kind: 'setRevision'; name: string; revision: number }
   /** Evict `count` pods of a revision created before `before` (restartAt), oldest first; PDBs are honoured. */
   | { kind: 'restartPods'; hash: string; count: number; before: string };
 
