@@ -16,13 +16,19 @@ import { R, type ResourceType } from '../kube/resource.ts';
 import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Cache, Manager } from '../runtime/manager.ts';
-import { INSTANCE_LABEL, TRACKING_ANNOTATION } from './plan/plan.ts';
+import { setCondition } from '../api/common/conditions.ts';
+import { cascadeDelete, cascadeFinalizer, refOfLive } from './delete/cascade.ts';
+import { INSTANCE_LABEL, refString, TRACKING_ANNOTATION } from './plan/plan.ts';
 import { GitSource } from './source/git.ts';
 import { appSpecStatus, appSpecStatusChanged, checkApplication, INVALID_SPEC_ERROR } from './spec.ts';
 import { REFRESH_ANNOTATION, Syncer, type AppMemory } from './sync.ts';
 import type { WebhookDeps, WebhookSecrets } from './webhook/webhook.ts';
 
 export const GITOPS_STATUS_MANAGER = 'sluice';
+/** Argo CD's condition type when an Application's resources cannot be deleted. */
+export const DELETION_ERROR = 'DeletionError';
+const DELETE_POLL_MS = 1_000;
+const DELETE_RETRY_MS = 10_000;
 
 type ApplicationObject = KubeObject & { status?: ApplicationStatus };
 
@@ -88,11 +94,12 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
 
   const reconcile = async (req: ReconcileRequest): Promise<ReconcileResult | void> => {
     const raw = apps.get(req.namespace, req.name);
+    const now = (): string => new Date().toISOString();
     if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) {
       memories.delete(req.key);
+      if (raw !== undefined) return finalize(req, raw, now);
       return;
     }
-    const now = (): string => new Date().toISOString();
     const generation = raw.metadata?.generation ?? 0;
     const check = checkApplication(raw);
     if (!check.ok) {
@@ -119,6 +126,41 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
     if (!jsonEqual(before, after)) await writeStatus(req, { ...outcome.status, reconciledAt: now() });
     for (const e of outcome.events) await deps.events.record(raw, e.type, e.reason, e.message);
     return { requeueAfterMs: Math.min(outcome.requeueAfterMs, pollMs) };
+  };
+
+  /** A deleted Application: with the resources finalizer, delete what it tracks, then let it go (cascade.ts). */
+  const finalize = async (req: ReconcileRequest, raw: ApplicationObject, now: () => string): Promise<ReconcileResult | void> => {
+    const f: unknown = raw.metadata?.finalizers;
+    const finalizers = Array.isArray(f) ? f.filter((x): x is string => typeof x === 'string') : [];
+    const fin = cascadeFinalizer(finalizers);
+    if (fin === undefined) return;
+    const id = { namespace: req.namespace ?? '', name: req.name };
+    const inventory = (raw.status?.resources ?? []).map((r) => ({ group: r.group ?? '', version: r.version, kind: r.kind, namespace: r.namespace ?? '', name: r.name, syncWave: r.syncWave }));
+    // Objects applied but not yet in status: the label-selected watches know them by tracking id.
+    const watchedRefs = [...watched.values()].flatMap((c) => c.list()).filter((o) => appKeyOf(o) === req.key).map(refOfLive);
+    const result = await cascadeDelete({ client: deps.client, discovery }, id, [...inventory, ...watchedRefs], fin.propagation);
+    if (result.failed.length > 0) {
+      const message = `deleting the Application's resources (finalizer ${fin.name}): ${result.failed.map((f) => f.message).join('; ')}`.slice(0, 2000);
+      const had = raw.status?.conditions?.find((c) => c.type === DELETION_ERROR)?.message;
+      if (had !== message) {
+        await writeStatus(req, { ...raw.status, conditions: setCondition(raw.status?.conditions, { type: DELETION_ERROR, status: 'True', reason: 'DeletionFailed', message }, now()) });
+        await deps.events.record(raw, 'Warning', DELETION_ERROR, message.slice(0, 1000));
+        req.log.warn({ failed: result.failed.length }, 'cascade delete failed: the finalizer stays');
+      }
+      return { requeueAfterMs: DELETE_RETRY_MS };
+    }
+    if (result.remaining.length > 0) {
+      if (result.deleted > 0) req.log.info({ deleted: result.deleted, remaining: result.remaining.length }, 'deleting the Application\'s resources');
+      return { requeueAfterMs: DELETE_POLL_MS };
+    }
+    const i = (Array.isArray(f) ? f : []).indexOf(fin.name);
+    await deps.events.record(raw, 'Normal', 'ResourcesDeleted', `every tracked resource is gone${result.kept.length > 0 ? ` (kept by Delete=false: ${result.kept.map(refString).join(', ')})` : ''}; removing ${fin.name}`);
+    // A JSON patch that tests the finalizer it removes: a concurrent change to the list makes it fail and retry.
+    await deps.client.jsonPatch(R.application, req.namespace, req.name, [
+      { op: 'test', path: `/metadata/finalizers/${i}`, value: fin.name },
+      { op: 'remove', path: `/metadata/finalizers/${i}` },
+    ]);
+    req.log.info({ finalizer: fin.name }, 'resources deleted, finalizer removed');
   };
 
   const controller = manager.addController({ name: 'application', for: apps, reconciler: { reconcile }, workers: deps.workers });

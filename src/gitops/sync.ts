@@ -5,6 +5,7 @@
 // comparison; an operation waiting for a wave's health is `operationState.phase: Running` and the next reconcile
 // simply continues from the first stage that is not synced and healthy. Memory (`AppMemory`) only saves requests.
 import type { Application, ApplicationStatus } from '../api/application/schema.ts';
+import { parseIgnoreDifferences, type IgnoreDifference } from '../api/application/ignore.ts';
 import { HISTORY_LIMIT, RETRY_BACKOFF_DEFAULTS } from '../api/application/schema.ts';
 import { parseDuration } from '../api/common/duration.ts';
 import { removeCondition, setCondition } from '../api/common/conditions.ts';
@@ -16,6 +17,7 @@ import { R, type ResourceType } from '../kube/resource.ts';
 import { applyManifest, isPermanentApplyError, SYNC_FIELD_MANAGER, type ApplyOutcome } from './apply/apply.ts';
 import { decideSync } from './decide.ts';
 import { drifted, fingerprint } from './diff/drift.ts';
+import { needsManagedFields, respectIgnored, rulesFor } from './diff/ignore.ts';
 import { assessHealth, worst, type Health } from './health/health.ts';
 import { plan as makePlan, pruneVerdict, refKey, refString, stages, type AppId, type ObjectRef, type Plan, type PlannedObject } from './plan/plan.ts';
 import { render } from './render/render.ts';
@@ -81,6 +83,8 @@ interface Compared {
   synced: boolean;
   health: Health;
   message?: string;
+  /** What a sync applies: the planned manifest with spec.ignoreDifferences respected against `live`. */
+  manifest?: KubeObject;
 }
 
 /** Render results by commit, path and render options: a poll that finds the same commit renders nothing. */
@@ -160,7 +164,8 @@ export class Syncer {
     // 4. Compare every planned object with the cluster.
     const rts = await Promise.all(plan.apply.map((o) => this.d.discovery.resolve(o.manifest.apiVersion, o.manifest.kind)));
     this.d.onKinds?.(rts.filter((r): r is ResourceType => r !== undefined));
-    let compared = await Promise.all(plan.apply.map((o, i) => this.compare(o, rts[i], memory)));
+    const ignore = parseIgnoreDifferences(app.spec.ignoreDifferences).rules;
+    let compared = await Promise.all(plan.apply.map((o, i) => this.compare(o, rts[i], memory, rulesFor(ignore, o.ref))));
     const outOfSync = compared.some((c) => !c.synced) || plan.prune.length > 0;
 
     // 5. Sync or not (decide.ts), retrying failed attempts with the policy's backoff and limit.
@@ -278,30 +283,32 @@ export class Syncer {
     }
   }
 
-  private async compare(obj: PlannedObject, rt: ResourceType | undefined, memory: AppMemory): Promise<Compared> {
+  private async compare(obj: PlannedObject, rt: ResourceType | undefined, memory: AppMemory, rules: IgnoreDifference[]): Promise<Compared> {
     if (rt === undefined) return { obj, rt, live: undefined, synced: false, health: { status: 'Missing' }, message: 'kind not served yet' };
-    const live = await this.live(rt, obj.ref);
+    // The watch caches drop managedFields: rules naming managers need the object from the apiserver.
+    const live = await this.live(rt, obj.ref, needsManagedFields(rules));
     if (live === undefined) return { obj, rt, live, synced: false, health: { status: 'Missing' } };
-    const fp = fingerprint(obj.manifest);
+    const manifest = respectIgnored<KubeObject>(obj.manifest, live, rules);
+    const fp = fingerprint(manifest);
     const key = refKey(obj.ref);
     const seen = memory.inSync.get(key);
-    if (seen !== undefined && seen.rv === live.metadata?.resourceVersion && seen.fp === fp) return { obj, rt, live, synced: true, health: assessHealth(live) };
+    if (seen !== undefined && seen.rv === live.metadata?.resourceVersion && seen.fp === fp) return { obj, rt, live, synced: true, health: assessHealth(live), manifest };
     let outcome: ApplyOutcome;
     try {
-      outcome = await applyManifest(this.d.client, rt, obj.manifest, { dryRun: true });
+      outcome = await applyManifest(this.d.client, rt, manifest, { dryRun: true });
     } catch (err) {
       if (!isPermanentApplyError(err)) throw err;
-      return { obj, rt, live, synced: false, health: assessHealth(live), message: (err as Error).message };
+      return { obj, rt, live, synced: false, health: assessHealth(live), message: (err as Error).message, manifest };
     }
-    const synced = !drifted(live, outcome.object);
+    const synced = !drifted(live, outcome.object, rules);
     if (synced) memory.inSync.set(key, { rv: live.metadata?.resourceVersion ?? '', fp });
     else memory.inSync.delete(key);
-    return { obj, rt, live, synced, health: assessHealth(live) };
+    return { obj, rt, live, synced, health: assessHealth(live), manifest };
   }
 
-  private async live(rt: ResourceType, ref: ObjectRef): Promise<KubeObject | undefined> {
+  private async live(rt: ResourceType, ref: ObjectRef, withManagedFields = false): Promise<KubeObject | undefined> {
     // A watched copy makes a quiet app cost no requests; a miss may be an object not labelled yet, so ask.
-    const cached = this.d.liveFromCache?.(rt, ref.namespace, ref.name);
+    const cached = withManagedFields ? undefined : this.d.liveFromCache?.(rt, ref.namespace, ref.name);
     if (cached !== undefined && cached !== 'unknown') return cached;
     try {
       return await this.d.client.get<KubeObject>(rt, ref.namespace === '' ? undefined : ref.namespace, ref.name);
@@ -346,11 +353,12 @@ export class Syncer {
           return { phase: 'Failed', message: `${refString(obj.ref)}: kind not served`, results, compared: [...byKey.values()], failedPrunes: [] };
         }
         try {
-          const out = await applyManifest(this.d.client, rt, obj.manifest, { dryRun: false });
+          const manifest = c.manifest ?? obj.manifest;
+          const out = await applyManifest(this.d.client, rt, manifest, { dryRun: false });
           applied++;
           const kept = out.respected.map((f) => `${f.field} (${f.manager})`);
           results.push({ ...refFields(obj.ref), status: 'Synced', message: kept.length > 0 ? `left to other managers: ${kept.join(', ')}` : 'applied' });
-          memory.inSync.set(refKey(obj.ref), { rv: out.object.metadata?.resourceVersion ?? '', fp: fingerprint(obj.manifest) });
+          memory.inSync.set(refKey(obj.ref), { rv: out.object.metadata?.resourceVersion ?? '', fp: fingerprint(manifest) });
           byKey.set(refKey(obj.ref), { ...c, rt, live: out.object, synced: true, health: assessHealth(out.object) });
           if (obj.ref.kind === 'CustomResourceDefinition') {
             await this.waitEstablished(rt, obj.ref.name);

@@ -75,3 +75,32 @@ describe('validateApplication', () => {
     expect(validateApplication(a)).toEqual([]);
   });
 });
+
+describe('validateApplication: spec.ignoreDifferences', () => {
+  const withIgnore = (entries: unknown[]): Application => {
+    const a = app();
+    a.spec.ignoreDifferences = entries as Application['spec']['ignoreDifferences'];
+    return a;
+  };
+
+  it('accepts Argo CD entries with jsonPointers and managedFieldsManagers', () => {
+    expect(validateApplication(withIgnore([{ group: 'apps', kind: 'Deployment', jsonPointers: ['/spec/replicas', '/metadata/annotations/a~1b'] }, { kind: 'ConfigMap', name: 'x', managedFieldsManagers: ['kube-controller-manager'] }]))).toEqual([]);
+  });
+
+  it('refuses jqPathExpressions by name', () => {
+    const errors = validateApplication(withIgnore([{ group: 'apps', kind: 'Deployment', jsonPointers: ['/spec/replicas'] }, { kind: 'Deployment', jqPathExpressions: ['.spec.replicas'] }]));
+    expect(errors.map((e) => e.field)).toEqual(['spec.ignoreDifferences[1].jqPathExpressions', 'spec.ignoreDifferences[1]']);
+    expect(errors[0]?.message).toMatch(/not supported.*jq/);
+  });
+
+  it.each(['spec/replicas', '/spec/~2x', '', '/a~'])('names a bad JSON pointer %j', (pointer) => {
+    const errors = validateApplication(withIgnore([{ kind: 'Deployment', jsonPointers: ['/ok', pointer] }]));
+    expect(errors.map((e) => e.field)).toEqual(['spec.ignoreDifferences[0].jsonPointers[1]']);
+    expect(errors[0]?.message).toMatch(/JSON pointer/);
+  });
+
+  it('names a missing kind, an unknown key and an entry that ignores nothing', () => {
+    const errors = validateApplication(withIgnore([{ group: 'apps', jsonPointers: ['/a'] }, { kind: 'X', jsonPointer: ['/a'] }, { kind: 'Y' }]));
+    expect(errors.map((e) => e.field)).toEqual(['spec.ignoreDifferences[0].kind', 'spec.ignoreDifferences[1].jsonPointer', 'spec.ignoreDifferences[2]']);
+  });
+});

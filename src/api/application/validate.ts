@@ -2,6 +2,7 @@
 import { durationError, parseDuration } from '../common/duration.ts';
 import type { SpecError } from '../common/errors.ts';
 import { fieldPath } from '../common/errors.ts';
+import { parseIgnoreDifferences } from './ignore.ts';
 import { IN_CLUSTER_NAME, IN_CLUSTER_SERVER, type Application } from './schema.ts';
 
 /** Retries beyond this are a loop, not a retry policy; -1 (unlimited) is the explicit way to ask for that. */
@@ -64,6 +65,8 @@ export function validateApplication(app: Application): SpecError[] {
       }
     }
   }
+
+  errors.push(...parseIgnoreDifferences(app.spec.ignoreDifferences).errors);
 
   const pollErr = durationError('spec.pollInterval', app.spec.pollInterval);
   if (pollErr !== undefined) errors.push(pollErr);
