@@ -13,7 +13,7 @@ const deployment = (replicas: number, image: string, extra: Record<string, unkno
     metadata: { name: 'web', namespace: 'shop', labels: { [INSTANCE_LABEL]: 'web' }, annotations: { [TRACKING_ANNOTATION]: 'x' } },
     spec: { replicas, template: { spec: { containers: [{ name: 'web', image }, { name: 'side', image: 'busybox' }] } } },
     ...extra,
-  }) as KubeObject;
+  });
 
 describe('rulesFor', () => {
   it('selects by group and kind, and by name and namespace only when given', () => {
