@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { UNREADY_LABEL } from '../../test/cluster/stages.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/support/cluster.ts';
 import { blueGreenManifest, helpers, installAllCrds, runOperator, type InProcessOperator } from '../../test/support/rollouts.ts';
+import type { RolloutStatus } from '../api/rollout/schema.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
 import { ROLLOUT_FIELD_MANAGER } from './controller.ts';
@@ -134,6 +135,8 @@ describe('blue-green rollouts', () => {
     expect(run.status?.phase).toBe('Successful');
     expect(run.status?.metricResults?.[0]).toMatchObject({ count: 2, successful: 2 });
     await waitFor('v2 stable', async () => (await h.rollout('checked')).status?.phase === 'Healthy', 30_000);
+    // Argo's status field: the run of the current revision, Successful, reported while v2 is current.
+    expect(((await h.rollout('checked')).status as RolloutStatus | undefined)?.blueGreen?.prePromotionAnalysisRunStatus).toMatchObject({ name: `checked-${v2}-pre-promotion`, status: 'Successful' });
   });
 
   it('aborts on a failing prePromotionAnalysis without ever touching the active Service', async () => {
@@ -171,7 +174,9 @@ describe('blue-green rollouts', () => {
       return v2 !== v1 && (await h.selector('post-active')) === v2;
     }, 30_000);
     await waitFor('the post-promotion run measuring', async () => (await kubectl(['get', 'analysisruns.sluice.dev', `post-${v2}-post-promotion`, '-n', ns, '-o', 'jsonpath={.status.phase}'])).stdout === 'Running', 30_000);
+    await waitFor('the post-promotion run reported in the status', async () => ((await h.rollout('post')).status as RolloutStatus | undefined)?.blueGreen?.postPromotionAnalysisRunStatus?.status === 'Running', 10_000);
     const during = await h.rollout('post');
+    expect((during.status as RolloutStatus | undefined)?.blueGreen?.postPromotionAnalysisRunStatus?.name).toBe(`post-${v2}-post-promotion`);
     expect(during.status?.stableRS).toBe(v1); // not stable until the analysis passes
     expect(during.status?.phase).toBe('Progressing');
     expect((await replicaSet('post', v1)).spec?.replicas).toBe(4); // the previous revision stays whole meanwhile
@@ -183,6 +188,7 @@ describe('blue-green rollouts', () => {
     expect(r.status?.phase).toBe('Degraded');
     expect(r.status?.stableRS).toBe(v1);
     expect(r.status?.blueGreen?.activeSelector).toBe(v1);
+    expect((r.status as RolloutStatus | undefined)?.blueGreen?.postPromotionAnalysisRunStatus).toMatchObject({ name: `post-${v2}-post-promotion`, status: 'Failed' }); // kept after the abort
     expect((await replicaSet('post', v1)).status?.availableReplicas).toBe(4);
   });
 

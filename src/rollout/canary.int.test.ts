@@ -7,6 +7,8 @@ import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/s
 import { helpers, installAllCrds, rolloutManifest as baseManifest, runOperator, type InProcessOperator } from '../../test/support/rollouts.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
+import type { RolloutStatus } from '../api/rollout/schema.ts';
+import { REVISION_ANNOTATION } from './revision.ts';
 import { HTTP_ROUTE } from './traffic/gatewayapi.ts';
 
 type RouteObj = KubeObject & { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } };
@@ -30,6 +32,9 @@ describe('canary rollouts with Gateway API routing', () => {
     await op.stop();
     await deleteNamespace(ns);
   });
+
+  /** The status as the schema types it (the helper's Rollout type names only the fields most tests read). */
+  const statusOf = async (name: string): Promise<RolloutStatus | undefined> => (await rollout(name)).status as RolloutStatus | undefined;
 
   const weights = async (route: string): Promise<Record<string, number | undefined>> => {
     const r = await op.client.get<RouteObj>(HTTP_ROUTE, ns, route);
@@ -87,6 +92,14 @@ describe('canary rollouts with Gateway API routing', () => {
     const events = await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=web', '-o', 'jsonpath={.items[*].reason}']);
     expect(events.stdout).toContain('RolloutPaused');
     expect(events.stdout).toContain('RolloutCompleted');
+
+    // A rollback to v1 reuses its ReplicaSet, which takes the next revision number (as Argo does): 1 → 3.
+    const revisionOf = async (hash: string | undefined): Promise<string | undefined> => (await op.client.get<KubeObject>(R.replicaSet, ns, `web-${hash ?? ''}`)).metadata?.annotations?.[REVISION_ANNOTATION];
+    expect([await revisionOf(v1), await revisionOf(v2)]).toEqual(['1', '2']);
+    await apply(rolloutManifest('web', 'v1', steps));
+    await waitFor('v1 bumped to revision 3', async () => (await revisionOf(v1)) === '3', 30_000);
+    expect(await revisionOf(v2)).toBe('2');
+    expect((await rollout('web')).status?.currentPodHash).toBe(v1);
   });
 
   it('aborts (weight 0, canary Service back on stable, Degraded), retries from step 0, and promotes fully', async () => {
@@ -139,20 +152,33 @@ describe('canary rollouts with Gateway API routing', () => {
         apiVersion: 'sluice.dev/v1alpha1',
         kind: 'AnalysisTemplate',
         metadata: { name: 'error-rate' },
-        spec: { metrics: [{ name: 'error-rate', count: 2, interval: '1s', successCondition: 'result < 0.01', failureLimit: 0, provider: { web: { url: `http://127.0.0.1:${port}/check`, jsonPath: '{$.data.errorRate}' } } }] },
+        spec: { metrics: [{ name: 'error-rate', count: 3, interval: '1s', successCondition: 'result < 0.01', failureLimit: 0, provider: { web: { url: `http://127.0.0.1:${port}/check`, jsonPath: '{$.data.errorRate}' } } }] },
       });
       const steps = [{ setWeight: 25 }, { analysis: { templates: [{ templateName: 'error-rate' }] } }, { setWeight: 75 }, { pause: {} }];
       await setup('checked', steps);
       await apply(rolloutManifest('checked', 'v2', steps));
+      // While the step's run measures, the status names it, as Argo's status.canary.currentStepAnalysisRunStatus does.
+      let v2 = '';
+      await waitFor('the step run reported Running', async () => {
+        const s = await statusOf('checked');
+        v2 = s?.currentPodHash ?? '';
+        return s?.currentStepIndex === 1 && s.canary?.currentStepAnalysisRunStatus?.status === 'Running';
+      }, 60_000);
+      expect((await statusOf('checked'))?.canary?.currentStepAnalysisRunStatus?.name).toBe(`checked-${v2}-1`);
       await waitFor('the analysis passed and the canary moved on to 75%', async () => (await weights('checked'))['checked-canary'] === 75, 60_000);
       const runs = await kubectl(['get', 'analysisruns.sluice.dev', '-n', ns, '-o', 'jsonpath={.items[*].status.phase}']);
       expect(runs.stdout.split(' ')).toEqual(['Successful']);
+      // The step moved on: its run no longer applies (Argo clears it too).
+      await waitFor('the step run no longer reported', async () => (await statusOf('checked'))?.canary?.currentStepAnalysisRunStatus === undefined, 10_000);
 
       healthy = false;
       await apply(rolloutManifest('checked', 'v3', steps));
       await waitFor('aborted by the failed analysis', async () => (await rollout('checked')).status?.abort === true, 60_000);
       expect((await rollout('checked')).status?.phase).toBe('Degraded');
       expect(await weights('checked')).toEqual({ 'checked-stable': 100, 'checked-canary': 0 });
+      // The run that failed stays reported after the abort, with its verdict and the analysis controller's message.
+      const v3 = (await rollout('checked')).status?.currentPodHash ?? '';
+      expect((await statusOf('checked'))?.canary?.currentStepAnalysisRunStatus).toMatchObject({ name: `checked-${v3}-1`, status: 'Failed' });
     } finally {
       server.close();
     }
