@@ -26,8 +26,9 @@ export function runRef(o: ObservedBase, actions: readonly Action[], key: number,
   return applies ? seen(o, actions, key) : undefined;
 }
 
-/** Sets or removes one field of a status section; a section left empty goes too (no churn in the written status). */
+/** Sets or removes one field of a status section; a section only this field made goes with it (no churn). */
 export function putRef<K extends 'canary' | 'blueGreen'>(s: RolloutStatus, section: K, field: string, ref: RunRefStatus | undefined): void {
+  if (ref === undefined && s[section] === undefined) return;
   const sec: Record<string, unknown> = { ...(s[section] ?? {}) };
   if (ref === undefined) delete sec[field];
   else sec[field] = ref;
