@@ -20,12 +20,12 @@ type ConfigMap = KubeObject & { data?: Record<string, string> };
 type Deployment = KubeObject & { spec?: { replicas?: number; template?: { spec?: { containers?: { image?: string }[] } } } };
 
 const configMap = (name: string, data: Record<string, string>): string => stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
-const deployment = (image: string, replicas = 2): string =>
+const deployment = (image: string, name = 'web'): string =>
   stringify({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'web' },
-    spec: { replicas, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image }] } } },
+    metadata: { name },
+    spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'web', image }] } } },
   });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -152,7 +152,7 @@ describe('ignoreDifferences and cascade deletion', () => {
 
   describe(`cascade deletion (${RESOURCES_FINALIZER})`, () => {
     it('deletes exactly the tracked objects, then removes the finalizer', async () => {
-      const c = await git.commit('config', { 'cascade/a.yaml': configMap('casc-a', { count: '1' }), 'cascade/b.yaml': configMap('casc-b', { count: '2' }) });
+      const c = await git.commit('config', { 'cascade/a.yaml': configMap('casc-a', { count: '1' }), 'cascade/b.yaml': configMap('casc-b', { count: '2' }), 'cascade/deploy.yaml': deployment('nginx:1.27', 'casc-web') });
       await createApp('casc', 'cascade', { finalizers: [RESOURCES_FINALIZER] });
       await waitFor('casc Synced', () => synced('casc', c), 30_000);
       // Same labels, but no tracking id, or another app's: never ours to delete.
@@ -171,9 +171,13 @@ describe('ignoreDifferences and cascade deletion', () => {
       const ms = Date.now() - t0;
       expect(await cm('casc-a')).toBeUndefined();
       expect(await cm('casc-b')).toBeUndefined();
+      // Foreground: the Application went only after the Deployment (and so its ReplicaSets) was really gone.
+      expect(await gone(() => client.get(R.deployment, dest, 'casc-web'))).toBe(true);
+      const rs = await client.list<KubeObject>(R.replicaSet, dest);
+      expect(rs.items.filter((r) => r.metadata?.name?.startsWith('casc-web-') === true && r.metadata.deletionTimestamp === undefined)).toEqual([]);
       expect((await cm('casc-stranger'))?.data).toEqual({ count: '3' });
       expect((await cm('casc-imposter'))?.data).toEqual({ count: '4' });
-      console.log(`cascade delete of 2 objects: ${ms} ms`);
+      console.log(`cascade delete of 2 ConfigMaps and a Deployment (foreground): ${ms} ms`);
     });
 
     it('leaves the objects when the Application has no finalizer', async () => {

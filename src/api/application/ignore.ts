@@ -31,7 +31,8 @@ export function parseIgnoreDifferences(entries: readonly unknown[] | undefined):
   const errors: SpecError[] = [];
   (entries ?? []).forEach((entry, i) => {
     const at = fieldPath('spec', 'ignoreDifferences', i);
-    if (typeof entry === 'object' && entry !== null && 'jqPathExpressions' in entry) {
+    const jq = typeof entry === 'object' && entry !== null && 'jqPathExpressions' in entry;
+    if (jq) {
       errors.push({ field: `${at}.jqPathExpressions`, message: 'is not supported by Sluice (no jq): use jsonPointers or managedFieldsManagers' });
       const { jqPathExpressions: _jq, ...rest } = entry as Record<string, unknown>;
       entry = rest;
@@ -47,11 +48,11 @@ export function parseIgnoreDifferences(entries: readonly unknown[] | undefined):
       }
       return;
     }
-    if ((parsed.data.jsonPointers ?? []).length === 0 && (parsed.data.managedFieldsManagers ?? []).length === 0) {
+    if (!jq && (parsed.data.jsonPointers ?? []).length === 0 && (parsed.data.managedFieldsManagers ?? []).length === 0) {
       errors.push({ field: at, message: 'names no field to ignore: give jsonPointers or managedFieldsManagers' });
       return;
     }
-    rules.push(parsed.data);
+    if (!jq) rules.push(parsed.data);
   });
   return { rules, errors };
 }
