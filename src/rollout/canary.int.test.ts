@@ -99,7 +99,8 @@ describe('canary rollouts with Gateway API routing', () => {
     await apply(rolloutManifest('web', 'v1', steps));
     await waitFor('v1 bumped to revision 3', async () => (await revisionOf(v1)) === '3', 30_000);
     expect(await revisionOf(v2)).toBe('2');
-    expect((await rollout('web')).status?.currentPodHash).toBe(v1);
+    // The status is written after the actions (the bump among them) of the same reconcile: wait for it too.
+    await waitFor('the status on v1', async () => (await rollout('web')).status?.currentPodHash === v1, 10_000);
   });
 
   it('aborts (weight 0, canary Service back on stable, Degraded), retries from step 0, and promotes fully', async () => {
