@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { checkApplication } from '../../src/gitops/spec.ts';
 import { checkRollout } from '../../src/rollout/spec.ts';
 import { bumpRollout, EXAMPLES, imageTag, ROLLOUT_FILE, seedFiles } from './repo.ts';
-import { fitFrame, shortValue } from './view.ts';
+import { shortValue } from './view.ts';
 
 type Rollout = { spec: { template: { spec: { containers: { image: string; env: { name: string; value: string }[] }[] } } } };
 
@@ -35,13 +35,6 @@ describe('the demo config repo', () => {
 
   it('names the file when the Rollout has no image', () => {
     expect(() => bumpRollout('spec: {}\n', { tag: '2' })).toThrow(`${ROLLOUT_FILE}: spec.template.spec.containers[0].image is missing`);
-  });
-
-  it('cuts a live-view frame to the terminal', () => {
-    const frame = 'a\nb\nc\nd\ne\nf\n';
-    expect(fitFrame(frame, 10)).toBe(frame);
-    expect(fitFrame(frame, 5)).toBe('a\nb\nc\n… 3 more lines (a taller terminal shows them)\n');
-    expect(fitFrame(`${'x'.repeat(30)}\nshort\n`, undefined, 20)).toBe(`${'x'.repeat(18)}…\nshort\n`);
   });
 
   it('shows measured values short', () => {

@@ -2,6 +2,7 @@
 // data-plane emulator measured underneath. On a terminal the frame is redrawn in place and events scroll above it;
 // elsewhere (CI logs, the e2e test) each change is one progress line.
 import type { KubeClient } from '../../src/kube/client.ts';
+import { fitToScreen } from '../../src/cli/view/live.ts';
 import { describeStep, fetchRolloutSnapshot, renderRollout, type RolloutSnapshot } from '../../src/cli/view/rollout.ts';
 import type { EmulatorSnapshot } from '../../test/dataplane/emulator.ts';
 
@@ -21,17 +22,6 @@ export interface ViewOptions {
    * cursor cannot move above the screen).
    */
   size?: () => { rows?: number; columns?: number };
-}
-
-/** Pure: `frame` within the screen: lines cut at `columns - 1`, at most `rows - 1` lines, the last saying how many were cut. */
-export function fitFrame(frame: string, rows: number | undefined, columns?: number): string {
-  let lines = frame.split('\n').slice(0, -1);
-  if (columns !== undefined && columns > 10) lines = lines.map((l) => ([...l].length < columns ? l : `${[...l].slice(0, columns - 2).join('')}…`));
-  if (rows !== undefined && rows >= 4 && lines.length > rows - 1) {
-    const cut = lines.length - (rows - 2);
-    lines = [...lines.slice(0, rows - 2), `… ${cut} more lines (a taller terminal shows them)`];
-  }
-  return lines.map((l) => `${l}\n`).join('');
 }
 
 const pct = (n: number, d: number): string => (d === 0 ? '-' : `${((100 * n) / d).toFixed(1)}%`);
@@ -168,7 +158,7 @@ export class LiveView {
   private drawFrame(): void {
     if (!this.o.tty || this.frame === '') return;
     const size = this.o.size?.() ?? {};
-    const shown = fitFrame(this.frame, size.rows, size.columns);
+    const shown = fitToScreen(this.frame, size.rows, size.columns);
     this.o.write(shown);
     this.frameLines = shown.split('\n').length - 1;
   }

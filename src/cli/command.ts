@@ -21,6 +21,8 @@ export interface Writer {
   readonly isTTY?: boolean;
   /** Terminal width when known. */
   readonly columns?: number;
+  /** Terminal height when known. */
+  readonly rows?: number;
 }
 
 export interface CommandContext {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ExitCode, UsageError, type Command, type Writer } from './command.ts';
 import { dispatch, findCommand } from './main.ts';
-import { frameUpdate } from './view/live.ts';
+import { fitToScreen, frameUpdate } from './view/live.ts';
 
 const buffer = (isTTY = false): Writer & { text: string } => {
   const b = { text: '', isTTY, write: (s: string) => void (b.text += s) };
@@ -67,5 +67,13 @@ describe('live view frames', () => {
     expect(frameUpdate(undefined, 'a\nb\n', true)).toBe('\u001b[?25la\nb\n');
     expect(frameUpdate('a\nb\n', 'x\n', true)).toBe('\u001b[2F\u001b[Jx\n');
     expect(frameUpdate(undefined, 'abcdef\n', true, 4)).toBe('\u001b[?25labc\n');
+  });
+
+  it('cuts a frame to the terminal: no wrapped line, no more lines than the screen has (the demo uses it too)', () => {
+    const frame = 'a\nb\nc\nd\ne\nf\n';
+    expect(fitToScreen(frame, 10, undefined)).toBe(frame);
+    expect(fitToScreen(frame, 5, undefined)).toBe('a\nb\nc\n… 3 more lines (a taller terminal shows them)\n');
+    expect(fitToScreen(`${'x'.repeat(30)}\nshort\n`, undefined, 20)).toBe(`${'x'.repeat(18)}…\nshort\n`);
+    expect(frameUpdate(undefined, frame, true, undefined, 5)).toBe('\u001b[?25la\nb\nc\n… 3 more lines (a taller terminal shows them)\n');
   });
 });

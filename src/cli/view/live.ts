@@ -6,18 +6,32 @@ const ESC = '\u001b[';
 export const HIDE_CURSOR = `${ESC}?25l`;
 export const SHOW_CURSOR = `${ESC}?25h`;
 
-/** Cuts lines to the terminal width, so none wraps and the line count used to redraw stays right. */
-function fit(text: string, columns: number | undefined): string {
-  if (columns === undefined || columns <= 1) return text;
-  return text
-    .split('\n')
-    .map((l) => ([...l].length >= columns ? [...l].slice(0, columns - 1).join('') : l))
-    .join('\n');
+/** A line cut to `columns - 1` characters (with an ellipsis where the screen has room for one), so it never wraps. */
+function cutLine(line: string, columns: number): string {
+  const chars = [...line];
+  if (chars.length < columns) return line;
+  return columns > 10 ? `${chars.slice(0, columns - 2).join('')}…` : chars.slice(0, columns - 1).join('');
+}
+
+/**
+ * Pure: `text` cut to fit the screen, so a redraw in place stays right: no line wraps (a wrapped line throws off the
+ * line count the redraw moves up by), and at most `rows - 1` lines (the cursor cannot move above the screen), the
+ * last saying how many were cut.
+ */
+export function fitToScreen(text: string, rows: number | undefined, columns: number | undefined): string {
+  const trailing = text.endsWith('\n');
+  let lines = (trailing ? text.slice(0, -1) : text).split('\n');
+  if (columns !== undefined && columns > 1) lines = lines.map((l) => cutLine(l, columns));
+  if (rows !== undefined && rows >= 4 && lines.length > rows - 1) {
+    const cut = lines.length - (rows - 2);
+    lines = [...lines.slice(0, rows - 2), `… ${cut} more lines (a taller terminal shows them)`];
+  }
+  return lines.join('\n') + (trailing ? '\n' : '');
 }
 
 /** What to write to go from the frame on screen (`prev`) to `next`; '' when nothing changed. Pure. */
-export function frameUpdate(prev: string | undefined, next: string, tty: boolean, columns?: number): string {
-  const shown = tty ? fit(next, columns) : next;
+export function frameUpdate(prev: string | undefined, next: string, tty: boolean, columns?: number, rows?: number): string {
+  const shown = tty ? fitToScreen(next, rows, columns) : next;
   if (prev === shown) return '';
   if (!tty) return prev === undefined ? shown : `\n${shown}`;
   if (prev === undefined) return `${HIDE_CURSOR}${shown}`;
@@ -38,10 +52,10 @@ export class LiveView {
   }
 
   show(frame: string): void {
-    const update = frameUpdate(this.prev, frame, this.tty, this.out.columns);
+    const update = frameUpdate(this.prev, frame, this.tty, this.out.columns, this.out.rows);
     if (update === '') return;
     this.out.write(update);
-    this.prev = this.tty ? fit(frame, this.out.columns) : frame;
+    this.prev = this.tty ? fitToScreen(frame, this.out.rows, this.out.columns) : frame;
   }
 
   /** Gives the cursor back on a terminal. */
