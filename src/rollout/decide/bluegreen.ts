@@ -6,7 +6,7 @@
 import { ROLLOUT_DEFAULTS, type BlueGreenStrategy, type RolloutStatus } from '../../api/rollout/schema.ts';
 import { PAUSE_INCONCLUSIVE } from './canary.ts';
 import { finishDecision } from './phase.ts';
-import { bumpRevision, pruneHistory, restart, scaleDownRetired } from './replicasets.ts';
+import { bumpRevision, byHashIn, pruneHistory, restart, scaleDownRetired, wakeups } from './replicasets.ts';
 import { putRef, runRef } from './run-status.ts';
 import { POST_PROMOTION, PRE_PROMOTION, type Action, type AnalysisRunPhase, type BlueGreenObserved, type Decision, type EngineEvent, type ReplicaSetView } from './types.ts';
 
@@ -51,11 +51,8 @@ function decideOnce(o: BlueGreenObserved): Decision {
   const actions: Action[] = [];
   const events: EngineEvent[] = [];
   const s: RolloutStatus = structuredClone(o.status);
-  let requeue: number | undefined;
-  const wake = (ms: number): void => {
-    requeue = requeue === undefined ? Math.max(0, ms) : Math.min(requeue, Math.max(0, ms));
-  };
-  const byHash = (h: string | undefined): ReplicaSetView | undefined => (h === undefined ? undefined : o.replicaSets.find((r) => r.hash === h));
+  const { wake, next: requeue } = wakeups();
+  const byHash = byHashIn(o.replicaSets);
   const hash = o.templateHash;
   let progressed = false;
   let runs = o.stepAnalysis;
@@ -87,7 +84,7 @@ function decideOnce(o: BlueGreenObserved): Decision {
     s.blueGreen = { ...s.blueGreen, activeSelector: sel.active, previewSelector: sel.preview };
     if (sel.active === undefined) delete s.blueGreen.activeSelector;
     if (sel.preview === undefined) delete s.blueGreen.previewSelector;
-    return finishDecision(s, o, actions, events, requeue, progressed, replicas);
+    return finishDecision(s, o, actions, events, requeue(), progressed, replicas);
   };
 
   if (s.currentPodHash !== hash) {

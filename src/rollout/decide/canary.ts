@@ -3,9 +3,9 @@
 import { parseDuration } from '../../api/common/duration.ts';
 import { ROLLOUT_DEFAULTS, type CanaryStep, type RolloutStatus } from '../../api/rollout/schema.ts';
 import { finishDecision as finish } from './phase.ts';
-import { bumpRevision, newestFirst, pruneHistory, restart, scaleDownRetired, surgeAndUnavailable } from './replicasets.ts';
+import { bumpRevision, byHashIn, newestFirst, pruneHistory, restart, scaleDownRetired, surgeAndUnavailable, wakeups } from './replicasets.ts';
 import { putRef, runRef } from './run-status.ts';
-import { BACKGROUND, type Action, type AnalysisRunPhase, type Decision, type EngineEvent, type Observed, type ReplicaSetView } from './types.ts';
+import { BACKGROUND, type Action, type AnalysisRunPhase, type Decision, type EngineEvent, type Observed } from './types.ts';
 
 export const PAUSE_STEP = 'CanaryPauseStep';
 export const PAUSE_INCONCLUSIVE = 'InconclusiveAnalysisRun';
@@ -74,11 +74,8 @@ function decideOnce(o: Observed): Decision {
   const actions: Action[] = [];
   const events: EngineEvent[] = [];
   const s: RolloutStatus = structuredClone(o.status);
-  let requeue: number | undefined;
-  const wake = (ms: number): void => {
-    requeue = requeue === undefined ? Math.max(0, ms) : Math.min(requeue, Math.max(0, ms));
-  };
-  const byHash = (h: string | undefined): ReplicaSetView | undefined => (h === undefined ? undefined : o.replicaSets.find((r) => r.hash === h));
+  const { wake, next: requeue } = wakeups();
+  const byHash = byHashIn(o.replicaSets);
   const hash = o.templateHash;
   let progressed = false;
   let analysisRuns = o.stepAnalysis;
@@ -119,7 +116,7 @@ function decideOnce(o: Observed): Decision {
   const newRS = byHash(hash);
   if (newRS === undefined) {
     actions.push({ kind: 'createReplicaSet', hash, replicas: firstDeploy || s.stableRS === hash ? replicas : 0 });
-    return finish(s, o, actions, events, requeue, progressed, replicas);
+    return finish(s, o, actions, events, requeue(), progressed, replicas);
   }
   bumpRevision(o, newRS, actions);
 
@@ -133,7 +130,7 @@ function decideOnce(o: Observed): Decision {
       setWeights(s, 0, hash, hash, canary.canaryService, canary.stableService);
       events.push({ type: 'Normal', reason: 'RolloutCompleted', message: `revision ${hash} is stable` });
     }
-    return finish(s, o, actions, events, requeue, progressed, replicas);
+    return finish(s, o, actions, events, requeue(), progressed, replicas);
   }
 
   const stableHash = s.stableRS ?? hash;
@@ -169,7 +166,7 @@ function decideOnce(o: Observed): Decision {
     }
     for (const [k, p] of Object.entries(o.stepAnalysis)) if (p === 'Running' || p === 'Pending') actions.push({ kind: 'terminateAnalysisRun', stepIndex: Number(k) });
     if (firstTime) events.push({ type: 'Warning', reason: 'RolloutAborted', message: `update to revision ${hash} aborted; traffic back on ${stableHash}` });
-    return finish(s, o, actions, events, requeue, progressed, replicas);
+    return finish(s, o, actions, events, requeue(), progressed, replicas);
   }
 
   // Retry (Argo's plugin sets abort back to false): the steps start again, and so do their analyses: the runs of the
@@ -191,7 +188,7 @@ function decideOnce(o: Observed): Decision {
   const restartIn = restart(o, s, replicas, actions);
   if (restartIn !== undefined) wake(restartIn);
 
-  if (o.spec.paused === true) return finish(s, o, actions, events, requeue, progressed, replicas);
+  if (o.spec.paused === true) return finish(s, o, actions, events, requeue(), progressed, replicas);
 
   let index = s.currentStepIndex ?? 0;
   if (s.promoteFull === true && index < steps.length) {
@@ -377,7 +374,7 @@ function decideOnce(o: Observed): Decision {
       }
     }
   }
-  return finish(s, o, actions, events, requeue, progressed, replicas);
+  return finish(s, o, actions, events, requeue(), progressed, replicas);
 }
 
 function pinBoth(o: Observed, hash: string, actions: Action[], hasServices: boolean): void {

@@ -4,6 +4,23 @@ import { resolveIntOrPercent, type IntOrString } from '../../api/common/int-or-s
 import { ROLLOUT_DEFAULTS, type RolloutStatus } from '../../api/rollout/schema.ts';
 import type { Action, ObservedBase, ReplicaSetView } from './types.ts';
 
+/** A finder for the ReplicaSet of a revision hash. */
+export const byHashIn =
+  (replicaSets: readonly ReplicaSetView[]) =>
+  (h: string | undefined): ReplicaSetView | undefined =>
+    h === undefined ? undefined : replicaSets.find((r) => r.hash === h);
+
+/** The earliest of the delays a decision asks to be reconciled again after (`next()` undefined: none asked). */
+export function wakeups(): { wake: (ms: number) => void; next: () => number | undefined } {
+  let earliest: number | undefined;
+  return {
+    wake: (ms) => {
+      earliest = earliest === undefined ? Math.max(0, ms) : Math.min(earliest, Math.max(0, ms));
+    },
+    next: () => earliest,
+  };
+}
+
 /** Newest revision first: by revision number, then by creation time (whole seconds, so it only breaks ties). */
 export const newestFirst = (a: ReplicaSetView, b: ReplicaSetView): number => (b.revision ?? 0) - (a.revision ?? 0) || (b.createdAt ?? 0) - (a.createdAt ?? 0);
 
