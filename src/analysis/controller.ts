@@ -12,12 +12,13 @@ import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/c
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { ArgError, resolveArgs, substituteArgs, type SecretReader } from './args.ts';
-import { decideRun, isCompleted, recordMeasurement, type Taken } from './decide/decide.ts';
+import { decideRun, isCompleted, recordMeasurement, STATE_KEY, type Taken } from './decide/decide.ts';
 import { judge } from './decide/judge.ts';
 import { MISSING_DATA_ANNOTATION, missingDataPolicies, planMetrics, PlanError, type MetricPlan } from './decide/plan.ts';
 import { PrometheusProvider } from './providers/prometheus.ts';
 import { ProviderError, providerFor, type MetricProvider } from './providers/provider.ts';
 import { WebProvider } from './providers/web.ts';
+import { JudgeProvider } from './providers/judge.ts';
 import { errorStatus, runStatus } from './status.ts';
 
 export const ANALYSIS_FIELD_MANAGER = 'sluice-analysis';
@@ -59,7 +60,7 @@ function normalize(v: unknown): unknown {
 
 export function registerAnalysisController(manager: Manager, deps: AnalysisControllerDeps): Controller {
   const runs = manager.cache<RunObject>(R.analysisRun);
-  const providers = deps.providers ?? [new PrometheusProvider(), new WebProvider()];
+  const providers = deps.providers ?? [new PrometheusProvider(), new WebProvider(), new JudgeProvider()];
   const now = deps.now ?? Date.now;
   const secrets = secretReader(deps.client);
 
@@ -120,7 +121,9 @@ export function registerAnalysisController(manager: Manager, deps: AnalysisContr
           const plan = plans[index] as MetricPlan;
           const started = new Date(now()).toISOString();
           try {
-            const obs = await providerFor(metric, providers).measure(metric, req.signal);
+            // The newest measurement that carries a provider's state (an Error look between carries none).
+            const previous = results.find((r) => r.name === name)?.measurements?.findLast((x) => x.metadata?.[STATE_KEY] !== undefined);
+            const obs = await providerFor(metric, providers).measure(metric, req.signal, { previous, nowMs: now() });
             return [name, { ...judge(metric, obs, plan.missingData), startedAt: started, finishedAt: new Date(now()).toISOString() }];
           } catch (err) {
             if (!(err instanceof ProviderError)) throw err;

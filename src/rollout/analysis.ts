@@ -7,6 +7,10 @@ import { BACKGROUND, POST_PROMOTION, PRE_PROMOTION, type AnalysisRunPhase, type 
 import { R } from '../kube/resource.ts';
 import type { Metric } from '../api/analysis/schema.ts';
 import { builtinMetrics, type Scope } from '../analysis/builtin/builtin.ts';
+import { judgeMetrics } from '../analysis/builtin/judge-metrics.ts';
+import type { LookState } from '../analysis/builtin/judging.ts';
+import { STATE_KEY } from '../analysis/decide/decide.ts';
+import { resolveJudge } from '../api/rollout/judge.ts';
 import { replicaSetName, type RolloutRef } from './effects.ts';
 import { canaryIngressName } from './traffic/nginx.ts';
 import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
@@ -63,6 +67,8 @@ export interface RunInput {
   clusterTemplates: TemplateObject[];
   /** The operator's --prometheus-address, for builtin checks that name none. */
   defaultPrometheus?: string;
+  /** The Rollout's runs as cached: a step's judge carries the evidence of the previous step's judge. */
+  runs?: readonly AnalysisRunObject[];
 }
 
 /**
@@ -88,6 +94,18 @@ export function builtinChecks(o: RunInput): Metric[] {
   } else if (tr?.gatewayAPI !== undefined) {
     scope = { router: 'gatewayAPI', namespace: ns, route: tr.gatewayAPI.httpRoute ?? tr.gatewayAPI.httpRoutes?.[0]?.name ?? '' };
   } else throw new Error('builtin checks read the metrics of a traffic router: set strategy.canary.trafficRouting (blue-green rollouts have none: use templates)');
+  if (a.judge !== undefined) {
+    if (scope.router === 'gatewayAPI' || stable === undefined) throw new Error('the judge compares the canary with stable on their own metrics: available with Istio and NGINX Ingress, not with one HTTPRoute for both');
+    const name = (s: Scope): string => (s.router === 'istio' ? s.workload : s.router === 'nginx' ? s.ingress : '');
+    const weight = o.ref.rollout.status?.canary?.weights?.canary?.weight;
+    return judgeMetrics({ ...(a.successRate ? { successRate: a.successRate } : {}), ...(a.latency ? { latency: a.latency } : {}) }, { router: scope.router, namespace: ns, canary: name(scope), stable: name(stable) }, {
+      address,
+      judge: resolveJudge(a.judge),
+      ...(weight !== undefined ? { configuredShare: weight / 100 } : {}),
+      completeOnPass: o.stepIndex >= 0,
+      carry: judgeCarry(o.runs ?? [], o.ref.uid, o.templateHash, o.stepIndex),
+    });
+  }
   const compare = a.compareToStable;
   if (compare !== undefined && stable === undefined) {
     throw new Error('compareToStable needs the stable revision\'s own metrics: available with Istio and NGINX Ingress, not with one HTTPRoute for both');
@@ -101,6 +119,36 @@ export function builtinChecks(o: RunInput): Metric[] {
       ? { compareTo: { scope: stable, ...(compare.maxSuccessRateDrop !== undefined ? { maxSuccessRateDrop: compare.maxSuccessRateDrop } : {}), ...(compare.maxLatencyIncreaseMs !== undefined ? { maxLatencyIncreaseMs: compare.maxLatencyIncreaseMs } : {}) } }
       : {}),
   });
+}
+
+type RunWithResults = AnalysisRunObject & { status?: { metricResults?: { name: string; measurements?: { metadata?: Record<string, string> }[] }[] } };
+
+/**
+ * The evidence a step's judge starts from: what the judge of the latest earlier analysis step of the same revision
+ * had gathered (its counters baseline is not carried: the new run takes its own, so no batch spans two steps).
+ */
+export function judgeCarry(runs: readonly AnalysisRunObject[], rolloutUid: string, templateHash: string, stepIndex: number): Record<string, Partial<LookState>> {
+  if (stepIndex < 0) return {};
+  let best: { step: number; run: RunWithResults } | undefined;
+  for (const run of runs as readonly RunWithResults[]) {
+    const m = run.metadata;
+    if (m?.ownerReferences?.some((o) => o.uid === rolloutUid) !== true || m.labels?.[POD_TEMPLATE_HASH_LABEL] !== templateHash) continue;
+    const step = stepOfLabel(m.labels[STEP_INDEX_LABEL]);
+    if (step === undefined || step < 0 || step >= stepIndex || (best !== undefined && best.step > step)) continue;
+    best = { step, run };
+  }
+  const out: Record<string, Partial<LookState>> = {};
+  for (const r of best?.run.status?.metricResults ?? []) {
+    const raw = r.measurements?.findLast((x) => x.metadata?.[STATE_KEY] !== undefined)?.metadata?.[STATE_KEY];
+    if (raw === undefined) continue;
+    try {
+      const { seen: _seen, startedAtMs: _started, ...rest } = JSON.parse(raw) as LookState;
+      out[r.name] = rest;
+    } catch {
+      // A mangled state is not carried: the step starts from no evidence, which is never less safe.
+    }
+  }
+  return out;
 }
 
 export async function createStepAnalysisRun(

@@ -181,7 +181,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
           router,
           target,
           managedRoutes,
-          createAnalysisRun: (stepIndex, analysis) => createStepAnalysisRun(client, { ref, templateHash, stepIndex, analysis, templates: templates.list(req.namespace), clusterTemplates: clusterTemplates.list(), defaultPrometheus: deps.prometheusAddress }),
+          createAnalysisRun: (stepIndex, analysis) => createStepAnalysisRun(client, { ref, templateHash, stepIndex, analysis, templates: templates.list(req.namespace), clusterTemplates: clusterTemplates.list(), defaultPrometheus: deps.prometheusAddress, runs: nsRuns }),
           terminateAnalysisRun: (stepIndex) => terminateAnalysisRun(client, req.namespace ?? '', analysisRunName(req.name, templateHash, stepIndex)),
           deleteAnalysisRun: async (stepIndex) => {
             const runUid = seenRuns.uids[stepIndex];

@@ -33,6 +33,11 @@ export class Counters {
     this.add(`${base}_count`, labels, count);
   }
 
+  /** A process restart: every series whose labels match starts again from 0 (a counter reset Prometheus sees). */
+  reset(match: (labels: Labels) => boolean): void {
+    for (const s of this.series.values()) if (match(s.labels ?? {})) s.value = 0;
+  }
+
   samples(): Sample[] {
     return [...this.series.values()].map((s) => ({ ...s }));
   }

@@ -16,6 +16,14 @@ export const worst = (a: AnalysisPhase, b: AnalysisPhase): AnalysisPhase => (SEV
 /** Marks a measurement ignored by the missing-data policy, so a reload of status counts it the same way. */
 export const IGNORED_PREFIX = 'ignored: ';
 
+/** The measurement metadata key of a provider's look-to-look state (kept on the newest measurement only). */
+export const STATE_KEY = 'state';
+
+function withoutKey(m: Record<string, string>, key: string): Record<string, string> | undefined {
+  const rest = Object.fromEntries(Object.entries(m).filter(([k]) => k !== key));
+  return Object.keys(rest).length > 0 ? rest : undefined;
+}
+
 /** A finished measurement, as the controller hands it over. */
 export interface Taken extends Judgement {
   startedAt: string;
@@ -35,7 +43,8 @@ export function recordMeasurement(plan: MetricPlan, prev: MetricResult | undefin
   } else {
     r.count += 1;
     r.consecutiveError = 0;
-    if (m.ignored !== true) {
+    // A Running look (the judge still accumulating) is a measurement taken, toward no verdict.
+    if (m.ignored !== true && m.phase !== 'Running') {
       if (m.phase === 'Successful') r.successful += 1;
       else if (m.phase === 'Failed') r.failed += 1;
       else r.inconclusive += 1;
@@ -48,8 +57,13 @@ export function recordMeasurement(plan: MetricPlan, prev: MetricResult | undefin
     startedAt: m.startedAt,
     finishedAt: m.finishedAt,
     ...(m.message !== undefined || m.ignored === true ? { message: `${m.ignored === true ? IGNORED_PREFIX : ''}${m.message ?? ''}` } : {}),
+    ...(m.metadata !== undefined ? { metadata: m.metadata } : {}),
   };
-  const measurements = [...(prev?.measurements ?? []), measurement].slice(-plan.retention);
+  // State a provider carries from look to look lives on the newest measurement only, so status stays small.
+  // (An Error look carries no state: the last state stays where it is until a look replaces it.)
+  const replaces = measurement.metadata?.[STATE_KEY] !== undefined;
+  const older = (prev?.measurements ?? []).map((x) => (!replaces || x.metadata?.[STATE_KEY] === undefined ? x : { ...x, metadata: withoutKey(x.metadata, STATE_KEY) }));
+  const measurements = [...older, measurement].slice(-plan.retention);
   const next: MetricResult = { ...r, measurements, ...(plan.dryRun ? { dryRun: true } : {}) };
   const verdict = assessMetric(plan, next, false);
   return { ...next, phase: verdict.phase, ...(verdict.message !== undefined ? { message: verdict.message } : {}) };
@@ -83,6 +97,8 @@ export function assessMetric(plan: MetricPlan, r: MetricResult | undefined, term
   if (plan.failureLimit >= 0 && failed > plan.failureLimit) return { phase: 'Failed', message: `${failed} failed measurement(s), more than failureLimit ${plan.failureLimit}` };
   if (consecutiveError > plan.consecutiveErrorLimit) return { phase: 'Error', message: `${consecutiveError} consecutive errors, more than consecutiveErrorLimit ${plan.consecutiveErrorLimit}` };
   if (inconclusive > plan.inconclusiveLimit) return { phase: 'Inconclusive', message: `${inconclusive} inconclusive measurement(s), more than inconclusiveLimit ${plan.inconclusiveLimit}` };
+  // The judge of an analysis step completes once it passes (its own minimum exposure already held).
+  if (plan.completeOnSuccess === true && successful > 0) return { phase: 'Successful' };
   const reached = plan.count !== undefined && count >= plan.count;
   if (reached || terminating) {
     if (successful > 0) return { phase: 'Successful' };

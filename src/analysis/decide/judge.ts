@@ -7,12 +7,17 @@ import type { MissingDataPolicy } from './plan.ts';
 export type Observation =
   | { kind: 'value'; result: Value; display: string }
   /** `result` is kept when there was something (only NaN), so a condition that tests isNaN can judge it. */
-  | { kind: 'missing'; reason: string; display: string; result?: Value };
+  | { kind: 'missing'; reason: string; display: string; result?: Value }
+  /** A provider that judges by itself (the sequential judge): its verdict is the measurement, conditions unused. */
+  | { kind: 'verdict'; judgement: Judgement; display: string };
 
 export interface Judgement {
-  phase: Exclude<AnalysisPhase, 'Pending' | 'Running'>;
+  /** Running: a look that decided nothing yet (the judge accumulating evidence); counts toward no verdict. */
+  phase: Exclude<AnalysisPhase, 'Pending'>;
   value: string;
   message?: string;
+  /** Argo's measurement metadata (string values): what a self-judging provider wants kept with the measurement. */
+  metadata?: Record<string, string>;
   /** A no-data measurement under the `ignore` policy: counts toward `count`, toward no verdict. */
   ignored?: boolean;
 }
@@ -39,6 +44,7 @@ export interface Judgement {
  * not a success (invariant 8).
  */
 export function judge(conditions: { successCondition?: string | undefined; failureCondition?: string | undefined }, obs: Observation, missingData: MissingDataPolicy): Judgement {
+  if (obs.kind === 'verdict') return obs.judgement;
   // An Argo condition such as `isNaN(result[0]) || result[0] < 0.9` says what NaN means; honour it.
   const testsNaN = [conditions.successCondition, conditions.failureCondition].some((c) => c !== undefined && /\bisNaN\s*\(/.test(c));
   if (obs.kind === 'missing' && obs.result !== undefined && testsNaN) return judge(conditions, { kind: 'value', result: obs.result, display: obs.display }, missingData);

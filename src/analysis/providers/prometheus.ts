@@ -56,68 +56,93 @@ export function observe(body: unknown): Observation {
 
 type DriverError = { errorType?: string; error?: string; httpStatus?: number; code?: string };
 
+/** Where and how to query: the prometheus provider's fields (the judge provider has the same). */
+export interface PrometheusTarget {
+  address?: string | undefined;
+  timeout?: number | undefined;
+  headers?: readonly { key: string; value: string }[] | undefined;
+}
+
+/** One instant query; resolves with the raw response body (validated by the caller), rejects with ProviderError. */
+export async function instantQuery(provider: string, target: PrometheusTarget, query: string, signal: AbortSignal): Promise<unknown> {
+  if (target.address === undefined || target.address === '') throw new ProviderError(provider, 'config', `provider.${provider}.address is required`);
+  let endpoint: URL;
+  try {
+    endpoint = new URL(target.address);
+  } catch {
+    throw new ProviderError(provider, 'config', `provider.${provider}.address is not a URL: "${target.address}"`);
+  }
+  if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') throw new ProviderError(provider, 'config', `provider.${provider}.address must be http(s), got ${endpoint.protocol}`);
+  const timeoutMs = (target.timeout !== undefined && target.timeout > 0 ? target.timeout : DEFAULT_TIMEOUT_SECONDS) * 1000;
+  if (signal.aborted) throw new ProviderError(provider, 'aborted', 'aborted before the query');
+
+  let raw: unknown;
+  const driver = new PrometheusDriver({
+    endpoint: target.address.replace(/\/+$/, ''),
+    baseURL: '/api/v1/',
+    headers: headerRecord(provider, target.headers),
+    timeout: timeoutMs,
+    requestInterceptor: {
+      onFulfilled: (config) => {
+        config.signal = signal;
+        return config;
+      },
+    },
+    responseInterceptor: {
+      onFulfilled: (res) => {
+        raw = res.data;
+        return res;
+      },
+    },
+  });
+  try {
+    // The evaluation timeout tells Prometheus to give up too, so a slow query does not keep running there.
+    await driver.instantQuery(query, new Date(), `${Math.ceil(timeoutMs / 1000)}s`);
+  } catch (err) {
+    throw mapError(provider, err, signal, timeoutMs);
+  }
+  return raw;
+}
+
+/** An instant query that must answer a vector: its series with their labels and values. */
+export async function instantVector(provider: string, target: PrometheusTarget, query: string, signal: AbortSignal): Promise<{ labels: Record<string, string>; value: number }[]> {
+  const parsed = responseSchema.safeParse(await instantQuery(provider, target, query, signal));
+  if (!parsed.success) throw new ProviderError(provider, 'invalid-response', `unexpected response: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  const data = parsed.data.data;
+  if (data.resultType !== 'vector') throw new ProviderError(provider, 'invalid-response', `expected a vector, got a ${data.resultType}`);
+  try {
+    return data.result.map((s) => ({ labels: s.metric, value: parseSampleValue(s.value[1]) }));
+  } catch (err) {
+    throw new ProviderError(provider, 'invalid-response', err instanceof Error ? err.message : String(err));
+  }
+}
+
 export class PrometheusProvider implements MetricProvider {
   readonly type = 'prometheus';
 
   async measure(metric: Metric, signal: AbortSignal): Promise<Observation> {
     const spec = metric.provider.prometheus;
     if (spec === undefined) throw new ProviderError(this.type, 'config', `metric "${metric.name}" has no prometheus provider`);
-    if (spec.address === undefined || spec.address === '') throw new ProviderError(this.type, 'config', 'provider.prometheus.address is required');
-    let endpoint: URL;
-    try {
-      endpoint = new URL(spec.address);
-    } catch {
-      throw new ProviderError(this.type, 'config', `provider.prometheus.address is not a URL: "${spec.address}"`);
-    }
-    if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') throw new ProviderError(this.type, 'config', `provider.prometheus.address must be http(s), got ${endpoint.protocol}`);
-    const timeoutMs = (spec.timeout !== undefined && spec.timeout > 0 ? spec.timeout : DEFAULT_TIMEOUT_SECONDS) * 1000;
-    if (signal.aborted) throw new ProviderError(this.type, 'aborted', 'aborted before the query');
-
-    let raw: unknown;
-    const driver = new PrometheusDriver({
-      endpoint: spec.address.replace(/\/+$/, ''),
-      baseURL: '/api/v1/',
-      headers: headerRecord(this.type, spec.headers),
-      timeout: timeoutMs,
-      requestInterceptor: {
-        onFulfilled: (config) => {
-          config.signal = signal;
-          return config;
-        },
-      },
-      responseInterceptor: {
-        onFulfilled: (res) => {
-          raw = res.data;
-          return res;
-        },
-      },
-    });
-    try {
-      // The evaluation timeout tells Prometheus to give up too, so a slow query does not keep running there.
-      await driver.instantQuery(spec.query, new Date(), `${Math.ceil(timeoutMs / 1000)}s`);
-    } catch (err) {
-      throw this.mapError(err, signal, timeoutMs);
-    }
-    return observe(raw);
+    return observe(await instantQuery(this.type, spec, spec.query, signal));
   }
+}
 
-  private mapError(err: unknown, signal: AbortSignal, timeoutMs: number): ProviderError {
-    if (err instanceof ProviderError) return err;
-    if (signal.aborted) return new ProviderError(this.type, 'aborted', 'the measurement was aborted');
-    const e = (typeof err === 'object' && err !== null ? err : { error: String(err) }) as DriverError;
-    switch (e.errorType) {
-      case 'timeout_error':
-        return new ProviderError(this.type, 'timeout', `no answer within ${timeoutMs} ms`);
-      case 'http_error':
-        return new ProviderError(this.type, 'http', `HTTP ${e.httpStatus ?? '?'}: ${e.error ?? 'error'}`, e.httpStatus);
-      case 'network_error':
-      case 'ssl_error':
-        return new ProviderError(this.type, 'network', e.error ?? e.code ?? 'network error');
-      case 'client_error':
-        return new ProviderError(this.type, 'invalid-response', e.error ?? 'unexpected response');
-      default:
-        // The driver converts axios failures itself; anything else is a bug in the response (e.g. QueryResult parsing).
-        return new ProviderError(this.type, 'invalid-response', err instanceof Error ? err.message : (e.error ?? String(err)));
-    }
+function mapError(provider: string, err: unknown, signal: AbortSignal, timeoutMs: number): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (signal.aborted) return new ProviderError(provider, 'aborted', 'the measurement was aborted');
+  const e = (typeof err === 'object' && err !== null ? err : { error: String(err) }) as DriverError;
+  switch (e.errorType) {
+    case 'timeout_error':
+      return new ProviderError(provider, 'timeout', `no answer within ${timeoutMs} ms`);
+    case 'http_error':
+      return new ProviderError(provider, 'http', `HTTP ${e.httpStatus ?? '?'}: ${e.error ?? 'error'}`, e.httpStatus);
+    case 'network_error':
+    case 'ssl_error':
+      return new ProviderError(provider, 'network', e.error ?? e.code ?? 'network error');
+    case 'client_error':
+      return new ProviderError(provider, 'invalid-response', e.error ?? 'unexpected response');
+    default:
+      // The driver converts axios failures itself; anything else is a bug in the response (e.g. QueryResult parsing).
+      return new ProviderError(provider, 'invalid-response', err instanceof Error ? err.message : (e.error ?? String(err)));
   }
 }

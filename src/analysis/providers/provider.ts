@@ -1,6 +1,6 @@
 // The metric-provider port. A provider takes one metric (args already substituted) and returns what it observed;
 // judging the observation against the conditions is decide/judge.ts's job, so every provider is judged the same way.
-import type { Metric } from '../../api/analysis/schema.ts';
+import type { Measurement, Metric } from '../../api/analysis/schema.ts';
 import type { Observation } from '../decide/judge.ts';
 
 export type ProviderErrorReason = 'config' | 'timeout' | 'network' | 'http' | 'invalid-response' | 'aborted';
@@ -20,6 +20,13 @@ export class ProviderError extends Error {
   }
 }
 
+/** What a provider may know besides the metric: the metric's previous measurement (for look-to-look state). */
+export interface MeasureContext {
+  previous?: Measurement | undefined;
+  /** Milliseconds since the epoch, the controller's clock. */
+  nowMs: number;
+}
+
 export interface MetricProvider {
   /** The key of `metric.provider` this implementation serves ('prometheus', 'web'). */
   readonly type: string;
@@ -27,7 +34,7 @@ export interface MetricProvider {
    * Takes one measurement. Resolves with an Observation (a value, or explicitly no data); rejects only with
    * ProviderError. `signal` aborts it (shutdown, lost leadership); each provider also enforces its own timeout.
    */
-  measure(metric: Metric, signal: AbortSignal): Promise<Observation>;
+  measure(metric: Metric, signal: AbortSignal, context?: MeasureContext): Promise<Observation>;
 }
 
 /** Picks the provider a metric names; a metric naming none (or one this build lacks) is a config error. */

@@ -50,12 +50,54 @@ export const METRIC_DEFAULTS = {
   errorRetryInterval: '10s',
 } as const;
 
-export const METRIC_PROVIDERS = ['prometheus', 'web', 'job'] as const;
+export const METRIC_PROVIDERS = ['prometheus', 'web', 'job', 'judge'] as const;
+
+/**
+ * Sluice's own provider: the sequential judge of a canary against stable (src/analysis/judge/), on the raw counters
+ * of a router's metrics in Prometheus. The Rollout controller writes it for `analysis.judge`; it is not Argo's.
+ */
+export const judgeProviderSchema = z.object({
+  /** Prometheus base URL. */
+  address: z.string(),
+  /** Whose metric families to read: Istio (destination workload) or NGINX Ingress (the Ingress). */
+  router: z.enum(['istio', 'nginx']),
+  namespace: z.string(),
+  /** The canary's and the stable's names as the router's metrics label them (Istio workloads, NGINX Ingresses). */
+  canary: z.string(),
+  stable: z.string(),
+  /** What a bad event is: a 5xx response (errors) or a response slower than the latency edge (latency). */
+  signal: z.enum(['errors', 'latency']),
+  alpha: z.number(),
+  beta: z.number(),
+  maxRatio: z.number(),
+  /** How many tests share alpha and beta (Bonferroni): the comparisons and the absolute guards of the analysis. */
+  tests: z.int().min(1),
+  /** Wall time within this run after which an undecided judge ends as onInconclusive says. */
+  maxDuration: durationSchema,
+  onInconclusive: z.enum(['hold', 'promote', 'abort']),
+  /** latency: the bucket edge (ms) of the comparison; default the edge at or above stable's p99 at the first look. */
+  latencyEdgeMs: z.number().optional(),
+  minCanaryRequests: z.int().min(0).optional(),
+  /** The absolute guard: the canary's share of bad events may be at most this (errors: 1 - min/100; latency: 0.01). */
+  guardMaxBadRate: z.number().optional(),
+  /** latency: the guard's latency bound in ms (the analysis' latency.maxMs). */
+  guardLatencyMs: z.number().optional(),
+  /** The canary's configured traffic share (0..1) while this run measures, for the sample-ratio check. */
+  configuredShare: z.number().optional(),
+  /** A step's judge completes when it passes; a background judge keeps watching until the run is terminated. */
+  completeOnPass: z.boolean().optional(),
+  /** Evidence carried over from the previous analysis step of the same revision (opaque to people). */
+  carry: z.looseObject({}).meta(preserveHint).optional(),
+  /** Seconds per query, as the prometheus provider. */
+  timeout: z.int().min(0).optional(),
+});
+export type JudgeProviderSpec = z.infer<typeof judgeProviderSchema>;
 
 export const metricProviderSchema = z.object({
   prometheus: prometheusProviderSchema.optional(),
   web: webProviderSchema.optional(),
   job: z.looseObject({}).meta(preserveHint).optional(),
+  judge: judgeProviderSchema.optional(),
 });
 export type MetricProvider = z.infer<typeof metricProviderSchema>;
 
@@ -112,6 +154,8 @@ export const measurementSchema = z.object({
   finishedAt: timestampSchema.optional(),
   message: z.string().optional(),
   resumeAt: timestampSchema.optional(),
+  /** Argo's free-form measurement metadata; the judge keeps its counts and evidence here. */
+  metadata: z.record(z.string(), z.string()).optional(),
 });
 export type Measurement = z.infer<typeof measurementSchema>;
 

@@ -6,6 +6,7 @@ import { celHint, intOrStringHint, preserveHint } from '../common/crd-hints.ts';
 import { durationSchema } from '../common/duration.ts';
 import { intOrStringSchema } from '../common/int-or-string.ts';
 import { conditionSchema, labelSelectorSchema, resourceSchema, timestampSchema } from '../common/meta.ts';
+import { judgeSpecSchema } from './judge.ts';
 
 export const ROLLOUT_STEP_KINDS = ['setWeight', 'pause', 'setCanaryScale', 'analysis', 'setHeaderRoute', 'setMirrorRoute'] as const;
 export type RolloutStepKind = (typeof ROLLOUT_STEP_KINDS)[number];
@@ -63,6 +64,8 @@ export const rolloutAnalysisSchema = z.object({
   interval: z.string().optional(),
   count: z.int().min(1).optional(),
   failureLimit: z.int().min(0).optional(),
+  /** The sequential judge: canary against stable on the builtin checks, deciding as soon as the evidence is conclusive. */
+  judge: judgeSpecSchema.optional(),
 });
 export type RolloutAnalysis = z.infer<typeof rolloutAnalysisSchema>;
 

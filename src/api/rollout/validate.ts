@@ -5,6 +5,7 @@ import type { SpecError } from '../common/errors.ts';
 import { fieldPath } from '../common/errors.ts';
 import { selectorMatches } from '../common/meta.ts';
 import { normalizeTrafficRouting } from './normalize.ts';
+import { judgeErrors } from './judge.ts';
 import {
   ARGO_GATEWAY_API_PLUGIN,
   ROLLOUT_STEP_KINDS,
@@ -60,7 +61,7 @@ export function validateRollout(rollout: Rollout, ctx?: RolloutValidationContext
     }
     for (const key of ['prePromotionAnalysis', 'postPromotionAnalysis'] as const) {
       const analysis = blueGreen[key];
-      errors.push(...analysisErrors(`${base}.${key}`, analysis, ctx));
+      errors.push(...analysisErrors(`${base}.${key}`, analysis, ctx, 'bluegreen'));
       // The builtin checks query a traffic router's metrics; a blue-green rollout switches Services and has none.
       for (const check of ['successRate', 'latency', 'compareToStable'] as const) {
         if (analysis?.[check] !== undefined) errors.push({ field: `${base}.${key}.${check}`, message: 'builtin checks need a traffic router (canary trafficRouting); use templates in a blue-green rollout' });
@@ -122,7 +123,7 @@ function canaryErrors(canary: CanaryStrategy, ctx: RolloutValidationContext | un
     const pauseErr = durationError(`${at}.pause.duration`, step.pause?.duration);
     if (pauseErr !== undefined) errors.push(pauseErr);
     if (step.setCanaryScale !== undefined) errors.push(...canaryScaleErrors(`${at}.setCanaryScale`, step.setCanaryScale, tr));
-    if (step.analysis !== undefined) errors.push(...analysisErrors(`${at}.analysis`, step.analysis, ctx));
+    if (step.analysis !== undefined) errors.push(...analysisErrors(`${at}.analysis`, step.analysis, ctx, routerOf(tr)));
     if (step.setMirrorRoute !== undefined) {
       const pct = step.setMirrorRoute.percentage;
       if (pct !== undefined && (pct < 0 || pct > 100)) {
@@ -138,7 +139,7 @@ function canaryErrors(canary: CanaryStrategy, ctx: RolloutValidationContext | un
   });
 
   if (canary.analysis !== undefined) {
-    errors.push(...analysisErrors(`${base}.analysis`, canary.analysis, ctx));
+    errors.push(...analysisErrors(`${base}.analysis`, canary.analysis, ctx, routerOf(tr)));
     const start = canary.analysis.startingStep;
     if (start !== undefined && start > steps.length) {
       errors.push({ field: `${base}.analysis.startingStep`, message: `${start} is past the last step (${steps.length} steps)` });
@@ -164,12 +165,21 @@ function canaryScaleErrors(at: string, scale: NonNullable<CanaryStep['setCanaryS
   return errors;
 }
 
-function analysisErrors(at: string, analysis: RolloutAnalysis | undefined, ctx: RolloutValidationContext | undefined): SpecError[] {
+/** The router family whose metrics the builtin checks and the judge read. */
+function routerOf(tr: TrafficRouting | undefined): 'istio' | 'nginx' | 'gatewayAPI' | 'none' {
+  if (tr?.istio !== undefined) return 'istio';
+  if (tr?.nginx !== undefined) return 'nginx';
+  if (tr?.gatewayAPI !== undefined) return 'gatewayAPI';
+  return 'none';
+}
+
+function analysisErrors(at: string, analysis: RolloutAnalysis | undefined, ctx: RolloutValidationContext | undefined, router: Parameters<typeof judgeErrors>[2]): SpecError[] {
   if (analysis === undefined) return [];
+  const judged = judgeErrors(at, analysis, router);
   const templates = analysis.templates ?? [];
   const builtin = analysis.successRate !== undefined || analysis.latency !== undefined;
-  if (templates.length === 0 && !builtin) return [{ field: `${at}.templates`, message: 'needs at least one template, or a builtin check (successRate, latency)' }];
-  const errors: SpecError[] = [];
+  if (templates.length === 0 && !builtin) return [{ field: `${at}.templates`, message: 'needs at least one template, or a builtin check (successRate, latency)' }, ...judged];
+  const errors: SpecError[] = [...judged];
   if (analysis.interval !== undefined && !/^\d+(ms|s|m|h)$/.test(analysis.interval)) {
     errors.push({ field: `${at}.interval`, message: `must be a single-unit duration like "1m" or "30s", got "${analysis.interval}"` });
   }

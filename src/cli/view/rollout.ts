@@ -6,6 +6,7 @@ import { weightAt } from '../../rollout/decide/canary.ts';
 import { revisionsOf } from '../../rollout/revision.ts';
 import { POD_TEMPLATE_HASH, RUN_STEP_LABEL, type AnalysisRunView, type ReplicaSetView, type RolloutSnapshot } from './snapshot.ts';
 import { table } from '../output.ts';
+import { judgeLines, judgeSummary } from './judge.ts';
 
 export { fetchRolloutSnapshot, snapshotOf, type RolloutSnapshot } from './snapshot.ts';
 
@@ -111,7 +112,10 @@ function stepsSection(r: Rollout, now: number | undefined): string[] {
 }
 
 function lastMeasurements(run: AnalysisRunView, n: number): string[] {
-  return (run.status?.metricResults ?? []).map((m) => {
+  return (run.status?.metricResults ?? []).flatMap((m) => {
+    // A judged metric shows its evidence instead of a row of values.
+    const judged = judgeSummary(m.measurements?.at(-1));
+    if (judged !== undefined) return [`      ${m.name}: ${m.phase} (sequential judge)${m.message !== undefined && m.message !== '' ? `  ${m.message}` : ''}`, ...judgeLines(judged)];
     const ms = (m.measurements ?? []).slice(-n);
     const shown = ms.map((x) => `${x.value ?? '-'} ${x.phase === 'Successful' ? '✔' : x.phase === 'Failed' || x.phase === 'Error' ? '✖' : x.phase === 'Inconclusive' ? '?' : '…'}`);
     const counts = `${m.successful ?? 0}✔ ${m.failed ?? 0}✖${(m.inconclusive ?? 0) > 0 ? ` ${m.inconclusive}?` : ''}${(m.error ?? 0) > 0 ? ` ${m.error} errors` : ''}`;
