@@ -41,6 +41,19 @@ export function splitLogFactor(r: number, r0: number, share: number, canaryBad: 
   return canaryBad * (Math.log(r) - Math.log(r0)) - (canaryBad + stableBad) * d;
 }
 
+/** prev[i] + splitLogFactor(grid[i], r0, ...), in a loop: the judge runs this for every batch of every metric. */
+function accumulate(prev: readonly number[], grid: readonly number[], r0: number, rho: number, eC: number, eS: number): number[] {
+  const d0 = Math.log1p(rho * (r0 - 1));
+  const l0 = Math.log(r0);
+  const e = eC + eS;
+  const out = new Array<number>(grid.length);
+  for (let i = 0; i < grid.length; i++) {
+    const r = grid[i] ?? NaN;
+    out[i] = (prev[i] ?? 0) + eC * (Math.log(r) - l0) - e * (Math.log1p(rho * (r - 1)) - d0);
+  }
+  return out;
+}
+
 export function initialEvidence(s: JudgeSettings): Evidence {
   assertSettings(s);
   return {
@@ -93,11 +106,9 @@ export function addBatch(e: Evidence, b: BatchCounts, s: JudgeSettings, configur
   const n = canary.requests + stable.requests;
   if (canary.requests > 0 && stable.requests > 0 && canary.bad + stable.bad > 0) {
     const rho = canary.requests / n;
-    const r0 = e.grid.tolerance;
-    const rMax = e.grid.maxRatio;
-    logAbort = abortGrid(s).map((r, i) => (e.logAbort[i] ?? 0) + splitLogFactor(r, r0, rho, canary.bad, stable.bad));
-    logPass = passGrid(s).map((r, i) => (e.logPass[i] ?? 0) + splitLogFactor(r, rMax, rho, canary.bad, stable.bad));
-    logLik = csGrid().map((r, i) => (e.logLik[i] ?? 0) + splitLogFactor(r, 1, rho, canary.bad, stable.bad));
+    logAbort = accumulate(e.logAbort, abortGrid(s), e.grid.tolerance, rho, canary.bad, stable.bad);
+    logPass = accumulate(e.logPass, passGrid(s), e.grid.maxRatio, rho, canary.bad, stable.bad);
+    logLik = accumulate(e.logLik, csGrid(), 1, rho, canary.bad, stable.bad);
   }
   const next: Evidence = {
     ...e,
