@@ -48,7 +48,16 @@ export function ratioInterval(logLik: readonly number[], logThreshold: number): 
   const kept = (k: number) => {
     const lk = logLik[k] ?? 0;
     xs.length = 0;
-    for (const j of CS_OFFSETS) if (k + j >= 0 && k + j < K) xs.push((logLik[k + j] ?? 0) - lk);
+    let max = -Infinity;
+    for (const j of CS_OFFSETS) {
+      if (k + j < 0 || k + j >= K) continue;
+      const d = (logLik[k + j] ?? 0) - lk;
+      xs.push(d);
+      if (d > max) max = d;
+    }
+    // max − ln(count) <= ln E <= max: decide without exponentials when the bound already does.
+    if (max < logThreshold) return true;
+    if (max - Math.log(xs.length) >= logThreshold) return false;
     return logMeanExp(xs) < logThreshold;
   };
   let lo = 0;

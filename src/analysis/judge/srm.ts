@@ -29,12 +29,32 @@ export function bernoulliLogLR(q1: number, q0: number, nC: number, nS: number): 
   return nC * (Math.log(q1) - Math.log(q0)) + nS * (Math.log1p(-q1) - Math.log1p(-q0));
 }
 
-export function srmStep(prev: SrmEvidence | undefined, nC: number, nS: number, configured: number | undefined): SrmEvidence | undefined {
-  if (configured === undefined || !(configured > 0 && configured < 1)) return prev;
+/** Per configured share: for each alternative, ln(q1/q0) per canary request and ln((1−q1)/(1−q0)) per stable request. */
+interface SrmCoefficients {
+  low: { c: number; s: number }[];
+  high: { c: number; s: number }[];
+}
+const coefficientMemo = new Map<number, SrmCoefficients>();
+function coefficients(configured: number): SrmCoefficients {
+  let k = coefficientMemo.get(configured);
+  if (k !== undefined) return k;
   const qLo = fromOdds(odds(configured) / SRM_BAND);
   const qHi = fromOdds(odds(configured) * SRM_BAND);
-  const low = SRM_MULTIPLIERS.map((c, i) => (prev?.low[i] ?? 0) + bernoulliLogLR(fromOdds(odds(qLo) / c), qLo, nC, nS));
-  const high = SRM_MULTIPLIERS.map((c, i) => (prev?.high[i] ?? 0) + bernoulliLogLR(fromOdds(odds(qHi) * c), qHi, nC, nS));
+  const pair = (q1: number, q0: number) => ({ c: Math.log(q1) - Math.log(q0), s: Math.log1p(-q1) - Math.log1p(-q0) });
+  k = {
+    low: SRM_MULTIPLIERS.map((m) => pair(fromOdds(odds(qLo) / m), qLo)),
+    high: SRM_MULTIPLIERS.map((m) => pair(fromOdds(odds(qHi) * m), qHi)),
+  };
+  if (coefficientMemo.size > 256) coefficientMemo.clear();
+  coefficientMemo.set(configured, k);
+  return k;
+}
+
+export function srmStep(prev: SrmEvidence | undefined, nC: number, nS: number, configured: number | undefined): SrmEvidence | undefined {
+  if (configured === undefined || !(configured > 0 && configured < 1)) return prev;
+  const k = coefficients(configured);
+  const low = k.low.map((x, i) => (prev?.low[i] ?? 0) + nC * x.c + nS * x.s);
+  const high = k.high.map((x, i) => (prev?.high[i] ?? 0) + nC * x.c + nS * x.s);
   const same = prev !== undefined && prev.configured === configured;
   return {
     configured,
