@@ -30,7 +30,11 @@ export interface Row {
 
 export type Outcome = Decision | { kind: 'none' };
 
-export function runOnce(cell: Cell, seed: number, settings: JudgeSettings = judgeSettings()): Record<'sluice' | 'flagger' | 'argo', Outcome> {
+type Simulated = 'sluice' | 'flagger' | 'argo';
+const ALL: readonly Simulated[] = ['sluice', 'flagger', 'argo'];
+
+/** One run; `only` limits the policies simulated (the others report no decision). */
+export function runOnce(cell: Cell, seed: number, settings: JudgeSettings = judgeSettings(), only: readonly Simulated[] = ALL): Record<Simulated, Outcome> {
   const sim = new Simulation(cell, rng(seed));
   const policies: Record<'sluice' | 'flagger' | 'argo', Policy> = {
     sluice: new SluicePolicy(settings, cell.share),
@@ -40,9 +44,9 @@ export function runOnce(cell: Cell, seed: number, settings: JudgeSettings = judg
   const out: Record<string, Outcome> = {};
   const first = sim.look(0);
   policies.sluice.observe(first, sim); // the baseline look
-  for (let t = SCRAPE_S; t <= MAX_DURATION_S && Object.keys(out).length < 3; t += SCRAPE_S) {
+  for (let t = SCRAPE_S; t <= MAX_DURATION_S && Object.keys(out).length < only.length; t += SCRAPE_S) {
     const scrape = sim.step();
-    for (const name of ['sluice', 'flagger', 'argo'] as const) {
+    for (const name of only) {
       if (out[name] !== undefined) continue;
       const d = policies[name].observe(scrape, sim);
       if (d !== undefined) out[name] = d;
@@ -96,10 +100,10 @@ export function sprtRow(cell: Cell, settings: JudgeSettings = judgeSettings()): 
 }
 
 /** All runs of one cell; run i uses seed mix(cellSeed, i), so any run can be replayed alone. */
-export function runCell(cell: Cell, runs: number, cellSeed: number, settings: JudgeSettings = judgeSettings()): Row[] {
+export function runCell(cell: Cell, runs: number, cellSeed: number, settings: JudgeSettings = judgeSettings(), only: readonly Simulated[] = ALL): Row[] {
   const outcomes: Record<'sluice' | 'flagger' | 'argo', Outcome[]> = { sluice: [], flagger: [], argo: [] };
   for (let i = 0; i < runs; i++) {
-    const o = runOnce(cell, mix(cellSeed, i), settings);
+    const o = runOnce(cell, mix(cellSeed, i), settings, only);
     outcomes.sluice.push(o.sluice);
     outcomes.flagger.push(o.flagger);
     outcomes.argo.push(o.argo);
