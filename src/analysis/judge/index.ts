@@ -5,3 +5,4 @@ export { addBatch, evidenceMatches, initialEvidence, splitLogFactor, type Eviden
 export { assess, exposureFloor, ratioEstimate, ratioInterval, type Assessment, type Gauge } from './assess.ts';
 export { validateSettings, type JudgeSettings } from './settings.ts';
 export type { SrmEvidence } from './srm.ts';
+export { checkedEdge, edgeAtOrAboveQuantile } from './edge.ts';
