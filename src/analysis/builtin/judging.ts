@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { JudgeProviderSpec } from '../../api/analysis/schema.ts';
 import { parseDuration } from '../../api/common/duration.ts';
 import { addBatch, assess, batchFromSeries, initialEvidence, type Assessment, type BatchCounts, type Evidence, type JudgeSettings, type SeriesSample } from '../judge/index.ts';
+import { checkedEdge, edgeAtOrAboveQuantile } from '../judge/edge.ts';
 import { addGuard, guardLogEvidence, initialGuard, type GuardEvidence } from '../judge/guard.ts';
 import type { Judgement } from '../decide/judge.ts';
 
@@ -107,10 +108,9 @@ export function stableP99Edge(spec: JudgeProviderSpec, series: readonly RawSerie
     const e = edgeMsOf(spec, s.labels.le);
     cumulative.set(e, (cumulative.get(e) ?? 0) + s.value);
   }
-  const total = cumulative.get(Infinity) ?? 0;
-  if (total < minRequests) return undefined;
+  if ((cumulative.get(Infinity) ?? 0) < minRequests) return undefined;
   const edges = [...cumulative.keys()].filter(Number.isFinite).sort((a, b) => a - b);
-  return edges.find((e) => (cumulative.get(e) ?? 0) >= 0.99 * total);
+  return edgeAtOrAboveQuantile(edges, [...edges.map((e) => cumulative.get(e) ?? 0), cumulative.get(Infinity) ?? 0]);
 }
 
 export function settingsOf(spec: JudgeProviderSpec): JudgeSettings {
@@ -179,9 +179,11 @@ function chooseEdges(spec: JudgeProviderSpec, state: Omit<LookState, 'seen'>, se
   if (edges.length === 0) return state;
   let { edgeMs, guardEdgeMs } = state;
   if (edgeMs === undefined && spec.latencyEdgeMs !== undefined) {
-    const named = spec.latencyEdgeMs;
-    if (!edges.some((e) => sameEdge(e, named))) throw new JudgeConfigError(`analysis.judge.latencyEdgeMs: ${named} is not a bucket edge of the latency histogram (its edges in ms: ${edges.join(', ')})`);
-    edgeMs = named;
+    try {
+      edgeMs = checkedEdge(edges, spec.latencyEdgeMs, 'analysis.judge.latencyEdgeMs:');
+    } catch (err) {
+      throw new JudgeConfigError(err instanceof Error ? err.message.replace(/^invalid judge settings: /, '') : String(err));
+    }
   }
   edgeMs ??= stableP99Edge(spec, series);
   if (guardEdgeMs === undefined && spec.guardLatencyMs !== undefined) {
