@@ -80,3 +80,23 @@ describe('one look of the judge', () => {
     expect(stableP99Edge(spec({ signal: 'latency' }), series)).toBe(100);
   });
 });
+
+describe('a service with no bad event at all', () => {
+  it('passes once the canary alone shows its rate below the guard\'s bound (zero-failure rule), not before', () => {
+    const snaps: RawSeries[][] = [];
+    for (let t = 0; t < 8; t += 1) snaps.push(errors([t * 100, 0], [t * 400, 0]));
+    // tests 2, beta 1%, bound 1%: ceil(ln(200) / -ln(0.99)) = 528 canary requests.
+    const out = looks(spec({ guardMaxBadRate: 0.01, tests: 2 }), snaps);
+    const first = out.findIndex((o) => o.judgement.phase === 'Successful');
+    expect(out[first]?.state.evidence.totals.canary.requests).toBeGreaterThanOrEqual(528);
+    expect(out[first - 1]?.state.evidence.totals.canary.requests).toBeLessThan(528);
+    expect(out[first]?.judgement.message).toContain('zero-failure rule');
+  });
+
+  it('does not use the rule once a bad event was seen', () => {
+    const snaps: RawSeries[][] = [];
+    for (let t = 0; t < 8; t += 1) snaps.push(errors([t * 100, t > 2 ? 1 : 0], [t * 400, 0]));
+    const out = looks(spec({ guardMaxBadRate: 0.01, tests: 2 }), snaps);
+    expect(out.some((o) => o.judgement.phase === 'Successful')).toBe(false);
+  });
+});

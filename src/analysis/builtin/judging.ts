@@ -147,6 +147,22 @@ function display(a: Assessment): string {
   return `canary ${c.bad}/${c.requests} bad (${pct(c.bad, c.requests)}), stable ${s.bad}/${s.requests} (${pct(s.bad, s.requests)}); ratio ${times(finiteOrNull(a.ratio.estimate))} [${times(finiteOrNull(a.ratio.lower))}, ${times(finiteOrNull(a.ratio.upper))}]`;
 }
 
+/**
+ * Canary requests after which zero bad events show the canary's rate below `bound` at M/beta: the product of
+ * 1[no bad event] / (1 - bound) over requests is a test martingale under "rate >= bound", so it may be read at any time.
+ */
+export const zeroFailureRequests = (spec: JudgeProviderSpec, bound: number): number => Math.ceil(Math.log(spec.tests / spec.beta) / -Math.log1p(-bound));
+
+/**
+ * A service with no bad event at all gives the comparison nothing to pass on ("not 2x worse than zero" cannot be
+ * shown), so a step could only hold. When neither revision has had a bad event, the canary passes once its own
+ * rate is shown below the absolute bound (the guard's) by the zero-failure rule of reference §6.6.
+ */
+function cleanPass(spec: JudgeProviderSpec, a: Assessment, bound: number | undefined): boolean {
+  if (a.state !== 'continue' || bound === undefined || a.totals.stable.bad > 0 || a.totals.canary.bad > 0 || a.totals.stable.requests === 0) return false;
+  return a.totals.canary.requests >= zeroFailureRequests(spec, bound);
+}
+
 export interface LookInput {
   spec: JudgeProviderSpec;
   series: readonly RawSeries[];
@@ -227,6 +243,10 @@ export function look(input: LookInput): { judgement: Judgement; state: LookState
   const threshold = spec.tests / spec.alpha;
   const g = guard !== undefined && bound !== undefined ? { log: guardLogEvidence(guard), threshold, rate: guard.requests > 0 ? guard.bad / guard.requests : null, bound } : undefined;
   const summary = summarize(a, g, base.edgeMs);
+  if (a.state === 'continue' && bound !== undefined && a.totals.stable.bad === 0 && a.totals.canary.bad === 0 && a.totals.stable.requests > 0) {
+    const more = Math.max(1, zeroFailureRequests(spec, bound) - a.totals.canary.requests);
+    summary.needed = { canaryRequests: more, reason: `needs ~${more} more canary requests without a bad event to pass (no bad event on either revision yet: zero-failure rule)` };
+  }
   const value = display(a);
   const elapsed = nowMs - state.startedAtMs;
   const waitingEdge = spec.signal === 'latency' && base.edgeMs === undefined;
@@ -239,6 +259,9 @@ export function look(input: LookInput): { judgement: Judgement; state: LookState
     judgement = { phase: 'Failed', value, message: `canary worse than stable: ratio ${times(summary.ratio.estimate)} [${times(summary.ratio.lower)}, ${times(summary.ratio.upper)}], evidence ${a.abort.evidence.toFixed(0)} ≥ ${a.abort.threshold.toFixed(0)} after ${a.totals.canary.requests} canary requests` };
   } else if (a.state === 'pass' && previous !== undefined) {
     judgement = { phase: 'Successful', value, message: `canary not ${spec.maxRatio}× worse than stable: evidence ${a.pass.evidence.toFixed(0)} ≥ ${a.pass.threshold.toFixed(0)} after ${a.totals.canary.requests} canary requests` };
+  } else if (cleanPass(spec, a, bound) && previous !== undefined) {
+    summary.state = 'pass';
+    judgement = { phase: 'Successful', value, message: `no bad event on either revision: the canary's rate is below ${((bound ?? 0) * 100).toPrecision(2)}% (zero-failure rule, ${a.totals.canary.requests} ≥ ${zeroFailureRequests(spec, bound ?? 0)} canary requests)` };
   } else if (elapsed >= parseDuration(spec.maxDuration)) {
     summary.state = 'inconclusive';
     const why = `no decision within maxDuration ${spec.maxDuration}${a.needed !== undefined ? ` (${a.needed.reason})` : ''}; onInconclusive: ${spec.onInconclusive}`;
@@ -246,7 +269,7 @@ export function look(input: LookInput): { judgement: Judgement; state: LookState
   } else {
     if (summary.state === 'pass') summary.state = 'continue';
     // A step passes on a batch of its own at the least, even when the evidence carried from the last step suffices.
-    const message = waitingEdge ? 'waiting for stable\'s latency histogram to choose the bucket edge at its p99' : previous === undefined ? 'first look: counters recorded, this step\'s evidence starts at the next look' : a.needed !== undefined ? a.needed.reason : `accumulating: abort ${(100 * a.abort.progress).toFixed(0)}%, pass ${(100 * a.pass.progress).toFixed(0)}%`;
+    const message = waitingEdge ? 'waiting for stable\'s latency histogram to choose the bucket edge at its p99' : previous === undefined ? 'first look: counters recorded, this step\'s evidence starts at the next look' : summary.needed !== undefined ? summary.needed.reason : `accumulating: abort ${(100 * a.abort.progress).toFixed(0)}%, pass ${(100 * a.pass.progress).toFixed(0)}%`;
     judgement = { phase: 'Running', value, message };
   }
   return { judgement, state, summary };
