@@ -30,6 +30,12 @@ type ReplicaSetObject = KubeObject & { spec?: { replicas?: number }; status?: { 
 type ServiceObject = KubeObject & { spec?: { selector?: Record<string, string> } };
 type DeploymentObject = KubeObject & { spec?: { replicas?: number; template?: Record<string, unknown> } };
 
+const OWNER_INDEX = 'controller-uid';
+// The cuts the caches keep (the informer freezes what they return; the metadata is trimmed before).
+const slimReplicaSet = (rs: ReplicaSetObject): ReplicaSetObject => ({ apiVersion: rs.apiVersion, kind: rs.kind, metadata: rs.metadata, spec: { replicas: rs.spec?.replicas }, ...(rs.status !== undefined ? { status: rs.status } : {}) });
+const slimService = (svc: ServiceObject): ServiceObject => ({ apiVersion: svc.apiVersion, kind: svc.kind, metadata: svc.metadata, spec: { ...(svc.spec?.selector !== undefined ? { selector: svc.spec.selector } : {}) } });
+const slimDeployment = (d: DeploymentObject): DeploymentObject => ({ apiVersion: d.apiVersion, kind: d.kind, metadata: d.metadata, spec: { replicas: d.spec?.replicas, ...(d.spec?.template !== undefined ? { template: d.spec.template } : {}) } });
+
 /** Names of the templates a Rollout references, as namespace/name or cluster:name keys. */
 function referencedTemplates(r: RolloutObject): string[] {
   const spec = r.spec;
@@ -47,11 +53,13 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
   const rollouts = manager.cache<RolloutObject>(R.rollout);
   const templates = manager.cache<TemplateObject>(R.analysisTemplate);
   const clusterTemplates = manager.cache<TemplateObject>(R.clusterAnalysisTemplate);
-  // Only what decisions need: ReplicaSets carrying a revision hash, the Services, our AnalysisRuns.
-  const replicaSets = manager.cache<ReplicaSetObject>(R.replicaSet, { labelSelector: POD_TEMPLATE_HASH_LABEL });
-  const services = manager.cache<ServiceObject>(R.service);
+  // Only what decisions need: ReplicaSets carrying a revision hash (without their pod templates), the Services'
+  // selectors, our AnalysisRuns, the Deployments' templates (workloadRef).
+  const replicaSets = manager.cache<ReplicaSetObject>(R.replicaSet, { labelSelector: POD_TEMPLATE_HASH_LABEL, transform: { id: 'rollout-rs', fn: slimReplicaSet } });
+  replicaSets.addIndex(OWNER_INDEX, (rs) => (rs.metadata?.ownerReferences ?? []).filter((o) => o.controller === true).map((o) => o.uid));
+  const services = manager.cache<ServiceObject>(R.service, { transform: { id: 'rollout-svc', fn: slimService } });
   const runs = manager.cache<AnalysisRunObject>(R.analysisRun, { labelSelector: STEP_INDEX_LABEL });
-  const deployments = manager.cache<DeploymentObject>(R.deployment);
+  const deployments = manager.cache<DeploymentObject>(R.deployment, { transform: { id: 'rollout-deploy', fn: slimDeployment } });
   /** Runs this controller deleted (uid → namespace), until the cache no longer holds them: they count for nothing. */
   const deletedRuns = new Map<string, string>();
 
@@ -119,7 +127,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       }
       rollout = { ...rollout, spec: { ...rollout.spec, template: structuredClone(workload.spec.template) } };
     }
-    const owned = replicaSets.list(req.namespace).filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller === true && o.uid === uid) === true);
+    const owned = replicaSets.byIndex(OWNER_INDEX, uid);
     const revisions = revisionsOf(owned);
     const views: ReplicaSetView[] = owned.map((rs) => {
       const deadline = rs.metadata?.annotations?.[SCALE_DOWN_DEADLINE];
