@@ -111,7 +111,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       if (!specStatusChanged(raw.status, judged)) return;
       await writeStatus(req, raw, { ...raw.status, ...judged });
       req.log.warn({ errors: check.errors }, 'invalid spec');
-      if (judged.message !== raw.status?.message) await events.record(raw, 'Warning', INVALID_SPEC, judged.message ?? '');
+      if (judged.message !== raw.status?.message) void events.record(raw, 'Warning', INVALID_SPEC, judged.message ?? '');
       return;
     }
     let rollout = check.value;
@@ -218,7 +218,8 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     decision.status.selector = selectorString(rollout);
     const next = decision.status;
     if (!jsonEqual(next, raw.status)) await writeStatus(req, raw, next);
-    for (const e of decision.events) await events.record(raw, e.type, e.reason, e.message);
+    // Events are reports, not steps: sent in the background (the recorder never throws), the worker moves on.
+    for (const e of decision.events) void events.record(raw, e.type, e.reason, e.message);
     req.log.debug({ actions: decision.actions.map((a) => a.kind), step: next.currentStepIndex, phase: next.phase }, 'reconciled');
     return decision.requeueAfterMs !== undefined ? { requeueAfterMs: Math.max(decision.requeueAfterMs, 0) } : undefined;
   };

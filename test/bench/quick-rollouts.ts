@@ -23,6 +23,7 @@ const { values: args } = parseArgs({
     'node-args': { type: 'string', default: '' },
     kubeconfig: { type: 'string' },
     out: { type: 'string', default: 'test-results/bench/quick' },
+    main: { type: 'string' },
   },
 });
 const N = Number(args.n);
@@ -136,13 +137,15 @@ async function main(): Promise<void> {
   let kubeconfig = args.kubeconfig;
   let kubectl: (a: string[]) => Promise<string>;
   let stopPlane = (): Promise<void> => Promise.resolve();
+  let apiserverPid: number | undefined;
   if (kubeconfig === undefined) {
     const binDir = await ensureBinaries();
-    // kwok nodes take 110 pods each; room for two pods per Rollout during the update.
-    const cp = await startControlPlane({ binDir, nodes: Math.max(2, Math.ceil((2.5 * N) / 110)), progress: say });
+    // kwok nodes take a million pods each (kwok-default-stages): two are plenty.
+    const cp = await startControlPlane({ binDir, nodes: 2, progress: say });
     kubeconfig = cp.kubeconfig;
     kubectl = (a) => cp.kubectl(a);
     stopPlane = () => cp.stop();
+    apiserverPid = cp.processes.find((p) => p.name === 'kube-apiserver')?.pid;
     await kubectl(['apply', '--server-side', '-f', resolve(import.meta.dirname, '..', '..', 'crds')]);
     await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', resolve(import.meta.dirname, '..', '..', 'crds')]);
   } else {
@@ -164,7 +167,7 @@ async function main(): Promise<void> {
     ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${outDir}`] : []),
     ...(args['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${outDir}`] : []),
   ];
-  const main = resolve(import.meta.dirname, '..', '..', 'src', 'main.ts');
+  const main = args.main ?? resolve(import.meta.dirname, '..', '..', 'src', 'main.ts');
   const logFile = join(outDir, `operator-${N}.log`);
   const child = spawn(process.execPath, [...nodeArgs, main, `--kubeconfig=${kubeconfig}`, `--namespace=${NS}`, `--metrics-addr=127.0.0.1:${port}`, ...args['operator-args'].split(' ').filter((a) => a !== '')], { stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(logFile);
@@ -206,6 +209,8 @@ async function main(): Promise<void> {
   }
 
   const req0 = await operatorMetric(metricsUrl, 'sluice_apiserver_requests_total');
+  const rec0 = await operatorMetric(metricsUrl, 'sluice_reconcile_total');
+  const a0 = apiserverPid !== undefined ? procStat(apiserverPid).cpuS : NaN;
   const c2 = procStat(pid);
   const tUpdate = Date.now();
   await pool(names, 32, (i) => client.mergePatch(R.rollout, NS, `app-${i}`, { spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.example/app:2.0.0' }] } } } }));
@@ -216,6 +221,8 @@ async function main(): Promise<void> {
   const peakUpdate = peak;
   const w2 = await apiserverWrites(kubectl);
   const req1 = await operatorMetric(metricsUrl, 'sluice_apiserver_requests_total');
+  const rec1 = await operatorMetric(metricsUrl, 'sluice_reconcile_total');
+  const a1 = apiserverPid !== undefined ? procStat(apiserverPid).cpuS : NaN;
   await new Promise((r) => setTimeout(r, 5000));
   const idleAfter = procStat(pid);
   clearInterval(sampler);
@@ -235,6 +242,9 @@ async function main(): Promise<void> {
     updateDoneP99S: pct(times, 99),
     updateCpuS: c3.cpuS - c2.cpuS,
     updatePeakRssMiB: Math.round(peakUpdate),
+    apiserverCpuSDuringUpdate: a1 - a0,
+    reconcilesDuringUpdate: Object.fromEntries(Object.entries(rec1).map(([k, v]): [string, number] => [k, v - (rec0[k] ?? 0)]).filter(([, v]) => v > 0)),
+    loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
     idleRssAfterUpdateMiB: Math.round(idleAfter.rssMiB),
     createWrites: diff(w0, w1),
     updateWrites: updWrites,
