@@ -48,7 +48,7 @@ function referencedTemplates(r: RolloutObject): string[] {
   return analyses.flatMap((a) => (a?.templates ?? []).map((t) => (t.clusterScope === true ? `cluster:${t.templateName}` : `${r.metadata?.namespace}/${t.templateName}`)));
 }
 
-export function registerRolloutController(manager: Manager, deps: { client: KubeClient; events: EventRecorder; workers: number; prometheusAddress?: string }): Controller {
+export function registerRolloutController(manager: Manager, deps: { client: KubeClient; events: EventRecorder; workers: number; rolloutWorkers?: number; prometheusAddress?: string }): Controller {
   const { client, events } = deps;
   const rollouts = manager.cache<RolloutObject>(R.rollout);
   const templates = manager.cache<TemplateObject>(R.analysisTemplate);
@@ -235,7 +235,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       { cache: deployments, map: byWorkload },
     ],
     reconciler: { reconcile },
-    workers: deps.workers,
+    workers: deps.rolloutWorkers ?? deps.workers,
   });
   return controller;
 }
