@@ -95,6 +95,13 @@ async function operatorMetric(url: string, name: string): Promise<Record<string,
   return out;
 }
 
+/** V8's view (MiB): heap committed and used, and memory outside the heap (buffers). */
+async function heapFigures(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(url)).text();
+  const get = (name: string): number => Math.round(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1048576);
+  return { heapTotal: get('sluice_nodejs_heap_size_total_bytes'), heapUsed: get('sluice_nodejs_heap_size_used_bytes'), external: get('sluice_nodejs_external_memory_bytes') };
+}
+
 /** Resolves when every Rollout in NS is Healthy on a revision other than `before` (name → hash); returns the times. */
 async function waitHealthy(client: KubeClient, before: Map<string, string>, t0: number, timeoutMs: number): Promise<{ done: Map<string, number>; hashes: Map<string, string> }> {
   const done = new Map<string, number>();
@@ -202,6 +209,7 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 5000));
   global.gc?.();
   const idle = procStat(pid);
+  const heapIdle = await heapFigures(metricsUrl);
   say(`create → Healthy ${createS.toFixed(1)} s; idle RSS ${idle.rssMiB.toFixed(0)} MiB`);
   if (args['heap-snapshot']) {
     child.kill('SIGUSR2');
@@ -225,6 +233,9 @@ async function main(): Promise<void> {
   const a1 = apiserverPid !== undefined ? procStat(apiserverPid).cpuS : NaN;
   await new Promise((r) => setTimeout(r, 5000));
   const idleAfter = procStat(pid);
+  const heapAfter = await heapFigures(metricsUrl);
+  await new Promise((r) => setTimeout(r, 25_000));
+  const idleLater = procStat(pid);
   clearInterval(sampler);
 
   const times = [...second.done.values()].map((t) => t / 1000);
@@ -246,6 +257,9 @@ async function main(): Promise<void> {
     reconcilesDuringUpdate: Object.fromEntries(Object.entries(rec1).map(([k, v]): [string, number] => [k, v - (rec0[k] ?? 0)]).filter(([, v]) => v > 0)),
     loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
     idleRssAfterUpdateMiB: Math.round(idleAfter.rssMiB),
+    idleRssAfterUpdate30sMiB: Math.round(idleLater.rssMiB),
+    heapAtIdle: heapIdle,
+    heapAfterUpdate: heapAfter,
     createWrites: diff(w0, w1),
     updateWrites: updWrites,
     updateWritesRolloutsRsSvcPods: Object.entries(updWrites).filter(([k]) => interesting(k)).reduce((s, [, v]) => s + v, 0),
