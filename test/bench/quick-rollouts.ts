@@ -20,7 +20,8 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'heap-snapshot': { type: 'boolean', default: false },
     'operator-args': { type: 'string', default: '' },
-    'node-args': { type: 'string', default: '' },
+    // The image's ENTRYPOINT flag (Dockerfile); --node-args= (empty) runs without it.
+    'node-args': { type: 'string', default: '--max-semi-space-size=4' },
     kubeconfig: { type: 'string' },
     out: { type: 'string', default: 'test-results/bench/quick' },
     main: { type: 'string' },
