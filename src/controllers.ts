@@ -12,6 +12,8 @@ export interface ControllerDeps {
   log: Logger;
   events: EventRecorder;
   workers: number;
+  /** Concurrent Rollout reconciles (workers when unset). */
+  rolloutWorkers?: number;
   /** Default Prometheus for builtin analysis checks. */
   prometheusAddress?: string;
 }

@@ -6,16 +6,23 @@ import { registerControllers } from './controllers.ts';
 import { applicationWebhook } from './gitops/controller.ts';
 import { handleWebhook } from './gitops/webhook/webhook.ts';
 import { KubeClient } from './kube/client.ts';
+import { KubeconfigError, loadKubeAuth } from './kube/kubeconfig.ts';
 import { createLogger } from './log/logger.ts';
 import { EventRecorder } from './runtime/events.ts';
 import { Manager } from './runtime/manager.ts';
 import { Metrics } from './runtime/metrics.ts';
 import { startProbeServer } from './server/http.ts';
 
+const EVENT_QPS = 20;
+const EVENT_BURST = 100;
+
 export async function runOperator(config: Config): Promise<number> {
   const log = createLogger({ level: config.logLevel });
   const metrics = new Metrics({ processMetrics: true });
-  const client = KubeClient.fromDefault({ qps: config.qps, burst: config.burst, onRequest: metrics.countRequest }, config.kubeconfig);
+  const auth = loadKubeAuth(config.kubeconfig);
+  const client = new KubeClient(auth, { qps: config.qps, burst: config.burst, onRequest: metrics.countRequest });
+  // Events get a budget of their own (as client-go's event broadcaster): a burst of them never delays a step.
+  const eventClient = new KubeClient(auth, { qps: EVENT_QPS, burst: EVENT_BURST, onRequest: metrics.countRequest });
   const manager = new Manager({
     client,
     log,
@@ -24,8 +31,8 @@ export async function runOperator(config: Config): Promise<number> {
     resyncMs: 10 * 60_000,
     leaderElection: config.leaderElect ? { namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: config.identity } : undefined,
   });
-  const events = new EventRecorder({ client, log, instance: config.identity });
-  registerControllers(manager, { client, log, events, workers: config.workers, prometheusAddress: config.prometheusAddress });
+  const events = new EventRecorder({ client: eventClient, log, instance: config.identity });
+  registerControllers(manager, { client, log, events, workers: config.workers, rolloutWorkers: config.rolloutWorkers, prometheusAddress: config.prometheusAddress });
 
   const [host = '127.0.0.1', port = '8080'] = config.metricsAddr.split(/:(?=\d+$)/);
   // Git push webhooks: a secret per kind of sender, from the environment (never a flag: flags show in `ps`).
@@ -79,7 +86,15 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  process.exitCode = await runOperator(config);
+  try {
+    process.exitCode = await runOperator(config);
+  } catch (err) {
+    if (err instanceof KubeconfigError) {
+      process.stderr.write(`sluice: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {

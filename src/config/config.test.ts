@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, usage } from './config.ts';
 describe('operator config', () => {
   it('has defaults for everything', () => {
     const c = loadConfig([], {});
-    expect(c).toMatchObject({ namespaces: [], qps: 50, burst: 100, workers: 4, metricsAddr: '127.0.0.1:8080', leaderElect: false, logLevel: 'info' });
+    expect(c).toMatchObject({ namespaces: [], qps: 200, burst: 400, workers: 4, rolloutWorkers: 16, metricsAddr: '127.0.0.1:8080', leaderElect: false, logLevel: 'info' });
   });
 
   it('reads the environment and lets flags win', () => {

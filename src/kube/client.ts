@@ -1,12 +1,19 @@
 // The only place that talks HTTP to the apiserver. Objects travel as plain JSON (never client-node's model classes,
 // which drop unknown fields and turn timestamps into Dates); callers validate what they read with zod.
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+// Credentials come from kubeconfig.ts; @kubernetes/client-node is only a type here (and loaded lazily for the auth
+// kinds kubeconfig.ts leaves to it): importing it costs ~90 MB.
+import type { KubeConfig } from '@kubernetes/client-node';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { fetch, type Dispatcher } from 'undici';
 import { errorFromResponse, KubeApiError, networkError } from './errors.ts';
+import { delegatedAuth, loadKubeAuth, type KubeAuth } from './kubeconfig.ts';
 import { TokenBucket } from './ratelimit.ts';
 import { apiVersionOf, collectionPath, objectPath, R, type ResourceType } from './resource.ts';
+
+/** The HTTP verbs the client sends (client-node's HttpMethod enum values are these strings). */
+export const HttpMethod = { GET: 'GET', POST: 'POST', PUT: 'PUT', PATCH: 'PATCH', DELETE: 'DELETE' } as const;
+export type HttpMethod = (typeof HttpMethod)[keyof typeof HttpMethod];
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -67,17 +74,21 @@ interface RequestOptions {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class KubeClient {
-  readonly kc: KubeConfig;
+  private readonly auth: KubeAuth;
   private readonly server: string;
   private readonly limiter: TokenBucket;
   private readonly timeoutMs: number;
   private readonly onRequest: ClientOptions['onRequest'];
 
-  constructor(kc: KubeConfig, opts: ClientOptions = {}) {
-    const cluster = kc.getCurrentCluster();
-    if (cluster === null) throw new Error('the kubeconfig has no current cluster');
-    this.kc = kc;
-    this.server = cluster.server.replace(/\/+$/, '');
+  /** `auth`: credentials from kubeconfig.ts, or a client-node KubeConfig the caller loaded (the plugin's --context). */
+  constructor(auth: KubeAuth | KubeConfig, opts: ClientOptions = {}) {
+    if ('prepare' in auth) this.auth = auth;
+    else {
+      const cluster = auth.getCurrentCluster();
+      if (cluster === null) throw new Error('the kubeconfig has no current cluster');
+      this.auth = delegatedAuth(cluster.server, () => Promise.resolve(auth));
+    }
+    this.server = this.auth.server;
     this.limiter = new TokenBucket(opts.qps ?? 50, opts.burst ?? 100);
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.onRequest = opts.onRequest;
@@ -85,43 +96,53 @@ export class KubeClient {
 
   /** KUBECONFIG, ~/.kube/config, or the in-cluster service account, like kubectl. */
   static fromDefault(opts: ClientOptions = {}, kubeconfigPath?: string): KubeClient {
-    const kc = new KubeConfig();
-    if (kubeconfigPath !== undefined) kc.loadFromFile(kubeconfigPath);
-    else kc.loadFromDefault();
-    return new KubeClient(kc, opts);
+    return new KubeClient(loadKubeAuth(kubeconfigPath), opts);
   }
 
-  private async prepare(method: HttpMethod, path: string, query: Query | undefined): Promise<{ url: URL; headers: Record<string, string>; dispatcher: Dispatcher | undefined }> {
+  private async prepare(method: string, path: string, query: Query | undefined): Promise<{ url: URL; headers: Record<string, string>; dispatcher: Dispatcher | undefined }> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), method);
-    await this.kc.applySecurityAuthentication(ctx);
-    return { url, headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() };
+    const { headers, dispatcher } = await this.auth.prepare(url.toString(), method);
+    return { url, headers, dispatcher };
   }
 
   /** One request; the response body parsed as JSON. Non-2xx responses and network failures throw KubeApiError. */
-  async request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const wait = this.limiter.take();
     if (wait > 0) await sleep(wait);
     const { url, headers, dispatcher } = await this.prepare(method, path, opts.query);
-    const signals = [AbortSignal.timeout(this.timeoutMs), ...(opts.signal ? [opts.signal] : [])];
-    let res;
-    try {
-      res = await fetch(url, {
-        method,
-        headers: { ...headers, Accept: 'application/json', ...(opts.body !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json' } : {}) },
-        dispatcher,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        signal: AbortSignal.any(signals),
-      });
-    } catch (err) {
-      this.onRequest?.(method, path, 0);
-      throw networkError(err, `${method} ${path}`);
+    // One controller and one timer per request, both gone when it ends (AbortSignal.timeout keeps its timer for the
+    // whole timeout, and AbortSignal.any a WeakRef per source: thousands alive at 100 requests a second).
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new DOMException(`${method} ${path}: no answer after ${this.timeoutMs} ms`, 'TimeoutError')), this.timeoutMs);
+    const outer = opts.signal;
+    const onOuter = (): void => ac.abort(outer?.reason);
+    if (outer !== undefined) {
+      if (outer.aborted) onOuter();
+      else outer.addEventListener('abort', onOuter, { once: true });
     }
-    this.onRequest?.(method, path, res.status);
-    const text = await res.text();
-    if (!res.ok) throw errorFromResponse(res.status, text, res.headers.get('retry-after'));
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    try {
+      let res;
+      try {
+        res = await fetch(url, {
+          method,
+          headers: { ...headers, Accept: 'application/json', ...(opts.body !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json' } : {}) },
+          dispatcher,
+          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+          signal: ac.signal,
+        });
+      } catch (err) {
+        this.onRequest?.(method, path, 0);
+        throw networkError(err, `${method} ${path}`);
+      }
+      this.onRequest?.(method, path, res.status);
+      const text = await res.text();
+      if (!res.ok) throw errorFromResponse(res.status, text, res.headers.get('retry-after'));
+      return (text === '' ? undefined : JSON.parse(text)) as T;
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuter);
+    }
   }
 
   get<T extends KubeObject>(r: ResourceType, namespace: string | undefined, name: string): Promise<T> {

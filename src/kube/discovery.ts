@@ -2,9 +2,8 @@
 // needed to apply kinds the operator was not compiled with (whatever a Git repository holds). One request per
 // group-version, cached; a miss refreshes that group-version (a CRD may just have been created), at most once per
 // `minRefreshMs` so a repository naming a kind that does not exist cannot make every sync hammer discovery.
-import { HttpMethod } from '@kubernetes/client-node';
 import { z } from 'zod';
-import type { KubeClient } from './client.ts';
+import { HttpMethod, type KubeClient } from './client.ts';
 import { isNotFound } from './errors.ts';
 import type { ResourceType } from './resource.ts';
 

@@ -30,6 +30,12 @@ type ReplicaSetObject = KubeObject & { spec?: { replicas?: number }; status?: { 
 type ServiceObject = KubeObject & { spec?: { selector?: Record<string, string> } };
 type DeploymentObject = KubeObject & { spec?: { replicas?: number; template?: Record<string, unknown> } };
 
+const OWNER_INDEX = 'controller-uid';
+// The cuts the caches keep (the informer freezes what they return; the metadata is trimmed before).
+const slimReplicaSet = (rs: ReplicaSetObject): ReplicaSetObject => ({ apiVersion: rs.apiVersion, kind: rs.kind, metadata: rs.metadata, spec: { replicas: rs.spec?.replicas }, ...(rs.status !== undefined ? { status: rs.status } : {}) });
+const slimService = (svc: ServiceObject): ServiceObject => ({ apiVersion: svc.apiVersion, kind: svc.kind, metadata: svc.metadata, spec: { ...(svc.spec?.selector !== undefined ? { selector: svc.spec.selector } : {}) } });
+const slimDeployment = (d: DeploymentObject): DeploymentObject => ({ apiVersion: d.apiVersion, kind: d.kind, metadata: d.metadata, spec: { replicas: d.spec?.replicas, ...(d.spec?.template !== undefined ? { template: d.spec.template } : {}) } });
+
 /** Names of the templates a Rollout references, as namespace/name or cluster:name keys. */
 function referencedTemplates(r: RolloutObject): string[] {
   const spec = r.spec;
@@ -42,16 +48,18 @@ function referencedTemplates(r: RolloutObject): string[] {
   return analyses.flatMap((a) => (a?.templates ?? []).map((t) => (t.clusterScope === true ? `cluster:${t.templateName}` : `${r.metadata?.namespace}/${t.templateName}`)));
 }
 
-export function registerRolloutController(manager: Manager, deps: { client: KubeClient; events: EventRecorder; workers: number; prometheusAddress?: string }): Controller {
+export function registerRolloutController(manager: Manager, deps: { client: KubeClient; events: EventRecorder; workers: number; rolloutWorkers?: number; prometheusAddress?: string }): Controller {
   const { client, events } = deps;
   const rollouts = manager.cache<RolloutObject>(R.rollout);
   const templates = manager.cache<TemplateObject>(R.analysisTemplate);
   const clusterTemplates = manager.cache<TemplateObject>(R.clusterAnalysisTemplate);
-  // Only what decisions need: ReplicaSets carrying a revision hash, the Services, our AnalysisRuns.
-  const replicaSets = manager.cache<ReplicaSetObject>(R.replicaSet, { labelSelector: POD_TEMPLATE_HASH_LABEL });
-  const services = manager.cache<ServiceObject>(R.service);
+  // Only what decisions need: ReplicaSets carrying a revision hash (without their pod templates), the Services'
+  // selectors, our AnalysisRuns, the Deployments' templates (workloadRef).
+  const replicaSets = manager.cache<ReplicaSetObject>(R.replicaSet, { labelSelector: POD_TEMPLATE_HASH_LABEL, transform: { id: 'rollout-rs', fn: slimReplicaSet } });
+  replicaSets.addIndex(OWNER_INDEX, (rs) => (rs.metadata?.ownerReferences ?? []).filter((o) => o.controller === true).map((o) => o.uid));
+  const services = manager.cache<ServiceObject>(R.service, { transform: { id: 'rollout-svc', fn: slimService } });
   const runs = manager.cache<AnalysisRunObject>(R.analysisRun, { labelSelector: STEP_INDEX_LABEL });
-  const deployments = manager.cache<DeploymentObject>(R.deployment);
+  const deployments = manager.cache<DeploymentObject>(R.deployment, { transform: { id: 'rollout-deploy', fn: slimDeployment } });
   /** Runs this controller deleted (uid → namespace), until the cache no longer holds them: they count for nothing. */
   const deletedRuns = new Map<string, string>();
 
@@ -103,7 +111,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       if (!specStatusChanged(raw.status, judged)) return;
       await writeStatus(req, raw, { ...raw.status, ...judged });
       req.log.warn({ errors: check.errors }, 'invalid spec');
-      if (judged.message !== raw.status?.message) await events.record(raw, 'Warning', INVALID_SPEC, judged.message ?? '');
+      if (judged.message !== raw.status?.message) void events.record(raw, 'Warning', INVALID_SPEC, judged.message ?? '');
       return;
     }
     let rollout = check.value;
@@ -119,7 +127,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       }
       rollout = { ...rollout, spec: { ...rollout.spec, template: structuredClone(workload.spec.template) } };
     }
-    const owned = replicaSets.list(req.namespace).filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller === true && o.uid === uid) === true);
+    const owned = replicaSets.byIndex(OWNER_INDEX, uid);
     const revisions = revisionsOf(owned);
     const views: ReplicaSetView[] = owned.map((rs) => {
       const deadline = rs.metadata?.annotations?.[SCALE_DOWN_DEADLINE];
@@ -210,7 +218,8 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     decision.status.selector = selectorString(rollout);
     const next = decision.status;
     if (!jsonEqual(next, raw.status)) await writeStatus(req, raw, next);
-    for (const e of decision.events) await events.record(raw, e.type, e.reason, e.message);
+    // Events are reports, not steps: sent in the background (the recorder never throws), the worker moves on.
+    for (const e of decision.events) void events.record(raw, e.type, e.reason, e.message);
     req.log.debug({ actions: decision.actions.map((a) => a.kind), step: next.currentStepIndex, phase: next.phase }, 'reconciled');
     return decision.requeueAfterMs !== undefined ? { requeueAfterMs: Math.max(decision.requeueAfterMs, 0) } : undefined;
   };
@@ -226,7 +235,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       { cache: deployments, map: byWorkload },
     ],
     reconciler: { reconcile },
-    workers: deps.workers,
+    workers: deps.rolloutWorkers ?? deps.workers,
   });
   return controller;
 }

@@ -152,9 +152,14 @@ export async function perform(r: RolloutRef, a: Action, d: EffectDeps): Promise<
   }
 }
 
-/** The Rollout's ReplicaSets (controller owner reference to it), read fresh: a new revision numbers after them. */
+/**
+ * The Rollout's ReplicaSets (controller owner reference to it), read fresh: a new revision numbers after them. The
+ * selector's labels narrow the list to this Rollout's (its ReplicaSets carry them), so the answer is a few objects,
+ * not every ReplicaSet of the namespace.
+ */
 export async function ownedReplicaSets(client: KubeClient, r: RolloutRef): Promise<KubeObject[]> {
-  const list = await client.list<KubeObject>(R.replicaSet, r.namespace, { labelSelector: POD_TEMPLATE_HASH_LABEL });
+  const labels = Object.entries(r.rollout.spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  const list = await client.list<KubeObject>(R.replicaSet, r.namespace, { labelSelector: [POD_TEMPLATE_HASH_LABEL, ...labels].join(',') });
   return list.items.filter((rs) => (rs.metadata?.ownerReferences ?? []).some((o) => o.uid === r.uid && o.controller === true));
 }
 

@@ -32,6 +32,8 @@ export interface ControllerOptions {
   queue?: WorkQueue;
 }
 
+const PARKED_SWEEP_MS = 1000;
+
 export const splitKey = (key: string): { namespace: string | undefined; name: string } => {
   const i = key.indexOf('/');
   return i < 0 ? { namespace: undefined, name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
@@ -48,6 +50,9 @@ export class Controller {
   readonly expectations = new Expectations();
   private readonly opts: ControllerOptions;
   private workersDone: Promise<void>[] = [];
+  /** Keys waiting for the cache to show this controller's last write (see work()). */
+  private readonly parked = new Set<string>();
+  private sweeper: NodeJS.Timeout | undefined;
   private abort = new AbortController();
 
   constructor(opts: ControllerOptions) {
@@ -66,10 +71,19 @@ export class Controller {
     this.abort = new AbortController();
     const n = this.opts.workers ?? 2;
     this.workersDone = Array.from({ length: n }, () => this.work(this.abort.signal));
+    this.sweeper = setInterval(() => {
+      for (const key of this.parked) {
+        if (!this.expectations.satisfied(key)) continue;
+        this.parked.delete(key);
+        this.enqueue(key);
+      }
+    }, PARKED_SWEEP_MS);
+    this.sweeper.unref();
   }
 
   /** Stops handing out keys, lets in-flight reconciles finish (their signal is aborted if `hard`), then resolves. */
   async stop(hard = false): Promise<void> {
+    clearInterval(this.sweeper);
     if (hard) this.abort.abort();
     await this.queue.shutdown();
     this.abort.abort();
@@ -85,10 +99,14 @@ export class Controller {
       metrics.queueDepth.set(labels, this.queue.length);
       metrics.inFlight.set(labels, this.queue.inFlight);
       if (!this.expectations.satisfied(key)) {
+        // The watch event carrying our write enqueues the key again when it lands (the informer's handler). Parked
+        // keys are swept once a second only for an event that never comes (the expectation's timeout): no timer
+        // and no polling per key while thousands wait.
+        this.parked.add(key);
         this.queue.done(key);
-        this.queue.addAfter(key, 100);
         continue;
       }
+      this.parked.delete(key);
       const { namespace, name } = splitKey(key);
       const reqLog = log.child({ controller: this.name, key });
       const end = metrics.reconcileSeconds.startTimer(labels);

@@ -94,4 +94,30 @@ describe('informer', () => {
     expect(inf.stats.errors).toBe(1);
     expect(inf.stats.relists).toBe(0);
   });
+
+  it('caches the transform of each object, frozen, and keeps its indexes true through updates and deletes', async () => {
+    const owned = (name: string, rv: string, owner: string): KubeObject => ({ metadata: { name, namespace: name === 'c' ? 'other' : 'ns', resourceVersion: rv, ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: owner, uid: owner, controller: true }], annotations: { keep: 'yes', 'kubectl.kubernetes.io/last-applied-configuration': '{"big":true}' } }, spec: { template: { big: true }, replicas: 1 } });
+    const { client, asked } = scripted([
+      { list: [owned('a', '1', 'u1'), owned('b', '2', 'u1'), owned('c', '3', 'u2')], rv: '3' },
+      { watch: [{ type: 'MODIFIED', object: owned('b', '4', 'u2') }, { type: 'DELETED', object: owned('a', '5', 'u1') }], then: 'close' },
+    ]);
+    const inf = new Informer<KubeObject>({ client, resource: R.replicaSet, log: createLogger({ level: 'silent' }), transform: (o) => ({ metadata: o.metadata, spec: { replicas: (o.spec as { replicas: number }).replicas } }) });
+    inf.addIndex('owner', (o) => (o.metadata?.ownerReferences ?? []).map((r) => r.uid));
+    inf.start();
+    await inf.waitForSync();
+    const names = (os: KubeObject[]): string[] => os.map((o) => o.metadata?.name ?? '').sort();
+    expect(names(inf.byIndex('owner', 'u1'))).toEqual(['a', 'b']);
+    expect(names(inf.list('ns'))).toEqual(['a', 'b']);
+    const a = inf.get('ns', 'a');
+    expect(a?.spec).toEqual({ replicas: 1 });
+    expect(a?.metadata?.annotations).toEqual({ keep: 'yes' });
+    expect(Object.isFrozen(a?.spec)).toBe(true);
+    for (let t = 0; t < 100 && !asked.includes('watch rv=5'); t++) await new Promise((r) => setTimeout(r, 5));
+    await inf.stop();
+    expect(names(inf.byIndex('owner', 'u1'))).toEqual([]);
+    expect(names(inf.byIndex('owner', 'u2'))).toEqual(['b', 'c']);
+    expect(names(inf.list('ns'))).toEqual(['b']);
+    expect(names(inf.list('other'))).toEqual(['c']);
+    expect(names(inf.list())).toEqual(['b', 'c']);
+  });
 });

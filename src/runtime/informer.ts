@@ -7,7 +7,7 @@ import { sleep } from './sleep.ts';
 export type InformerEvent = 'add' | 'update' | 'delete';
 export type Handler<T> = (event: InformerEvent, obj: T, old?: T) => void;
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   client: KubeClient;
   resource: ResourceType;
   /** One namespace, or all when undefined. */
@@ -24,6 +24,11 @@ export interface InformerOptions {
   maxBackoffMs?: number;
   /** Page size for lists. */
   pageSize?: number;
+  /**
+   * Cuts each object to what the readers use before it is cached (a ReplicaSet without its pod template, a Service
+   * without its ports): the cache's memory, and the cost of freezing every event, scale with what is kept.
+   */
+  transform?: (o: T) => T;
 }
 
 export const keyOf = (namespace: string | undefined, name: string): string => (namespace ? `${namespace}/${name}` : name);
@@ -38,13 +43,25 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-// managedFields can be half an object's size and no decision reads them from the cache.
-function trim<T extends KubeObject>(o: T): T {
-  if (o.metadata?.managedFields !== undefined) {
-    const { managedFields: _drop, ...metadata } = o.metadata;
-    return { ...o, metadata };
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+// managedFields can be half an object's size, and kubectl's last-applied annotation a whole copy of the object; no
+// decision reads either from the cache.
+export function trimMetadata<T extends KubeObject>(o: T): T {
+  const m = o.metadata;
+  if (m === undefined || (m.managedFields === undefined && m.annotations?.[LAST_APPLIED] === undefined)) return o;
+  const { managedFields: _drop, ...metadata } = m;
+  if (m.annotations?.[LAST_APPLIED] !== undefined) {
+    const { [LAST_APPLIED]: _last, ...annotations } = m.annotations;
+    metadata.annotations = annotations;
   }
-  return o;
+  return { ...o, metadata };
+}
+
+/** A secondary index: the keys of the objects `fn` files under each value. */
+interface Index<T> {
+  fn: (o: T) => readonly string[];
+  map: Map<string, Set<string>>;
 }
 
 /**
@@ -54,6 +71,8 @@ function trim<T extends KubeObject>(o: T): T {
  */
 export class Informer<T extends KubeObject> {
   private readonly cache = new Map<string, T>();
+  /** Keys by namespace, and any index a reader added: a reconcile reads its few objects, not a scan of all. */
+  private readonly indexes = new Map<string, Index<T>>([['namespace', { fn: (o) => [o.metadata?.namespace ?? ''], map: new Map() }]]);
   private readonly handlers: Handler<T>[] = [];
   private readonly rvListeners: ((key: string, rv: string) => void)[] = [];
   private rv: string | undefined;
@@ -61,11 +80,11 @@ export class Informer<T extends KubeObject> {
   private readonly syncWaiters: (() => void)[] = [];
   private abort: AbortController | undefined;
   private running: Promise<void> | undefined;
-  private readonly opts: InformerOptions;
+  private readonly opts: InformerOptions<T>;
   /** Counters for metrics and tests. */
   readonly stats = { lists: 0, watches: 0, relists: 0, errors: 0 };
 
-  constructor(opts: InformerOptions) {
+  constructor(opts: InformerOptions<T>) {
     this.opts = opts;
   }
 
@@ -91,8 +110,67 @@ export class Informer<T extends KubeObject> {
   }
 
   list(namespace?: string): T[] {
-    const all = [...this.cache.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
+    return namespace === undefined ? [...this.cache.values()] : this.byIndex('namespace', namespace);
+  }
+
+  /** Adds an index (before start: objects already cached are filed too). */
+  addIndex(name: string, fn: (o: T) => readonly string[]): void {
+    if (this.indexes.has(name)) throw new Error(`informer ${this.opts.resource.plural}: index ${name} exists`);
+    const index: Index<T> = { fn, map: new Map() };
+    this.indexes.set(name, index);
+    for (const [key, o] of this.cache) this.file(index, key, o);
+  }
+
+  /** The cached objects an index files under `value`. */
+  byIndex(name: string, value: string): T[] {
+    const index = this.indexes.get(name);
+    if (index === undefined) throw new Error(`informer ${this.opts.resource.plural}: no index ${name}`);
+    const keys = index.map.get(value);
+    if (keys === undefined) return [];
+    const out: T[] = [];
+    for (const k of keys) {
+      const o = this.cache.get(k);
+      if (o !== undefined) out.push(o);
+    }
+    return out;
+  }
+
+  private file(index: Index<T>, key: string, o: T): void {
+    for (const v of index.fn(o)) {
+      let set = index.map.get(v);
+      if (set === undefined) index.map.set(v, (set = new Set()));
+      set.add(key);
+    }
+  }
+
+  private unfile(index: Index<T>, key: string, o: T): void {
+    for (const v of index.fn(o)) {
+      const set = index.map.get(v);
+      set?.delete(key);
+      if (set?.size === 0) index.map.delete(v);
+    }
+  }
+
+  private put(key: string, obj: T): T | undefined {
+    const old = this.cache.get(key);
+    this.cache.set(key, obj);
+    for (const index of this.indexes.values()) {
+      if (old !== undefined) this.unfile(index, key, old);
+      this.file(index, key, obj);
+    }
+    return old;
+  }
+
+  private remove(key: string): void {
+    const old = this.cache.get(key);
+    if (old === undefined) return;
+    this.cache.delete(key);
+    for (const index of this.indexes.values()) this.unfile(index, key, old);
+  }
+
+  private prepare(raw: T): T {
+    const trimmed = trimMetadata(raw);
+    return deepFreeze(this.opts.transform !== undefined ? this.opts.transform(trimmed) : trimmed);
   }
 
   hasSynced(): boolean {
@@ -154,18 +232,17 @@ export class Informer<T extends KubeObject> {
     const seen = new Set<string>();
     for (const raw of items) {
       // List items carry no apiVersion/kind of their own; give them what a watch event would have.
-      const obj = deepFreeze(trim({ ...raw, apiVersion: raw.apiVersion ?? apiVersionOf(this.opts.resource), kind: raw.kind ?? this.opts.resource.kind }));
+      const obj = this.prepare({ ...raw, apiVersion: raw.apiVersion ?? apiVersionOf(this.opts.resource), kind: raw.kind ?? this.opts.resource.kind });
       const key = objectKey(obj);
       seen.add(key);
-      const old = this.cache.get(key);
-      this.cache.set(key, obj);
+      const old = this.put(key, obj);
       this.notifyRv(key, obj);
       if (old === undefined) this.emit('add', obj);
       else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit('update', obj, old);
     }
     for (const [key, old] of [...this.cache]) {
       if (!seen.has(key)) {
-        this.cache.delete(key);
+        this.remove(key);
         this.emit('delete', old);
       }
     }
@@ -186,17 +263,16 @@ export class Informer<T extends KubeObject> {
       this.rv = ev.object.metadata?.resourceVersion ?? this.rv;
       return;
     }
-    const obj = deepFreeze(trim(ev.object));
+    const obj = this.prepare(ev.object);
     const key = objectKey(obj);
     this.rv = obj.metadata?.resourceVersion ?? this.rv;
-    const old = this.cache.get(key);
     if (ev.type === 'DELETED') {
-      this.cache.delete(key);
+      this.remove(key);
       this.notifyRv(key, obj);
       this.emit('delete', obj);
       return;
     }
-    this.cache.set(key, obj);
+    const old = this.put(key, obj);
     this.notifyRv(key, obj);
     this.emit(old === undefined ? 'add' : 'update', obj, old);
   }

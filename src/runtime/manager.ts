@@ -25,7 +25,17 @@ export class Cache<T extends KubeObject> {
   }
 
   list(namespace?: string): T[] {
-    return this.informers.flatMap((i) => i.list(namespace));
+    return this.informers.length === 1 ? (this.informers[0]?.list(namespace) ?? []) : this.informers.flatMap((i) => i.list(namespace));
+  }
+
+  /** Files every object under the values `fn` returns (e.g. its owner's uid), for `byIndex`. Add before run(). */
+  addIndex(name: string, fn: (o: T) => readonly string[]): void {
+    for (const i of this.informers) i.addIndex(name, fn);
+  }
+
+  /** The cached objects an index files under `value`: a lookup, not a scan of the cache. */
+  byIndex(name: string, value: string): T[] {
+    return this.informers.length === 1 ? (this.informers[0]?.byIndex(name, value) ?? []) : this.informers.flatMap((i) => i.byIndex(name, value));
   }
 
   on(handler: Handler<T>): void {
@@ -77,8 +87,12 @@ export class Manager {
     this.o = opts;
   }
 
-  cache<T extends KubeObject>(resource: ResourceType, opts: { labelSelector?: string } = {}): Cache<T> {
-    const id = `${resource.group}/${resource.plural}?${opts.labelSelector ?? ''}`;
+  /**
+   * The shared cache of one kind (and label selector). `transform` cuts objects to what its readers use; caches with
+   * different transforms (`transform.id`) are separate informers, so a reader never gets a cut it did not ask for.
+   */
+  cache<T extends KubeObject>(resource: ResourceType, opts: { labelSelector?: string; transform?: { id: string; fn: (o: T) => T } } = {}): Cache<T> {
+    const id = `${resource.group}/${resource.plural}?${opts.labelSelector ?? ''}#${opts.transform?.id ?? ''}`;
     let c = this.caches.get(id);
     if (c === undefined) {
       const scopes = resource.namespaced && this.o.namespaces !== undefined && this.o.namespaces.length > 0 ? this.o.namespaces : [undefined];
@@ -89,6 +103,7 @@ export class Manager {
             resource,
             namespace,
             labelSelector: opts.labelSelector,
+            transform: opts.transform?.fn as ((o: KubeObject) => KubeObject) | undefined,
             log: this.o.log.child({ informer: resource.plural, namespace: namespace ?? '*' }),
             resyncMs: this.o.resyncMs,
           }),

@@ -24,7 +24,8 @@ export async function startOperator(kubeconfig: string, identity: string, extraA
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${identity}.log`);
   const out = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [MAIN, `--kubeconfig=${kubeconfig}`, `--identity=${identity}`, `--metrics-addr=127.0.0.1:${port}`, ...extraArgs], {
+  // The heap flag the image's ENTRYPOINT sets (Dockerfile), so tests run the operator as it runs in a pod.
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', MAIN, `--kubeconfig=${kubeconfig}`, `--identity=${identity}`, `--metrics-addr=127.0.0.1:${port}`, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
