@@ -6,3 +6,4 @@ export { assess, combinedState, exposureFloor, ratioEstimate, ratioInterval, typ
 export { validateSettings, type JudgeSettings } from './settings.ts';
 export type { SrmEvidence } from './srm.ts';
 export { checkedEdge, edgeAtOrAboveQuantile } from './edge.ts';
+export { EvidenceSchema, parseEvidence } from './schema.ts';
