@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { assess, exposureFloor } from './assess.ts';
+import { assess, combinedState, exposureFloor } from './assess.ts';
 import type { BatchCounts } from './counters.ts';
 import { addBatch, initialEvidence, type Evidence } from './evidence.ts';
 import { validateSettings, type JudgeSettings } from './settings.ts';
@@ -126,6 +126,15 @@ describe('assess', () => {
     const a = assess(e, S, 0.5);
     expect(a.share).toEqual({ realized: 0.5, configured: 0.5, mismatch: false });
     expect(a.totals.canary.requests).toBe(1000);
+  });
+});
+
+describe('combinedState', () => {
+  it('aborts on any gating metric, passes only when all pass', () => {
+    expect(combinedState(['pass', 'abort'])).toBe('abort');
+    expect(combinedState(['pass', 'continue'])).toBe('continue');
+    expect(combinedState(['pass', 'pass'])).toBe('pass');
+    expect(combinedState([])).toBe('continue');
   });
 });
 

@@ -158,3 +158,9 @@ export function assess(e: Evidence, s: JudgeSettings, configuredShare?: number):
   if (state === 'continue') out.needed = needed(e, s, lnPass);
   return out;
 }
+
+/** The verdict over the gating metrics (each assessed with gatingMetrics = M): any abort aborts; all must pass. */
+export function combinedState(states: readonly Assessment['state'][]): Assessment['state'] {
+  if (states.includes('abort')) return 'abort';
+  return states.length > 0 && states.every((s) => s === 'pass') ? 'pass' : 'continue';
+}

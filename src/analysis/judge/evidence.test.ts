@@ -4,6 +4,7 @@ import type { BatchCounts } from './counters.ts';
 import { CounterError, EvidenceMismatchError, JudgeSettingsError } from './errors.ts';
 import { addBatch, initialEvidence, splitLogFactor, type Evidence } from './evidence.ts';
 import { logMeanExp } from './logmath.ts';
+import { parseEvidence } from './schema.ts';
 import type { JudgeSettings } from './settings.ts';
 
 const S: JudgeSettings = { alpha: 0.01, beta: 0.01, maxRatio: 2, gatingMetrics: 1 };
@@ -172,7 +173,9 @@ describe('the split e-process: shape', () => {
     const frozen = JSON.stringify(e0);
     const e1 = addBatch(e0, batch(200, 3, 800, 2), S, 0.2);
     expect(JSON.stringify(e0)).toBe(frozen);
-    const e2 = JSON.parse(JSON.stringify(e1)) as Evidence;
+    const e2 = parseEvidence(JSON.parse(JSON.stringify(e1)));
+    expect(() => parseEvidence({ ...e1, logAbort: ['x'] })).toThrow(/logAbort/);
+    expect(() => parseEvidence({ ...e1, v: 2 })).toThrow();
     expect(addBatch(e2, batch(200, 3, 800, 2), S, 0.2)).toEqual(addBatch(e1, batch(200, 3, 800, 2), S, 0.2));
     expect(JSON.stringify(e1).length).toBeLessThan(4000);
   });

@@ -1,6 +1,6 @@
 // The decision rules compared on the same simulated series: Sluice's judge (the real code), Flagger's default
 // analysis, a typical Argo Rollouts AnalysisTemplate, and Wald's SPRT expected time as the floor.
-import { addBatch, assess, batchFromSeries, initialEvidence, type Evidence, type JudgeSettings } from '../../../src/analysis/judge/index.ts';
+import { addBatch, assess, batchFromSeries, combinedState, initialEvidence, type Assessment, type Evidence, type JudgeSettings } from '../../../src/analysis/judge/index.ts';
 import { metricRates, type Cell } from './cells.ts';
 import { BUCKETS_MS } from './latency.ts';
 import { histogramQuantile, sumRate } from './promql.ts';
@@ -31,18 +31,17 @@ export class SluicePolicy implements Policy {
   }
 
   observe(scrape: Scrape): Decision | undefined {
-    let passes = 0;
+    const states: Assessment['state'][] = [];
     for (const m of this.metrics) {
       const { batch, seen } = batchFromSeries(m.prev, m.pick(scrape));
       const first = m.prev === undefined;
       m.prev = seen;
       if (first) continue;
       m.e = addBatch(m.e, batch, this.settings, this.share);
-      const a = assess(m.e, this.settings, this.share);
-      if (a.state === 'abort') return { kind: 'abort', t: scrape.t };
-      if (a.state === 'pass') passes++;
+      states.push(assess(m.e, this.settings, this.share).state);
     }
-    return passes === this.metrics.length ? { kind: 'pass', t: scrape.t } : undefined;
+    const state = combinedState(states);
+    return state === 'continue' ? undefined : { kind: state, t: scrape.t };
   }
 }
 
