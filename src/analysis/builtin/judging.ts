@@ -4,8 +4,9 @@
 import { createHash } from 'node:crypto';
 import type { JudgeProviderSpec } from '../../api/analysis/schema.ts';
 import { parseDuration } from '../../api/common/duration.ts';
-import { addBatch, assess, batchFromSeries, initialEvidence, type Assessment, type BatchCounts, type Evidence, type JudgeSettings, type SeriesSample } from '../judge/index.ts';
+import { addBatch, assess, batchFromSeries, evidenceMatches, initialEvidence, type Assessment, type BatchCounts, type Evidence, type JudgeSettings, type SeriesSample } from '../judge/index.ts';
 import { checkedEdge, edgeAtOrAboveQuantile } from '../judge/edge.ts';
+import { EvidenceSchema } from '../judge/schema.ts';
 import { addGuard, guardLogEvidence, initialGuard, type GuardEvidence } from '../judge/guard.ts';
 import type { Judgement } from '../decide/judge.ts';
 
@@ -174,7 +175,9 @@ export interface LookInput {
 function startState(spec: JudgeProviderSpec, nowMs: number): Omit<LookState, 'seen'> {
   const carry = spec.carry as Partial<LookState> | undefined;
   const settings = settingsOf(spec);
-  const evidence = carry?.evidence !== undefined && carry.evidence.v === 1 && carry.evidence.logAbort.length === initialEvidence(settings).logAbort.length ? carry.evidence : initialEvidence(settings);
+  // A carried evidence that does not parse, or was built on another grid, is not continued: starting over is never less safe.
+  const parsed = EvidenceSchema.safeParse(carry?.evidence);
+  const evidence = parsed.success && evidenceMatches(parsed.data, settings) ? (parsed.data) : initialEvidence(settings);
   return {
     v: 1,
     startedAtMs: nowMs,

@@ -8,6 +8,7 @@ import { promString, regexEscape } from '../builtin/builtin.ts';
 import { JudgeConfigError, look, type LookState } from '../builtin/judging.ts';
 import { STATE_KEY } from '../decide/decide.ts';
 import type { Observation } from '../decide/judge.ts';
+import { EvidenceSchema } from '../judge/schema.ts';
 import { instantVector } from './prometheus.ts';
 import { ProviderError, type MeasureContext, type MetricProvider } from './provider.ts';
 
@@ -26,14 +27,14 @@ export function judgeQuery(spec: JudgeProviderSpec): string {
 }
 
 // The state is ours, but it comes back through the apiserver: parse it, and start over rather than trust a mangled one.
-const stateSchema = z.object({ v: z.literal(1), startedAtMs: z.number(), seen: z.record(z.string(), z.number()), evidence: z.looseObject({ v: z.literal(1), logAbort: z.array(z.number()), logPass: z.array(z.number()) }) }).loose();
+const stateSchema = z.object({ v: z.literal(1), startedAtMs: z.number(), seen: z.record(z.string(), z.number()), evidence: EvidenceSchema }).loose();
 
 function previousState(context: MeasureContext | undefined): LookState | undefined {
   const raw = context?.previous?.metadata?.[STATE_KEY];
   if (raw === undefined) return undefined;
   try {
     const parsed = stateSchema.safeParse(JSON.parse(raw));
-    return parsed.success ? (parsed.data as unknown as LookState) : undefined;
+    return parsed.success ? (parsed.data) : undefined;
   } catch {
     return undefined;
   }
