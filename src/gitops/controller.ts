@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApplicationStatus } from '../api/application/schema.ts';
-import { jsonEqual } from '../api/common/equal.ts';
+import { sameJson } from './equal.ts';
 import { parseDuration } from '../api/common/duration.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { Discovery } from '../kube/discovery.ts';
@@ -58,6 +58,7 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
   const discovery = deps.discovery ?? new Discovery(deps.client);
   const memories = new Map<string, AppMemory & { checked?: { at: number; generation: number } }>();
   const watched = new Map<string, Cache<KubeObject>>();
+  const listed = new Map<string, { until: number; done: Promise<void> }>();
 
   const watchKinds = (kinds: ResourceType[]): void => {
     for (const rt of kinds) {
@@ -77,6 +78,24 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
     discovery,
     source,
     onKinds: watchKinds,
+    waitForWatches: async (kinds, timeoutMs) => {
+      const now = Date.now();
+      const pending = kinds.flatMap((rt) => {
+        const id = `${rt.group}/${rt.plural}`;
+        const c = watched.get(id);
+        if (c === undefined || c.hasSynced()) return [];
+        // One waiter per watch however many reconciles ask, and a deadline over its whole life: a watch that never
+        // lists (no RBAC to list the kind) is waited for once, then compares fall back to GETs.
+        let w = listed.get(id);
+        if (w === undefined) listed.set(id, (w = { until: now + timeoutMs, done: Promise.all(c.informers.map((i) => i.waitForSync())).then(() => undefined) }));
+        return w.until > now ? [w] : [];
+      });
+      if (pending.length === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((r) => (timer = setTimeout(r, Math.max(...pending.map((w) => w.until)) - now)));
+      await Promise.race([Promise.all(pending.map((w) => w.done)), deadline]);
+      clearTimeout(timer);
+    },
     liveFromCache: (rt, namespace, name) => {
       const cache = watched.get(`${rt.group}/${rt.plural}`);
       if (cache === undefined || !cache.hasSynced()) return 'unknown';
@@ -123,7 +142,7 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
     const { reconciledAt: _a, ...before } = raw.status ?? {};
     const { reconciledAt: _b, ...after } = outcome.status;
     // reconciledAt moves only with a write that changes something else: a quiet poll costs no write.
-    if (!jsonEqual(before, after)) await writeStatus(req, { ...outcome.status, reconciledAt: now() });
+    if (!sameJson(before, after)) await writeStatus(req, { ...outcome.status, reconciledAt: now() });
     for (const e of outcome.events) await deps.events.record(raw, e.type, e.reason, e.message);
     return { requeueAfterMs: Math.min(outcome.requeueAfterMs, pollMs) };
   };
