@@ -18,7 +18,9 @@ import type { EventRecorder } from '../runtime/events.ts';
 import type { Cache, Manager } from '../runtime/manager.ts';
 import { setCondition } from '../api/common/conditions.ts';
 import { cascadeDelete, cascadeFinalizer, refOfLive } from './delete/cascade.ts';
-import { INSTANCE_LABEL, refString, TRACKING_ANNOTATION } from './plan/plan.ts';
+import { sameState } from './diff/drift.ts';
+import { assessHealth } from './health/health.ts';
+import { INSTANCE_LABEL, refKey, refString, TRACKING_ANNOTATION } from './plan/plan.ts';
 import { GitSource } from './source/git.ts';
 import { appSpecStatus, appSpecStatusChanged, checkApplication, INVALID_SPEC_ERROR } from './spec.ts';
 import { REFRESH_ANNOTATION, Syncer, type AppMemory } from './sync.ts';
@@ -43,6 +45,26 @@ export interface ApplicationControllerDeps {
   discovery?: Discovery;
 }
 
+/**
+ * A change to a managed object that cannot change its app's status or call for a sync: the object was in sync, its
+ * state (drift.ts liveState) and health are the same, and labels and annotations only gained keys (a controller's
+ * revision annotation; additions cannot break what the manifest declares). Deployments' status updates are most
+ * events of a large app: each used to cost a full reconcile of every object.
+ */
+export function quietChange(memory: AppMemory | undefined, rt: ResourceType, old: KubeObject, obj: KubeObject): boolean {
+  const m = obj.metadata;
+  if (memory === undefined || m?.name === undefined) return false;
+  const ref = { group: rt.group, kind: rt.kind, namespace: rt.namespaced ? (m.namespace ?? '') : '', name: m.name };
+  if (!memory.inSync.has(refKey(ref))) return false;
+  const onlyAdded = (a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean => Object.entries(a ?? {}).every(([k, v]) => b?.[k] === v);
+  return (
+    onlyAdded(old.metadata?.labels, m.labels) &&
+    onlyAdded(old.metadata?.annotations, m.annotations) &&
+    sameJson(assessHealth(old), assessHealth(obj)) &&
+    sameState(old, obj)
+  );
+}
+
 /** The app a managed object belongs to, from its tracking annotation (`<ns>/<name>:...`). */
 export function appKeyOf(obj: KubeObject): string | undefined {
   const id = obj.metadata?.annotations?.[TRACKING_ANNOTATION];
@@ -65,9 +87,11 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
       const id = `${rt.group}/${rt.plural}`;
       if (watched.has(id)) continue;
       const cache = manager.cache<KubeObject>(rt, { labelSelector: INSTANCE_LABEL });
-      cache.on((_ev, obj) => {
+      cache.on((ev, obj, old) => {
         const key = appKeyOf(obj);
-        if (key !== undefined) controller.enqueue(key);
+        if (key === undefined) return;
+        if (ev === 'update' && old !== undefined && quietChange(memories.get(key), rt, old, obj)) return;
+        controller.enqueue(key);
       });
       watched.set(id, cache);
     }

@@ -167,7 +167,15 @@ export class Syncer {
     }
 
     // 4. Compare every planned object with the cluster.
-    const rts = await Promise.all(plan.apply.map((o) => this.d.discovery.resolve(o.manifest.apiVersion, o.manifest.kind)));
+    const byKind = new Map<string, Promise<ResourceType | undefined>>();
+    const rts = await Promise.all(
+      plan.apply.map((o) => {
+        const k = `${o.manifest.apiVersion} ${o.manifest.kind}`;
+        let r = byKind.get(k);
+        if (r === undefined) byKind.set(k, (r = this.d.discovery.resolve(o.manifest.apiVersion, o.manifest.kind)));
+        return r;
+      }),
+    );
     const kinds = [...new Map(rts.filter((r): r is ResourceType => r !== undefined).map((r) => [`${r.group}/${r.plural}`, r])).values()];
     this.d.onKinds?.(kinds);
     await this.d.waitForWatches?.(kinds, WATCH_SYNC_WAIT_MS);

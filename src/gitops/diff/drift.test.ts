@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { KubeObject } from '../../kube/client.ts';
-import { drifted, fingerprint, liveState, unchangedSince } from './drift.ts';
+import { drifted, fingerprint, liveState, sameState, unchangedSince } from './drift.ts';
 
 const manifest: KubeObject = {
   apiVersion: 'apps/v1',
@@ -64,5 +64,16 @@ describe('unchangedSince: when a manifest found in sync needs no new dry-run', (
     const l = live({ status: { replicas: 5 } });
     expect(drifted(live(), l)).toBe(false);
     expect(unchangedSince(state, manifest, l)).toBe(true);
+  });
+});
+
+describe('sameState', () => {
+  it('agrees with liveState', () => {
+    const a = live();
+    const b = live({ status: { replicas: 9 } });
+    const c = live({ spec: { replicas: 9 } });
+    expect(sameState(a, b)).toBe(liveState(a) === liveState(b));
+    expect(sameState(a, c)).toBe(false);
+    expect(liveState(a) === liveState(c)).toBe(false);
   });
 });

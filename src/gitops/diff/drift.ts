@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../api/common/equal.ts';
 import type { IgnoreDifference } from '../../api/application/ignore.ts';
 import type { KubeObject } from '../../kube/client.ts';
+import { sameJson } from '../equal.ts';
 import type { ManagedFieldsEntry } from '../apply/conflicts.ts';
 import { withoutIgnored } from './ignore.ts';
 
@@ -43,9 +44,16 @@ const fingerprints = new WeakMap<object, string>();
  * A hash: the controller keeps one per managed object.
  */
 export function liveState(live: KubeObject): string {
+  return hash(stateOf(live));
+}
+
+/** liveState(a) === liveState(b), without hashing (the watch handlers compare every event's old and new object). */
+export const sameState = (a: KubeObject, b: KubeObject): boolean => sameJson(stateOf(a), stateOf(b));
+
+function stateOf(live: KubeObject): unknown {
   const n = normalize(live) as { metadata: Record<string, unknown> };
   const { labels: _l, annotations: _a, ...meta } = n.metadata;
-  return hash({ ...n, metadata: meta });
+  return { ...n, metadata: meta };
 }
 
 /**
