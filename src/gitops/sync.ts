@@ -82,7 +82,7 @@ export interface AppMemory {
    */
   inSync: Map<string, { rv: string; fp: string; state: string }>;
   /** The last ls-remote: reconciles triggered by managed objects within the poll interval reuse its commit. */
-  source?: { at: number; key: string; commit: string };
+  source?: { at: number; key: string; commit: string; base?: string; fetchRef?: string };
   /** The value of the sync annotation last acted on. */
   syncToken?: string;
 }
@@ -123,6 +123,7 @@ export class Syncer {
     const pollMs = parseDuration(app.spec.pollInterval);
     const path = normalizePath(app.spec.source.path);
     const events: SyncOutcome['events'] = [];
+    const started = Date.now();
 
     // 1. Source: ls-remote, and a shallow fetch only when the commit is new here.
     const source = await this.checkSource(app, raw, id, memory, pollMs, log);
@@ -132,6 +133,9 @@ export class Syncer {
       return { status, requeueAfterMs: source.error instanceof SourceError && source.error.transient ? Math.min(pollMs, 30_000) : pollMs, events: [] };
     }
     const commit = source;
+    // Where a reconcile's time goes (debug level): source, render, plan, compare, sync, in ms since the start.
+    const marks: Record<string, number> = { source: Date.now() - started };
+    const mark = (what: string): void => void (marks[what] = Date.now() - started);
 
     // 2. Render (cached by commit, path and options).
     const renderKey = `${app.spec.source.repoURL}@${commit}:${path}:${fingerprint({ d: app.spec.source.directory, k: app.spec.source.kustomize })}`;
@@ -141,6 +145,7 @@ export class Syncer {
       this.renders.set(renderKey, rendered);
     }
 
+    mark('render');
     // 3. Plan.
     if (rendered.ok) await this.d.discovery.resolveAll(rendered.manifests.map((m) => ({ apiVersion: m.manifest.apiVersion, kind: m.manifest.kind })));
     const automated = app.spec.syncPolicy?.automated;
@@ -166,6 +171,7 @@ export class Syncer {
       return { status, requeueAfterMs: pollMs, events };
     }
 
+    mark('plan');
     // 4. Compare every planned object with the cluster.
     const byKind = new Map<string, Promise<ResourceType | undefined>>();
     const rts = await Promise.all(
@@ -183,6 +189,7 @@ export class Syncer {
     let compared = await Promise.all(plan.apply.map((o, i) => this.compare(o, rts[i], memory, rulesFor(ignore, o.ref))));
     const outOfSync = compared.some((c) => !c.synced) || plan.prune.length > 0;
 
+    mark('compare');
     // 5. Sync or not (decide.ts), retrying failed attempts with the policy's backoff and limit.
     const lastOp = prev.operationState;
     const retry = app.spec.syncPolicy?.retry;
@@ -236,6 +243,8 @@ export class Syncer {
       log.info({ phase: run.phase, revision: commit, message: run.message }, 'sync');
     }
 
+    mark('sync');
+    log.debug({ ms: marks, objects: plan.apply.length, synced: decision.sync }, 'reconcile timings');
     // 6. Status.
     const resources: ResourceStatus[] = [
       ...compared.map((c) => ({ ...refFields(c.obj.ref), status: c.synced ? ('Synced' as const) : ('OutOfSync' as const), health: c.health, ...(c.obj.ref.syncWave !== undefined ? { syncWave: c.obj.ref.syncWave } : {}) })),
@@ -269,15 +278,24 @@ export class Syncer {
     // A new value of the refresh or sync annotation (the CLI and webhooks set them) asks for an ls-remote now.
     const refresh = raw.metadata?.annotations?.[REFRESH_ANNOTATION];
     const sync = raw.metadata?.annotations?.[SYNC_ANNOTATION];
-    const key = fingerprint({ url: app.spec.source.repoURL, rev: app.spec.source.targetRevision, creds: app.spec.credentials, gen: raw.metadata?.generation, refresh, sync });
+    const base = fingerprint({ url: app.spec.source.repoURL, rev: app.spec.source.targetRevision, creds: app.spec.credentials, gen: raw.metadata?.generation });
+    const key = fingerprint({ base, refresh, sync });
     const checked = memory.source;
     if (checked !== undefined && checked.key === key && Date.now() - checked.at < pollMs) return checked.commit;
     try {
       const ref = app.spec.credentials?.secretRef;
       const creds: GitCredentials | undefined = ref === undefined ? undefined : await readCredentials(this.d.client, ref.namespace ?? id.namespace, ref.name);
+      // A refresh (webhook, CLI) of an unchanged spec whose ref was fetched before: one incremental fetch names the tip.
+      const known = checked?.base === base && checked.key !== key ? checked.fetchRef : undefined;
+      const tip = known === undefined ? undefined : await this.d.source.fetchTip(app.spec.source.repoURL, known, creds);
+      if (tip !== undefined) {
+        memory.source = { at: Date.now(), key, commit: tip, base, fetchRef: known };
+        log.debug({ commit: tip, previous: checked?.commit, why: 'refresh' }, 'fetched the tip');
+        return tip;
+      }
       const resolved = await this.d.source.resolve(app.spec.source.repoURL, app.spec.source.targetRevision, creds);
       const commit = await this.d.source.ensure(app.spec.source.repoURL, resolved, creds);
-      memory.source = { at: Date.now(), key, commit };
+      memory.source = { at: Date.now(), key, commit, base, ...(resolved.kind === 'ref' && resolved.fetchRef.startsWith('refs/') ? { fetchRef: resolved.fetchRef } : {}) };
       log.debug({ commit, previous: checked?.commit, why: checked === undefined ? 'first' : checked.key === key ? 'interval' : 'spec or refresh' }, 'checked the remote');
       return commit;
     } catch (err) {

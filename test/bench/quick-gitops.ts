@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     const url = await git.createRepo('app');
     const c1 = await git.commit('app', v1, 'v0');
     const profDir = resolve('test-results', 'quick-gitops-prof');
-    op = await startOperator(cp.kubeconfig, 'quick-gitops', ['--namespace=bench-sluice'], {
+    op = await startOperator(cp.kubeconfig, 'quick-gitops', ['--namespace=bench-sluice', ...(process.argv.includes('--debug') ? ['--log-level=debug'] : [])], {
       SLUICE_WEBHOOK_GITHUB_SECRET: SECRET,
       ...(CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` } : {}),
     });

@@ -216,7 +216,7 @@ const compareApply = (a: PlannedObject, b: PlannedObject): number => compareRefs
 const trackedBy = new WeakMap<Manifest, Map<string, Manifest>>();
 function tracked(m: Manifest, app: AppId, ref: ObjectRef): Manifest {
   let per = trackedBy.get(m);
-  if (per === undefined) trackedBy.set(m, (per = new Map()));
+  if (per === undefined) trackedBy.set(m, (per = new Map<string, Manifest>()));
   const key = `${app.namespace}/${app.name}\0${ref.namespace}`;
   let t = per.get(key);
   if (t === undefined) per.set(key, (t = track(m, app, ref)));

@@ -129,6 +129,32 @@ export class GitSource {
       return got;
     });
   }
+  /**
+   * The current tip of `fetchRef` (a branch or tag fetched before), fetched incrementally in one exchange: the fetch's
+   * own ref discovery names the tip, so a webhook's refresh needs no separate ls-remote (two requests to the Git host
+   * instead of four). Undefined when this cannot be done cheaply (never fetched, or the fetch failed): the caller then
+   * resolves and ensures as usual.
+   */
+  async fetchTip(url: string, fetchRef: string, creds?: GitCredentials): Promise<string | undefined> {
+    const gitdir = this.gitdir(url);
+    return this.locked(gitdir, async () => {
+      const since = await this.tipTime(gitdir, fetchRef);
+      if (since === undefined) return undefined;
+      try {
+        const result = await this.guard(`fetch ${url}`, (http) =>
+          git.fetch({ fs, http, gitdir, remote: 'origin', ref: fetchRef, singleBranch: true, since, tags: false, headers: authHeaders(creds) }),
+        );
+        const tip = result.fetchHead;
+        if (tip === null || !(await this.has(gitdir, tip))) return undefined;
+        this.fetches.set(url, (this.fetches.get(url) ?? 0) + 1);
+        await git.writeRef({ fs, gitdir, ref: fetchRef, value: tip, force: true });
+        return tip;
+      } catch {
+        return undefined;
+      }
+    });
+  }
+
   /** Every file under `path` at `commit`, read from the object store; refuses trees over the limits. */
   async readFiles(url: string, commit: string, path: string | undefined, opts: ReadOptions = {}): Promise<SourceFile[]> {
     const gitdir = this.gitdir(url);
