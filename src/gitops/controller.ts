@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApplicationStatus } from '../api/application/schema.ts';
-import { jsonEqual } from '../api/common/equal.ts';
+import { sameJson } from './equal.ts';
 import { parseDuration } from '../api/common/duration.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { Discovery } from '../kube/discovery.ts';
@@ -18,7 +18,9 @@ import type { EventRecorder } from '../runtime/events.ts';
 import type { Cache, Manager } from '../runtime/manager.ts';
 import { setCondition } from '../api/common/conditions.ts';
 import { cascadeDelete, cascadeFinalizer, refOfLive } from './delete/cascade.ts';
-import { INSTANCE_LABEL, refString, TRACKING_ANNOTATION } from './plan/plan.ts';
+import { sameState } from './diff/drift.ts';
+import { assessHealth } from './health/health.ts';
+import { INSTANCE_LABEL, refKey, refString, TRACKING_ANNOTATION } from './plan/plan.ts';
 import { GitSource } from './source/git.ts';
 import { appSpecStatus, appSpecStatusChanged, checkApplication, INVALID_SPEC_ERROR } from './spec.ts';
 import { REFRESH_ANNOTATION, Syncer, type AppMemory } from './sync.ts';
@@ -43,6 +45,26 @@ export interface ApplicationControllerDeps {
   discovery?: Discovery;
 }
 
+/**
+ * A change to a managed object that cannot change its app's status or call for a sync: the object was in sync, its
+ * state (drift.ts liveState) and health are the same, and labels and annotations only gained keys (a controller's
+ * revision annotation; additions cannot break what the manifest declares). Deployments' status updates are most
+ * events of a large app: each used to cost a full reconcile of every object.
+ */
+export function quietChange(memory: AppMemory | undefined, rt: ResourceType, old: KubeObject, obj: KubeObject): boolean {
+  const m = obj.metadata;
+  if (memory === undefined || m?.name === undefined) return false;
+  const ref = { group: rt.group, kind: rt.kind, namespace: rt.namespaced ? (m.namespace ?? '') : '', name: m.name };
+  if (!memory.inSync.has(refKey(ref))) return false;
+  const onlyAdded = (a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean => Object.entries(a ?? {}).every(([k, v]) => b?.[k] === v);
+  return (
+    onlyAdded(old.metadata?.labels, m.labels) &&
+    onlyAdded(old.metadata?.annotations, m.annotations) &&
+    sameJson(assessHealth(old), assessHealth(obj)) &&
+    sameState(old, obj)
+  );
+}
+
 /** The app a managed object belongs to, from its tracking annotation (`<ns>/<name>:...`). */
 export function appKeyOf(obj: KubeObject): string | undefined {
   const id = obj.metadata?.annotations?.[TRACKING_ANNOTATION];
@@ -58,15 +80,18 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
   const discovery = deps.discovery ?? new Discovery(deps.client);
   const memories = new Map<string, AppMemory & { checked?: { at: number; generation: number } }>();
   const watched = new Map<string, Cache<KubeObject>>();
+  const listed = new Map<string, { until: number; done: Promise<void> }>();
 
   const watchKinds = (kinds: ResourceType[]): void => {
     for (const rt of kinds) {
       const id = `${rt.group}/${rt.plural}`;
       if (watched.has(id)) continue;
       const cache = manager.cache<KubeObject>(rt, { labelSelector: INSTANCE_LABEL });
-      cache.on((_ev, obj) => {
+      cache.on((ev, obj, old) => {
         const key = appKeyOf(obj);
-        if (key !== undefined) controller.enqueue(key);
+        if (key === undefined) return;
+        if (ev === 'update' && old !== undefined && quietChange(memories.get(key), rt, old, obj)) return;
+        controller.enqueue(key);
       });
       watched.set(id, cache);
     }
@@ -77,6 +102,24 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
     discovery,
     source,
     onKinds: watchKinds,
+    waitForWatches: async (kinds, timeoutMs) => {
+      const now = Date.now();
+      const pending = kinds.flatMap((rt) => {
+        const id = `${rt.group}/${rt.plural}`;
+        const c = watched.get(id);
+        if (c === undefined || c.hasSynced()) return [];
+        // One waiter per watch however many reconciles ask, and a deadline over its whole life: a watch that never
+        // lists (no RBAC to list the kind) is waited for once, then compares fall back to GETs.
+        let w = listed.get(id);
+        if (w === undefined) listed.set(id, (w = { until: now + timeoutMs, done: Promise.all(c.informers.map((i) => i.waitForSync())).then(() => undefined) }));
+        return w.until > now ? [w] : [];
+      });
+      if (pending.length === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((r) => (timer = setTimeout(r, Math.max(...pending.map((w) => w.until)) - now)));
+      await Promise.race([Promise.all(pending.map((w) => w.done)), deadline]);
+      clearTimeout(timer);
+    },
     liveFromCache: (rt, namespace, name) => {
       const cache = watched.get(`${rt.group}/${rt.plural}`);
       if (cache === undefined || !cache.hasSynced()) return 'unknown';
@@ -123,7 +166,7 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
     const { reconciledAt: _a, ...before } = raw.status ?? {};
     const { reconciledAt: _b, ...after } = outcome.status;
     // reconciledAt moves only with a write that changes something else: a quiet poll costs no write.
-    if (!jsonEqual(before, after)) await writeStatus(req, { ...outcome.status, reconciledAt: now() });
+    if (!sameJson(before, after)) await writeStatus(req, { ...outcome.status, reconciledAt: now() });
     for (const e of outcome.events) await deps.events.record(raw, e.type, e.reason, e.message);
     return { requeueAfterMs: Math.min(outcome.requeueAfterMs, pollMs) };
   };

@@ -15,11 +15,13 @@ import type { Discovery } from '../kube/discovery.ts';
 import { isNotFound, KubeApiError } from '../kube/errors.ts';
 import { R, type ResourceType } from '../kube/resource.ts';
 import { applyManifest, isPermanentApplyError, SYNC_FIELD_MANAGER, type ApplyOutcome } from './apply/apply.ts';
+import { forEachBounded } from './apply/pool.ts';
 import { decideSync } from './decide.ts';
-import { drifted, fingerprint } from './diff/drift.ts';
+import { drifted, fingerprint, liveState, unchangedSince } from './diff/drift.ts';
 import { needsManagedFields, respectIgnored, rulesFor } from './diff/ignore.ts';
 import { assessHealth, worst, type Health } from './health/health.ts';
 import { plan as makePlan, pruneVerdict, refKey, refString, stages, type AppId, type ObjectRef, type Plan, type PlannedObject } from './plan/plan.ts';
+import { Lru, ParsedFileCache } from './render/cache.ts';
 import { render } from './render/render.ts';
 import { RenderError, type RenderedManifest } from './render/yaml.ts';
 import { readCredentials } from './source/credentials.ts';
@@ -46,6 +48,13 @@ export const syncRequestPrunes = (value: string | undefined): boolean => value?.
 /** How often a sync that waits for a wave's health looks again. */
 export const WAVE_POLL_MS = 2_000;
 const CRD_ESTABLISHED_TIMEOUT_MS = 30_000;
+/**
+ * Applies in flight at once within one kind of one wave. The client's rate limiter (qps/burst) still paces them;
+ * this only stops one round trip at a time from being the limit.
+ */
+export const APPLY_CONCURRENCY = 16;
+/** How long a compare waits for a just-opened watch of a managed kind to list, before asking object by object. */
+const WATCH_SYNC_WAIT_MS = 10_000;
 
 type SyncResultResource = NonNullable<NonNullable<NonNullable<ApplicationStatus['operationState']>['syncResult']>['resources']>[number];
 type ResourceStatus = NonNullable<ApplicationStatus['resources']>[number];
@@ -54,18 +63,26 @@ export interface SyncDeps {
   client: KubeClient;
   discovery: Discovery;
   source: GitSource;
-  /** Live objects from a label-selected watch when it has synced; undefined means "ask the apiserver". */
+  /**
+   * Live objects from a label-selected watch when it has synced ('unknown' before). A miss is an object that does
+   * not exist or does not carry the instance label yet.
+   */
   liveFromCache?: (rt: ResourceType, namespace: string, name: string) => KubeObject | undefined | 'unknown';
+  /** Resolves when the watches of these kinds have listed (or at the deadline): one list instead of a GET each. */
+  waitForWatches?: (kinds: ResourceType[], timeoutMs: number) => Promise<void>;
   /** Told of every kind the app manages, so the controller can watch it. */
   onKinds?: (kinds: ResourceType[]) => void;
 }
 
 /** What the controller remembers between reconciles of one app; losing it (a restart) costs one full compare. */
 export interface AppMemory {
-  /** refKey → the live resourceVersion and desired fingerprint last found in sync. */
-  inSync: Map<string, { rv: string; fp: string }>;
+  /**
+   * refKey → what was last found in sync: the live resourceVersion, the desired manifest's fingerprint, and the
+   * live state (drift.ts liveState) then.
+   */
+  inSync: Map<string, { rv: string; fp: string; state: string }>;
   /** The last ls-remote: reconciles triggered by managed objects within the poll interval reuse its commit. */
-  source?: { at: number; key: string; commit: string };
+  source?: { at: number; key: string; commit: string; base?: string; fetchRef?: string };
   /** The value of the sync annotation last acted on. */
   syncToken?: string;
 }
@@ -87,26 +104,14 @@ interface Compared {
   manifest?: KubeObject;
 }
 
-/** Render results by commit, path and render options: a poll that finds the same commit renders nothing. */
-class RenderCache {
-  private readonly entries = new Map<string, { ok: true; manifests: RenderedManifest[] } | { ok: false; error: string }>();
-  get(key: string): ReturnType<Map<string, { ok: true; manifests: RenderedManifest[] } | { ok: false; error: string }>['get']> {
-    const v = this.entries.get(key);
-    if (v !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, v); // LRU
-    }
-    return v;
-  }
-  set(key: string, v: { ok: true; manifests: RenderedManifest[] } | { ok: false; error: string }): void {
-    this.entries.set(key, v);
-    while (this.entries.size > 200) this.entries.delete(this.entries.keys().next().value as string);
-  }
-}
+type Rendered = { ok: true; manifests: RenderedManifest[] } | { ok: false; error: string };
 
 export class Syncer {
   private readonly d: SyncDeps;
-  private readonly renders = new RenderCache();
+  /** Render results by commit, path and render options: a poll that finds the same commit renders nothing. */
+  private readonly renders = new Lru<Rendered>(200);
+  /** File parses by blob: a commit that changes one file parses (and reads) one. */
+  private readonly parsed = new ParsedFileCache();
 
   constructor(deps: SyncDeps) {
     this.d = deps;
@@ -118,6 +123,7 @@ export class Syncer {
     const pollMs = parseDuration(app.spec.pollInterval);
     const path = normalizePath(app.spec.source.path);
     const events: SyncOutcome['events'] = [];
+    const started = Date.now();
 
     // 1. Source: ls-remote, and a shallow fetch only when the commit is new here.
     const source = await this.checkSource(app, raw, id, memory, pollMs, log);
@@ -127,6 +133,9 @@ export class Syncer {
       return { status, requeueAfterMs: source.error instanceof SourceError && source.error.transient ? Math.min(pollMs, 30_000) : pollMs, events: [] };
     }
     const commit = source;
+    // Where a reconcile's time goes (debug level): source, render, plan, compare, sync, in ms since the start.
+    const marks: Record<string, number> = { source: Date.now() - started };
+    const mark = (what: string): void => void (marks[what] = Date.now() - started);
 
     // 2. Render (cached by commit, path and options).
     const renderKey = `${app.spec.source.repoURL}@${commit}:${path}:${fingerprint({ d: app.spec.source.directory, k: app.spec.source.kustomize })}`;
@@ -136,6 +145,7 @@ export class Syncer {
       this.renders.set(renderKey, rendered);
     }
 
+    mark('render');
     // 3. Plan.
     if (rendered.ok) await this.d.discovery.resolveAll(rendered.manifests.map((m) => ({ apiVersion: m.manifest.apiVersion, kind: m.manifest.kind })));
     const automated = app.spec.syncPolicy?.automated;
@@ -161,13 +171,25 @@ export class Syncer {
       return { status, requeueAfterMs: pollMs, events };
     }
 
+    mark('plan');
     // 4. Compare every planned object with the cluster.
-    const rts = await Promise.all(plan.apply.map((o) => this.d.discovery.resolve(o.manifest.apiVersion, o.manifest.kind)));
-    this.d.onKinds?.(rts.filter((r): r is ResourceType => r !== undefined));
+    const byKind = new Map<string, Promise<ResourceType | undefined>>();
+    const rts = await Promise.all(
+      plan.apply.map((o) => {
+        const k = `${o.manifest.apiVersion} ${o.manifest.kind}`;
+        let r = byKind.get(k);
+        if (r === undefined) byKind.set(k, (r = this.d.discovery.resolve(o.manifest.apiVersion, o.manifest.kind)));
+        return r;
+      }),
+    );
+    const kinds = [...new Map(rts.filter((r): r is ResourceType => r !== undefined).map((r) => [`${r.group}/${r.plural}`, r])).values()];
+    this.d.onKinds?.(kinds);
+    await this.d.waitForWatches?.(kinds, WATCH_SYNC_WAIT_MS);
     const ignore = parseIgnoreDifferences(app.spec.ignoreDifferences).rules;
     let compared = await Promise.all(plan.apply.map((o, i) => this.compare(o, rts[i], memory, rulesFor(ignore, o.ref))));
     const outOfSync = compared.some((c) => !c.synced) || plan.prune.length > 0;
 
+    mark('compare');
     // 5. Sync or not (decide.ts), retrying failed attempts with the policy's backoff and limit.
     const lastOp = prev.operationState;
     const retry = app.spec.syncPolicy?.retry;
@@ -221,6 +243,8 @@ export class Syncer {
       log.info({ phase: run.phase, revision: commit, message: run.message }, 'sync');
     }
 
+    mark('sync');
+    log.debug({ ms: marks, objects: plan.apply.length, synced: decision.sync }, 'reconcile timings');
     // 6. Status.
     const resources: ResourceStatus[] = [
       ...compared.map((c) => ({ ...refFields(c.obj.ref), status: c.synced ? ('Synced' as const) : ('OutOfSync' as const), health: c.health, ...(c.obj.ref.syncWave !== undefined ? { syncWave: c.obj.ref.syncWave } : {}) })),
@@ -254,15 +278,24 @@ export class Syncer {
     // A new value of the refresh or sync annotation (the CLI and webhooks set them) asks for an ls-remote now.
     const refresh = raw.metadata?.annotations?.[REFRESH_ANNOTATION];
     const sync = raw.metadata?.annotations?.[SYNC_ANNOTATION];
-    const key = fingerprint({ url: app.spec.source.repoURL, rev: app.spec.source.targetRevision, creds: app.spec.credentials, gen: raw.metadata?.generation, refresh, sync });
+    const base = fingerprint({ url: app.spec.source.repoURL, rev: app.spec.source.targetRevision, creds: app.spec.credentials, gen: raw.metadata?.generation });
+    const key = fingerprint({ base, refresh, sync });
     const checked = memory.source;
     if (checked !== undefined && checked.key === key && Date.now() - checked.at < pollMs) return checked.commit;
     try {
       const ref = app.spec.credentials?.secretRef;
       const creds: GitCredentials | undefined = ref === undefined ? undefined : await readCredentials(this.d.client, ref.namespace ?? id.namespace, ref.name);
+      // A refresh (webhook, CLI) of an unchanged spec whose ref was fetched before: one incremental fetch names the tip.
+      const known = checked?.base === base && checked.key !== key ? checked.fetchRef : undefined;
+      const tip = known === undefined ? undefined : await this.d.source.fetchTip(app.spec.source.repoURL, known, creds);
+      if (tip !== undefined) {
+        memory.source = { at: Date.now(), key, commit: tip, base, fetchRef: known };
+        log.debug({ commit: tip, previous: checked?.commit, why: 'refresh' }, 'fetched the tip');
+        return tip;
+      }
       const resolved = await this.d.source.resolve(app.spec.source.repoURL, app.spec.source.targetRevision, creds);
       const commit = await this.d.source.ensure(app.spec.source.repoURL, resolved, creds);
-      memory.source = { at: Date.now(), key, commit };
+      memory.source = { at: Date.now(), key, commit, base, ...(resolved.kind === 'ref' && resolved.fetchRef.startsWith('refs/') ? { fetchRef: resolved.fetchRef } : {}) };
       log.debug({ commit, previous: checked?.commit, why: checked === undefined ? 'first' : checked.key === key ? 'interval' : 'spec or refresh' }, 'checked the remote');
       return commit;
     } catch (err) {
@@ -271,11 +304,12 @@ export class Syncer {
     }
   }
 
-  private async render(app: Application, commit: string, path: string): Promise<{ ok: true; manifests: RenderedManifest[] } | { ok: false; error: string }> {
+  private async render(app: Application, commit: string, path: string): Promise<Rendered> {
     const url = app.spec.source.repoURL;
     try {
-      const files = await this.d.source.readFiles(url, commit, path);
-      const out = await render({ source: app.spec.source, path, files, readRepo: () => this.d.source.readFiles(url, commit, '') });
+      const cached = this.parsed.pin(path === '' ? '' : `${path}/`);
+      const files = await this.d.source.readFiles(url, commit, path, { known: cached.known });
+      const out = await render({ source: app.spec.source, path, files, readRepo: () => this.d.source.readFiles(url, commit, ''), parsed: cached.parsed });
       return { ok: true, manifests: out.manifests };
     } catch (err) {
       if (err instanceof RenderError || err instanceof SourceError) return { ok: false, error: err.message };
@@ -285,14 +319,22 @@ export class Syncer {
 
   private async compare(obj: PlannedObject, rt: ResourceType | undefined, memory: AppMemory, rules: IgnoreDifference[]): Promise<Compared> {
     if (rt === undefined) return { obj, rt, live: undefined, synced: false, health: { status: 'Missing' }, message: 'kind not served yet' };
-    // The watch caches drop managedFields: rules naming managers need the object from the apiserver.
-    const live = await this.live(rt, obj.ref, needsManagedFields(rules));
+    const key = refKey(obj.ref);
+    const seen = memory.inSync.get(key);
+    // The watch caches drop managedFields: rules naming managers need the object from the apiserver. A watch miss
+    // is taken as it is (absent or not labelled: applying changes it either way) unless the live object matters
+    // beyond that: ignoreDifferences adopts its values, and an object found in sync before may only lag the watch.
+    const live = await this.live(rt, obj.ref, needsManagedFields(rules), rules.length === 0 && seen === undefined);
     if (live === undefined) return { obj, rt, live, synced: false, health: { status: 'Missing' } };
     const manifest = respectIgnored<KubeObject>(obj.manifest, live, rules);
     const fp = fingerprint(manifest);
-    const key = refKey(obj.ref);
-    const seen = memory.inSync.get(key);
-    if (seen !== undefined && seen.rv === live.metadata?.resourceVersion && seen.fp === fp) return { obj, rt, live, synced: true, health: assessHealth(live), manifest };
+    const rv = live.metadata?.resourceVersion ?? '';
+    // The manifest found in sync before, on an object whose content did not change since (status, a controller's
+    // annotation): no dry-run needed.
+    if (seen !== undefined && seen.fp === fp && (seen.rv === rv || unchangedSince(seen.state, manifest, live))) {
+      seen.rv = rv;
+      return { obj, rt, live, synced: true, health: assessHealth(live), manifest };
+    }
     let outcome: ApplyOutcome;
     try {
       outcome = await applyManifest(this.d.client, rt, manifest, { dryRun: true });
@@ -301,15 +343,16 @@ export class Syncer {
       return { obj, rt, live, synced: false, health: assessHealth(live), message: (err as Error).message, manifest };
     }
     const synced = !drifted(live, outcome.object, rules);
-    if (synced) memory.inSync.set(key, { rv: live.metadata?.resourceVersion ?? '', fp });
+    if (synced) memory.inSync.set(key, { rv, fp, state: liveState(live) });
     else memory.inSync.delete(key);
     return { obj, rt, live, synced, health: assessHealth(live), manifest };
   }
 
-  private async live(rt: ResourceType, ref: ObjectRef, withManagedFields = false): Promise<KubeObject | undefined> {
+  private async live(rt: ResourceType, ref: ObjectRef, withManagedFields = false, missMeansAbsent = false): Promise<KubeObject | undefined> {
     // A watched copy makes a quiet app cost no requests; a miss may be an object not labelled yet, so ask.
-    const cached = withManagedFields ? undefined : this.d.liveFromCache?.(rt, ref.namespace, ref.name);
+    const cached = withManagedFields || this.d.liveFromCache === undefined ? 'unknown' : this.d.liveFromCache(rt, ref.namespace, ref.name);
     if (cached !== undefined && cached !== 'unknown') return cached;
+    if (cached === undefined && missMeansAbsent) return undefined;
     try {
       return await this.d.client.get<KubeObject>(rt, ref.namespace === '' ? undefined : ref.namespace, ref.name);
     } catch (err) {
@@ -344,35 +387,44 @@ export class Syncer {
     let applied = 0;
     for (let s = 0; s < all.length; s++) {
       const stage = all[s] ?? [];
-      for (const obj of stage) {
-        const c = byKey.get(refKey(obj.ref));
-        if (c === undefined || c.synced) continue;
-        const rt = c.rt ?? (await this.d.discovery.resolve(obj.manifest.apiVersion, obj.manifest.kind));
-        if (rt === undefined) {
-          results.push({ ...refFields(obj.ref), status: 'SyncFailed', message: `the server does not serve ${obj.manifest.kind} in ${obj.manifest.apiVersion}` });
-          return { phase: 'Failed', message: `${refString(obj.ref)}: kind not served`, results, compared: [...byKey.values()], failedPrunes: [] };
-        }
+      // Within a stage, one kind after another (Argo CD's order: ConfigMaps exist before the Deployments that mount
+      // them), and the objects of one kind in parallel.
+      for (const batch of kindBatches(stage)) {
+        const done: (SyncResultResource | undefined)[] = [];
         try {
-          const manifest = c.manifest ?? obj.manifest;
-          const out = await applyManifest(this.d.client, rt, manifest, { dryRun: false });
-          applied++;
-          const kept = out.respected.map((f) => `${f.field} (${f.manager})`);
-          results.push({ ...refFields(obj.ref), status: 'Synced', message: kept.length > 0 ? `left to other managers: ${kept.join(', ')}` : 'applied' });
-          memory.inSync.set(refKey(obj.ref), { rv: out.object.metadata?.resourceVersion ?? '', fp: fingerprint(manifest) });
-          byKey.set(refKey(obj.ref), { ...c, rt, live: out.object, synced: true, health: assessHealth(out.object) });
-          if (obj.ref.kind === 'CustomResourceDefinition') {
-            await this.waitEstablished(rt, obj.ref.name);
-            // Its kinds were looked up (and missed) when planning: look again now that they are served.
-            const spec = (obj.manifest as { spec?: { group?: string; versions?: { name?: string }[] } }).spec;
-            for (const v of spec?.versions ?? []) if (spec?.group !== undefined && v.name !== undefined) this.d.discovery.invalidate(`${spec.group}/${v.name}`);
-          }
+          await forEachBounded(batch, APPLY_CONCURRENCY, async (obj, i) => {
+            const c = byKey.get(refKey(obj.ref));
+            if (c === undefined || c.synced) return;
+            const rt = c.rt ?? (await this.d.discovery.resolve(obj.manifest.apiVersion, obj.manifest.kind));
+            if (rt === undefined) throw new StageFailure(obj.ref, `the server does not serve ${obj.manifest.kind} in ${obj.manifest.apiVersion}`, 'kind not served');
+            const manifest = c.manifest ?? obj.manifest;
+            let out: ApplyOutcome;
+            try {
+              out = await applyManifest(this.d.client, rt, manifest, { dryRun: false });
+            } catch (err) {
+              if (!isPermanentApplyError(err)) throw err;
+              const message = err instanceof Error ? err.message : String(err);
+              log.warn({ object: refString(obj.ref), err: message }, 'apply failed');
+              throw new StageFailure(obj.ref, message, message);
+            }
+            applied++;
+            const kept = out.respected.map((f) => `${f.field} (${f.manager})`);
+            done[i] = { ...refFields(obj.ref), status: 'Synced', message: kept.length > 0 ? `left to other managers: ${kept.join(', ')}` : 'applied' };
+            memory.inSync.set(refKey(obj.ref), { rv: out.object.metadata?.resourceVersion ?? '', fp: fingerprint(manifest), state: liveState(out.object) });
+            byKey.set(refKey(obj.ref), { ...c, rt, live: out.object, synced: true, health: assessHealth(out.object) });
+            if (obj.ref.kind === 'CustomResourceDefinition') {
+              await this.waitEstablished(rt, obj.ref.name);
+              // Its kinds were looked up (and missed) when planning: look again now that they are served.
+              const spec = (obj.manifest as { spec?: { group?: string; versions?: { name?: string }[] } }).spec;
+              for (const v of spec?.versions ?? []) if (spec?.group !== undefined && v.name !== undefined) this.d.discovery.invalidate(`${spec.group}/${v.name}`);
+            }
+          });
         } catch (err) {
-          if (!isPermanentApplyError(err)) throw err;
-          const message = err instanceof Error ? err.message : String(err);
-          results.push({ ...refFields(obj.ref), status: 'SyncFailed', message });
-          log.warn({ object: refString(obj.ref), err: message }, 'apply failed');
-          return { phase: 'Failed', message: `${refString(obj.ref)}: ${message}`, results, compared: [...byKey.values()], failedPrunes: [] };
+          if (!(err instanceof StageFailure)) throw err;
+          results.push(...done.filter((r) => r !== undefined), { ...refFields(err.ref), status: 'SyncFailed', message: err.message });
+          return { phase: 'Failed', message: `${refString(err.ref)}: ${err.summary}`, results, compared: [...byKey.values()], failedPrunes: [] };
         }
+        results.push(...done.filter((r) => r !== undefined));
       }
       // Later stages wait for this one to be healthy (a wave is a promise that its objects work, not just exist).
       if (s < all.length - 1) {
@@ -462,6 +514,30 @@ function mergeResults(earlier: SyncResultResource[], later: SyncResultResource[]
   const key = (r: SyncResultResource): string => `${r.group ?? ''}/${r.kind}:${r.namespace ?? ''}/${r.name}`;
   const laterKeys = new Set(later.map(key));
   return [...earlier.filter((r) => !laterKeys.has(key(r))), ...later];
+}
+
+/** A permanent failure of one object's apply: the operation fails, reporting it. */
+class StageFailure extends Error {
+  override readonly name = 'StageFailure';
+  readonly ref: ObjectRef;
+  readonly summary: string;
+  constructor(ref: ObjectRef, message: string, summary: string) {
+    super(message);
+    this.ref = ref;
+    this.summary = summary;
+  }
+}
+
+/** Consecutive objects of one kind (a stage is sorted by kind). */
+function kindBatches(stage: PlannedObject[]): PlannedObject[][] {
+  const out: PlannedObject[][] = [];
+  for (const o of stage) {
+    const last = out[out.length - 1];
+    const head = last?.[0];
+    if (last !== undefined && head !== undefined && head.ref.group === o.ref.group && head.ref.kind === o.ref.kind) last.push(o);
+    else out.push([o]);
+  }
+  return out;
 }
 
 function refFields(r: ObjectRef): { group?: string; version?: string; kind: string; namespace?: string; name: string } {

@@ -181,7 +181,7 @@ export function plan(input: PlanInput): Plan {
     }
     const first = FIRST.has(m.kind) && group === (m.kind === 'Namespace' ? '' : 'apiextensions.k8s.io');
     if (!first) ref.syncWave = wave;
-    planned.push({ ref, wave: first ? -Infinity : wave, manifest: track(m, input.app, ref), source: r.source });
+    planned.push({ ref, wave: first ? -Infinity : wave, manifest: tracked(m, input.app, ref), source: r.source });
   }
   if (errors.length > 0) {
     return { apply: [], prune: [], orphaned: input.inventory.filter((ref) => !seen.has(refKey(ref))).map((ref) => ({ ref, reason: 'the plan has errors' })), errors };
@@ -208,6 +208,20 @@ function compareRefs(wa: number, a: ObjectRef, wb: number, b: ObjectRef): number
 }
 
 const compareApply = (a: PlannedObject, b: PlannedObject): number => compareRefs(a.wave, a.ref, b.wave, b.ref);
+
+/**
+ * `track`, the same object for the same rendered manifest (rendered manifests are cached and never mutated): the
+ * comparison memoizes its fingerprint per object, so an unchanged object of a re-planned app is not hashed again.
+ */
+const trackedBy = new WeakMap<Manifest, Map<string, Manifest>>();
+function tracked(m: Manifest, app: AppId, ref: ObjectRef): Manifest {
+  let per = trackedBy.get(m);
+  if (per === undefined) trackedBy.set(m, (per = new Map<string, Manifest>()));
+  const key = `${app.namespace}/${app.name}\0${ref.namespace}`;
+  let t = per.get(key);
+  if (t === undefined) per.set(key, (t = track(m, app, ref)));
+  return t;
+}
 
 /** The manifest as Sluice applies it: namespace settled, tracking label and annotation added. Never mutates. */
 function track(m: Manifest, app: AppId, ref: ObjectRef): Manifest {

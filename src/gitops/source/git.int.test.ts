@@ -1,7 +1,7 @@
 // The Git source against a real `git http-backend` over HTTP: ls-remote, shallow fetch only when the commit changed,
 // tree reads without checkout, tags, pinned SHAs, basic auth and the size limit.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGitServer, type GitServer } from '../../../test/support/git-server.ts';
@@ -48,6 +48,40 @@ describe('git source over smart HTTP', () => {
     expect(text((await src.readFiles(url, c2, 'apps/web')).find((f) => f.path === 'cm.yaml')!.content)).toBe('a: 2\n');
     // the old commit is still readable from the object store (history of the shallow gitdir)
     expect(text((await src.readFiles(url, c1, 'apps/web'))[0]!.content)).toBe('a: 1\n');
+  });
+
+  it('fetches only what a commit changed, names the new tip in one fetch, and skips blobs the caller knows', async () => {
+    const url = await server.createRepo('big');
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 200; i++) many[`cm-${i}.yaml`] = `v: ${i}\n${'x'.repeat(200)}\n`;
+    const c1 = await server.commit('big', many);
+    const src = new GitSource({ cacheDir });
+    const r1 = await src.resolve(url, 'main');
+    expect(await src.ensure(url, r1)).toBe(c1);
+    const first = await src.readFiles(url, c1, '');
+    const sizes = new Map(first.map((f) => [f.oid, f.content.byteLength]));
+
+    const c2 = await server.commit('big', { 'cm-7.yaml': 'v: changed\n' });
+    const before = server.requests.length;
+    expect(await src.fetchTip(url, 'refs/heads/main')).toBe(c2);
+    // One fetch (ref discovery + upload-pack), no ls-remote before it.
+    expect(server.requests.slice(before).map((r) => r.path.split('/').pop())).toEqual(['refs', 'git-upload-pack']);
+    const second = await src.readFiles(url, c2, '', { known: (oid) => sizes.get(oid) });
+    expect(second.filter((f) => f.skipped !== true).map((f) => [f.path, text(f.content)])).toEqual([['cm-7.yaml', 'v: changed\n']]);
+    expect(second).toHaveLength(200);
+
+    // An unchanged tip is named again without downloading the tree; a later commit through ensure() too.
+    expect(await src.fetchTip(url, 'refs/heads/main')).toBe(c2);
+    const c3 = await server.commit('big', { 'cm-8.yaml': 'v: changed\n' });
+    expect(await src.ensure(url, await src.resolve(url, 'main'))).toBe(c3);
+    expect(text((await src.readFiles(url, c3, '')).find((f) => f.path === 'cm-8.yaml')!.content)).toBe('v: changed\n');
+    // Each later pack holds what changed (a commit, its tree, a blob), not the 200 files again.
+    const dir = join(src.gitdir(url), 'objects', 'pack');
+    const packs = (await readdir(dir)).filter((f) => f.endsWith('.pack'));
+    const sizes2 = await Promise.all(packs.map(async (f) => (await stat(join(dir, f))).size));
+    sizes2.sort((a, b) => b - a);
+    expect(sizes2.length).toBeGreaterThanOrEqual(3);
+    for (const later of sizes2.slice(1)) expect(later).toBeLessThan((sizes2[0] ?? 0) / 2);
   });
 
   it('resolves annotated tags and pinned SHAs that are not tips', async () => {

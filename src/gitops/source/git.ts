@@ -29,7 +29,21 @@ export interface SourceFile {
   /** Path relative to the directory that was read, '/'-separated. */
   path: string;
   content: Uint8Array;
+  /** The blob's id: equal ids, equal contents (what per-file render caches key on). */
+  oid: string;
+  /** True when the caller already knew this blob (see `ReadOptions.known`): `content` is then empty, not read. */
+  skipped?: boolean;
 }
+
+export interface ReadOptions {
+  /**
+   * The size of a blob the caller already holds the result of (by id and path), or undefined to read it. Known
+   * blobs are not read (a one-file change reads one blob) but still count against the size limit.
+   */
+  known?: (oid: string, path: string) => number | undefined;
+}
+
+const EMPTY = new Uint8Array(0);
 
 /** Anything that went wrong reaching or reading the repository; `transient` ones are retried with backoff. */
 export class SourceError extends Error {
@@ -89,28 +103,60 @@ export class GitSource {
       await git.addRemote({ fs, gitdir, remote: 'origin', url, force: true });
       this.fetches.set(url, (this.fetches.get(url) ?? 0) + 1);
       const shallow = resolved.kind === 'ref';
-      const result = await this.guard(`fetch ${url}`, (http) =>
-        git.fetch({
-          fs,
-          http,
-          gitdir,
-          remote: 'origin',
-          ref: resolved.fetchRef,
-          singleBranch: true,
-          // A pinned SHA that is not a tip needs history to reach it; tips need only themselves.
-          depth: shallow ? 1 : undefined,
-          tags: false,
-          headers: authHeaders(creds),
-        }),
-      );
-      if (await this.has(gitdir, resolved.commit)) return resolved.commit;
-      if (shallow && result.fetchHead !== null) return result.fetchHead;
-      throw new RevisionNotFoundError(`commit ${resolved.commit} is not reachable from ${resolved.fetchRef ?? 'the default branch'}`);
+      const fetch = (http: HttpClient, cut: { depth?: number; since?: Date }): Promise<Awaited<ReturnType<typeof git.fetch>>> =>
+        git.fetch({ fs, http, gitdir, remote: 'origin', ref: resolved.fetchRef, singleBranch: true, ...cut, tags: false, headers: authHeaders(creds) });
+      // The tip fetched last time is told to the server as a `have` (isomorphic-git takes it from the local ref of
+      // the name it fetches). With `deepen-since` its time, the server sends only what changed since; with `depth`
+      // isomorphic-git's one-request negotiation gets the whole tree again (a new pack per commit). Any failure of
+      // this cheap fetch (a branch reset to an older commit selects nothing) falls back to the plain shallow fetch.
+      const since = shallow ? await this.tipTime(gitdir, resolved.fetchRef) : undefined;
+      let result: Awaited<ReturnType<typeof git.fetch>> | undefined;
+      if (since !== undefined) {
+        try {
+          result = await this.guard(`fetch ${url}`, (http) => fetch(http, { since }));
+          if (!(await this.has(gitdir, resolved.commit)) && result.fetchHead === null) result = undefined;
+        } catch {
+          result = undefined;
+        }
+      }
+      // A pinned SHA that is not a tip needs history to reach it; tips need only themselves.
+      result ??= await this.guard(`fetch ${url}`, (http) => fetch(http, shallow ? { depth: 1 } : {}));
+      const got = (await this.has(gitdir, resolved.commit)) ? resolved.commit : shallow && result.fetchHead !== null ? result.fetchHead : undefined;
+      if (got === undefined) throw new RevisionNotFoundError(`commit ${resolved.commit} is not reachable from ${resolved.fetchRef ?? 'the default branch'}`);
+      // isomorphic-git tells the server what it has from the local ref of the name it fetches (remote-tracking refs
+      // do not count): without it every fetch downloads the whole tree again, a new pack per commit.
+      if (resolved.fetchRef !== undefined && resolved.fetchRef.startsWith('refs/')) await git.writeRef({ fs, gitdir, ref: resolved.fetchRef, value: got, force: true });
+      return got;
+    });
+  }
+  /**
+   * The current tip of `fetchRef` (a branch or tag fetched before), fetched incrementally in one exchange: the fetch's
+   * own ref discovery names the tip, so a webhook's refresh needs no separate ls-remote (two requests to the Git host
+   * instead of four). Undefined when this cannot be done cheaply (never fetched, or the fetch failed): the caller then
+   * resolves and ensures as usual.
+   */
+  async fetchTip(url: string, fetchRef: string, creds?: GitCredentials): Promise<string | undefined> {
+    const gitdir = this.gitdir(url);
+    return this.locked(gitdir, async () => {
+      const since = await this.tipTime(gitdir, fetchRef);
+      if (since === undefined) return undefined;
+      try {
+        const result = await this.guard(`fetch ${url}`, (http) =>
+          git.fetch({ fs, http, gitdir, remote: 'origin', ref: fetchRef, singleBranch: true, since, tags: false, headers: authHeaders(creds) }),
+        );
+        const tip = result.fetchHead;
+        if (tip === null || !(await this.has(gitdir, tip))) return undefined;
+        this.fetches.set(url, (this.fetches.get(url) ?? 0) + 1);
+        await git.writeRef({ fs, gitdir, ref: fetchRef, value: tip, force: true });
+        return tip;
+      } catch {
+        return undefined;
+      }
     });
   }
 
   /** Every file under `path` at `commit`, read from the object store; refuses trees over the limits. */
-  async readFiles(url: string, commit: string, path: string | undefined): Promise<SourceFile[]> {
+  async readFiles(url: string, commit: string, path: string | undefined, opts: ReadOptions = {}): Promise<SourceFile[]> {
     const gitdir = this.gitdir(url);
     const root = normalizePath(path);
     const cache = {};
@@ -122,11 +168,12 @@ export class GitSource {
         const rel = prefix === '' ? entry.path : `${prefix}/${entry.path}`;
         if (entry.type === 'tree') await walk(entry.oid, rel);
         else if (entry.type === 'blob') {
-          const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
-          bytes += blob.byteLength;
           if (files.length >= this.limits.maxFiles) throw new SourceError(`more than ${this.limits.maxFiles} files under ${root || '/'}`, false);
+          const size = opts.known?.(entry.oid, rel);
+          const blob = size === undefined ? (await git.readBlob({ fs, gitdir, oid: entry.oid, cache })).blob : EMPTY;
+          bytes += size ?? blob.byteLength;
           if (bytes > this.limits.maxTreeBytes) throw new SourceError(`the files under ${root || '/'} exceed ${this.limits.maxTreeBytes} bytes`, false);
-          files.push({ path: rel, content: blob });
+          files.push({ path: rel, content: blob, oid: entry.oid, ...(size !== undefined ? { skipped: true } : {}) });
         }
         // 'commit' entries are submodules: not followed (Argo CD does not either by default).
       }
@@ -142,6 +189,18 @@ export class GitSource {
     }
     await walk(start, '');
     return files;
+  }
+
+  /** The commit time of the local ref `ref` (the tip fetched last time under that name), if there is one. */
+  private async tipTime(gitdir: string, ref: string | undefined): Promise<Date | undefined> {
+    if (ref === undefined || !ref.startsWith('refs/')) return undefined;
+    try {
+      const oid = await git.resolveRef({ fs, gitdir, ref });
+      const { commit } = await git.readCommit({ fs, gitdir, oid });
+      return new Date(commit.committer.timestamp * 1000);
+    } catch {
+      return undefined;
+    }
   }
 
   private async has(gitdir: string, oid: string): Promise<boolean> {
