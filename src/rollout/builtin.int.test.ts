@@ -47,14 +47,7 @@ describe('builtin success-rate and latency checks on a real Prometheus', () => {
     (await op.client.get<VS>(VIRTUAL_SERVICE, ns, name)).spec?.http?.[0]?.route?.find((d) => d.destination?.host === `${name}-canary`)?.weight;
 
   async function scenario(app: string, canary: Workload, analysis: Record<string, unknown> = { successRate: { min: 99 }, latency: { maxMs: 500 } }, stableTraffic?: Workload): Promise<void> {
-    await h.service(`${app}-stable`, app);
-    await h.service(`${app}-canary`, app);
-    await h.apply({
-      apiVersion: 'networking.istio.io/v1beta1',
-      kind: 'VirtualService',
-      metadata: { name: app },
-      spec: { hosts: [app], http: [{ route: [{ destination: { host: `${app}-stable` }, weight: 100 }, { destination: { host: `${app}-canary` }, weight: 0 }] }] },
-    });
+    await h.istioCanary(app);
     const spec = {
       canaryService: `${app}-canary`,
       stableService: `${app}-stable`,

@@ -94,14 +94,7 @@ describe('the sequential judge on a real Prometheus, the operator as a process',
 
   /** Deploys v1, gives stable and the coming canary their traffic, then releases v2. Returns the canary workload. */
   async function release(app: string, analysis: Record<string, unknown>, stable: Arm, canary: Arm, twoSteps = false): Promise<{ workload: string; hash: string }> {
-    await h.service(`${app}-stable`, app);
-    await h.service(`${app}-canary`, app);
-    await h.apply({
-      apiVersion: 'networking.istio.io/v1beta1',
-      kind: 'VirtualService',
-      metadata: { name: app },
-      spec: { hosts: [app], http: [{ route: [{ destination: { host: `${app}-stable` }, weight: 100 }, { destination: { host: `${app}-canary` }, weight: 0 }] }] },
-    });
+    await h.istioCanary(app);
     const step = { analysis: { ...analysis, prometheus: { address: prometheus.url } } };
     const spec = {
       canaryService: `${app}-canary`,

@@ -78,6 +78,21 @@ export function helpers(ns: string, client: InProcessOperator['client']) {
       const res = await kubectl(['apply', '--server-side', '--field-manager=gitops-user', '-n', ns, '-f', '-'], stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app }, ports: [{ port: 80, targetPort: 8080 }] } }));
       expect(res.stderr).toBe('');
     },
+    /** `<app>-stable` and `<app>-canary` Services and a VirtualService `<app>` routing all of `<app>` to stable. */
+    istioCanary: async (app: string): Promise<void> => {
+      for (const name of [`${app}-stable`, `${app}-canary`]) {
+        const res = await kubectl(['apply', '--server-side', '--field-manager=gitops-user', '-n', ns, '-f', '-'], stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app }, ports: [{ port: 80, targetPort: 8080 }] } }));
+        expect(res.stderr).toBe('');
+      }
+      const vs = {
+        apiVersion: 'networking.istio.io/v1beta1',
+        kind: 'VirtualService',
+        metadata: { name: app },
+        spec: { hosts: [app], http: [{ route: [{ destination: { host: `${app}-stable` }, weight: 100 }, { destination: { host: `${app}-canary` }, weight: 0 }] }] },
+      };
+      const res = await kubectl(['apply', '--server-side', '--field-manager=gitops-user', '-n', ns, '-f', '-'], stringify(vs));
+      expect(res.stderr).toBe('');
+    },
   };
 }
 
