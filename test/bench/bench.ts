@@ -2,7 +2,7 @@
 // a time, and the rows with their ratios. run.ts (npm run bench) starts the plane; the smoke test uses the shared one.
 import { cpus, totalmem, release } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KubeClient } from '../../src/kube/client.ts';
 import { ProcessGuard } from '../dataplane/guard.ts';
@@ -22,6 +22,8 @@ export interface BenchContext {
   /** Appended to namespaces; when set, Sluice is scoped to the bench's namespaces (a control plane shared with tests). */
   suffix?: string;
   idleSeconds?: number;
+  /** Settling pauses before memory readings, and the no-op refresh's window (default 3000 ms). */
+  settleMs?: number;
 }
 
 export interface BenchResult {
@@ -32,8 +34,11 @@ export interface BenchResult {
 
 async function installCrds(plane: Plane, dirs: string[]): Promise<void> {
   for (const dir of dirs) {
-    await plane.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=sluice-bench', '-f', dir]);
-    await plane.kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', dir]);
+    // Argo's manifests/crds is a kustomization (its kustomization.yaml is no object to apply).
+    const source = existsSync(join(dir, 'kustomization.yaml')) ? ['-k', dir] : ['-f', dir];
+    await plane.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=sluice-bench', ...source]);
+    const names = await plane.kubectl(['get', ...source, '-o', 'name']);
+    await plane.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...names.split('\n').filter((l) => l !== '')]);
   }
 }
 
@@ -82,13 +87,13 @@ export async function runBench(args: BenchArgs, ctx: BenchContext): Promise<Benc
           guard.add(c.pid, argo.binary);
           return c;
         };
-        rows.push(await runRollouts({ plane: ctx.plane, client, variant, n: args.n, replicas: args.replicas, cycles: args.cycles, controller, suffix, idleSeconds: ctx.idleSeconds ?? 10, start, say: ctx.say }));
+        rows.push(await runRollouts({ plane: ctx.plane, client, variant, n: args.n, replicas: args.replicas, cycles: args.cycles, controller, suffix, idleSeconds: ctx.idleSeconds ?? 10, settleMs: ctx.settleMs ?? 3000, start, say: ctx.say }));
       }
     }
     if (args.scenarios.includes('gitops')) {
       for (const size of args.appSizes) {
         ctx.say(`== gitops: an app of ${size} objects, Sluice and kubectl apply --server-side`);
-        rows.push(...(await runGitops({ plane: ctx.plane, kubectlBin: join(ctx.binDir, 'kubectl'), client, size, suffix, scoped, guard: (pid, cmd) => guard.add(pid, cmd), say: ctx.say })));
+        rows.push(...(await runGitops({ plane: ctx.plane, kubectlBin: join(ctx.binDir, 'kubectl'), client, size, suffix, scoped, settleMs: ctx.settleMs ?? 3000, guard: (pid, cmd) => guard.add(pid, cmd), say: ctx.say })));
       }
     }
   } finally {

@@ -109,7 +109,10 @@ export async function startArgo(plane: Plane, binary: string, logDir: string): P
     ownWrites: async () =>
       sumBy(await scrape(metricsUrl), 'controller_clientset_k8s_request_total', (l) => {
         const verb = (l.verb ?? '').toUpperCase();
-        return WRITE_VERBS.has(verb) ? `${l.kind ?? '?'} ${verb}` : undefined;
+        // argoproj/pkg takes the "kind" from the URL's last segment: a write to /rollouts/<name> is labelled
+        // with the Rollout's name (the bench names them r00000…), a create with "".
+        const kind = /^r\d{5}$/.test(l.kind ?? '') ? 'rollouts' : l.kind || '(create)';
+        return WRITE_VERBS.has(verb) ? `${kind} ${verb}` : undefined;
       }),
     stop: () => terminate(child),
   };

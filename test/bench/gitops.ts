@@ -24,6 +24,8 @@ export interface GitopsRun {
   /** Appended to namespace names; set, Sluice is also scoped to the bench's namespaces (shared control plane). */
   suffix: string;
   scoped: boolean;
+  /** Settling pause after the first sync, and the no-op refresh's counting window (ms). */
+  settleMs: number;
   /** Registers a started process with the run's guard. */
   guard(pid: number, command: string): void;
   say(line: string): void;
@@ -163,14 +165,14 @@ export async function runGitops(o: GitopsRun): Promise<Row[]> {
         },
       }, 'bench');
       const firstAt = await until(`Sluice's first sync of ${o.size} objects`, () => synced(sha1), 600_000, 100);
-      await sleep(3_000);
+      await sleep(o.settleMs);
       const idle = sampleProc(sluice.pid);
 
       // A no-op refresh: the webhook names the repository, whose head did not move.
       const r0 = await requests();
       const c0 = sampleProc(sluice.pid).cpuSeconds;
       await webhook();
-      await sleep(3_000);
+      await sleep(o.settleMs);
       const noopRequests = (await requests()) - r0;
       const noopCpu = sampleProc(sluice.pid).cpuSeconds - c0;
 
@@ -181,7 +183,7 @@ export async function runGitops(o: GitopsRun): Promise<Row[]> {
       const changedAt = await until('the changed ConfigMap', async () => (await cmValue(o.client, ns)) === 'v2', 120_000);
 
       // Drift: an imperative edit of that ConfigMap, healed by selfHeal.
-      await sleep(1_000);
+      await sleep(o.settleMs / 3);
       await o.plane.kubectl(['patch', 'configmap', CHANGED, '-n', ns, '--type=merge', '-p', '{"data":{"value":"drift"}}']);
       const d0 = Date.now();
       const healedAt = await until('drift healed', async () => (await cmValue(o.client, ns)) === 'v2', 120_000);
@@ -197,7 +199,7 @@ export async function runGitops(o: GitopsRun): Promise<Row[]> {
           driftHealS: round((healedAt - d0) / 1000),
           idleRssMiB: round(idle.rssBytes / MiB, 1),
         },
-        notes: ['change = from the webhook (sent right after the push) to the new value seen by a 50 ms poll; no-op = a webhook for a head that did not move, requests counted by Sluice\'s own metric over 3 s'],
+        notes: [`change = from the webhook (sent right after the push) to the new value seen by a 50 ms poll; no-op = a webhook for a head that did not move, requests counted by Sluice's own metric over ${o.settleMs / 1000} s`],
       });
       o.say(`Sluice, ${o.size} objects: first sync ${((firstAt - t0) / 1000).toFixed(1)} s, change ${((changedAt - c1) / 1000).toFixed(2)} s, no-op ${noopRequests} requests, drift healed ${((healedAt - d0) / 1000).toFixed(2)} s`);
     } finally {

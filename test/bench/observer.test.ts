@@ -6,11 +6,11 @@ const IMG = 'registry.invalid/bench/app:v2';
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-const ro = (status: Record<string, unknown>): KubeObject => ({ metadata: { name: 'r1' }, status } as KubeObject);
+const ro = (status: Record<string, unknown>): KubeObject => ({ metadata: { name: 'r1' }, status });
 const rs = (name: string, image: string, replicas: number): KubeObject =>
-  ({ metadata: { name, ownerReferences: [{ apiVersion: 'x/v1', kind: 'Rollout', name: 'r1', uid: 'u' }] }, spec: { replicas, template: { spec: { containers: [{ image }] } } } }) as KubeObject;
+  ({ metadata: { name, ownerReferences: [{ apiVersion: 'x/v1', kind: 'Rollout', name: 'r1', uid: 'u' }] }, spec: { replicas, template: { spec: { containers: [{ image }] } } } });
 const vs = (canary: number): KubeObject =>
-  ({ metadata: { name: 'r1' }, spec: { http: [{ name: 'primary', route: [{ destination: { host: 'r1-stable' }, weight: 100 - canary }, { destination: { host: 'r1-canary' }, weight: canary }] }] } }) as KubeObject;
+  ({ metadata: { name: 'r1' }, spec: { http: [{ name: 'primary', route: [{ destination: { host: 'r1-stable' }, weight: 100 - canary }, { destination: { host: 'r1-canary' }, weight: canary }] }] } });
 const paused = (idx: number, at: number): Record<string, unknown> => ({ phase: 'Paused', observedGeneration: '2', currentStepIndex: idx, pauseConditions: [{ reason: 'CanaryPauseStep', startTime: iso(at) }] });
 
 describe('Timeline (the observer\'s bookkeeping)', () => {

@@ -105,7 +105,8 @@ export class Timeline {
   private check(t: Track, atMs: number): void {
     const s = t.status;
     if (t.generation === undefined || s === undefined) return;
-    const healthy = s.phase === 'Healthy' && String(s.observedGeneration) === String(t.generation) && s.stableRS !== undefined && s.stableRS === s.currentPodHash;
+    // At least the generation we wrote: Argo Rollouts bumps it once more itself (it writes `resources: {}` back).
+    const healthy = s.phase === 'Healthy' && Number(s.observedGeneration) >= t.generation && s.stableRS !== undefined && s.stableRS === s.currentPodHash;
     if (!healthy) return;
     t.healthyAtMs ??= atMs;
     const old = [...t.replicaSets.values()].filter((rs) => rs.image !== this.image);

@@ -23,6 +23,8 @@ export interface RolloutRun {
   suffix: string;
   /** Seconds of the idle window (CPU at idle). */
   idleSeconds: number;
+  /** Settling pause before each memory reading (ms). */
+  settleMs: number;
   /** Starts the controller (after the namespace and the routing objects exist); `ns` for one scoped to it. */
   start(ns: string): Promise<Controller>;
   say(line: string): void;
@@ -88,7 +90,7 @@ export async function runRollouts(o: RolloutRun): Promise<Row> {
     o.say(`${o.controller}: ${o.n} Rollouts Healthy ${createS.toFixed(1)} s after the first create`);
 
     // Idle: N Healthy, nothing to do.
-    await sleep(3_000);
+    await sleep(o.settleMs);
     const idle0 = sampleProc(controller.pid);
     await sleep(o.idleSeconds * 1000);
     const idle1 = sampleProc(controller.pid);
@@ -114,7 +116,7 @@ export async function runRollouts(o: RolloutRun): Promise<Row> {
       step.push(...l.step);
       promote.push(...l.promote);
       missing += l.missing;
-      await sleep(2_000);
+      await sleep(o.settleMs);
       idleAfter.push(sampleProc(controller.pid).rssBytes);
       o.say(`${o.controller}: update ${c + 1}/${o.cycles}: all Healthy after ${updateS.at(-1)?.toFixed(1)} s, settled after ${((t.lastAt('settled') - u0) / 1000).toFixed(1)} s`);
     }
@@ -134,8 +136,9 @@ export async function runRollouts(o: RolloutRun): Promise<Row> {
         stepLatencyP99Ms: percentile(step, 99),
         promoteLatencyP50Ms: percentile(promote, 50),
         promoteLatencyP99Ms: percentile(promote, 99),
-        controllerWritesPerRollout: round(total(apiWrites, controllerOwned) / completed),
-        allWritesPerRollout: round(total(apiWrites) / completed),
+        // Less the bench's own N server-side applies of the new image per cycle.
+        controllerWritesPerRollout: round((total(apiWrites, controllerOwned) - completed) / completed),
+        allWritesPerRollout: round((total(apiWrites) - completed) / completed),
         ownWritesPerRollout: round(total(ownWrites) / completed),
         idleRssMiB: round(idle1.rssBytes / MiB, 1),
         peakRssMiB: round(peak.peakRssBytes / MiB, 1),

@@ -20,8 +20,7 @@ async function main(): Promise<number> {
     throw err;
   }
   const binDir = await ensureBinaries();
-  // Sized for the pods: N Rollouts × replicas, twice over during an update.
-  const cp = await startControlPlane({ binDir, nodes: 4, logDir: resolve(args.out, 'cluster-logs'), progress: (m) => say(`control plane: ${m}`) });
+  const cp = await startControlPlane({ binDir, logDir: resolve(args.out, 'cluster-logs'), progress: (m) => say(`control plane: ${m}`) });
   const stop = (): void => void cp.stop().finally(() => process.exit(130));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
