@@ -55,6 +55,17 @@ function machine(): Record<string, unknown> {
   };
 }
 
+/** A scenario that fails becomes a row saying why, so one failure does not lose the rest of the run. */
+async function failed(scenario: string, n: number, controller: string, ctx: BenchContext, run: () => Promise<Row>): Promise<Row> {
+  try {
+    return await run();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    ctx.say(`FAILED ${scenario} N=${n} ${controller}: ${message}`);
+    return { scenario, n, controller, figures: {}, notes: [`failed: ${message}`] };
+  }
+}
+
 export async function runBench(args: BenchArgs, ctx: BenchContext): Promise<BenchResult> {
   const suffix = ctx.suffix ?? '';
   const scoped = suffix !== '';
@@ -87,13 +98,14 @@ export async function runBench(args: BenchArgs, ctx: BenchContext): Promise<Benc
           guard.add(c.pid, argo.binary);
           return c;
         };
-        rows.push(await runRollouts({ plane: ctx.plane, client, variant, n: args.n, replicas: args.replicas, cycles: args.cycles, controller, suffix, idleSeconds: ctx.idleSeconds ?? 10, settleMs: ctx.settleMs ?? 3000, start, say: ctx.say }));
+        rows.push(await failed(variant, args.n, controller, ctx, () => runRollouts({ plane: ctx.plane, client, variant, n: args.n, replicas: args.replicas, cycles: args.cycles, controller, suffix, idleSeconds: ctx.idleSeconds ?? 10, settleMs: ctx.settleMs ?? 3000, start, say: ctx.say })));
       }
     }
     if (args.scenarios.includes('gitops')) {
       for (const size of args.appSizes) {
         ctx.say(`== gitops: an app of ${size} objects, Sluice and kubectl apply --server-side`);
-        rows.push(...(await runGitops({ plane: ctx.plane, kubectlBin: join(ctx.binDir, 'kubectl'), client, size, suffix, scoped, settleMs: ctx.settleMs ?? 3000, guard: (pid, cmd) => guard.add(pid, cmd), say: ctx.say })));
+        const run = (): Promise<Row[]> => runGitops({ plane: ctx.plane, kubectlBin: join(ctx.binDir, 'kubectl'), client, size, suffix, scoped, settleMs: ctx.settleMs ?? 3000, guard: (pid, cmd) => guard.add(pid, cmd), say: ctx.say });
+        rows.push(...(await run().catch(async (err: unknown) => [await failed('gitops', size, 'sluice', ctx, () => Promise.reject(err instanceof Error ? err : new Error(String(err))))])));
       }
     }
   } finally {

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { freePorts } from '../cluster/ports.ts';
 import { waitFor } from '../support/wait.ts';
 import { startOperator } from '../support/operator-process.ts';
-import { sumBy, WRITE_VERBS, type Counts } from './promtext.ts';
+import { sumBy, total, WRITE_VERBS, type Counts } from './promtext.ts';
 
 export type ControllerName = 'sluice' | 'argo-rollouts';
 
@@ -16,6 +16,8 @@ export interface Controller {
   logFile: string;
   /** The controller's own apiserver requests, keyed "<kind?> <VERB>", writes only. */
   ownWrites(): Promise<Counts>;
+  /** Every apiserver request the controller counted itself (reads and watches too). */
+  ownRequests(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function startSluice(plane: Plane, identity: string, args: string[]
     logFile: op.logFile,
     metricsUrl: op.metricsUrl,
     ownWrites: async () => sumBy(await scrape(op.metricsUrl), 'sluice_apiserver_requests_total', (l) => (WRITE_VERBS.has((l.verb ?? '').toUpperCase()) ? `all ${(l.verb ?? '').toUpperCase()}` : undefined)),
+    ownRequests: async () => total(sumBy(await scrape(op.metricsUrl), 'sluice_apiserver_requests_total', () => 'all')),
     stop: () => terminate(op.child),
   };
 }
@@ -114,6 +117,7 @@ export async function startArgo(plane: Plane, binary: string, logDir: string): P
         const kind = /^r\d{5}$/.test(l.kind ?? '') ? 'rollouts' : l.kind || '(create)';
         return WRITE_VERBS.has(verb) ? `${kind} ${verb}` : undefined;
       }),
+    ownRequests: async () => total(sumBy(await scrape(metricsUrl), 'controller_clientset_k8s_request_total', () => 'all')),
     stop: () => terminate(child),
   };
 }

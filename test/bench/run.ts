@@ -28,7 +28,7 @@ async function main(): Promise<number> {
     const plane = { kubeconfig: cp.kubeconfig, kubectl: (a: string[], input?: string) => cp.kubectl(a, input) };
     const result = await runBench(args, { plane, binDir, say });
     process.stdout.write(`${result.markdown}\nwritten: ${resolve(args.out, 'bench.json')} and bench.md\n`);
-    return 0;
+    return result.rows.some((r) => r.notes?.some((n) => n.startsWith('failed:'))) ? 1 : 0;
   } finally {
     await cp.stop();
   }
