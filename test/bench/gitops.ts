@@ -169,12 +169,18 @@ export async function runGitops(o: GitopsRun): Promise<Row[]> {
       const idle = sampleProc(sluice.pid);
 
       // A no-op refresh: the webhook names the repository, whose head did not move.
+      // A quiet window of the same length first: what Sluice does anyway (health, status) is not the refresh's cost.
+      const q0 = await requests();
+      const qc0 = sampleProc(sluice.pid).cpuSeconds;
+      await sleep(o.settleMs);
+      const quietRequests = (await requests()) - q0;
+      const quietCpu = sampleProc(sluice.pid).cpuSeconds - qc0;
       const r0 = await requests();
       const c0 = sampleProc(sluice.pid).cpuSeconds;
       await webhook();
       await sleep(o.settleMs);
-      const noopRequests = (await requests()) - r0;
-      const noopCpu = sampleProc(sluice.pid).cpuSeconds - c0;
+      const noopRequests = Math.max(0, (await requests()) - r0 - quietRequests);
+      const noopCpu = Math.max(0, sampleProc(sluice.pid).cpuSeconds - c0 - quietCpu);
 
       // One object changed: commit, push, webhook → the new value is live.
       await git.commit(`app-${o.size}`, { [`app/${CHANGED}.yaml`]: appFiles(1, 'v2')[`app/${CHANGED}.yaml`] ?? '' }, 'one ConfigMap changed');
@@ -199,7 +205,8 @@ export async function runGitops(o: GitopsRun): Promise<Row[]> {
           driftHealS: round((healedAt - d0) / 1000),
           idleRssMiB: round(idle.rssBytes / MiB, 1),
         },
-        notes: [`change = from the webhook (sent right after the push) to the new value seen by a 50 ms poll; no-op = a webhook for a head that did not move, requests counted by Sluice's own metric over ${o.settleMs / 1000} s`],
+        detail: { quietWindowRequests: quietRequests, quietWindowCpuS: round(quietCpu, 3) },
+        notes: [`change = from the webhook (sent right after the push) to the new value seen by a 50 ms poll; no-op = a webhook for a head that did not move, requests counted by Sluice's own metric over ${o.settleMs / 1000} s, less those of the quiet window just before`],
       });
       o.say(`Sluice, ${o.size} objects: first sync ${((firstAt - t0) / 1000).toFixed(1)} s, change ${((changedAt - c1) / 1000).toFixed(2)} s, no-op ${noopRequests} requests, drift healed ${((healedAt - d0) / 1000).toFixed(2)} s`);
     } finally {

@@ -4,11 +4,11 @@ import { markdown, percentile, withRatios, type Row } from './report.ts';
 
 describe('bench report', () => {
   const rows: Row[] = [
-    { scenario: 'istio', n: 100, controller: 'sluice', figures: { updateToHealthyS: 30, idleRssMiB: 200, stepLatencyP99Ms: null } },
-    { scenario: 'istio', n: 100, controller: 'argo-rollouts', figures: { updateToHealthyS: 20, idleRssMiB: 100, stepLatencyP99Ms: 900 } },
+    { scenario: 'istio', n: 100, controller: 'sluice', figures: { updateToHealthyS: 30, idleRssMiB: 200, stepLatencyP99Ms: null, rssGrowthMiB: -4 } },
+    { scenario: 'istio', n: 100, controller: 'argo-rollouts', figures: { updateToHealthyS: 20, idleRssMiB: 100, stepLatencyP99Ms: 900, rssGrowthMiB: 2 } },
     { scenario: 'gitops', n: 100, controller: 'kubectl-apply', figures: { firstSyncS: 2 } },
   ];
-  it('puts Sluice / peer of the same scenario and N on Sluice\'s rows, skipping figures one side lacks', () => {
+  it('puts Sluice / peer of the same scenario and N on Sluice\'s rows, skipping figures one side lacks and RSS growth', () => {
     const out = withRatios(rows);
     expect(out[0]?.ratios).toEqual({ updateToHealthyS: 1.5, idleRssMiB: 2 });
     expect(out[1]?.ratios).toBeUndefined();

@@ -49,6 +49,8 @@ export function withRatios(rows: Row[]): Row[] {
     if (peer === undefined) return r;
     const ratios: Figures = {};
     for (const [k, v] of Object.entries(r.figures)) {
+      // A difference of two noisy readings (it can be negative): compared side by side, never as a ratio.
+      if (k === 'rssGrowthMiB') continue;
       const q = ratio(v, peer.figures[k]);
       if (q !== null) ratios[k] = Math.round(q * 100) / 100;
     }
