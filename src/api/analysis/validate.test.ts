@@ -104,3 +104,12 @@ describe('argReferences', () => {
     expect(argReferences('http://{{args.host}}:{{args.port}}/{{ args.spaced }}/{{args.host}}')).toEqual(['host', 'port', 'host']);
   });
 });
+
+describe('the judge provider', () => {
+  it('is checked by the judge\'s own rules, naming each field', () => {
+    const judge = { address: 'http://127.0.0.1:9090', router: 'istio' as const, namespace: 'ns', canary: 'a', stable: 'b', signal: 'errors' as const, alpha: 0.7, beta: 0.01, maxRatio: 1, tests: 0, maxDuration: 'later', onInconclusive: 'hold' as const, guardMaxBadRate: 2 };
+    const errs = validateAnalysisSpec({ metrics: [{ name: 'j', interval: '15s', provider: { judge } }] });
+    expect(errs.map((e) => e.field).sort()).toEqual(['spec.metrics[0].provider.judge.alpha', 'spec.metrics[0].provider.judge.guardMaxBadRate', 'spec.metrics[0].provider.judge.maxDuration', 'spec.metrics[0].provider.judge.maxRatio', 'spec.metrics[0].provider.judge.tests']);
+    expect(errs.find((e) => e.field.endsWith('.alpha'))?.message).toBe('alpha must be in (0, 0.5), got 0.7');
+  });
+});

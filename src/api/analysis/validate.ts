@@ -2,7 +2,8 @@
 import { durationError } from '../common/duration.ts';
 import type { SpecError } from '../common/errors.ts';
 import { fieldPath } from '../common/errors.ts';
-import { METRIC_PROVIDERS, type AnalysisTemplateSpec, type Metric } from './schema.ts';
+import { validateSettings } from '../../analysis/judge/settings.ts';
+import { METRIC_PROVIDERS, type AnalysisTemplateSpec, type JudgeProviderSpec, type Metric } from './schema.ts';
 
 const ARG_REF = /\{\{args\.([^{}]+?)\}\}/g;
 
@@ -63,6 +64,7 @@ function metricErrors(at: string, metric: Metric, declaredArgs: ReadonlySet<stri
     });
   }
   if (metric.provider.job !== undefined) errors.push({ field: `${at}.provider.job`, message: JOB_PROVIDER_UNSUPPORTED });
+  if (metric.provider.judge !== undefined) errors.push(...judgeProviderErrors(`${at}.provider.judge`, metric.provider.judge));
   for (const key of ['interval', 'initialDelay'] as const) {
     const e = durationError(`${at}.${key}`, metric[key]);
     if (e !== undefined) errors.push(e);
@@ -88,6 +90,20 @@ function metricErrors(at: string, metric: Metric, declaredArgs: ReadonlySet<stri
       if (!declaredArgs.has(name)) errors.push({ field: path, message: `references undeclared arg "${name}"; declare it in spec.args` });
     }
   });
+  return errors;
+}
+
+/** The judge provider's settings, checked by the judge's own rules; each message names its field. */
+function judgeProviderErrors(at: string, j: JudgeProviderSpec): SpecError[] {
+  const settings = { alpha: j.alpha, beta: j.beta, maxRatio: j.maxRatio, gatingMetrics: j.tests, ...(j.minCanaryRequests !== undefined ? { minCanaryRequests: j.minCanaryRequests } : {}) };
+  const errors: SpecError[] = validateSettings(settings).map((message) => {
+    const key = message.split(' ')[0] ?? '';
+    return { field: `${at}.${key === 'gatingMetrics' ? 'tests' : key}`, message: message.replace(/^gatingMetrics/, 'tests') };
+  });
+  if (j.guardMaxBadRate !== undefined && !(j.guardMaxBadRate > 0 && j.guardMaxBadRate < 1)) errors.push({ field: `${at}.guardMaxBadRate`, message: `must be in (0, 1), got ${j.guardMaxBadRate}` });
+  if (j.configuredShare !== undefined && !(j.configuredShare >= 0 && j.configuredShare <= 1)) errors.push({ field: `${at}.configuredShare`, message: `must be in [0, 1], got ${j.configuredShare}` });
+  const d = durationError(`${at}.maxDuration`, j.maxDuration);
+  if (d !== undefined) errors.push(d);
   return errors;
 }
 
