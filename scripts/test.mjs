@@ -6,12 +6,18 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
   console.error(`Node ${process.versions.node} is too old (>= 22.19 needed): run through npm (npm test), which uses the Node that npm ci installed.`);
   process.exit(1);
 }
+
+// Every process this run starts inherits this marker, so the leftover check below finds this run's processes only,
+// never those of another run on the same machine (a second checkout, a benchmark) that it must not kill.
+const RUN_MARKER = `SLUICE_TEST_RUN=${randomUUID()}`;
+process.env.SLUICE_TEST_RUN = RUN_MARKER.slice('SLUICE_TEST_RUN='.length);
 
 const results = 'test-results';
 mkdirSync(results, { recursive: true });
@@ -90,7 +96,8 @@ process.exit(checks.every((c) => c.ok) && failed === 0 ? 0 : 1);
 /**
  * Processes of a test control plane (a control-plane binary whose arguments name a temporary sluice-cp- state
  * directory), a test Prometheus (a sluice-prometheus- directory), or this checkout's operator or demo app, still
- * running after a grace period for the teardown; a person's `npm run cluster:up` plane is spared.
+ * running after a grace period for the teardown, and started by this run (its marker in the environment): a person's
+ * `npm run cluster:up` plane and another run's processes are spared.
  */
 async function leftovers(dir) {
   // Processes the tests start from this checkout: the operator (as a process) and the demo app the emulator runs.
@@ -106,7 +113,8 @@ async function leftovers(dir) {
             (argv0.startsWith(`${dir}/`) && argv.some((a) => a.includes('/sluice-cp-'))) ||
             argv.some((a) => a.includes('/sluice-prometheus-')) ||
             argv.slice(1).some((a) => OUR_PROCESSES.includes(a));
-          return ours ? [{ pid: Number(p), argv0 }] : [];
+          const thisRun = ours && readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(RUN_MARKER);
+          return thisRun ? [{ pid: Number(p), argv0 }] : [];
         } catch {
           return [];
         }

@@ -59,7 +59,8 @@ export class AppProcess {
     const port = await freePort();
     const log = createWriteStream(join(logDir, `${revision.replicaSet}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [DEMO_APP], {
-      env: { PATH: process.env.PATH ?? '', ...revision.env, VERSION: revision.env.VERSION ?? revision.version, PORT: String(port), HOST: '127.0.0.1' },
+      // The test run's marker (scripts/test.mjs) passes through, so a leftover app is found and this run's only.
+      env: { PATH: process.env.PATH ?? '', ...(process.env.SLUICE_TEST_RUN !== undefined ? { SLUICE_TEST_RUN: process.env.SLUICE_TEST_RUN } : {}), ...revision.env, VERSION: revision.env.VERSION ?? revision.version, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(log);
