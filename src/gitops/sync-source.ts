@@ -1,0 +1,94 @@
+// The source and render stages of a reconcile: which commit targetRevision names (ls-remote, or one incremental
+// fetch on a refresh), and the manifests at that commit, cached by commit and by file blob.
+import type { Application } from '../api/application/schema.ts';
+import type { Logger } from '../log/logger.ts';
+import type { KubeObject } from '../kube/client.ts';
+import { fingerprint } from './diff/drift.ts';
+import type { AppId } from './plan/plan.ts';
+import { Lru, ParsedFileCache } from './render/cache.ts';
+import { render } from './render/render.ts';
+import { RenderError, type RenderedManifest } from './render/yaml.ts';
+import { readCredentials } from './source/credentials.ts';
+import { SourceError, type GitCredentials } from './source/git.ts';
+import { RevisionNotFoundError } from './source/revision.ts';
+import { REFRESH_ANNOTATION, SYNC_ANNOTATION, type AppMemory, type SyncDeps } from './sync-shared.ts';
+
+export type Rendered = { ok: true; manifests: RenderedManifest[] } | { ok: false; error: string };
+
+/**
+ * The commit targetRevision names. Within the poll interval (and with the same spec and refresh annotation) the
+ * last answer is reused: reconciles triggered by managed objects must not turn into ls-remotes.
+ */
+export async function checkSource(
+  d: SyncDeps,
+  app: Application,
+  raw: KubeObject,
+  id: AppId,
+  memory: AppMemory,
+  pollMs: number,
+  log: Logger,
+): Promise<string | { error: SourceError | RevisionNotFoundError }> {
+  // A new value of the refresh or sync annotation (the CLI and webhooks set them) asks for an ls-remote now.
+  const refresh = raw.metadata?.annotations?.[REFRESH_ANNOTATION];
+  const sync = raw.metadata?.annotations?.[SYNC_ANNOTATION];
+  const base = fingerprint({ url: app.spec.source.repoURL, rev: app.spec.source.targetRevision, creds: app.spec.credentials, gen: raw.metadata?.generation });
+  const key = fingerprint({ base, refresh, sync });
+  const checked = memory.source;
+  if (checked !== undefined && checked.key === key && Date.now() - checked.at < pollMs) return checked.commit;
+  try {
+    const ref = app.spec.credentials?.secretRef;
+    const creds: GitCredentials | undefined = ref === undefined ? undefined : await readCredentials(d.client, ref.namespace ?? id.namespace, ref.name);
+    // A refresh (webhook, CLI) of an unchanged spec whose ref was fetched before: one incremental fetch names the tip.
+    const known = checked?.base === base && checked.key !== key ? checked.fetchRef : undefined;
+    const tip = known === undefined ? undefined : await d.source.fetchTip(app.spec.source.repoURL, known, creds);
+    if (tip !== undefined) {
+      memory.source = { at: Date.now(), key, commit: tip, base, fetchRef: known };
+      log.debug({ commit: tip, previous: checked?.commit, why: 'refresh' }, 'fetched the tip');
+      return tip;
+    }
+    const resolved = await d.source.resolve(app.spec.source.repoURL, app.spec.source.targetRevision, creds);
+    const commit = await d.source.ensure(app.spec.source.repoURL, resolved, creds);
+    memory.source = { at: Date.now(), key, commit, base, ...(resolved.kind === 'ref' && resolved.fetchRef.startsWith('refs/') ? { fetchRef: resolved.fetchRef } : {}) };
+    log.debug({ commit, previous: checked?.commit, why: checked === undefined ? 'first' : checked.key === key ? 'interval' : 'spec or refresh' }, 'checked the remote');
+    return commit;
+  } catch (err) {
+    if (err instanceof SourceError || err instanceof RevisionNotFoundError) return { error: err };
+    throw err;
+  }
+}
+
+/** Renders an app's path at a commit, remembering whole renders and single-file parses across reconciles. */
+export class CachedRenderer {
+  private readonly d: SyncDeps;
+  /** Render results by commit, path and render options: a poll that finds the same commit renders nothing. */
+  private readonly renders = new Lru<Rendered>(200);
+  /** File parses by blob: a commit that changes one file parses (and reads) one. */
+  private readonly parsed = new ParsedFileCache();
+
+  constructor(deps: SyncDeps) {
+    this.d = deps;
+  }
+
+  async render(app: Application, commit: string, path: string): Promise<Rendered> {
+    const renderKey = `${app.spec.source.repoURL}@${commit}:${path}:${fingerprint({ d: app.spec.source.directory, k: app.spec.source.kustomize })}`;
+    let rendered = this.renders.get(renderKey);
+    if (rendered === undefined) {
+      rendered = await this.renderUncached(app, commit, path);
+      this.renders.set(renderKey, rendered);
+    }
+    return rendered;
+  }
+
+  private async renderUncached(app: Application, commit: string, path: string): Promise<Rendered> {
+    const url = app.spec.source.repoURL;
+    try {
+      const cached = this.parsed.pin(path === '' ? '' : `${path}/`);
+      const files = await this.d.source.readFiles(url, commit, path, { known: cached.known });
+      const out = await render({ source: app.spec.source, path, files, readRepo: () => this.d.source.readFiles(url, commit, ''), parsed: cached.parsed });
+      return { ok: true, manifests: out.manifests };
+    } catch (err) {
+      if (err instanceof RenderError || err instanceof SourceError) return { ok: false, error: err.message };
+      throw err;
+    }
+  }
+}
