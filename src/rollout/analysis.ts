@@ -101,7 +101,8 @@ export function builtinChecks(o: RunInput): Metric[] {
     return judgeMetrics({ ...(a.successRate ? { successRate: a.successRate } : {}), ...(a.latency ? { latency: a.latency } : {}) }, { router: scope.router, namespace: ns, canary: name(scope), stable: name(stable) }, {
       address,
       judge: resolveJudge(a.judge),
-      ...(weight !== undefined ? { configuredShare: weight / 100 } : {}),
+      // A step's run measures at one weight; a background run sees every weight, so it has no one share to check.
+      ...(weight !== undefined && o.stepIndex >= 0 ? { configuredShare: weight / 100 } : {}),
       completeOnPass: o.stepIndex >= 0,
       carry: judgeCarry(o.runs ?? [], o.ref.uid, o.templateHash, o.stepIndex),
     });
