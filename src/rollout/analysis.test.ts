@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { observeRuns, STEP_INDEX_LABEL, type AnalysisRunObject } from './analysis.ts';
+import { builtinChecks, judgeCarry, observeRuns, STEP_INDEX_LABEL, type AnalysisRunObject, type RunInput } from './analysis.ts';
 import { BACKGROUND, PRE_PROMOTION } from './decide/types.ts';
 import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
 
@@ -52,5 +52,41 @@ describe('the runs a decision counts', () => {
     );
     expect(seen.superseded).toEqual(['web-h1-background', 'web-h1-0']);
     expect(seen.phases).toEqual({ [BACKGROUND]: 'Running' });
+  });
+});
+
+describe('the judge\'s metrics of a step', () => {
+  const withState = (r: AnalysisRunObject, metric: string, state: object): AnalysisRunObject =>
+    ({ ...r, status: { phase: 'Successful', metricResults: [{ name: metric, phase: 'Successful', measurements: [{ phase: 'Successful', metadata: { state: JSON.stringify(state) } }] }] } }) as AnalysisRunObject;
+
+  it('carries the evidence of the latest earlier step of the same revision, without its counter baseline', () => {
+    const state = { v: 1, startedAtMs: 5, seen: { k: 3 }, evidence: { v: 1 }, edgeMs: 50 };
+    const runs = [
+      withState(run('web-h2-1', 'h2', '1', 'Successful'), 'success-rate', { ...state, edgeMs: 10 }),
+      withState(run('web-h2-3', 'h2', '3', 'Successful'), 'success-rate', state),
+      withState(run('web-h1-4', 'h1', '4', 'Successful'), 'success-rate', { ...state, edgeMs: 99 }),
+      withState(run('web-h2-7', 'h2', '7', 'Running'), 'success-rate', { ...state, edgeMs: 77 }),
+    ];
+    expect(judgeCarry(runs, ROLLOUT, 'h2', 5)).toEqual({ 'success-rate': { v: 1, evidence: { v: 1 }, edgeMs: 50 } });
+    expect(judgeCarry(runs, ROLLOUT, 'h2', 1)).toEqual({});
+    expect(judgeCarry(runs, ROLLOUT, 'h2', BACKGROUND)).toEqual({});
+  });
+
+  it('counts every comparison and guard in M, and gives a step (not the background run) its configured share', () => {
+    const rollout = { metadata: { name: 'web' }, spec: { strategy: { canary: { trafficRouting: { istio: { virtualService: { name: 'web' } } } } } }, status: { stableRS: 'h1', canary: { weights: { canary: { weight: 20 } } } } };
+    const input = (stepIndex: number) => ({
+      ref: { name: 'web', namespace: 'ns', uid: ROLLOUT, rollout } as unknown as RunInput['ref'],
+      templateHash: 'h2', stepIndex, templates: [], clusterTemplates: [],
+      analysis: { judge: {}, successRate: { min: 99 }, latency: { maxMs: 500 }, prometheus: { address: 'http://127.0.0.1:9090' } },
+    });
+    const step = builtinChecks(input(3));
+    expect(step.map((m) => m.name)).toEqual(['success-rate', 'latency-p99']);
+    expect(step.map((m) => m.provider.judge?.tests)).toEqual([4, 4]);
+    expect(step[0]?.provider.judge).toMatchObject({ router: 'istio', canary: 'web-h2', stable: 'web-h1', signal: 'errors', guardMaxBadRate: 0.01, configuredShare: 0.2, completeOnPass: true });
+    expect(step[1]?.provider.judge).toMatchObject({ signal: 'latency', guardLatencyMs: 500, guardMaxBadRate: 0.01 });
+    expect(step[0]?.interval).toBe('15s');
+    const background = builtinChecks(input(BACKGROUND));
+    expect(background[0]?.provider.judge?.configuredShare).toBeUndefined();
+    expect(background[0]?.provider.judge?.completeOnPass).toBe(false);
   });
 });

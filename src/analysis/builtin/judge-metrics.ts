@@ -33,7 +33,7 @@ export const JUDGE_METRICS = { errors: 'success-rate', latency: 'latency-p99' } 
 
 /** The judge metrics of a check. Each counts one comparison, and one guard when its threshold bounds anything. */
 export function judgeMetrics(check: JudgeChecks, t: JudgeTargets, o: JudgeMetricOptions): Metric[] {
-  const errorBound = check.successRate !== undefined ? 1 - check.successRate.min / 100 : undefined;
+  const errorBound = check.successRate !== undefined ? (100 - check.successRate.min) / 100 : undefined;
   const guards = [errorBound !== undefined && errorBound > 0 && errorBound < 1, check.latency !== undefined].filter(Boolean).length;
   const comparisons = [check.successRate, check.latency].filter((c) => c !== undefined).length;
   const tests = comparisons + guards;
