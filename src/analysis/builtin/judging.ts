@@ -177,7 +177,7 @@ function startState(spec: JudgeProviderSpec, nowMs: number): Omit<LookState, 'se
   const settings = settingsOf(spec);
   // A carried evidence that does not parse, or was built on another grid, is not continued: starting over is never less safe.
   const parsed = EvidenceSchema.safeParse(carry?.evidence);
-  const evidence = parsed.success && evidenceMatches(parsed.data, settings) ? (parsed.data) : initialEvidence(settings);
+  const evidence = parsed.success && evidenceMatches(parsed.data, settings) ? parsed.data : initialEvidence(settings);
   return {
     v: 1,
     startedAtMs: nowMs,
