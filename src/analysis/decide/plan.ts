@@ -80,7 +80,6 @@ function retentionOf(spec: Pick<AnalysisRunSpec, 'measurementRetention'>, name: 
 }
 
 function planMetric(m: Metric, at: string, extra: Pick<MetricPlan, 'dryRun' | 'retention' | 'missingData'>): MetricPlan {
-  // A step's judge decides by itself when it is done: it completes at its first pass.
   const intervalMs = durationOf(`${at}.interval`, m.interval);
   const rawCount = intOf(`${at}.count`, m.count, 0);
   // Argo: no count and no interval is one measurement; an interval without a count runs until terminated.
@@ -97,6 +96,7 @@ function planMetric(m: Metric, at: string, extra: Pick<MetricPlan, 'dryRun' | 'r
     consecutiveErrorLimit: intOf(`${at}.consecutiveErrorLimit`, m.consecutiveErrorLimit, METRIC_DEFAULTS.consecutiveErrorLimit),
     // Argo retries after 10 s whatever the interval; a metric measured every 2 s retries as often as it measures.
     errorRetryMs: intervalMs !== undefined && intervalMs > 0 ? Math.min(intervalMs, defaultRetry) : defaultRetry,
+    // A step's judge decides by itself when it is done: it completes at its first pass.
     completeOnSuccess: m.provider.judge !== undefined && m.provider.judge.completeOnPass !== false,
     ...extra,
   };
