@@ -1,6 +1,7 @@
 // `kubectl sluice app diff APPLICATION`: what a sync would change, as a readable diff per object.
 import { checkApplication } from '../../gitops/spec.ts';
 import { formatSpecErrors } from '../../api/common/errors.ts';
+import { applicationStatusSchema } from '../../api/application/schema.ts';
 import { parseCommandArgs, positionalArgs } from '../args.ts';
 import { ExitCode, type Command } from '../command.ts';
 import { render } from '../output.ts';
@@ -32,7 +33,10 @@ Flags:
     if (!check.ok) throw new Error(`application "${name}" has an invalid spec: ${formatSpecErrors(check.errors)}`);
     // The Git and render libraries load only for this verb.
     const { diffApplication, gitCacheDir, hasChanges, renderAppDiff } = await import('../appdiff.ts');
-    const d = await diffApplication(ctx.client(), check.value, { cacheDir: gitCacheDir(process.env), prune: values.prune === true });
+    // checkApplication leaves the status out (the operator reads its own); the diff needs the inventory in it.
+    const status = applicationStatusSchema.safeParse((raw as { status?: unknown }).status ?? {});
+    const app = status.success ? { ...check.value, status: status.data } : check.value;
+    const d = await diffApplication(ctx.client(), app, { cacheDir: gitCacheDir(process.env), prune: values.prune === true });
     ctx.out.write(ctx.output === 'table' ? renderAppDiff(d) : render(ctx.output, d));
     return values['exit-code'] === true && hasChanges(d) ? ExitCode.failed : ExitCode.ok;
   },
