@@ -261,8 +261,12 @@ describe('blue-green rollouts', () => {
       const run = await op.client.get<RunObj>(R.analysisRun, ns, `moved-${v2}-post-promotion`);
       return run.spec?.terminate === true && run.status?.phase !== 'Running';
     }, 30_000);
-    const v3 = (await h.rollout('moved')).status?.currentPodHash ?? '';
-    expect(v3).not.toBe(v2);
+    // The run is ended within the reconcile that moves to v3; that reconcile writes the status last.
+    let v3 = '';
+    await waitFor('v3 in the status', async () => {
+      v3 = (await h.rollout('moved')).status?.currentPodHash ?? '';
+      return v3 !== '' && v3 !== v2;
+    }, 30_000);
     await waitFor('v3 active, its own post-promotion run measuring', async () => {
       const run = await op.client.get<RunObj>(R.analysisRun, ns, `moved-${v3}-post-promotion`).catch(() => undefined);
       return run?.status?.phase === 'Running' && (await h.selector('moved-active')) === v3;
