@@ -6,6 +6,7 @@ import type { JudgeProviderSpec } from '../../api/analysis/schema.ts';
 import { parseDuration } from '../../api/common/duration.ts';
 import { addBatch, assess, batchFromSeries, evidenceMatches, initialEvidence, type Assessment, type BatchCounts, type Evidence, type JudgeSettings, type SeriesSample } from '../judge/index.ts';
 import { checkedEdge, edgeAtOrAboveQuantile } from '../judge/edge.ts';
+import { JudgeSettingsError } from '../judge/errors.ts';
 import { EvidenceSchema } from '../judge/schema.ts';
 import { addGuard, guardLogEvidence, initialGuard, type GuardEvidence } from '../judge/guard.ts';
 import type { Judgement } from '../decide/judge.ts';
@@ -188,9 +189,6 @@ function startState(spec: JudgeProviderSpec, nowMs: number): Omit<LookState, 'se
   };
 }
 
-/** The guard's bound: errors, the share of 5xx successRate.min allows; latency, 1% above maxMs (a p99 bound). */
-const guardBound = (spec: JudgeProviderSpec): number | undefined => spec.guardMaxBadRate;
-
 /** Chooses the latency edges at the first look that can: a named edge must be a real bucket edge. */
 function chooseEdges(spec: JudgeProviderSpec, state: Omit<LookState, 'seen'>, series: readonly RawSeries[]): Omit<LookState, 'seen'> {
   if (spec.signal !== 'latency') return state;
@@ -201,7 +199,8 @@ function chooseEdges(spec: JudgeProviderSpec, state: Omit<LookState, 'seen'>, se
     try {
       edgeMs = checkedEdge(edges, spec.latencyEdgeMs, 'analysis.judge.latencyEdgeMs:');
     } catch (err) {
-      throw new JudgeConfigError(err instanceof Error ? err.message.replace(/^invalid judge settings: /, '') : String(err));
+      if (err instanceof JudgeSettingsError) throw new JudgeConfigError(err.problems.join('; '));
+      throw err;
     }
   }
   edgeMs ??= stableP99Edge(spec, series);
@@ -233,8 +232,9 @@ export function look(input: LookInput): { judgement: Judgement; state: LookState
   const compared = spec.signal === 'errors' ? errorSamples(spec, series) : base.edgeMs !== undefined ? latencySamples(spec, series, base.edgeMs) : [];
   const { batch } = batchFromSeries(prev, compared);
   const evidence = addBatch(base.evidence, batch, settings, spec.configuredShare);
-  // The guard: the canary's own bad share against the absolute bound.
-  const bound = guardBound(spec);
+  // The guard: the canary's own bad share against the absolute bound (errors: what successRate.min allows;
+  // latency: 1% above maxMs, a p99 bound).
+  const bound = spec.guardMaxBadRate;
   let guard = base.guard;
   if (bound !== undefined) {
     const guarded = spec.signal === 'errors' ? compared : base.guardEdgeMs !== undefined ? latencySamples(spec, series, base.guardEdgeMs) : [];
