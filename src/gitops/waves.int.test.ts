@@ -142,7 +142,12 @@ describe('waves, CRDs and prune opt-out', () => {
     };
     await waitFor('late-pruned gone', () => gone('late-pruned'), 20_000);
     expect(await gone('late-kept')).toBe(false);
-    const results = (await app()).status?.operationState?.syncResult?.resources ?? [];
+    // The sync deletes, then writes its result: wait for the result of the sync that pruned.
+    let results: { name: string; status?: string; message?: string }[] = [];
+    await waitFor('the pruning sync\'s result', async () => {
+      results = (await app()).status?.operationState?.syncResult?.resources ?? [];
+      return results.some((r) => r.name === 'late-pruned' && r.status === 'Pruned');
+    }, 20_000);
     expect(results.find((r) => r.name === 'late-kept')).toMatchObject({ status: 'PruneSkipped', message: 'Prune=false' });
     expect(results.find((r) => r.name === 'late-pruned')).toMatchObject({ status: 'Pruned' });
   });
