@@ -1,11 +1,12 @@
 import { describe, expect, it, beforeAll, afterAll } from '@jest/globals';
-import { ApiException, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import { createNamespace, deleteNamespace, kubeConfig, kubectl, waitFor } from '../support/cluster.ts';
-import { UNREADY_LABEL } from './stages.ts';
+import { FAIL_LABEL, RUN_FOR_ANNOTATION, UNREADY_LABEL } from './stages.ts';
 
 const kc = kubeConfig();
 const apps = kc.makeApiClient(AppsV1Api);
 const core = kc.makeApiClient(CoreV1Api);
+const batch = kc.makeApiClient(BatchV1Api);
 
 function deployment(name: string, replicas: number, podLabels: Record<string, string> = {}): V1Deployment {
   return {
@@ -125,4 +126,30 @@ describe('the local control plane', () => {
       return rs.items.length === 0 && (await podsOf(ns, 'owner')).length === 0;
     });
   });
+  it('completes Job pods by default, fails them on the test label (backoffLimit counted) and lets them run a while', async () => {
+    const job = (name: string, labels: Record<string, string>, annotations: Record<string, string> = {}) => ({
+      metadata: { name },
+      spec: {
+        backoffLimit: 1,
+        template: {
+          metadata: { labels, annotations },
+          spec: { restartPolicy: 'Never', containers: [{ name: 'job', image: 'registry.invalid/job:1' }] },
+        },
+      },
+    });
+    const started = Date.now();
+    await batch.createNamespacedJob({ namespace: ns, body: job('ok', {}, { [RUN_FOR_ANNOTATION]: '2s' }) });
+    await batch.createNamespacedJob({ namespace: ns, body: job('bad', { [FAIL_LABEL]: 'true' }) });
+    const condition = async (name: string): Promise<string | undefined> => {
+      const j = await batch.readNamespacedJob({ name, namespace: ns });
+      return j.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type;
+    };
+    await waitFor('job ok complete', async () => (await condition('ok')) === 'Complete', 60_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    await waitFor('job bad failed', async () => (await condition('bad')) === 'Failed', 60_000);
+    const bad = await batch.readNamespacedJob({ name: 'bad', namespace: ns });
+    expect(bad.status?.failed).toBe(2); // the first try and one retry (backoffLimit 1)
+    const badPods = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'job-name=bad' })).items;
+    expect(badPods.map((p) => p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode)).toEqual([1, 1]);
+  }, 90_000);
 });

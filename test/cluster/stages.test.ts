@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
-import { composeStages, UNREADY_LABEL } from './stages.ts';
+import { composeStages, FAIL_LABEL, RUN_FOR_ANNOTATION, UNREADY_LABEL } from './stages.ts';
 
 const defaults = `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -19,7 +19,20 @@ spec:
   next: {statusTemplate: "phase: Running"}
 `;
 
-type Stage = { metadata: { name: string }; spec: { selector?: { matchExpressions?: { key: string; operator: string; values?: string[] }[] }; next?: { statusTemplate?: string } } };
+const complete = `---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata: {name: pod-complete}
+spec:
+  resourceRef: {apiGroup: v1, kind: Pod}
+  selector:
+    matchExpressions:
+    - {key: .status.phase, operator: In, values: [Running]}
+    - {key: '.metadata.ownerReferences.[].kind', operator: In, values: [Job]}
+  next: {statusTemplate: "phase: Succeeded"}
+`;
+
+type Stage = { metadata: { name: string }; spec: { delay?: unknown; selector?: { matchExpressions?: { key: string; operator: string; values?: string[] }[] }; next?: { statusTemplate?: string } } };
 const parse = (y: string): Stage[] => parseAllDocuments(y).map((d) => d.toJS() as Stage);
 const byName = (stages: Stage[], n: string): Stage => {
   const s = stages.find((x) => x.metadata.name === n);
@@ -59,6 +72,29 @@ describe('kwok stages', () => {
       ]),
     );
     expect(s.spec.next?.statusTemplate).not.toMatch(/podIP/);
+  });
+
+  it('lets a Job pod fail on purpose and run for a while first', () => {
+    const withJobs = parse(composeStages(defaults + complete));
+    expect(withJobs.map((s) => s.metadata.name)).toEqual([
+      'node-initialize', 'pod-ready', 'pod-complete', 'pod-unready', 'pod-recovered', 'pod-fail',
+    ]);
+    const fail = `.metadata.labels["${FAIL_LABEL}"]`;
+    const ok = byName(withJobs, 'pod-complete');
+    expect(ok.spec.selector?.matchExpressions).toContainEqual({ key: fail, operator: 'DoesNotExist' });
+    const failed = byName(withJobs, 'pod-fail');
+    expect(failed.spec.selector?.matchExpressions).toEqual([
+      { key: '.status.phase', operator: 'In', values: ['Running'] },
+      { key: '.metadata.ownerReferences.[].kind', operator: 'In', values: ['Job'] },
+      { key: fail, operator: 'Exists' },
+    ]);
+    expect(failed.spec.next?.statusTemplate).toMatch(/exitCode: 1[\s\S]*phase: Failed/);
+    for (const s of [ok, failed]) {
+      expect(s.spec.delay).toEqual({
+        durationMilliseconds: 0,
+        durationFrom: { expressionFrom: `.metadata.annotations["${RUN_FOR_ANNOTATION}"]` },
+      });
+    }
   });
 
   it('refuses defaults it cannot amend, naming what is missing', () => {
