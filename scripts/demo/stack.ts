@@ -14,6 +14,7 @@ import { prometheusBinary, PrometheusServer } from '../../test/prometheus/harnes
 import { startGitServer, type GitServer } from '../../test/support/git-server.ts';
 import { startOperator, type OperatorProcess } from '../../test/support/operator-process.ts';
 import { ConfigRepo, EXAMPLES, ROLLOUT_FILE, seedFiles } from './repo.ts';
+import { UPSTREAM, upstreamCrdDir } from '../../test/crds/upstream.ts';
 
 /** A control plane to run on: the demo's own, or the one jest's global setup started. */
 export interface Cluster {
@@ -54,7 +55,7 @@ export interface Stack {
 }
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const CRD_DIRS = [join(ROOT, 'crds'), join(ROOT, 'test', 'fixtures', 'crds')];
+const crdDirs = (): string[] => [join(ROOT, 'crds'), upstreamCrdDir()];
 
 export const APP_NAME = 'demo';
 export const VIRTUAL_SERVICE_NAME = 'demo';
@@ -68,11 +69,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    for (const dir of CRD_DIRS) {
+    for (const dir of crdDirs()) {
       await o.cluster.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=sluice-test', '-f', dir]);
       await o.cluster.kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', dir]);
     }
-    o.say('CRDs installed: Sluice\'s (crds/) and STAND-INS for Istio\'s VirtualService/DestinationRule and the Gateway API (test/fixtures/crds: the kinds only, no mesh)');
+    o.say(`CRDs installed: Sluice's (crds/) and the upstream ones of the Gateway API ${UPSTREAM.gatewayApi.version} (standard channel) and Istio ${UPSTREAM.istio.version} (VirtualService, DestinationRule), from their Go modules; no mesh runs`);
 
     const client = KubeClient.fromDefault({ qps: 100, burst: 200 }, o.cluster.kubeconfig);
     const sink = { say: o.say };

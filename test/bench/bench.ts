@@ -11,6 +11,7 @@ import { buildArgo, startArgo, startSluice, type Controller, type Plane } from '
 import { runGitops } from './gitops.ts';
 import { markdown, withRatios, type Row } from './report.ts';
 import { runRollouts } from './rollouts.ts';
+import { upstreamCrdDir } from '../crds/upstream.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -82,7 +83,7 @@ export async function runBench(args: BenchArgs, ctx: BenchContext): Promise<Benc
       argo = buildArgo();
       meta.argoRollouts = { binary: argo.binary, crds: argo.crds };
     }
-    await installCrds(ctx.plane, [join(ROOT, 'crds'), join(ROOT, 'test', 'fixtures', 'crds'), ...(argo ? [argo.crds] : [])]);
+    await installCrds(ctx.plane, [join(ROOT, 'crds'), upstreamCrdDir(), ...(argo ? [argo.crds] : [])]);
 
     for (const variant of rolloutScenarios) {
       for (const controller of args.controllers) {

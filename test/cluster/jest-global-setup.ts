@@ -2,9 +2,12 @@
 import { resolve } from 'node:path';
 import { ensureBinaries, startControlPlane, type ControlPlane } from './controlplane.ts';
 import { CLUSTER_ENV } from './env.ts';
+import { upstreamCrdDir } from '../crds/upstream.ts';
 
 export default async function setup(): Promise<void> {
   const binDir = await ensureBinaries();
+  // Fetched here, once, from the Go module proxy when the cache lacks them: never inside a test's time budget.
+  upstreamCrdDir();
   const started = Date.now();
   const cp: ControlPlane = await startControlPlane({ binDir, logDir: resolve('test-results/cluster-logs') });
   (globalThis as { __sluiceControlPlane?: ControlPlane }).__sluiceControlPlane = cp;

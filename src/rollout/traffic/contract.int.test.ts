@@ -20,8 +20,10 @@ interface Case {
   /** The object the router edits, and the part of it the router must never change. */
   watched: { resource: ResourceType; name: (t: RouteTarget) => string; untouched: (o: KubeObject) => unknown };
   mirror: boolean;
-  /** A copy of the edited object with a malformed field (CRDs without structural schemas accept it), and that field. */
-  malformed?: { object: object; field: string; via?: 'readPins' };
+  /** A copy of the edited object with a malformed field, which the upstream CRD's schema refuses naming that field. */
+  malformed?: { object: object; field: string };
+  /** A valid routing object whose router edit the upstream schema refuses: the router must say which field. */
+  refusedWrite?: { object: (t: RouteTarget) => object; act: (r: TrafficRouter, t: RouteTarget) => Promise<void>; field: string };
 }
 
 const svc = (name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app: 'c' }, ports: [{ port: 80 }] } });
@@ -38,7 +40,24 @@ const CASES: Case[] = [
     make: (client) => new GatewayApiRouter({ client }, ['r']),
     watched: { resource: HTTP_ROUTE, name: () => 'r', untouched: (o) => ({ labels: o.metadata?.labels, parentRefs: spec(o).parentRefs, hostnames: spec(o).hostnames }) },
     mirror: true,
-    malformed: { object: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r' }, spec: { rules: { a: 1 } } }, field: 'HTTPRoute .*/r: spec.rules:' },
+    malformed: { object: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r' }, spec: { rules: { a: 1 } } }, field: 'spec.rules' },
+    // The upstream schema allows 16 rules: a route that has them all leaves no room for a header route's rule.
+    refusedWrite: {
+      object: (t) => ({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'r' },
+        spec: {
+          parentRefs: [{ name: 'gw' }],
+          rules: [
+            { backendRefs: [{ name: t.stableService, port: 80, weight: 100 }, { name: t.canaryService, port: 80, weight: 0 }] },
+            ...Array.from({ length: 15 }, (_, i) => ({ matches: [{ path: { type: 'PathPrefix', value: `/p${i}` } }], backendRefs: [{ name: t.stableService, port: 80 }] })),
+          ],
+        },
+      }),
+      act: (r, t) => r.setHeaderRoute(t, { name: 'beta', match: [{ headerName: 'x-beta', headerValue: { exact: 'on' } }] }),
+      field: 'HTTPRoute .*/r: the apiserver refused the router.s write: spec.rules: Too many',
+    },
   },
   {
     name: 'Istio VirtualService (host split)',
@@ -50,7 +69,7 @@ const CASES: Case[] = [
     make: (client) => new IstioRouter({ client }, [{ name: 'vs', routes: ['primary'] }]),
     watched: { resource: VIRTUAL_SERVICE, name: () => 'vs', untouched: (o) => ({ hosts: spec(o).hosts, gateways: spec(o).gateways }) },
     mirror: true,
-    malformed: { object: { apiVersion: 'networking.istio.io/v1beta1', kind: 'VirtualService', metadata: { name: 'vs' }, spec: { http: [{ name: 'primary', route: 'c-stable' }] } }, field: 'VirtualService .*/vs: spec.http\\[0\\].route:' },
+    malformed: { object: { apiVersion: 'networking.istio.io/v1beta1', kind: 'VirtualService', metadata: { name: 'vs' }, spec: { http: [{ name: 'primary', route: 'c-stable' }] } }, field: 'spec.http\\[0\\].route' },
   },
   {
     name: 'Istio VirtualService (subset split)',
@@ -61,7 +80,7 @@ const CASES: Case[] = [
     make: (client) => new IstioRouter({ client }, [{ name: 'vs2', routes: [] }], { name: 'dr', canarySubsetName: 'canary', stableSubsetName: 'stable' }),
     watched: { resource: VIRTUAL_SERVICE, name: () => 'vs2', untouched: (o) => ({ hosts: spec(o).hosts }) },
     mirror: true,
-    malformed: { object: { apiVersion: 'networking.istio.io/v1beta1', kind: 'DestinationRule', metadata: { name: 'dr' }, spec: { subsets: [{ labels: { app: 'c' } }] } }, field: 'DestinationRule .*/dr: spec.subsets\\[0\\].name:', via: 'readPins' },
+    malformed: { object: { apiVersion: 'networking.istio.io/v1beta1', kind: 'DestinationRule', metadata: { name: 'dr' }, spec: { subsets: [{ labels: { app: 'c' } }] } }, field: 'spec.subsets\\[0\\].name' },
   },
   {
     name: 'NGINX Ingress',
@@ -153,12 +172,19 @@ describe.each(CASES)('traffic router contract: $name', (c) => {
     expect(dr.spec?.subsets?.every((s) => s.labels?.app === 'c')).toBe(true); // the Git-owned labels stay
   });
 
-  // Last: it replaces the router's object. Ingress is a built-in kind the apiserver validates, so NGINX has no case.
-  it('reports a malformed routing object as a RouterConfigError naming the field, not a crash', async () => {
-    if (c.malformed === undefined) return;
+  // The routing kinds are the upstream CRDs (test/crds/upstream.ts), so a malformed object never reaches a router.
+  it('runs against the upstream schema: a malformed routing object is refused by the apiserver, naming the field', async () => {
+    if (c.malformed === undefined) return; // Ingress is a built-in kind, validated as always
     const res = await kubectl(['replace', '-n', ns, '-f', '-'], stringify(c.malformed.object));
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(new RegExp(c.malformed.field));
+  });
+
+  // Last: it replaces the router's object.
+  it('reports an edit the upstream schema refuses as a RouterConfigError naming the field, not a crash', async () => {
+    if (c.refusedWrite === undefined) return; // no edit of this router can break its kind's schema
+    const res = await kubectl(['replace', '-n', ns, '-f', '-'], stringify(c.refusedWrite.object(t)));
     expect(res.stderr).toBe('');
-    const act = c.malformed.via === 'readPins' ? router.readPins?.(t) : router.setWeight(t, 30);
-    await expect(act).rejects.toMatchObject({ name: 'RouterConfigError', message: expect.stringMatching(new RegExp(c.malformed.field)) });
+    await expect(c.refusedWrite.act(router, t)).rejects.toMatchObject({ name: 'RouterConfigError', message: expect.stringMatching(new RegExp(c.refusedWrite.field)) });
   });
 });

@@ -2,7 +2,7 @@
 // header routes are extra rules (named sluice-<route>) that send matching requests to the canary only.
 import { z } from 'zod';
 import type { ResourceType } from '../../kube/resource.ts';
-import { getRouting, MANAGED_ROUTE_PREFIX, ROUTER_FIELD_MANAGER, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
+import { applyRouting, getRouting, MANAGED_ROUTE_PREFIX, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
 
 export const HTTP_ROUTE: ResourceType = { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute', plural: 'httproutes', namespaced: true };
 
@@ -53,7 +53,7 @@ export class GatewayApiRouter implements TrafficRouter {
     // Conditional on what we read: a concurrent writer (a GitOps sync) makes this fail and the reconcile retry.
     // Server-side apply of just this list, as its own manager, conditional on the version read: a GitOps sync sees
     // the field as another controller's declared intent and leaves it alone (it does not revert Apply-owned fields).
-    await this.deps.client.apply(HTTP_ROUTE, { metadata: { name, namespace: t.namespace, resourceVersion: route.metadata?.resourceVersion }, spec: { rules: after } }, ROUTER_FIELD_MANAGER, { force: true });
+    await applyRouting(this.deps.client, HTTP_ROUTE, { metadata: { name, namespace: t.namespace, resourceVersion: route.metadata?.resourceVersion }, spec: { rules: after } });
   }
 
   async setWeight(t: RouteTarget, weight: number): Promise<void> {

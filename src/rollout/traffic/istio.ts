@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { ResourceType } from '../../kube/resource.ts';
 import { POD_TEMPLATE_HASH_LABEL } from '../hash.ts';
-import { getRouting, MANAGED_ROUTE_PREFIX, ROUTER_FIELD_MANAGER, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
+import { applyRouting, getRouting, MANAGED_ROUTE_PREFIX, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
 
 export const VIRTUAL_SERVICE: ResourceType = { group: 'networking.istio.io', version: 'v1beta1', kind: 'VirtualService', plural: 'virtualservices', namespaced: true };
 export const DESTINATION_RULE: ResourceType = { group: 'networking.istio.io', version: 'v1beta1', kind: 'DestinationRule', plural: 'destinationrules', namespaced: true };
@@ -90,7 +90,7 @@ export class IstioRouter implements TrafficRouter {
     const subsets = dr.spec?.subsets ?? [];
     if (!subsets.some((x) => x.name === subset)) throw new RouterConfigError(`DestinationRule ${t.namespace}/${cfg.name} has no subset ${subset}`);
     const next = subsets.map((x) => (x.name === subset ? { ...x, labels: { ...(x.labels ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash } } : x));
-    await this.deps.client.apply(DESTINATION_RULE, { metadata: { name: cfg.name, namespace: t.namespace, resourceVersion: dr.metadata?.resourceVersion }, spec: { subsets: next } }, ROUTER_FIELD_MANAGER, { force: true });
+    await applyRouting(this.deps.client, DESTINATION_RULE, { metadata: { name: cfg.name, namespace: t.namespace, resourceVersion: dr.metadata?.resourceVersion }, spec: { subsets: next } });
   }
 
   private async readSubsets(t: RouteTarget): Promise<{ canary?: string; stable?: string }> {
@@ -108,7 +108,7 @@ export class IstioRouter implements TrafficRouter {
     if (JSON.stringify(after) === JSON.stringify(before)) return;
     // Server-side apply of just this list, as its own manager, conditional on the version read: a GitOps sync sees
     // the field as another controller's declared intent and leaves it alone (it does not revert Apply-owned fields).
-    await this.deps.client.apply(VIRTUAL_SERVICE, { metadata: { name, namespace: t.namespace, resourceVersion: vs.metadata?.resourceVersion }, spec: { http: after } }, ROUTER_FIELD_MANAGER, { force: true });
+    await applyRouting(this.deps.client, VIRTUAL_SERVICE, { metadata: { name, namespace: t.namespace, resourceVersion: vs.metadata?.resourceVersion }, spec: { http: after } });
   }
 
   async setWeight(t: RouteTarget, weight: number): Promise<void> {

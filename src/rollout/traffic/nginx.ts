@@ -3,7 +3,7 @@
 import type { KubeObject } from '../../kube/client.ts';
 import { isNotFound } from '../../kube/errors.ts';
 import type { ResourceType } from '../../kube/resource.ts';
-import { ROUTER_FIELD_MANAGER, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
+import { applyRouting, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
 
 export const INGRESS: ResourceType = { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress', plural: 'ingresses', namespaced: true };
 
@@ -55,7 +55,7 @@ export class NginxRouter implements TrafficRouter {
     for (const name of this.stableIngresses) {
       const stable = await this.deps.client.get<IngressObject>(INGRESS, t.namespace, name);
       const extra = Object.fromEntries(Object.entries(this.extra).map(([k, v]) => [`${this.prefix}/${k}`, v]));
-      await this.deps.client.apply(INGRESS, canaryIngress(stable, t, this.prefix, { ...extra, ...annotations }, this.owner), ROUTER_FIELD_MANAGER, { force: true });
+      await applyRouting(this.deps.client, INGRESS, canaryIngress(stable, t, this.prefix, { ...extra, ...annotations }, this.owner));
     }
   }
 

@@ -2,6 +2,7 @@
 // objects it is pointed at, conditionally on what it read, so a GitOps sync of the same object does not fight it.
 import type { z } from 'zod';
 import type { KubeClient, KubeObject } from '../../kube/client.ts';
+import { KubeApiError } from '../../kube/errors.ts';
 import type { ResourceType } from '../../kube/resource.ts';
 
 export interface RouteTarget {
@@ -61,6 +62,22 @@ export async function getRouting<T extends KubeObject>(client: KubeClient, rt: R
 }
 
 export const ROUTER_FIELD_MANAGER = 'sluice-rollout';
+
+/**
+ * Server-side applies a router's edit as its own field manager. A write the kind's schema refuses (the upstream
+ * CRDs' OpenAPI and CEL rules, or a built-in kind's validation) is the user's routing object at fault, not a
+ * transient error: a RouterConfigError naming the field the apiserver names.
+ */
+export async function applyRouting(client: KubeClient, rt: ResourceType, obj: KubeObject): Promise<void> {
+  try {
+    await client.apply(rt, obj, ROUTER_FIELD_MANAGER, { force: true });
+  } catch (err) {
+    if (!(err instanceof KubeApiError) || err.kind !== 'Invalid') throw err;
+    const where = `${rt.kind} ${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+    const causes = err.causes.map((c) => `${c.field ?? '(object)'}: ${c.message ?? 'invalid'}`);
+    throw new RouterConfigError(`${where}: the apiserver refused the router's write: ${causes.length > 0 ? causes.join('; ') : err.message}`, { cause: err });
+  }
+}
 export const MANAGED_ROUTE_PREFIX = 'sluice-';
 
 export interface RouterDeps {
