@@ -2,6 +2,7 @@
 import type { Command } from '../command.ts';
 import { appCommands } from './app.ts';
 import { appDiff } from './app-diff.ts';
+import { completionCommands } from './completion.ts';
 import { convertCommand } from './convert.ts';
 import { getRollout } from './get.ts';
 import { lintCommand } from './lint.ts';
@@ -22,4 +23,5 @@ export const commands: readonly Command[] = [
   appDiff,
   lintCommand,
   convertCommand,
+  ...completionCommands(() => commands),
 ];
