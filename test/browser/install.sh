@@ -33,4 +33,4 @@ if [ -z "$bin" ]; then
   echo "apt-get installed chromium but no binary was found" >&2
   exit 1
 fi
-echo "chromium: $bin ($("$bin" --version 2>&1 | head -1))"
+echo "chromium: $bin"
