@@ -120,6 +120,7 @@ export function dashboardHandler(o: DashboardOptions): { handle: (req: IncomingM
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
     if (url.pathname === '/healthz') return send(res, 200, 'ok\n');
+    if (url.pathname === '/favicon.ico') return send(res, 204, '');
     if (req.method === 'GET' && url.pathname === '/assets/app.js') return send(res, 200, o.assets.js, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache' });
     if (req.method === 'GET' && url.pathname === '/assets/app.css') return send(res, 200, o.assets.css, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'no-cache' });
     if (req.method === 'GET' && url.pathname === '/') {

@@ -23,6 +23,16 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+/** A new tab whose script errors and failed requests go to stderr (a blank page in a test then says why). */
+export async function newPage(browser: Browser): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('pageerror', (err) => process.stderr.write(`page error: ${err instanceof Error ? err.message : String(err)}\n`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') process.stderr.write(`page console: ${m.text()}\n`);
+  });
+  return page;
+}
+
 /** The text of the first element matching `selector`, or undefined. */
 export async function textOf(page: Page, selector: string): Promise<string | undefined> {
   const el = await page.$(selector);
