@@ -162,6 +162,10 @@ describe('dashboard (kubectl sluice dashboard, in Chromium)', () => {
     // Drift: someone edits the live object.
     expect((await kubectl(['-n', ns, 'patch', 'configmap', 'settings', '--type=merge', '-p', '{"data":{"color":"red"}}'])).code).toBe(0);
     await waitForText(page, '[data-resource="ConfigMap/settings"]', 'OutOfSync', 60_000);
+    // The diff a sync would apply: the plugin's `app diff`, computed by the server as the viewer.
+    await page.click('.diff button');
+    await waitForText(page, '.diff', `update: ConfigMap ${ns}/settings`, 60_000);
+    await waitForText(page, '.diff pre', '+  color: blue');
     await page.screenshot({ path: join(IMAGES, 'dashboard-application.png'), fullPage: true });
     await clickAction(page, 'sync');
     await waitFor('healed in the apiserver', async () => (await data())?.['color'] === 'blue', 60_000);

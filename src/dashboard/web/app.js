@@ -7,7 +7,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 
 const html = htm.bind(h);
-const MARK = { Healthy: '✔', Synced: '✔', Progressing: '◌', Paused: '⏸', Degraded: '✖', OutOfSync: '≠', Missing: '?', Unknown: '?', Suspended: '⏸', Successful: '✔', Failed: '✖', Error: '✖', Running: '◌', Inconclusive: '?', Pending: '…' };
+const MARK = { Healthy: '✔', Synced: '✔', Progressing: '◌', Paused: '‖', Degraded: '✖', OutOfSync: '≠', Missing: '?', Unknown: '?', Suspended: '‖', Successful: '✔', Succeeded: '✔', Failed: '✖', Error: '✖', Running: '◌', Inconclusive: '?', Pending: '…' };
 
 function Badge({ value }) {
   const key = String(value ?? 'Unknown').split(' ')[0];
