@@ -89,30 +89,6 @@ export function appRow(raw: unknown): Row {
   return { kind: 'Application', namespace: md.namespace, name: md.name, uid: md.uid, phase: sync, health, message: op?.message ?? s?.health?.message ?? '', attention };
 }
 
-export interface Filter {
-  namespace?: string;
-  phase?: string;
-  health?: string;
-  /** Only rows that need attention. */
-  attention?: boolean;
-  text?: string;
-}
-
-/** The rows a filter keeps, in a stable order (namespace, kind, name), and how many of all need attention. */
-export function applyFilter(rows: Iterable<Row>, f: Filter): { rows: Row[]; attention: number; total: number } {
-  const all = [...rows];
-  const kept = all.filter(
-    (r) =>
-      (f.namespace === undefined || f.namespace === '' || r.namespace === f.namespace) &&
-      (f.phase === undefined || f.phase === '' || r.phase.startsWith(f.phase)) &&
-      (f.health === undefined || f.health === '' || r.health === f.health) &&
-      (f.attention !== true || r.attention.length > 0) &&
-      (f.text === undefined || f.text === '' || `${r.namespace}/${r.name}`.includes(f.text)),
-  );
-  kept.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
-  return { rows: kept, attention: all.filter((r) => r.attention.length > 0).length, total: all.length };
-}
-
 export interface StepView {
   index: number;
   text: string;

@@ -59,7 +59,7 @@ function observed(client: KubeClient, onError: (err: unknown) => void, onOk: () 
       if ((prop !== 'list' && prop !== 'watch') || typeof v !== 'function') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       return async (...args: unknown[]) => {
         try {
-          const out = (await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args)) as unknown;
+          const out: unknown = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
           onOk();
           return out;
         } catch (err) {
@@ -235,7 +235,7 @@ export function rolloutStream(sse: Sse, c: StreamContext, namespace: string, nam
         fetchRolloutSnapshot(c.client, namespace, name),
         c.client.list<KubeObject>(R.event, namespace, { fieldSelector: `involvedObject.name=${name},involvedObject.kind=Rollout` }).catch(() => ({ items: [] })),
       ]);
-      recordWeight(c.history, snap.rollout as unknown as KubeObject);
+      recordWeight(c.history, snap.rollout);
       return rolloutPage(snap, c.history.get(snap.rollout.metadata.uid ?? ''), eventViews(events.items));
     },
   );

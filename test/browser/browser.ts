@@ -35,8 +35,8 @@ export async function newPage(browser: Browser): Promise<Page> {
 
 /** The text of the first element matching `selector`, or undefined. */
 export async function textOf(page: Page, selector: string): Promise<string | undefined> {
-  const el = await page.$(selector);
-  return el === null ? undefined : ((await el.evaluate((e) => e.textContent)) ?? undefined);
+  const text = await page.evaluate(`document.querySelector(${JSON.stringify(selector)})?.textContent ?? null`);
+  return typeof text === 'string' ? text : undefined;
 }
 
 /** Waits until `selector`'s text contains `text` (the page updates itself: no reload). */

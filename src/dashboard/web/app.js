@@ -1,7 +1,7 @@
 // The dashboard in the browser: Preact components written with htm (no build-time JSX), fed by the server's
 // event streams (src/dashboard/streams.ts). Hash routes: #/ (overview, its filters in the query), #/rollout/NS/NAME,
 // #/app/NS/NAME. Every state has text, not only a colour; every control is a button, link or form field.
-/* global window, document, fetch, EventSource, localStorage, URLSearchParams */
+/* global window, document, EventSource */
 import { h, render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
