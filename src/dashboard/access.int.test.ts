@@ -5,8 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'puppeteer-core';
 import { stringify } from 'yaml';
 import { clickAction, launchBrowser, newPage, waitForText } from '../../test/browser/browser.ts';
-import { createNamespace, deleteNamespace, kubeconfigPath, kubectl } from '../../test/support/cluster.ts';
+import { createNamespace, deleteNamespace, kubeconfigPath, kubectl, waitFor } from '../../test/support/cluster.ts';
 import { testClient, testLogger } from '../../test/support/operator.ts';
+import { startOperator } from '../../test/support/operator-process.ts';
+import { createServer } from 'node:net';
 import { rolloutManifest, installAllCrds, type RolloutObj } from '../../test/support/rollouts.ts';
 import { R } from '../kube/resource.ts';
 import { buildAssets } from './assets.ts';
@@ -139,5 +141,32 @@ describe('in-cluster dashboard: TokenReview, the viewer\'s own RBAC, CSRF', () =
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'; script-src 'self'");
     expect(res.headers.get('x-frame-options')).toBe('DENY');
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+  });
+
+  it('is served by the operator process itself with --dashboard-addr, checking tokens with a TokenReview', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const addr = srv.address();
+        srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
+      });
+    });
+    const op = await startOperator(kubeconfigPath(), `dash-${a}`, [`--namespace=${a}`, `--dashboard-addr=127.0.0.1:${port}`, '--dashboard-read-only']);
+    try {
+      const base = `http://127.0.0.1:${port}/`;
+      // The dashboard listens a moment after the probes the helper waits for.
+      await waitFor('the dashboard port', async () => (await fetch(`${base}healthz`).then((r) => r.status).catch(() => 0)) === 200, 30_000);
+      expect((await fetch(`${base}api/session`)).status).toBe(401);
+      const session = await fetch(`${base}api/session`, { headers: { Authorization: `Bearer ${viewer}` } });
+      expect(await session.json()).toMatchObject({ user: `system:serviceaccount:${a}:viewer`, mode: 'cluster', readOnly: true });
+      const page = await fetch(base);
+      expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+      expect((await fetch(`${base}assets/app.js`)).status).toBe(200);
+      // Read-only: even the editor's token may not act through it.
+      const refused = await fetch(`${base}api/rollout/${a}/web-a/promote`, { method: 'POST', headers: { Authorization: `Bearer ${editor}` } });
+      expect({ status: refused.status, body: await refused.json() }).toEqual({ status: 403, body: { message: 'this dashboard is read-only' } });
+    } finally {
+      op.kill('SIGTERM');
+      await op.exited;
+    }
   });
 });

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import type { Logger } from '../log/logger.ts';
 import { APP_ACTIONS, diffCommand, ROLLOUT_ACTIONS, runVerb } from './actions.ts';
 import type { Assets } from './assets.ts';
-import { Auth, CSRF_HEADER, TokenRejected, type AuthOptions, type Viewer } from './auth.ts';
+import { Auth, CSRF_HEADER, random, TokenRejected, type AuthOptions, type Viewer } from './auth.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { WeightHistory } from './history.ts';
 import { appStream, overviewStream, problemOf, rolloutStream, Sse } from './streams.ts';
 
@@ -212,4 +213,13 @@ export function startDashboard(o: DashboardOptions & { host: string; port: numbe
       });
     });
   });
+}
+
+/** The local mode (the plugin, the demo): 127.0.0.1, one viewer with `client`'s credentials, a fresh token in the
+ * returned address. `port` 0 picks a free one. */
+export async function startLocalDashboard(client: KubeClient, o: { port: number; readOnly?: boolean; log: Logger }): Promise<RunningDashboard & { address: string }> {
+  const { loadAssets } = await import('./assets.ts');
+  const token = random();
+  const running = await startDashboard({ host: '127.0.0.1', port: o.port, assets: await loadAssets(), log: o.log, readOnly: o.readOnly === true, auth: { mode: 'local', localClient: client, localToken: token } });
+  return { ...running, address: `${running.url}?token=${token}` };
 }

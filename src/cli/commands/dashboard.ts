@@ -30,11 +30,10 @@ Flags:
     if (port > 65535) throw new UsageError(`--port: ${port} is not a port (0-65535)`);
     const client = ctx.client();
     // The server and the page's code load only for this verb.
-    const [{ startDashboard }, { loadAssets }, { random }, { createLogger }] = await Promise.all([import('../../dashboard/server.ts'), import('../../dashboard/assets.ts'), import('../../dashboard/auth.ts'), import('../../log/logger.ts')]);
-    const token = random();
+    const [{ startLocalDashboard }, { createLogger }] = await Promise.all([import('../../dashboard/server.ts'), import('../../log/logger.ts')]);
     const log = createLogger({ level: process.env['SLUICE_DASHBOARD_LOG'] ?? 'warn' });
-    const running = await startDashboard({ host: '127.0.0.1', port, assets: await loadAssets(), log, readOnly: values['read-only'] === true, auth: { mode: 'local', localClient: client, localToken: token } });
-    const url = `${running.url}?token=${token}`;
+    const running = await startLocalDashboard(client, { port, readOnly: values['read-only'] === true, log });
+    const url = running.address;
     ctx.out.write(`Sluice dashboard: ${url}\n`);
     ctx.err.write('(serving on 127.0.0.1 only; Ctrl-C stops it)\n');
     if (values.open === true) {
