@@ -77,7 +77,6 @@ const loginSchema = z.object({ token: z.string().min(1).max(16_384) });
 export function dashboardHandler(o: DashboardOptions): { handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>; auth: Auth; history: WeightHistory } {
   const auth = new Auth(o.auth);
   const history = new WeightHistory();
-  const streams = new Set<AbortController>();
 
   async function api(req: IncomingMessage, res: ServerResponse, url: URL, v: Viewer): Promise<void> {
     const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
@@ -161,12 +160,11 @@ export function dashboardHandler(o: DashboardOptions): { handle: (req: IncomingM
       auth.logout(req);
       return send(res, 200, {}, { 'Set-Cookie': 'sluice_session=; Max-Age=0; Path=/' });
     }
-    const ac = new AbortController();
-    streams.add(ac);
     try {
       await api(req, res, url, v);
     } finally {
-      streams.delete(ac);
+      // A stream that ended on its own (a fatal problem) is closed here; everything else has ended already.
+      if (!res.writableEnded) res.end();
     }
   }
   return { handle, auth, history };
