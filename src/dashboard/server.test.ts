@@ -54,7 +54,7 @@ describe('dashboard server (local mode, no apiserver)', () => {
     while (!text.includes('event: problem')) {
       const chunk = await reader?.read();
       if (chunk === undefined || chunk.done) break;
-      text += new TextDecoder().decode(chunk.value);
+      text += new TextDecoder().decode(chunk.value as Uint8Array);
     }
     ac.abort();
     expect(text).toContain('"status":503');

@@ -81,7 +81,7 @@ async function main(): Promise<void> {
         for (;;) {
           const chunk = await reader?.read();
           if (chunk === undefined || chunk.done) throw new Error('stream ended before its snapshot');
-          text += dec.decode(chunk.value);
+          text += dec.decode(chunk.value as Uint8Array);
           if (text.includes('event: snapshot')) break;
           text = text.slice(-32); // only the marker is looked for
         }
