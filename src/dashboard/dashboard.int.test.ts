@@ -113,6 +113,21 @@ describe('dashboard (kubectl sluice dashboard, in Chromium)', () => {
     expect(await page.evaluate('window.__noReload')).toBe(true);
     await page.screenshot({ path: join(IMAGES, 'dashboard-overview.png') });
 
+    // Phone width, dark theme, keyboard only: nothing wider than the screen, the row's link reached with Tab.
+    await page.setViewport({ width: 390, height: 800 });
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    expect(await page.evaluate('getComputedStyle(document.body).backgroundColor')).toBe('rgb(15, 20, 25)');
+    let focused = '';
+    for (let i = 0; i < 30 && focused !== 'web'; i++) {
+      await page.keyboard.press('Tab');
+      focused = String(await page.evaluate('document.activeElement?.textContent ?? ""'));
+    }
+    expect(focused).toBe('web');
+    await page.screenshot({ path: join(IMAGES, 'dashboard-overview-phone-dark.png') });
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'light' }]);
+    await page.setViewport({ width: 1280, height: 800 });
+
     await page.click(`${row} a`);
     await waitForText(page, '[data-testid="weight"]', '50%');
     await waitForText(page, 'ol.steps li[aria-current="step"]', 'pause (until promoted)');
