@@ -12,6 +12,8 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm install --no-audit --no-fund --ignore-scripts
 COPY src ./src
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
+# The dashboard's browser assets (esbuild, a dev dependency), served from dist/dashboard/assets.
+RUN node src/dashboard/assets.ts dist/dashboard/assets
 
 # 2. kubectl (for `kubectl kustomize`), built from the same Go module and Kubernetes version as the test control
 #    plane's kubectl; static, so it runs on any base. Modules come from the image's default Go module proxy.

@@ -8,6 +8,9 @@ import { resolve } from 'node:path';
 import { ensureBinaries, startControlPlane } from '../test/cluster/controlplane.ts';
 import { runScenario, summary } from './demo/scenario.ts';
 import { startStack, type Stack } from './demo/stack.ts';
+import { createLogger } from '../src/log/logger.ts';
+import { KubeClient } from '../src/kube/client.ts';
+import { startLocalDashboard } from '../src/dashboard/server.ts';
 
 const out = (s: string): void => void process.stdout.write(s);
 const say = (s: string): void => out(`${s}\n`);
@@ -27,6 +30,7 @@ async function main(): Promise<number> {
 
   const cp = await startControlPlane({ binDir, logDir: resolve('test-results', 'demo', 'cluster-logs'), progress: (m) => say(`  control plane: ${m}`) });
   let stack: Stack | undefined;
+  let dashboard: Awaited<ReturnType<typeof startLocalDashboard>> | undefined;
   try {
     say(`  control plane up (etcd, kube-apiserver, controller-manager, scheduler, kwok nodes) after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     await cp.kubectl(['create', 'namespace', 'sluice-system']);
@@ -38,6 +42,11 @@ async function main(): Promise<number> {
       logDir: resolve('test-results', 'demo', 'app-logs'),
       say: (l) => say(`  ${l}`),
     });
+    // The web dashboard, as `kubectl sluice dashboard` serves it: watch the canary in a browser while the demo runs.
+    const dashboardClient = KubeClient.fromDefault({}, cp.kubeconfig);
+    const log = createLogger({ level: 'warn' });
+    dashboard = await startLocalDashboard(dashboardClient, { port: 3100, log }).catch(() => startLocalDashboard(dashboardClient, { port: 0, log }));
+    say(`  dashboard: ${dashboard.address}  (open it to watch the canary live; up until the demo ends)`);
     if (await Promise.race([interrupted, Promise.resolve(0)]) !== 0) return 130;
     say(`\n== the demo (everything above is running; ${((Date.now() - t0) / 1000).toFixed(1)}s so far)`);
     const report = await Promise.race([runScenario(stack, { tty: process.stdout.isTTY, size: () => ({ rows: process.stdout.rows, columns: process.stdout.columns }), write: out, t0: Date.now() }), interrupted]);
@@ -49,6 +58,7 @@ async function main(): Promise<number> {
     say(`  wall clock including set-up: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     return report.ok ? 0 : 1;
   } finally {
+    await dashboard?.close();
     await stack?.stop();
     await cp.stop();
     say('stopped: the operator, the emulator and its app processes, Prometheus, the Git server and the control plane.');

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: every check, in order, each reported, all run even when one fails.
-//   1. the control-plane binaries (built from Go modules if the cache lacks them), and Prometheus (Debian's package)
+//   1. the control-plane binaries (built from Go modules if the cache lacks them), Prometheus and Chromium (Debian's)
 //   2. typecheck   3. lint   4. jest: unit + integration (one real control plane)   5. no process outlived the run
 // Writes test-results/summary.json ({ passed, failed, checks }) for .ci/run; exits non-zero on any failure.
 import { spawnSync } from 'node:child_process';
@@ -41,6 +41,9 @@ const binDir = build.stdout.trim().split('\n').pop() ?? '';
 // A real Prometheus for the analysis tests (Debian's package; fast when already installed).
 const prom = step('prometheus', 'bash', ['test/prometheus/install.sh']);
 checks.push({ name: 'prometheus', ok: prom.ok, seconds: prom.seconds });
+// Chromium for the dashboard's browser tests (Debian's package; fast when already installed).
+const chromium = step('chromium', 'bash', ['test/browser/install.sh']);
+checks.push({ name: 'chromium', ok: chromium.ok, seconds: chromium.seconds });
 
 for (const [name, args] of [
   ['typecheck', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']],

@@ -12,6 +12,7 @@ import { EventRecorder } from './runtime/events.ts';
 import { Manager } from './runtime/manager.ts';
 import { Metrics } from './runtime/metrics.ts';
 import { startProbeServer } from './server/http.ts';
+import { startOperatorDashboard } from './dashboard/operator.ts';
 
 const EVENT_QPS = 20;
 const EVENT_BURST = 100;
@@ -45,6 +46,7 @@ export async function runOperator(config: Config): Promise<number> {
     ready: () => manager.ready(),
     webhook: (req, res) => handleWebhook(req, res, hook),
   });
+  const dashboard = config.dashboardAddr === undefined ? undefined : await startOperatorDashboard(config, client, log);
   log.info({ identity: config.identity, namespaces: config.namespaces.length > 0 ? config.namespaces : 'all', metrics: `${host}:${probes.port}`, leaderElect: config.leaderElect }, 'sluice starting');
 
   let shuttingDown = false;
@@ -61,10 +63,12 @@ export async function runOperator(config: Config): Promise<number> {
   if (outcome === 'lost') {
     // As controller-runtime does: a process that lost the lease exits, and its replacement campaigns afresh.
     log.error('leader election lost; exiting');
+    await dashboard?.close();
     await probes.close();
     return 1;
   }
   if (!shuttingDown) await manager.stop();
+  await dashboard?.close();
   await probes.close();
   log.info('stopped');
   return 0;

@@ -3,7 +3,7 @@
 // (The real `npm pack` + `npm install -g` of the package is described in the README; it runs dist/cli/bin.js.)
 import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PLUGIN_DIR } from '../../test/support/plugin.ts';
@@ -24,9 +24,9 @@ function layout(root: string, parts: { src: boolean; dist: boolean }): Promise<v
   return Promise.all(writes);
 }
 
-const launch = (root: string): Promise<{ stdout: string; stderr: string; code: number }> =>
+const launch = (root: string, nodeFlags: string[] = []): Promise<{ stdout: string; stderr: string; code: number }> =>
   new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'bin', 'kubectl-sluice'), 'version'], (err, stdout, stderr) => resolve({ stdout, stderr, code: err === null ? 0 : Number(err.code ?? 1) }));
+    execFile(process.execPath, [...nodeFlags, join(root, 'bin', 'kubectl-sluice'), 'version'], (err, stdout, stderr) => resolve({ stdout, stderr, code: err === null ? 0 : Number(err.code ?? 1) }));
   });
 
 describe('bin/kubectl-sluice', () => {
@@ -44,6 +44,42 @@ describe('bin/kubectl-sluice', () => {
       const missing = await launch(unbuilt);
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain('dist/cli/bin.js is missing: run "npm run build"');
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('hands itself over to the checkout\'s own Node (node_modules/.bin/node) when the Node running it is older than 22.19', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'sluice-launcher-'));
+    try {
+      const checkout = join(tmp, 'checkout');
+      await layout(checkout, { src: true, dist: false });
+      // An "old" Node: this one, told by a preload to report 20.1.0 (the flag is not passed on to the child).
+      const old = join(tmp, 'old-node.mjs');
+      await writeFile(old, "Object.defineProperty(process.versions, 'node', { value: '20.1.0' });\n");
+      const refused = await launch(checkout, ['--import', old]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('needs Node.js 22.19 or newer');
+      expect(refused.stderr).toContain('"npm install"');
+      await mkdir(join(checkout, 'node_modules', '.bin'), { recursive: true });
+      await symlink(process.execPath, join(checkout, 'node_modules', '.bin', 'node'));
+      expect(await launch(checkout, ['--import', old])).toEqual({ stdout: 'src', stderr: '', code: 0 });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('passes the exit code of the verb through the hand-over', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'sluice-launcher-'));
+    try {
+      const checkout = join(tmp, 'checkout');
+      await layout(checkout, { src: false, dist: false });
+      await writeFile(join(checkout, 'old-node.mjs'), "Object.defineProperty(process.versions, 'node', { value: '22.18.0' });\n");
+      await mkdir(join(checkout, 'src', 'cli'), { recursive: true });
+      await writeFile(join(checkout, 'src', 'cli', 'bin.ts'), "process.stderr.write(process.argv.slice(2).join(' '));\nprocess.exitCode = 64;\n");
+      await mkdir(join(checkout, 'node_modules', '.bin'), { recursive: true });
+      await symlink(process.execPath, join(checkout, 'node_modules', '.bin', 'node'));
+      expect(await launch(checkout, ['--import', join(checkout, 'old-node.mjs')])).toEqual({ stdout: '', stderr: 'version', code: 64 });
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }

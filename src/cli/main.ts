@@ -65,6 +65,9 @@ function offlineAccess(verb: string): { client: CommandContext['client']; namesp
 export async function dispatch(argv: readonly string[], io: DispatchIO, commands: readonly Command[] = registry): Promise<number> {
   let globals: GlobalFlags;
   let rest: string[];
+  // Completion gets the words as typed: a half-typed "-n" or "--help" is what it completes, not a flag to act on.
+  const completing = argv[0] === '__complete' ? commands.find((c) => c.name === '__complete') : undefined;
+  if (completing !== undefined) return completing.run({ ...offlineAccess('__complete'), namespace: 'default', allNamespaces: false, output: 'table', out: io.out, err: io.err, cwd: io.cwd, signal: io.signal }, argv.slice(1));
   try {
     ({ globals, rest } = extractGlobals(argv));
   } catch (err) {

@@ -22,6 +22,14 @@ export const ConfigSchema = z.object({
   identity: z.string().min(1).default(`${hostname()}-${process.pid}`),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   prometheusAddress: z.url({ protocol: /^https?$/ }).optional(),
+  /** The web dashboard (src/dashboard) in-cluster mode; off unless set. */
+  dashboardAddr: z
+    .string()
+    .regex(/^[^:]+:\d{1,5}$/, 'must be HOST:PORT')
+    .optional(),
+  dashboardReadOnly: z.boolean().default(false),
+  /** Secure on the session cookie: on behind TLS (the chart's ingress); off only for plain-HTTP local tests. */
+  dashboardSecureCookie: z.boolean().default(true),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -47,6 +55,9 @@ export const SETTINGS: Setting[] = [
   { key: 'leaderElectionId', flag: 'leader-election-id', env: 'SLUICE_LEADER_ELECTION_ID', kind: 'string', help: 'name of the Lease (default sluice-leader)' },
   { key: 'identity', flag: 'identity', env: 'POD_NAME', kind: 'string', help: 'this replica\'s identity in the Lease (default host-pid)' },
   { key: 'prometheusAddress', flag: 'prometheus-address', env: 'SLUICE_PROMETHEUS_ADDRESS', kind: 'string', help: 'Prometheus URL for builtin analysis checks that name none' },
+  { key: 'dashboardAddr', flag: 'dashboard-addr', env: 'SLUICE_DASHBOARD_ADDR', kind: 'string', help: 'serve the web dashboard here, HOST:PORT (default: off); viewers sign in with their own Kubernetes token' },
+  { key: 'dashboardReadOnly', flag: 'dashboard-read-only', env: 'SLUICE_DASHBOARD_READ_ONLY', kind: 'boolean', help: 'the dashboard refuses every action (promote, abort, sync, ...)' },
+  { key: 'dashboardSecureCookie', flag: 'dashboard-secure-cookie', env: 'SLUICE_DASHBOARD_SECURE_COOKIE', kind: 'boolean', help: 'mark the dashboard session cookie Secure (default true: serve it behind TLS)' },
   { key: 'logLevel', flag: 'log-level', env: 'SLUICE_LOG_LEVEL', kind: 'string', help: 'fatal|error|warn|info|debug|trace (default info)' },
 ];
 

@@ -2,7 +2,9 @@
 import type { Command } from '../command.ts';
 import { appCommands } from './app.ts';
 import { appDiff } from './app-diff.ts';
+import { completionCommands } from './completion.ts';
 import { convertCommand } from './convert.ts';
+import { dashboard } from './dashboard.ts';
 import { getRollout } from './get.ts';
 import { lintCommand } from './lint.ts';
 import { list } from './list.ts';
@@ -22,4 +24,6 @@ export const commands: readonly Command[] = [
   appDiff,
   lintCommand,
   convertCommand,
+  dashboard,
+  ...completionCommands(() => commands),
 ];
