@@ -1,9 +1,10 @@
 // The dashboard as a person uses it: `kubectl sluice dashboard` (the real plugin, through kubectl) against the real
 // apiserver with the operator running, driven in Debian's Chromium. The page must follow a canary live (no reload),
-// its buttons must change the Rollout and the Application in the apiserver, and its screenshots go to docs/images/.
+// its buttons must change the Rollout and the Application in the apiserver, and its screenshots go to test-results/screenshots/ (docs/images/ with SLUICE_SCREENSHOTS=docs).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Browser, Page } from 'puppeteer-core';
@@ -17,7 +18,10 @@ import type { ApplicationStatus } from '../api/application/schema.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
 
-const IMAGES = join(import.meta.dirname, '..', '..', 'docs', 'images');
+// Screenshots go to test-results/ (a test run leaves the tree clean); SLUICE_SCREENSHOTS=docs refreshes docs/images/.
+const ROOT = join(import.meta.dirname, '..', '..');
+const IMAGES = process.env.SLUICE_SCREENSHOTS === 'docs' ? join(ROOT, 'docs', 'images') : join(ROOT, 'test-results', 'screenshots');
+mkdirSync(IMAGES, { recursive: true });
 
 /** `kubectl sluice dashboard --port 0`: resolves with the address it prints (token included). */
 function startPlugin(ns: string): Promise<{ url: string; child: ChildProcess }> {
