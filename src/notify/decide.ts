@@ -1,0 +1,126 @@
+// Which notifications an object owes, from its state alone (pure). Argo Rollouts fires its builtin triggers on the
+// controller's events; here each trigger is a state of the Rollout's status with a `oncePer` key, so a notification is
+// owed once per trigger, revision and recipient however often (or after however many restarts) it is reconciled. The
+// keys already sent live in an annotation on the object, as Argo CD keeps them.
+import type { KubeObject } from '../kube/client.ts';
+
+export const SUBSCRIBE_PREFIXES = ['notifications.argoproj.io/subscribe.', 'notifications.sluice.dev/subscribe.'] as const;
+/** Sent keys → unix seconds, as JSON (Argo CD's `notified.notifications.argoproj.io`, under Sluice's own prefix). */
+export const NOTIFIED_ANNOTATION = 'notified.notifications.sluice.dev';
+/** How many sent keys an object keeps: the newest; older revisions' keys can never fire again. */
+export const MAX_NOTIFIED_KEYS = 64;
+
+export interface Subscription {
+  trigger: string;
+  service: string;
+  recipient: string;
+}
+
+/** `notifications.argoproj.io/subscribe.<trigger>.<service>: a;b` → one subscription per recipient. */
+export function subscriptions(annotations: Readonly<Record<string, string>> | undefined): Subscription[] {
+  const out: Subscription[] = [];
+  const seen = new Set<string>();
+  for (const [k, v] of Object.entries(annotations ?? {})) {
+    const prefix = SUBSCRIBE_PREFIXES.find((p) => k.startsWith(p));
+    if (prefix === undefined) continue;
+    const rest = k.slice(prefix.length);
+    const dot = rest.indexOf('.');
+    if (dot <= 0 || dot === rest.length - 1) continue;
+    const trigger = rest.slice(0, dot);
+    const service = rest.slice(dot + 1);
+    const recipients = v
+      .split(/[;,]/)
+      .map((r) => r.trim())
+      .filter((r) => r !== '');
+    for (const recipient of recipients.length > 0 ? recipients : ['']) {
+      const id = `${trigger}\n${service}\n${recipient}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push({ trigger, service, recipient });
+    }
+  }
+  return out.sort((a, b) => `${a.trigger}.${a.service}.${a.recipient}`.localeCompare(`${b.trigger}.${b.service}.${b.recipient}`));
+}
+
+interface RunRef {
+  name?: string;
+  status?: string;
+}
+
+interface RolloutLike {
+  status?: {
+    phase?: string;
+    currentPodHash?: string;
+    stableRS?: string;
+    currentStepIndex?: number;
+    abort?: boolean;
+    abortedAt?: string;
+    pauseConditions?: { reason?: string; startTime?: string }[];
+    canary?: { currentStepAnalysisRunStatus?: RunRef; currentBackgroundAnalysisRunStatus?: RunRef };
+    blueGreen?: { prePromotionAnalysisRunStatus?: RunRef; postPromotionAnalysisRunStatus?: RunRef };
+  };
+}
+
+/** The builtin triggers of Argo Rollouts that hold for this Rollout now, each with its oncePer key. */
+export function rolloutTriggers(obj: KubeObject): Map<string, string> {
+  const s = (obj as RolloutLike).status ?? {};
+  const fired = new Map<string, string>();
+  const hash = s.currentPodHash;
+  const stable = s.stableRS;
+  if (hash === undefined || hash === '') return fired;
+  const updating = stable !== undefined && stable !== '' && hash !== stable;
+  if (updating) fired.set('on-rollout-updated', hash);
+  if (s.abort === true) fired.set('on-rollout-aborted', `${hash}@${s.abortedAt ?? ''}`);
+  else if (s.phase === 'Healthy' && hash === stable) fired.set('on-rollout-completed', hash);
+  const pause = s.pauseConditions?.[0];
+  if (pause !== undefined && s.abort !== true) fired.set('on-rollout-paused', `${hash}/${s.currentStepIndex ?? 0}/${pause.startTime ?? ''}`);
+  if (updating && (s.currentStepIndex ?? 0) > 0) fired.set('on-rollout-step-completed', `${hash}/${(s.currentStepIndex ?? 1) - 1}`);
+  const runs = [s.canary?.currentStepAnalysisRunStatus, s.canary?.currentBackgroundAnalysisRunStatus, s.blueGreen?.prePromotionAnalysisRunStatus, s.blueGreen?.postPromotionAnalysisRunStatus];
+  for (const r of runs) {
+    if (r?.name === undefined) continue;
+    if (r.status === 'Failed') fired.set('on-analysis-run-failed', r.name);
+    else if (r.status === 'Error') fired.set('on-analysis-run-error', r.name);
+    else if (r.status === 'Running') fired.set('on-analysis-run-running', r.name);
+  }
+  return fired;
+}
+
+/** Sent keys from the annotation; a malformed value counts as none sent (it is rewritten on the next send). */
+export function notifiedKeys(annotations: Readonly<Record<string, string>> | undefined): Record<string, number> {
+  const raw = annotations?.[NOTIFIED_ANNOTATION];
+  if (raw === undefined) return {};
+  try {
+    const v: unknown = JSON.parse(raw);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
+    return Object.fromEntries(Object.entries(v).filter((e): e is [string, number] => typeof e[1] === 'number'));
+  } catch {
+    return {};
+  }
+}
+
+/** The annotation's value with `key` added, keeping the newest MAX_NOTIFIED_KEYS. */
+export function withNotified(prev: Record<string, number>, key: string, at: number): string {
+  const all = Object.entries({ ...prev, [key]: at }).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return JSON.stringify(Object.fromEntries(all.slice(0, MAX_NOTIFIED_KEYS)));
+}
+
+export interface Owed {
+  /** `<oncePer>:<trigger>:<service>:<recipient>`: the identity of one notification. */
+  key: string;
+  trigger: string;
+  service: string;
+  recipient: string;
+}
+
+/** The notifications this object owes and has not sent: subscribed, fired, not yet in the annotation. */
+export function owed(obj: KubeObject, fired: ReadonlyMap<string, string>): Owed[] {
+  const sent = notifiedKeys(obj.metadata?.annotations);
+  const out: Owed[] = [];
+  for (const sub of subscriptions(obj.metadata?.annotations)) {
+    const oncePer = fired.get(sub.trigger);
+    if (oncePer === undefined) continue;
+    const key = `${oncePer}:${sub.trigger}:${sub.service}:${sub.recipient}`;
+    if (sent[key] === undefined) out.push({ key, ...sub });
+  }
+  return out;
+}
