@@ -1,7 +1,7 @@
 // Renders the templates a trigger sends into one notification (Argo merges several templates' fields into one).
 import type { CompiledTemplate, TemplateTree } from './config.ts';
 import { Template } from './template/exec.ts';
-import { Helper, type TValue } from './template/funcs.ts';
+import { Helper, show, type TValue } from './template/funcs.ts';
 import { GoTime } from './template/gotime.ts';
 import type { Rendered } from './services/port.ts';
 
@@ -23,17 +23,20 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
 
 // Argo's helper namespaces that its documented templates call: `call .time.Now`, `call .repo.RepoURLToHTTPS`, `.strings`.
 const HELPERS: { readonly [k: string]: TValue } = {
-  time: { Now: new Helper('time.Now', () => new GoTime(Date.now())), Parse: new Helper('time.Parse', (a) => GoTime.parse(String(a[0] ?? '')) ?? null) },
+  time: { Now: new Helper('time.Now', () => new GoTime(Date.now())), Parse: new Helper('time.Parse', (a) => GoTime.parse(text(a[0])) ?? null) },
   strings: {
-    ToUpper: new Helper('strings.ToUpper', (a) => String(a[0] ?? '').toUpperCase()),
-    ToLower: new Helper('strings.ToLower', (a) => String(a[0] ?? '').toLowerCase()),
-    ReplaceAll: new Helper('strings.ReplaceAll', (a) => String(a[0] ?? '').split(String(a[1] ?? '')).join(String(a[2] ?? ''))),
+    ToUpper: new Helper('strings.ToUpper', (a) => text(a[0]).toUpperCase()),
+    ToLower: new Helper('strings.ToLower', (a) => text(a[0]).toLowerCase()),
+    ReplaceAll: new Helper('strings.ReplaceAll', (a) => text(a[0]).split(text(a[1])).join(text(a[2]))),
   },
   repo: {
-    RepoURLToHTTPS: new Helper('repo.RepoURLToHTTPS', (a) => toHttps(String(a[0] ?? ''))),
-    FullNameByRepoURL: new Helper('repo.FullNameByRepoURL', (a) => toHttps(String(a[0] ?? '')).replace(/^https?:\/\/[^/]+\//, '')),
+    RepoURLToHTTPS: new Helper('repo.RepoURLToHTTPS', (a) => toHttps(text(a[0]))),
+    FullNameByRepoURL: new Helper('repo.FullNameByRepoURL', (a) => toHttps(text(a[0])).replace(/^https?:\/\/[^/]+\//, '')),
   },
 };
+
+/** A helper's string argument: nil is empty, anything else prints as the template would. */
+const text = (v: TValue): string => (v === undefined || v === null ? '' : show(v));
 
 function toHttps(url: string): string {
   const ssh = /^(?:ssh:\/\/)?[^@]+@([^:/]+)[:/](.+?)(?:\.git)?$/.exec(url);

@@ -8,8 +8,9 @@ export const EXEC_LIMITS = { maxSteps: 200_000, maxOutput: 256 * 1024 } as const
 
 const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
 
-class Break {}
-class Continue {}
+// Control flow of {{break}}/{{continue}}, unwound through the interpreter's recursion.
+class Break extends Error {}
+class Continue extends Error {}
 
 interface Vars {
   names: string[];

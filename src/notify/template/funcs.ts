@@ -168,7 +168,7 @@ const MANY = 64;
 const a0 = (args: TValue[]): TValue => args[0];
 const a1 = (args: TValue[]): TValue => args[1];
 const a2 = (args: TValue[]): TValue => args[2];
-const list = (v: TValue): readonly TValue[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
+const list = (v: TValue): readonly TValue[] => (Array.isArray(v) ? (v as readonly TValue[]) : v === undefined || v === null ? [] : [v]);
 
 export const FUNCTIONS: Readonly<Record<string, Fn>> = {
   // Go builtins (and/or/call are special forms in exec.ts but listed so the parser knows them).
@@ -187,7 +187,9 @@ export const FUNCTIONS: Readonly<Record<string, Fn>> = {
   slice: f(1, 3, (a) => {
     const v = a0(a);
     if (typeof v !== 'string' && !Array.isArray(v)) throw new ExecError(`slice of ${describe(v)}`);
-    return v.slice(a.length > 1 ? num('slice', a1(a)) : 0, a.length > 2 ? num('slice', a2(a)) : undefined) as TValue;
+    const from = a.length > 1 ? num('slice', a1(a)) : 0;
+    const to = a.length > 2 ? num('slice', a2(a)) : undefined;
+    return typeof v === 'string' ? v.slice(from, to) : (v as readonly TValue[]).slice(from, to);
   }),
   eq: f(2, MANY, (a) => a.slice(1).some((x) => equal(a0(a), x))),
   ne: f(2, 2, (a) => !equal(a0(a), a1(a))),

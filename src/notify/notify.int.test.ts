@@ -1,0 +1,221 @@
+// Notifications end to end on the real apiserver: an Argo Rollouts notification ConfigMap and subscription annotations,
+// the operator in-process, and real receivers on 127.0.0.1 (an HTTP server answering as Slack, a webhook and the
+// GitHub commit-status API; an SMTP server with AUTH). Messages are counted at the receivers.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { stringify } from 'yaml';
+import { registerControllers } from '../controllers.ts';
+import type { KubeObject } from '../kube/client.ts';
+import { R } from '../kube/resource.ts';
+import { EventRecorder } from '../runtime/events.ts';
+import { Manager } from '../runtime/manager.ts';
+import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/support/cluster.ts';
+import { testClient, testLogger, testMetrics } from '../../test/support/operator.ts';
+import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpReceiver } from '../../test/support/receivers.ts';
+import { installAllCrds, rolloutManifest } from '../../test/support/rollouts.ts';
+import { NOTIFIED_ANNOTATION } from './decide.ts';
+
+const COMMIT = '0123456789abcdef0123456789abcdef01234567';
+
+// Argo's ConfigMap shape (triggers send templates; templates hold message, email.subject, slack.attachments,
+// webhook.<name>, github), in our own words.
+function configMap(http: string, smtpPort: number, extra: Record<string, string> = {}): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'argo-rollouts-notification-configmap' },
+    data: {
+      'service.slack': `token: $slack-token\napiURL: ${http}/slack\n`,
+      'service.webhook.hook': `url: ${http}/hook\nheaders:\n- name: Authorization\n  value: Bearer $hook-token\n`,
+      'service.email': `host: 127.0.0.1\nport: ${smtpPort}\nfrom: sluice@example.test\nusername: $smtp-user\npassword: $smtp-password\ninsecure_skip_verify: true\n`,
+      'service.github': `token: $github-token\napiURL: ${http}/github\n`,
+      'trigger.on-rollout-completed': '- send: [rollout-completed, commit-success]\n',
+      'trigger.on-rollout-aborted': '- send: [rollout-aborted]\n',
+      'template.rollout-completed': [
+        'message: Rollout {{.rollout.metadata.name}} completed revision {{.rollout.status.currentPodHash}}.',
+        'slack:',
+        '  attachments: |',
+        '    [{"title": "{{ .rollout.metadata.name}}", "color": "#18be52", "fields": [',
+        '    {"title": "Strategy", "value": "{{if .rollout.spec.strategy.blueGreen}}BlueGreen{{end}}{{if .rollout.spec.strategy.canary}}Canary{{end}}", "short": true}',
+        '    {{range $index, $c := .rollout.spec.template.spec.containers}}, {"title": "{{$c.name}}", "value": "{{$c.image}}", "short": true}{{end}}',
+        '    ]}]',
+      ].join('\n'),
+      'template.commit-success': [
+        'github:',
+        '  repoURLPath: https://github.test/acme/web.git',
+        '  revisionPath: \'{{index .rollout.metadata.annotations "example.test/commit"}}\'',
+        '  status:',
+        '    state: success',
+        '    label: sluice/{{.rollout.metadata.name}}',
+      ].join('\n'),
+      'template.rollout-aborted': [
+        'message: |',
+        '  Rollout {{.rollout.metadata.name}} aborted revision {{.rollout.status.currentPodHash}}{{with .rollout.status.message}}: {{.}}{{end}}',
+        'email:',
+        '  subject: "Rollout {{.rollout.metadata.name}} aborted"',
+        'webhook:',
+        '  hook:',
+        '    method: POST',
+        '    path: /aborted',
+        '    body: \'{"rollout": {{.rollout.metadata.name | toJson}}, "revision": "{{.rollout.status.currentPodHash}}"}\'',
+      ].join('\n'),
+      ...extra,
+    },
+  };
+}
+
+const secret = {
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: 'argo-rollouts-notification-secret' },
+  stringData: { 'slack-token': 'xoxb-very-secret', 'hook-token': 'hook-very-secret', 'smtp-user': 'sluice', 'smtp-password': 'smtp-very-secret', 'github-token': 'ghp-very-secret' },
+};
+
+describe('notifications from Rollouts', () => {
+  let ns: string;
+  let http: HttpReceiver;
+  let smtp: SmtpReceiver;
+  let manager: Manager;
+  let running: Promise<unknown>;
+  const { client } = testClient();
+
+  const apply = async (m: object): Promise<void> => {
+    const res = await kubectl(['apply', '--server-side', '--field-manager=gitops-user', '-n', ns, '-f', '-'], stringify(m));
+    expect(res.stderr).toBe('');
+  };
+  const statusPatch = async (name: string, patch: object): Promise<void> => {
+    const res = await kubectl(['patch', 'rollouts.sluice.dev', name, '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify(patch)]);
+    expect(res.stderr).toBe('');
+  };
+  const status = async (name: string): Promise<{ phase?: string; currentPodHash?: string; stableRS?: string; abort?: boolean }> =>
+    ((await client.get<KubeObject & { status?: Record<string, unknown> }>(R.rollout, ns, name)).status ?? {});
+  const posts = (path: string, text = ''): number => http.received.filter((r) => r.path === path && r.body.includes(text)).length;
+
+  const subscribed = (app: string, version: string, annotations: Record<string, string>): object => {
+    const m = rolloutManifest(app, version, { steps: [{ setWeight: 50 }, { pause: {} }] }) as { metadata: Record<string, unknown> };
+    return { ...m, metadata: { ...m.metadata, annotations: { 'example.test/commit': COMMIT, ...annotations } } };
+  };
+
+  beforeAll(async () => {
+    await installAllCrds();
+    ns = await createNamespace('notify');
+    http = await startHttpReceiver();
+    smtp = await startSmtpReceiver('sluice', 'smtp-very-secret');
+    await apply(configMap(http.url, smtp.port));
+    await apply(secret);
+    const log = testLogger();
+    manager = new Manager({ client, log, metrics: testMetrics(), namespaces: [ns] });
+    registerControllers(manager, { client, log, events: new EventRecorder({ client, log, instance: 'test' }), workers: 2 });
+    running = manager.run();
+    await waitFor('caches', () => manager.ready());
+  });
+
+  afterAll(async () => {
+    await manager.stop();
+    await running;
+    await http.close();
+    await smtp.close();
+    await deleteNamespace(ns);
+  });
+
+  it('a promoted canary sends exactly one completed message per revision (after a 429) and sets the commit status', async () => {
+    http.throttle(1, 1); // Slack answers the first post 429 Retry-After: 1
+    const annotations = { 'notifications.argoproj.io/subscribe.on-rollout-completed.slack': 'deploys', 'notifications.argoproj.io/subscribe.on-rollout-completed.github': '' };
+    await apply(subscribed('web', 'v1', annotations));
+    await waitFor('v1 Healthy', async () => (await status('web')).phase === 'Healthy', 60_000);
+    const v1 = (await status('web')).stableRS as string;
+    await waitFor('the v1 completed message', () => posts('/slack/chat.postMessage', `completed revision ${v1}`) === 1, 30_000);
+
+    await apply(subscribed('web', 'v2', annotations));
+    await waitFor('paused at 50%', async () => (await status('web')).phase === 'Paused', 60_000);
+    const v2 = (await status('web')).currentPodHash as string;
+    expect(posts('/slack/chat.postMessage', v2)).toBe(0);
+    await statusPatch('web', { status: { pauseConditions: null } });
+    await waitFor('v2 promoted', async () => (await status('web')).stableRS === v2 && (await status('web')).phase === 'Healthy', 60_000);
+    await waitFor('the v2 completed message', () => posts('/slack/chat.postMessage', `completed revision ${v2}`) === 1, 30_000);
+    // Later reconciles (a resync, an annotation write) never send it again.
+    await kubectl(['annotate', '-n', ns, 'rollouts.sluice.dev/web', 'poke=1']);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(posts('/slack/chat.postMessage', `completed revision ${v2}`)).toBe(1);
+    expect(posts('/slack/chat.postMessage', `completed revision ${v1}`)).toBe(1);
+
+    const post = http.received.find((r) => r.path === '/slack/chat.postMessage' && r.body.includes(v2));
+    expect(post?.headers.authorization).toBe('Bearer xoxb-very-secret');
+    const body = JSON.parse(post?.body ?? '{}') as { channel: string; attachments: { fields: { title: string; value: string }[] }[] };
+    expect(body.channel).toBe('deploys');
+    expect(body.attachments[0]?.fields).toEqual([
+      { title: 'Strategy', value: 'Canary', short: true },
+      { title: 'app', value: 'registry.invalid/web:v2', short: true },
+    ]);
+    // One success status per revision on the commit the Rollout names.
+    expect(posts(`/github/repos/acme/web/statuses/${COMMIT}`, '"state":"success"')).toBe(2);
+    const notified = JSON.parse((await client.get(R.rollout, ns, 'web')).metadata?.annotations?.[NOTIFIED_ANNOTATION] ?? '{}') as Record<string, number>;
+    expect(Object.keys(notified).sort()).toEqual([`${v1}:on-rollout-completed:github:`, `${v1}:on-rollout-completed:slack:deploys`, `${v2}:on-rollout-completed:github:`, `${v2}:on-rollout-completed:slack:deploys`].sort());
+  }, 180_000);
+
+  it('an aborted canary sends one aborted message by email and webhook; a receiver down for a while gets it once', async () => {
+    const annotations = { 'notifications.argoproj.io/subscribe.on-rollout-aborted.email': 'oncall@example.test', 'notifications.sluice.dev/subscribe.on-rollout-aborted.hook': '' };
+    await apply(subscribed('api', 'v1', annotations));
+    await waitFor('v1 Healthy', async () => (await status('api')).phase === 'Healthy', 60_000);
+    await apply(subscribed('api', 'v2', annotations));
+    await waitFor('paused', async () => (await status('api')).phase === 'Paused', 60_000);
+    const v2 = (await status('api')).currentPodHash as string;
+    await http.down();
+    await statusPatch('api', { status: { abort: true } });
+    await waitFor('the email', () => smtp.mails.length === 1, 30_000);
+    expect(smtp.mails[0]?.to).toEqual(['oncall@example.test']);
+    expect(smtp.mails[0]?.data).toContain('Subject: Rollout api aborted');
+    expect(smtp.mails[0]?.data).toContain(`aborted revision ${v2}`);
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(posts('/hook/aborted')).toBe(0);
+    await http.up();
+    await waitFor('the webhook after the receiver came back', () => posts('/hook/aborted') === 1, 60_000);
+    const hook = http.received.find((r) => r.path === '/hook/aborted');
+    expect(JSON.parse(hook?.body ?? '{}')).toEqual({ rollout: 'api', revision: v2 });
+    expect(hook?.headers.authorization).toBe('Bearer hook-very-secret');
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(posts('/hook/aborted')).toBe(1);
+    expect(smtp.mails.length).toBe(1);
+  }, 180_000);
+
+  it('bad config is an Event naming the key; the other notifications keep flowing; no secret in Events', async () => {
+    const other = await createNamespace('notify-bad');
+    try {
+      // A second operator view over the bad namespace: its own ConfigMap, broken three ways.
+      const bad = configMap(http.url, smtp.port, {
+        'template.rollout-completed': 'message: "{{ if .rollout.metadata.name }}x"',
+        'service.webhook.leaky': 'url: $no-such-key\n',
+        'trigger.on-rollout-aborted': '- send: [no-such-template]\n',
+      }) as { data: Record<string, string> };
+      await kubectl(['apply', '--server-side', '-n', other, '-f', '-'], stringify(bad));
+      await kubectl(['apply', '--server-side', '-n', other, '-f', '-'], stringify(secret));
+      const log = testLogger();
+      const m2 = new Manager({ client, log, metrics: testMetrics(), namespaces: [other] });
+      registerControllers(m2, { client, log, events: new EventRecorder({ client, log, instance: 'test' }), workers: 2 });
+      const r2 = m2.run();
+      try {
+        const m = rolloutManifest('svc', 'v1', { steps: [{ setWeight: 50 }, { pause: {} }] }) as { metadata: Record<string, unknown> };
+        const annotations = {
+          'notifications.argoproj.io/subscribe.on-rollout-completed.slack': 'deploys',
+          'notifications.argoproj.io/subscribe.on-rollout-completed.leaky': '',
+          'notifications.argoproj.io/subscribe.on-rollout-completed.email': 'oncall@example.test',
+        };
+        await kubectl(['apply', '--server-side', '-n', other, '-f', '-'], stringify({ ...m, metadata: { ...m.metadata, annotations } }));
+        const events = async (): Promise<string[]> => {
+          const res = await kubectl(['get', 'events', '-n', other, '--field-selector=involvedObject.name=svc,reason=NotificationConfigError', '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}']);
+          return res.stdout.split('\n').filter((l) => l !== '');
+        };
+        await waitFor('the config errors as Events', async () => (await events()).length >= 1, 60_000);
+        const msgs = (await events()).join('\n');
+        expect(msgs).toMatch(/template\.rollout-completed: template template\.rollout-completed\.message:1:\d+: .*missing \{\{end\}\}/);
+        expect(msgs).not.toMatch(/very-secret/);
+      } finally {
+        await m2.stop();
+        await r2;
+      }
+    } finally {
+      await deleteNamespace(other);
+    }
+    // The good namespace still delivers.
+    expect(posts('/slack/chat.postMessage')).toBeGreaterThanOrEqual(2);
+  }, 180_000);
+});
