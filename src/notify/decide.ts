@@ -54,7 +54,6 @@ interface RolloutLike {
     stableRS?: string;
     currentStepIndex?: number;
     abort?: boolean;
-    abortedAt?: string;
     pauseConditions?: { reason?: string; startTime?: string }[];
     canary?: { currentStepAnalysisRunStatus?: RunRef; currentBackgroundAnalysisRunStatus?: RunRef };
     blueGreen?: { prePromotionAnalysisRunStatus?: RunRef; postPromotionAnalysisRunStatus?: RunRef };
@@ -70,7 +69,8 @@ export function rolloutTriggers(obj: KubeObject): Map<string, string> {
   if (hash === undefined || hash === '') return fired;
   const updating = stable !== undefined && stable !== '' && hash !== stable;
   if (updating) fired.set('on-rollout-updated', hash);
-  if (s.abort === true) fired.set('on-rollout-aborted', `${hash}@${s.abortedAt ?? ''}`);
+  // Once per revision: not per abortedAt, which the rollout controller writes a moment after `abort` (a person's patch).
+  if (s.abort === true) fired.set('on-rollout-aborted', hash);
   else if (s.phase === 'Healthy' && hash === stable) fired.set('on-rollout-completed', hash);
   const pause = s.pauseConditions?.[0];
   if (pause !== undefined && s.abort !== true) fired.set('on-rollout-paused', `${hash}/${s.currentStepIndex ?? 0}/${pause.startTime ?? ''}`);
