@@ -81,6 +81,22 @@ function compileTree(key: string, path: string, v: unknown): TemplateTree {
   throw new ConfigKeyError(key, `unsupported value at ${path}`);
 }
 
+// Argo's github service finds the repository and commit of an Application by default; a template may override them.
+const COMMIT_DEFAULTS = { repoURLPath: '{{.app.spec.source.repoURL}}', revisionPath: '{{.app.status.operationState.syncResult.revision}}' } as const;
+
+function withCommitDefaults(root: TemplateTree): TemplateTree {
+  if (typeof root !== 'object' || root === null || Array.isArray(root) || root instanceof Template) return root;
+  const out = { ...root };
+  for (const section of ['github', 'gitlab']) {
+    const sec = out[section];
+    if (typeof sec !== 'object' || sec === null || Array.isArray(sec) || sec instanceof Template) continue;
+    const filled = { ...sec };
+    for (const [k, v] of Object.entries(COMMIT_DEFAULTS)) if (filled[k] === undefined) filled[k] = Template.parse(`${section}.${k} (default)`, v);
+    out[section] = filled;
+  }
+  return out;
+}
+
 function yamlOf(key: string, text: string): unknown {
   try {
     return parseYaml(text);
@@ -100,7 +116,7 @@ export function loadConfig(source: string, data: Readonly<Record<string, string>
         const name = key.slice('template.'.length);
         const y = yamlOf(key, text);
         if (typeof y !== 'object' || y === null || Array.isArray(y)) throw new ConfigKeyError(key, 'must be a map (message, email, slack, webhook, ...)');
-        cfg.templates.set(name, { name, root: compileTree(key, key, y) });
+        cfg.templates.set(name, { name, root: withCommitDefaults(compileTree(key, key, y)) });
       } else if (key.startsWith('trigger.')) {
         const parsed = z.array(triggerConditionSchema).safeParse(yamlOf(key, text));
         if (!parsed.success) throw new ConfigKeyError(key, z.prettifyError(parsed.error).replace(/\n/g, '; '));

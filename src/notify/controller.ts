@@ -1,14 +1,16 @@
-// The notifications controller: its own queue over the Rollout cache (shared with the rollout controller, no extra
-// watch). A reconcile asks decide.ts what the Rollout owes and queues it; sends happen off the reconcile path.
+// The notifications controllers: their own queues over the Rollout and Application caches (shared with the rollout
+// and GitOps controllers: no extra watch). A reconcile asks decide.ts what the Rollout owes and queues it; sends happen off the reconcile path.
 import type { Registry } from 'prom-client';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
 import type { Logger } from '../log/logger.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
-import { rolloutTriggers, subscriptions } from './decide.ts';
+import { applicationTriggers, rolloutTriggers, subscriptions } from './decide.ts';
 import type { DeliveryOptions } from './delivery.ts';
-import { Notifier } from './notifier.ts';
+import { Notifier, type Kind } from './notifier.ts';
+import type { ResourceType } from '../kube/resource.ts';
+import type { Cache } from '../runtime/manager.ts';
 
 export interface NotificationControllerDeps {
   client: KubeClient;
@@ -27,23 +29,26 @@ export function registerNotificationController(manager: Manager, deps: Notificat
     operatorNamespace: deps.operatorNamespace ?? process.env.SLUICE_NOTIFICATIONS_NAMESPACE ?? process.env.POD_NAMESPACE,
   });
   let watching: AbortSignal | undefined;
-  manager.addController({
-    name: 'notifications',
-    for: rollouts,
-    workers: 1,
-    reconciler: {
-      async reconcile(req) {
-        // Losing the lease (or stopping) drops queued sends: their keys are unrecorded, so the next leader sends them.
-        if (watching !== req.signal) {
-          watching = req.signal;
-          req.signal.addEventListener('abort', () => notifier.queue.stop(), { once: true });
-        }
-        const obj = rollouts.get(req.namespace, req.name);
-        if (obj === undefined || obj.metadata?.deletionTimestamp !== undefined) return;
-        if (subscriptions(obj.metadata?.annotations).length === 0) return;
-        await notifier.reconcile('rollout', R.rollout, obj, rolloutTriggers(obj), req.log);
+  const add = (name: string, kind: Kind, resource: ResourceType, cache: Cache<KubeObject>, triggers: (o: KubeObject) => Map<string, string>): void => {
+    manager.addController({
+      name,
+      for: cache,
+      workers: 1,
+      reconciler: {
+        async reconcile(req) {
+          // Losing the lease (or stopping) drops queued sends: their keys are unrecorded, so the next leader sends them.
+          if (watching !== req.signal) {
+            watching = req.signal;
+            req.signal.addEventListener('abort', () => notifier.queue.stop(), { once: true });
+          }
+          const obj = cache.get(req.namespace, req.name);
+          if (obj === undefined || subscriptions(obj.metadata?.annotations).length === 0) return;
+          await notifier.reconcile(kind, resource, obj, triggers(obj), req.log);
+        },
       },
-    },
-  });
+    });
+  };
+  add('notifications', 'rollout', R.rollout, rollouts, rolloutTriggers);
+  add('notifications-app', 'app', R.application, manager.cache<KubeObject>(R.application), applicationTriggers);
   return notifier;
 }

@@ -85,6 +85,42 @@ export function rolloutTriggers(obj: KubeObject): Map<string, string> {
   return fired;
 }
 
+/** The builtin triggers a kind fires (Argo Rollouts' and Argo CD's catalog names). */
+export const BUILTIN_TRIGGERS = {
+  rollout: ['on-rollout-updated', 'on-rollout-aborted', 'on-rollout-completed', 'on-rollout-paused', 'on-rollout-step-completed', 'on-analysis-run-failed', 'on-analysis-run-error', 'on-analysis-run-running'],
+  app: ['on-created', 'on-deleted', 'on-deployed', 'on-health-degraded', 'on-sync-failed', 'on-sync-running', 'on-sync-status-unknown', 'on-sync-succeeded'],
+} as const;
+
+interface AppLike {
+  metadata?: { uid?: string; deletionTimestamp?: string };
+  status?: {
+    sync?: { status?: string; revision?: string };
+    health?: { status?: string };
+    operationState?: { phase?: string; syncResult?: { revision?: string } };
+  };
+}
+
+/**
+ * Argo CD's catalog triggers for an Application, as states of its status. Each fires once per revision (the commit
+ * the sync applied), so a retried failure or a self-heal of the same commit is not announced again.
+ */
+export function applicationTriggers(obj: KubeObject): Map<string, string> {
+  const a = obj as AppLike;
+  const s = a.status ?? {};
+  const fired = new Map<string, string>();
+  fired.set('on-created', a.metadata?.uid ?? 'created');
+  if (a.metadata?.deletionTimestamp !== undefined) fired.set('on-deleted', a.metadata.uid ?? 'deleted');
+  const op = s.operationState;
+  const revision = op?.syncResult?.revision ?? s.sync?.revision ?? '';
+  if (op?.phase === 'Succeeded') fired.set('on-sync-succeeded', revision);
+  if (op?.phase === 'Failed' || op?.phase === 'Error') fired.set('on-sync-failed', revision);
+  if (op?.phase === 'Running') fired.set('on-sync-running', revision);
+  if (op?.phase === 'Succeeded' && s.health?.status === 'Healthy') fired.set('on-deployed', revision);
+  if (s.health?.status === 'Degraded') fired.set('on-health-degraded', s.sync?.revision ?? revision);
+  if (s.sync?.status === 'Unknown') fired.set('on-sync-status-unknown', s.sync.revision ?? revision);
+  return fired;
+}
+
 /** Sent keys from the annotation; a malformed value counts as none sent (it is rewritten on the next send). */
 export function notifiedKeys(annotations: Readonly<Record<string, string>> | undefined): Record<string, number> {
   const raw = annotations?.[NOTIFIED_ANNOTATION];

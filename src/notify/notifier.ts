@@ -9,7 +9,7 @@ import { R } from '../kube/resource.ts';
 import type { Logger } from '../log/logger.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { CONFIGMAP_NAMES, ConfigKeyError, SECRET_NAMES, loadConfig, type NotificationConfig } from './config.ts';
-import { NOTIFIED_ANNOTATION, notifiedKeys, owed, withNotified, type Owed } from './decide.ts';
+import { BUILTIN_TRIGGERS, NOTIFIED_ANNOTATION, notifiedKeys, owed, subscriptions, withNotified, type Owed } from './decide.ts';
 import { DeliveryQueue, type DeliveryOptions } from './delivery.ts';
 import { renderNotification, templateData } from './render.ts';
 import { buildService } from './services/index.ts';
@@ -95,6 +95,10 @@ export class Notifier {
 
   /** Queues what `obj` owes for the triggers that hold now. Never waits for a send. */
   async reconcile(kind: Kind, resource: ResourceType, obj: KubeObject, fired: ReadonlyMap<string, string>, log: Logger): Promise<void> {
+    const builtin: readonly string[] = BUILTIN_TRIGGERS[kind];
+    for (const sub of subscriptions(obj.metadata?.annotations)) {
+      if (!builtin.includes(sub.trigger)) this.report(obj, `trigger.${sub.trigger}`, `only the builtin triggers fire for ${kind === 'app' ? 'an Application' : 'a Rollout'} (${builtin.join(', ')}); when expressions are not evaluated`);
+    }
     const now = Date.now();
     const due = owed(obj, fired).filter((o) => {
       const k = queueKey(obj, o.key);

@@ -15,6 +15,8 @@ export interface Received {
 export interface HttpReceiver {
   url: string;
   received: Received[];
+  /** Requests answered 429 (not in `received`). */
+  throttled: Received[];
   /** The next `n` requests are answered 429 with `Retry-After: seconds`. */
   throttle(n: number, seconds: number): void;
   /** Stops listening (connection refused) until up(). */
@@ -25,6 +27,7 @@ export interface HttpReceiver {
 
 export async function startHttpReceiver(): Promise<HttpReceiver> {
   const received: Received[] = [];
+  const refused: Received[] = [];
   let throttled = 0;
   let retryAfter = 1;
   let port = 0;
@@ -35,6 +38,7 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
       req.on('end', () => {
         if (throttled > 0) {
           throttled--;
+          refused.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
           res.writeHead(429, { 'retry-after': String(retryAfter), 'content-type': 'application/json' }).end('{"ok":false,"error":"ratelimited"}');
           return;
         }
@@ -63,6 +67,7 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     received,
+    throttled: refused,
     throttle: (n, seconds) => {
       throttled = n;
       retryAfter = seconds;

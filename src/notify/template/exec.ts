@@ -102,10 +102,10 @@ class Exec {
     for (const [k, x] of entries) {
       spend(this.budget);
       const mark = this.vars.names.length;
-      if (n.pipe.decl.length === 1) this.declare(n.pipe.decl[0] as string, x);
+      if (n.pipe.decl.length === 1) this.bind(n.pipe.decl[0] as string, x);
       if (n.pipe.decl.length === 2) {
-        this.declare(n.pipe.decl[0] as string, k);
-        this.declare(n.pipe.decl[1] as string, x);
+        this.bind(n.pipe.decl[0] as string, k);
+        this.bind(n.pipe.decl[1] as string, x);
       }
       try {
         this.list(n.body, x);
@@ -119,7 +119,7 @@ class Exec {
     }
   }
 
-  private declare(name: string, v: TValue): void {
+  private bind(name: string, v: TValue): void {
     this.vars.names.push(name);
     this.vars.values.push(v);
   }
@@ -144,7 +144,7 @@ class Exec {
         const i = this.vars.names.lastIndexOf(name);
         if (i < 0) throw new ExecError(`undefined variable: ${name}`);
         this.vars.values[i] = v;
-      } else this.declare(name, v);
+      } else this.bind(name, v);
     }
     return v;
   }
