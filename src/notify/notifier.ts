@@ -5,13 +5,13 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { KubeApiError } from '../kube/errors.ts';
 import type { ResourceType } from '../kube/resource.ts';
-import { R } from '../kube/resource.ts';
 import type { Logger } from '../log/logger.ts';
 import type { EventRecorder } from '../runtime/events.ts';
-import { CONFIGMAP_NAMES, ConfigKeyError, SECRET_NAMES, loadConfig, type NotificationConfig } from './config.ts';
+import { CONFIGMAP_NAMES, ConfigKeyError, type NotificationConfig } from './config.ts';
 import { BUILTIN_TRIGGERS, NOTIFIED_ANNOTATION, notifiedKeys, owed, subscriptions, withNotified, type Owed } from './decide.ts';
 import { DeliveryQueue, type DeliveryOptions } from './delivery.ts';
 import { renderNotification, templateData } from './render.ts';
+import { readConfigs } from './source.ts';
 import { buildService } from './services/index.ts';
 import { DeliveryError } from './services/port.ts';
 import { TemplateError } from './template/parse.ts';
@@ -66,31 +66,10 @@ export class Notifier {
     const id = namespaces.join(',');
     const hit = this.cache.get(id);
     if (hit !== undefined && Date.now() - hit.at < (this.d.configTtlMs ?? 5000)) return hit.configs;
-    const configs = (async () => (await Promise.all(namespaces.map((ns) => this.loadNamespace(ns)))).flat())();
+    const configs = readConfigs(this.d.client, namespaces);
     this.cache.set(id, { at: Date.now(), configs });
     configs.catch(() => this.cache.delete(id));
     return configs;
-  }
-
-  private async loadNamespace(ns: string): Promise<NotificationConfig[]> {
-    const out: NotificationConfig[] = [];
-    for (const name of CONFIGMAP_NAMES) {
-      const cm = await this.getOrNull(R.configMap, ns, name);
-      if (cm === undefined) continue;
-      const secret = await this.getOrNull(R.secret, ns, SECRET_NAMES[name]);
-      const secrets = Object.fromEntries(Object.entries((secret as { data?: Record<string, string> } | undefined)?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-      out.push(loadConfig(`${ns}/${name}`, (cm as { data?: Record<string, string> }).data ?? {}, secrets));
-    }
-    return out;
-  }
-
-  private async getOrNull(r: ResourceType, ns: string, name: string): Promise<KubeObject | undefined> {
-    try {
-      return await this.d.client.get(r, ns, name);
-    } catch (err) {
-      if (err instanceof KubeApiError && err.kind === 'NotFound') return undefined;
-      throw err;
-    }
   }
 
   /** Queues what `obj` owes for the triggers that hold now. Never waits for a send. */
