@@ -2,6 +2,8 @@
 // the operator in-process, and real receivers on 127.0.0.1 (an HTTP server answering as Slack, a webhook and the
 // GitHub commit-status API; an SMTP server with AUTH). Messages are counted at the receivers.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
 import { registerControllers } from '../controllers.ts';
 import type { KubeObject } from '../kube/client.ts';
@@ -97,29 +99,48 @@ describe('notifications from Rollouts', () => {
     expect(Object.keys(notified).sort()).toEqual([`${v1}:on-rollout-completed:github:`, `${v1}:on-rollout-completed:slack:deploys`, `${v2}:on-rollout-completed:github:`, `${v2}:on-rollout-completed:slack:deploys`].sort());
   }, 180_000);
 
-  it('an aborted canary sends one aborted message by email and webhook; a receiver down for a while gets it once', async () => {
-    const annotations = { 'notifications.argoproj.io/subscribe.on-rollout-aborted.email': 'oncall@example.test', 'notifications.sluice.dev/subscribe.on-rollout-aborted.hook': '' };
-    await apply(subscribed('api', 'v1', annotations));
-    await waitFor('v1 Healthy', async () => (await status('api')).phase === 'Healthy', 60_000);
-    await apply(subscribed('api', 'v2', annotations));
-    await waitFor('paused', async () => (await status('api')).phase === 'Paused', 60_000);
-    const v2 = (await status('api')).currentPodHash as string;
-    await http.down();
-    await statusPatch('api', { status: { abort: true } });
-    await waitFor('the email', () => smtp.mails.length === 1, 30_000);
-    expect(smtp.mails[0]?.to).toEqual(['oncall@example.test']);
-    expect(smtp.mails[0]?.data).toContain('Subject: Rollout api aborted');
-    expect(smtp.mails[0]?.data).toContain(`aborted revision ${v2}`);
-    await new Promise((r) => setTimeout(r, 4000));
-    expect(posts('/hook/aborted')).toBe(0);
-    await http.up();
-    await waitFor('the webhook after the receiver came back', () => posts('/hook/aborted') === 1, 60_000);
-    const hook = http.received.find((r) => r.path === '/hook/aborted');
-    expect(JSON.parse(hook?.body ?? '{}')).toEqual({ rollout: 'api', revision: v2 });
-    expect(hook?.headers.authorization).toBe('Bearer hook-very-secret');
-    await new Promise((r) => setTimeout(r, 3000));
-    expect(posts('/hook/aborted')).toBe(1);
-    expect(smtp.mails.length).toBe(1);
+  it('a canary aborted by its analysis sends one aborted message naming the failure, by email and webhook; a receiver down for a while gets it once', async () => {
+    // A metric source that reports 30% errors: the step's analysis fails and Sluice aborts the canary by itself.
+    const metrics: Server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"errorRate": 0.3}'));
+    await new Promise<void>((r) => metrics.listen(0, '127.0.0.1', r));
+    try {
+      const port = (metrics.address() as AddressInfo).port;
+      await apply({
+        apiVersion: 'sluice.dev/v1alpha1',
+        kind: 'AnalysisTemplate',
+        metadata: { name: 'error-rate' },
+        spec: { metrics: [{ name: 'error-rate', count: 1, interval: '1s', successCondition: 'result < 0.01', failureLimit: 0, provider: { web: { url: `http://127.0.0.1:${port}/`, jsonPath: '{$.errorRate}' } } }] },
+      });
+      const steps = [{ setWeight: 50 }, { analysis: { templates: [{ templateName: 'error-rate' }] } }];
+      const annotations = { 'notifications.argoproj.io/subscribe.on-rollout-aborted.email': 'oncall@example.test', 'notifications.sluice.dev/subscribe.on-rollout-aborted.hook': '' };
+      const manifest = (version: string): object => {
+        const m = rolloutManifest('api', version, { steps }) as { metadata: Record<string, unknown> };
+        return { ...m, metadata: { ...m.metadata, annotations } };
+      };
+      await apply(manifest('v1'));
+      await waitFor('v1 Healthy', async () => (await status('api')).phase === 'Healthy', 60_000);
+      await http.down();
+      await apply(manifest('v2'));
+      await waitFor('aborted by the analysis', async () => (await status('api')).abort === true, 60_000);
+      const v2 = (await status('api')).currentPodHash as string;
+      await waitFor('the email', () => smtp.mails.length === 1, 30_000);
+      expect(smtp.mails[0]?.to).toEqual(['oncall@example.test']);
+      expect(smtp.mails[0]?.data).toContain('Subject: Rollout api aborted');
+      expect(smtp.mails[0]?.data).toContain(`aborted revision ${v2}`);
+      expect(smtp.mails[0]?.data).toContain(`Analysis api-${v2}-1 Failed`);
+      await new Promise((r) => setTimeout(r, 4000));
+      expect(posts('/hook/aborted')).toBe(0);
+      await http.up();
+      await waitFor('the webhook after the receiver came back', () => posts('/hook/aborted') === 1, 60_000);
+      const hook = http.received.find((r) => r.path === '/hook/aborted');
+      expect(JSON.parse(hook?.body ?? '{}')).toEqual({ rollout: 'api', revision: v2 });
+      expect(hook?.headers.authorization).toBe('Bearer hook-very-secret');
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(posts('/hook/aborted')).toBe(1);
+      expect(smtp.mails.length).toBe(1);
+    } finally {
+      await new Promise((r) => metrics.close(r));
+    }
   }, 180_000);
 
   it('bad config is an Event naming the key; the other notifications keep flowing; no secret in Events', async () => {

@@ -6,6 +6,7 @@ import { convertCommand } from './convert.ts';
 import { getRollout } from './get.ts';
 import { lintCommand } from './lint.ts';
 import { list } from './list.ts';
+import { notificationCommands } from './notifications.ts';
 import { rolloutActions } from './rollout-actions.ts';
 import { setImage } from './set-image.ts';
 import { status } from './status.ts';
@@ -22,4 +23,5 @@ export const commands: readonly Command[] = [
   appDiff,
   lintCommand,
   convertCommand,
+  ...notificationCommands,
 ];
