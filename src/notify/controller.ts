@@ -28,7 +28,7 @@ export function registerNotificationController(manager: Manager, deps: Notificat
     log: deps.log.child({ component: 'notifications' }),
     operatorNamespace: deps.operatorNamespace ?? process.env.SLUICE_NOTIFICATIONS_NAMESPACE ?? process.env.POD_NAMESPACE,
   });
-  let watching: AbortSignal | undefined;
+  const watching = new WeakSet<AbortSignal>();
   const add = (name: string, kind: Kind, resource: ResourceType, cache: Cache<KubeObject>, triggers: (o: KubeObject) => Map<string, string>): void => {
     manager.addController({
       name,
@@ -37,8 +37,8 @@ export function registerNotificationController(manager: Manager, deps: Notificat
       reconciler: {
         async reconcile(req) {
           // Losing the lease (or stopping) drops queued sends: their keys are unrecorded, so the next leader sends them.
-          if (watching !== req.signal) {
-            watching = req.signal;
+          if (!watching.has(req.signal)) {
+            watching.add(req.signal);
             req.signal.addEventListener('abort', () => notifier.queue.stop(), { once: true });
           }
           const obj = cache.get(req.namespace, req.name);

@@ -32,6 +32,7 @@ export type Kind = 'rollout' | 'app';
 /** Everything needed to send one owed notification. */
 interface Plan {
   owed: Owed;
+  serviceType: string;
   cfg: NotificationConfig;
   templates: string[];
 }
@@ -43,7 +44,7 @@ export class Notifier {
   private readonly reported = new Set<string>();
   /** Sent, but the annotation write failed: never send these again from this process. */
   private readonly unrecorded = new Set<string>();
-  private readonly jobs = new Map<string, { obj: KubeObject; owed: Owed; log: Logger }>();
+  private readonly jobs = new Map<string, { obj: KubeObject; owed: Owed; log: Logger; serviceType: string }>();
   private readonly cooldown = new Map<string, number>();
   private readonly sent: Counter<'service' | 'result'>;
   private readonly depth: Gauge;
@@ -56,7 +57,12 @@ export class Notifier {
     this.queue = new DeliveryQueue({
       ...d.delivery,
       onGiveUp: (job, err, attempts) => this.gaveUp(job.key, err, attempts),
-      onRetry: (job, err, attempt, delayMs) => this.jobs.get(job.key)?.log.info({ attempt, retryInMs: delayMs, err: err instanceof Error ? err.message : String(err) }, 'notification delivery failed; will retry'),
+      onRetry: (job, err, attempt, delayMs) => {
+        const j = this.jobs.get(job.key);
+        if (j === undefined) return;
+        this.sent.inc({ service: j.serviceType, result: 'retried' });
+        j.log.info({ attempt, retryInMs: delayMs, err: err instanceof Error ? err.message : String(err) }, 'notification delivery failed; will retry');
+      },
     });
   }
 
@@ -97,7 +103,7 @@ export class Notifier {
           this.jobs.delete(key);
         },
       });
-      if (added) this.jobs.set(key, { obj, owed: o, log });
+      if (added) this.jobs.set(key, { obj, owed: o, log, serviceType: plan.serviceType });
       if (added) log.info({ trigger: o.trigger, service: o.service, recipient: o.recipient }, 'notification queued');
       this.depth.set(this.queue.size);
     }
@@ -120,7 +126,7 @@ export class Notifier {
     const svc = configs.map((c) => c.services.get(o.service)).find((s) => s !== undefined);
     const svcErr = configs.flatMap((c) => c.errors).find((e) => e.key === `service.${o.service}` || e.key.endsWith(`.${o.service}`));
     if (svc === undefined) return this.report(obj, svcErr?.key ?? `service.${o.service}`, svcErr?.message ?? `the service ${o.service} is not configured in ${cfg.source}`);
-    return { owed: o, cfg, templates };
+    return { owed: o, cfg, templates, serviceType: svc.type };
   }
 
   private report(obj: KubeObject, key: string, message: string): undefined {
@@ -157,7 +163,6 @@ export class Notifier {
       log.info({ trigger: o.trigger, service: o.service, recipient: o.recipient, delivered }, delivered ? 'notification sent' : 'notification has nothing for this service');
     } catch (err) {
       if (err instanceof TemplateError || err instanceof ConfigKeyError) throw new DeliveryError(err.message, false);
-      if (err instanceof DeliveryError) this.sent.inc({ service: svcCfg.type, result: err.retryable ? 'retried' : 'failed' });
       throw err;
     }
     await this.record(resource, ns, name, o.key, log);
@@ -189,6 +194,7 @@ export class Notifier {
     if (job === undefined) return;
     this.cooldown.set(key, Date.now() + COOLDOWN_MS);
     const o = job.owed;
+    this.sent.inc({ service: job.serviceType, result: 'failed' });
     const why = err instanceof Error ? err.message : String(err);
     const message = `${o.trigger} to ${o.service}${o.recipient !== '' ? `:${o.recipient}` : ''} failed after ${attempts} attempt(s): ${why}`;
     job.log.warn({ trigger: o.trigger, service: o.service, recipient: o.recipient, attempts, err: why }, 'notification failed');
