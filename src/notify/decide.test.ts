@@ -24,6 +24,21 @@ describe('subscriptions', () => {
   });
 });
 
+describe('the list form of subscriptions', () => {
+  it("reads Argo's notifications.argoproj.io/subscriptions YAML and ignores a malformed one", () => {
+    const list = '- trigger: [on-rollout-completed, on-rollout-aborted]\n  destinations:\n  - service: slack\n    recipients: [a, b]\n  - service: github\n';
+    expect(subscriptions({ 'notifications.argoproj.io/subscriptions': list, 'notifications.argoproj.io/subscribe.on-rollout-completed.slack': 'a' })).toEqual([
+      { trigger: 'on-rollout-aborted', service: 'github', recipient: '' },
+      { trigger: 'on-rollout-aborted', service: 'slack', recipient: 'a' },
+      { trigger: 'on-rollout-aborted', service: 'slack', recipient: 'b' },
+      { trigger: 'on-rollout-completed', service: 'github', recipient: '' },
+      { trigger: 'on-rollout-completed', service: 'slack', recipient: 'a' },
+      { trigger: 'on-rollout-completed', service: 'slack', recipient: 'b' },
+    ]);
+    expect(subscriptions({ 'notifications.argoproj.io/subscriptions': '{not: [a list' })).toEqual([]);
+  });
+});
+
 describe('rollout triggers', () => {
   it('fires completed once per stable revision, aborted per abort, paused per pause', () => {
     expect([...rolloutTriggers(rollout({ phase: 'Healthy', currentPodHash: 'h1', stableRS: 'h1' }))]).toEqual([['on-rollout-completed', 'h1']]);

@@ -2,9 +2,35 @@
 // controller's events; here each trigger is a state of the Rollout's status with a `oncePer` key, so a notification is
 // owed once per trigger, revision and recipient however often (or after however many restarts) it is reconciled. The
 // keys already sent live in an annotation on the object, as Argo CD keeps them.
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import type { KubeObject } from '../kube/client.ts';
 
 export const SUBSCRIBE_PREFIXES = ['notifications.argoproj.io/subscribe.', 'notifications.sluice.dev/subscribe.'] as const;
+/** Argo's list form: `[{trigger: [..], destinations: [{service, recipients: [..]}]}]` as YAML. */
+export const SUBSCRIPTIONS_ANNOTATIONS = ['notifications.argoproj.io/subscriptions', 'notifications.sluice.dev/subscriptions'] as const;
+
+const oneOrMany = z.union([z.string(), z.array(z.string())]).transform((v) => (typeof v === 'string' ? [v] : v));
+const subscriptionListSchema = z.array(
+  z.object({
+    trigger: oneOrMany,
+    destinations: z.array(z.object({ service: z.string().min(1), recipients: oneOrMany.optional() })),
+  }),
+);
+
+/** The list form's subscriptions; a value that is not valid YAML of that shape subscribes to nothing. */
+function listed(raw: string | undefined): { trigger: string; service: string; recipients: string[] }[] {
+  if (raw === undefined) return [];
+  let y: unknown;
+  try {
+    y = parseYaml(raw);
+  } catch {
+    return [];
+  }
+  const r = subscriptionListSchema.safeParse(y);
+  if (!r.success) return [];
+  return r.data.flatMap((s) => s.trigger.flatMap((trigger) => s.destinations.map((d) => ({ trigger, service: d.service, recipients: d.recipients ?? [] }))));
+}
 /** Sent keys → unix seconds, as JSON (Argo CD's `notified.notifications.argoproj.io`, under Sluice's own prefix). */
 export const NOTIFIED_ANNOTATION = 'notified.notifications.sluice.dev';
 /** How many sent keys an object keeps: the newest; older revisions' keys can never fire again. */
@@ -20,18 +46,17 @@ export interface Subscription {
 export function subscriptions(annotations: Readonly<Record<string, string>> | undefined): Subscription[] {
   const out: Subscription[] = [];
   const seen = new Set<string>();
+  const entries: { trigger: string; service: string; recipients: string[] }[] = SUBSCRIPTIONS_ANNOTATIONS.flatMap((a) => listed(annotations?.[a]));
   for (const [k, v] of Object.entries(annotations ?? {})) {
     const prefix = SUBSCRIBE_PREFIXES.find((p) => k.startsWith(p));
     if (prefix === undefined) continue;
     const rest = k.slice(prefix.length);
     const dot = rest.indexOf('.');
     if (dot <= 0 || dot === rest.length - 1) continue;
-    const trigger = rest.slice(0, dot);
-    const service = rest.slice(dot + 1);
-    const recipients = v
-      .split(/[;,]/)
-      .map((r) => r.trim())
-      .filter((r) => r !== '');
+    entries.push({ trigger: rest.slice(0, dot), service: rest.slice(dot + 1), recipients: v.split(/[;,]/) });
+  }
+  for (const { trigger, service, recipients: raw } of entries) {
+    const recipients = raw.map((r) => r.trim()).filter((r) => r !== '');
     for (const recipient of recipients.length > 0 ? recipients : ['']) {
       const id = `${trigger}\n${service}\n${recipient}`;
       if (seen.has(id)) continue;
