@@ -3,8 +3,10 @@ import type { KubeClient } from './kube/client.ts';
 import type { Logger } from './log/logger.ts';
 import type { EventRecorder } from './runtime/events.ts';
 import type { Manager } from './runtime/manager.ts';
+import type { Registry } from 'prom-client';
 import { registerAnalysisController } from './analysis/controller.ts';
 import { registerApplicationController } from './gitops/controller.ts';
+import { registerNotificationController } from './notify/controller.ts';
 import { registerRolloutController } from './rollout/controller.ts';
 
 export interface ControllerDeps {
@@ -16,10 +18,13 @@ export interface ControllerDeps {
   rolloutWorkers?: number;
   /** Default Prometheus for builtin analysis checks. */
   prometheusAddress?: string;
+  /** Where the operator's own metrics are served (the notifications counters register there). */
+  registry?: Registry;
 }
 
 export function registerControllers(manager: Manager, deps: ControllerDeps): void {
   registerRolloutController(manager, deps);
   registerAnalysisController(manager, deps);
   registerApplicationController(manager, deps);
+  registerNotificationController(manager, deps);
 }

@@ -33,7 +33,7 @@ export async function runOperator(config: Config): Promise<number> {
     leaderElection: config.leaderElect ? { namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: config.identity } : undefined,
   });
   const events = new EventRecorder({ client: eventClient, log, instance: config.identity });
-  registerControllers(manager, { client, log, events, workers: config.workers, rolloutWorkers: config.rolloutWorkers, prometheusAddress: config.prometheusAddress });
+  registerControllers(manager, { client, log, events, workers: config.workers, rolloutWorkers: config.rolloutWorkers, prometheusAddress: config.prometheusAddress, registry: metrics.registry });
 
   const [host = '127.0.0.1', port = '8080'] = config.metricsAddr.split(/:(?=\d+$)/);
   // Git push webhooks: a secret per kind of sender, from the environment (never a flag: flags show in `ps`).

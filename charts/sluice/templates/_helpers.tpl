@@ -68,6 +68,13 @@ the routers, events). Leases are granted separately, in the release namespace on
 - apiGroups: [sluice.dev]
   resources: [applications]
   verbs: [patch]
+# Notifications: the sent keys are an annotation on the Rollout; the notification ConfigMaps are read by name.
+- apiGroups: [sluice.dev]
+  resources: [rollouts]
+  verbs: [patch]
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get]
 - apiGroups: [sluice.dev]
   resources: [analysisruns]
   verbs: [get, list, watch, create, patch, delete]

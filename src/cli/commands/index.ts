@@ -8,6 +8,7 @@ import { dashboard } from './dashboard.ts';
 import { getRollout } from './get.ts';
 import { lintCommand } from './lint.ts';
 import { list } from './list.ts';
+import { notificationCommands } from './notifications.ts';
 import { rolloutActions } from './rollout-actions.ts';
 import { setImage } from './set-image.ts';
 import { status } from './status.ts';
@@ -24,6 +25,7 @@ export const commands: readonly Command[] = [
   appDiff,
   lintCommand,
   convertCommand,
+  ...notificationCommands,
   dashboard,
   ...completionCommands(() => commands),
 ];
