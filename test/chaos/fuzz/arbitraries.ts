@@ -21,7 +21,8 @@ export function seedDocuments(): { file: string; value: Json }[] {
       if (statSync(p).isDirectory()) {
         if (name !== 'node_modules') walk(p);
       } else if (/\.ya?ml$/.test(name)) {
-        for (const d of parseAllDocuments(readFileSync(p, 'utf8'), { version: '1.1' }) as ReturnType<typeof parseAllDocuments> & unknown[]) {
+        const docs = parseAllDocuments(readFileSync(p, 'utf8'), { version: '1.1' });
+        for (const d of Array.isArray(docs) ? docs : []) {
           if (d.errors.length > 0) continue; // test/fixtures/lint/broken.yaml: its text is a seed below
           const v = d.toJS() as Json;
           if (typeof v === 'object' && v !== null) out.push({ file: relative(ROOT, p), value: v });
@@ -102,7 +103,7 @@ function fromJsonSchema(s: Schema, defs: Record<string, Schema>, depth: number):
       const model: Record<string, fc.Arbitrary<Json>> = {};
       for (const k of keys) model[k] = fromJsonSchema(props[k]!, defs, depth + 1);
       // Most optional fields absent (real manifests set few), so deep fields are reached often enough.
-      return fc.record(model, { requiredKeys: [...required].filter((k) => k in model) }) as fc.Arbitrary<Json>;
+      return fc.record(model, { requiredKeys: [...required].filter((k) => k in model) });
     }
     default:
       return JSON_VALUE;
@@ -152,7 +153,7 @@ function mutate(v: Json, m: Mutation): Json {
     else delete parent[key];
   } else if (m.op === 'replace') parent[key] = m.value;
   else if (m.op === 'wrap') parent[key] = [parent[key]!];
-  else if (Array.isArray(parent)) parent.push(structuredClone(parent[key]!));
+  else if (Array.isArray(parent)) parent.push(structuredClone(parent[key]));
   return copy;
 }
 

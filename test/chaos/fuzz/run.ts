@@ -2,7 +2,10 @@
 // line per target and the first examples of what went wrong; writes test-results/chaos/fuzz.json. Exit 1 on a crash or
 // an unlocated rejection.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fuzzTarget, TARGETS, type TargetReport } from './targets.ts';
+
+const OUT = resolve(import.meta.dirname, '..', '..', '..', 'test-results', 'chaos');
 
 export function fuzzAll(runs: number, seed: number, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): TargetReport[] {
   const reports: TargetReport[] = [];
@@ -21,7 +24,7 @@ if (import.meta.main) {
   const seed = Number(process.argv[3] ?? Date.now() % 1_000_000);
   process.stderr.write(`seed ${seed}\n`);
   const reports = fuzzAll(runs, seed);
-  mkdirSync('test-results/chaos', { recursive: true });
-  writeFileSync('test-results/chaos/fuzz.json', JSON.stringify({ seed, runs, targets: reports }, null, 2));
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, 'fuzz.json'), JSON.stringify({ seed, runs, targets: reports }, null, 2));
   process.exit(reports.some((r) => r.crashes > 0 || r.unlocated > 0) ? 1 : 0);
 }

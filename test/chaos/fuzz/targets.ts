@@ -136,7 +136,7 @@ const rolloutEngine: Target = {
     const status = rolloutStatusSchema.safeParse(input.status);
     if (!status.success) return [];
     const base = { now: input.now, spec: checked.value.spec, status: status.data, templateHash: 'h1', replicaSets: input.replicaSets, stepAnalysis: input.stepAnalysis };
-    if (checked.value.spec.strategy.blueGreen !== undefined) decideBlueGreen({ ...base, serviceSelectors: { active: input.selectors.active, preview: input.selectors.preview } });
+    if (checked.value.spec.strategy?.blueGreen !== undefined) decideBlueGreen({ ...base, serviceSelectors: { active: input.selectors.active, preview: input.selectors.preview } });
     else decideCanary({ ...base, stepsHash: 's1', serviceSelectors: { canary: input.selectors.canary, stable: input.selectors.stable } });
     return [];
   },
@@ -145,7 +145,7 @@ const rolloutEngine: Target = {
 const analysisEngine: Target = {
   name: 'analysis engine',
   inputs: () => {
-    const templates = mutated(fc.constantFrom(...seedDocuments().filter((s) => /AnalysisTemplate$/.test(String((s.value as { kind?: unknown }).kind))).map((s) => ({ ...(s.value as object), kind: 'AnalysisTemplate', apiVersion: 'sluice.dev/v1alpha1' }) as Json)));
+    const templates = mutated(fc.constantFrom(...seedDocuments().filter((s) => /AnalysisTemplate$/.test(String((s.value as { kind?: unknown }).kind))).map((s) => ({ ...(s.value as object), kind: 'AnalysisTemplate', apiVersion: 'sluice.dev/v1alpha1' }))));
     return fc.record({
       template: fc.oneof(templates, fromZod(analysisTemplateSchema)),
       results: fc.array(fromZod(metricResultSchema), { maxLength: 3 }),
@@ -173,7 +173,7 @@ const analysisEngine: Target = {
   },
 };
 
-const ref: fc.Arbitrary<ObjectRef> = fc.record({ group: fc.constantFrom('', 'apps', 'sluice.dev'), version: fc.constantFrom('v1', 'v1alpha1'), kind: fc.constantFrom('ConfigMap', 'Deployment', 'Rollout', 'Namespace'), namespace: fc.constantFrom('', 'default', 'x'), name: fc.constantFrom('a', 'web', 'bomb') }) as fc.Arbitrary<ObjectRef>;
+const ref: fc.Arbitrary<ObjectRef> = fc.record({ group: fc.constantFrom('', 'apps', 'sluice.dev'), version: fc.constantFrom('v1', 'v1alpha1'), kind: fc.constantFrom('ConfigMap', 'Deployment', 'Rollout', 'Namespace'), namespace: fc.constantFrom('', 'default', 'x'), name: fc.constantFrom('a', 'web', 'bomb') });
 
 const gitopsPlan: Target = {
   name: 'gitops plan',
@@ -244,7 +244,7 @@ const webhook: Target = {
     const headers: Record<string, string | string[] | undefined> = {};
     const secret = input.provider === 'github' ? SECRETS.github : input.provider === 'gitlab' ? SECRETS.gitlab : SECRETS.generic;
     const good = input.provider === 'gitlab' ? secret : sign(secret, input.body);
-    const value = input.signature === 'good' || input.signature === 'array' ? good : input.signature === 'bad' ? `${good.slice(0, -1)}0` : input.signature === 'short' ? 'sha256=' : undefined;
+    const value = input.signature === 'good' || input.signature === 'array' ? good : input.signature === 'bad' ? `${good.slice(0, -1)}${good.endsWith('0') ? '1' : '0'}` : input.signature === 'short' ? 'sha256=' : undefined;
     const field = input.provider === 'github' ? 'x-hub-signature-256' : input.provider === 'gitlab' ? 'x-gitlab-token' : 'x-sluice-signature-256';
     if (input.provider === 'github') headers['x-github-event'] = 'push';
     if (input.provider === 'gitlab') headers['x-gitlab-event'] = 'Push Hook';

@@ -185,9 +185,11 @@ export function stepHistoryProblems(histories: readonly RevisionHistory[], steps
     if (steps === undefined) continue;
     const expected: number[] = [];
     for (const s of steps) if (s.setWeight !== undefined && s.setWeight > 0 && expected[expected.length - 1] !== s.setWeight) expected.push(s.setWeight);
-    const prefix = expected.slice(0, h.weights.length);
-    if (h.weights.join(',') !== prefix.join(',')) out.push(`${h.rollout} revision ${h.hash}: weights ${h.weights.join(' → ')}, expected ${expected.join(' → ')} (a step skipped or repeated)`);
-    else if (h.outcome === 'promoted' && h.weights.length !== expected.length) out.push(`${h.rollout} revision ${h.hash}: promoted after weights ${h.weights.join(' → ')} of ${expected.join(' → ')} (steps lost)`);
+    // Past the last step the weight in force is 100 (weightAt): a router may be given it before the stable switch.
+    const given = h.weights[h.weights.length - 1] === 100 && expected[expected.length - 1] !== 100 ? h.weights.slice(0, -1) : h.weights;
+    const prefix = expected.slice(0, given.length);
+    if (given.join(',') !== prefix.join(',')) out.push(`${h.rollout} revision ${h.hash}: weights ${h.weights.join(' → ')}, expected ${expected.join(' → ')} (a step skipped or repeated)`);
+    else if (h.outcome === 'promoted' && given.length !== expected.length) out.push(`${h.rollout} revision ${h.hash}: promoted after weights ${h.weights.join(' → ')} of ${expected.join(' → ')} (steps lost)`);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // Feeds the InvariantChecker straight from the apiserver: one watch per kind the operator writes, in one namespace.
 import type { KubeClient } from '../../../src/kube/client.ts';
 import { follow } from '../../bench/watch.ts';
-import { InvariantChecker, type Kind, type Obj } from './check.ts';
+import { InvariantChecker, type Kind } from './check.ts';
 
 const PATHS: Record<Kind, (ns: string) => string> = {
   Rollout: (ns) => `/apis/sluice.dev/v1alpha1/namespaces/${ns}/rollouts`,
@@ -19,7 +19,7 @@ export function observe(client: KubeClient, ns: string): Observation {
   const checker = new InvariantChecker();
   const ac = new AbortController();
   const feeds = (Object.keys(PATHS) as Kind[]).map((kind) =>
-    follow(client, PATHS[kind](ns), (type, obj, atMs) => checker.add({ kind, type: type as 'ADDED' | 'MODIFIED' | 'DELETED', obj: obj as Obj, atMs }), ac.signal),
+    follow(client, PATHS[kind](ns), (type, obj, atMs) => checker.add({ kind, type: type as 'ADDED' | 'MODIFIED' | 'DELETED', obj, atMs }), ac.signal),
   );
   return {
     checker,
