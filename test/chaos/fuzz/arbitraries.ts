@@ -138,11 +138,22 @@ function paths(v: Json, prefix: (string | number)[] = [], out: (string | number)
   return out;
 }
 
-type Mutation = { op: 'delete' | 'replace' | 'wrap' | 'dup'; pick: number; value: Json };
+type Mutation = { op: 'delete' | 'replace' | 'wrap' | 'dup' | 'envelope'; pick: number; value: Json };
+
+/** The fields every reader looks at first: missing or mistyped, they are where naive code crashes. */
+const ENVELOPE = ['metadata', 'apiVersion', 'kind', 'spec', 'status', 'items'] as const;
 
 /** A copy of `v` with one mutation at the `pick`-th node (modulo the node count). */
 function mutate(v: Json, m: Mutation): Json {
   const copy = structuredClone(v);
+  if (m.op === 'envelope') {
+    if (typeof copy !== 'object' || copy === null || Array.isArray(copy)) return copy;
+    const key = ENVELOPE[m.pick % ENVELOPE.length]!;
+    // Half the time the field goes, half the time it holds a hostile value.
+    if (m.pick % 2 === 0) delete copy[key];
+    else copy[key] = m.value;
+    return copy;
+  }
   const all = paths(copy);
   const path = all[m.pick % all.length]!;
   if (path.length === 0) return m.op === 'replace' ? m.value : copy;
@@ -158,7 +169,7 @@ function mutate(v: Json, m: Mutation): Json {
 }
 
 const MUTATION: fc.Arbitrary<Mutation> = fc.record({
-  op: fc.constantFrom('delete', 'replace', 'replace', 'wrap', 'dup'),
+  op: fc.constantFrom('delete', 'replace', 'replace', 'wrap', 'dup', 'envelope', 'envelope'),
   pick: fc.nat(),
   value: HOSTILE_VALUE,
 });
@@ -168,10 +179,22 @@ export function mutated(base: fc.Arbitrary<Json>): fc.Arbitrary<Json> {
   return fc.tuple(base, fc.array(MUTATION, { maxLength: 4 })).map(([v, ms]) => ms.reduce(mutate, v));
 }
 
+/** A seed document, its apiVersion and kind drawn first. */
+function byKind(seeds: readonly { value: Json }[]): fc.Arbitrary<Json> {
+  const groups = new Map<string, Json[]>();
+  for (const s of seeds) {
+    const v = s.value as { apiVersion?: unknown; kind?: unknown };
+    const k = `${String(v.apiVersion)} ${String(v.kind)}`;
+    groups.set(k, [...(groups.get(k) ?? []), s.value]);
+  }
+  return fc.constantFrom(...groups.values()).chain((docs) => fc.constantFrom(...docs));
+}
+
 /** Manifests as objects: real ones mutated, schema-derived ones mutated, or plain hostile values. */
 export function manifestObjects(seeds: readonly { value: Json }[], schemas: fc.Arbitrary<Json>[]): fc.Arbitrary<Json> {
   return fc.oneof(
-    { weight: 5, arbitrary: mutated(fc.constantFrom(...seeds.map((s) => s.value))) },
+    // Each kind as likely as any other (the fixtures hold many more Deployments than Argo CD Applications).
+    { weight: 5, arbitrary: mutated(byKind(seeds)) },
     { weight: 3, arbitrary: mutated(fc.oneof(...schemas)) },
     { weight: 1, arbitrary: HOSTILE_VALUE },
   );
