@@ -63,7 +63,24 @@ function run(args: string[], env: Record<string, string> = {}): Promise<number |
   return new Promise((r) => child.on('exit', (code) => r(code)));
 }
 
-async function runKills(a: Args): Promise<{ main?: KillFigures; defaults?: KillFigures; error?: string }> {
+const readJson = <T>(f: string): T | undefined => (existsSync(join(OUT, f)) ? (JSON.parse(readFileSync(join(OUT, f), 'utf8')) as T) : undefined);
+
+interface KillRun {
+  main?: KillFigures;
+  defaults?: KillFigures;
+  error?: string;
+}
+
+function lastKills(): KillRun | undefined {
+  const main = readJson<KillFigures>('kills.json');
+  return main === undefined ? undefined : { main, defaults: readJson<KillFigures>('kills-default.json') };
+}
+
+function lastFuzz(): TargetReport[] | undefined {
+  return readJson<{ targets: TargetReport[] }>('fuzz.json')?.targets;
+}
+
+async function runKills(a: Args): Promise<KillRun> {
   for (const f of ['kills.json', 'kills-default.json']) rmSync(join(OUT, f), { force: true });
   const code = await run(['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', 'node_modules/jest/bin/jest.js', 'test/chaos/kills', '--selectProjects', 'integration'], {
     SLUICE_CHAOS_KILLS: String(a.kills),
@@ -71,22 +88,21 @@ async function runKills(a: Args): Promise<{ main?: KillFigures; defaults?: KillF
     SLUICE_CHAOS_FAILING: '4',
     SLUICE_CHAOS_DEFAULT_LEASE_KILLS: String(a.defaultLeaseKills),
   });
-  const read = (f: string): KillFigures | undefined => (existsSync(join(OUT, f)) ? (JSON.parse(readFileSync(join(OUT, f), 'utf8')) as KillFigures) : undefined);
-  return { main: read('kills.json'), defaults: read('kills-default.json'), ...(code !== 0 ? { error: `the kill campaign's test failed (exit ${code}); see its output above` } : {}) };
+  return { main: readJson<KillFigures>('kills.json'), defaults: readJson<KillFigures>('kills-default.json'), ...(code !== 0 ? { error: `the kill campaign's test failed (exit ${code}); see its output above` } : {}) };
 }
 
 async function runFuzz(a: Args): Promise<TargetReport[] | undefined> {
   rmSync(join(OUT, 'fuzz.json'), { force: true });
   await run(['test/chaos/fuzz/run.ts', String(a.fuzz), String(a.seed)]);
-  const file = join(OUT, 'fuzz.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { targets: TargetReport[] }).targets : undefined;
+  return lastFuzz();
 }
 
 async function main(): Promise<number> {
   const a = parseArgs(process.argv.slice(2));
   mkdirSync(OUT, { recursive: true });
   // Side by side: the fuzzer is pure CPU, the kill campaign mostly waits on leases and the apiserver.
-  const [fuzz, kills] = await Promise.all([a.skipFuzz ? undefined : runFuzz(a), a.skipKills ? undefined : runKills(a)]);
+  // A skipped half reports the figures of its last run, if any (so one half can be re-run alone).
+  const [fuzz, kills] = await Promise.all([a.skipFuzz ? lastFuzz() : runFuzz(a), a.skipKills ? lastKills() : runKills(a)]);
   const k = kills?.main;
   const notBuilt = 'not measured: the outage campaign (issue 16, part 3) is not built yet';
   const result = {
@@ -101,16 +117,17 @@ async function main(): Promise<number> {
       { name: 'Prometheus stopped 60 s', resumeS: null, reason: notBuilt },
       { name: 'Git server down / slow / force-push / branch deleted / huge repository', resumeS: null, reason: notBuilt },
     ],
-    fuzz: fuzz === undefined ? null : { inputs: fuzz.reduce((s, t) => s + t.inputs, 0), crashes: fuzz.reduce((s, t) => s + t.crashes, 0), unlocated: fuzz.reduce((s, t) => s + t.unlocated, 0), seed: a.seed, targets: fuzz },
+    fuzz: fuzz === undefined ? null : { inputs: fuzz.reduce((s, t) => s + t.inputs, 0), crashes: fuzz.reduce((s, t) => s + t.crashes, 0), unlocated: fuzz.reduce((s, t) => s + t.unlocated, 0), seed: a.skipFuzz ? null : a.seed, targets: fuzz },
     soakSlopeMiBPerHour: null,
     soakReason: a.soak ? 'not measured: --soak is not built yet' : 'not run (pass --soak); and not built yet',
-    killDetails: k ?? (kills?.error !== undefined ? { error: kills.error } : a.skipKills ? { skipped: true } : null),
+    killDetails: k ?? (kills?.error !== undefined ? { error: kills.error } : null),
+    reused: { kills: a.skipKills && k !== undefined, fuzz: a.skipFuzz && fuzz !== undefined },
     defaultLease: kills?.defaults ?? null,
   };
   writeFileSync(join(OUT, 'chaos.json'), JSON.stringify(result, null, 2));
   const f = (v: number | string | null | undefined): string => (v === null || v === undefined ? 'n/a' : String(v));
   const rows: [string, string][] = [
-    ['leader kills', `${f(result.kills)} (lease ${k?.leaseSeconds.join('/') ?? 'n/a'} s)`],
+    ['leader kills', `${f(result.kills)} (lease ${k?.leaseSeconds.join('/') ?? 'n/a'} s)${a.skipKills && k !== undefined ? ' (last run)' : ''}`],
     ['invariant violations (observer)', f(result.violations)],
     ['wrong end states', f(result.wrongEndStates)],
     ['takeover p50 / p99', `${f(result.takeoverP50S)} s / ${f(result.takeoverP99S)} s`],
@@ -118,7 +135,7 @@ async function main(): Promise<number> {
     ['AnalysisRun measurements lost / double-counted', k === undefined ? 'n/a' : `${k.measurements.lost} / ${k.measurements.doubleCounted} (of ${k.measurements.runs} runs)`],
     ['revisions promoted / aborted during kills', k === undefined ? 'n/a' : `${k.revisions.promoted} / ${k.revisions.aborted}`],
     ...result.outages.map((o): [string, string] => [`resume after ${o.name}`, `n/a (${o.reason})`]),
-    ['fuzz inputs / crashes / unlocated rejections', result.fuzz === null ? 'n/a' : `${result.fuzz.inputs} / ${result.fuzz.crashes} / ${result.fuzz.unlocated} (seed ${a.seed})`],
+    ['fuzz inputs / crashes / unlocated rejections', result.fuzz === null ? 'n/a' : `${result.fuzz.inputs} / ${result.fuzz.crashes} / ${result.fuzz.unlocated}${a.skipFuzz ? ' (last run)' : ` (seed ${a.seed})`}`],
     ['soak RSS slope', `n/a (${result.soakReason})`],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));
