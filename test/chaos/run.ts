@@ -1,6 +1,7 @@
 // `npm run chaos [-- --kills=N --fuzz=N --seed=N --skip-kills --skip-fuzz --soak]`: the full reliability campaign.
 // Fuzzing (10,000 inputs per target by default, test/chaos/fuzz/run.ts) runs beside the kill campaign, which runs as the jest integration test
-// test/chaos/kills/kills.int.test.ts (its global setup starts the control plane), sized up through the environment,
+// test/chaos/kills/kills.int.test.ts with test/chaos/hostile (1,000 generated Rollouts on the apiserver; the jest global
+// setup starts the control plane), sized up through the environment,
 // with a second, shorter campaign at the chart's default lease timings. Prints one table and writes
 // test-results/chaos/chaos.json. What is not measured is null, with the reason beside it. Exit 1 on any violation,
 // wrong end state or crash.
@@ -81,12 +82,13 @@ function lastFuzz(): TargetReport[] | undefined {
 }
 
 async function runKills(a: Args): Promise<KillRun> {
-  for (const f of ['kills.json', 'kills-default.json']) rmSync(join(OUT, f), { force: true });
-  const code = await run(['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', 'node_modules/jest/bin/jest.js', 'test/chaos/kills', '--selectProjects', 'integration'], {
+  for (const f of ['kills.json', 'kills-default.json', 'hostile.json']) rmSync(join(OUT, f), { force: true });
+  const code = await run(['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', 'node_modules/jest/bin/jest.js', 'test/chaos/kills', 'test/chaos/hostile', '--selectProjects', 'integration'], {
     SLUICE_CHAOS_KILLS: String(a.kills),
     SLUICE_CHAOS_HEALTHY: '8',
     SLUICE_CHAOS_FAILING: '4',
     SLUICE_CHAOS_DEFAULT_LEASE_KILLS: String(a.defaultLeaseKills),
+    SLUICE_CHAOS_HOSTILE: '1000',
   });
   return { main: readJson<KillFigures>('kills.json'), defaults: readJson<KillFigures>('kills-default.json'), ...(code !== 0 ? { error: `the kill campaign's test failed (exit ${code}); see its output above` } : {}) };
 }
@@ -118,6 +120,7 @@ async function main(): Promise<number> {
       { name: 'Git server down / slow / force-push / branch deleted / huge repository', resumeS: null, reason: notBuilt },
     ],
     fuzz: fuzz === undefined ? null : { inputs: fuzz.reduce((s, t) => s + t.inputs, 0), crashes: fuzz.reduce((s, t) => s + t.crashes, 0), unlocated: fuzz.reduce((s, t) => s + t.unlocated, 0), seed: a.skipFuzz ? null : a.seed, targets: fuzz },
+    hostile: readJson<{ generated: number; accepted: number; invalid: number; unjudged: string[]; missingInvalid: string[]; operatorExited: boolean }>('hostile.json') ?? null,
     soakSlopeMiBPerHour: null,
     soakReason: a.soak ? 'not measured: --soak is not built yet' : 'not run (pass --soak); and not built yet',
     killDetails: k ?? (kills?.error !== undefined ? { error: kills.error } : null),
@@ -136,11 +139,12 @@ async function main(): Promise<number> {
     ['revisions promoted / aborted during kills', k === undefined ? 'n/a' : `${k.revisions.promoted} / ${k.revisions.aborted}`],
     ...result.outages.map((o): [string, string] => [`resume after ${o.name}`, `n/a (${o.reason})`]),
     ['fuzz inputs / crashes / unlocated rejections', result.fuzz === null ? 'n/a' : `${result.fuzz.inputs} / ${result.fuzz.crashes} / ${result.fuzz.unlocated}${a.skipFuzz ? ' (last run)' : ` (seed ${a.seed})`}`],
+    ['hostile Rollouts applied / accepted / invalid / not judged', result.hostile === null ? 'n/a' : `${result.hostile.generated} / ${result.hostile.accepted} / ${result.hostile.invalid} / ${result.hostile.unjudged.length + result.hostile.missingInvalid.length}${result.hostile.operatorExited ? ' (the operator EXITED)' : ''}`],
     ['soak RSS slope', `n/a (${result.soakReason})`],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));
   process.stdout.write(`\n${rows.map(([n, v]) => `${n.padEnd(width)}  ${v}`).join('\n')}\n\nwritten: ${join(OUT, 'chaos.json')}\n`);
-  const bad = (result.violations ?? 0) > 0 || (result.wrongEndStates ?? 0) > 0 || (result.fuzz?.crashes ?? 0) > 0 || (result.fuzz?.unlocated ?? 0) > 0 || kills?.error !== undefined;
+  const bad = (result.hostile !== null && (result.hostile.operatorExited || result.hostile.unjudged.length + result.hostile.missingInvalid.length > 0)) || (result.violations ?? 0) > 0 || (result.wrongEndStates ?? 0) > 0 || (result.fuzz?.crashes ?? 0) > 0 || (result.fuzz?.unlocated ?? 0) > 0 || kills?.error !== undefined;
   return bad ? 1 : 0;
 }
 

@@ -180,7 +180,7 @@ export function mutated(base: fc.Arbitrary<Json>): fc.Arbitrary<Json> {
 }
 
 /** A seed document, its apiVersion and kind drawn first. */
-function byKind(seeds: readonly { value: Json }[]): fc.Arbitrary<Json> {
+export function byKind(seeds: readonly { value: Json }[]): fc.Arbitrary<Json> {
   const groups = new Map<string, Json[]>();
   for (const s of seeds) {
     const v = s.value as { apiVersion?: unknown; kind?: unknown };
