@@ -36,7 +36,7 @@ describe('chaos: leader kills', () => {
     const ns = await createNamespace('chaos-kills');
     namespaces.push(ns);
     const r = await runKillCampaign({ ns, client, kubeconfig: kubeconfigPath(), kubectl, prometheusUrl: prometheus.url, kills, healthy: HEALTHY, failing: FAILING, lease, killWindowMs: [300, 2500], say });
-    const summary = { ...r, takeoverP50S: (percentile(r.takeoverMs, 50) ?? 0) / 1000, takeoverP99S: (percentile(r.takeoverMs, 99) ?? 0) / 1000, leaseSeconds: lease };
+    const summary = { ...r, takeoverP50S: Math.round(percentile(r.takeoverMs, 50) ?? 0) / 1000, takeoverP99S: Math.round(percentile(r.takeoverMs, 99) ?? 0) / 1000, leaseSeconds: lease };
     mkdirSync('test-results/chaos', { recursive: true });
     writeFileSync(`test-results/chaos/${file}`, JSON.stringify(summary, null, 2));
     say(`kills ${r.kills}, violations ${r.violations.length}, step problems ${r.stepProblems.length}, wrong end states ${r.wrongEndStates.length}, revisions ${JSON.stringify(r.revisions)}, takeover p50 ${summary.takeoverP50S} s p99 ${summary.takeoverP99S} s, measurements ${JSON.stringify(r.measurements)}, events ${r.observedEvents}`);
