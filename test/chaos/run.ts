@@ -119,7 +119,7 @@ async function main(): Promise<number> {
       { name: 'Prometheus stopped 60 s', resumeS: null, reason: notBuilt },
       { name: 'Git server down / slow / force-push / branch deleted / huge repository', resumeS: null, reason: notBuilt },
     ],
-    fuzz: fuzz === undefined ? null : { inputs: fuzz.reduce((s, t) => s + t.inputs, 0), crashes: fuzz.reduce((s, t) => s + t.crashes, 0), unlocated: fuzz.reduce((s, t) => s + t.unlocated, 0), seed: a.skipFuzz ? null : a.seed, targets: fuzz },
+    fuzz: fuzz === undefined ? null : { inputs: fuzz.reduce((s, t) => s + t.inputs, 0), crashes: fuzz.reduce((s, t) => s + t.crashes, 0), unlocated: fuzz.reduce((s, t) => s + t.unlocated, 0), seed: a.skipFuzz ? (readJson<{ seed: number }>('fuzz.json')?.seed ?? null) : a.seed, targets: fuzz },
     hostile: readJson<{ generated: number; accepted: number; invalid: number; unjudged: string[]; missingInvalid: string[]; operatorExited: boolean }>('hostile.json') ?? null,
     soakSlopeMiBPerHour: null,
     soakReason: a.soak ? 'not measured: --soak is not built yet' : 'not run (pass --soak); and not built yet',
@@ -138,7 +138,7 @@ async function main(): Promise<number> {
     ['AnalysisRun measurements lost / double-counted', k === undefined ? 'n/a' : `${k.measurements.lost} / ${k.measurements.doubleCounted} (of ${k.measurements.runs} runs)`],
     ['revisions promoted / aborted during kills', k === undefined ? 'n/a' : `${k.revisions.promoted} / ${k.revisions.aborted}`],
     ...result.outages.map((o): [string, string] => [`resume after ${o.name}`, `n/a (${o.reason})`]),
-    ['fuzz inputs / crashes / unlocated rejections', result.fuzz === null ? 'n/a' : `${result.fuzz.inputs} / ${result.fuzz.crashes} / ${result.fuzz.unlocated}${a.skipFuzz ? ' (last run)' : ` (seed ${a.seed})`}`],
+    ['fuzz inputs / crashes / unlocated rejections', result.fuzz === null ? 'n/a' : `${result.fuzz.inputs} / ${result.fuzz.crashes} / ${result.fuzz.unlocated} (seed ${f(result.fuzz.seed)}${a.skipFuzz ? ', last run' : ''})`],
     ['hostile Rollouts applied / accepted / invalid / not judged', result.hostile === null ? 'n/a' : `${result.hostile.generated} / ${result.hostile.accepted} / ${result.hostile.invalid} / ${result.hostile.unjudged.length + result.hostile.missingInvalid.length}${result.hostile.operatorExited ? ' (the operator EXITED)' : ''}`],
     ['soak RSS slope', `n/a (${result.soakReason})`],
   ];
