@@ -4,8 +4,8 @@
 #   docker build -t <registry>/sluice:0.1.0 .
 # test/image/image.int.test.ts copies exactly what the COPY lines below name and checks the stages without Docker.
 
-# 1. Compile src/ to dist/ (TypeScript and the @types packages are dev dependencies). `npm install`, not `npm ci`:
-#    the lock file lists only the Linux builds of platform-specific dev packages (see README, "Why not npm ci").
+# 1. Compile src/ to dist/ (TypeScript and the @types packages are dev dependencies). `npm install` installs
+#    exactly the lock (npm test checks that it would not change it); test/image reads these install lines.
 FROM node:24.9.0-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./

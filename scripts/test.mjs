@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every check, in order, each reported, all run even when one fails.
 //   1. the control-plane binaries (built from Go modules if the cache lacks them), Prometheus and Chromium (Debian's)
-//   2. typecheck   3. lint   4. jest: unit + integration (one real control plane)   5. no process outlived the run
+//   2. typecheck   3. lint   3b. the lock is what npm install writes   4. jest: unit + integration (one real control plane)   5. no process outlived the run
 // Writes test-results/summary.json ({ passed, failed, checks }) for .ci/run; exits non-zero on any failure.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +48,8 @@ checks.push({ name: 'chromium', ok: chromium.ok, seconds: chromium.seconds });
 for (const [name, args] of [
   ['typecheck', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']],
   ['lint', ['node_modules/eslint/bin/eslint.js', '.']],
+  // An install must not rewrite the committed lock (a clean clone stays clean; npm ci accepts it).
+  ['package-lock.json unchanged by npm install', ['scripts/check-lock.mjs']],
 ]) {
   const r = step(name, process.execPath, args);
   checks.push({ name, ok: r.ok, seconds: r.seconds });

@@ -30,7 +30,16 @@ export async function runOperator(config: Config): Promise<number> {
     metrics,
     namespaces: config.namespaces,
     resyncMs: 10 * 60_000,
-    leaderElection: config.leaderElect ? { namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: config.identity } : undefined,
+    leaderElection: config.leaderElect
+      ? {
+          namespace: config.leaderElectionNamespace,
+          name: config.leaderElectionId,
+          identity: config.identity,
+          leaseDurationMs: config.leaderElectionLeaseDuration * 1000,
+          renewDeadlineMs: config.leaderElectionRenewDeadline * 1000,
+          retryPeriodMs: config.leaderElectionRetryPeriod * 1000,
+        }
+      : undefined,
   });
   const events = new EventRecorder({ client: eventClient, log, instance: config.identity });
   registerControllers(manager, { client, log, events, workers: config.workers, rolloutWorkers: config.rolloutWorkers, prometheusAddress: config.prometheusAddress, registry: metrics.registry });

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, usage } from './config.ts';
 describe('operator config', () => {
   it('has defaults for everything', () => {
     const c = loadConfig([], {});
-    expect(c).toMatchObject({ namespaces: [], qps: 200, burst: 400, workers: 4, rolloutWorkers: 16, metricsAddr: '127.0.0.1:8080', leaderElect: false, logLevel: 'info' });
+    expect(c).toMatchObject({ namespaces: [], qps: 200, burst: 400, workers: 4, rolloutWorkers: 16, metricsAddr: '127.0.0.1:8080', leaderElect: false, logLevel: 'info', leaderElectionLeaseDuration: 15, leaderElectionRenewDeadline: 10, leaderElectionRetryPeriod: 2 });
   });
 
   it('reads the environment and lets flags win', () => {
@@ -24,6 +24,8 @@ describe('operator config', () => {
     [['--log-level=loud'], /flag --log-level/],
     [['--qps'], /flag --qps needs a value/],
     [['stray'], /unexpected argument "stray"/],
+    [['--leader-election-lease-duration=3', '--leader-election-renew-deadline=3'], /flag --leader-election-renew-deadline: must be less than the lease duration \(3 s\)/],
+    [['--leader-election-retry-period=0'], /flag --leader-election-retry-period: .*>0/],
   ])('rejects %p, naming the flag', (argv, msg) => {
     expect(() => loadConfig(argv, {})).toThrow(ConfigError);
     expect(() => loadConfig(argv, {})).toThrow(msg);
@@ -31,6 +33,11 @@ describe('operator config', () => {
 
   it('names the environment variable when that is where a bad value came from', () => {
     expect(() => loadConfig([], { SLUICE_LEADER_ELECT: 'maybe' })).toThrow(/environment variable SLUICE_LEADER_ELECT: "maybe" is not true or false/);
+  });
+
+  it('takes shorter leader-election timings (the chaos campaign fails over every few seconds)', () => {
+    const c = loadConfig(['--leader-election-lease-duration=3', '--leader-election-renew-deadline=2', '--leader-election-retry-period=0.5'], {});
+    expect(c).toMatchObject({ leaderElectionLeaseDuration: 3, leaderElectionRenewDeadline: 2, leaderElectionRetryPeriod: 0.5 });
   });
 
   it('documents every flag', () => {

@@ -19,6 +19,10 @@ export const ConfigSchema = z.object({
   leaderElect: z.boolean().default(false),
   leaderElectionNamespace: z.string().min(1).default('default'),
   leaderElectionId: z.string().min(1).default('sluice-leader'),
+  // controller-runtime's defaults and flag names; shorter leases fail over faster at the cost of more Lease writes.
+  leaderElectionLeaseDuration: z.number().positive().default(15),
+  leaderElectionRenewDeadline: z.number().positive().default(10),
+  leaderElectionRetryPeriod: z.number().positive().default(2),
   identity: z.string().min(1).default(`${hostname()}-${process.pid}`),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   prometheusAddress: z.url({ protocol: /^https?$/ }).optional(),
@@ -30,6 +34,10 @@ export const ConfigSchema = z.object({
   dashboardReadOnly: z.boolean().default(false),
   /** Secure on the session cookie: on behind TLS (the chart's ingress); off only for plain-HTTP local tests. */
   dashboardSecureCookie: z.boolean().default(true),
+}).superRefine((c, ctx) => {
+  // A leader must renew before its lease lapses, and retry more than once before it gives up.
+  if (c.leaderElectionRenewDeadline >= c.leaderElectionLeaseDuration) ctx.addIssue({ code: 'custom', path: ['leaderElectionRenewDeadline'], message: `must be less than the lease duration (${c.leaderElectionLeaseDuration} s)` });
+  if (c.leaderElectionRetryPeriod >= c.leaderElectionRenewDeadline) ctx.addIssue({ code: 'custom', path: ['leaderElectionRetryPeriod'], message: `must be less than the renew deadline (${c.leaderElectionRenewDeadline} s)` });
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -53,6 +61,9 @@ export const SETTINGS: Setting[] = [
   { key: 'leaderElect', flag: 'leader-elect', env: 'SLUICE_LEADER_ELECT', kind: 'boolean', help: 'elect a leader among replicas through a Lease' },
   { key: 'leaderElectionNamespace', flag: 'leader-election-namespace', env: 'SLUICE_LEADER_ELECTION_NAMESPACE', kind: 'string', help: 'namespace of the Lease (default "default"; the chart sets its own)' },
   { key: 'leaderElectionId', flag: 'leader-election-id', env: 'SLUICE_LEADER_ELECTION_ID', kind: 'string', help: 'name of the Lease (default sluice-leader)' },
+  { key: 'leaderElectionLeaseDuration', flag: 'leader-election-lease-duration', env: 'SLUICE_LEADER_ELECTION_LEASE_DURATION', kind: 'number', help: 'seconds a standby waits before taking an unrenewed lease (default 15)' },
+  { key: 'leaderElectionRenewDeadline', flag: 'leader-election-renew-deadline', env: 'SLUICE_LEADER_ELECTION_RENEW_DEADLINE', kind: 'number', help: 'seconds the leader keeps trying to renew before it gives up and exits (default 10)' },
+  { key: 'leaderElectionRetryPeriod', flag: 'leader-election-retry-period', env: 'SLUICE_LEADER_ELECTION_RETRY_PERIOD', kind: 'number', help: 'seconds between lease attempts (default 2)' },
   { key: 'identity', flag: 'identity', env: 'POD_NAME', kind: 'string', help: 'this replica\'s identity in the Lease (default host-pid)' },
   { key: 'prometheusAddress', flag: 'prometheus-address', env: 'SLUICE_PROMETHEUS_ADDRESS', kind: 'string', help: 'Prometheus URL for builtin analysis checks that name none' },
   { key: 'dashboardAddr', flag: 'dashboard-addr', env: 'SLUICE_DASHBOARD_ADDR', kind: 'string', help: 'serve the web dashboard here, HOST:PORT (default: off); viewers sign in with their own Kubernetes token' },

@@ -5,6 +5,7 @@
 import { JOB_PROVIDER_UNSUPPORTED, SUPPORTED_PROVIDERS } from '../api/analysis/validate.ts';
 import { fieldPath } from '../api/common/errors.ts';
 import { ARGO_GATEWAY_API_PLUGIN } from '../api/rollout/schema.ts';
+import { describeValue } from '../lint/related.ts';
 import type { PathSegment } from '../lint/source.ts';
 import { crdSchema, kindDefinition, pruneUnknown } from '../lint/unknown.ts';
 import { RUNTIME_METADATA, SLUICE_API, type ConvertContext, type Manifest } from './types.ts';
@@ -56,6 +57,11 @@ export function convertArgoRollouts(ctx: ConvertContext, kind: string): void {
   const def = kindDefinition(kind);
   if (def === undefined) throw new Error(`not a Sluice kind: ${kind}`);
   const src = ctx.fields.take() as Record<string, unknown>;
+  // Without metadata there is no object to write (and nothing the self-check could name): an error, nothing emitted.
+  if (!isObj(src.metadata)) {
+    ctx.report(['metadata'], 'error', `must be a mapping with at least a name, got ${src.metadata === undefined ? 'nothing' : describeValue(src.metadata)}: ${kind} not converted`);
+    return;
+  }
   const { value, unknown } = pruneUnknown({ ...src, apiVersion: SLUICE_API }, crdSchema(def));
   const out = value as Manifest;
   for (const path of unknown) {

@@ -161,6 +161,16 @@ describe('convert: edge cases', () => {
     expect(convertExitCode(inline('a: [1,\n'))).toBe(1);
   });
 
+  it('an Argo object without metadata (or with metadata that is not a map) is an error at metadata, never a crash', () => {
+    for (const meta of ['', 'metadata: web\n', 'metadata: [a]\n', 'metadata: null\n']) {
+      const r = inline(`apiVersion: argoproj.io/v1alpha1\nkind: Rollout\n${meta}spec:\n  replicas: 1\n`);
+      expect(r.findings.map((f) => `${f.severity} ${f.field}`)).toEqual(['error metadata']);
+      expect(r.findings[0]?.message).toMatch(/^must be a mapping with at least a name, got .*: Rollout not converted$/);
+      expect(r.manifests).toEqual([]);
+      expect(convertExitCode(r)).toBe(1);
+    }
+  });
+
   it('an Argo CD Application for another cluster or with several sources reports what Sluice cannot do', () => {
     const r = inline('apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x, namespace: argocd}\nspec:\n  sources:\n    - {repoURL: "https://g/x.git", path: a, helm: {valueFiles: [v.yaml]}}\n    - {repoURL: "https://g/y.git", ref: values}\n  destination: {server: "https://prod.example:6443", namespace: x}\n');
     expect(findings(r, 'unmapped')).toEqual(['6 spec.sources[0].helm', '7 spec.sources[1]', '8 spec.destination.server']);

@@ -11,6 +11,12 @@ export interface ProbeServerOptions {
   ready: () => boolean;
   /** POST /api/webhook: Git push webhooks (GitHub, GitLab, generic HMAC) that refresh Applications at once. */
   webhook?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /**
+   * A client must send its headers within `headersTimeoutMs` and its whole request within `requestTimeoutMs`, or the
+   * connection is closed (408): a slow sender (slowloris, a webhook body at a byte a second) cannot hold sockets for
+   * Node's defaults of 60 s and 300 s. Checked every `checkIntervalMs`. Defaults: 10 s, 30 s, 1 s.
+   */
+  timeouts?: { headersTimeoutMs?: number; requestTimeoutMs?: number; checkIntervalMs?: number };
 }
 
 /** /metrics (Prometheus text), /healthz, /readyz, and the Git webhook route. */
@@ -34,7 +40,8 @@ export function startProbeServer(o: ProbeServerOptions): Promise<{ server: Serve
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
     }
   };
-  const server = createServer((req, res) => {
+  const t = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, checkIntervalMs: 1_000, ...o.timeouts };
+  const server = createServer({ headersTimeout: t.headersTimeoutMs, requestTimeout: t.requestTimeoutMs, connectionsCheckingInterval: t.checkIntervalMs }, (req, res) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
     });

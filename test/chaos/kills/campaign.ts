@@ -1,0 +1,228 @@
+// The kill campaign: two operator processes with leader election, canary Rollouts on the Gateway API kept busy with
+// new revisions (analysis on a real Prometheus; some fail on purpose), the leader SIGKILLed at a random moment, the
+// standby taking over, a fresh process started as the new standby; repeat. The independent observer (../observer)
+// watches the apiserver throughout; at the end every Rollout must settle in the state its analysis dictates.
+import { stringify } from 'yaml';
+import type { KubeClient, KubeObject } from '../../../src/kube/client.ts';
+import { R } from '../../../src/kube/resource.ts';
+import { HTTP_ROUTE } from '../../../src/rollout/traffic/gatewayapi.ts';
+import type { LeaseObject } from '../../../src/runtime/leader.ts';
+import { startOperator, type OperatorProcess } from '../../support/operator-process.ts';
+import { stepHistoryProblems } from '../observer/check.ts';
+import { observe } from '../observer/follow.ts';
+
+export interface CampaignOptions {
+  ns: string;
+  client: KubeClient;
+  kubeconfig: string;
+  kubectl: (args: string[], input?: string) => Promise<{ stdout: string; stderr: string; code: number }>;
+  prometheusUrl: string;
+  kills: number;
+  healthy: number;
+  failing: number;
+  /** Leader-election timings in seconds: [lease duration, renew deadline, retry period]. */
+  lease: [number, number, number];
+  /** The random moment of each kill: uniform over [min, max] ms after the previous takeover. */
+  killWindowMs: [number, number];
+  say: (line: string) => void;
+}
+
+export interface CampaignResult {
+  kills: number;
+  takeoverMs: number[];
+  violations: { invariant: string; rollout: string; message: string; event: string }[];
+  stepProblems: string[];
+  wrongEndStates: string[];
+  /** Revisions each kind of Rollout went through during the campaign (both outcomes must occur for it to mean much). */
+  revisions: { promoted: number; aborted: number };
+  measurements: { lost: number; doubleCounted: number; runs: number };
+  /** Operator processes that exited without being killed by the campaign. */
+  unexpectedExits: string[];
+  observedEvents: number;
+}
+
+const STEPS = [{ setWeight: 20 }, { pause: { duration: '1s' } }, { analysis: { templates: [{ templateName: 'TEMPLATE' }] } }, { setWeight: 50 }, { pause: { duration: '1s' } }];
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+type RolloutObj = KubeObject & { spec?: { template?: unknown }; status?: { phase?: string; abort?: boolean; stableRS?: string; currentPodHash?: string; observedGeneration?: string | number; currentStepIndex?: number } };
+type RunObj = KubeObject & { spec?: { metrics?: { name: string; count?: number }[] }; status?: { phase?: string; metricResults?: { name: string; count?: number; measurements?: unknown[] }[] } };
+
+function manifests(name: string, version: number, template: string): object[] {
+  const steps = JSON.parse(JSON.stringify(STEPS).replace('TEMPLATE', template)) as object[];
+  return [
+    ...[`${name}-stable`, `${name}-canary`].map((svc) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } })),
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name }, spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: `${name}-stable`, port: 80, weight: 100 }, { name: `${name}-canary`, port: 80, weight: 0 }] }] } },
+    {
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: name } },
+        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `registry.invalid/${name}:v${version}` }] } },
+        strategy: { canary: { canaryService: `${name}-canary`, stableService: `${name}-stable`, scaleDownDelaySeconds: 1, abortScaleDownDelaySeconds: 1, trafficRouting: { gatewayAPI: { httpRoute: name } }, steps } },
+      },
+    },
+  ];
+}
+
+function template(name: string, query: string): object {
+  return { apiVersion: 'sluice.dev/v1alpha1', kind: 'AnalysisTemplate', metadata: { name }, spec: { metrics: [{ name: 'check', interval: '1s', count: 2, failureLimit: 0, successCondition: 'result[0] >= 1', provider: { prometheus: { address: 'PROM', query } } }] } };
+}
+
+const percentile = (xs: readonly number[], p: number): number | null => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+export { percentile };
+
+export async function runKillCampaign(o: CampaignOptions): Promise<CampaignResult> {
+  const apply = async (objs: object[]): Promise<void> => {
+    const r = await o.kubectl(['apply', '--server-side', '--field-manager=chaos-user', '-n', o.ns, '-f', '-'], objs.map((m) => stringify(m)).join('---\n'));
+    if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
+  };
+  const names = [...Array.from({ length: o.healthy }, (_v, i) => ({ name: `ok-${i}`, failing: false })), ...Array.from({ length: o.failing }, (_v, i) => ({ name: `bad-${i}`, failing: true }))];
+  const version = new Map(names.map((n) => [n.name, 1]));
+  const observation = observe(o.client, o.ns);
+  const ops: OperatorProcess[] = [];
+  const killed = new Set<string>();
+  const unexpectedExits: string[] = [];
+  let serial = 0;
+  const [lease, renew, retry] = o.lease;
+  const start = async (): Promise<OperatorProcess> => {
+    const id = `chaos-${o.ns}-${serial++}`;
+    const p = await startOperator(o.kubeconfig, id, ['--leader-elect', `--leader-election-namespace=${o.ns}`, `--namespace=${o.ns}`, `--leader-election-lease-duration=${lease}`, `--leader-election-renew-deadline=${renew}`, `--leader-election-retry-period=${retry}`, '--log-level=warn']);
+    void p.exited.then((code) => {
+      if (!killed.has(id)) unexpectedExits.push(`${id} exited with ${code}; see ${p.logFile}`);
+    });
+    ops.push(p);
+    return p;
+  };
+  const holder = async (): Promise<string | undefined> => {
+    try {
+      return (await o.client.get<LeaseObject>(R.lease, o.ns, 'sluice-leader')).spec?.holderIdentity;
+    } catch {
+      return undefined;
+    }
+  };
+  const rollout = (name: string): Promise<RolloutObj> => o.client.get<RolloutObj>(R.rollout, o.ns, name);
+  /** Settled at its latest version: Healthy on it, or (a failing one) aborted on it. */
+  const settled = async (name: string): Promise<boolean> => {
+    const r = await rollout(name);
+    const s = r.status;
+    if (String(s?.observedGeneration ?? '') !== String(r.metadata?.generation ?? '')) return false;
+    return (s?.phase === 'Healthy' && s.stableRS === s.currentPodHash) || (s?.abort === true && s.phase === 'Degraded');
+  };
+
+  try {
+    const promText = JSON.stringify(o.prometheusUrl);
+    await apply([template('pass', 'vector(1)'), template('fail', 'vector(0)')].map((t) => JSON.parse(JSON.stringify(t).replace('"PROM"', promText)) as object));
+    await apply(names.flatMap((n) => manifests(n.name, 1, n.failing ? 'fail' : 'pass')));
+    await start();
+    await start();
+    const deadline = Date.now() + 120_000;
+    for (const n of names) while (!(await settled(n.name))) {
+      if (Date.now() > deadline) throw new Error(`${n.name} did not become Healthy at v1`);
+      await sleep(500);
+    }
+    o.say(`${names.length} Rollouts Healthy at v1; ${o.kills} kills to go`);
+
+    // The work: each settled Rollout gets its next revision, so rollouts are always in flight while the leader dies.
+    let driving = true;
+    const driver = (async () => {
+      while (driving) {
+        for (const n of names) {
+          if (!driving) break;
+          try {
+            if (await settled(n.name)) {
+              const v = (version.get(n.name) ?? 1) + 1;
+              version.set(n.name, v);
+              await apply([manifests(n.name, v, n.failing ? 'fail' : 'pass')[3]!]);
+            }
+          } catch {
+            // the apiserver is busy: next round
+          }
+        }
+        await sleep(300);
+      }
+    })();
+
+    const takeoverMs: number[] = [];
+    for (let k = 0; k < o.kills; k++) {
+      const leaderId = await waitForHolder(holder, ops, 60_000);
+      const leader = ops.find((p) => p.identity === leaderId)!;
+      await sleep(o.killWindowMs[0] + Math.random() * (o.killWindowMs[1] - o.killWindowMs[0]));
+      killed.add(leader.identity);
+      const killedAt = performance.now();
+      leader.kill('SIGKILL');
+      await leader.exited;
+      const next = await waitForHolder(holder, ops.filter((p) => !killed.has(p.identity)), 60_000, 20);
+      takeoverMs.push(performance.now() - killedAt);
+      o.say(`kill ${k + 1}/${o.kills}: ${leader.identity} → ${next} in ${(takeoverMs[takeoverMs.length - 1]! / 1000).toFixed(2)} s`);
+      await start(); // the killed one "restarts" (a new process, as a pod's container would), as the standby
+    }
+
+    driving = false;
+    await driver;
+    const settleDeadline = Date.now() + 180_000;
+    const wrongEndStates: string[] = [];
+    for (const n of names) {
+      while (!(await settled(n.name)) && Date.now() < settleDeadline) await sleep(500);
+      const r = await rollout(n.name);
+      const s = r.status ?? {};
+      const route = await o.client.get<KubeObject & { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } }>(HTTP_ROUTE, o.ns, n.name);
+      const weight = route.spec?.rules?.[0]?.backendRefs?.find((b) => b.name === `${n.name}-canary`)?.weight;
+      const ok = n.failing ? s.abort === true && s.phase === 'Degraded' && s.stableRS !== s.currentPodHash && weight === 0 : s.phase === 'Healthy' && s.stableRS === s.currentPodHash && s.abort !== true && weight === 0;
+      if (!ok) wrongEndStates.push(`${n.name} (${n.failing ? 'failing analysis: must end aborted' : 'healthy: must end promoted'}): phase ${s.phase}, abort ${s.abort}, stable ${s.stableRS}, current ${s.currentPodHash}, route weight ${weight}`);
+    }
+    await sleep(1000); // the watches deliver the last writes
+    await observation.stop();
+    const { violations, histories } = observation.checker.check();
+    const stepsOf = (name: string): typeof STEPS | undefined => (names.some((n) => n.name === name) ? STEPS : undefined);
+    const stepProblems = stepHistoryProblems(histories, stepsOf);
+    for (const h of histories) {
+      const failing = h.rollout.startsWith('bad-');
+      if (h.outcome === (failing ? 'promoted' : 'aborted')) wrongEndStates.push(`${h.rollout} revision ${h.hash} was ${h.outcome}`);
+    }
+    const runs = (await o.client.list<RunObj>(R.analysisRun, o.ns)).items;
+    const measurements = { lost: 0, doubleCounted: 0, runs: runs.length };
+    for (const run of runs) {
+      for (const m of run.status?.metricResults ?? []) {
+        const count = run.spec?.metrics?.find((x) => x.name === m.name)?.count ?? 1;
+        const taken = m.measurements?.length ?? 0;
+        if (taken > count || (m.count ?? 0) > count) measurements.doubleCounted++;
+        if (run.status?.phase === 'Successful' && taken < count) measurements.lost++;
+      }
+    }
+    return {
+      kills: takeoverMs.length,
+      takeoverMs,
+      violations: violations.map(({ invariant, rollout: r, message, event }) => ({ invariant, rollout: r, message, event })),
+      stepProblems,
+      wrongEndStates,
+      revisions: { promoted: histories.filter((h) => h.outcome === 'promoted').length, aborted: histories.filter((h) => h.outcome === 'aborted').length },
+      measurements,
+      unexpectedExits,
+      observedEvents: observation.checker.size,
+    };
+  } finally {
+    await observation.stop();
+    for (const p of ops) {
+      killed.add(p.identity);
+      p.kill('SIGKILL');
+    }
+    await Promise.all(ops.map((p) => p.exited));
+  }
+}
+
+async function waitForHolder(holder: () => Promise<string | undefined>, among: readonly OperatorProcess[], timeoutMs: number, pollMs = 100): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const h = await holder();
+    if (h !== undefined && among.some((p) => p.identity === h)) return h;
+    if (Date.now() > deadline) throw new Error(`no leader among ${among.map((p) => p.identity).join(', ')} after ${timeoutMs} ms (holder: ${h})`);
+    await sleep(pollMs);
+  }
+}
