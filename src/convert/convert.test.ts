@@ -316,13 +316,16 @@ describe('convert: the self-check', () => {
     expect(parseAllDocuments(toYaml(r), { version: '1.1' })[0]?.toJS()).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', labels: { enabled: 'yes' } }, data: { a: 'on', b: '0777' } });
   });
 
-  it('reports the job provider as unmapped (Sluice has none) and removes the metric', () => {
-    const r = inline('apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  metrics:\n    - name: j\n      provider:\n        job: {spec: {template: {spec: {restartPolicy: Never}}}}\n    - name: p\n      provider: {prometheus: {query: x}}\n');
-    expect(r.findings.map((f) => `${f.severity} ${f.line} ${f.field}: ${f.message}`)).toEqual([
-      'unmapped 6 spec.metrics[0]: metric "j" removed: it has no provider Sluice supports',
-      'unmapped 8 spec.metrics[0].provider.job: the job provider is not supported by Sluice; use prometheus or web: left out',
-    ]);
-    expect((find(r, 'AnalysisTemplate', 't').spec as { metrics: { name: string }[] }).metrics.map((m) => m.name)).toEqual(['p']);
-    expect(convertExitCode(r)).toBe(3);
+  it("keeps Argo's job provider as written (the Job spec after only the apiVersion change), and refuses one without a Job spec", () => {
+    const job = 'apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  args: [{name: host}]\n  metrics:\n    - name: j\n      provider:\n        job:\n          spec:\n            backoffLimit: 1\n            template:\n              spec:\n                restartPolicy: Never\n                containers: [{name: smoke, image: curl, command: [curl, "{{args.host}}"]}]\n';
+    const r = inline(job);
+    expect(r.findings.map((f) => `${f.severity} ${f.field}: ${f.message}`)).toEqual([]);
+    const out = find(r, 'AnalysisTemplate', 't') as unknown as { apiVersion: string; spec: { metrics: { provider: unknown }[] } };
+    expect(out.apiVersion).toBe('sluice.dev/v1alpha1');
+    expect(out.spec.metrics[0]?.provider).toEqual({ job: { spec: { backoffLimit: 1, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'smoke', image: 'curl', command: ['curl', '{{args.host}}'] }] } } } } });
+    expect(convertExitCode(r)).toBe(0);
+    const bad = inline('apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  metrics:\n    - name: j\n      provider:\n        job: {spec: {template: {spec: {restartPolicy: Never}}}}\n');
+    expect(bad.findings.filter((f) => f.severity === 'error').map((f) => `${f.line} ${f.field}`)).toEqual(['8 spec.metrics[0].provider.job.spec.template.spec.containers']);
+    expect(convertExitCode(bad)).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 // AnalysisTemplate, ClusterAnalysisTemplate and AnalysisRun (sluice.dev/v1alpha1) with Argo Rollouts v1alpha1
-// field names for the supported providers (prometheus, web; a Job spec is preserved as written).
+// field names for the supported providers (prometheus, web, job; a Job spec is preserved as written).
 import { z } from 'zod';
 import { preserveHint } from '../common/crd-hints.ts';
 import { durationSchema } from '../common/duration.ts';
@@ -92,6 +92,23 @@ export const judgeProviderSchema = z.object({
   timeout: z.int().min(0).optional(),
 });
 export type JudgeProviderSpec = z.infer<typeof judgeProviderSchema>;
+
+/**
+ * Argo's job provider: a Job run per measurement; it passes when the Job completes and fails when the Job fails.
+ * The CRD preserves `provider.job` as written (a Job spec is large and the apiserver validates it when the Job is
+ * created); this schema is what Sluice reads from it, so a template without a Job spec is refused by field.
+ */
+export const jobMetricSchema = z.object({
+  metadata: z.object({ labels: z.record(z.string(), z.string()).optional(), annotations: z.record(z.string(), z.string()).optional() }).optional(),
+  spec: z.looseObject({
+    backoffLimit: z.int().min(0).optional(),
+    template: z.looseObject({
+      metadata: z.looseObject({ labels: z.record(z.string(), z.string()).optional(), annotations: z.record(z.string(), z.string()).optional() }).optional(),
+      spec: z.looseObject({ containers: z.array(z.looseObject({ name: z.string() })).min(1, 'needs at least one container') }),
+    }),
+  }),
+});
+export type JobMetric = z.infer<typeof jobMetricSchema>;
 
 export const metricProviderSchema = z.object({
   prometheus: prometheusProviderSchema.optional(),

@@ -18,15 +18,24 @@ describe('validateAnalysisSpec', () => {
     expect(validateAnalysisSpec(spec())).toEqual([]);
   });
 
-  it('refuses the job provider by name: the schema keeps it (objects round-trip), but Sluice cannot measure with it', () => {
+  it('accepts a job metric with a Job spec, and names the field a bad one lacks', () => {
     const job = clusterAnalysisTemplateSchema.parse(loadFixture('clusteranalysistemplate-job.yaml')).spec;
-    expect(validateAnalysisSpec(job)).toEqual([{ field: 'spec.metrics[0].provider.job', message: 'the job provider is not supported by Sluice; use prometheus or web' }]);
+    expect(validateAnalysisSpec(job)).toEqual([]);
     const s = spec();
     metric(s, 1).provider = { ...metric(s, 1).provider, job: { spec: {} } };
     expect(validateAnalysisSpec(s).map((e) => `${e.field}: ${e.message}`)).toEqual([
-      'spec.metrics[1].provider: set exactly one provider of prometheus, web; found web, job',
-      'spec.metrics[1].provider.job: the job provider is not supported by Sluice; use prometheus or web',
+      'spec.metrics[1].provider: set exactly one provider of prometheus, web, job; found web, job',
+      'spec.metrics[1].provider.job.spec.template: required: a job metric needs a Job spec with a pod template and containers (provider.job.spec.template.spec.containers)',
     ]);
+    const noSpec = spec();
+    metric(noSpec, 0).provider = { job: { metadata: { labels: { a: 'b' } } } };
+    expect(validateAnalysisSpec(noSpec).map((e) => e.field)).toEqual(['spec.metrics[0].provider.job.spec']);
+    const empty = spec();
+    metric(empty, 0).provider = { job: { spec: { template: { spec: { restartPolicy: 'Never', containers: [] } } } } };
+    expect(validateAnalysisSpec(empty)).toEqual([{ field: 'spec.metrics[0].provider.job.spec.template.spec.containers', message: 'needs at least one container' }]);
+    const always = spec();
+    metric(always, 0).provider = { job: { spec: { template: { spec: { containers: [{ name: 'c', image: 'i' }] } } } } };
+    expect(validateAnalysisSpec(always)).toEqual([{ field: 'spec.metrics[0].provider.job.spec.template.spec.restartPolicy', message: 'must be Never or OnFailure for a Job, got nothing (it would default to Always)' }]);
   });
 
   it('needs unique metric names', () => {
