@@ -93,7 +93,13 @@ describe('convert: the fixtures', () => {
 
   it('a Flagger Canary on NGINX keeps the Ingress as the stable route and turns a MetricTemplate metric into an AnalysisTemplate', () => {
     const r = run(fixture('flagger-nginx.yaml'));
-    expect(findings(r, 'unmapped')).toEqual(['64 spec.autoscalerRef', '86 spec.analysis.webhooks']);
+    expect(findings(r, 'unmapped')).toEqual(['86 spec.analysis.webhooks']);
+    // autoscalerRef: the HPA among the files is retargeted at the Rollout (a scale subresource) and replaces the one
+    // that scaled the Deployment; nothing else of it changes.
+    const hpas = r.manifests.filter((m) => m.manifest.kind === 'HorizontalPodAutoscaler');
+    expect(hpas).toHaveLength(1);
+    expect(hpas[0]?.manifest.spec).toEqual({ scaleTargetRef: { apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: 'frontend' }, minReplicas: 3, maxReplicas: 10, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }] });
+    expect(r.findings.find((f) => f.field === 'spec.autoscalerRef')).toMatchObject({ severity: 'note', line: 64, message: expect.stringContaining('now scales Rollout "frontend"') as unknown });
     const canary = (find(r, 'Rollout', 'frontend').spec as { strategy: { canary: Record<string, unknown> } }).strategy.canary;
     expect([canary.stableService, canary.canaryService, canary.trafficRouting]).toEqual(['frontend', 'frontend-canary', { nginx: { stableIngress: 'frontend' } }]);
     expect((canary.steps as object[]).filter((s) => 'setWeight' in s)).toEqual([{ setWeight: 5 }, { setWeight: 10 }, { setWeight: 25 }, { setWeight: 50 }]);
@@ -327,5 +333,31 @@ describe('convert: the self-check', () => {
     const bad = inline('apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  metrics:\n    - name: j\n      provider:\n        job: {spec: {template: {spec: {restartPolicy: Never}}}}\n');
     expect(bad.findings.filter((f) => f.severity === 'error').map((f) => `${f.line} ${f.field}`)).toEqual(['8 spec.metrics[0].provider.job.spec.template.spec.containers']);
     expect(convertExitCode(bad)).toBe(1);
+  });
+
+  it('autoscalerRef without the HPA among the files: a note with the exact change', () => {
+    const canary = 'apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: web}\nspec:\n  provider: kubernetes\n  targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  autoscalerRef: {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, name: web}\n  service: {port: 80}\n  analysis: {interval: 1m, iterations: 2}\n';
+    const r = inline(canary);
+    expect(r.findings.filter((f) => f.field === 'spec.autoscalerRef').map((f) => `${f.severity} ${f.message}`)).toEqual([
+      'note HorizontalPodAutoscaler "web" is not in the converted files: set its spec.scaleTargetRef to {"apiVersion":"sluice.dev/v1alpha1","kind":"Rollout","name":"web"} (a Rollout has a scale subresource)',
+    ]);
+    expect(r.findings.filter((f) => f.severity === 'unmapped')).toEqual([]);
+  });
+
+  it("portDiscovery exposes the Deployment's container ports on every generated Service, besides service.port", () => {
+    const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n        - {name: app, image: i, ports: [{name: http, containerPort: 8080}, {name: grpc, containerPort: 9090}]}\n        - {name: metrics, image: m, ports: [{containerPort: 9797}]}\n';
+    const canary = 'apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: web}\nspec:\n  provider: istio\n  targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  service: {port: 80, targetPort: 8080, portDiscovery: true}\n  analysis: {interval: 1m, stepWeight: 50, maxWeight: 50}\n';
+    const r = inline(`${deployment}---\n${canary}`);
+    expect(r.findings.filter((f) => f.severity !== 'note')).toEqual([]);
+    const expected = [
+      { name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' },
+      { name: 'grpc', port: 9090, targetPort: 9090, protocol: 'TCP' },
+      { name: 'tcp-9797', port: 9797, targetPort: 9797, protocol: 'TCP' },
+    ];
+    for (const svc of ['web', 'web-primary', 'web-canary']) expect((find(r, 'Service', svc).spec as { ports: unknown }).ports).toEqual(expected);
+    expect(toYaml(r)).not.toContain('*a');
+    // Without the Deployment its ports are unknown: left out, and said so.
+    const alone = inline(canary);
+    expect(alone.findings.filter((f) => f.severity === 'unmapped').map((f) => f.field)).toEqual(['spec.service.portDiscovery']);
   });
 });
