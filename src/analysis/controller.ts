@@ -20,6 +20,8 @@ import { ProviderError, providerFor, type MetricProvider } from './providers/pro
 import { WebProvider } from './providers/web.ts';
 import { JudgeProvider } from './providers/judge.ts';
 import { JobProvider, RUN_UID_LABEL, type JobObject } from './providers/job.ts';
+import { WebhookProvider } from './providers/webhook.ts';
+import { POD_TEMPLATE_HASH_LABEL } from '../rollout/hash.ts';
 import { errorStatus, runStatus } from './status.ts';
 
 export const ANALYSIS_FIELD_MANAGER = 'sluice-analysis';
@@ -30,7 +32,7 @@ export interface AnalysisControllerDeps {
   client: KubeClient;
   events: EventRecorder;
   workers: number;
-  /** Defaults to Prometheus, web, judge and job. */
+  /** Defaults to Prometheus, web, judge, job and webhook. */
   providers?: readonly MetricProvider[];
   /** The job provider's safety-net interval between looks at a running Job (its cache normally says sooner). */
   jobResumeAfterMs?: number;
@@ -65,7 +67,7 @@ export function registerAnalysisController(manager: Manager, deps: AnalysisContr
   const runs = manager.cache<RunObject>(R.analysisRun);
   // Jobs the job provider created, by their run's uid label: a Job's end enqueues its run (owns, below).
   const jobs = manager.cache<JobObject>(R.job, { labelSelector: RUN_UID_LABEL });
-  const providers = deps.providers ?? [new PrometheusProvider(), new WebProvider(), new JudgeProvider(), new JobProvider({ client: deps.client, jobs, resumeAfterMs: deps.jobResumeAfterMs })];
+  const providers = deps.providers ?? [new PrometheusProvider(), new WebProvider(), new JudgeProvider(), new JobProvider({ client: deps.client, jobs, resumeAfterMs: deps.jobResumeAfterMs }), new WebhookProvider()];
   const now = deps.now ?? Date.now;
   const secrets = secretReader(deps.client);
 
@@ -129,7 +131,9 @@ export function registerAnalysisController(manager: Manager, deps: AnalysisContr
     };
     // Measurements under way whose provider already sees them finished (a Job's end in the cache): look now.
     const resumeNow = new Set(plans.filter((p, i) => { const m = inProgress(p.name); return m !== undefined && providerOf(i)?.finished?.(m, namespace) === true; }).map((p) => p.name));
-    const runRef = { name: req.name, namespace, uid: run.metadata?.uid ?? '' };
+    // Who the run measures for: the Rollout that owns it and the revision (a webhook's payload names them).
+    const rollout = run.metadata?.ownerReferences?.find((o) => o.kind === 'Rollout')?.name;
+    const runRef = { name: req.name, namespace, uid: run.metadata?.uid ?? '', rollout, checksum: run.metadata?.labels?.[POD_TEMPLATE_HASH_LABEL] };
     let decision = decideRun(plans, results, { terminate, startedAtMs, nowMs, resumeNow });
 
     if (decision.due.length > 0) {

@@ -87,7 +87,7 @@ describe('kubectl sluice convert: the converted manifests apply and run', () => 
     const report = res.stderr.split('\n');
     expect(report).toEqual(expect.arrayContaining([
       `${FIXTURES}/argo-rollouts.yaml:83:11: unmapped: Rollout/shop: spec.strategy.canary.steps[1].experiment: Experiments are not supported by Sluice: left out`,
-      `${FIXTURES}/argo-rollouts.yaml:118:9: unmapped: AnalysisTemplate/shop-error-rate: spec.metrics[1].provider.datadog: metric provider not supported by Sluice (prometheus, web, job are): left out`,
+      `${FIXTURES}/argo-rollouts.yaml:118:9: unmapped: AnalysisTemplate/shop-error-rate: spec.metrics[1].provider.datadog: metric provider not supported by Sluice (prometheus, web, job, webhook are): left out`,
       expect.stringMatching(new RegExp(`^${FIXTURES}/flagger-istio\\.yaml:61:5: unmapped: Canary/podinfo: spec\\.analysis\\.webhooks: Sluice does not call webhooks`)),
       expect.stringMatching(new RegExp(`^${FIXTURES}/flagger-nginx\\.yaml:86:5: unmapped: Canary/frontend: spec\\.analysis\\.webhooks: `)),
       expect.stringMatching(new RegExp(`^${FIXTURES}/flagger-gatewayapi\\.yaml:50:9: unmapped: Canary/payments: spec\\.analysis\\.metrics\\[1\\]\\.templateRef: MetricTemplate "error-budget"`)),

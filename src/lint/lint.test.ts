@@ -57,7 +57,7 @@ describe('lint', () => {
     expect(lines).toEqual([
       expect.stringMatching(/^bad\.yaml:2:1: \(root\): invalid YAML: /),
       expect.stringMatching(/^x\.yaml:1:1: apiVersion: Argo's argoproj\.io\/v1alpha1: Sluice serves AnalysisTemplate as sluice\.dev\/v1alpha1/),
-      'x.yaml:7:7: spec.metrics[0].provider: set exactly one provider of prometheus, web, job; found none',
+      'x.yaml:7:7: spec.metrics[0].provider: set exactly one provider of prometheus, web, job, webhook; found none',
       'x.yaml:7:18: spec.metrics[0].provider.datadog: unknown field: the CRD prunes it, and kubectl apply (strict field validation) rejects it',
       expect.stringMatching(/^x\.yaml:9:1: apiVersion: flagger\.app\/v1beta1 Canary is Flagger's API, not Sluice's: `kubectl sluice convert`/),
       'x.yaml:16:12: metadata.name: AnalysisTemplate "t" is defined twice: also at x.yaml:3',

@@ -26,7 +26,7 @@ export interface MeasureContext {
   /** Milliseconds since the epoch, the controller's clock. */
   nowMs: number;
   /** The AnalysisRun measured: a provider that creates objects (the job provider) has them owned by it. */
-  run?: { name: string; namespace: string; uid: string } | undefined;
+  run?: { name: string; namespace: string; uid: string; rollout?: string | undefined; checksum?: string | undefined } | undefined;
   /** The metric's measurement under way, when this look resumes it (see Observation 'running'). */
   inProgress?: Measurement | undefined;
   /** The 1-based number of this measurement of the metric, stable until it is recorded (names what it creates). */

@@ -50,7 +50,7 @@ export const METRIC_DEFAULTS = {
   errorRetryInterval: '10s',
 } as const;
 
-export const METRIC_PROVIDERS = ['prometheus', 'web', 'job', 'judge'] as const;
+export const METRIC_PROVIDERS = ['prometheus', 'web', 'job', 'judge', 'webhook'] as const;
 
 /**
  * Sluice's own provider: the sequential judge of a canary against stable (src/analysis/judge/), on the raw counters
@@ -110,11 +110,31 @@ export const jobMetricSchema = z.object({
 });
 export type JobMetric = z.infer<typeof jobMetricSchema>;
 
+/** Flagger's webhook kinds a metric can run as a check (the gates hold a rollout and are not metrics). */
+export const WEBHOOK_CHECK_TYPES = ['pre-rollout', 'rollout'] as const;
+
+/**
+ * Sluice's webhook provider, Flagger's webhook as a check: an HTTP POST of Flagger's JSON payload (name, namespace,
+ * phase, checksum, metadata) that passes on 2xx and fails otherwise; network errors and timeouts are retried.
+ */
+export const webhookProviderSchema = z.object({
+  url: z.string(),
+  /** Flagger's kind, sent as nothing but documentation of when it runs: pre-rollout (a step before traffic), rollout. */
+  type: z.enum(WEBHOOK_CHECK_TYPES).optional(),
+  /** Per attempt; default 10s (Flagger's default is 10s too). */
+  timeout: durationSchema.optional(),
+  /** Further attempts after a network error, a timeout or a 5xx answer; default 0. */
+  retries: z.int().min(0).optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+});
+export type WebhookProviderSpec = z.infer<typeof webhookProviderSchema>;
+
 export const metricProviderSchema = z.object({
   prometheus: prometheusProviderSchema.optional(),
   web: webProviderSchema.optional(),
   job: z.looseObject({}).meta(preserveHint).optional(),
   judge: judgeProviderSchema.optional(),
+  webhook: webhookProviderSchema.optional(),
 });
 export type MetricProvider = z.infer<typeof metricProviderSchema>;
 

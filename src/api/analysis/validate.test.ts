@@ -24,7 +24,7 @@ describe('validateAnalysisSpec', () => {
     const s = spec();
     metric(s, 1).provider = { ...metric(s, 1).provider, job: { spec: {} } };
     expect(validateAnalysisSpec(s).map((e) => `${e.field}: ${e.message}`)).toEqual([
-      'spec.metrics[1].provider: set exactly one provider of prometheus, web, job; found web, job',
+      'spec.metrics[1].provider: set exactly one provider of prometheus, web, job, webhook; found web, job',
       'spec.metrics[1].provider.job.spec.template: required: a job metric needs a Job spec with a pod template and containers (provider.job.spec.template.spec.containers)',
     ]);
     const noSpec = spec();
@@ -36,6 +36,15 @@ describe('validateAnalysisSpec', () => {
     const always = spec();
     metric(always, 0).provider = { job: { spec: { template: { spec: { containers: [{ name: 'c', image: 'i' }] } } } } };
     expect(validateAnalysisSpec(always)).toEqual([{ field: 'spec.metrics[0].provider.job.spec.template.spec.restartPolicy', message: 'must be Never or OnFailure for a Job, got nothing (it would default to Always)' }]);
+  });
+
+  it('refuses a webhook URL that is not http(s), naming the field (an {{args}} URL is checked once substituted)', () => {
+    const s = spec();
+    metric(s, 0).provider = { webhook: { url: 'ftp://hooks.example/x', timeout: 'soon' } };
+    expect(validateAnalysisSpec(s).map((e) => e.field)).toEqual(['spec.metrics[0].provider.webhook.url', 'spec.metrics[0].provider.webhook.timeout']);
+    expect(validateAnalysisSpec(s)[0]?.message).toBe('must be an http(s) URL, got "ftp://hooks.example/x"');
+    metric(s, 0).provider = { webhook: { url: 'http://loadtester.test/', retries: 2, metadata: { cmd: 'hey -z 1m http://x/' } } };
+    expect(validateAnalysisSpec(s)).toEqual([]);
   });
 
   it('needs unique metric names', () => {

@@ -46,7 +46,7 @@ export function validateAnalysisSpec(spec: AnalysisTemplateSpec): SpecError[] {
 }
 
 /** The providers Sluice measures with (src/analysis/providers). */
-export const SUPPORTED_PROVIDERS = ['prometheus', 'web', 'job'] as const;
+export const SUPPORTED_PROVIDERS = ['prometheus', 'web', 'job', 'webhook'] as const;
 
 /** A job metric's problems by field: what Sluice reads of the Job (the apiserver checks the rest on create). */
 export function jobProviderErrors(at: string, job: unknown): SpecError[] {
@@ -75,6 +75,13 @@ function metricErrors(at: string, metric: Metric, declaredArgs: ReadonlySet<stri
   }
   if (metric.provider.job !== undefined) errors.push(...jobProviderErrors(`${at}.provider.job`, metric.provider.job));
   if (metric.provider.judge !== undefined) errors.push(...judgeProviderErrors(`${at}.provider.judge`, metric.provider.judge));
+  const hook = metric.provider.webhook;
+  if (hook !== undefined) {
+    // An {{args.x}} URL is checked once substituted, when the run measures it.
+    if (argReferences(hook.url).length === 0 && !/^https?:\/\/[^/\s]+/.test(hook.url)) errors.push({ field: `${at}.provider.webhook.url`, message: `must be an http(s) URL, got "${hook.url}"` });
+    const t = durationError(`${at}.provider.webhook.timeout`, hook.timeout);
+    if (t !== undefined) errors.push(t);
+  }
   for (const key of ['interval', 'initialDelay'] as const) {
     const e = durationError(`${at}.${key}`, metric[key]);
     if (e !== undefined) errors.push(e);
