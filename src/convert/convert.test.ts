@@ -63,10 +63,14 @@ describe('convert: the fixtures', () => {
 
   it('a Flagger Canary on Istio becomes a Rollout over its Deployment, the Services and VirtualService Flagger generated, steps and builtin checks', () => {
     const r = run(fixture('flagger-istio.yaml'));
-    expect(findings(r, 'unmapped')).toEqual(['61 spec.analysis.webhooks', '67 spec.analysis.alerts']);
+    expect(findings(r, 'unmapped')).toEqual(['67 spec.analysis.alerts']);
     expect(r.manifests.map((m) => `${m.manifest.kind}/${m.manifest.metadata.name}`)).toEqual([
-      'Deployment/podinfo', 'Service/podinfo', 'Service/podinfo-primary', 'Service/podinfo-canary', 'VirtualService/podinfo', 'Rollout/podinfo',
+      'Deployment/podinfo', 'Service/podinfo', 'Service/podinfo-primary', 'Service/podinfo-canary', 'VirtualService/podinfo', 'AnalysisTemplate/podinfo-webhooks', 'Rollout/podinfo',
     ]);
+    // The load-test webhook (type rollout) is called every interval by the background analysis, as Flagger does.
+    expect(find(r, 'AnalysisTemplate', 'podinfo-webhooks').spec).toEqual({
+      metrics: [{ name: 'load-test', interval: '10s', failureLimit: 2, consecutiveErrorLimit: 2, provider: { webhook: { url: 'http://flagger-loadtester.test/', type: 'rollout', metadata: { cmd: 'hey -z 1m -q 10 -c 2 http://podinfo-canary.test:9898/' } } } }],
+    });
     expect(find(r, 'Rollout', 'podinfo').spec).toEqual({
       replicas: 2,
       selector: { matchLabels: { app: 'podinfo' } },
@@ -79,7 +83,7 @@ describe('convert: the fixtures', () => {
           stableService: 'podinfo-primary',
           trafficRouting: { istio: { virtualService: { name: 'podinfo' } } },
           steps: [{ setWeight: 30 }, { pause: { duration: '10s' } }, { setWeight: 60 }, { pause: { duration: '10s' } }],
-          analysis: { successRate: { min: 99 }, latency: { maxMs: 500 }, interval: '10s', failureLimit: 2, startingStep: 1 },
+          analysis: { templates: [{ templateName: 'podinfo-webhooks' }], successRate: { min: 99 }, latency: { maxMs: 500 }, interval: '10s', failureLimit: 2, startingStep: 1 },
         },
       },
     });
@@ -93,7 +97,9 @@ describe('convert: the fixtures', () => {
 
   it('a Flagger Canary on NGINX keeps the Ingress as the stable route and turns a MetricTemplate metric into an AnalysisTemplate', () => {
     const r = run(fixture('flagger-nginx.yaml'));
-    expect(findings(r, 'unmapped')).toEqual(['86 spec.analysis.webhooks']);
+    expect(r.findings.filter((f) => f.severity === 'unmapped').map((f) => `${f.line} ${f.field}: ${f.message}`)).toEqual([
+      '87 spec.analysis.webhooks[0]: webhook type confirm-promotion: Sluice has no webhook gates yet: end the steps with `pause: {}`, promoted with `kubectl sluice promote`: left out',
+    ]);
     // autoscalerRef: the HPA among the files is retargeted at the Rollout (a scale subresource) and replaces the one
     // that scaled the Deployment; nothing else of it changes.
     const hpas = r.manifests.filter((m) => m.manifest.kind === 'HorizontalPodAutoscaler');
@@ -359,5 +365,19 @@ describe('convert: the self-check', () => {
     // Without the Deployment its ports are unknown: left out, and said so.
     const alone = inline(canary);
     expect(alone.findings.filter((f) => f.severity === 'unmapped').map((f) => f.field)).toEqual(['spec.service.portDiscovery']);
+  });
+
+  it('Flagger pre-rollout webhooks become a first analysis step, rollout ones the background analysis; a bad URL is an error at the field', () => {
+    const canary = (hooks: string) => `apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: web, namespace: shop}\nspec:\n  provider: istio\n  targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  service: {port: 80}\n  analysis:\n    interval: 30s\n    threshold: 2\n    stepWeight: 50\n    maxWeight: 50\n    webhooks:\n${hooks}`;
+    const r = inline(canary('      - {name: smoke, type: pre-rollout, url: "http://tester.shop/", timeout: 15s, metadata: {type: bash, cmd: "curl -sf http://web-canary.shop/"}}\n      - {name: load, url: "http://tester.shop/", muteAlert: true, metadata: {cmd: "hey -z 1m http://web-canary.shop/"}}\n'));
+    expect(r.findings.filter((f) => f.severity !== 'note')).toEqual([]);
+    expect(find(r, 'AnalysisTemplate', 'web-pre-rollout')).toMatchObject({ metadata: { name: 'web-pre-rollout', namespace: 'shop' }, spec: { metrics: [{ name: 'smoke', count: 1, consecutiveErrorLimit: 0, provider: { webhook: { url: 'http://tester.shop/', type: 'pre-rollout', timeout: '15s', metadata: { type: 'bash', cmd: 'curl -sf http://web-canary.shop/' } } } }] } });
+    expect(find(r, 'AnalysisTemplate', 'web-webhooks').spec).toEqual({ metrics: [{ name: 'load', interval: '30s', failureLimit: 1, consecutiveErrorLimit: 1, provider: { webhook: { url: 'http://tester.shop/', type: 'rollout', metadata: { cmd: 'hey -z 1m http://web-canary.shop/' } } } }] });
+    const c = (find(r, 'Rollout', 'web').spec as { strategy: { canary: { steps: unknown[]; analysis: unknown } } }).strategy.canary;
+    expect(c.steps).toEqual([{ analysis: { templates: [{ templateName: 'web-pre-rollout' }] } }, { setWeight: 50 }, { pause: { duration: '30s' } }]);
+    expect(c.analysis).toEqual({ templates: [{ templateName: 'web-webhooks' }], startingStep: 2 });
+    expect(convertExitCode(r)).toBe(0);
+    const bad = inline(canary('      - {name: smoke, type: pre-rollout, url: "tester.shop/check"}\n'));
+    expect(bad.findings.filter((f) => f.severity === 'error').map((f) => `${f.line}:${f.column} ${f.field}: ${f.message}`)).toEqual(['14:42 spec.analysis.webhooks[0].url: must be an http(s) URL, got "tester.shop/check"']);
   });
 });

@@ -10,11 +10,12 @@ import { typeErrors } from '../lint/related.ts';
 import type { PathSegment } from '../lint/source.ts';
 import { convertMetrics } from './flagger-metrics.ts';
 import { emitRouting, providerOf, type FlaggerProvider } from './flagger-routing.ts';
+import { convertWebhooks } from './flagger-webhooks.ts';
 import { SLUICE_API, copyMetadata, type ConvertContext } from './types.ts';
 
 /** Why Sluice has no equivalent, for the Canary fields it reports (the last path segment names them). */
 const WHY: Readonly<Record<string, string>> = {
-  webhooks: 'Sluice does not call webhooks: a confirm-* gate is a `pause: {}` step promoted with `kubectl sluice promote`; load tests and checks become AnalysisTemplates (web provider)',
+  webhooks: 'with skipAnalysis Flagger calls no webhook either',
   alerts: 'Sluice reports through Kubernetes Events and conditions, not chat alerts',
   sessionAffinity: 'sticky canary sessions are not supported by Sluice',
   mirror: 'use a setMirrorRoute step (Istio, Gateway API) instead of Flagger\'s mirror stage',
@@ -120,6 +121,9 @@ export function convertCanary(ctx: ConvertContext): void {
     ...(metrics.successRate !== undefined ? { successRate: metrics.successRate } : {}),
     ...(metrics.latency !== undefined ? { latency: metrics.latency } : {}),
   };
+  // Webhooks: pre-rollout ones become a first analysis step, rollout ones a template of the background analysis.
+  const hooks = !skip && f.peek(...a, 'webhooks') !== undefined ? convertWebhooks(ctx, [...a, 'webhooks'], { canary: name, namespace, interval, failureLimit: Math.max(0, threshold - 1) }) : {};
+  if (hooks.rollout !== undefined) analysis.templates = [...(analysis.templates ?? []), { templateName: hooks.rollout }];
   const checks = Object.keys(analysis).length > 0;
   if (metrics.successRate !== undefined || metrics.latency !== undefined) {
     analysis.interval = metrics.builtinInterval ?? interval;
@@ -154,13 +158,16 @@ export function convertCanary(ctx: ConvertContext): void {
     ctx.report([...a, 'iterations'], 'note', `without a router the canary holds its replica share for ${iterations} × ${interval}, then is promoted`);
   }
 
+  if (hooks.preRollout !== undefined) steps.unshift({ analysis: { templates: [{ templateName: hooks.preRollout }] } });
+  const first = hooks.preRollout !== undefined ? 1 : 0;
   const canary: Record<string, unknown> = {
     canaryService: routing.canaryService,
     stableService: routing.stableService,
     ...(routing.trafficRouting !== undefined ? { trafficRouting: routing.trafficRouting } : {}),
     steps,
   };
-  if (checks && !skip) canary.analysis = steps.length > 1 ? { ...analysis, startingStep: 1 } : analysis;
+  // The background analysis starts once the first weight is set (after the pre-rollout step, if any).
+  if (checks && !skip) canary.analysis = steps.length - first > 1 ? { ...analysis, startingStep: first + 1 } : first > 0 ? { ...analysis, startingStep: first } : analysis;
   const spec: Record<string, unknown> = {
     ...(deployment?.spec?.replicas !== undefined ? { replicas: deployment.spec.replicas } : {}),
     ...(matchLabels !== undefined ? { selector: { matchLabels } } : {}),
