@@ -138,26 +138,33 @@ describe('kubectl sluice convert: the converted manifests apply and run', () => 
     if (metric !== undefined) metric.provider.webhook = { ...metric.provider.webhook, url: `${tester.url}/`, metadata: { cmd } };
     await client.replace(R.analysisTemplate, hook);
 
-    const set = await kubectl(['set', 'image', '-n', ns, 'deployment/podinfo', 'podinfod=registry.invalid/podinfo:6.0.1']);
-    expect(set.code).toBe(0);
-    const weights = new Set<number>();
-    await waitFor('the canary promoted through 30% and 60%', async () => {
-      const vs = await client.get<VS>(VIRTUAL_SERVICE, ns, 'podinfo');
-      const w = vs.spec?.http?.[0]?.route?.find((d) => d.destination?.host === 'podinfo-canary')?.weight;
-      if (w !== undefined && w > 0) weights.add(w);
-      const s = (await rollout('podinfo')).status;
-      return s?.phase === 'Healthy' && s.stableRS === hash;
-    }, 120_000, 200);
-    // Both steps' weights were reached, and none beyond the last step's (a weight can lag while canary pods start).
-    expect([...weights]).toEqual(expect.arrayContaining([30, 60]));
-    expect(Math.max(...weights)).toBe(60);
-    // The webhook was called with Flagger's payload for this Rollout, and the load it asked for reached the target.
-    await tester.stop();
-    target.closeAllConnections();
-    target.close();
-    expect(tester.calls.length).toBeGreaterThan(0);
-    expect(tester.calls[0]?.payload).toMatchObject({ name: 'podinfo', namespace: ns, phase: 'Progressing', metadata: { cmd } });
-    expect(hits).toBeGreaterThan(0);
+    const stopLoad = async (): Promise<void> => {
+      await tester.stop();
+      target.closeAllConnections();
+      if (target.listening) target.close();
+    };
+    try {
+      const set = await kubectl(['set', 'image', '-n', ns, 'deployment/podinfo', 'podinfod=registry.invalid/podinfo:6.0.1']);
+      expect(set.code).toBe(0);
+      const weights = new Set<number>();
+      await waitFor('the canary promoted through 30% and 60%', async () => {
+        const vs = await client.get<VS>(VIRTUAL_SERVICE, ns, 'podinfo');
+        const w = vs.spec?.http?.[0]?.route?.find((d) => d.destination?.host === 'podinfo-canary')?.weight;
+        if (w !== undefined && w > 0) weights.add(w);
+        const s = (await rollout('podinfo')).status;
+        return s?.phase === 'Healthy' && s.stableRS === hash;
+      }, 120_000, 200);
+      // Both steps' weights were reached, and none beyond the last step's (a weight can lag while canary pods start).
+      expect([...weights]).toEqual(expect.arrayContaining([30, 60]));
+      expect(Math.max(...weights)).toBe(60);
+      // The webhook was called with Flagger's payload for this Rollout, and the load it asked for reached the target.
+      await stopLoad();
+      expect(tester.calls.length).toBeGreaterThan(0);
+      expect(tester.calls[0]?.payload).toMatchObject({ name: 'podinfo', namespace: ns, phase: 'Progressing', metadata: { cmd } });
+      expect(hits).toBeGreaterThan(0);
+    } finally {
+      await stopLoad();
+    }
     const runs = (await client.list<Run>(R.analysisRun, ns)).items.filter((r) => r.metadata?.labels?.['sluice.dev/rollout'] === 'podinfo');
     expect(runs.map((r) => r.status?.phase)).toEqual(['Successful']);
     const measured = runs[0]?.status?.metricResults?.flatMap((m) => (m.measurements ?? []).map((x) => `${m.name} ${x.phase}`)) ?? [];

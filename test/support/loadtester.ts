@@ -123,8 +123,10 @@ export class LoadTester {
     await Promise.all(Array.from({ length: c.concurrency }, worker));
   }
 
+  /** Waits for load runs under way, then closes the server; stopping twice is harmless. */
   async stop(): Promise<void> {
     await Promise.all([...this.runs]);
+    if (!this.server.listening) return;
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
