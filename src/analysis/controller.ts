@@ -12,13 +12,16 @@ import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/c
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { ArgError, resolveArgs, substituteArgs, type SecretReader } from './args.ts';
-import { decideRun, isCompleted, recordMeasurement, STATE_KEY, type Taken } from './decide/decide.ts';
+import { decideRun, endInProgress, isCompleted, isInProgress, recordMeasurement, STATE_KEY, type Taken } from './decide/decide.ts';
 import { judge } from './decide/judge.ts';
 import { MISSING_DATA_ANNOTATION, missingDataPolicies, planMetrics, PlanError, type MetricPlan } from './decide/plan.ts';
 import { PrometheusProvider } from './providers/prometheus.ts';
 import { ProviderError, providerFor, type MetricProvider } from './providers/provider.ts';
 import { WebProvider } from './providers/web.ts';
 import { JudgeProvider } from './providers/judge.ts';
+import { JobProvider, RUN_UID_LABEL, type JobObject } from './providers/job.ts';
+import { WebhookProvider } from './providers/webhook.ts';
+import { POD_TEMPLATE_HASH_LABEL } from '../rollout/hash.ts';
 import { errorStatus, runStatus } from './status.ts';
 
 export const ANALYSIS_FIELD_MANAGER = 'sluice-analysis';
@@ -29,8 +32,10 @@ export interface AnalysisControllerDeps {
   client: KubeClient;
   events: EventRecorder;
   workers: number;
-  /** Defaults to Prometheus and web. */
+  /** Defaults to Prometheus, web, judge, job and webhook. */
   providers?: readonly MetricProvider[];
+  /** The job provider's safety-net interval between looks at a running Job (its cache normally says sooner). */
+  jobResumeAfterMs?: number;
   /** Milliseconds since the epoch; tests may pin it. */
   now?: () => number;
 }
@@ -60,7 +65,9 @@ function normalize(v: unknown): unknown {
 
 export function registerAnalysisController(manager: Manager, deps: AnalysisControllerDeps): Controller {
   const runs = manager.cache<RunObject>(R.analysisRun);
-  const providers = deps.providers ?? [new PrometheusProvider(), new WebProvider(), new JudgeProvider()];
+  // Jobs the job provider created, by their run's uid label: a Job's end enqueues its run (owns, below).
+  const jobs = manager.cache<JobObject>(R.job, { labelSelector: RUN_UID_LABEL });
+  const providers = deps.providers ?? [new PrometheusProvider(), new WebProvider(), new JudgeProvider(), new JobProvider({ client: deps.client, jobs, resumeAfterMs: deps.jobResumeAfterMs }), new WebhookProvider()];
   const now = deps.now ?? Date.now;
   const secrets = secretReader(deps.client);
 
@@ -110,7 +117,24 @@ export function registerAnalysisController(manager: Manager, deps: AnalysisContr
     const startedAtMs = Date.parse(startedAtIso);
     let results: MetricResult[] = run.status?.metricResults ?? [];
     const terminate = spec.terminate === true;
-    let decision = decideRun(plans, results, { terminate, startedAtMs, nowMs });
+    const namespace = req.namespace ?? '';
+    const inProgress = (name: string) => {
+      const last = results.find((r) => r.name === name)?.measurements?.at(-1);
+      return last !== undefined && isInProgress(last) ? last : undefined;
+    };
+    const providerOf = (index: number): MetricProvider | undefined => {
+      try {
+        return providerFor(metrics[index] as AnalysisRun['spec']['metrics'][number], providers);
+      } catch {
+        return undefined;
+      }
+    };
+    // Measurements under way whose provider already sees them finished (a Job's end in the cache): look now.
+    const resumeNow = new Set(plans.filter((p, i) => { const m = inProgress(p.name); return m !== undefined && providerOf(i)?.finished?.(m, namespace) === true; }).map((p) => p.name));
+    // Who the run measures for: the Rollout that owns it and the revision (a webhook's payload names them).
+    const rollout = run.metadata?.ownerReferences?.find((o) => o.kind === 'Rollout')?.name;
+    const runRef = { name: req.name, namespace, uid: run.metadata?.uid ?? '', rollout, checksum: run.metadata?.labels?.[POD_TEMPLATE_HASH_LABEL] };
+    let decision = decideRun(plans, results, { terminate, startedAtMs, nowMs, resumeNow });
 
     if (decision.due.length > 0) {
       // Due metrics are measured in parallel: one slow provider does not delay the others' verdicts.
@@ -122,8 +146,10 @@ export function registerAnalysisController(manager: Manager, deps: AnalysisContr
           const started = new Date(now()).toISOString();
           try {
             // The newest measurement that carries a provider's state (an Error look between carries none).
-            const previous = results.find((r) => r.name === name)?.measurements?.findLast((x) => x.metadata?.[STATE_KEY] !== undefined);
-            const obs = await providerFor(metric, providers).measure(metric, req.signal, { previous, nowMs: now() });
+            const result = results.find((r) => r.name === name);
+            const previous = result?.measurements?.findLast((x) => x.metadata?.[STATE_KEY] !== undefined);
+            const attempt = (result?.count ?? 0) + (result?.error ?? 0) + 1;
+            const obs = await providerFor(metric, providers).measure(metric, req.signal, { previous, nowMs: now(), run: runRef, inProgress: inProgress(name), attempt });
             return [name, { ...judge(metric, obs, plan.missingData), startedAt: started, finishedAt: new Date(now()).toISOString() }];
           } catch (err) {
             if (!(err instanceof ProviderError)) throw err;
@@ -142,6 +168,16 @@ export function registerAnalysisController(manager: Manager, deps: AnalysisContr
       decision = decideRun(plans, results, { terminate, startedAtMs, nowMs: now() });
     }
 
+    if (decision.completed) {
+      // The run is over: measurements still under way are ended (their Jobs deleted) and never count.
+      for (const [i, p] of plans.entries()) {
+        const m = inProgress(p.name);
+        if (m === undefined) continue;
+        await providerOf(i)?.terminate?.(m, namespace, req.signal);
+        results = results.map((r) => (r.name === p.name ? endInProgress(r, new Date(now()).toISOString()) : r));
+      }
+    }
+
     const status = runStatus(plans, results, decision, startedAtIso, new Date(now()).toISOString(), run.status);
     if (decision.completed) {
       await finish(req, run, status);
@@ -155,6 +191,6 @@ export function registerAnalysisController(manager: Manager, deps: AnalysisContr
     return again.nextAt !== undefined ? { requeueAfterMs: Math.max(0, again.nextAt - now()) } : undefined;
   };
 
-  const controller = manager.addController({ name: 'analysisrun', for: runs, reconciler: { reconcile }, workers: deps.workers });
+  const controller = manager.addController({ name: 'analysisrun', for: runs, owns: [jobs], reconciler: { reconcile }, workers: deps.workers });
   return controller;
 }

@@ -2,7 +2,7 @@
 // so the object is the same with apiVersion sluice.dev/v1alpha1, less the fields Sluice does not support. Those are
 // found exactly as the apiserver would prune them (the generated CRD schema) and reported one by one; a step or a
 // metric left with nothing Sluice can run is removed whole, and an unsupported traffic router with it.
-import { JOB_PROVIDER_UNSUPPORTED, SUPPORTED_PROVIDERS } from '../api/analysis/validate.ts';
+import { SUPPORTED_PROVIDERS } from '../api/analysis/validate.ts';
 import { fieldPath } from '../api/common/errors.ts';
 import { ARGO_GATEWAY_API_PLUGIN } from '../api/rollout/schema.ts';
 import { describeValue } from '../lint/related.ts';
@@ -30,7 +30,7 @@ const HINTS: Readonly<Record<string, string>> = {
   ttlStrategy: 'Sluice keeps AnalysisRuns until the Rollout garbage-collects them',
 };
 
-const ARGO_PROVIDER_HINT = `metric provider not supported by Sluice (${SUPPORTED_PROVIDERS.join(' and ')} are)`;
+const ARGO_PROVIDER_HINT = `metric provider not supported by Sluice (${SUPPORTED_PROVIDERS.join(', ')} are)`;
 
 /**
  * The lists whose items were removed, by path: each kept item's index in the source. The converted object keeps
@@ -130,11 +130,6 @@ function cleanMetrics(ctx: ConvertContext, out: Manifest, base: PathSegment[], r
   const kept: unknown[] = [];
   const from: number[] = [];
   spec.metrics.forEach((m, i) => {
-    // The CRD keeps Argo's job provider (so objects round-trip), but Sluice cannot measure with it.
-    if (isObj(m) && isObj(m.provider) && m.provider.job !== undefined) {
-      ctx.report([...base, 'metrics', i, 'provider', 'job'], 'unmapped', `${JOB_PROVIDER_UNSUPPORTED}: left out`);
-      delete m.provider.job;
-    }
     if (isObj(m) && isObj(m.provider) && Object.keys(m.provider).length > 0) {
       kept.push(m);
       from.push(i);

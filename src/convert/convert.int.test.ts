@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
 import type { ApplicationStatus } from '../api/application/schema.ts';
 import { registerControllers } from '../controllers.ts';
@@ -19,6 +21,7 @@ import { Manager } from '../runtime/manager.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/support/cluster.ts';
 import { startGitServer, type GitServer } from '../../test/support/git-server.ts';
 import { testClient, testLogger, testMetrics } from '../../test/support/operator.ts';
+import { LoadTester } from '../../test/support/loadtester.ts';
 import { sluice } from '../../test/support/plugin.ts';
 import { installAllCrds, type RolloutObj } from '../../test/support/rollouts.ts';
 import { Exporter, PrometheusServer } from '../../test/prometheus/harness.ts';
@@ -87,9 +90,9 @@ describe('kubectl sluice convert: the converted manifests apply and run', () => 
     const report = res.stderr.split('\n');
     expect(report).toEqual(expect.arrayContaining([
       `${FIXTURES}/argo-rollouts.yaml:83:11: unmapped: Rollout/shop: spec.strategy.canary.steps[1].experiment: Experiments are not supported by Sluice: left out`,
-      `${FIXTURES}/argo-rollouts.yaml:118:9: unmapped: AnalysisTemplate/shop-error-rate: spec.metrics[1].provider.datadog: metric provider not supported by Sluice (prometheus and web are): left out`,
-      expect.stringMatching(new RegExp(`^${FIXTURES}/flagger-istio\\.yaml:61:5: unmapped: Canary/podinfo: spec\\.analysis\\.webhooks: Sluice does not call webhooks`)),
-      expect.stringMatching(new RegExp(`^${FIXTURES}/flagger-nginx\\.yaml:64:3: unmapped: Canary/frontend: spec\\.autoscalerRef: `)),
+      `${FIXTURES}/argo-rollouts.yaml:118:9: unmapped: AnalysisTemplate/shop-error-rate: spec.metrics[1].provider.datadog: metric provider not supported by Sluice (prometheus, web, job, webhook are): left out`,
+      expect.stringMatching(new RegExp(`^${FIXTURES}/flagger-istio\\.yaml:61:5: note: Canary/podinfo: spec\\.analysis\\.webhooks: rollout webhooks: called every 10s`)),
+      expect.stringMatching(new RegExp(`^${FIXTURES}/flagger-nginx\\.yaml:87:9: unmapped: Canary/frontend: spec\\.analysis\\.webhooks\\[0\\]: webhook type confirm-promotion`)),
       expect.stringMatching(new RegExp(`^${FIXTURES}/flagger-gatewayapi\\.yaml:50:9: unmapped: Canary/payments: spec\\.analysis\\.metrics\\[1\\]\\.templateRef: MetricTemplate "error-budget"`)),
     ]));
     expect(report.filter((l) => l.includes(': error: '))).toEqual([]);
@@ -121,19 +124,47 @@ describe('kubectl sluice convert: the converted manifests apply and run', () => 
       return Number(body.data?.result?.[0]?.value?.[1] ?? 0) >= 4;
     }, 60_000, 500);
 
-    const set = await kubectl(['set', 'image', '-n', ns, 'deployment/podinfo', 'podinfod=registry.invalid/podinfo:6.0.1']);
-    expect(set.code).toBe(0);
-    const weights = new Set<number>();
-    await waitFor('the canary promoted through 30% and 60%', async () => {
-      const vs = await client.get<VS>(VIRTUAL_SERVICE, ns, 'podinfo');
-      const w = vs.spec?.http?.[0]?.route?.find((d) => d.destination?.host === 'podinfo-canary')?.weight;
-      if (w !== undefined && w > 0) weights.add(w);
-      const s = (await rollout('podinfo')).status;
-      return s?.phase === 'Healthy' && s.stableRS === hash;
-    }, 120_000, 200);
-    // Both steps' weights were reached, and none beyond the last step's (a weight can lag while canary pods start).
-    expect([...weights]).toEqual(expect.arrayContaining([30, 60]));
-    expect(Math.max(...weights)).toBe(60);
+    // The converted load-test webhook (Flagger's loadtester) pointed at the test's load tester, loading a local target.
+    const tester = await LoadTester.start();
+    let hits = 0;
+    const target = createServer((_req, res) => {
+      hits++;
+      res.end('ok');
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    const cmd = `hey -z 2s -q 5 -c 1 http://127.0.0.1:${(target.address() as AddressInfo).port}/`;
+    const hook = await client.get<KubeObject & { spec: { metrics: { provider: { webhook: { url: string; metadata: Record<string, string> } } }[] } }>(R.analysisTemplate, ns, 'podinfo-webhooks');
+    const metric = hook.spec.metrics[0];
+    if (metric !== undefined) metric.provider.webhook = { ...metric.provider.webhook, url: `${tester.url}/`, metadata: { cmd } };
+    await client.replace(R.analysisTemplate, hook);
+
+    const stopLoad = async (): Promise<void> => {
+      await tester.stop();
+      target.closeAllConnections();
+      if (target.listening) target.close();
+    };
+    try {
+      const set = await kubectl(['set', 'image', '-n', ns, 'deployment/podinfo', 'podinfod=registry.invalid/podinfo:6.0.1']);
+      expect(set.code).toBe(0);
+      const weights = new Set<number>();
+      await waitFor('the canary promoted through 30% and 60%', async () => {
+        const vs = await client.get<VS>(VIRTUAL_SERVICE, ns, 'podinfo');
+        const w = vs.spec?.http?.[0]?.route?.find((d) => d.destination?.host === 'podinfo-canary')?.weight;
+        if (w !== undefined && w > 0) weights.add(w);
+        const s = (await rollout('podinfo')).status;
+        return s?.phase === 'Healthy' && s.stableRS === hash;
+      }, 120_000, 200);
+      // Both steps' weights were reached, and none beyond the last step's (a weight can lag while canary pods start).
+      expect([...weights]).toEqual(expect.arrayContaining([30, 60]));
+      expect(Math.max(...weights)).toBe(60);
+      // The webhook was called with Flagger's payload for this Rollout, and the load it asked for reached the target.
+      await stopLoad();
+      expect(tester.calls.length).toBeGreaterThan(0);
+      expect(tester.calls[0]?.payload).toMatchObject({ name: 'podinfo', namespace: ns, phase: 'Progressing', metadata: { cmd } });
+      expect(hits).toBeGreaterThan(0);
+    } finally {
+      await stopLoad();
+    }
     const runs = (await client.list<Run>(R.analysisRun, ns)).items.filter((r) => r.metadata?.labels?.['sluice.dev/rollout'] === 'podinfo');
     expect(runs.map((r) => r.status?.phase)).toEqual(['Successful']);
     const measured = runs[0]?.status?.metricResults?.flatMap((m) => (m.measurements ?? []).map((x) => `${m.name} ${x.phase}`)) ?? [];

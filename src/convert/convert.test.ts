@@ -63,10 +63,14 @@ describe('convert: the fixtures', () => {
 
   it('a Flagger Canary on Istio becomes a Rollout over its Deployment, the Services and VirtualService Flagger generated, steps and builtin checks', () => {
     const r = run(fixture('flagger-istio.yaml'));
-    expect(findings(r, 'unmapped')).toEqual(['61 spec.analysis.webhooks', '67 spec.analysis.alerts']);
+    expect(findings(r, 'unmapped')).toEqual(['67 spec.analysis.alerts']);
     expect(r.manifests.map((m) => `${m.manifest.kind}/${m.manifest.metadata.name}`)).toEqual([
-      'Deployment/podinfo', 'Service/podinfo', 'Service/podinfo-primary', 'Service/podinfo-canary', 'VirtualService/podinfo', 'Rollout/podinfo',
+      'Deployment/podinfo', 'Service/podinfo', 'Service/podinfo-primary', 'Service/podinfo-canary', 'VirtualService/podinfo', 'AnalysisTemplate/podinfo-webhooks', 'Rollout/podinfo',
     ]);
+    // The load-test webhook (type rollout) is called every interval by the background analysis, as Flagger does.
+    expect(find(r, 'AnalysisTemplate', 'podinfo-webhooks').spec).toEqual({
+      metrics: [{ name: 'load-test', interval: '10s', failureLimit: 2, consecutiveErrorLimit: 2, provider: { webhook: { url: 'http://flagger-loadtester.test/', type: 'rollout', metadata: { cmd: 'hey -z 1m -q 10 -c 2 http://podinfo-canary.test:9898/' } } } }],
+    });
     expect(find(r, 'Rollout', 'podinfo').spec).toEqual({
       replicas: 2,
       selector: { matchLabels: { app: 'podinfo' } },
@@ -79,7 +83,7 @@ describe('convert: the fixtures', () => {
           stableService: 'podinfo-primary',
           trafficRouting: { istio: { virtualService: { name: 'podinfo' } } },
           steps: [{ setWeight: 30 }, { pause: { duration: '10s' } }, { setWeight: 60 }, { pause: { duration: '10s' } }],
-          analysis: { successRate: { min: 99 }, latency: { maxMs: 500 }, interval: '10s', failureLimit: 2, startingStep: 1 },
+          analysis: { templates: [{ templateName: 'podinfo-webhooks' }], successRate: { min: 99 }, latency: { maxMs: 500 }, interval: '10s', failureLimit: 2, startingStep: 1 },
         },
       },
     });
@@ -93,7 +97,15 @@ describe('convert: the fixtures', () => {
 
   it('a Flagger Canary on NGINX keeps the Ingress as the stable route and turns a MetricTemplate metric into an AnalysisTemplate', () => {
     const r = run(fixture('flagger-nginx.yaml'));
-    expect(findings(r, 'unmapped')).toEqual(['64 spec.autoscalerRef', '86 spec.analysis.webhooks']);
+    expect(r.findings.filter((f) => f.severity === 'unmapped').map((f) => `${f.line} ${f.field}: ${f.message}`)).toEqual([
+      '87 spec.analysis.webhooks[0]: webhook type confirm-promotion: Sluice has no webhook gates yet: end the steps with `pause: {}`, promoted with `kubectl sluice promote`: left out',
+    ]);
+    // autoscalerRef: the HPA among the files is retargeted at the Rollout (a scale subresource) and replaces the one
+    // that scaled the Deployment; nothing else of it changes.
+    const hpas = r.manifests.filter((m) => m.manifest.kind === 'HorizontalPodAutoscaler');
+    expect(hpas).toHaveLength(1);
+    expect(hpas[0]?.manifest.spec).toEqual({ scaleTargetRef: { apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: 'frontend' }, minReplicas: 3, maxReplicas: 10, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }] });
+    expect(r.findings.find((f) => f.field === 'spec.autoscalerRef')).toMatchObject({ severity: 'note', line: 64, message: expect.stringContaining('now scales Rollout "frontend"') as unknown });
     const canary = (find(r, 'Rollout', 'frontend').spec as { strategy: { canary: Record<string, unknown> } }).strategy.canary;
     expect([canary.stableService, canary.canaryService, canary.trafficRouting]).toEqual(['frontend', 'frontend-canary', { nginx: { stableIngress: 'frontend' } }]);
     expect((canary.steps as object[]).filter((s) => 'setWeight' in s)).toEqual([{ setWeight: 5 }, { setWeight: 10 }, { setWeight: 25 }, { setWeight: 50 }]);
@@ -326,13 +338,56 @@ describe('convert: the self-check', () => {
     expect(parseAllDocuments(toYaml(r), { version: '1.1' })[0]?.toJS()).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', labels: { enabled: 'yes' } }, data: { a: 'on', b: '0777' } });
   });
 
-  it('reports the job provider as unmapped (Sluice has none) and removes the metric', () => {
-    const r = inline('apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  metrics:\n    - name: j\n      provider:\n        job: {spec: {template: {spec: {restartPolicy: Never}}}}\n    - name: p\n      provider: {prometheus: {query: x}}\n');
-    expect(r.findings.map((f) => `${f.severity} ${f.line} ${f.field}: ${f.message}`)).toEqual([
-      'unmapped 6 spec.metrics[0]: metric "j" removed: it has no provider Sluice supports',
-      'unmapped 8 spec.metrics[0].provider.job: the job provider is not supported by Sluice; use prometheus or web: left out',
+  it("keeps Argo's job provider as written (the Job spec after only the apiVersion change), and refuses one without a Job spec", () => {
+    const job = 'apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  args: [{name: host}]\n  metrics:\n    - name: j\n      provider:\n        job:\n          spec:\n            backoffLimit: 1\n            template:\n              spec:\n                restartPolicy: Never\n                containers: [{name: smoke, image: curl, command: [curl, "{{args.host}}"]}]\n';
+    const r = inline(job);
+    expect(r.findings.map((f) => `${f.severity} ${f.field}: ${f.message}`)).toEqual([]);
+    const out = find(r, 'AnalysisTemplate', 't') as unknown as { apiVersion: string; spec: { metrics: { provider: unknown }[] } };
+    expect(out.apiVersion).toBe('sluice.dev/v1alpha1');
+    expect(out.spec.metrics[0]?.provider).toEqual({ job: { spec: { backoffLimit: 1, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'smoke', image: 'curl', command: ['curl', '{{args.host}}'] }] } } } } });
+    expect(convertExitCode(r)).toBe(0);
+    const bad = inline('apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  metrics:\n    - name: j\n      provider:\n        job: {spec: {template: {spec: {restartPolicy: Never}}}}\n');
+    expect(bad.findings.filter((f) => f.severity === 'error').map((f) => `${f.line} ${f.field}`)).toEqual(['8 spec.metrics[0].provider.job.spec.template.spec.containers']);
+    expect(convertExitCode(bad)).toBe(1);
+  });
+
+  it('autoscalerRef without the HPA among the files: a note with the exact change', () => {
+    const canary = 'apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: web}\nspec:\n  provider: kubernetes\n  targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  autoscalerRef: {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, name: web}\n  service: {port: 80}\n  analysis: {interval: 1m, iterations: 2}\n';
+    const r = inline(canary);
+    expect(r.findings.filter((f) => f.field === 'spec.autoscalerRef').map((f) => `${f.severity} ${f.message}`)).toEqual([
+      'note HorizontalPodAutoscaler "web" is not in the converted files: set its spec.scaleTargetRef to {"apiVersion":"sluice.dev/v1alpha1","kind":"Rollout","name":"web"} (a Rollout has a scale subresource)',
     ]);
-    expect((find(r, 'AnalysisTemplate', 't').spec as { metrics: { name: string }[] }).metrics.map((m) => m.name)).toEqual(['p']);
-    expect(convertExitCode(r)).toBe(3);
+    expect(r.findings.filter((f) => f.severity === 'unmapped')).toEqual([]);
+  });
+
+  it("portDiscovery exposes the Deployment's container ports on every generated Service, besides service.port", () => {
+    const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n        - {name: app, image: i, ports: [{name: http, containerPort: 8080}, {name: grpc, containerPort: 9090}]}\n        - {name: metrics, image: m, ports: [{containerPort: 9797}]}\n';
+    const canary = 'apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: web}\nspec:\n  provider: istio\n  targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  service: {port: 80, targetPort: 8080, portDiscovery: true}\n  analysis: {interval: 1m, stepWeight: 50, maxWeight: 50}\n';
+    const r = inline(`${deployment}---\n${canary}`);
+    expect(r.findings.filter((f) => f.severity !== 'note')).toEqual([]);
+    const expected = [
+      { name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' },
+      { name: 'grpc', port: 9090, targetPort: 9090, protocol: 'TCP' },
+      { name: 'tcp-9797', port: 9797, targetPort: 9797, protocol: 'TCP' },
+    ];
+    for (const svc of ['web', 'web-primary', 'web-canary']) expect((find(r, 'Service', svc).spec as { ports: unknown }).ports).toEqual(expected);
+    expect(toYaml(r)).not.toContain('*a');
+    // Without the Deployment its ports are unknown: left out, and said so.
+    const alone = inline(canary);
+    expect(alone.findings.filter((f) => f.severity === 'unmapped').map((f) => f.field)).toEqual(['spec.service.portDiscovery']);
+  });
+
+  it('Flagger pre-rollout webhooks become a first analysis step, rollout ones the background analysis; a bad URL is an error at the field', () => {
+    const canary = (hooks: string) => `apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: web, namespace: shop}\nspec:\n  provider: istio\n  targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  service: {port: 80}\n  analysis:\n    interval: 30s\n    threshold: 2\n    stepWeight: 50\n    maxWeight: 50\n    webhooks:\n${hooks}`;
+    const r = inline(canary('      - {name: smoke, type: pre-rollout, url: "http://tester.shop/", timeout: 15s, metadata: {type: bash, cmd: "curl -sf http://web-canary.shop/"}}\n      - {name: load, url: "http://tester.shop/", muteAlert: true, metadata: {cmd: "hey -z 1m http://web-canary.shop/"}}\n'));
+    expect(r.findings.filter((f) => f.severity !== 'note')).toEqual([]);
+    expect(find(r, 'AnalysisTemplate', 'web-pre-rollout')).toMatchObject({ metadata: { name: 'web-pre-rollout', namespace: 'shop' }, spec: { metrics: [{ name: 'smoke', count: 1, consecutiveErrorLimit: 0, provider: { webhook: { url: 'http://tester.shop/', type: 'pre-rollout', timeout: '15s', metadata: { type: 'bash', cmd: 'curl -sf http://web-canary.shop/' } } } }] } });
+    expect(find(r, 'AnalysisTemplate', 'web-webhooks').spec).toEqual({ metrics: [{ name: 'load', interval: '30s', failureLimit: 1, consecutiveErrorLimit: 1, provider: { webhook: { url: 'http://tester.shop/', type: 'rollout', metadata: { cmd: 'hey -z 1m http://web-canary.shop/' } } } }] });
+    const c = (find(r, 'Rollout', 'web').spec as { strategy: { canary: { steps: unknown[]; analysis: unknown } } }).strategy.canary;
+    expect(c.steps).toEqual([{ analysis: { templates: [{ templateName: 'web-pre-rollout' }] } }, { setWeight: 50 }, { pause: { duration: '30s' } }]);
+    expect(c.analysis).toEqual({ templates: [{ templateName: 'web-webhooks' }], startingStep: 2 });
+    expect(convertExitCode(r)).toBe(0);
+    const bad = inline(canary('      - {name: smoke, type: pre-rollout, url: "tester.shop/check"}\n'));
+    expect(bad.findings.filter((f) => f.severity === 'error').map((f) => `${f.line}:${f.column} ${f.field}: ${f.message}`)).toEqual(['14:42 spec.analysis.webhooks[0].url: must be an http(s) URL, got "tester.shop/check"']);
   });
 });

@@ -63,6 +63,9 @@ export function convert(files: readonly LintFile[]): ConvertResult {
   };
 
   const manifests: ConvertResult['manifests'] = [];
+  // Passed-through documents by value, and those an emitted manifest replaces (dropped from the output at the end).
+  const passed = new Map<unknown, SourceDocument>();
+  const superseded = new Set<SourceDocument>();
   const origin = new Map<Manifest, { doc: SourceDocument; sourcePath: ((path: readonly PathSegment[]) => PathSegment[] | undefined) | undefined }>();
   for (const doc of docs) {
     const v = doc.value as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } } | null;
@@ -77,6 +80,7 @@ export function convert(files: readonly LintFile[]): ConvertResult {
     const how = converterFor(apiVersion, kind);
     if (how === 'pass') {
       manifests.push({ manifest: doc.value as Manifest, source });
+      passed.set(doc.value, doc);
       continue;
     }
     if (how === 'unsupported') {
@@ -90,10 +94,14 @@ export function convert(files: readonly LintFile[]): ConvertResult {
     how({ doc, fields, index, emit: (m, sourcePath) => {
       emitted.push(m);
       origin.set(m, { doc, sourcePath });
-    }, report });
+    }, report, supersede: (d) => superseded.add(d) });
     for (const e of fields.mistyped) report(e.path, 'error', e.message);
     for (const path of fields.unread()) report(path, 'unmapped', 'not supported by Sluice: left out');
     for (const m of emitted) manifests.push({ manifest: m, source });
+  }
+  for (let i = manifests.length - 1; i >= 0; i--) {
+    const d = passed.get(manifests[i]?.manifest);
+    if (d !== undefined && superseded.has(d)) manifests.splice(i, 1);
   }
 
   // The self-check: what convert prints must pass lint, with the objects passed through beside it (so a generated

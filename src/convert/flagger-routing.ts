@@ -33,7 +33,7 @@ export function providerOf(value: string | undefined): FlaggerProvider | undefin
 }
 
 /** Emits the Services and the routing object; returns what the Rollout names. */
-export function emitRouting(ctx: ConvertContext, provider: FlaggerProvider, name: string, namespace: string | undefined, selector: Record<string, string>): Routing | undefined {
+export function emitRouting(ctx: ConvertContext, provider: FlaggerProvider, name: string, namespace: string | undefined, selector: Record<string, string>, extraPorts: readonly { name?: string | undefined; containerPort: number; protocol?: string | undefined }[] = []): Routing | undefined {
   const f = ctx.fields;
   const svc = f.string(...SVC, 'name') ?? name;
   const port = f.number(...SVC, 'port');
@@ -45,13 +45,20 @@ export function emitRouting(ctx: ConvertContext, provider: FlaggerProvider, name
   const targetPort = f.typed(z.union([z.int(), z.string()]), ...SVC, 'targetPort') ?? port;
   const appProtocol = f.string(...SVC, 'appProtocol');
   const ns = namespace === undefined ? {} : { namespace };
+  // Discovered container ports besides the main one (not the port it targets, nor a repeated name or number).
+  const ports: Record<string, unknown>[] = [{ name: portName, port, targetPort, protocol: 'TCP', ...(appProtocol !== undefined ? { appProtocol } : {}) }];
+  for (const p of extraPorts) {
+    const pname = p.name ?? `tcp-${p.containerPort}`;
+    if (p.containerPort === targetPort || p.name === targetPort || ports.some((x) => x.name === pname || x.port === p.containerPort)) continue;
+    ports.push({ name: pname, port: p.containerPort, targetPort: p.containerPort, protocol: p.protocol ?? 'TCP' });
+  }
   const service = (svcName: string, role: 'apex' | 'primary' | 'canary'): Manifest => {
     const meta = { labels: f.typed(stringMap, ...SVC, role, 'labels'), annotations: f.typed(stringMap, ...SVC, role, 'annotations') };
     return {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: svcName, ...ns, ...(meta.labels !== undefined ? { labels: meta.labels } : {}), ...(meta.annotations !== undefined ? { annotations: meta.annotations } : {}) },
-      spec: { selector, ports: [{ name: portName, port, targetPort, protocol: 'TCP', ...(appProtocol !== undefined ? { appProtocol } : {}) }] },
+      spec: { selector, ports: ports.map((p) => ({ ...p })) },
     };
   };
   const hosts = f.typed(strings, ...SVC, 'hosts') ?? [];

@@ -10,11 +10,12 @@ import { typeErrors } from '../lint/related.ts';
 import type { PathSegment } from '../lint/source.ts';
 import { convertMetrics } from './flagger-metrics.ts';
 import { emitRouting, providerOf, type FlaggerProvider } from './flagger-routing.ts';
+import { convertWebhooks } from './flagger-webhooks.ts';
 import { SLUICE_API, copyMetadata, type ConvertContext } from './types.ts';
 
 /** Why Sluice has no equivalent, for the Canary fields it reports (the last path segment names them). */
 const WHY: Readonly<Record<string, string>> = {
-  webhooks: 'Sluice does not call webhooks: a confirm-* gate is a `pause: {}` step promoted with `kubectl sluice promote`; load tests and checks become AnalysisTemplates (web provider)',
+  webhooks: 'with skipAnalysis Flagger calls no webhook either',
   alerts: 'Sluice reports through Kubernetes Events and conditions, not chat alerts',
   sessionAffinity: 'sticky canary sessions are not supported by Sluice',
   mirror: 'use a setMirrorRoute step (Istio, Gateway API) instead of Flagger\'s mirror stage',
@@ -23,12 +24,10 @@ const WHY: Readonly<Record<string, string>> = {
   primaryReadyThreshold: 'Sluice waits for every pod of a ReplicaSet to be available',
   canaryReadyThreshold: 'Sluice waits for every pod of a ReplicaSet to be available',
   match: 'A/B routing by match is mapped for Istio, NGINX and the Gateway API (header matches of the first entry only)',
-  autoscalerRef: 'point the HorizontalPodAutoscaler at the Rollout (it has a scale subresource): Sluice does not clone HPAs',
   revertOnDeletion: 'Sluice does not revert routes when a Rollout is deleted',
   upstreamRef: 'Gloo is not a Sluice router',
   routeRef: 'APISIX is not a Sluice router',
   trafficPolicy: 'Sluice generates no DestinationRules for host-split routing: put the traffic policy on a DestinationRule of your own',
-  portDiscovery: 'only service.port is exposed on the generated Services',
   headless: 'the generated Services are ClusterIP',
   unmanagedMetadata: 'Sluice does not edit Service metadata',
   delegation: 'delegate VirtualServices are not generated',
@@ -39,9 +38,17 @@ const WHY: Readonly<Record<string, string>> = {
 const DEFAULT_INTERVAL = '1m';
 
 /** What the conversion reads from the target Deployment when it is among the converted files. */
+const containerPortSchema = z.looseObject({ name: z.string().optional(), containerPort: z.int(), protocol: z.string().optional() });
 const deploymentSchema = z.looseObject({
-  spec: z.looseObject({ replicas: z.int().optional(), selector: z.looseObject({ matchLabels: z.record(z.string(), z.string()).optional() }).optional() }).optional(),
+  spec: z
+    .looseObject({
+      replicas: z.int().optional(),
+      selector: z.looseObject({ matchLabels: z.record(z.string(), z.string()).optional() }).optional(),
+      template: z.looseObject({ spec: z.looseObject({ containers: z.array(z.looseObject({ name: z.string(), ports: z.array(containerPortSchema).optional() })).optional() }).optional() }).optional(),
+    })
+    .optional(),
 });
+type Deployment = z.infer<typeof deploymentSchema>;
 /** The managed route an A/B Canary's header match becomes. */
 export const AB_ROUTE = 'ab-test';
 
@@ -83,7 +90,7 @@ export function convertCanary(ctx: ConvertContext): void {
   if (matchLabels === undefined) ctx.report(['spec', 'targetRef'], 'note', `Deployment "${target}" is not in the converted files: the generated Services select app=${target} and the Rollout has 1 replica unless you set spec.replicas`);
   const selector = matchLabels ?? { app: target };
 
-  const routing = emitRouting(ctx, provider ?? 'kubernetes', name, namespace, selector);
+  const routing = emitRouting(ctx, provider ?? 'kubernetes', name, namespace, selector, discoveredPorts(ctx, deployment, deploymentDoc !== undefined, target));
   if (routing === undefined) {
     f.take();
     return;
@@ -114,6 +121,9 @@ export function convertCanary(ctx: ConvertContext): void {
     ...(metrics.successRate !== undefined ? { successRate: metrics.successRate } : {}),
     ...(metrics.latency !== undefined ? { latency: metrics.latency } : {}),
   };
+  // Webhooks: pre-rollout ones become a first analysis step, rollout ones a template of the background analysis.
+  const hooks = !skip && f.peek(...a, 'webhooks') !== undefined ? convertWebhooks(ctx, [...a, 'webhooks'], { canary: name, namespace, interval, failureLimit: Math.max(0, threshold - 1) }) : {};
+  if (hooks.rollout !== undefined) analysis.templates = [...(analysis.templates ?? []), { templateName: hooks.rollout }];
   const checks = Object.keys(analysis).length > 0;
   if (metrics.successRate !== undefined || metrics.latency !== undefined) {
     analysis.interval = metrics.builtinInterval ?? interval;
@@ -148,13 +158,16 @@ export function convertCanary(ctx: ConvertContext): void {
     ctx.report([...a, 'iterations'], 'note', `without a router the canary holds its replica share for ${iterations} × ${interval}, then is promoted`);
   }
 
+  if (hooks.preRollout !== undefined) steps.unshift({ analysis: { templates: [{ templateName: hooks.preRollout }] } });
+  const first = hooks.preRollout !== undefined ? 1 : 0;
   const canary: Record<string, unknown> = {
     canaryService: routing.canaryService,
     stableService: routing.stableService,
     ...(routing.trafficRouting !== undefined ? { trafficRouting: routing.trafficRouting } : {}),
     steps,
   };
-  if (checks && !skip) canary.analysis = steps.length > 1 ? { ...analysis, startingStep: 1 } : analysis;
+  // The background analysis starts once the first weight is set (after the pre-rollout step, if any).
+  if (checks && !skip) canary.analysis = steps.length - first > 1 ? { ...analysis, startingStep: first + 1 } : first > 0 ? { ...analysis, startingStep: first } : analysis;
   const spec: Record<string, unknown> = {
     ...(deployment?.spec?.replicas !== undefined ? { replicas: deployment.spec.replicas } : {}),
     ...(matchLabels !== undefined ? { selector: { matchLabels } } : {}),
@@ -166,12 +179,52 @@ export function convertCanary(ctx: ConvertContext): void {
   spec.progressDeadlineAbort = true;
   if (f.boolean('spec', 'suspend') === true) spec.paused = true;
   spec.strategy = { canary };
+  retargetAutoscaler(ctx, name, namespace);
 
   for (const path of f.drainUnread()) {
     const why = WHY[String(path[path.length - 1])] ?? WHY[String(path[path.length - 2])];
     ctx.report(path, 'unmapped', `${why ?? 'not supported by Sluice'}: left out`);
   }
   ctx.emit({ apiVersion: SLUICE_API, kind: 'Rollout', metadata, spec });
+}
+
+/**
+ * service.portDiscovery: Flagger exposes every container port of the Deployment on the Services it generates; so do
+ * the generated Services here (named as the container names them, else tcp-<port>), besides service.port.
+ */
+function discoveredPorts(ctx: ConvertContext, deployment: Deployment | undefined, found: boolean, target: string): z.infer<typeof containerPortSchema>[] {
+  const at: PathSegment[] = ['spec', 'service', 'portDiscovery'];
+  if (ctx.fields.boolean(...at) !== true) return [];
+  if (!found) {
+    ctx.report(at, 'unmapped', `Deployment "${target}" is not in the converted files, so its container ports are unknown (convert them together): only service.port is exposed`);
+    return [];
+  }
+  const ports = (deployment?.spec?.template?.spec?.containers ?? []).flatMap((c) => c.ports ?? []);
+  ctx.report(at, 'note', `the generated Services also expose the Deployment's container ports${ports.length > 0 ? ` (${ports.map((p) => p.containerPort).join(', ')})` : ' (it declares none)'}`);
+  return ports;
+}
+
+/**
+ * autoscalerRef: Flagger points a copy of the HPA at its primary Deployment. A Rollout has a scale subresource, so
+ * the HPA itself is retargeted at it: rewritten in the output when it is among the files, else a note says how.
+ */
+function retargetAutoscaler(ctx: ConvertContext, rollout: string, namespace: string | undefined): void {
+  const f = ctx.fields;
+  const at: PathSegment[] = ['spec', 'autoscalerRef'];
+  const hpaName = f.string(...at, 'name');
+  f.take(...at, 'apiVersion');
+  f.take(...at, 'kind');
+  if (hpaName === undefined) return;
+  const target = { apiVersion: SLUICE_API, kind: 'Rollout', name: rollout };
+  const doc = ctx.index.find('autoscaling/', 'HorizontalPodAutoscaler', namespace ?? '', hpaName);
+  const hpa = doc?.value as { apiVersion?: string; metadata?: Record<string, unknown>; spec?: Record<string, unknown> } | undefined;
+  if (doc === undefined || hpa?.spec === undefined || typeof hpa.apiVersion !== 'string') {
+    ctx.report(at, 'note', `HorizontalPodAutoscaler "${hpaName}" is not in the converted files: set its spec.scaleTargetRef to ${JSON.stringify(target)} (a Rollout has a scale subresource)`);
+    return;
+  }
+  ctx.supersede(doc);
+  ctx.emit({ ...hpa, apiVersion: hpa.apiVersion, kind: 'HorizontalPodAutoscaler', metadata: { ...hpa.metadata, name: hpaName }, spec: { ...hpa.spec, scaleTargetRef: target } });
+  ctx.report(at, 'note', `HorizontalPodAutoscaler "${hpaName}" (${doc.file}:${doc.locate([]).line}) now scales Rollout "${rollout}" instead of the Deployment`);
 }
 
 /** Flagger's weights: stepWeights as listed (capped at 100), or stepWeight increments until maxWeight is reached. */

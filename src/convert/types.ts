@@ -38,6 +38,8 @@ export interface ConvertContext {
    */
   emit(m: Manifest, sourcePath?: (path: readonly PathSegment[]) => PathSegment[] | undefined): void;
   report(path: readonly PathSegment[], severity: ConvertSeverity, message: string): void;
+  /** A document passed through unchanged that an emitted manifest replaces (a Flagger Canary's retargeted HPA). */
+  supersede(doc: SourceDocument): void;
 }
 
 export const SLUICE_API = 'sluice.dev/v1alpha1';

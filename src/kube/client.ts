@@ -133,6 +133,8 @@ export class KubeClient {
         });
       } catch (err) {
         this.onRequest?.(method, path, 0);
+        // Our own timer fired (and not the caller's signal): a Timeout, whatever shape fetch gave the abort.
+        if (ac.signal.aborted && outer?.aborted !== true) throw new KubeApiError({ kind: 'Timeout', status: 0, message: `${method} ${path}: no answer after ${this.timeoutMs} ms`, cause: err });
         throw networkError(err, `${method} ${path}`);
       }
       this.onRequest?.(method, path, res.status);

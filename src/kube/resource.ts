@@ -37,6 +37,7 @@ export const R = {
   event: t('', 'v1', 'Event', 'events'),
   replicaSet: t('apps', 'v1', 'ReplicaSet', 'replicasets'),
   deployment: t('apps', 'v1', 'Deployment', 'deployments'),
+  job: t('batch', 'v1', 'Job', 'jobs'),
   lease: t('coordination.k8s.io', 'v1', 'Lease', 'leases'),
   crd: t('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false),
   rollout: t('sluice.dev', 'v1alpha1', 'Rollout', 'rollouts'),

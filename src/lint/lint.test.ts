@@ -57,7 +57,7 @@ describe('lint', () => {
     expect(lines).toEqual([
       expect.stringMatching(/^bad\.yaml:2:1: \(root\): invalid YAML: /),
       expect.stringMatching(/^x\.yaml:1:1: apiVersion: Argo's argoproj\.io\/v1alpha1: Sluice serves AnalysisTemplate as sluice\.dev\/v1alpha1/),
-      'x.yaml:7:7: spec.metrics[0].provider: set exactly one provider of prometheus, web; found none',
+      'x.yaml:7:7: spec.metrics[0].provider: set exactly one provider of prometheus, web, job, webhook; found none',
       'x.yaml:7:18: spec.metrics[0].provider.datadog: unknown field: the CRD prunes it, and kubectl apply (strict field validation) rejects it',
       expect.stringMatching(/^x\.yaml:9:1: apiVersion: flagger\.app\/v1beta1 Canary is Flagger's API, not Sluice's: `kubectl sluice convert`/),
       'x.yaml:16:12: metadata.name: AnalysisTemplate "t" is defined twice: also at x.yaml:3',
@@ -66,11 +66,18 @@ describe('lint', () => {
 });
 
 describe('lint: the job metric provider', () => {
-  it('is refused at its field: the CRD accepts it, but Sluice has no job provider', () => {
-    const text = 'apiVersion: sluice.dev/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  metrics:\n    - name: j\n      provider:\n        job: {spec: {template: {spec: {restartPolicy: Never}}}}\n';
-    const result = lint([{ path: 'j.yaml', text }]);
-    expect(result.findings.map(formatFinding)).toEqual(['j.yaml:8:9: spec.metrics[0].provider.job: the job provider is not supported by Sluice; use prometheus or web']);
+  it('passes a job metric with a Job spec and names the field a template without one lacks', () => {
+    const head = 'apiVersion: sluice.dev/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: t}\nspec:\n  metrics:\n    - name: j\n      provider:\n';
+    const good = lint([{ path: 'j.yaml', text: `${head}        job: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}}\n` }]);
+    expect(good.findings.map(formatFinding)).toEqual([]);
+    const result = lint([{ path: 'j.yaml', text: `${head}        job: {metadata: {labels: {a: b}}}\n` }]);
+    expect(result.findings.map(formatFinding)).toEqual(['j.yaml:8:9: spec.metrics[0].provider.job.spec: required: a job metric needs a Job spec with a pod template and containers (provider.job.spec.template.spec.containers)']);
     expect(lintExitCode(result)).toBe(1);
+  });
+
+  it('names spec.strategy.canary.maxSurge when maxSurge and maxUnavailable are both 0', () => {
+    const text = 'apiVersion: sluice.dev/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  selector: {matchLabels: {app: r}}\n  template: {metadata: {labels: {app: r}}, spec: {containers: [{name: c, image: i}]}}\n  strategy:\n    canary:\n      maxSurge: 0\n      maxUnavailable: 0\n';
+    expect(lint([{ path: 'r.yaml', text }]).findings.map(formatFinding)).toEqual(['r.yaml:9:7: spec.strategy.canary.maxSurge: maxSurge and maxUnavailable must not both be 0: no pod could ever be replaced']);
   });
 });
 

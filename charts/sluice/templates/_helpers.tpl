@@ -89,6 +89,10 @@ the routers, events). Leases are granted separately, in the release namespace on
 - apiGroups: [apps]
   resources: [replicasets]
   verbs: [get, list, watch, create, patch, delete]
+# The job metric provider: one Job per measurement, owned by its AnalysisRun, watched, deleted when the run ends.
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [get, list, watch, create, delete]
 # workloadRef: the referenced Deployment is read and scaled down.
 - apiGroups: [apps]
   resources: [deployments]

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { AnalysisPhase, MetricResult } from '../../api/analysis/schema.ts';
-import { assessMetric, decideRun, nextDue, recordMeasurement, type Taken } from './decide.ts';
+import { assessMetric, decideRun, endInProgress, ENDED_IN_PROGRESS, nextDue, recordMeasurement, type Taken } from './decide.ts';
 import { judge, type Observation } from './judge.ts';
 import { missingDataPolicies, planMetrics, PlanError, type MetricPlan, type MissingDataPolicy } from './plan.ts';
 
@@ -328,6 +328,63 @@ describe('properties of a simulated run', () => {
         }
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('measurements under way (a Job running)', () => {
+  const running: Observation = { kind: 'running', display: 'job j1 running', metadata: { 'job-name': 'j1' }, resumeAfterMs: 5000 };
+  const look = (obs: Observation, at: number): Taken => ({ ...judge({}, obs, 'fail'), startedAt: iso(at), finishedAt: iso(at) });
+  const done: Observation = { kind: 'verdict', display: 'Complete', judgement: { phase: 'Successful', value: 'Complete', metadata: { 'job-name': 'j1' } } };
+
+  it('counts toward nothing, is replaced by the next look, and the finished one keeps its start', () => {
+    const p = plan({ count: 1, intervalMs: undefined });
+    let r = recordMeasurement(p, undefined, look(running, T0));
+    expect(r.phase).toBe('Running');
+    expect(r.count ?? 0).toBe(0);
+    expect(r.measurements).toEqual([{ phase: 'Running', value: 'job j1 running', startedAt: iso(T0), resumeAt: iso(T0 + 5000), metadata: { 'job-name': 'j1' } }]);
+    r = recordMeasurement(p, r, look(running, T0 + 5000));
+    expect(r.measurements).toHaveLength(1);
+    expect(r.measurements?.[0]).toMatchObject({ startedAt: iso(T0), resumeAt: iso(T0 + 10_000) });
+    r = recordMeasurement(p, r, look(done, T0 + 7000));
+    expect(r).toMatchObject({ phase: 'Successful', count: 1, successful: 1 });
+    expect(r.measurements).toEqual([{ phase: 'Successful', value: 'Complete', startedAt: iso(T0), finishedAt: iso(T0 + 7000), metadata: { 'job-name': 'j1' } }]);
+  });
+
+  it('is due at its resumeAt, or at once when its provider saw it finish', () => {
+    const p = plan({ count: 2 });
+    const r = recordMeasurement(p, undefined, look(running, T0));
+    expect(nextDue(p, r, T0)).toBe(T0 + 5000);
+    expect(nextDue(p, r, T0, true)).toBe(T0);
+    const d = decideRun([p], [r], { terminate: false, startedAtMs: T0, nowMs: T0 + 1000 });
+    expect(d).toMatchObject({ due: [], nextAt: T0 + 5000, phase: 'Running' });
+    expect(decideRun([p], [r], { terminate: false, startedAtMs: T0, nowMs: T0 + 1000, resumeNow: new Set(['m']) }).due).toEqual(['m']);
+  });
+
+  it('a terminated run ends it Inconclusive without touching the counters (never a success: invariant 8)', () => {
+    const p = plan({ count: 3 });
+    let r = recordMeasurement(p, undefined, look(done, T0));
+    r = recordMeasurement(p, r, look(running, T0 + 1000));
+    const ended = endInProgress(r, iso(T0 + 2000));
+    expect(ended.measurements?.at(-1)).toEqual({ phase: 'Inconclusive', value: 'job j1 running', startedAt: iso(T0 + 1000), finishedAt: iso(T0 + 2000), message: ENDED_IN_PROGRESS, metadata: { 'job-name': 'j1' } });
+    expect(ended).toMatchObject({ count: 1, successful: 1, inconclusive: 0 });
+    expect(endInProgress(ended, iso(T0 + 3000))).toBe(ended);
+    expect(decideRun([p], [ended], { terminate: true, startedAtMs: T0, nowMs: T0 + 3000 }).phase).toBe('Successful');
+  });
+
+  it('never counts toward a verdict however many looks it takes (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { maxLength: 20 }), (looks) => {
+        const p = plan({ count: 5 });
+        let r: MetricResult | undefined;
+        looks.forEach((finish, i) => {
+          r = recordMeasurement(p, r, look(finish ? done : running, T0 + i * 1000));
+        });
+        const finished = looks.filter(Boolean).length;
+        expect(r?.count ?? 0).toBe(finished);
+        expect(r?.successful ?? 0).toBe(finished);
+        expect((r?.measurements ?? []).filter((m) => m.phase === 'Running')).toHaveLength(looks.at(-1) === false ? 1 : 0);
+      }),
     );
   });
 });

@@ -24,10 +24,30 @@ function withoutKey(m: Record<string, string>, key: string): Record<string, stri
   return Object.keys(rest).length > 0 ? rest : undefined;
 }
 
-/** A finished measurement, as the controller hands it over. */
+/** A measurement as the controller hands it over: finished, or still under way (resumeAfterMs set). */
 export interface Taken extends Judgement {
   startedAt: string;
   finishedAt: string;
+}
+
+/**
+ * A measurement still under way (Argo's in-progress measurement: Running, no finishedAt, a resumeAt). It counts
+ * toward nothing; the next look replaces it. The judge's Running looks are finished measurements and differ here.
+ */
+export const isInProgress = (m: Measurement | undefined): boolean => m !== undefined && m.phase === 'Running' && m.finishedAt === undefined;
+
+/** The message of a measurement ended because its run ended first. */
+export const ENDED_IN_PROGRESS = 'the run ended before this measurement finished';
+
+/**
+ * Ends a metric's in-progress measurement because its run ended (terminated, or decided by another metric): it
+ * becomes Inconclusive without touching the counters, so it neither passes nor fails the metric (invariant 8).
+ */
+export function endInProgress(r: MetricResult, finishedAt: string, message = ENDED_IN_PROGRESS): MetricResult {
+  const last = r.measurements?.at(-1);
+  if (last === undefined || !isInProgress(last)) return r;
+  const { resumeAt: _resume, ...rest } = last;
+  return { ...r, measurements: [...(r.measurements ?? []).slice(0, -1), { ...rest, phase: 'Inconclusive', finishedAt, message }] };
 }
 
 /**
@@ -36,6 +56,26 @@ export interface Taken extends Judgement {
  * `error` and `consecutiveError`; an ignored no-data measurement counts toward `count` only.
  */
 export function recordMeasurement(plan: MetricPlan, prev: MetricResult | undefined, m: Taken): MetricResult {
+  const last = prev?.measurements?.at(-1);
+  // A look at a measurement under way replaces it, and keeps when it started.
+  const replacing = isInProgress(last);
+  const startedAt = replacing ? (last?.startedAt ?? m.startedAt) : m.startedAt;
+  const kept = replacing ? (prev?.measurements ?? []).slice(0, -1) : (prev?.measurements ?? []);
+  if (m.resumeAfterMs !== undefined) {
+    const running: Measurement = {
+      phase: 'Running',
+      ...(m.value !== '' ? { value: m.value } : {}),
+      startedAt,
+      resumeAt: new Date(Date.parse(m.finishedAt) + m.resumeAfterMs).toISOString(),
+      ...(m.message !== undefined ? { message: m.message } : {}),
+      ...(m.metadata !== undefined ? { metadata: m.metadata } : {}),
+    };
+    const base: MetricResult = prev ?? { name: plan.name, phase: 'Pending' };
+    const next: MetricResult = { ...base, measurements: [...kept, running].slice(-plan.retention), ...(plan.dryRun ? { dryRun: true } : {}) };
+    const verdict = assessMetric(plan, next, false);
+    const { message: _old, ...rest } = next;
+    return { ...rest, phase: verdict.phase, ...(verdict.message !== undefined ? { message: verdict.message } : {}) };
+  }
   const r = { name: plan.name, phase: prev?.phase ?? 'Pending', count: prev?.count ?? 0, successful: prev?.successful ?? 0, failed: prev?.failed ?? 0, inconclusive: prev?.inconclusive ?? 0, error: prev?.error ?? 0, consecutiveError: prev?.consecutiveError ?? 0 };
   if (m.phase === 'Error') {
     r.error += 1;
@@ -54,7 +94,7 @@ export function recordMeasurement(plan: MetricPlan, prev: MetricResult | undefin
     phase: m.phase,
     // A measurement that erred has no value to show.
     ...(m.value !== '' ? { value: m.value } : {}),
-    startedAt: m.startedAt,
+    startedAt,
     finishedAt: m.finishedAt,
     ...(m.message !== undefined || m.ignored === true ? { message: `${m.ignored === true ? IGNORED_PREFIX : ''}${m.message ?? ''}` } : {}),
     ...(m.metadata !== undefined ? { metadata: m.metadata } : {}),
@@ -62,7 +102,7 @@ export function recordMeasurement(plan: MetricPlan, prev: MetricResult | undefin
   // State a provider carries from look to look lives on the newest measurement only, so status stays small.
   // (An Error look carries no state: the last state stays where it is until a look replaces it.)
   const replaces = measurement.metadata?.[STATE_KEY] !== undefined;
-  const older = (prev?.measurements ?? []).map((x) => (!replaces || x.metadata?.[STATE_KEY] === undefined ? x : { ...x, metadata: withoutKey(x.metadata, STATE_KEY) }));
+  const older = kept.map((x) => (!replaces || x.metadata?.[STATE_KEY] === undefined ? x : { ...x, metadata: withoutKey(x.metadata, STATE_KEY) }));
   const measurements = [...older, measurement].slice(-plan.retention);
   const next: MetricResult = { ...r, measurements, ...(plan.dryRun ? { dryRun: true } : {}) };
   const verdict = assessMetric(plan, next, false);
@@ -104,15 +144,22 @@ export function assessMetric(plan: MetricPlan, r: MetricResult | undefined, term
     if (successful > 0) return { phase: 'Successful' };
     return { phase: 'Inconclusive', message: count === 0 ? 'no measurement was taken' : 'no measurement was successful' };
   }
-  if (count === 0 && error === 0) return { phase: 'Pending' };
+  if (count === 0 && error === 0 && !isInProgress(r?.measurements?.at(-1))) return { phase: 'Pending' };
   return { phase: 'Running' };
 }
 
-/** When a metric is next due (ms since epoch), or undefined when it needs no further measurement. */
-export function nextDue(plan: MetricPlan, r: MetricResult | undefined, runStartedAtMs: number): number | undefined {
+/**
+ * When a metric is next due (ms since epoch), or undefined when it needs no further measurement. A measurement under
+ * way is due at its resumeAt, or at once when `resumeNow` (its provider saw it finish: a Job's status changed).
+ */
+export function nextDue(plan: MetricPlan, r: MetricResult | undefined, runStartedAtMs: number, resumeNow = false): number | undefined {
   if (isCompleted(assessMetric(plan, r, false).phase)) return undefined;
   const last = r?.measurements?.at(-1);
   if (last === undefined) return runStartedAtMs + plan.initialDelayMs;
+  if (isInProgress(last)) {
+    const at = Date.parse(last.resumeAt ?? '');
+    return resumeNow || Number.isNaN(at) ? runStartedAtMs : at;
+  }
   const finished = Date.parse(last.finishedAt ?? last.startedAt ?? '');
   const base = Number.isNaN(finished) ? runStartedAtMs : finished;
   if (last.phase === 'Error') return base + plan.errorRetryMs;
@@ -155,7 +202,7 @@ export interface Summary {
  * Ending a metric early ("the rest end") applies the terminating rows of assessMetric: a metric with a successful
  * measurement is Successful, one without is Inconclusive.
  */
-export function decideRun(plans: readonly MetricPlan[], results: readonly MetricResult[], opts: { terminate: boolean; startedAtMs: number; nowMs: number }): RunDecision {
+export function decideRun(plans: readonly MetricPlan[], results: readonly MetricResult[], opts: { terminate: boolean; startedAtMs: number; nowMs: number; resumeNow?: ReadonlySet<string> }): RunDecision {
   const byName = new Map(results.map((r) => [r.name, r]));
   const natural = plans.map((p) => ({ plan: p, ...assessMetric(p, byName.get(p.name), false) }));
   const gating = natural.filter((m) => !m.plan.dryRun);
@@ -182,7 +229,7 @@ export function decideRun(plans: readonly MetricPlan[], results: readonly Metric
   const due: string[] = [];
   let nextAt: number | undefined;
   for (const p of plans) {
-    const at = nextDue(p, byName.get(p.name), opts.startedAtMs);
+    const at = nextDue(p, byName.get(p.name), opts.startedAtMs, opts.resumeNow?.has(p.name) === true);
     if (at === undefined) continue;
     if (at <= opts.nowMs) due.push(p.name);
     else nextAt = nextAt === undefined ? at : Math.min(nextAt, at);

@@ -9,7 +9,12 @@ export type Observation =
   /** `result` is kept when there was something (only NaN), so a condition that tests isNaN can judge it. */
   | { kind: 'missing'; reason: string; display: string; result?: Value }
   /** A provider that judges by itself (the sequential judge): its verdict is the measurement, conditions unused. */
-  | { kind: 'verdict'; judgement: Judgement; display: string };
+  | { kind: 'verdict'; judgement: Judgement; display: string }
+  /**
+   * A measurement still under way (a Job running): nothing to judge yet. `metadata` is what the provider needs to
+   * pick it up again (the Job's name); it is looked at again after `resumeAfterMs` at the latest.
+   */
+  | { kind: 'running'; display: string; metadata: Record<string, string>; resumeAfterMs: number };
 
 export interface Judgement {
   /** Running: a look that decided nothing yet (the judge accumulating evidence); counts toward no verdict. */
@@ -20,6 +25,8 @@ export interface Judgement {
   metadata?: Record<string, string>;
   /** A no-data measurement under the `ignore` policy: counts toward `count`, toward no verdict. */
   ignored?: boolean;
+  /** Set on a measurement still under way (phase Running): it counts toward nothing until it finishes. */
+  resumeAfterMs?: number;
 }
 
 /**
@@ -45,6 +52,7 @@ export interface Judgement {
  */
 export function judge(conditions: { successCondition?: string | undefined; failureCondition?: string | undefined }, obs: Observation, missingData: MissingDataPolicy): Judgement {
   if (obs.kind === 'verdict') return obs.judgement;
+  if (obs.kind === 'running') return { phase: 'Running', value: obs.display, metadata: obs.metadata, resumeAfterMs: obs.resumeAfterMs };
   // An Argo condition such as `isNaN(result[0]) || result[0] < 0.9` says what NaN means; honour it.
   const testsNaN = [conditions.successCondition, conditions.failureCondition].some((c) => c !== undefined && /\bisNaN\s*\(/.test(c));
   if (obs.kind === 'missing' && obs.result !== undefined && testsNaN) return judge(conditions, { kind: 'value', result: obs.result, display: obs.display }, missingData);

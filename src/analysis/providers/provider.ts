@@ -25,6 +25,12 @@ export interface MeasureContext {
   previous?: Measurement | undefined;
   /** Milliseconds since the epoch, the controller's clock. */
   nowMs: number;
+  /** The AnalysisRun measured: a provider that creates objects (the job provider) has them owned by it. */
+  run?: { name: string; namespace: string; uid: string; rollout?: string | undefined; checksum?: string | undefined } | undefined;
+  /** The metric's measurement under way, when this look resumes it (see Observation 'running'). */
+  inProgress?: Measurement | undefined;
+  /** The 1-based number of this measurement of the metric, stable until it is recorded (names what it creates). */
+  attempt?: number | undefined;
 }
 
 export interface MetricProvider {
@@ -35,6 +41,13 @@ export interface MetricProvider {
    * ProviderError. `signal` aborts it (shutdown, lost leadership); each provider also enforces its own timeout.
    */
   measure(metric: Metric, signal: AbortSignal, context?: MeasureContext): Promise<Observation>;
+  /**
+   * For providers whose measurements stay under way: true when a look now would find one finished (read from a
+   * cache, no request), so the controller resumes it at once instead of at its resumeAt.
+   */
+  finished?(inProgress: Measurement, namespace: string): boolean;
+  /** Ends a measurement under way because its run ended (the job provider deletes the Job). Idempotent. */
+  terminate?(inProgress: Measurement, namespace: string, signal: AbortSignal): Promise<void>;
 }
 
 /** Picks the provider a metric names; a metric naming none (or one this build lacks) is a config error. */

@@ -1,97 +1,15 @@
-// The shared MetricProvider contract, run against real servers: a real Prometheus (scraping an exporter this test
-// controls) for the Prometheus provider, a node:http server for the web provider. Every provider must pass it.
+// The shared MetricProvider contract (contract.ts), run against real servers: a real Prometheus (scraping an exporter
+// this test controls) for the Prometheus provider, a node:http server for the web provider. The job provider runs it
+// against the real control plane in job.int.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Metric } from '../../api/analysis/schema.ts';
 import { Exporter, freePort, HOST, PrometheusServer } from '../../../test/prometheus/harness.ts';
 import { judge } from '../decide/judge.ts';
+import { providerContract, reason } from './contract.ts';
 import { PrometheusProvider } from './prometheus.ts';
-import { ProviderError, type MetricProvider } from './provider.ts';
 import { WebProvider } from './web.ts';
-
-type Scenario = 'pass' | 'fail' | 'empty' | 'http-error' | 'slow' | 'unreachable' | 'no-endpoint';
-
-interface ContractFixture {
-  provider: MetricProvider;
-  /** A metric for the scenario; its successCondition holds for 'pass' and not for 'fail'. A 'slow' one times out after 1 s. */
-  metric(s: Scenario): Metric;
-}
-
-async function reason(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (err) {
-    return err instanceof ProviderError ? err.reason : `foreign: ${String(err)}`;
-  }
-}
-
-/** The contract every MetricProvider passes. `setup` runs in beforeAll and must have its servers ready. */
-function providerContract(name: string, setup: () => ContractFixture) {
-  describe(`${name} provider contract`, () => {
-    let f: ContractFixture;
-    const live = (): AbortSignal => new AbortController().signal;
-    beforeAll(() => {
-      f = setup();
-    });
-
-    it('observes a value that its successCondition judges Successful', async () => {
-      const m = f.metric('pass');
-      const obs = await f.provider.measure(m, live());
-      expect(obs.kind).toBe('value');
-      expect(judge(m, obs, 'fail').phase).toBe('Successful');
-    });
-
-    it('observes a value that its successCondition judges Failed', async () => {
-      const m = f.metric('fail');
-      const obs = await f.provider.measure(m, live());
-      expect(obs.kind).toBe('value');
-      expect(judge(m, obs, 'inconclusive').phase).toBe('Failed');
-    });
-
-    it('reports no data as missing, never as a value, so the policy decides', async () => {
-      const m = f.metric('empty');
-      const obs = await f.provider.measure(m, live());
-      expect(obs.kind).toBe('missing');
-      expect(judge(m, obs, 'fail').phase).toBe('Failed');
-      expect(judge(m, obs, 'inconclusive').phase).toBe('Inconclusive');
-      expect(judge(m, obs, 'ignore')).toMatchObject({ phase: 'Inconclusive', ignored: true });
-    });
-
-    it('rejects an error answer with ProviderError(http)', async () => {
-      expect(await reason(f.provider.measure(f.metric('http-error'), live()))).toBe('http');
-    });
-
-    it('times out with ProviderError(timeout) close to its timeout', async () => {
-      const t0 = Date.now();
-      expect(await reason(f.provider.measure(f.metric('slow'), live()))).toBe('timeout');
-      const took = Date.now() - t0;
-      expect(took).toBeGreaterThanOrEqual(900);
-      expect(took).toBeLessThan(3000);
-    });
-
-    it('rejects an unreachable server with ProviderError(network)', async () => {
-      expect(await reason(f.provider.measure(f.metric('unreachable'), live()))).toBe('network');
-    });
-
-    it('rejects a metric without an endpoint with ProviderError(config)', async () => {
-      expect(await reason(f.provider.measure(f.metric('no-endpoint'), live()))).toBe('config');
-    });
-
-    it('stops at once when its signal aborts', async () => {
-      const ac = new AbortController();
-      const t0 = Date.now();
-      const p = reason(f.provider.measure(f.metric('slow'), ac.signal));
-      setTimeout(() => ac.abort(), 100);
-      expect(await p).toBe('aborted');
-      expect(Date.now() - t0).toBeLessThan(800);
-      const done = new AbortController();
-      done.abort();
-      expect(await reason(f.provider.measure(f.metric('pass'), done.signal))).toBe('aborted');
-    });
-  });
-}
 
 // Servers shared by both fixtures: one that never answers (timeouts) and a port nobody listens on.
 let hang: Server;

@@ -1,5 +1,5 @@
 // AnalysisTemplate, ClusterAnalysisTemplate and AnalysisRun (sluice.dev/v1alpha1) with Argo Rollouts v1alpha1
-// field names for the supported providers (prometheus, web; a Job spec is preserved as written).
+// field names for the supported providers (prometheus, web, job; a Job spec is preserved as written).
 import { z } from 'zod';
 import { preserveHint } from '../common/crd-hints.ts';
 import { durationSchema } from '../common/duration.ts';
@@ -50,7 +50,7 @@ export const METRIC_DEFAULTS = {
   errorRetryInterval: '10s',
 } as const;
 
-export const METRIC_PROVIDERS = ['prometheus', 'web', 'job', 'judge'] as const;
+export const METRIC_PROVIDERS = ['prometheus', 'web', 'job', 'judge', 'webhook'] as const;
 
 /**
  * Sluice's own provider: the sequential judge of a canary against stable (src/analysis/judge/), on the raw counters
@@ -93,11 +93,48 @@ export const judgeProviderSchema = z.object({
 });
 export type JudgeProviderSpec = z.infer<typeof judgeProviderSchema>;
 
+/**
+ * Argo's job provider: a Job run per measurement; it passes when the Job completes and fails when the Job fails.
+ * The CRD preserves `provider.job` as written (a Job spec is large and the apiserver validates it when the Job is
+ * created); this schema is what Sluice reads from it, so a template without a Job spec is refused by field.
+ */
+export const jobMetricSchema = z.object({
+  metadata: z.object({ labels: z.record(z.string(), z.string()).optional(), annotations: z.record(z.string(), z.string()).optional() }).optional(),
+  spec: z.looseObject({
+    backoffLimit: z.int().min(0).optional(),
+    template: z.looseObject({
+      metadata: z.looseObject({ labels: z.record(z.string(), z.string()).optional(), annotations: z.record(z.string(), z.string()).optional() }).optional(),
+      spec: z.looseObject({ containers: z.array(z.looseObject({ name: z.string() })).min(1, 'needs at least one container') }),
+    }),
+  }),
+});
+export type JobMetric = z.infer<typeof jobMetricSchema>;
+
+/** Flagger's webhook kinds a metric can run as a check (the gates hold a rollout and are not metrics). */
+export const WEBHOOK_CHECK_TYPES = ['pre-rollout', 'rollout'] as const;
+
+/**
+ * Sluice's webhook provider, Flagger's webhook as a check: an HTTP POST of Flagger's JSON payload (name, namespace,
+ * phase, checksum, metadata) that passes on 2xx and fails otherwise; network errors and timeouts are retried.
+ */
+export const webhookProviderSchema = z.object({
+  url: z.string(),
+  /** Flagger's kind, sent as nothing but documentation of when it runs: pre-rollout (a step before traffic), rollout. */
+  type: z.enum(WEBHOOK_CHECK_TYPES).optional(),
+  /** Per attempt; default 10s (Flagger's default is 10s too). */
+  timeout: durationSchema.optional(),
+  /** Further attempts after a network error, a timeout or a 5xx answer; default 0. */
+  retries: z.int().min(0).optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+});
+export type WebhookProviderSpec = z.infer<typeof webhookProviderSchema>;
+
 export const metricProviderSchema = z.object({
   prometheus: prometheusProviderSchema.optional(),
   web: webProviderSchema.optional(),
   job: z.looseObject({}).meta(preserveHint).optional(),
   judge: judgeProviderSchema.optional(),
+  webhook: webhookProviderSchema.optional(),
 });
 export type MetricProvider = z.infer<typeof metricProviderSchema>;
 

@@ -18,15 +18,33 @@ describe('validateAnalysisSpec', () => {
     expect(validateAnalysisSpec(spec())).toEqual([]);
   });
 
-  it('refuses the job provider by name: the schema keeps it (objects round-trip), but Sluice cannot measure with it', () => {
+  it('accepts a job metric with a Job spec, and names the field a bad one lacks', () => {
     const job = clusterAnalysisTemplateSchema.parse(loadFixture('clusteranalysistemplate-job.yaml')).spec;
-    expect(validateAnalysisSpec(job)).toEqual([{ field: 'spec.metrics[0].provider.job', message: 'the job provider is not supported by Sluice; use prometheus or web' }]);
+    expect(validateAnalysisSpec(job)).toEqual([]);
     const s = spec();
     metric(s, 1).provider = { ...metric(s, 1).provider, job: { spec: {} } };
     expect(validateAnalysisSpec(s).map((e) => `${e.field}: ${e.message}`)).toEqual([
-      'spec.metrics[1].provider: set exactly one provider of prometheus, web; found web, job',
-      'spec.metrics[1].provider.job: the job provider is not supported by Sluice; use prometheus or web',
+      'spec.metrics[1].provider: set exactly one provider of prometheus, web, job, webhook; found web, job',
+      'spec.metrics[1].provider.job.spec.template: required: a job metric needs a Job spec with a pod template and containers (provider.job.spec.template.spec.containers)',
     ]);
+    const noSpec = spec();
+    metric(noSpec, 0).provider = { job: { metadata: { labels: { a: 'b' } } } };
+    expect(validateAnalysisSpec(noSpec).map((e) => e.field)).toEqual(['spec.metrics[0].provider.job.spec']);
+    const empty = spec();
+    metric(empty, 0).provider = { job: { spec: { template: { spec: { restartPolicy: 'Never', containers: [] } } } } };
+    expect(validateAnalysisSpec(empty)).toEqual([{ field: 'spec.metrics[0].provider.job.spec.template.spec.containers', message: 'needs at least one container' }]);
+    const always = spec();
+    metric(always, 0).provider = { job: { spec: { template: { spec: { containers: [{ name: 'c', image: 'i' }] } } } } };
+    expect(validateAnalysisSpec(always)).toEqual([{ field: 'spec.metrics[0].provider.job.spec.template.spec.restartPolicy', message: 'must be Never or OnFailure for a Job, got nothing (it would default to Always)' }]);
+  });
+
+  it('refuses a webhook URL that is not http(s), naming the field (an {{args}} URL is checked once substituted)', () => {
+    const s = spec();
+    metric(s, 0).provider = { webhook: { url: 'ftp://hooks.example/x', timeout: 'soon' } };
+    expect(validateAnalysisSpec(s).map((e) => e.field)).toEqual(['spec.metrics[0].provider.webhook.url', 'spec.metrics[0].provider.webhook.timeout']);
+    expect(validateAnalysisSpec(s)[0]?.message).toBe('must be an http(s) URL, got "ftp://hooks.example/x"');
+    metric(s, 0).provider = { webhook: { url: 'http://loadtester.test/', retries: 2, metadata: { cmd: 'hey -z 1m http://x/' } } };
+    expect(validateAnalysisSpec(s)).toEqual([]);
   });
 
   it('needs unique metric names', () => {

@@ -3,7 +3,7 @@ import { durationError } from '../common/duration.ts';
 import type { SpecError } from '../common/errors.ts';
 import { fieldPath } from '../common/errors.ts';
 import { validateSettings } from '../../analysis/judge/settings.ts';
-import { METRIC_PROVIDERS, type AnalysisTemplateSpec, type JudgeProviderSpec, type Metric } from './schema.ts';
+import { jobMetricSchema, METRIC_PROVIDERS, type AnalysisTemplateSpec, type JudgeProviderSpec, type Metric } from './schema.ts';
 
 const ARG_REF = /\{\{args\.([^{}]+?)\}\}/g;
 
@@ -46,13 +46,23 @@ export function validateAnalysisSpec(spec: AnalysisTemplateSpec): SpecError[] {
 }
 
 /** The providers Sluice measures with (src/analysis/providers). */
-export const SUPPORTED_PROVIDERS = ['prometheus', 'web'] as const;
+export const SUPPORTED_PROVIDERS = ['prometheus', 'web', 'job', 'webhook'] as const;
 
-/**
- * Argo's job provider: the CRD keeps accepting it (and preserves the Job spec) so that objects round-trip, but Sluice
- * has no job provider, so a metric that sets it is refused by name rather than left to fail at its first measurement.
- */
-export const JOB_PROVIDER_UNSUPPORTED = `the job provider is not supported by Sluice; use ${SUPPORTED_PROVIDERS.join(' or ')}`;
+/** A job metric's problems by field: what Sluice reads of the Job (the apiserver checks the rest on create). */
+export function jobProviderErrors(at: string, job: unknown): SpecError[] {
+  const parsed = jobMetricSchema.safeParse(job);
+  if (parsed.success) {
+    const policy = (parsed.data.spec.template.spec as { restartPolicy?: unknown }).restartPolicy;
+    // A Job's pods must not restart in place: Kubernetes refuses Always, and an unset policy defaults to it.
+    if (policy !== 'Never' && policy !== 'OnFailure') return [{ field: `${at}.spec.template.spec.restartPolicy`, message: `must be Never or OnFailure for a Job, got ${policy === undefined ? 'nothing (it would default to Always)' : JSON.stringify(policy)}` }];
+    return [];
+  }
+  return parsed.error.issues.map((i) => {
+    const field = fieldPath(at, ...i.path.filter((p): p is string | number => typeof p !== 'symbol'));
+    const missing = i.code === 'invalid_type' && i.input === undefined;
+    return { field, message: missing ? `required: a job metric needs a Job spec with a pod template and containers (provider.job.spec.template.spec.containers)` : i.message };
+  });
+}
 
 function metricErrors(at: string, metric: Metric, declaredArgs: ReadonlySet<string>): SpecError[] {
   const errors: SpecError[] = [];
@@ -63,8 +73,15 @@ function metricErrors(at: string, metric: Metric, declaredArgs: ReadonlySet<stri
       message: `set exactly one provider of ${SUPPORTED_PROVIDERS.join(', ')}; found ${providers.length === 0 ? 'none' : providers.join(', ')}`,
     });
   }
-  if (metric.provider.job !== undefined) errors.push({ field: `${at}.provider.job`, message: JOB_PROVIDER_UNSUPPORTED });
+  if (metric.provider.job !== undefined) errors.push(...jobProviderErrors(`${at}.provider.job`, metric.provider.job));
   if (metric.provider.judge !== undefined) errors.push(...judgeProviderErrors(`${at}.provider.judge`, metric.provider.judge));
+  const hook = metric.provider.webhook;
+  if (hook !== undefined) {
+    // An {{args.x}} URL is checked once substituted, when the run measures it.
+    if (argReferences(hook.url).length === 0 && !/^https?:\/\/[^/\s]+/.test(hook.url)) errors.push({ field: `${at}.provider.webhook.url`, message: `must be an http(s) URL, got "${hook.url}"` });
+    const t = durationError(`${at}.provider.webhook.timeout`, hook.timeout);
+    if (t !== undefined) errors.push(t);
+  }
   for (const key of ['interval', 'initialDelay'] as const) {
     const e = durationError(`${at}.${key}`, metric[key]);
     if (e !== undefined) errors.push(e);

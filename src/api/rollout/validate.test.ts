@@ -90,6 +90,7 @@ describe('validateRollout', () => {
   it('needs trafficRouting for setCanaryScale', () => {
     const r = fixture('rollout-canary-nginx.yaml');
     delete canaryOf(r).trafficRouting;
+    delete canaryOf(r).scaleDownDelaySeconds;
     canaryOf(r).steps = [{ setCanaryScale: { weight: 20 } }];
     expect(validateRollout(r)).toEqual([{ field: 'spec.strategy.canary.steps[0].setCanaryScale', message: 'needs spec.strategy.canary.trafficRouting' }]);
   });
@@ -184,5 +185,64 @@ describe('validateRollout', () => {
     expect(fields(r)).toEqual(['spec.selector']);
     delete r.spec.selector;
     expect(validateRollout(r)).toEqual([{ field: 'spec.selector', message: 'required when spec.template is set' }]);
+  });
+});
+
+describe('validateRollout: the limits Argo enforces', () => {
+  it('refuses maxSurge and maxUnavailable both 0, naming spec.strategy.canary.maxSurge (ints, percentages, strings)', () => {
+    for (const [surge, unavailable] of [[0, 0], ['0%', 0], [0, '0%'], ['0', '0%']] as const) {
+      const r = fixture('rollout-canary-nginx.yaml');
+      Object.assign(canaryOf(r), { maxSurge: surge, maxUnavailable: unavailable });
+      expect(validateRollout(r)).toEqual([{ field: 'spec.strategy.canary.maxSurge', message: expect.stringContaining('must not both be 0') as unknown }]);
+    }
+    const one = fixture('rollout-canary-nginx.yaml');
+    Object.assign(canaryOf(one), { maxSurge: 0, maxUnavailable: 1 });
+    expect(validateRollout(one)).toEqual([]);
+    // The defaults (25% each) are fine; only one set to 0 leaves the other's default.
+    const half = fixture('rollout-canary-nginx.yaml');
+    canaryOf(half).maxUnavailable = 0;
+    expect(validateRollout(half)).toEqual([]);
+  });
+
+  it('refuses a surge that is neither a count nor a percentage, and maxUnavailable over 100%', () => {
+    const r = fixture('rollout-canary-nginx.yaml');
+    Object.assign(canaryOf(r), { maxSurge: 'lots', maxUnavailable: '150%' });
+    expect(fields(r)).toEqual(['spec.strategy.canary.maxSurge', 'spec.strategy.canary.maxUnavailable']);
+  });
+
+  it('needs progressDeadlineSeconds above minReadySeconds (the default deadline counts)', () => {
+    const r = fixture('rollout-canary-nginx.yaml');
+    r.spec.minReadySeconds = 30;
+    r.spec.progressDeadlineSeconds = 30;
+    expect(validateRollout(r)).toEqual([{ field: 'spec.progressDeadlineSeconds', message: 'must be greater than minReadySeconds (30), got 30' }]);
+    delete r.spec.progressDeadlineSeconds;
+    r.spec.minReadySeconds = 600;
+    expect(validateRollout(r)).toEqual([{ field: 'spec.progressDeadlineSeconds', message: 'must be greater than minReadySeconds (600), got 600 (the default)' }]);
+    r.spec.minReadySeconds = 599;
+    expect(validateRollout(r)).toEqual([]);
+  });
+
+  it('needs a router for dynamicStableScale, and refuses it with scaleDownDelaySeconds', () => {
+    const r = fixture('rollout-canary-nginx.yaml');
+    canaryOf(r).dynamicStableScale = true;
+    expect(fields(r)).toEqual(['spec.strategy.canary.dynamicStableScale']);
+    delete canaryOf(r).scaleDownDelaySeconds;
+    expect(validateRollout(r)).toEqual([]);
+    delete canaryOf(r).trafficRouting;
+    delete canaryOf(r).canaryService;
+    delete canaryOf(r).stableService;
+    expect(validateRollout(r)).toEqual([{ field: 'spec.strategy.canary.dynamicStableScale', message: 'needs spec.strategy.canary.trafficRouting' }]);
+  });
+
+  it('needs exactly one of exact, regex, prefix in header and mirror matches', () => {
+    const r = fixture('rollout-canary-istio.yaml');
+    const steps = canaryOf(r).steps ?? [];
+    const at = steps.findIndex((s) => s.setHeaderRoute !== undefined);
+    const route = steps[at]?.setHeaderRoute as NonNullable<CanaryStep['setHeaderRoute']>;
+    route.match = [{ headerName: 'x', headerValue: { exact: 'a', prefix: 'b' } }, { headerName: 'y', headerValue: {} }];
+    expect(validateRollout(r, ctx)).toEqual([
+      { field: `spec.strategy.canary.steps[${at}].setHeaderRoute.match[0].headerValue`, message: 'set exactly one of exact, regex, prefix; found exact, prefix' },
+      { field: `spec.strategy.canary.steps[${at}].setHeaderRoute.match[1].headerValue`, message: 'set exactly one of exact, regex, prefix; found none' },
+    ]);
   });
 });

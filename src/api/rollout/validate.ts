@@ -6,6 +6,7 @@ import { fieldPath } from '../common/errors.ts';
 import { selectorMatches } from '../common/meta.ts';
 import { normalizeTrafficRouting } from './normalize.ts';
 import { judgeErrors } from './judge.ts';
+import { limitErrors } from './validate-limits.ts';
 import {
   ARGO_GATEWAY_API_PLUGIN,
   ROLLOUT_STEP_KINDS,
@@ -52,6 +53,7 @@ export function validateRollout(rollout: Rollout, ctx?: RolloutValidationContext
   }
 
   if (canary !== undefined) errors.push(...canaryErrors(canary, ctx));
+  errors.push(...limitErrors(rollout));
   if (blueGreen !== undefined) {
     const base = 'spec.strategy.blueGreen';
     if (blueGreen.activeService === undefined || blueGreen.activeService === '') {
