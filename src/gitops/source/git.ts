@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import baseHttp, { type GitHttpRequest, type GitHttpResponse, type HttpClient } from 'isomorphic-git/http/node';
+import { ensureHeadAdvertised } from './advert.ts';
 import { resolveRevision, RevisionNotFoundError, type Resolved, type ServerRef } from './revision.ts';
 
 export interface GitCredentials {
@@ -246,6 +247,8 @@ export class GitSource {
             yield chunk;
           }
         }
+        // Fetches only (ls-remote speaks protocol v2): see advert.ts for why a missing HEAD is made up.
+        if ((req.method ?? 'GET') === 'GET' && req.url.includes('/info/refs?service=git-upload-pack')) return { ...res, body: patchAdvert(limited()) };
         return { ...res, body: limited() };
       },
     };
@@ -265,6 +268,13 @@ export class GitSource {
       throw new SourceError(`${what}: ${e.message ?? String(err)}`, true, err);
     }
   }
+}
+
+/** The whole ref advertisement (the body is already bounded by the download limit), with a HEAD named when the server has none. */
+async function* patchAdvert(body: AsyncIterableIterator<Uint8Array>): AsyncIterableIterator<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  yield ensureHeadAdvertised(Buffer.concat(chunks));
 }
 
 /** Basic auth sent up front: isomorphic-git's onAuth would cost a 401 round trip on every request. */
