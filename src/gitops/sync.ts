@@ -129,7 +129,8 @@ export class Syncer {
     // An operation waiting on a wave continues: its start time carries over.
     const startedAt = continuing ? (lastOp?.startedAt ?? t.now()) : t.now();
     const createNamespace = t.app.spec.syncPolicy?.syncOptions?.includes('CreateNamespace=true') === true ? t.app.spec.destination.namespace : undefined;
-    const run = await runSync(this.d, t.id, plan, compared, t.memory, t.log, createNamespace);
+    const prior = continuing ? (lastOp?.syncResult?.resources ?? []) : [];
+    const run = await runSync(this.d, t.id, plan, compared, t.memory, t.log, createNamespace, { startedAt, prior });
     if (run.phase !== 'Running') t.memory.syncToken = t.syncToken;
     const { operation, history } = afterRun(t.prev, run, { commit, continuing, manual: t.manual, startedAt, now: t.now, source: t.app.spec.source, events: t.events });
     t.log.info({ phase: run.phase, revision: commit, message: run.message }, 'sync');
