@@ -5,7 +5,8 @@ import type { Logger } from '../log/logger.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { fingerprint } from './diff/drift.ts';
 import type { AppId } from './plan/plan.ts';
-import { Lru, ParsedFileCache } from './render/cache.ts';
+import { ClusterCapabilities, KeyedLock, Lru, ParsedFileCache } from './render/cache.ts';
+import type { HelmContext } from './render/helm.ts';
 import { render } from './render/render.ts';
 import { RenderError, type RenderedManifest } from './render/yaml.ts';
 import { readCredentials } from './source/credentials.ts';
@@ -64,27 +65,56 @@ export class CachedRenderer {
   private readonly renders = new Lru<Rendered>(200);
   /** File parses by blob: a commit that changes one file parses (and reads) one. */
   private readonly parsed = new ParsedFileCache();
+  private readonly locks = new KeyedLock();
+  private readonly capabilities: ClusterCapabilities;
 
   constructor(deps: SyncDeps) {
     this.d = deps;
+    this.capabilities = new ClusterCapabilities(deps.client);
   }
 
-  async render(app: Application, commit: string, path: string): Promise<Rendered> {
-    const renderKey = `${app.spec.source.repoURL}@${commit}:${path}:${fingerprint({ d: app.spec.source.directory, k: app.spec.source.kustomize })}`;
-    let rendered = this.renders.get(renderKey);
-    if (rendered === undefined) {
-      rendered = await this.renderUncached(app, commit, path);
-      this.renders.set(renderKey, rendered);
+  async render(app: Application, id: AppId, commit: string, path: string): Promise<Rendered> {
+    // One render at a time per Application (a slow chart must not be rendered twice at once by two reconciles).
+    return this.locks.run(`${id.namespace}/${id.name}`, async () => {
+      // A chart's output also depends on the release defaults and the cluster's versions.
+      const helm = app.spec.source.helm !== undefined || (await this.isChart(app, commit, path)) ? await this.helmContext(app, id) : undefined;
+      const renderKey = `${app.spec.source.repoURL}@${commit}:${path}:${fingerprint({ d: app.spec.source.directory, k: app.spec.source.kustomize, h: app.spec.source.helm, helm })}`;
+      let rendered = this.renders.get(renderKey);
+      if (rendered === undefined) {
+        rendered = await this.renderUncached(app, commit, path, helm);
+        this.renders.set(renderKey, rendered);
+      }
+      return rendered;
+    });
+  }
+
+  private async isChart(app: Application, commit: string, path: string): Promise<boolean> {
+    try {
+      const top = await this.d.source.readFiles(app.spec.source.repoURL, commit, path, { known: () => 0, maxDepth: 0 });
+      return top.some((f) => f.path === 'Chart.yaml');
+    } catch {
+      return false; // the render reports it
     }
-    return rendered;
   }
 
-  private async renderUncached(app: Application, commit: string, path: string): Promise<Rendered> {
+  private async helmContext(app: Application, id: AppId): Promise<HelmContext> {
+    const cluster = await this.capabilities.get();
+    return { releaseName: id.name, namespace: app.spec.destination.namespace ?? id.namespace, ...cluster };
+  }
+
+  private async renderUncached(app: Application, commit: string, path: string, helm: HelmContext | undefined): Promise<Rendered> {
     const url = app.spec.source.repoURL;
     try {
       const cached = this.parsed.pin(path === '' ? '' : `${path}/`);
       const files = await this.d.source.readFiles(url, commit, path, { known: cached.known });
-      const out = await render({ source: app.spec.source, path, files, readRepo: () => this.d.source.readFiles(url, commit, ''), parsed: cached.parsed });
+      const out = await render({
+        source: app.spec.source,
+        path,
+        files,
+        readRepo: () => this.d.source.readFiles(url, commit, ''),
+        parsed: cached.parsed,
+        ...(helm !== undefined ? { helm: () => Promise.resolve(helm) } : {}),
+      });
       return { ok: true, manifests: out.manifests };
     } catch (err) {
       if (err instanceof RenderError || err instanceof SourceError) return { ok: false, error: err.message };

@@ -74,7 +74,7 @@ export class Syncer {
     const mark = (what: string): void => void (marks[what] = Date.now() - started);
 
     // 2. Render (cached by commit, path and options).
-    const rendered = await this.renderer.render(app, commit, path);
+    const rendered = await this.renderer.render(app, id, commit, path);
     mark('render');
 
     // 3. Plan.

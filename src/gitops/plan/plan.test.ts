@@ -112,6 +112,7 @@ describe('sync plan', () => {
     expect(pruneVerdict(app, r, live({ [TRACKING_ANNOTATION]: trackingId(app, r) }))).toEqual({ delete: true });
     expect(pruneVerdict(app, r, live({ [TRACKING_ANNOTATION]: 'sluice/other:/ConfigMap:web/x' }))).toMatchObject({ delete: false });
     expect(pruneVerdict(app, r, live({ [TRACKING_ANNOTATION]: trackingId(app, r), 'argocd.argoproj.io/sync-options': 'ServerSideApply=true, Prune=false' }))).toEqual({ delete: false, reason: 'Prune=false' });
+    expect(pruneVerdict(app, r, live({ [TRACKING_ANNOTATION]: trackingId(app, r), 'helm.sh/resource-policy': 'keep' }))).toEqual({ delete: false, reason: 'helm.sh/resource-policy: keep' });
     expect(pruneVerdict(app, r, undefined)).toMatchObject({ delete: false });
   });
 });

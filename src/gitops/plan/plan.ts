@@ -268,13 +268,15 @@ export type PruneVerdict = { delete: true } | { delete: false; reason: string };
 
 /**
  * Decides on the live object whether a prune candidate may be deleted. Only an object that carries this
- * Application's tracking id is ours (invariant 6: never delete what we do not track), and `Prune=false` keeps it.
+ * Application's tracking id is ours (invariant 6: never delete what we do not track), and `Prune=false` (or Helm's
+ * `helm.sh/resource-policy: keep`) keeps it.
  */
 export function pruneVerdict(app: AppId, ref: ObjectRef, live: { metadata?: { annotations?: Record<string, string>; deletionTimestamp?: string } } | undefined): PruneVerdict {
   if (live === undefined) return { delete: false, reason: 'already gone' };
   const annotations = live.metadata?.annotations;
   if (annotations?.[TRACKING_ANNOTATION] !== trackingId(app, ref)) return { delete: false, reason: 'not tracked by this Application' };
   if (syncOptions(annotations).get('Prune') === 'false') return { delete: false, reason: 'Prune=false' };
+  if (annotations?.['helm.sh/resource-policy'] === 'keep') return { delete: false, reason: 'helm.sh/resource-policy: keep' };
   if (live.metadata?.deletionTimestamp !== undefined) return { delete: false, reason: 'already being deleted' };
   return { delete: true };
 }

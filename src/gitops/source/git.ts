@@ -42,6 +42,8 @@ export interface ReadOptions {
    * blobs are not read (a one-file change reads one blob) but still count against the size limit.
    */
   known?: (oid: string, path: string) => number | undefined;
+  /** Directories below the path to descend into (default: all). 0 lists the path's own files only. */
+  maxDepth?: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -167,7 +169,9 @@ export class GitSource {
       const { tree } = await git.readTree({ fs, gitdir, oid: treeOid, cache });
       for (const entry of tree) {
         const rel = prefix === '' ? entry.path : `${prefix}/${entry.path}`;
-        if (entry.type === 'tree') await walk(entry.oid, rel);
+        if (entry.type === 'tree') {
+          if (opts.maxDepth === undefined || rel.split('/').length <= opts.maxDepth) await walk(entry.oid, rel);
+        }
         else if (entry.type === 'blob') {
           if (files.length >= this.limits.maxFiles) throw new SourceError(`more than ${this.limits.maxFiles} files under ${root || '/'}`, false);
           const size = opts.known?.(entry.oid, rel);
