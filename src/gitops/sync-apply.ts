@@ -45,7 +45,8 @@ export interface OperationRef {
 export async function runSync(d: SyncDeps, app: AppId, plan: Plan, compared: Compared[], memory: AppMemory, log: Logger, createNamespace: string | undefined, op: OperationRef): Promise<SyncRun> {
   await ensureNamespace(d, plan, log, createNamespace);
   const run: ApplyRun = { d, byKey: new Map(compared.map((c) => [refKey(c.obj.ref), c])), memory, log, results: [], applied: 0 };
-  const stopped = (phase: 'Running' | 'Failed', message: string): SyncRun => ({ phase, message, results: run.results, compared: [...run.byKey.values()], failedPrunes: [] });
+  // Stopped before the prune stage: what was to be pruned stays in the inventory, so a later run still prunes it.
+  const stopped = (phase: 'Running' | 'Failed', message: string): SyncRun => ({ phase, message, results: run.results, compared: [...run.byKey.values()], failedPrunes: plan.prune });
   const hooks = async (phase: HookPhase): Promise<HookPhaseRun> => {
     const out = await runHookPhase(d, app, plan.hooks, phase, op.startedAt, [...op.prior, ...run.results], log);
     run.results.push(...out.results);

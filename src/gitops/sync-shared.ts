@@ -83,6 +83,7 @@ export interface SyncRun {
   message: string;
   results: SyncResultResource[];
   compared: Compared[];
+  /** Not pruned (the delete failed, or the run stopped before the prune stage): they stay in the inventory. */
   failedPrunes: ObjectRef[];
 }
 

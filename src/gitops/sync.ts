@@ -94,7 +94,8 @@ export class Syncer {
     // The next poll is due one interval after the last ls-remote, whatever triggered this reconcile.
     let requeueAfterMs = Math.max(100, pollMs - (Date.now() - (memory.source?.at ?? Date.now())));
     if (decision.retryInMs !== undefined) requeueAfterMs = Math.min(requeueAfterMs, Math.max(100, decision.retryInMs));
-    let synced: Synced = { compared, failedPrunes: [], operation: prev.operationState, history: prev.history ?? [] };
+    // No sync: what waits to be pruned stays in the inventory (a later sync prunes it).
+    let synced: Synced = { compared, failedPrunes: plan.prune, operation: prev.operationState, history: prev.history ?? [] };
     if (decision.sync) {
       synced = await this.sync(t, plan, compared, commit, decision.continuing);
       if (synced.operation?.phase === 'Running') requeueAfterMs = WAVE_POLL_MS;
