@@ -9,13 +9,17 @@ import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/s
 import { installCrds } from '../../test/support/crds.ts';
 import { startAppOperator, type AppOperator } from '../../test/support/gitops.ts';
 import { startGitServer, type GitServer } from '../../test/support/git-server.ts';
-import { webChart } from '../../test/support/helm-chart.ts';
+import { bigChart, webChart } from '../../test/support/helm-chart.ts';
 import { testClient } from '../../test/support/operator.ts';
 import type { ApplicationStatus } from '../api/application/schema.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { R } from '../kube/resource.ts';
+import { GitSource } from './source/git.ts';
+import { CachedRenderer } from './sync-source.ts';
 import { REFRESH_ANNOTATION } from './sync.ts';
+import { Discovery } from '../kube/discovery.ts';
+import type { Application } from '../api/application/schema.ts';
 
 process.env.SLUICE_HELM = join(process.env.SLUICE_TEST_BIN_DIR ?? '', 'helm');
 
@@ -111,5 +115,31 @@ describe('Helm chart from a Git path', () => {
     expect(s.sync?.revision).toBe(c4);
     expect(s.conditions?.find((c) => c.type === 'ComparisonError')?.message).toMatch(/^charts\/web\/templates\/broken\.yaml:6: helm template: .*nil pointer evaluating interface \{\}\.deeper/);
     expect(await cm('shop-settings')).toBeDefined();
+  }, 180_000);
+
+  it('figures: a 50-template chart rendered cold and cached, and a 200-object chart synced', async () => {
+    const url = await git.createRepo('big');
+    const sha = await git.commit('big', bigChart('chart', 50, 4, 'one'));
+    const source = new GitSource({ cacheDir: `${process.env.TMPDIR ?? '/tmp'}/sluice-helm-figures-${Date.now()}` });
+    const renderer = new CachedRenderer({ client, discovery: new Discovery(client), source });
+    const spec = { source: { repoURL: url, targetRevision: 'main', path: 'chart', helm: {} }, destination: { namespace: ns }, pollInterval: '10s' };
+    const appObj = { apiVersion: 'sluice.dev/v1alpha1', kind: 'Application', metadata: { name: 'big', namespace: ns }, spec } as unknown as Application;
+    await source.ensure(url, await source.resolve(url, 'main'));
+    let t = performance.now();
+    const cold = await renderer.render(appObj, { namespace: ns, name: 'big' }, sha, 'chart');
+    const coldMs = performance.now() - t;
+    t = performance.now();
+    const cached = await renderer.render(appObj, { namespace: ns, name: 'big' }, sha, 'chart');
+    const cachedMs = performance.now() - t;
+    expect(cold.ok && cold.manifests.length).toBe(200);
+    expect(cached).toBe(cold);
+
+    const t0 = Date.now();
+    const app200 = { ...appObj, spec: { ...spec, syncPolicy: { automated: { prune: true } } } };
+    expect((await kubectl(['apply', '--server-side', '-f', '-'], stringify(app200))).code).toBe(0);
+    await waitFor('200 objects synced', async () => (await client.get<App>(R.application, ns, 'big')).status?.operationState?.phase === 'Succeeded', 120_000);
+    const syncMs = Date.now() - t0;
+    expect((await client.get<App>(R.application, ns, 'big')).status?.resources).toHaveLength(200);
+    console.log(`helm figures: ${JSON.stringify({ templates: 50, objects: 200, renderColdMs: Math.round(coldMs), renderCachedMs: Number(cachedMs.toFixed(3)), syncFromApplyMs: syncMs })}`);
   }, 180_000);
 });

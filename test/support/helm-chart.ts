@@ -43,3 +43,29 @@ export function webChart(o: { prefix?: string; version?: string; extraTemplate?:
   if (o.broken === true) files[`${p}/templates/broken.yaml`] = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  x: {{ .Values.nope.deeper }}\n';
   return files;
 }
+
+/** A chart of `templates` templates, each rendering `perTemplate` ConfigMaps (the figures' 50 × 4 = 200 objects). */
+export function bigChart(prefix: string, templates: number, perTemplate: number, value: string): Record<string, string> {
+  const files: Record<string, string> = {
+    [`${prefix}/Chart.yaml`]: 'apiVersion: v2\nname: big\nversion: 1.0.0\n',
+    [`${prefix}/values.yaml`]: `v: ${JSON.stringify(value)}\n`,
+  };
+  for (let i = 0; i < templates; i++) {
+    files[`${prefix}/templates/t${i}.yaml`] = [
+      `{{- range $j := until ${perTemplate} }}`,
+      '---',
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata:',
+      `  name: {{ $.Release.Name }}-t${i}-{{ $j }}`,
+      '  labels:',
+      '    app.kubernetes.io/managed-by: {{ $.Release.Service | quote }}',
+      'data:',
+      '  v: {{ $.Values.v | quote }}',
+      '  index: {{ $j | quote }}',
+      '{{- end }}',
+      '',
+    ].join('\n');
+  }
+  return files;
+}
