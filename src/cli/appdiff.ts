@@ -10,6 +10,8 @@ import { canonicalJson } from '../api/common/equal.ts';
 import { applyManifest } from '../gitops/apply/apply.ts';
 import { drifted, normalize } from '../gitops/diff/drift.ts';
 import { plan as makePlan, pruneVerdict, refString, type ObjectRef } from '../gitops/plan/plan.ts';
+import { ClusterCapabilities } from '../gitops/render/cache.ts';
+import type { HelmContext } from '../gitops/render/helm.ts';
 import { render } from '../gitops/render/render.ts';
 import { readCredentials } from '../gitops/source/credentials.ts';
 import { GitSource, normalizePath } from '../gitops/source/git.ts';
@@ -65,7 +67,9 @@ export async function diffApplication(client: KubeClient, app: Application, opts
   const commit = await source.ensure(src.repoURL, await source.resolve(src.repoURL, src.targetRevision, creds), creds);
   const path = normalizePath(src.path);
   const files = await source.readFiles(src.repoURL, commit, path);
-  const rendered = await render({ source: src, path, files, readRepo: () => source.readFiles(src.repoURL, commit, '') });
+  // A chart is templated as the operator does: the Application's release defaults and the cluster's versions.
+  const helm = async (): Promise<HelmContext> => ({ releaseName: id.name, namespace: app.spec.destination.namespace ?? id.namespace, ...(await new ClusterCapabilities(client).get()) });
+  const rendered = await render({ source: src, path, files, readRepo: () => source.readFiles(src.repoURL, commit, ''), helm });
 
   const discovery = new Discovery(client);
   await discovery.resolveAll(rendered.manifests.map((m) => ({ apiVersion: m.manifest.apiVersion, kind: m.manifest.kind })));
