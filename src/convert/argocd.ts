@@ -1,17 +1,17 @@
 // Argo CD Application → Sluice Application. Same field names for what Sluice supports (plain YAML, Kustomize and
-// Helm charts from one Git repository over HTTP(S), into the cluster Sluice runs in); everything else is reported.
+// Helm charts from one Git repository over HTTP(S), or a chart from an HTTP(S) Helm repository, into the cluster
+// Sluice runs in); everything else is reported.
 import { IN_CLUSTER_NAME, IN_CLUSTER_SERVER } from '../api/application/schema.ts';
 import type { PathSegment } from '../lint/source.ts';
 import { SLUICE_API, copyMetadata, type ConvertContext } from './types.ts';
 
-const SOURCE_FIELDS = ['repoURL', 'targetRevision', 'path'] as const;
+const SOURCE_FIELDS = ['repoURL', 'targetRevision', 'path', 'chart'] as const;
 const DIRECTORY_FIELDS = ['recurse', 'include', 'exclude'] as const;
 const KUSTOMIZE_FIELDS = ['namePrefix', 'nameSuffix', 'images', 'commonLabels'] as const;
 const HELM_FIELDS = ['releaseName', 'valueFiles', 'ignoreMissingValueFiles', 'values', 'valuesObject', 'parameters', 'fileParameters', 'skipCrds', 'kubeVersion', 'apiVersions', 'namespace'] as const;
 
 const WHY: Readonly<Record<string, string>> = {
-  chart: 'Sluice renders Helm charts from a Git path only, not from a Helm repository yet: vendor the chart into Git and point spec.source.path at it',
-  passCredentials: 'Sluice reads no Helm repository, so it has no credentials to pass',
+  passCredentials: 'Sluice sends a Helm repository credentials only for its own host',
   version: 'Sluice runs the helm it carries (v3)',
   plugin: 'config management plugins are not supported by Sluice',
   jsonnet: 'Sluice does not render Jsonnet',

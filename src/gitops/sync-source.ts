@@ -6,7 +6,7 @@ import type { KubeObject } from '../kube/client.ts';
 import { fingerprint } from './diff/drift.ts';
 import type { AppId } from './plan/plan.ts';
 import { ClusterCapabilities, KeyedLock, Lru, ParsedFileCache } from './render/cache.ts';
-import type { HelmContext } from './render/helm.ts';
+import { renderChartArchive, type HelmContext } from './render/helm.ts';
 import { render } from './render/render.ts';
 import { RenderError, type RenderedManifest } from './render/yaml.ts';
 import { readCredentials } from './source/credentials.ts';
@@ -39,6 +39,15 @@ export async function checkSource(
   try {
     const ref = app.spec.credentials?.secretRef;
     const creds: GitCredentials | undefined = ref === undefined ? undefined : await readCredentials(d.client, ref.namespace ?? id.namespace, ref.name);
+    const chart = app.spec.source.chart;
+    if (chart !== undefined) {
+      // A Helm repository: the "revision" is the chart version targetRevision names now.
+      if (d.charts === undefined) throw new SourceError('charts from Helm repositories are not read here', false);
+      const v = await d.charts.resolve(app.spec.source.repoURL, chart, app.spec.source.targetRevision, creds);
+      memory.source = { at: Date.now(), key, commit: v.version, base };
+      log.debug({ chart, version: v.version, previous: checked?.commit }, 'checked the Helm repository');
+      return v.version;
+    }
     // A refresh (webhook, CLI) of an unchanged spec whose ref was fetched before: one incremental fetch names the tip.
     const known = checked?.base === base && checked.key !== key ? checked.fetchRef : undefined;
     const tip = known === undefined ? undefined : await d.source.fetchTip(app.spec.source.repoURL, known, creds);
@@ -76,6 +85,7 @@ export class CachedRenderer {
   async render(app: Application, id: AppId, commit: string, path: string): Promise<Rendered> {
     // One render at a time per Application (a slow chart must not be rendered twice at once by two reconciles).
     return this.locks.run(`${id.namespace}/${id.name}`, async () => {
+      if (app.spec.source.chart !== undefined) return this.renderRepoChart(app, id, app.spec.source.chart, commit);
       // A chart's output also depends on the release defaults and the cluster's versions.
       const helm = app.spec.source.helm !== undefined || (await this.isChart(app, commit, path)) ? await this.helmContext(app, id) : undefined;
       const renderKey = `${app.spec.source.repoURL}@${commit}:${path}:${fingerprint({ d: app.spec.source.directory, k: app.spec.source.kustomize, h: app.spec.source.helm, helm })}`;
@@ -86,6 +96,28 @@ export class CachedRenderer {
       }
       return rendered;
     });
+  }
+
+  /** A chart from a Helm repository at `version`, cached like a Git render (by version, options and cluster). */
+  private async renderRepoChart(app: Application, id: AppId, chart: string, version: string): Promise<Rendered> {
+    const helm = await this.helmContext(app, id);
+    const renderKey = `${app.spec.source.repoURL}#${chart}@${version}:${fingerprint({ h: app.spec.source.helm, helm })}`;
+    const hit = this.renders.get(renderKey);
+    if (hit !== undefined) return hit;
+    let rendered: Rendered;
+    try {
+      if (this.d.charts === undefined) throw new SourceError('charts from Helm repositories are not read here', false);
+      const ref = app.spec.credentials?.secretRef;
+      const creds = ref === undefined ? undefined : await readCredentials(this.d.client, ref.namespace ?? id.namespace, ref.name);
+      const v = await this.d.charts.lookup(app.spec.source.repoURL, chart, version, creds);
+      const archive = await this.d.charts.archive(app.spec.source.repoURL, v, creds);
+      rendered = { ok: true, manifests: await renderChartArchive(archive, chart, app.spec.source.helm ?? {}, helm) };
+    } catch (err) {
+      if (err instanceof RenderError || err instanceof SourceError || err instanceof RevisionNotFoundError) return { ok: false, error: err.message };
+      throw err;
+    }
+    this.renders.set(renderKey, rendered);
+    return rendered;
   }
 
   private async isChart(app: Application, commit: string, path: string): Promise<boolean> {

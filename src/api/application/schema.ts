@@ -39,6 +39,8 @@ export type HelmOptions = z.infer<typeof helmOptionsSchema>;
 
 export const applicationSourceSchema = z.object({
   repoURL: z.string(),
+  /** A chart of the Helm repository at repoURL (then targetRevision is its version or a semver range). */
+  chart: z.string().optional(),
   targetRevision: z.string().optional(),
   path: z.string().optional(),
   directory: z

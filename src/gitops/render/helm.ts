@@ -119,33 +119,58 @@ export async function renderHelm(files: RepoFile[], chartPath: string, opts: Hel
       await mkdir(dirname(target), { recursive: true });
       await writeFile(target, f.content);
     }
-    for (const d of ['cache', 'config', 'data']) await mkdir(join(dir, 'home', d), { recursive: true });
-    let inline: string | undefined;
-    const values = opts.valuesObject ?? (opts.values !== undefined && opts.values.trim() !== '' ? parseValues(opts.values) : undefined);
-    if (values !== undefined) await writeFile((inline = join(dir, 'inline-values.yaml')), stringify(values));
     const repo = (p: string): string => join(dir, 'repo', p);
-    const args = [
-      'template',
-      opts.releaseName ?? ctx.releaseName,
-      repo(chartPath === '' ? '.' : chartPath),
-      ...helmArgs(opts, ctx, { valueFiles: valueFiles.map(repo), inlineValues: inline, fileParams: fileParams.map((p) => ({ name: p.name, path: repo(p.path) })) }),
-    ];
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(dir, 'home'), KUBECONFIG: '/dev/null', HELM_CACHE_HOME: join(dir, 'home', 'cache'), HELM_CONFIG_HOME: join(dir, 'home', 'config'), HELM_DATA_HOME: join(dir, 'home', 'data') };
-    const out = await new Promise<string>((resolve, reject) => {
-      execFile(helmPath(), args, { timeout: limits.timeoutMs, maxBuffer: limits.maxOutputBytes, env }, (err, stdout, stderr) => {
-        if (err === null) return resolve(stdout);
-        const e = err as NodeJS.ErrnoException & { killed?: boolean };
-        const where = `${prefix}Chart.yaml`;
-        if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') reject(new RenderError(where, undefined, `helm template: the output exceeds ${limits.maxOutputBytes} bytes`));
-        else if (e.killed === true) reject(new RenderError(where, undefined, `helm template did not finish within ${limits.timeoutMs / 1000} s`));
-        else if (e.code === 'ENOENT') reject(new RenderError(where, undefined, `helm is not installed (looked for ${helmPath()})`));
-        else reject(helmError(stderr || err.message, chartName, chartPath, dir));
-      });
-    });
-    return parseHelmOutput(out, chartName, chartPath);
+    const chart = { arg: repo(chartPath === '' ? '.' : chartPath), name: chartName, display: chartPath };
+    return await template(dir, chart, opts, ctx, { valueFiles: valueFiles.map(repo), fileParams: fileParams.map((p) => ({ name: p.name, path: repo(p.path) })) }, limits);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Renders a chart archive from a Helm repository. Its value files would be inside the archive, which `helm template`
+ * cannot name: values, valuesObject and parameters are what such a source takes.
+ */
+export async function renderChartArchive(archive: Uint8Array, chartName: string, opts: HelmOptions, ctx: HelmContext, limits: HelmLimits = HELM_LIMITS): Promise<RenderedManifest[]> {
+  if ((opts.valueFiles ?? []).length > 0) throw new RenderError('spec.source.helm.valueFiles', undefined, 'value files of a chart from a Helm repository are not supported yet: use values, valuesObject or parameters');
+  if ((opts.fileParameters ?? []).length > 0) throw new RenderError('spec.source.helm.fileParameters', undefined, 'file parameters need a chart in Git');
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-helm-'));
+  try {
+    const tgz = join(dir, `${chartName}.tgz`);
+    await writeFile(tgz, archive);
+    return await template(dir, { arg: tgz, name: chartName, display: chartName }, opts, ctx, { valueFiles: [], fileParams: [] }, limits);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `helm template` in the temp dir `dir` (its own Helm home, no kubeconfig) and parses the output. */
+async function template(
+  dir: string,
+  chart: { arg: string; name: string; display: string },
+  opts: HelmOptions,
+  ctx: HelmContext,
+  paths: { valueFiles: string[]; fileParams: { name: string; path: string }[] },
+  limits: HelmLimits,
+): Promise<RenderedManifest[]> {
+  for (const d of ['cache', 'config', 'data']) await mkdir(join(dir, 'home', d), { recursive: true });
+  let inline: string | undefined;
+  const values = opts.valuesObject ?? (opts.values !== undefined && opts.values.trim() !== '' ? parseValues(opts.values) : undefined);
+  if (values !== undefined) await writeFile((inline = join(dir, 'inline-values.yaml')), stringify(values));
+  const args = ['template', opts.releaseName ?? ctx.releaseName, chart.arg, ...helmArgs(opts, ctx, { ...paths, inlineValues: inline })];
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(dir, 'home'), KUBECONFIG: '/dev/null', HELM_CACHE_HOME: join(dir, 'home', 'cache'), HELM_CONFIG_HOME: join(dir, 'home', 'config'), HELM_DATA_HOME: join(dir, 'home', 'data') };
+  const where = `${chart.display === '' ? '' : `${chart.display}/`}Chart.yaml`;
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(helmPath(), args, { timeout: limits.timeoutMs, maxBuffer: limits.maxOutputBytes, env }, (err, stdout, stderr) => {
+      if (err === null) return resolve(stdout);
+      const e = err as NodeJS.ErrnoException & { killed?: boolean };
+      if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') reject(new RenderError(where, undefined, `helm template: the output exceeds ${limits.maxOutputBytes} bytes`));
+      else if (e.killed === true) reject(new RenderError(where, undefined, `helm template did not finish within ${limits.timeoutMs / 1000} s`));
+      else if (e.code === 'ENOENT') reject(new RenderError(where, undefined, `helm is not installed (looked for ${helmPath()})`));
+      else reject(helmError(stderr || err.message, chart.name, chart.display, dir));
+    });
+  });
+  return parseHelmOutput(out, chart.name, chart.display);
 }
 
 function chartNameOf(text: string, file: string): string {
