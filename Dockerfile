@@ -1,5 +1,5 @@
 # The Sluice operator image: Node 24 (LTS line; 24.9.0, the version the tests run under), production dependencies
-# only, kubectl for Kustomize rendering, a non-root user, nothing written outside /tmp (runs with a read-only root
+# only, kubectl for Kustomize rendering, helm for Helm charts, a non-root user, nothing written outside /tmp (runs with a read-only root
 # filesystem and /tmp as an emptyDir, as the Helm chart does). Build from the repository root:
 #   docker build -t <registry>/sluice:0.1.0 .
 # test/image/image.int.test.ts copies exactly what the COPY lines below name and checks the stages without Docker.
@@ -31,7 +31,22 @@ RUN set -eu; \
         -o /out/kubectl ./cmd/kubectl; \
     /out/kubectl version --client
 
-# 3. The runtime: production dependencies, the compiled operator, kubectl.
+# 3. helm (for Helm sources: `helm template`, as Argo CD's repo server runs it), built from the Go module the chart
+#    tests pin (test/cluster/helm), with the version stamps test/cluster/build.sh gives it; static.
+FROM golang:1.26.8-bookworm AS helm
+WORKDIR /src
+COPY test/cluster/helm/go.mod test/cluster/helm/go.sum ./
+RUN set -eu; \
+    version=$(awk '$1 == "helm.sh/helm/v3" { print $2; exit }' go.mod); \
+    minor=$(awk '$1 == "k8s.io/client-go" { print $2; exit }' go.mod | sed -n 's/^v0\.\([0-9]*\)\..*/\1/p'); \
+    h=helm.sh/helm/v3; \
+    GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=readonly \
+      go build -trimpath -buildvcs=false \
+        -ldflags "-s -w -X $h/internal/version.version=$version -X $h/internal/version.gitTreeState=clean -X $h/pkg/chartutil.k8sVersionMajor=1 -X $h/pkg/chartutil.k8sVersionMinor=$minor" \
+        -o /out/helm $h/cmd/helm; \
+    /out/helm version --short
+
+# 4. The runtime: production dependencies, the compiled operator, kubectl, helm.
 FROM node:24.9.0-bookworm-slim
 LABEL org.opencontainers.image.title="sluice" \
       org.opencontainers.image.description="Kubernetes operator for GitOps sync and progressive delivery" \
@@ -45,11 +60,13 @@ RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts \
     && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin sluice
 COPY --from=build /src/dist ./dist
 COPY --from=kubectl /out/kubectl /usr/local/bin/kubectl
-# Git clones (isomorphic-git) and Kustomize builds go to $TMPDIR; nothing else is written.
+COPY --from=helm /out/helm /usr/local/bin/helm
+# Git clones (isomorphic-git), Kustomize builds and Helm renders go to $TMPDIR; nothing else is written.
 ENV NODE_ENV=production \
     HOME=/tmp \
     TMPDIR=/tmp \
-    SLUICE_KUBECTL=/usr/local/bin/kubectl
+    SLUICE_KUBECTL=/usr/local/bin/kubectl \
+    SLUICE_HELM=/usr/local/bin/helm
 # Numeric, so a runAsNonRoot pod can verify it.
 USER 10001:10001
 EXPOSE 8080

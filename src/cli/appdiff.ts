@@ -10,6 +10,10 @@ import { canonicalJson } from '../api/common/equal.ts';
 import { applyManifest } from '../gitops/apply/apply.ts';
 import { drifted, normalize } from '../gitops/diff/drift.ts';
 import { plan as makePlan, pruneVerdict, refString, type ObjectRef } from '../gitops/plan/plan.ts';
+import { ClusterCapabilities } from '../gitops/render/cache.ts';
+import { renderChartArchive, type HelmContext } from '../gitops/render/helm.ts';
+import type { RenderedManifest } from '../gitops/render/yaml.ts';
+import { HelmRepository } from '../gitops/source/helmrepo.ts';
 import { render } from '../gitops/render/render.ts';
 import { readCredentials } from '../gitops/source/credentials.ts';
 import { GitSource, normalizePath } from '../gitops/source/git.ts';
@@ -59,13 +63,24 @@ async function getLive(client: KubeClient, rt: ResourceType, ref: ObjectRef): Pr
 export async function diffApplication(client: KubeClient, app: Application, opts: { cacheDir: string; prune?: boolean }): Promise<AppDiff> {
   const id = { namespace: app.metadata.namespace ?? '', name: app.metadata.name ?? '' };
   const src = app.spec.source;
-  const source = new GitSource({ cacheDir: opts.cacheDir });
   const ref = app.spec.credentials?.secretRef;
   const creds = ref === undefined ? undefined : await readCredentials(client, ref.namespace ?? id.namespace, ref.name);
-  const commit = await source.ensure(src.repoURL, await source.resolve(src.repoURL, src.targetRevision, creds), creds);
-  const path = normalizePath(src.path);
-  const files = await source.readFiles(src.repoURL, commit, path);
-  const rendered = await render({ source: src, path, files, readRepo: () => source.readFiles(src.repoURL, commit, '') });
+  // A chart is templated as the operator does: the Application's release defaults and the cluster's versions.
+  const helm = async (): Promise<HelmContext> => ({ releaseName: id.name, namespace: app.spec.destination.namespace ?? id.namespace, ...(await new ClusterCapabilities(client).get()) });
+  let rendered: { manifests: RenderedManifest[] };
+  let commit: string;
+  if (src.chart !== undefined) {
+    const charts = new HelmRepository();
+    const v = await charts.resolve(src.repoURL, src.chart, src.targetRevision, creds);
+    commit = v.version;
+    rendered = { manifests: await renderChartArchive(await charts.archive(src.repoURL, v, creds), src.chart, src.helm ?? {}, await helm()) };
+  } else {
+    const source = new GitSource({ cacheDir: opts.cacheDir });
+    commit = await source.ensure(src.repoURL, await source.resolve(src.repoURL, src.targetRevision, creds), creds);
+    const path = normalizePath(src.path);
+    const files = await source.readFiles(src.repoURL, commit, path);
+    rendered = await render({ source: src, path, files, readRepo: () => source.readFiles(src.repoURL, commit, ''), helm });
+  }
 
   const discovery = new Discovery(client);
   await discovery.resolveAll(rendered.manifests.map((m) => ({ apiVersion: m.manifest.apiVersion, kind: m.manifest.kind })));

@@ -1,16 +1,18 @@
-// Argo CD Application → Sluice Application. Same field names for what Sluice supports (plain YAML and Kustomize from
-// one Git repository over HTTP(S), into the cluster Sluice runs in); everything else is reported.
+// Argo CD Application → Sluice Application. Same field names for what Sluice supports (plain YAML, Kustomize and
+// Helm charts from one Git repository over HTTP(S), or a chart from an HTTP(S) Helm repository, into the cluster
+// Sluice runs in); everything else is reported.
 import { IN_CLUSTER_NAME, IN_CLUSTER_SERVER } from '../api/application/schema.ts';
 import type { PathSegment } from '../lint/source.ts';
 import { SLUICE_API, copyMetadata, type ConvertContext } from './types.ts';
 
-const SOURCE_FIELDS = ['repoURL', 'targetRevision', 'path'] as const;
+const SOURCE_FIELDS = ['repoURL', 'targetRevision', 'path', 'chart'] as const;
 const DIRECTORY_FIELDS = ['recurse', 'include', 'exclude'] as const;
 const KUSTOMIZE_FIELDS = ['namePrefix', 'nameSuffix', 'images', 'commonLabels'] as const;
+const HELM_FIELDS = ['releaseName', 'valueFiles', 'ignoreMissingValueFiles', 'values', 'valuesObject', 'parameters', 'fileParameters', 'skipCrds', 'kubeVersion', 'apiVersions', 'namespace'] as const;
 
 const WHY: Readonly<Record<string, string>> = {
-  helm: 'Sluice renders plain YAML and Kustomize, not Helm charts: render the chart into the repository',
-  chart: 'Sluice renders plain YAML and Kustomize, not Helm charts: render the chart into the repository',
+  passCredentials: 'Sluice sends a Helm repository credentials only for its own host',
+  version: 'Sluice runs the helm it carries (v3)',
   plugin: 'config management plugins are not supported by Sluice',
   jsonnet: 'Sluice does not render Jsonnet',
 };
@@ -42,6 +44,16 @@ export function convertArgoApplication(ctx: ConvertContext): void {
   if (dir !== undefined) source.directory = dir;
   const kust = mapped(ctx, [...srcPath, 'kustomize'], KUSTOMIZE_FIELDS);
   if (kust !== undefined) source.kustomize = kust;
+  const helm = mapped(ctx, [...srcPath, 'helm'], HELM_FIELDS);
+  if (helm !== undefined) {
+    const files = Array.isArray(helm.valueFiles) ? (helm.valueFiles as unknown[]) : [];
+    const refs = files.filter((v) => typeof v === 'string' && v.startsWith('$'));
+    if (refs.length > 0) {
+      helm.valueFiles = files.filter((v) => !refs.includes(v));
+      ctx.report([...srcPath, 'helm', 'valueFiles'], 'unmapped', `value files from another source (${refs.join(', ')}) need several sources, which Sluice does not sync yet: left out`);
+    }
+    source.helm = helm;
+  }
   spec.source = source;
 
   const destination: Record<string, unknown> = {};

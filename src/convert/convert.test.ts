@@ -185,8 +185,20 @@ describe('convert: edge cases', () => {
 
   it('an Argo CD Application for another cluster or with several sources reports what Sluice cannot do', () => {
     const r = inline('apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x, namespace: argocd}\nspec:\n  sources:\n    - {repoURL: "https://g/x.git", path: a, helm: {valueFiles: [v.yaml]}}\n    - {repoURL: "https://g/y.git", ref: values}\n  destination: {server: "https://prod.example:6443", namespace: x}\n');
-    expect(findings(r, 'unmapped')).toEqual(['6 spec.sources[0].helm', '7 spec.sources[1]', '8 spec.destination.server']);
-    expect(find(r, 'Application', 'x').spec).toEqual({ source: { repoURL: 'https://g/x.git', path: 'a' }, destination: { namespace: 'x' } });
+    expect(findings(r, 'unmapped')).toEqual(['7 spec.sources[1]', '8 spec.destination.server']);
+    expect(find(r, 'Application', 'x').spec).toEqual({ source: { repoURL: 'https://g/x.git', path: 'a', helm: { valueFiles: ['v.yaml'] } }, destination: { namespace: 'x' } });
+  });
+
+  it("an Argo CD Application's Helm sources keep Argo CD's field names (a Git path or a Helm repository chart); $ref value files are reported", () => {
+    const r = inline(
+      'apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: h}\nspec:\n  source:\n    repoURL: "https://g/c.git"\n    path: charts/web\n    helm:\n      releaseName: web\n      valueFiles: [values-prod.yaml, $values/prod.yaml]\n      parameters: [{name: image.tag, value: "1.2"}]\n      valuesObject: {replicas: 2}\n      skipCrds: true\n      passCredentials: true\n  destination: {namespace: web}\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: repo}\nspec:\n  source: {repoURL: "https://charts.example", chart: web, targetRevision: 1.x}\n  destination: {namespace: web}\n',
+    );
+    expect(find(r, 'Application', 'h').spec).toEqual({
+      source: { repoURL: 'https://g/c.git', path: 'charts/web', helm: { releaseName: 'web', valueFiles: ['values-prod.yaml'], parameters: [{ name: 'image.tag', value: '1.2' }], valuesObject: { replicas: 2 }, skipCrds: true } },
+      destination: { namespace: 'web' },
+    });
+    expect(findings(r, 'unmapped')).toEqual(['10 spec.source.helm.valueFiles', '14 spec.source.helm.passCredentials']);
+    expect(find(r, 'Application', 'repo').spec).toMatchObject({ source: { repoURL: 'https://charts.example', chart: 'web', targetRevision: '1.x' } });
   });
 
   it('ClusterAnalysisTemplates and AnalysisRuns convert like templates; runtime fields and status are dropped with a note', () => {

@@ -22,6 +22,7 @@ import { sameState } from './diff/drift.ts';
 import { assessHealth } from './health/health.ts';
 import { INSTANCE_LABEL, refKey, refString, TRACKING_ANNOTATION } from './plan/plan.ts';
 import { GitSource } from './source/git.ts';
+import { HelmRepository } from './source/helmrepo.ts';
 import { appSpecStatus, appSpecStatusChanged, checkApplication, INVALID_SPEC_ERROR } from './spec.ts';
 import { REFRESH_ANNOTATION, Syncer, type AppMemory } from './sync.ts';
 import type { WebhookDeps, WebhookSecrets } from './webhook/webhook.ts';
@@ -101,6 +102,7 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
     client: deps.client,
     discovery,
     source,
+    charts: new HelmRepository(),
     onKinds: watchKinds,
     waitForWatches: async (kinds, timeoutMs) => {
       const now = Date.now();

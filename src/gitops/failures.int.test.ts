@@ -12,7 +12,7 @@ import type { ApplicationStatus } from '../api/application/schema.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { R } from '../kube/resource.ts';
-import { SYNC_ANNOTATION } from './sync.ts';
+import { REFRESH_ANNOTATION, SYNC_ANNOTATION } from './sync.ts';
 
 type App = KubeObject & { status?: ApplicationStatus };
 
@@ -69,6 +69,26 @@ describe('sync failures', () => {
     expect(await exists('private')).toBe(true);
     await waitFor('denied ComparisonError', async () => (await app('denied')).status?.conditions?.some((c) => c.type === 'ComparisonError') === true);
     expect((await app('denied')).status?.conditions?.find((c) => c.type === 'ComparisonError')?.message).toMatch(/authentication failed \(HTTP 401\)/);
+  });
+
+  it('syncs a branch of a `git init --bare` repository whose HEAD dangles; the branch deleted on the server is a condition and prunes nothing', async () => {
+    const url = await git.createRepo('bare', 'master');
+    await git.commit('bare', { 'cm.yaml': stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'on-main' }, data: { a: '1' } }) });
+    const sha = await git.commit('bare', { 'cm.yaml': stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'on-release' }, data: { a: '1' } }) }, 'release', 'release');
+    const spec = { apiVersion: 'sluice.dev/v1alpha1', kind: 'Application', metadata: { name: 'bare', namespace: ns }, spec: {
+      source: { repoURL: url, path: '.', targetRevision: 'release' }, destination: { namespace: ns }, syncPolicy: { automated: { prune: true } }, pollInterval: '10s', credentials: { secretRef: { name: 'good' } } } };
+    expect((await kubectl(['apply', '--server-side', '-f', '-'], stringify(spec))).code).toBe(0);
+    await waitFor('bare synced', async () => (await app('bare')).status?.sync?.revision === sha && (await app('bare')).status?.sync?.status === 'Synced');
+    expect(await exists('on-release')).toBe(true);
+    expect(await exists('on-main')).toBe(false);
+    await git.run('bare', ['push', '--quiet', 'origin', '--delete', 'release']);
+    expect((await kubectl(['annotate', '--overwrite', '-n', ns, 'application/bare', `${REFRESH_ANNOTATION}=${Date.now()}`])).code).toBe(0);
+    await waitFor('bare ComparisonError', async () => (await app('bare')).status?.conditions?.some((c) => c.type === 'ComparisonError') === true);
+    expect((await app('bare')).status?.conditions?.find((c) => c.type === 'ComparisonError')?.message).toBe(
+      'source: targetRevision "release" is neither a branch, a tag nor a full commit SHA on the remote',
+    );
+    expect(await exists('on-release')).toBe(true);
+    expect((await app('bare')).status?.resources?.map((r) => r.name)).toEqual(['on-release']);
   });
 
   it('fails the sync on an object the apiserver refuses, names it, and applies no later wave', async () => {

@@ -8,8 +8,10 @@ import { applyManifest, isPermanentApplyError, SYNC_FIELD_MANAGER, type ApplyOut
 import { forEachBounded } from './apply/pool.ts';
 import { fingerprint, liveState } from './diff/drift.ts';
 import { assessHealth, type Health } from './health/health.ts';
+import type { HookPhase } from './hooks/hooks.ts';
 import { refKey, refString, stages, type AppId, type ObjectRef, type Plan, type PlannedObject } from './plan/plan.ts';
 import { getLive, resolveRef } from './sync-compare.ts';
+import { runHookPhase, type HookPhaseRun } from './sync-hooks.ts';
 import { pruneAll } from './sync-prune.ts';
 import { refFields, type AppMemory, type Compared, type SyncDeps, type SyncResultResource, type SyncRun } from './sync-shared.ts';
 
@@ -30,25 +32,59 @@ interface ApplyRun {
   applied: number;
 }
 
-/** Applies stage by stage, waiting for health between stages, then prunes. */
-export async function runSync(d: SyncDeps, app: AppId, plan: Plan, compared: Compared[], memory: AppMemory, log: Logger, createNamespace: string | undefined): Promise<SyncRun> {
+/** The sync operation this run belongs to: its start time names its hooks; `prior` are its earlier results. */
+export interface OperationRef {
+  startedAt: string;
+  prior: SyncResultResource[];
+}
+
+/**
+ * PreSync hooks, then stage by stage waiting for health between stages, Sync hooks, prune, PostSync hooks. A
+ * failure anywhere runs the SyncFail hooks (created, not waited for) and applies nothing further.
+ */
+export async function runSync(d: SyncDeps, app: AppId, plan: Plan, compared: Compared[], memory: AppMemory, log: Logger, createNamespace: string | undefined, op: OperationRef): Promise<SyncRun> {
   await ensureNamespace(d, plan, log, createNamespace);
   const run: ApplyRun = { d, byKey: new Map(compared.map((c) => [refKey(c.obj.ref), c])), memory, log, results: [], applied: 0 };
-  const stopped = (phase: 'Running' | 'Failed', message: string): SyncRun => ({ phase, message, results: run.results, compared: [...run.byKey.values()], failedPrunes: [] });
+  // Stopped before the prune stage: what was to be pruned stays in the inventory, so a later run still prunes it.
+  const stopped = (phase: 'Running' | 'Failed', message: string): SyncRun => ({ phase, message, results: run.results, compared: [...run.byKey.values()], failedPrunes: plan.prune });
+  const hooks = async (phase: HookPhase): Promise<HookPhaseRun> => {
+    const out = await runHookPhase(d, app, plan.hooks, phase, op.startedAt, [...op.prior, ...run.results], log);
+    run.results.push(...out.results);
+    return out;
+  };
+  const fail = async (message: string): Promise<SyncRun> => {
+    if (!plan.hooks.some((h) => h.phases.includes('SyncFail'))) return stopped('Failed', message);
+    const after = await hooks('SyncFail');
+    return stopped('Failed', `${message} (SyncFail hooks: ${after.state === 'failed' ? after.message : 'started'})`);
+  };
+  const phaseDone = async (phase: HookPhase): Promise<SyncRun | undefined> => {
+    if (!plan.hooks.some((h) => h.phases.includes(phase))) return undefined;
+    const out = await hooks(phase);
+    return out.state === 'done' ? undefined : out.state === 'running' ? stopped('Running', out.message) : await fail(out.message);
+  };
+  const pre = await phaseDone('PreSync');
+  if (pre !== undefined) return pre;
   const all = stages(plan.apply);
+  // Sync and PostSync hooks run once everything before them is healthy, the last stage included.
+  const waitLast = plan.hooks.some((h) => h.phases.includes('Sync') || h.phases.includes('PostSync'));
   for (let s = 0; s < all.length; s++) {
     const stage = all[s] ?? [];
     const failed = await applyStage(run, stage);
-    if (failed !== undefined) return stopped('Failed', failed);
+    if (failed !== undefined) return fail(failed);
     // Later stages wait for this one to be healthy (a wave is a promise that its objects work, not just exist).
-    if (s < all.length - 1) {
+    if (s < all.length - 1 || waitLast) {
       const wait = await stageHealth(run, stage);
-      if (wait !== undefined) return stopped(wait.phase, wait.message);
+      if (wait !== undefined) return wait.phase === 'Failed' ? fail(wait.message) : stopped(wait.phase, wait.message);
     }
   }
+  const sync = await phaseDone('Sync');
+  if (sync !== undefined) return sync;
   // Prune (plan.prune is already in reverse wave order). A failed delete keeps the object in the inventory.
   const { pruned, failedPrunes } = await pruneAll(d, app, plan.prune, memory, run.results);
-  const message = `${run.applied} applied, ${pruned} pruned${failedPrunes.length > 0 ? `, ${failedPrunes.length} prune(s) failed` : ''}`;
+  const post = failedPrunes.length > 0 ? undefined : await phaseDone('PostSync');
+  if (post !== undefined) return { ...post, failedPrunes };
+  const hooksRun = [...op.prior, ...run.results].filter((r) => r.hookPhase === 'Succeeded').length;
+  const message = `${run.applied} applied, ${pruned} pruned${hooksRun > 0 ? `, ${hooksRun} hook(s) succeeded` : ''}${failedPrunes.length > 0 ? `, ${failedPrunes.length} prune(s) failed` : ''}`;
   return { phase: failedPrunes.length > 0 ? 'Failed' : 'Succeeded', message, results: run.results, compared: [...run.byKey.values()], failedPrunes };
 }
 

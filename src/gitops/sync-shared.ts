@@ -7,6 +7,7 @@ import type { ResourceType } from '../kube/resource.ts';
 import type { Health } from './health/health.ts';
 import type { ObjectRef, PlannedObject } from './plan/plan.ts';
 import type { GitSource } from './source/git.ts';
+import type { HelmRepository } from './source/helmrepo.ts';
 
 /** Argo CD's condition types, so alerts written for Argo CD keep working. */
 export const COMPARISON_ERROR = 'ComparisonError';
@@ -35,6 +36,8 @@ export interface SyncDeps {
   client: KubeClient;
   discovery: Discovery;
   source: GitSource;
+  /** Charts from Helm repositories (source.chart); without it such sources are a ComparisonError. */
+  charts?: HelmRepository;
   /**
    * Live objects from a label-selected watch when it has synced ('unknown' before). A miss is an object that does
    * not exist or does not carry the instance label yet.
@@ -83,6 +86,7 @@ export interface SyncRun {
   message: string;
   results: SyncResultResource[];
   compared: Compared[];
+  /** Not pruned (the delete failed, or the run stopped before the prune stage): they stay in the inventory. */
   failedPrunes: ObjectRef[];
 }
 

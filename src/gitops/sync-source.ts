@@ -5,7 +5,8 @@ import type { Logger } from '../log/logger.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { fingerprint } from './diff/drift.ts';
 import type { AppId } from './plan/plan.ts';
-import { Lru, ParsedFileCache } from './render/cache.ts';
+import { ClusterCapabilities, KeyedLock, Lru, ParsedFileCache } from './render/cache.ts';
+import { renderChartArchive, type HelmContext } from './render/helm.ts';
 import { render } from './render/render.ts';
 import { RenderError, type RenderedManifest } from './render/yaml.ts';
 import { readCredentials } from './source/credentials.ts';
@@ -38,6 +39,15 @@ export async function checkSource(
   try {
     const ref = app.spec.credentials?.secretRef;
     const creds: GitCredentials | undefined = ref === undefined ? undefined : await readCredentials(d.client, ref.namespace ?? id.namespace, ref.name);
+    const chart = app.spec.source.chart;
+    if (chart !== undefined) {
+      // A Helm repository: the "revision" is the chart version targetRevision names now.
+      if (d.charts === undefined) throw new SourceError('charts from Helm repositories are not read here', false);
+      const v = await d.charts.resolve(app.spec.source.repoURL, chart, app.spec.source.targetRevision, creds);
+      memory.source = { at: Date.now(), key, commit: v.version, base };
+      log.debug({ chart, version: v.version, previous: checked?.commit }, 'checked the Helm repository');
+      return v.version;
+    }
     // A refresh (webhook, CLI) of an unchanged spec whose ref was fetched before: one incremental fetch names the tip.
     const known = checked?.base === base && checked.key !== key ? checked.fetchRef : undefined;
     const tip = known === undefined ? undefined : await d.source.fetchTip(app.spec.source.repoURL, known, creds);
@@ -64,27 +74,79 @@ export class CachedRenderer {
   private readonly renders = new Lru<Rendered>(200);
   /** File parses by blob: a commit that changes one file parses (and reads) one. */
   private readonly parsed = new ParsedFileCache();
+  private readonly locks = new KeyedLock();
+  private readonly capabilities: ClusterCapabilities;
 
   constructor(deps: SyncDeps) {
     this.d = deps;
+    this.capabilities = new ClusterCapabilities(deps.client);
   }
 
-  async render(app: Application, commit: string, path: string): Promise<Rendered> {
-    const renderKey = `${app.spec.source.repoURL}@${commit}:${path}:${fingerprint({ d: app.spec.source.directory, k: app.spec.source.kustomize })}`;
-    let rendered = this.renders.get(renderKey);
-    if (rendered === undefined) {
-      rendered = await this.renderUncached(app, commit, path);
-      this.renders.set(renderKey, rendered);
+  async render(app: Application, id: AppId, commit: string, path: string): Promise<Rendered> {
+    // One render at a time per Application (a slow chart must not be rendered twice at once by two reconciles).
+    return this.locks.run(`${id.namespace}/${id.name}`, async () => {
+      if (app.spec.source.chart !== undefined) return this.renderRepoChart(app, id, app.spec.source.chart, commit);
+      // A chart's output also depends on the release defaults and the cluster's versions.
+      const helm = app.spec.source.helm !== undefined || (await this.isChart(app, commit, path)) ? await this.helmContext(app, id) : undefined;
+      const renderKey = `${app.spec.source.repoURL}@${commit}:${path}:${fingerprint({ d: app.spec.source.directory, k: app.spec.source.kustomize, h: app.spec.source.helm, helm })}`;
+      let rendered = this.renders.get(renderKey);
+      if (rendered === undefined) {
+        rendered = await this.renderUncached(app, commit, path, helm);
+        this.renders.set(renderKey, rendered);
+      }
+      return rendered;
+    });
+  }
+
+  /** A chart from a Helm repository at `version`, cached like a Git render (by version, options and cluster). */
+  private async renderRepoChart(app: Application, id: AppId, chart: string, version: string): Promise<Rendered> {
+    const helm = await this.helmContext(app, id);
+    const renderKey = `${app.spec.source.repoURL}#${chart}@${version}:${fingerprint({ h: app.spec.source.helm, helm })}`;
+    const hit = this.renders.get(renderKey);
+    if (hit !== undefined) return hit;
+    let rendered: Rendered;
+    try {
+      if (this.d.charts === undefined) throw new SourceError('charts from Helm repositories are not read here', false);
+      const ref = app.spec.credentials?.secretRef;
+      const creds = ref === undefined ? undefined : await readCredentials(this.d.client, ref.namespace ?? id.namespace, ref.name);
+      const v = await this.d.charts.lookup(app.spec.source.repoURL, chart, version, creds);
+      const archive = await this.d.charts.archive(app.spec.source.repoURL, v, creds);
+      rendered = { ok: true, manifests: await renderChartArchive(archive, chart, app.spec.source.helm ?? {}, helm) };
+    } catch (err) {
+      if (err instanceof RenderError || err instanceof SourceError || err instanceof RevisionNotFoundError) return { ok: false, error: err.message };
+      throw err;
     }
+    this.renders.set(renderKey, rendered);
     return rendered;
   }
 
-  private async renderUncached(app: Application, commit: string, path: string): Promise<Rendered> {
+  private async isChart(app: Application, commit: string, path: string): Promise<boolean> {
+    try {
+      const top = await this.d.source.readFiles(app.spec.source.repoURL, commit, path, { known: () => 0, maxDepth: 0 });
+      return top.some((f) => f.path === 'Chart.yaml');
+    } catch {
+      return false; // the render reports it
+    }
+  }
+
+  private async helmContext(app: Application, id: AppId): Promise<HelmContext> {
+    const cluster = await this.capabilities.get();
+    return { releaseName: id.name, namespace: app.spec.destination.namespace ?? id.namespace, ...cluster };
+  }
+
+  private async renderUncached(app: Application, commit: string, path: string, helm: HelmContext | undefined): Promise<Rendered> {
     const url = app.spec.source.repoURL;
     try {
       const cached = this.parsed.pin(path === '' ? '' : `${path}/`);
       const files = await this.d.source.readFiles(url, commit, path, { known: cached.known });
-      const out = await render({ source: app.spec.source, path, files, readRepo: () => this.d.source.readFiles(url, commit, ''), parsed: cached.parsed });
+      const out = await render({
+        source: app.spec.source,
+        path,
+        files,
+        readRepo: () => this.d.source.readFiles(url, commit, ''),
+        parsed: cached.parsed,
+        ...(helm !== undefined ? { helm: () => Promise.resolve(helm) } : {}),
+      });
       return { ok: true, manifests: out.manifests };
     } catch (err) {
       if (err instanceof RenderError || err instanceof SourceError) return { ok: false, error: err.message };

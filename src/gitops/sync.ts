@@ -74,7 +74,7 @@ export class Syncer {
     const mark = (what: string): void => void (marks[what] = Date.now() - started);
 
     // 2. Render (cached by commit, path and options).
-    const rendered = await this.renderer.render(app, commit, path);
+    const rendered = await this.renderer.render(app, id, commit, path);
     mark('render');
 
     // 3. Plan.
@@ -94,7 +94,8 @@ export class Syncer {
     // The next poll is due one interval after the last ls-remote, whatever triggered this reconcile.
     let requeueAfterMs = Math.max(100, pollMs - (Date.now() - (memory.source?.at ?? Date.now())));
     if (decision.retryInMs !== undefined) requeueAfterMs = Math.min(requeueAfterMs, Math.max(100, decision.retryInMs));
-    let synced: Synced = { compared, failedPrunes: [], operation: prev.operationState, history: prev.history ?? [] };
+    // No sync: what waits to be pruned stays in the inventory (a later sync prunes it).
+    let synced: Synced = { compared, failedPrunes: plan.prune, operation: prev.operationState, history: prev.history ?? [] };
     if (decision.sync) {
       synced = await this.sync(t, plan, compared, commit, decision.continuing);
       if (synced.operation?.phase === 'Running') requeueAfterMs = WAVE_POLL_MS;
@@ -129,7 +130,8 @@ export class Syncer {
     // An operation waiting on a wave continues: its start time carries over.
     const startedAt = continuing ? (lastOp?.startedAt ?? t.now()) : t.now();
     const createNamespace = t.app.spec.syncPolicy?.syncOptions?.includes('CreateNamespace=true') === true ? t.app.spec.destination.namespace : undefined;
-    const run = await runSync(this.d, t.id, plan, compared, t.memory, t.log, createNamespace);
+    const prior = continuing ? (lastOp?.syncResult?.resources ?? []) : [];
+    const run = await runSync(this.d, t.id, plan, compared, t.memory, t.log, createNamespace, { startedAt, prior });
     if (run.phase !== 'Running') t.memory.syncToken = t.syncToken;
     const { operation, history } = afterRun(t.prev, run, { commit, continuing, manual: t.manual, startedAt, now: t.now, source: t.app.spec.source, events: t.events });
     t.log.info({ phase: run.phase, revision: commit, message: run.message }, 'sync');

@@ -9,6 +9,7 @@ import { spawn, execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
+import { renderHelm } from '../../src/gitops/render/helm.ts';
 import { renderKustomize } from '../../src/gitops/render/kustomize.ts';
 import { freePort } from '../cluster/ports.ts';
 import { createNamespace, deleteNamespace, kubeconfigPath, waitFor } from '../support/cluster.ts';
@@ -84,6 +85,7 @@ describe('the Dockerfile, stage by stage, from a clean copy of what it copies', 
   let roots: string[];
   const build = stageNamed('build');
   const kubectlStage = stageNamed('kubectl');
+  const helmStage = stageNamed('helm');
   const final = { stage: stages.at(-1)!, index: stages.length - 1 };
   const finalDir = (): string => join(roots[final.index]!, final.stage.workdir);
   const kubectlBin = (): string => join(roots[final.index]!, final.stage.env.SLUICE_KUBECTL ?? '/usr/local/bin/kubectl');
@@ -125,6 +127,19 @@ describe('the Dockerfile, stage by stage, from a clean copy of what it copies', 
     expect(res.stdout).toContain(`Client Version: ${k8s}`);
   }, 300_000);
 
+  it('the helm stage builds helm with its own RUN line, the version the chart tests pin', async () => {
+    const goMod = readFileSync(join(ROOT, 'test/cluster/helm/go.mod'), 'utf8');
+    roots[helmStage.index] = materializeOne(helmStage.stage, join(tmp, 'helm'));
+    const root = roots[helmStage.index]!;
+    expect(helmStage.stage.runs).toHaveLength(1);
+    const run = helmStage.stage.runs[0]!.command;
+    const res = await sh(run.replaceAll('/out/', `${root}/out/`), join(root, helmStage.stage.workdir));
+    expect(res.code).toBe(0);
+    const version = /^\s*helm\.sh\/helm\/v3 (v\S+)/m.exec(goMod)?.[1];
+    expect(version).toBeDefined();
+    expect(res.stdout.trim()).toBe(version);
+  }, 300_000);
+
   it('the runtime stage installs production dependencies only and answers --help', async () => {
     roots[final.index] = materializeOne(final.stage, join(tmp, 'runtime'), roots);
     const install = final.stage.runs.map((r) => /npm install [^&;|]*/.exec(r.command)?.[0]).find((c) => c !== undefined);
@@ -156,6 +171,19 @@ describe('the Dockerfile, stage by stage, from a clean copy of what it copies', 
     } finally {
       if (saved === undefined) delete process.env.SLUICE_KUBECTL;
       else process.env.SLUICE_KUBECTL = saved;
+    }
+  });
+
+  it('renders a Helm chart with the helm the image carries', async () => {
+    const saved = process.env.SLUICE_HELM;
+    process.env.SLUICE_HELM = join(roots[final.index]!, final.stage.env.SLUICE_HELM ?? '/usr/local/bin/helm');
+    try {
+      const chart = { 'c/Chart.yaml': 'apiVersion: v2\nname: c\nversion: 1.0.0\n', 'c/templates/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}}\n' };
+      const out = await renderHelm(Object.entries(chart).map(([path, text]) => ({ path, content: Buffer.from(text) })), 'c', {}, { releaseName: 'prod', namespace: 'x' });
+      expect(out.map((m) => m.manifest.metadata.name)).toEqual(['prod']);
+    } finally {
+      if (saved === undefined) delete process.env.SLUICE_HELM;
+      else process.env.SLUICE_HELM = saved;
     }
   });
 

@@ -21,8 +21,11 @@ export interface GitServer {
   baseURL: string;
   /** Requests served, by path and service: lets tests check that a poll did not fetch. */
   requests: { method: string; path: string; query: string }[];
-  /** Creates an empty bare repository with branch `main`; returns its clone URL. */
-  createRepo(name: string): Promise<string>;
+  /**
+   * Creates an empty bare repository whose HEAD names `head` (default `main`; `git init --bare`'s own default is
+   * `master`, which leaves HEAD dangling when only `main` is pushed); returns its clone URL.
+   */
+  createRepo(name: string, head?: string): Promise<string>;
   /**
    * Writes (string) or deletes (null) files in a working clone of `repo`, commits and pushes to `branch`;
    * returns the new commit SHA.
@@ -30,6 +33,8 @@ export interface GitServer {
   commit(repo: string, files: Record<string, string | null>, message?: string, branch?: string): Promise<string>;
   /** Runs a git command in the working clone of `repo` (e.g. tag, revert) and pushes with `--follow-tags`. */
   git(repo: string, args: string[]): Promise<string>;
+  /** Runs a git command in the working clone of `repo` and pushes nothing (force-pushes, branch deletes). */
+  run(repo: string, args: string[]): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -152,9 +157,9 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
   return {
     baseURL,
     requests,
-    async createRepo(name) {
+    async createRepo(name, head = 'main') {
       const bare = join(root, `${name}.git`);
-      await git(root, ['init', '--quiet', '--bare', '--initial-branch=main', bare]);
+      await git(root, ['init', '--quiet', '--bare', `--initial-branch=${head}`, bare]);
       return `${baseURL}/${name}.git`;
     },
     async commit(repo, files, message = 'update', branch = 'main') {
@@ -179,6 +184,9 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
       await git(path, ['push', '--quiet', '--follow-tags', 'origin', 'HEAD']);
       await git(path, ['push', '--quiet', '--tags', 'origin']);
       return out;
+    },
+    async run(repo, args) {
+      return git(await clone(repo), args);
     },
     async close() {
       server.closeAllConnections();

@@ -13,8 +13,34 @@ export const HISTORY_LIMIT = 10;
 /** Argo CD's retry backoff when syncPolicy.retry.backoff leaves a field unset. */
 export const RETRY_BACKOFF_DEFAULTS = { duration: '5s', factor: 2, maxDuration: '3m' } as const;
 
+/** Argo CD's source.helm: rendered with `helm template` (gitops/render/helm.ts). */
+export const helmOptionsSchema = z.object({
+  /** Defaults to the Application's name. */
+  releaseName: z.string().optional(),
+  /** Relative to the chart's path, inside the repository; applied in order, before `values`/`valuesObject`. */
+  valueFiles: z.array(z.string()).optional(),
+  ignoreMissingValueFiles: z.boolean().optional(),
+  /** Values as a YAML string (Argo CD's older form); `valuesObject` wins when both are set. */
+  values: z.string().optional(),
+  valuesObject: z.looseObject({}).meta(preserveHint).optional(),
+  /** `--set` (or `--set-string` with forceString), after the values. */
+  parameters: z.array(z.object({ name: z.string(), value: z.string(), forceString: z.boolean().optional() })).optional(),
+  /** `--set-file`: a path inside the repository, relative to the chart. */
+  fileParameters: z.array(z.object({ name: z.string(), path: z.string() })).optional(),
+  skipCrds: z.boolean().optional(),
+  /** Default: the cluster's. */
+  kubeVersion: z.string().optional(),
+  /** Default: the cluster's group/versions. */
+  apiVersions: z.array(z.string()).optional(),
+  /** Default: spec.destination.namespace. */
+  namespace: z.string().optional(),
+});
+export type HelmOptions = z.infer<typeof helmOptionsSchema>;
+
 export const applicationSourceSchema = z.object({
   repoURL: z.string(),
+  /** A chart of the Helm repository at repoURL (then targetRevision is its version or a semver range). */
+  chart: z.string().optional(),
   targetRevision: z.string().optional(),
   path: z.string().optional(),
   directory: z
@@ -32,6 +58,7 @@ export const applicationSourceSchema = z.object({
       commonLabels: z.record(z.string(), z.string()).optional(),
     })
     .optional(),
+  helm: helmOptionsSchema.optional(),
 });
 export type ApplicationSource = z.infer<typeof applicationSourceSchema>;
 

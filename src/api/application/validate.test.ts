@@ -22,6 +22,28 @@ describe('validateApplication', () => {
     },
   );
 
+  it('checks source.helm: release name, repository paths, parameter names, kubeVersion', () => {
+    const a = app();
+    a.spec.source.helm = { releaseName: 'web', valueFiles: ['values-prod.yaml', '../common/values.yaml'], parameters: [{ name: 'image.tag', value: '1' }], kubeVersion: 'v1.36.3' };
+    expect(validateApplication(a)).toEqual([]);
+    a.spec.source.helm = {
+      releaseName: 'Web_App',
+      valueFiles: ['$values/prod.yaml', '/etc/values.yaml', 'https://x/values.yaml'],
+      fileParameters: [{ name: 'f', path: '/abs' }],
+      parameters: [{ name: ' ', value: '1' }],
+      kubeVersion: 'latest',
+    };
+    expect(validateApplication(a)).toEqual([
+      { field: 'spec.source.helm.releaseName', message: 'must be a lowercase DNS label of at most 53 characters, got "Web_App"' },
+      { field: 'spec.source.helm.valueFiles[0]', message: '"$values/prod.yaml" names another source; several sources are not supported yet' },
+      { field: 'spec.source.helm.valueFiles[1]', message: 'must be a path inside the repository, relative to the chart, got "/etc/values.yaml"' },
+      { field: 'spec.source.helm.valueFiles[2]', message: 'must be a path inside the repository, relative to the chart, got "https://x/values.yaml"' },
+      { field: 'spec.source.helm.fileParameters[0].path', message: 'must be a path inside the repository, relative to the chart, got "/abs"' },
+      { field: 'spec.source.helm.parameters[0].name', message: 'must not be empty' },
+      { field: 'spec.source.helm.kubeVersion', message: 'must be a Kubernetes version like 1.36.3, got "latest"' },
+    ]);
+  });
+
   it('accepts plain http for a local server', () => {
     const a = app();
     a.spec.source.repoURL = 'http://git.local:8080/shop.git';

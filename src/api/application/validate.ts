@@ -29,6 +29,8 @@ export function validateApplication(app: Application): SpecError[] {
     else if (segments.includes('..')) errors.push({ field: 'spec.source.path', message: `must not contain "..", got "${source.path}"` });
   }
 
+  errors.push(...validateHelm(source.helm));
+
   if (destination.server !== undefined && destination.server.replace(/\/+$/, '') !== IN_CLUSTER_SERVER) {
     errors.push({
       field: 'spec.destination.server',
@@ -83,4 +85,29 @@ function safeMs(value: unknown): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Helm's release name rule (a DNS label of at most 53 characters, so its derived names fit). */
+const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function validateHelm(helm: Application['spec']['source']['helm']): SpecError[] {
+  if (helm === undefined) return [];
+  const at = 'spec.source.helm';
+  const errors: SpecError[] = [];
+  const repoPath = (field: string, p: string): void => {
+    if (p.startsWith('$')) errors.push({ field, message: `"${p}" names another source; several sources are not supported yet` });
+    else if (p.startsWith('/') || /^[a-z][a-z0-9+.-]*:\/\//i.test(p)) errors.push({ field, message: `must be a path inside the repository, relative to the chart, got "${p}"` });
+  };
+  if (helm.releaseName !== undefined && (helm.releaseName.length > 53 || !RELEASE_NAME.test(helm.releaseName))) {
+    errors.push({ field: `${at}.releaseName`, message: `must be a lowercase DNS label of at most 53 characters, got "${helm.releaseName}"` });
+  }
+  (helm.valueFiles ?? []).forEach((f, i) => repoPath(fieldPath(at, 'valueFiles', i), f));
+  (helm.fileParameters ?? []).forEach((p, i) => repoPath(`${fieldPath(at, 'fileParameters', i)}.path`, p.path));
+  (helm.parameters ?? []).forEach((p, i) => {
+    if (p.name.trim() === '') errors.push({ field: `${fieldPath(at, 'parameters', i)}.name`, message: 'must not be empty' });
+  });
+  if (helm.kubeVersion !== undefined && !/^v?\d+\.\d+(\.\d+)?$/.test(helm.kubeVersion)) {
+    errors.push({ field: `${at}.kubeVersion`, message: `must be a Kubernetes version like 1.36.3, got "${helm.kubeVersion}"` });
+  }
+  return errors;
 }

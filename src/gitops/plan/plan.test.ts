@@ -31,6 +31,31 @@ const input = (manifests: RenderedManifest[], over: Partial<PlanInput> = {}): Pl
 const ref = (kind: string, name: string, namespace = 'web', group = ''): ObjectRef => ({ group, kind, namespace, name });
 
 describe('sync plan', () => {
+  it('keeps hooks apart: ordered by wave or Helm weight, never applied as resources, inventoried or pruned; skipped hooks dropped', () => {
+    const p = plan(
+      input(
+        [
+          m('Deployment', 'api'),
+          m('Job', 'migrate', { apiVersion: 'batch/v1', annotations: { 'argocd.argoproj.io/hook': 'PreSync', 'argocd.argoproj.io/sync-wave': '1' } }),
+          m('Job', 'seed', { apiVersion: 'batch/v1', annotations: { 'helm.sh/hook': 'pre-install', 'helm.sh/hook-weight': '-1' } }),
+          m('Pod', 'smoke', { annotations: { 'helm.sh/hook': 'test' } }),
+          m('ConfigMap', 'api', { annotations: { 'sluice.dev/hook': 'PostSync' } }),
+        ],
+        { inventory: [ref('Deployment', 'api', 'web', 'apps')] },
+      ),
+    );
+    expect(p.errors).toEqual([]);
+    expect(p.apply.map((o) => o.ref.name)).toEqual(['api']);
+    expect(p.hooks.map((h) => [h.ref.name, h.phases, h.wave])).toEqual([
+      ['seed', ['PreSync'], -1],
+      ['api', ['PostSync'], 0],
+      ['migrate', ['PreSync'], 1],
+    ]);
+    expect(p.hooks[0]?.manifest.metadata.annotations?.[TRACKING_ANNOTATION]).toBe(trackingId(app, ref('Job', 'seed', 'web', 'batch')));
+    expect(p.prune).toEqual([]);
+    expect(plan(input([m('Job', 'x', { apiVersion: 'batch/v1', annotations: { 'argocd.argoproj.io/hook': 'Later' } })])).errors[0]).toMatch(/^f\.yaml:1: hook "Later": expected PreSync/);
+  });
+
   it('orders Namespaces and CRDs first, then waves, then kinds, and settles namespaces', () => {
     const p = plan(
       input([
@@ -87,6 +112,7 @@ describe('sync plan', () => {
     expect(pruneVerdict(app, r, live({ [TRACKING_ANNOTATION]: trackingId(app, r) }))).toEqual({ delete: true });
     expect(pruneVerdict(app, r, live({ [TRACKING_ANNOTATION]: 'sluice/other:/ConfigMap:web/x' }))).toMatchObject({ delete: false });
     expect(pruneVerdict(app, r, live({ [TRACKING_ANNOTATION]: trackingId(app, r), 'argocd.argoproj.io/sync-options': 'ServerSideApply=true, Prune=false' }))).toEqual({ delete: false, reason: 'Prune=false' });
+    expect(pruneVerdict(app, r, live({ [TRACKING_ANNOTATION]: trackingId(app, r), 'helm.sh/resource-policy': 'keep' }))).toEqual({ delete: false, reason: 'helm.sh/resource-policy: keep' });
     expect(pruneVerdict(app, r, undefined)).toMatchObject({ delete: false });
   });
 });

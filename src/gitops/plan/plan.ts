@@ -1,6 +1,7 @@
 // The sync plan: what to apply, in which order, and what may be pruned. Pure: manifests, scopes and the previous
 // inventory in; an ordered plan out. DESIGN invariant 6 lives here (property-tested in plan.test.ts).
 import { createHash } from 'node:crypto';
+import { hookSpec, type DeletePolicy, type HookPhase } from '../hooks/hooks.ts';
 import type { Manifest, RenderedManifest } from '../render/yaml.ts';
 
 /** On every managed object: selects them (one label-selected watch per kind) and names the owning Application. */
@@ -106,6 +107,17 @@ export interface PlannedObject {
   source: string;
 }
 
+/** A hook: not a managed resource (never inventoried, compared or pruned) but a step of each sync operation. */
+export interface PlannedHook {
+  ref: ObjectRef;
+  phases: HookPhase[];
+  deletePolicies: DeletePolicy[];
+  /** Hooks of one phase run wave by wave (sync-wave, or Helm's hook-weight). */
+  wave: number;
+  manifest: Manifest;
+  source: string;
+}
+
 export interface PlanInput {
   app: AppId;
   /** spec.destination.namespace: the namespace of namespaced objects that name none. */
@@ -128,6 +140,8 @@ export interface Plan {
   prune: ObjectRef[];
   /** No longer rendered but kept: why (prune off, empty render, render error). Such objects make the app OutOfSync. */
   orphaned: { ref: ObjectRef; reason: string }[];
+  /** Ordered by wave, kind, namespace, name. */
+  hooks: PlannedHook[];
   errors: string[];
 }
 
@@ -140,7 +154,7 @@ function waveOf(m: RenderedManifest): number | string {
 
 export function plan(input: PlanInput): Plan {
   if (!input.rendered.ok) {
-    return { apply: [], prune: [], orphaned: input.inventory.map((ref) => ({ ref, reason: 'render failed' })), errors: [input.rendered.error] };
+    return { apply: [], prune: [], orphaned: input.inventory.map((ref) => ({ ref, reason: 'render failed' })), hooks: [], errors: [input.rendered.error] };
   }
   const manifests = input.rendered.manifests;
   const errors: string[] = [];
@@ -152,7 +166,9 @@ export function plan(input: PlanInput): Plan {
     if (spec?.group !== undefined && spec.names?.kind !== undefined) crdScopes.set(`${spec.group}/${spec.names.kind}`, spec.scope !== 'Cluster');
   }
   const seen = new Map<string, string>();
+  const seenHooks = new Map<string, string>();
   const planned: PlannedObject[] = [];
+  const hooks: PlannedHook[] = [];
   for (const r of manifests) {
     const m = r.manifest;
     const { group, version } = splitApiVersion(m.apiVersion);
@@ -168,15 +184,27 @@ export function plan(input: PlanInput): Plan {
     }
     const ref: ObjectRef = { group, version, kind: m.kind, namespace, name: m.metadata.name };
     const key = refKey(ref);
-    const dup = seen.get(key);
+    const hook = hookSpec(m);
+    if (hook.kind === 'skip') continue;
+    if (hook.kind === 'error') {
+      errors.push(`${r.source}: ${hook.message}`);
+      continue;
+    }
+    const bySource = hook.kind === 'hook' ? seenHooks : seen;
+    const dup = bySource.get(key);
     if (dup !== undefined) {
       errors.push(`${r.source}: ${refString(ref)} is also rendered by ${dup}`);
       continue;
     }
-    seen.set(key, r.source);
+    bySource.set(key, r.source);
     const wave = waveOf(r);
     if (typeof wave === 'string') {
       errors.push(wave);
+      continue;
+    }
+    if (hook.kind === 'hook') {
+      const own = m.metadata.annotations?.[SLUICE_WAVE] ?? m.metadata.annotations?.[ARGO_WAVE];
+      hooks.push({ ref, phases: hook.phases, deletePolicies: hook.deletePolicies, wave: own === undefined ? (hook.weight ?? 0) : wave, manifest: tracked(m, input.app, ref), source: r.source });
       continue;
     }
     const first = FIRST.has(m.kind) && group === (m.kind === 'Namespace' ? '' : 'apiextensions.k8s.io');
@@ -184,18 +212,19 @@ export function plan(input: PlanInput): Plan {
     planned.push({ ref, wave: first ? -Infinity : wave, manifest: tracked(m, input.app, ref), source: r.source });
   }
   if (errors.length > 0) {
-    return { apply: [], prune: [], orphaned: input.inventory.filter((ref) => !seen.has(refKey(ref))).map((ref) => ({ ref, reason: 'the plan has errors' })), errors };
+    return { apply: [], prune: [], orphaned: input.inventory.filter((ref) => !seen.has(refKey(ref))).map((ref) => ({ ref, reason: 'the plan has errors' })), hooks: [], errors };
   }
   planned.sort(compareApply);
+  hooks.sort(compareApply);
 
   const gone = input.inventory.filter((ref) => !seen.has(refKey(ref)));
   const emptyRefused = planned.length === 0 && !input.allowEmpty;
   const reason = emptyRefused ? 'the render is empty (set allowEmpty to prune everything)' : !input.prune ? 'prune is off' : undefined;
-  if (reason !== undefined) return { apply: planned, prune: [], orphaned: gone.map((ref) => ({ ref, reason })), errors: [] };
+  if (reason !== undefined) return { apply: planned, prune: [], orphaned: gone.map((ref) => ({ ref, reason })), hooks, errors: [] };
   // Reverse creation order: the last wave goes first, Namespaces and CRDs last (their contents first).
   const waveOfRef = (ref: ObjectRef): number => (FIRST.has(ref.kind) ? -Infinity : (ref.syncWave ?? 0));
   const prune = [...gone].sort((a, b) => -compareRefs(waveOfRef(a), a, waveOfRef(b), b));
-  return { apply: planned, prune, orphaned: [], errors: [] };
+  return { apply: planned, prune, orphaned: [], hooks, errors: [] };
 }
 
 function compareRefs(wa: number, a: ObjectRef, wb: number, b: ObjectRef): number {
@@ -207,7 +236,7 @@ function compareRefs(wa: number, a: ObjectRef, wb: number, b: ObjectRef): number
   return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
 
-const compareApply = (a: PlannedObject, b: PlannedObject): number => compareRefs(a.wave, a.ref, b.wave, b.ref);
+const compareApply = (a: { wave: number; ref: ObjectRef }, b: { wave: number; ref: ObjectRef }): number => compareRefs(a.wave, a.ref, b.wave, b.ref);
 
 /**
  * `track`, the same object for the same rendered manifest (rendered manifests are cached and never mutated): the
@@ -239,20 +268,22 @@ export type PruneVerdict = { delete: true } | { delete: false; reason: string };
 
 /**
  * Decides on the live object whether a prune candidate may be deleted. Only an object that carries this
- * Application's tracking id is ours (invariant 6: never delete what we do not track), and `Prune=false` keeps it.
+ * Application's tracking id is ours (invariant 6: never delete what we do not track), and `Prune=false` (or Helm's
+ * `helm.sh/resource-policy: keep`) keeps it.
  */
 export function pruneVerdict(app: AppId, ref: ObjectRef, live: { metadata?: { annotations?: Record<string, string>; deletionTimestamp?: string } } | undefined): PruneVerdict {
   if (live === undefined) return { delete: false, reason: 'already gone' };
   const annotations = live.metadata?.annotations;
   if (annotations?.[TRACKING_ANNOTATION] !== trackingId(app, ref)) return { delete: false, reason: 'not tracked by this Application' };
   if (syncOptions(annotations).get('Prune') === 'false') return { delete: false, reason: 'Prune=false' };
+  if (annotations?.['helm.sh/resource-policy'] === 'keep') return { delete: false, reason: 'helm.sh/resource-policy: keep' };
   if (live.metadata?.deletionTimestamp !== undefined) return { delete: false, reason: 'already being deleted' };
   return { delete: true };
 }
 
 /** The stages of a plan, in order: objects of one stage are applied before the next stage starts. */
-export function stages(p: PlannedObject[]): PlannedObject[][] {
-  const out: PlannedObject[][] = [];
+export function stages<T extends { wave: number }>(p: T[]): T[][] {
+  const out: T[][] = [];
   for (const o of p) {
     const last = out[out.length - 1];
     if (last !== undefined && last[0]?.wave === o.wave) last.push(o);

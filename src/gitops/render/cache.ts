@@ -1,5 +1,7 @@
 // Render caches, so a poll or a one-file commit costs little: whole renders by commit, path and options, and the
 // parse of single files by blob id (see ParsedFiles in render.ts).
+import { z } from 'zod';
+import { HttpMethod, type KubeClient } from '../../kube/client.ts';
 import type { ParsedFiles } from './render.ts';
 import type { RenderedManifest } from './yaml.ts';
 
@@ -59,5 +61,53 @@ export class ParsedFileCache {
         set: (oid, displayPath, manifests, bytes) => this.lru.set(key(oid, displayPath), { manifests, bytes }),
       },
     };
+  }
+}
+
+/** Serializes work per key (one render at a time per Application); different keys run in parallel. */
+export class KeyedLock {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    try {
+      return await next;
+    } finally {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}
+
+const versionSchema = z.object({ gitVersion: z.string() });
+const groupsSchema = z.object({ groups: z.array(z.object({ versions: z.array(z.object({ groupVersion: z.string() })) })) });
+
+/**
+ * The cluster's Kubernetes version and API group/versions, as Argo CD passes them to `helm template` (charts test
+ * `.Capabilities`). Looked up again after `ttlMs`; a failed lookup is not remembered and yields Helm's defaults.
+ */
+export class ClusterCapabilities {
+  private readonly client: KubeClient;
+  private readonly ttlMs: number;
+  private last: { at: number; value: { kubeVersion: string; apiVersions: string[] } } | undefined;
+
+  constructor(client: KubeClient, ttlMs = 5 * 60_000) {
+    this.client = client;
+    this.ttlMs = ttlMs;
+  }
+
+  async get(): Promise<{ kubeVersion?: string; apiVersions?: string[] }> {
+    if (this.last !== undefined && Date.now() - this.last.at < this.ttlMs) return this.last.value;
+    try {
+      const version = versionSchema.parse(await this.client.request<unknown>(HttpMethod.GET, '/version'));
+      const groups = groupsSchema.parse(await this.client.request<unknown>(HttpMethod.GET, '/apis'));
+      const apiVersions = ['v1', ...groups.groups.flatMap((g) => g.versions.map((v) => v.groupVersion))].sort();
+      this.last = { at: Date.now(), value: { kubeVersion: version.gitVersion, apiVersions } };
+      return this.last.value;
+    } catch {
+      return {};
+    }
   }
 }

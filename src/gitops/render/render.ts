@@ -1,6 +1,7 @@
 // One entry point for render: a directory source or a kustomization, chosen by what the path holds (as Argo CD
 // detects the tool). Files arrive as bytes from the source; decoding happens here.
 import type { ApplicationSource } from '../../api/application/schema.ts';
+import { renderHelm, type HelmContext } from './helm.ts';
 import { isKustomization, renderKustomize } from './kustomize.ts';
 import { parseManifests, RenderError, renderDirectory, selectFiles, type RenderedManifest, type TextFile } from './yaml.ts';
 
@@ -48,9 +49,11 @@ export interface RenderInput {
   readRepo: () => Promise<RawFile[]>;
   /** Per-file parse cache for directory sources; files marked `skipped` must be in it. */
   parsed?: ParsedFiles;
+  /** Release defaults and the cluster's versions, asked for only when the path is a chart. */
+  helm?: () => Promise<HelmContext>;
 }
 
-export type RenderTool = 'directory' | 'kustomize';
+export type RenderTool = 'directory' | 'kustomize' | 'helm';
 
 export async function render(input: RenderInput): Promise<{ tool: RenderTool; manifests: RenderedManifest[] }> {
   if (isKustomization(input.files.map((f) => f.path), '') !== undefined) {
@@ -58,6 +61,11 @@ export async function render(input: RenderInput): Promise<{ tool: RenderTool; ma
     return { tool: 'kustomize', manifests: await renderKustomize(repo, input.path, input.source.kustomize ?? {}) };
   }
   const prefix = input.path === '' ? '' : `${input.path}/`;
+  // A chart (as Argo CD detects it), or any path the Application says is one.
+  if (input.source.helm !== undefined || input.files.some((f) => f.path === 'Chart.yaml')) {
+    if (input.helm === undefined) throw new RenderError(`${prefix}Chart.yaml`, undefined, 'Helm charts are not rendered here');
+    return { tool: 'helm', manifests: await renderHelm(await input.readRepo(), input.path, input.source.helm ?? {}, await input.helm()) };
+  }
   const memo = input.parsed;
   if (memo === undefined) return { tool: 'directory', manifests: renderDirectory(decode(input.files, prefix), input.source.directory ?? {}, input.path) };
   // Decoding every file read keeps the errors of the uncached path (a binary .yaml anywhere is refused).

@@ -104,6 +104,46 @@ describe('git source over smart HTTP', () => {
     await expect(fresh.resolve(url, 'nope')).rejects.toThrow(/neither a branch, a tag/);
   });
 
+  it('fetches the named ref from a bare repository whose HEAD names a branch never pushed (git init --bare)', async () => {
+    const url = await server.createRepo('dangling', 'master');
+    const c1 = await server.commit('dangling', { 'cm.yaml': 'v: 1\n' });
+    const src = new GitSource({ cacheDir });
+    const r = await src.resolve(url, 'main');
+    expect(r).toEqual({ kind: 'ref', commit: c1, fetchRef: 'refs/heads/main' });
+    expect(await src.ensure(url, r)).toBe(c1);
+    expect(text((await src.readFiles(url, c1, ''))[0]!.content)).toBe('v: 1\n');
+    // The incremental paths too: a refresh's one-fetch tip and a later commit through ensure().
+    const c2 = await server.commit('dangling', { 'cm.yaml': 'v: 2\n' });
+    expect(await src.fetchTip(url, 'refs/heads/main')).toBe(c2);
+    const c3 = await server.commit('dangling', { 'cm.yaml': 'v: 3\n' });
+    expect(await src.ensure(url, await src.resolve(url, 'main'))).toBe(c3);
+    // Following HEAD cannot work there: the message names the branches to choose from.
+    await expect(src.resolve(url, 'HEAD')).rejects.toThrow(/HEAD names no existing branch; set targetRevision to one of: main/);
+  });
+
+  it('follows a branch other than the default, reports a branch deleted on the server, and follows a force-push', async () => {
+    const url = await server.createRepo('branches');
+    const m1 = await server.commit('branches', { 'f.yaml': 'on: main\n' });
+    const r1 = await server.commit('branches', { 'f.yaml': 'on: release 1\n' }, 'release', 'release');
+    const src = new GitSource({ cacheDir });
+    expect(await src.ensure(url, await src.resolve(url, 'release'))).toBe(r1);
+    expect(await src.ensure(url, await src.resolve(url, 'main'))).toBe(m1);
+    expect(text((await src.readFiles(url, r1, ''))[0]!.content)).toBe('on: release 1\n');
+    // History rewritten: release is reset to main and gets another commit, force-pushed.
+    await server.run('branches', ['checkout', '--quiet', '-B', 'release', m1]);
+    await server.run('branches', ['commit', '--quiet', '--allow-empty', '-m', 'rewritten']);
+    await server.run('branches', ['push', '--quiet', '--force', 'origin', 'HEAD:refs/heads/release']);
+    const r2 = await server.run('branches', ['rev-parse', 'HEAD']);
+    const resolved = await src.resolve(url, 'release');
+    expect(resolved.commit).toBe(r2);
+    expect(await src.ensure(url, resolved)).toBe(r2);
+    expect(text((await src.readFiles(url, r2, ''))[0]!.content)).toBe('on: main\n');
+    expect(await src.fetchTip(url, 'refs/heads/release')).toBe(r2);
+    // Deleted on the server: a clear, non-transient error naming the revision.
+    await server.run('branches', ['push', '--quiet', 'origin', '--delete', 'release']);
+    await expect(src.resolve(url, 'release')).rejects.toThrow(/targetRevision "release" is neither a branch, a tag nor a full commit SHA on the remote/);
+  });
+
   it('sends basic-auth credentials and reports a refusal as a non-transient error', async () => {
     const url = await secured.createRepo('private');
     const c1 = await secured.commit('private', { 'a.yaml': 'x: 1\n' });

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import baseHttp, { type GitHttpRequest, type GitHttpResponse, type HttpClient } from 'isomorphic-git/http/node';
+import { ensureHeadAdvertised } from './advert.ts';
 import { resolveRevision, RevisionNotFoundError, type Resolved, type ServerRef } from './revision.ts';
 
 export interface GitCredentials {
@@ -41,6 +42,8 @@ export interface ReadOptions {
    * blobs are not read (a one-file change reads one blob) but still count against the size limit.
    */
   known?: (oid: string, path: string) => number | undefined;
+  /** Directories below the path to descend into (default: all). 0 lists the path's own files only. */
+  maxDepth?: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -166,7 +169,9 @@ export class GitSource {
       const { tree } = await git.readTree({ fs, gitdir, oid: treeOid, cache });
       for (const entry of tree) {
         const rel = prefix === '' ? entry.path : `${prefix}/${entry.path}`;
-        if (entry.type === 'tree') await walk(entry.oid, rel);
+        if (entry.type === 'tree') {
+          if (opts.maxDepth === undefined || rel.split('/').length <= opts.maxDepth) await walk(entry.oid, rel);
+        }
         else if (entry.type === 'blob') {
           if (files.length >= this.limits.maxFiles) throw new SourceError(`more than ${this.limits.maxFiles} files under ${root || '/'}`, false);
           const size = opts.known?.(entry.oid, rel);
@@ -246,6 +251,8 @@ export class GitSource {
             yield chunk;
           }
         }
+        // Fetches only (ls-remote speaks protocol v2): see advert.ts for why a missing HEAD is made up.
+        if ((req.method ?? 'GET') === 'GET' && req.url.includes('/info/refs?service=git-upload-pack')) return { ...res, body: patchAdvert(limited()) };
         return { ...res, body: limited() };
       },
     };
@@ -265,6 +272,13 @@ export class GitSource {
       throw new SourceError(`${what}: ${e.message ?? String(err)}`, true, err);
     }
   }
+}
+
+/** The whole ref advertisement (the body is already bounded by the download limit), with a HEAD named when the server has none. */
+async function* patchAdvert(body: AsyncIterableIterator<Uint8Array>): AsyncIterableIterator<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  yield ensureHeadAdvertised(Buffer.concat(chunks));
 }
 
 /** Basic auth sent up front: isomorphic-git's onAuth would cost a 401 round trip on every request. */

@@ -29,7 +29,10 @@ describe('targetRevision resolution', () => {
   });
   it('refuses what the remote does not have', () => {
     expect(() => resolveRevision('nope', refs)).toThrow(RevisionNotFoundError);
-    expect(() => resolveRevision('', [])).toThrow(/no HEAD/);
+    expect(() => resolveRevision('', [])).toThrow(/no branches/);
+    // A bare repository whose HEAD names `master` while only `main` was pushed: HEAD is not advertised.
+    expect(() => resolveRevision('HEAD', refs.slice(1))).toThrow(/HEAD names no existing branch; set targetRevision to one of: main, v1/);
+    expect(resolveRevision('main', refs.slice(1))).toEqual({ kind: 'ref', commit: A, fetchRef: 'refs/heads/main' });
   });
 });
 

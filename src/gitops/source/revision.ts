@@ -32,7 +32,12 @@ export function resolveRevision(targetRevision: string | undefined, refs: Server
   const head = byRef.get('HEAD');
   const commitOf = (r: ServerRef): string => r.peeled ?? r.oid;
   if (rev === '' || rev === 'HEAD') {
-    if (head === undefined) throw new RevisionNotFoundError('the repository has no HEAD (is it empty?)');
+    if (head === undefined) {
+      // `git init --bare` names `master` as HEAD; pushing only `main` leaves it dangling and git advertises none.
+      const branches = refs.filter((r) => r.ref.startsWith('refs/heads/')).map((r) => r.ref.slice('refs/heads/'.length));
+      if (branches.length === 0) throw new RevisionNotFoundError('the repository has no branches (is it empty?)');
+      throw new RevisionNotFoundError(`the server's HEAD names no existing branch; set targetRevision to one of: ${branches.slice(0, 10).join(', ')}`);
+    }
     const branch = head.target ?? refs.find((r) => r.ref.startsWith('refs/heads/') && r.oid === head.oid)?.ref;
     return { kind: 'ref', commit: head.oid, fetchRef: branch ?? 'HEAD' };
   }
