@@ -103,7 +103,8 @@ describe('dashboard (kubectl sluice dashboard, in Chromium)', () => {
     await setImage('web', 'v2');
     await waitFor('paused at 20%', at('web', 'Paused', 1), 60_000);
 
-    await page.goto(plugin.url);
+    // Filtered to this test's namespace: other tests' paused canaries elsewhere would need attention too.
+    await page.goto(`${plugin.url}#/?namespace=${ns}`);
     const row = `tr[data-row="Rollout/${ns}/web"]`;
     await waitForText(page, `${row} td[data-weight]`, '20%');
     expect(await textOf(page, '[data-testid="attention"]')).toBe('1 needs attention');

@@ -92,10 +92,12 @@ describe('charts/sluice renders', () => {
   });
 
   it('gitops.clusterAdmin binds cluster-admin instead of the gitops rules', async () => {
+    // The gitops rules write ConfigMaps; the operator's own rules only read its notification ConfigMaps.
+    const writesConfigMaps = (r: Rule): boolean => (r.resources?.includes('configmaps') ?? false) && r.verbs.includes('create');
     const plain = one<Doc & { rules: Rule[] }>(await render('ops', 'sluice-system'), 'ClusterRole');
-    expect(plain.rules.some((r) => r.resources?.includes('configmaps'))).toBe(true);
+    expect(plain.rules.some(writesConfigMaps)).toBe(true);
     const docs = await render('ops', 'sluice-system', { gitops: { clusterAdmin: true } });
-    expect(one<Doc & { rules: Rule[] }>(docs, 'ClusterRole').rules.some((r) => r.resources?.includes('configmaps'))).toBe(false);
+    expect(one<Doc & { rules: Rule[] }>(docs, 'ClusterRole').rules.some(writesConfigMaps)).toBe(false);
     expect(docs.filter((d) => d.kind === 'ClusterRoleBinding').map((b) => (b as Doc & { roleRef: { name: string } }).roleRef.name)).toEqual(['ops-sluice-sluice-system', 'cluster-admin']);
   });
 
