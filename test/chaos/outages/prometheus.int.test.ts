@@ -105,7 +105,7 @@ describe('chaos: Prometheus outage during analysis', () => {
       await sleep(1000);
       await observation.stop();
       const { violations, histories } = observation.checker.check();
-      const problems = stepHistoryProblems(histories, (name) => (name === 'tolerant' || name === 'strict' ? (steps(name) as never) : undefined));
+      const problems = stepHistoryProblems(histories, (name) => (name === 'tolerant' || name === 'strict' ? (steps(name)) : undefined));
       expect({ violations, problems, exits }).toEqual({ violations: [], problems: [], exits: [] });
       expect(histories.map((h) => [h.rollout, h.outcome]).sort()).toEqual([
         ['strict', 'aborted'],

@@ -55,10 +55,12 @@ export function promoted(r: RolloutObj): boolean {
 export class Gate {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
-  private constructor(
-    private port: number,
-    private readonly target: { host: string; port: number },
-  ) {}
+  private port: number;
+  private readonly target: { host: string; port: number };
+  private constructor(port: number, target: { host: string; port: number }) {
+    this.port = port;
+    this.target = target;
+  }
 
   static async open(target: string, port = 0): Promise<Gate> {
     const u = new URL(target);
