@@ -72,7 +72,7 @@ describe('mergeRendered', () => {
       { field: 'spec.sources[1]', rendered: { ok: false, error: 'spec.sources[1].helm.valueFiles[0]: values file "$values/x.yaml" does not exist' } },
     ])).toEqual({ ok: false, error: 'spec.sources[1]: spec.sources[1].helm.valueFiles[0]: values file "$values/x.yaml" does not exist' });
     const one = { ok: true as const, manifests: [cm('a', 'x.yaml'), cm('b', 'x.yaml')] };
-    expect(mergeRendered([{ field: 'spec.source', rendered: one }])).toEqual(one);
+    expect(mergeRendered([{ field: 'spec.source', rendered: one }])).toBe(one);
   });
 
   it('a ref source without a path renders nothing; with a path it renders too', () => {

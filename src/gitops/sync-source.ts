@@ -109,6 +109,8 @@ export function rendersNothing(src: ApplicationSource): boolean {
  * and an object two sources render is an error naming both. Pure.
  */
 export function mergeRendered(parts: { field: string; rendered: Rendered }[]): Rendered {
+  // One source: its render as cached (the same object on a cache hit, no copy of a large render).
+  if (parts.length === 1 && parts[0] !== undefined) return parts[0].rendered;
   const manifests: RenderedManifest[] = [];
   const seen = new Map<string, string>();
   const errors: string[] = [];

@@ -89,28 +89,37 @@ export const syncPolicySchema = z.object({
 });
 export type SyncPolicy = z.infer<typeof syncPolicySchema>;
 
-export const applicationSpecSchema = z.object({
-  /** Exactly one of source and sources (validate.ts). */
-  source: applicationSourceSchema.optional(),
-  /** Argo CD's multi-source form: the objects of every source in one plan; `ref` sources lend value files. */
-  sources: z.array(applicationSourceSchema).optional(),
-  destination: z.object({
-    server: z.string().optional(),
-    name: z.string().optional(),
-    namespace: z.string().optional(),
-  }),
-  project: z.string().optional(),
-  syncPolicy: syncPolicySchema.optional(),
-  ignoreDifferences: z.array(z.looseObject({}).meta(preserveHint)).optional(),
-  /** How often the repository is polled when no webhook arrives. */
-  pollInterval: durationSchema.default(DEFAULT_POLL_INTERVAL),
-  /** HTTPS credentials: a Secret with `username` and `password` (or a token as password). */
-  credentials: z
-    .object({
-      secretRef: z.object({ name: z.string(), namespace: z.string().optional() }),
-    })
-    .optional(),
-});
+export const applicationSpecSchema = z
+  .object({
+    /** Exactly one of source and sources (validate.ts). */
+    source: applicationSourceSchema.optional(),
+    /** Argo CD's multi-source form: the objects of every source in one plan; `ref` sources lend value files. */
+    sources: z.array(applicationSourceSchema).optional(),
+    destination: z.object({
+      server: z.string().optional(),
+      name: z.string().optional(),
+      namespace: z.string().optional(),
+    }),
+    project: z.string().optional(),
+    syncPolicy: syncPolicySchema.optional(),
+    ignoreDifferences: z.array(z.looseObject({}).meta(preserveHint)).optional(),
+    /** How often the repository is polled when no webhook arrives. */
+    pollInterval: durationSchema.default(DEFAULT_POLL_INTERVAL),
+    /** HTTPS credentials: a Secret with `username` and `password` (or a token as password). */
+    credentials: z
+      .object({
+        secretRef: z.object({ name: z.string(), namespace: z.string().optional() }),
+      })
+      .optional(),
+  })
+  // Argo CD's rule, at the schema so a linter reports it with the spec's other shape errors (validate.ts has the rest).
+  .superRefine((spec, ctx) => {
+    // Runs with the spec's other shape errors too (`when`), so the spec is only known to be an object here.
+    const s = spec as { source?: unknown; sources?: unknown };
+    if (s.source === undefined && s.sources === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['source'], message: 'required: set spec.source (or spec.sources for several sources)' });
+    }
+  }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
 export type ApplicationSpec = z.infer<typeof applicationSpecSchema>;
 
 /** The sources an Application reads, in order: spec.sources, or spec.source alone (validate.ts allows one form). */
