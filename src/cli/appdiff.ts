@@ -63,6 +63,8 @@ async function getLive(client: KubeClient, rt: ResourceType, ref: ObjectRef): Pr
 export async function diffApplication(client: KubeClient, app: Application, opts: { cacheDir: string; prune?: boolean }): Promise<AppDiff> {
   const id = { namespace: app.metadata.namespace ?? '', name: app.metadata.name ?? '' };
   const src = app.spec.source;
+  // Several sources (spec.sources) are rendered by the operator only so far.
+  if (src === undefined) throw new Error('app diff: spec.sources is not supported here yet; the operator syncs it');
   const ref = app.spec.credentials?.secretRef;
   const creds = ref === undefined ? undefined : await readCredentials(client, ref.namespace ?? id.namespace, ref.name);
   // A chart is templated as the operator does: the Application's release defaults and the cluster's versions.

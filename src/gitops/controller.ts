@@ -217,14 +217,17 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
  * sets the refresh annotation (so any replica can take the webhook and the leader acts).
  */
 export function applicationWebhook(manager: Manager, client: KubeClient, secrets: WebhookSecrets): WebhookDeps {
-  const apps = manager.cache<ApplicationObject & { spec?: { source?: { repoURL?: string; targetRevision?: string } } }>(R.application);
+  type Src = { repoURL?: string; targetRevision?: string };
+  const apps = manager.cache<ApplicationObject & { spec?: { source?: Src; sources?: Src[] } }>(R.application);
   return {
     secrets,
     apps: () =>
-      apps.list().flatMap((a) => {
-        const src = a.spec?.source;
-        return src?.repoURL === undefined ? [] : [{ key: `${a.metadata?.namespace}/${a.metadata?.name}`, repoURL: src.repoURL, targetRevision: src.targetRevision }];
-      }),
+      // Every source of spec.sources: a push to the values repository refreshes the app too.
+      apps.list().flatMap((a) =>
+        (a.spec?.sources ?? (a.spec?.source !== undefined ? [a.spec.source] : [])).flatMap((src) =>
+          src.repoURL === undefined ? [] : [{ key: `${a.metadata?.namespace}/${a.metadata?.name}`, repoURL: src.repoURL, targetRevision: src.targetRevision }],
+        ),
+      ),
     refresh: async (key) => {
       const i = key.indexOf('/');
       await client.mergePatch(R.application, key.slice(0, i), key.slice(i + 1), { metadata: { annotations: { [REFRESH_ANNOTATION]: new Date().toISOString() } } });

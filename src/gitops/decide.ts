@@ -40,7 +40,8 @@ export interface SyncDecision {
  */
 export function decideSync(t: SyncTrigger): SyncDecision {
   const last = t.lastOperation;
-  const attempted = last?.syncResult?.revision === t.commit;
+  // Several sources: their revisions, joined by commas as the reconcile's commit is.
+  const attempted = (last?.syncResult?.revisions?.join(',') ?? last?.syncResult?.revision) === t.commit;
   const continuing = attempted && last?.phase === 'Running';
   const automated = t.policy?.automated;
   const retries = automated?.selfHeal === true || t.policy?.retry !== undefined;

@@ -126,10 +126,10 @@ describe('Helm chart from a Git path', () => {
     const appObj = { apiVersion: 'sluice.dev/v1alpha1', kind: 'Application', metadata: { name: 'big', namespace: ns }, spec } as unknown as Application;
     await source.ensure(url, await source.resolve(url, 'main'));
     let t = performance.now();
-    const cold = await renderer.render(appObj, { namespace: ns, name: 'big' }, sha, 'chart');
+    const cold = await renderer.render(appObj, { namespace: ns, name: 'big' }, [sha]);
     const coldMs = performance.now() - t;
     t = performance.now();
-    const cached = await renderer.render(appObj, { namespace: ns, name: 'big' }, sha, 'chart');
+    const cached = await renderer.render(appObj, { namespace: ns, name: 'big' }, [sha]);
     const cachedMs = performance.now() - t;
     expect(cold.ok && cold.manifests.length).toBe(200);
     expect(cached).toBe(cold);

@@ -49,6 +49,19 @@ export interface SyncDeps {
   onKinds?: (kinds: ResourceType[]) => void;
 }
 
+export interface SourceCheck {
+  at: number;
+  key: string;
+  commit: string;
+  base?: string;
+  fetchRef?: string;
+}
+
+/** Where one source's last check is kept (the app's memory itself for spec.source). */
+export interface SourceMemory {
+  source?: SourceCheck;
+}
+
 /** What the controller remembers between reconciles of one app; losing it (a restart) costs one full compare. */
 export interface AppMemory {
   /**
@@ -57,7 +70,9 @@ export interface AppMemory {
    */
   inSync: Map<string, { rv: string; fp: string; state: string }>;
   /** The last ls-remote: reconciles triggered by managed objects within the poll interval reuse its commit. */
-  source?: { at: number; key: string; commit: string; base?: string; fetchRef?: string };
+  source?: SourceCheck;
+  /** With spec.sources: each source's last check, in spec order (`source` then holds the oldest). */
+  sources?: (SourceMemory | undefined)[];
   /** The value of the sync annotation last acted on. */
   syncToken?: string;
 }

@@ -10,12 +10,26 @@ import { COMPARISON_ERROR, refFields, SYNC_ERROR, type Compared, type ResourceSt
 type Operation = NonNullable<ApplicationStatus['operationState']>;
 type History = NonNullable<ApplicationStatus['history']>;
 
+/**
+ * How a revision is recorded: `revision` for spec.source, `revisions` (one per source, in spec order) for
+ * spec.sources, as Argo CD does. `commit` is then the revisions joined by commas (revisionOf reverses it).
+ */
+export function revisionFields(commit: string, revisions: string[] | undefined): { revision: string } | { revisions: string[] } {
+  return revisions === undefined ? { revision: commit } : { revisions };
+}
+
+/** The revision an operation or sync status was at, in the joined form the reconcile compares with. */
+export function revisionOf(r: { revision?: string | undefined; revisions?: string[] | undefined } | undefined): string | undefined {
+  return r?.revisions !== undefined ? r.revisions.join(',') : r?.revision;
+}
+
 /** A render, plan or source failure: nothing was applied or pruned. */
-export function comparisonError(prev: ApplicationStatus, message: string, now: string, revision?: string): ApplicationStatus {
+export function comparisonError(prev: ApplicationStatus, message: string, now: string, revision?: string, revisions?: string[]): ApplicationStatus {
   // The inventory (resources) and history stay: nothing was applied or pruned, and the next good render resumes.
+  const keep = prev.sync?.revisions !== undefined ? { revisions: prev.sync.revisions } : prev.sync?.revision !== undefined ? { revision: prev.sync.revision } : {};
   return {
     ...prev,
-    sync: { status: 'Unknown', ...(revision !== undefined ? { revision } : prev.sync?.revision !== undefined ? { revision: prev.sync.revision } : {}) },
+    sync: { status: 'Unknown', ...(revision !== undefined ? revisionFields(revision, revisions) : keep) },
     conditions: setCondition(prev.conditions, { type: COMPARISON_ERROR, status: 'True', reason: 'ComparisonError', message }, now),
   };
 }
@@ -24,12 +38,12 @@ export function comparisonError(prev: ApplicationStatus, message: string, now: s
 export function afterRun(
   prev: ApplicationStatus,
   run: SyncRun,
-  o: { commit: string; continuing: boolean; manual: boolean; startedAt: string; now: () => string; source: Application['spec']['source']; events: SyncOutcome['events'] },
+  o: { commit: string; revisions?: string[]; continuing: boolean; manual: boolean; startedAt: string; now: () => string; spec: Pick<Application['spec'], 'source' | 'sources'>; events: SyncOutcome['events'] },
 ): { operation: Operation; history: History } {
   const lastOp = prev.operationState;
   const finished = run.phase !== 'Running';
   // A failure at the commit that failed last time (not a person's request) is one more retry.
-  const retried = run.phase === 'Failed' && lastOp?.phase === 'Failed' && lastOp.syncResult?.revision === o.commit && !o.manual;
+  const retried = run.phase === 'Failed' && lastOp?.phase === 'Failed' && revisionOf(lastOp.syncResult) === o.commit && !o.manual;
   const operation: Operation = {
     phase: run.phase,
     message: run.message,
@@ -37,12 +51,13 @@ export function afterRun(
     startedAt: o.startedAt,
     ...(finished ? { finishedAt: o.now() } : {}),
     // An operation waiting on a wave continues: the results of earlier stages carry over.
-    syncResult: { revision: o.commit, resources: o.continuing ? mergeResults(lastOp?.syncResult?.resources ?? [], run.results) : run.results },
+    syncResult: { ...revisionFields(o.commit, o.revisions), resources: o.continuing ? mergeResults(lastOp?.syncResult?.resources ?? [], run.results) : run.results },
   };
   let history = prev.history ?? [];
   if (run.phase === 'Succeeded') {
     const last = history[history.length - 1];
-    history = [...history, { id: (last?.id ?? -1) + 1, revision: o.commit, deployedAt: o.now(), source: o.source }].slice(-HISTORY_LIMIT);
+    const what = o.revisions === undefined ? { source: o.spec.source } : { revisions: o.revisions, sources: o.spec.sources };
+    history = [...history, { id: (last?.id ?? -1) + 1, revision: o.commit, deployedAt: o.now(), ...what }].slice(-HISTORY_LIMIT);
     o.events.push({ type: 'Normal', reason: 'SyncSucceeded', message: `synced ${o.commit.slice(0, 7)}: ${run.message}` });
   } else if (run.phase !== 'Running') {
     o.events.push({ type: 'Warning', reason: 'SyncFailed', message: `sync of ${o.commit.slice(0, 7)} failed: ${run.message}` });
@@ -53,7 +68,7 @@ export function afterRun(
 /** The Application's status after a compare (and maybe a sync) at `commit`. */
 export function finalStatus(
   prev: ApplicationStatus,
-  o: { commit: string; compared: Compared[]; plan: Plan; failedPrunes: ObjectRef[]; operation: Operation | undefined; history: History; now: () => string },
+  o: { commit: string; revisions?: string[]; compared: Compared[]; plan: Plan; failedPrunes: ObjectRef[]; operation: Operation | undefined; history: History; now: () => string },
 ): ApplicationStatus {
   const wave = (r: ObjectRef): { syncWave?: number } => (r.syncWave !== undefined ? { syncWave: r.syncWave } : {});
   const resources: ResourceStatus[] = [
@@ -70,7 +85,7 @@ export function finalStatus(
       : removeCondition(conditions, SYNC_ERROR);
   return {
     ...prev,
-    sync: { status: synced ? 'Synced' : 'OutOfSync', revision: o.commit },
+    sync: { status: synced ? 'Synced' : 'OutOfSync', ...revisionFields(o.commit, o.revisions) },
     health: stripEmpty(worst(o.compared.map((c) => c.health))),
     resources,
     conditions,

@@ -13,12 +13,11 @@ import type { Logger } from '../log/logger.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { decideSync, type SyncDecision } from './decide.ts';
 import { plan as makePlan, type AppId, type ObjectRef, type Plan } from './plan/plan.ts';
-import { SourceError, normalizePath } from './source/git.ts';
-import type { RevisionNotFoundError } from './source/revision.ts';
+import { SourceError } from './source/git.ts';
 import { runSync } from './sync-apply.ts';
 import { compareAll } from './sync-compare.ts';
 import { COMPARISON_ERROR, SYNC_ANNOTATION, syncRequestPrunes, WAVE_POLL_MS, type AppMemory, type Compared, type SyncDeps, type SyncOutcome } from './sync-shared.ts';
-import { CachedRenderer, checkSource, type Rendered } from './sync-source.ts';
+import { CachedRenderer, checkSources, type Rendered, type SourceFailure } from './sync-source.ts';
 import { afterRun, comparisonError, finalStatus } from './sync-status.ts';
 
 export { APPLY_CONCURRENCY } from './sync-apply.ts';
@@ -39,6 +38,8 @@ interface Turn {
   /** The sync annotation's value, and whether it is a request not acted on yet. */
   syncToken: string | undefined;
   manual: boolean;
+  /** With spec.sources: each source's revision (status records them apart). */
+  revisions: string[] | undefined;
 }
 
 /** What the sync stage leaves for the status: the compare updated by the applies, and the operation. */
@@ -62,24 +63,25 @@ export class Syncer {
     const id: AppId = { namespace: raw.metadata?.namespace ?? '', name: raw.metadata?.name ?? '' };
     const prev = raw.status ?? {};
     const pollMs = parseDuration(app.spec.pollInterval);
-    const path = normalizePath(app.spec.source.path);
     const started = Date.now();
 
-    // 1. Source: ls-remote, and a shallow fetch only when the commit is new here.
-    const source = await checkSource(this.d, app, raw, id, memory, pollMs, log);
-    if (typeof source !== 'string') return sourceFailed(prev, source.error, pollMs, log, now);
-    const commit = source;
+    // 1. Source: ls-remote, and a shallow fetch only when the commit is new here (each source's, with spec.sources).
+    const source = await checkSources(this.d, app, raw, id, memory, pollMs, log);
+    if (!Array.isArray(source)) return sourceFailed(prev, source, pollMs, log, now);
+    // Several sources: one revision string (comma-joined) keys the operation; status shows them apart (revisions).
+    const revisions = app.spec.sources === undefined ? undefined : source;
+    const commit = source.join(',');
     // Where a reconcile's time goes (debug level): source, render, plan, compare, sync, in ms since the start.
     const marks: Record<string, number> = { source: Date.now() - started };
     const mark = (what: string): void => void (marks[what] = Date.now() - started);
 
     // 2. Render (cached by commit, path and options).
-    const rendered = await this.renderer.render(app, id, commit, path);
+    const rendered = await this.renderer.render(app, id, source);
     mark('render');
 
     // 3. Plan.
     const syncToken = raw.metadata?.annotations?.[SYNC_ANNOTATION];
-    const t: Turn = { app, id, prev, memory, log, now, events: [], syncToken, manual: syncToken !== undefined && syncToken !== memory.syncToken };
+    const t: Turn = { app, id, prev, memory, log, now, events: [], syncToken, manual: syncToken !== undefined && syncToken !== memory.syncToken, revisions };
     const plan = await this.plan(t, rendered);
     if (plan.errors.length > 0) return planFailed(t, plan, commit, pollMs);
     mark('plan');
@@ -104,7 +106,7 @@ export class Syncer {
     log.debug({ ms: marks, objects: plan.apply.length, synced: decision.sync }, 'reconcile timings');
 
     // 6. Status.
-    const status = finalStatus(prev, { commit, plan, now, ...synced });
+    const status = finalStatus(prev, { commit, ...(revisions !== undefined ? { revisions } : {}), plan, now, ...synced });
     return { status, requeueAfterMs, events: t.events };
   }
 
@@ -133,20 +135,22 @@ export class Syncer {
     const prior = continuing ? (lastOp?.syncResult?.resources ?? []) : [];
     const run = await runSync(this.d, t.id, plan, compared, t.memory, t.log, createNamespace, { startedAt, prior });
     if (run.phase !== 'Running') t.memory.syncToken = t.syncToken;
-    const { operation, history } = afterRun(t.prev, run, { commit, continuing, manual: t.manual, startedAt, now: t.now, source: t.app.spec.source, events: t.events });
+    const { operation, history } = afterRun(t.prev, run, { commit, ...(t.revisions !== undefined ? { revisions: t.revisions } : {}), continuing, manual: t.manual, startedAt, now: t.now, spec: t.app.spec, events: t.events });
     t.log.info({ phase: run.phase, revision: commit, message: run.message }, 'sync');
     return { compared: run.compared, failedPrunes: run.failedPrunes, operation, history };
   }
 }
 
-function sourceFailed(prev: ApplicationStatus, error: SourceError | RevisionNotFoundError, pollMs: number, log: Logger, now: () => string): SyncOutcome {
-  const status = comparisonError(prev, `source: ${error.message}`, now());
-  if (prev.conditions?.find((c) => c.type === COMPARISON_ERROR)?.message !== `source: ${error.message}`) log.warn({ err: error.message }, 'source failed');
+function sourceFailed(prev: ApplicationStatus, failure: SourceFailure, pollMs: number, log: Logger, now: () => string): SyncOutcome {
+  const { error, field } = failure;
+  const message = field === undefined ? `source: ${error.message}` : `source: ${field}: ${error.message}`;
+  const status = comparisonError(prev, message, now());
+  if (prev.conditions?.find((c) => c.type === COMPARISON_ERROR)?.message !== message) log.warn({ err: error.message, field }, 'source failed');
   return { status, requeueAfterMs: error instanceof SourceError && error.transient ? Math.min(pollMs, 30_000) : pollMs, events: [] };
 }
 
 function planFailed(t: Turn, plan: Plan, commit: string, pollMs: number): SyncOutcome {
-  const status = comparisonError(t.prev, plan.errors.join('; '), t.now(), commit);
+  const status = comparisonError(t.prev, plan.errors.join('; '), t.now(), commit, t.revisions);
   // Said once per new error (as an Event and a log line), not on every reconcile that finds it again.
   if (t.prev.conditions?.find((c) => c.type === COMPARISON_ERROR)?.message !== status.conditions?.find((c) => c.type === COMPARISON_ERROR)?.message) {
     t.log.warn({ errors: plan.errors }, 'render or plan failed: nothing applied, nothing pruned');

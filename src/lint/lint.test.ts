@@ -41,7 +41,7 @@ describe('lint', () => {
   it('falls back to the nearest parent for a required field that is missing, and reports schema types', () => {
     const text = ['apiVersion: sluice.dev/v1alpha1', 'kind: Application', 'metadata:', '  name: a', 'spec:', '  destination:', '    namespace: 7', ''].join('\n');
     expect(lint([{ path: 'a.yaml', text }]).findings.map(formatFinding)).toEqual([
-      'a.yaml:5:1: spec.source: Invalid input: expected object, received undefined',
+      'a.yaml:5:1: spec.source: required: set spec.source (or spec.sources for several sources)',
       'a.yaml:7:5: spec.destination.namespace: Invalid input: expected string, received number',
     ]);
   });

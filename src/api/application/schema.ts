@@ -59,6 +59,8 @@ export const applicationSourceSchema = z.object({
     })
     .optional(),
   helm: helmOptionsSchema.optional(),
+  /** With spec.sources: a name other sources' helm.valueFiles use as `$name/file.yaml` (Argo CD's `ref`). */
+  ref: z.string().optional(),
 });
 export type ApplicationSource = z.infer<typeof applicationSourceSchema>;
 
@@ -87,26 +89,48 @@ export const syncPolicySchema = z.object({
 });
 export type SyncPolicy = z.infer<typeof syncPolicySchema>;
 
-export const applicationSpecSchema = z.object({
-  source: applicationSourceSchema,
-  destination: z.object({
-    server: z.string().optional(),
-    name: z.string().optional(),
-    namespace: z.string().optional(),
-  }),
-  project: z.string().optional(),
-  syncPolicy: syncPolicySchema.optional(),
-  ignoreDifferences: z.array(z.looseObject({}).meta(preserveHint)).optional(),
-  /** How often the repository is polled when no webhook arrives. */
-  pollInterval: durationSchema.default(DEFAULT_POLL_INTERVAL),
-  /** HTTPS credentials: a Secret with `username` and `password` (or a token as password). */
-  credentials: z
-    .object({
-      secretRef: z.object({ name: z.string(), namespace: z.string().optional() }),
-    })
-    .optional(),
-});
+export const applicationSpecSchema = z
+  .object({
+    /** Exactly one of source and sources (validate.ts). */
+    source: applicationSourceSchema.optional(),
+    /** Argo CD's multi-source form: the objects of every source in one plan; `ref` sources lend value files. */
+    sources: z.array(applicationSourceSchema).optional(),
+    destination: z.object({
+      server: z.string().optional(),
+      name: z.string().optional(),
+      namespace: z.string().optional(),
+    }),
+    project: z.string().optional(),
+    syncPolicy: syncPolicySchema.optional(),
+    ignoreDifferences: z.array(z.looseObject({}).meta(preserveHint)).optional(),
+    /** How often the repository is polled when no webhook arrives. */
+    pollInterval: durationSchema.default(DEFAULT_POLL_INTERVAL),
+    /** HTTPS credentials: a Secret with `username` and `password` (or a token as password). */
+    credentials: z
+      .object({
+        secretRef: z.object({ name: z.string(), namespace: z.string().optional() }),
+      })
+      .optional(),
+  })
+  // Argo CD's rule, at the schema so a linter reports it with the spec's other shape errors (validate.ts has the rest).
+  .superRefine((spec, ctx) => {
+    // Runs with the spec's other shape errors too (`when`), so the spec is only known to be an object here.
+    const s = spec as { source?: unknown; sources?: unknown };
+    if (s.source === undefined && s.sources === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['source'], message: 'required: set spec.source (or spec.sources for several sources)' });
+    }
+  }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
 export type ApplicationSpec = z.infer<typeof applicationSpecSchema>;
+
+/** The sources an Application reads, in order: spec.sources, or spec.source alone (validate.ts allows one form). */
+export function appSources(spec: Pick<ApplicationSpec, 'source' | 'sources'>): ApplicationSource[] {
+  return spec.sources ?? (spec.source !== undefined ? [spec.source] : []);
+}
+
+/** The status field path of source i: spec.source for the single form, spec.sources[i] otherwise. */
+export function sourceField(spec: Pick<ApplicationSpec, 'sources'>, i: number): string {
+  return spec.sources === undefined ? 'spec.source' : `spec.sources[${i}]`;
+}
 
 export const syncStatusCodeSchema = z.enum(['Synced', 'OutOfSync', 'Unknown']);
 export const healthStatusCodeSchema = z.enum(['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown']);
@@ -141,7 +165,8 @@ export const syncResultResourceSchema = z.object({
 export const operationPhaseSchema = z.enum(['Running', 'Terminating', 'Failed', 'Error', 'Succeeded']);
 
 export const applicationStatusSchema = z.object({
-  sync: z.object({ status: syncStatusCodeSchema, revision: z.string().optional() }).optional(),
+  /** revision for spec.source; revisions (one per spec.sources entry, in order) for several sources, as Argo CD. */
+  sync: z.object({ status: syncStatusCodeSchema, revision: z.string().optional(), revisions: z.array(z.string()).optional() }).optional(),
   health: healthSchema.optional(),
   resources: z.array(resourceStatusSchema).optional(),
   conditions: z.array(conditionSchema).optional(),
@@ -149,9 +174,12 @@ export const applicationStatusSchema = z.object({
     .array(
       z.object({
         id: z.int(),
+        /** With several sources: the revisions joined by commas (revisions holds them apart). */
         revision: z.string(),
+        revisions: z.array(z.string()).optional(),
         deployedAt: timestampSchema,
         source: applicationSourceSchema.optional(),
+        sources: z.array(applicationSourceSchema).optional(),
       }),
     )
     .max(HISTORY_LIMIT)
@@ -167,6 +195,7 @@ export const applicationStatusSchema = z.object({
       syncResult: z
         .object({
           revision: z.string().optional(),
+          revisions: z.array(z.string()).optional(),
           resources: z.array(syncResultResourceSchema).optional(),
         })
         .optional(),

@@ -6,6 +6,10 @@ import { validateApplication } from './validate.ts';
 function app(): Application {
   return applicationSchema.parse(loadFixture('application.yaml'));
 }
+function source(a: Application): NonNullable<Application['spec']['source']> {
+  if (a.spec.source === undefined) throw new Error('the fixture has spec.source');
+  return a.spec.source;
+}
 const fields = (a: Application) => validateApplication(a).map((e) => e.field);
 
 describe('validateApplication', () => {
@@ -17,16 +21,16 @@ describe('validateApplication', () => {
     'refuses repoURL %s: only http(s)',
     (url) => {
       const a = app();
-      a.spec.source.repoURL = url;
+      source(a).repoURL = url;
       expect(fields(a)).toEqual(['spec.source.repoURL']);
     },
   );
 
   it('checks source.helm: release name, repository paths, parameter names, kubeVersion', () => {
     const a = app();
-    a.spec.source.helm = { releaseName: 'web', valueFiles: ['values-prod.yaml', '../common/values.yaml'], parameters: [{ name: 'image.tag', value: '1' }], kubeVersion: 'v1.36.3' };
+    source(a).helm = { releaseName: 'web', valueFiles: ['values-prod.yaml', '../common/values.yaml'], parameters: [{ name: 'image.tag', value: '1' }], kubeVersion: 'v1.36.3' };
     expect(validateApplication(a)).toEqual([]);
-    a.spec.source.helm = {
+    source(a).helm = {
       releaseName: 'Web_App',
       valueFiles: ['$values/prod.yaml', '/etc/values.yaml', 'https://x/values.yaml'],
       fileParameters: [{ name: 'f', path: '/abs' }],
@@ -35,7 +39,7 @@ describe('validateApplication', () => {
     };
     expect(validateApplication(a)).toEqual([
       { field: 'spec.source.helm.releaseName', message: 'must be a lowercase DNS label of at most 53 characters, got "Web_App"' },
-      { field: 'spec.source.helm.valueFiles[0]', message: '"$values/prod.yaml" names another source; several sources are not supported yet' },
+      { field: 'spec.source.helm.valueFiles[0]', message: '"$values/prod.yaml" names another source: that needs spec.sources' },
       { field: 'spec.source.helm.valueFiles[1]', message: 'must be a path inside the repository, relative to the chart, got "/etc/values.yaml"' },
       { field: 'spec.source.helm.valueFiles[2]', message: 'must be a path inside the repository, relative to the chart, got "https://x/values.yaml"' },
       { field: 'spec.source.helm.fileParameters[0].path', message: 'must be a path inside the repository, relative to the chart, got "/abs"' },
@@ -46,13 +50,13 @@ describe('validateApplication', () => {
 
   it('accepts plain http for a local server', () => {
     const a = app();
-    a.spec.source.repoURL = 'http://git.local:8080/shop.git';
+    source(a).repoURL = 'http://git.local:8080/shop.git';
     expect(validateApplication(a)).toEqual([]);
   });
 
   it.each(['/etc', '../other', 'a/../../b'])('refuses path %s: relative, without ..', (path) => {
     const a = app();
-    a.spec.source.path = path;
+    source(a).path = path;
     expect(fields(a)).toEqual(['spec.source.path']);
   });
 
@@ -124,5 +128,43 @@ describe('validateApplication: spec.ignoreDifferences', () => {
   it('names a missing kind, an unknown key and an entry that ignores nothing', () => {
     const errors = validateApplication(withIgnore([{ group: 'apps', jsonPointers: ['/a'] }, { kind: 'X', jsonPointer: ['/a'] }, { kind: 'Y' }]));
     expect(errors.map((e) => e.field)).toEqual(['spec.ignoreDifferences[0].kind', 'spec.ignoreDifferences[1].jsonPointer', 'spec.ignoreDifferences[2]']);
+  });
+
+  describe('spec.sources', () => {
+    const chart = { repoURL: 'http://git.local/charts.git', targetRevision: 'main', path: 'charts/web', helm: { valueFiles: ['$values/prod/values.yaml'] } };
+    const values = { repoURL: 'http://git.local/config.git', targetRevision: 'main', ref: 'values' };
+    const multi = (sources: Application['spec']['sources']): Application => {
+      const a = app();
+      delete a.spec.source;
+      a.spec.sources = sources;
+      return a;
+    };
+
+    it('accepts a chart with value files from a ref source, and plain YAML next to it', () => {
+      expect(validateApplication(multi([chart, values, { repoURL: 'http://git.local/plain.git', path: 'extra' }]))).toEqual([]);
+    });
+
+    it('wants exactly one of spec.source and spec.sources, naming the field', () => {
+      const both = app();
+      both.spec.sources = [chart];
+      expect(validateApplication(both)).toEqual([{ field: 'spec.sources', message: 'set either spec.source or spec.sources, not both' }]);
+      const neither = app();
+      delete neither.spec.source;
+      expect(fields(neither)).toEqual(['spec.source']);
+      expect(validateApplication(multi([]))).toEqual([{ field: 'spec.sources', message: 'must name at least one source' }]);
+    });
+
+    it('names the entry of a bad source, an unknown $ref, a duplicate ref, and a ref on spec.source', () => {
+      const bad = multi([{ ...chart, helm: { valueFiles: ['$other/x.yaml'], fileParameters: [{ name: 'f', path: '$values/f' }] } }, values, { ...values, repoURL: 'ssh://git@x/y' }]);
+      expect(validateApplication(bad)).toEqual([
+        { field: 'spec.sources[2].ref', message: '"values" is the ref of an earlier source too' },
+        { field: 'spec.sources[0].helm.valueFiles[0]', message: '"$other/x.yaml" names no source of spec.sources with that ref (known: values)' },
+        { field: 'spec.sources[0].helm.fileParameters[0].path', message: '"$values/f": only valueFiles may name another source' },
+        { field: 'spec.sources[2].repoURL', message: 'must be an http(s) URL (Sluice clones over HTTPS only), got "ssh://git@x/y"' },
+      ]);
+      const single = app();
+      source(single).ref = 'values';
+      expect(fields(single)).toEqual(['spec.source.ref']);
+    });
   });
 });

@@ -3,7 +3,7 @@ import { durationError, parseDuration } from '../common/duration.ts';
 import type { SpecError } from '../common/errors.ts';
 import { fieldPath } from '../common/errors.ts';
 import { parseIgnoreDifferences } from './ignore.ts';
-import { IN_CLUSTER_NAME, IN_CLUSTER_SERVER, type Application } from './schema.ts';
+import { IN_CLUSTER_NAME, IN_CLUSTER_SERVER, sourceField, type Application, type ApplicationSource } from './schema.ts';
 
 /** Retries beyond this are a loop, not a retry policy; -1 (unlimited) is the explicit way to ask for that. */
 const MAX_RETRY_LIMIT = 100;
@@ -11,25 +11,8 @@ const MIN_POLL_MS = 10_000;
 
 export function validateApplication(app: Application): SpecError[] {
   const errors: SpecError[] = [];
-  const { source, destination, syncPolicy } = app.spec;
-
-  // isomorphic-git speaks HTTP(S) only: no ssh://, git@host:, git:// or file paths.
-  let url: URL | undefined;
-  try {
-    url = new URL(source.repoURL);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-    errors.push({ field: 'spec.source.repoURL', message: `must be an http(s) URL (Sluice clones over HTTPS only), got "${source.repoURL}"` });
-  }
-  if (source.path !== undefined) {
-    const segments = source.path.split('/');
-    if (source.path.startsWith('/')) errors.push({ field: 'spec.source.path', message: `must be relative to the repository root, got "${source.path}"` });
-    else if (segments.includes('..')) errors.push({ field: 'spec.source.path', message: `must not contain "..", got "${source.path}"` });
-  }
-
-  errors.push(...validateHelm(source.helm));
+  const { destination, syncPolicy } = app.spec;
+  errors.push(...validateSources(app.spec));
 
   if (destination.server !== undefined && destination.server.replace(/\/+$/, '') !== IN_CLUSTER_SERVER) {
     errors.push({
@@ -78,6 +61,49 @@ export function validateApplication(app: Application): SpecError[] {
   return errors;
 }
 
+/** Exactly one of spec.source and spec.sources; each source's fields; `ref` names unique and every `$ref` known. */
+export function validateSources(spec: Pick<Application['spec'], 'source' | 'sources'>): SpecError[] {
+  if (spec.source !== undefined && spec.sources !== undefined) return [{ field: 'spec.sources', message: 'set either spec.source or spec.sources, not both' }];
+  if (spec.source === undefined && spec.sources === undefined) return [{ field: 'spec.source', message: 'required: set spec.source (or spec.sources for several sources)' }];
+  if (spec.sources !== undefined && spec.sources.length === 0) return [{ field: 'spec.sources', message: 'must name at least one source' }];
+  const list = spec.sources ?? [];
+  const refs = new Set<string>();
+  const errors: SpecError[] = [];
+  list.forEach((s, i) => {
+    if (s.ref === undefined) return;
+    const at = `spec.sources[${i}].ref`;
+    if (!/^[A-Za-z0-9_-]+$/.test(s.ref)) errors.push({ field: at, message: `must be letters, digits, '-' or '_', got "${s.ref}"` });
+    else if (refs.has(s.ref)) errors.push({ field: at, message: `"${s.ref}" is the ref of an earlier source too` });
+    else refs.add(s.ref);
+    if (s.chart !== undefined) errors.push({ field: at, message: 'a ref source lends files from Git: it cannot be a chart from a Helm repository' });
+  });
+  const all = spec.source !== undefined ? [spec.source] : list;
+  all.forEach((s, i) => errors.push(...validateSource(s, sourceField(spec, i), spec.sources === undefined ? undefined : refs)));
+  return errors;
+}
+
+function validateSource(source: ApplicationSource, at: string, refs: Set<string> | undefined): SpecError[] {
+  const errors: SpecError[] = [];
+  // isomorphic-git speaks HTTP(S) only: no ssh://, git@host:, git:// or file paths.
+  let url: URL | undefined;
+  try {
+    url = new URL(source.repoURL);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    errors.push({ field: `${at}.repoURL`, message: `must be an http(s) URL (Sluice clones over HTTPS only), got "${source.repoURL}"` });
+  }
+  if (source.path !== undefined) {
+    const segments = source.path.split('/');
+    if (source.path.startsWith('/')) errors.push({ field: `${at}.path`, message: `must be relative to the repository root, got "${source.path}"` });
+    else if (segments.includes('..')) errors.push({ field: `${at}.path`, message: `must not contain "..", got "${source.path}"` });
+  }
+  if (refs === undefined && source.ref !== undefined) errors.push({ field: `${at}.ref`, message: 'ref names a source of spec.sources: use spec.sources' });
+  errors.push(...validateHelm(source.helm, `${at}.helm`, refs));
+  return errors;
+}
+
 function safeMs(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   try {
@@ -90,19 +116,22 @@ function safeMs(value: unknown): number | undefined {
 /** Helm's release name rule (a DNS label of at most 53 characters, so its derived names fit). */
 const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-function validateHelm(helm: Application['spec']['source']['helm']): SpecError[] {
+function validateHelm(helm: ApplicationSource['helm'], at: string, refs: Set<string> | undefined): SpecError[] {
   if (helm === undefined) return [];
-  const at = 'spec.source.helm';
   const errors: SpecError[] = [];
-  const repoPath = (field: string, p: string): void => {
-    if (p.startsWith('$')) errors.push({ field, message: `"${p}" names another source; several sources are not supported yet` });
-    else if (p.startsWith('/') || /^[a-z][a-z0-9+.-]*:\/\//i.test(p)) errors.push({ field, message: `must be a path inside the repository, relative to the chart, got "${p}"` });
+  const repoPath = (field: string, p: string, allowRef: boolean): void => {
+    if (p.startsWith('$')) {
+      const name = /^\$([^/]+)\/./.exec(p)?.[1];
+      if (refs === undefined) errors.push({ field, message: `"${p}" names another source: that needs spec.sources` });
+      else if (!allowRef) errors.push({ field, message: `"${p}": only valueFiles may name another source` });
+      else if (name === undefined || !refs.has(name)) errors.push({ field, message: `"${p}" names no source of spec.sources with that ref (known: ${[...refs].join(', ') || 'none'})` });
+    } else if (p.startsWith('/') || /^[a-z][a-z0-9+.-]*:\/\//i.test(p)) errors.push({ field, message: `must be a path inside the repository, relative to the chart, got "${p}"` });
   };
   if (helm.releaseName !== undefined && (helm.releaseName.length > 53 || !RELEASE_NAME.test(helm.releaseName))) {
     errors.push({ field: `${at}.releaseName`, message: `must be a lowercase DNS label of at most 53 characters, got "${helm.releaseName}"` });
   }
-  (helm.valueFiles ?? []).forEach((f, i) => repoPath(fieldPath(at, 'valueFiles', i), f));
-  (helm.fileParameters ?? []).forEach((p, i) => repoPath(`${fieldPath(at, 'fileParameters', i)}.path`, p.path));
+  (helm.valueFiles ?? []).forEach((f, i) => repoPath(fieldPath(at, 'valueFiles', i), f, true));
+  (helm.fileParameters ?? []).forEach((p, i) => repoPath(`${fieldPath(at, 'fileParameters', i)}.path`, p.path, false));
   (helm.parameters ?? []).forEach((p, i) => {
     if (p.name.trim() === '') errors.push({ field: `${fieldPath(at, 'parameters', i)}.name`, message: 'must not be empty' });
   });

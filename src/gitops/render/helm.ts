@@ -18,6 +18,8 @@ export interface HelmContext {
   /** The cluster's, passed as Argo CD passes them (source.helm.kubeVersion / apiVersions override). */
   kubeVersion?: string;
   apiVersions?: string[];
+  /** The field of the source's helm options, for messages (default spec.source.helm; spec.sources[i].helm). */
+  field?: string;
 }
 
 export interface HelmLimits {
@@ -89,6 +91,36 @@ export function parseHelmOutput(out: string, chartName: string, chartPath: strin
   return manifests;
 }
 
+/** Where a ref source's files are placed in the render tree of another source (a directory no repository has). */
+export const REF_DIR = '.sluice-refs';
+
+/** `$values/dir/file.yaml` → { ref: 'values', path: 'dir/file.yaml' }; undefined for a plain path. */
+export function parseRefPath(p: string): { ref: string; path: string } | undefined {
+  const m = /^\$([^/]+)\/(.+)$/.exec(p);
+  if (m?.[1] === undefined || m[2] === undefined) return undefined;
+  const path = posix.normalize(m[2]);
+  return path.startsWith('../') || path === '..' || path.startsWith('/') ? undefined : { ref: m[1], path };
+}
+
+/**
+ * Rewrites `$ref/…` value files to where `refFiles` (keyed by the value file as written) are placed in the render
+ * tree, relative to the chart as renderHelm expects; returns the files to add to the tree. A value file without
+ * content here keeps a path that does not exist, so renderHelm's missing-file rule (and ignoreMissingValueFiles)
+ * applies. Pure.
+ */
+export function placeRefValueFiles(opts: HelmOptions, chartPath: string, refFiles: Map<string, Uint8Array>): { opts: HelmOptions; files: RepoFile[] } {
+  const files: RepoFile[] = [];
+  const valueFiles = (opts.valueFiles ?? []).map((vf) => {
+    const ref = parseRefPath(vf);
+    if (ref === undefined) return vf;
+    const placed = `${REF_DIR}/${ref.ref}/${ref.path}`;
+    const content = refFiles.get(vf);
+    if (content !== undefined) files.push({ path: placed, content });
+    return posix.relative(chartPath === '' ? '.' : chartPath, placed);
+  });
+  return { opts: opts.valueFiles === undefined ? opts : { ...opts, valueFiles }, files };
+}
+
 /** Renders the chart at `chartPath` of the repository `files` (every file, paths from the repository root). */
 export async function renderHelm(files: RepoFile[], chartPath: string, opts: HelmOptions, ctx: HelmContext, limits: HelmLimits = HELM_LIMITS): Promise<RenderedManifest[]> {
   const prefix = chartPath === '' ? '' : `${chartPath}/`;
@@ -101,15 +133,16 @@ export async function renderHelm(files: RepoFile[], chartPath: string, opts: Hel
     if (p === undefined) throw new RenderError(field, undefined, `${JSON.stringify(rel)} must be a path inside the repository, relative to the chart`);
     return p;
   };
+  const at = ctx.field ?? 'spec.source.helm';
   const valueFiles: string[] = [];
   (opts.valueFiles ?? []).forEach((vf, i) => {
-    const p = inRepo(`spec.source.helm.valueFiles[${i}]`, vf);
+    const p = inRepo(`${at}.valueFiles[${i}]`, vf);
     if (byPath.has(p)) valueFiles.push(p);
-    else if (opts.ignoreMissingValueFiles !== true) throw new RenderError(`spec.source.helm.valueFiles[${i}]`, undefined, `values file ${JSON.stringify(vf)} does not exist (looked for ${p} in the repository)`);
+    else if (opts.ignoreMissingValueFiles !== true) throw new RenderError(`${at}.valueFiles[${i}]`, undefined, `values file ${JSON.stringify(vf)} does not exist (looked for ${p} in the repository)`);
   });
   const fileParams = (opts.fileParameters ?? []).map((fp, i) => {
-    const p = inRepo(`spec.source.helm.fileParameters[${i}].path`, fp.path);
-    if (!byPath.has(p)) throw new RenderError(`spec.source.helm.fileParameters[${i}].path`, undefined, `file ${JSON.stringify(fp.path)} does not exist (looked for ${p})`);
+    const p = inRepo(`${at}.fileParameters[${i}].path`, fp.path);
+    if (!byPath.has(p)) throw new RenderError(`${at}.fileParameters[${i}].path`, undefined, `file ${JSON.stringify(fp.path)} does not exist (looked for ${p})`);
     return { name: fp.name, path: p };
   });
   const dir = await mkdtemp(join(tmpdir(), 'sluice-helm-'));
@@ -131,14 +164,25 @@ export async function renderHelm(files: RepoFile[], chartPath: string, opts: Hel
  * Renders a chart archive from a Helm repository. Its value files would be inside the archive, which `helm template`
  * cannot name: values, valuesObject and parameters are what such a source takes.
  */
-export async function renderChartArchive(archive: Uint8Array, chartName: string, opts: HelmOptions, ctx: HelmContext, limits: HelmLimits = HELM_LIMITS): Promise<RenderedManifest[]> {
-  if ((opts.valueFiles ?? []).length > 0) throw new RenderError('spec.source.helm.valueFiles', undefined, 'value files of a chart from a Helm repository are not supported yet: use values, valuesObject or parameters');
-  if ((opts.fileParameters ?? []).length > 0) throw new RenderError('spec.source.helm.fileParameters', undefined, 'file parameters need a chart in Git');
+export async function renderChartArchive(archive: Uint8Array, chartName: string, opts: HelmOptions, ctx: HelmContext, limits: HelmLimits = HELM_LIMITS, refFiles: Map<string, Uint8Array> = new Map()): Promise<RenderedManifest[]> {
+  const at = ctx.field ?? 'spec.source.helm';
+  // Only another source's files (`$ref/…`, with spec.sources) can be named: the archive's own cannot.
+  const refs: { path: string; content: Uint8Array }[] = [];
+  (opts.valueFiles ?? []).forEach((vf, i) => {
+    const content = parseRefPath(vf) === undefined ? undefined : refFiles.get(vf);
+    if (content !== undefined) refs.push({ path: `v${i}.yaml`, content });
+    else if (parseRefPath(vf) === undefined) throw new RenderError(`${at}.valueFiles[${i}]`, undefined, 'value files of a chart from a Helm repository must name another source ($ref/file.yaml, with spec.sources): use values, valuesObject or parameters');
+    else if (opts.ignoreMissingValueFiles !== true) throw new RenderError(`${at}.valueFiles[${i}]`, undefined, `values file ${JSON.stringify(vf)} does not exist`);
+  });
+  if ((opts.fileParameters ?? []).length > 0) throw new RenderError(`${at}.fileParameters`, undefined, 'file parameters need a chart in Git');
   const dir = await mkdtemp(join(tmpdir(), 'sluice-helm-'));
   try {
     const tgz = join(dir, `${chartName}.tgz`);
     await writeFile(tgz, archive);
-    return await template(dir, { arg: tgz, name: chartName, display: chartName }, opts, ctx, { valueFiles: [], fileParams: [] }, limits);
+    await mkdir(join(dir, 'refs'));
+    for (const r of refs) await writeFile(join(dir, 'refs', r.path), r.content);
+    const valueFiles = refs.map((r) => join(dir, 'refs', r.path));
+    return await template(dir, { arg: tgz, name: chartName, display: chartName }, opts, ctx, { valueFiles, fileParams: [] }, limits);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

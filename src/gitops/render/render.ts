@@ -51,6 +51,8 @@ export interface RenderInput {
   parsed?: ParsedFiles;
   /** Release defaults and the cluster's versions, asked for only when the path is a chart. */
   helm?: () => Promise<HelmContext>;
+  /** Files added to a chart's tree (other sources' value files, placed by placeRefValueFiles). */
+  extraFiles?: RawFile[];
 }
 
 export type RenderTool = 'directory' | 'kustomize' | 'helm';
@@ -64,7 +66,7 @@ export async function render(input: RenderInput): Promise<{ tool: RenderTool; ma
   // A chart (as Argo CD detects it), or any path the Application says is one.
   if (input.source.helm !== undefined || input.files.some((f) => f.path === 'Chart.yaml')) {
     if (input.helm === undefined) throw new RenderError(`${prefix}Chart.yaml`, undefined, 'Helm charts are not rendered here');
-    return { tool: 'helm', manifests: await renderHelm(await input.readRepo(), input.path, input.source.helm ?? {}, await input.helm()) };
+    return { tool: 'helm', manifests: await renderHelm([...(await input.readRepo()), ...(input.extraFiles ?? [])], input.path, input.source.helm ?? {}, await input.helm()) };
   }
   const memo = input.parsed;
   if (memo === undefined) return { tool: 'directory', manifests: renderDirectory(decode(input.files, prefix), input.source.directory ?? {}, input.path) };

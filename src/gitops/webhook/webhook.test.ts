@@ -36,4 +36,13 @@ describe('push matching', () => {
     expect(matchApplications(apps, push)).toEqual(['a/main', 'a/head']);
     expect(normalizeRepoURL('https://bot@Host:8443/x/y.git/')).toBe('https://host:8443/x/y');
   });
+  it('names an app with several sources of the pushed repository once', () => {
+    const push = { urls: ['https://git.example.com/org/config.git'], ref: 'refs/heads/main' };
+    const apps = [
+      { key: 'a/multi', repoURL: 'https://git.example.com/org/config.git', targetRevision: 'main' },
+      { key: 'a/multi', repoURL: 'https://git.example.com/org/config', targetRevision: 'main' },
+      { key: 'a/other', repoURL: 'https://git.example.com/org/charts.git', targetRevision: 'main' },
+    ];
+    expect(matchApplications(apps, push)).toEqual(['a/multi']);
+  });
 });

@@ -100,7 +100,7 @@ export interface AppRef {
 export function matchApplications(apps: AppRef[], push: Push): string[] {
   const urls = new Set(push.urls.map(normalizeRepoURL));
   const branch = push.ref?.startsWith('refs/heads/') === true ? push.ref.slice('refs/heads/'.length) : undefined;
-  return apps
+  const keys = apps
     .filter((a) => urls.has(normalizeRepoURL(a.repoURL)))
     .filter((a) => {
       const rev = a.targetRevision ?? '';
@@ -108,6 +108,8 @@ export function matchApplications(apps: AppRef[], push: Push): string[] {
       return rev === branch || rev === `refs/heads/${branch}`;
     })
     .map((a) => a.key);
+  // An app with several sources of the pushed repository is refreshed once.
+  return [...new Set(keys)];
 }
 
 export interface WebhookDeps {
