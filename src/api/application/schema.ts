@@ -1,7 +1,7 @@
 // Application (sluice.dev/v1alpha1) with Argo CD field names for the supported subset, plus Sluice's own
 // `pollInterval` and `credentials`. Sluice deploys only into its own cluster (see validate.ts).
 import { z } from 'zod';
-import { preserveHint } from '../common/crd-hints.ts';
+import { celHint, preserveHint } from '../common/crd-hints.ts';
 import { durationSchema } from '../common/duration.ts';
 import { conditionSchema, resourceSchema, timestampSchema } from '../common/meta.ts';
 
@@ -112,6 +112,8 @@ export const applicationSpecSchema = z
       })
       .optional(),
   })
+  // The apiserver refuses the same (an Application with neither, or both, never reaches the operator).
+  .meta(celHint({ rule: 'has(self.source) != has(self.sources)', message: 'set exactly one of spec.source and spec.sources' }))
   // Argo CD's rule, at the schema so a linter reports it with the spec's other shape errors (validate.ts has the rest).
   .superRefine((spec, ctx) => {
     // Runs with the spec's other shape errors too (`when`), so the spec is only known to be an object here.
