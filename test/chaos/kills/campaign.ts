@@ -10,6 +10,7 @@ import type { LeaseObject } from '../../../src/runtime/leader.ts';
 import { startOperator, type OperatorProcess } from '../../support/operator-process.ts';
 import { stepHistoryProblems } from '../observer/check.ts';
 import { observe } from '../observer/follow.ts';
+import { canary } from '../outages/support.ts';
 
 export interface CampaignOptions {
   ns: string;
@@ -49,22 +50,7 @@ type RolloutObj = KubeObject & { spec?: { template?: unknown }; status?: { phase
 type RunObj = KubeObject & { spec?: { metrics?: { name: string; count?: number }[] }; status?: { phase?: string; metricResults?: { name: string; count?: number; measurements?: unknown[] }[] } };
 
 function manifests(name: string, version: number, template: string): object[] {
-  const steps = JSON.parse(JSON.stringify(STEPS).replace('TEMPLATE', template)) as object[];
-  return [
-    ...[`${name}-stable`, `${name}-canary`].map((svc) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } })),
-    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name }, spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: `${name}-stable`, port: 80, weight: 100 }, { name: `${name}-canary`, port: 80, weight: 0 }] }] } },
-    {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'Rollout',
-      metadata: { name },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: name } },
-        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `registry.invalid/${name}:v${version}` }] } },
-        strategy: { canary: { canaryService: `${name}-canary`, stableService: `${name}-stable`, scaleDownDelaySeconds: 1, abortScaleDownDelaySeconds: 1, trafficRouting: { gatewayAPI: { httpRoute: name } }, steps } },
-      },
-    },
-  ];
+  return canary(name, version, JSON.parse(JSON.stringify(STEPS).replace('TEMPLATE', template)) as object[]);
 }
 
 function template(name: string, query: string): object {
