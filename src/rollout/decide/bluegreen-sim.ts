@@ -172,7 +172,9 @@ export class BlueGreenWorld {
           // The invariant: the active selector only moves onto a revision whose every pod is available.
           if ((target?.available ?? 0) < this.replicas) this.violate(`active Service switched to ${a.hash} with ${target?.available ?? 0}/${this.replicas} available`);
           const toNew = before.stableRS !== undefined && a.hash !== before.stableRS;
-          if (toNew && before.abort === true) this.violate(`active Service switched to the new ${a.hash} while aborted`);
+          // A template change clears an abort (as in Argo): only an abort of the revision still current holds the switch.
+          const aborted = before.abort === true && before.currentPodHash === this.templateHash;
+          if (toNew && aborted) this.violate(`active Service switched to the new ${a.hash} while aborted`);
           if (toNew && this.blueGreen.prePromotionAnalysis !== undefined && before.promoteFull !== true && pre !== 'Successful') {
             this.violate(`active Service switched to ${a.hash} before its pre-promotion analysis succeeded (${pre ?? 'none'})`);
           }

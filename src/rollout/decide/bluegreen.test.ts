@@ -434,6 +434,26 @@ describe('blue-green engine', () => {
     expect(w.violations).toEqual([]);
   });
 
+  it('clears an abort when the template moves to another revision: a warm one switches in as any new revision would', () => {
+    // Found by the property below: the abort belonged to h3; the template's move back to h2 starts h2's own update.
+    const w = deployed({ scaleDownDelaySeconds: 30 });
+    w.templateHash = 'h2';
+    w.reconcile();
+    w.settle();
+    w.templateHash = 'h3';
+    w.run(3);
+    w.status.abort = true;
+    w.reconcile();
+    w.settle();
+    expect(w.status.abort).toBe(true);
+    expect(w.selectors.active).toBe('h1');
+    w.templateHash = 'h2';
+    w.run();
+    expect(w.status.abort).toBeUndefined();
+    expect(w.selectors.active).toBe('h2');
+    expect(w.violations).toEqual([]);
+  });
+
   it('goes back without a switch when the template returns to the stable revision', () => {
     const w = deployed({ autoPromotionEnabled: false });
     w.templateHash = 'h2';

@@ -430,6 +430,27 @@ describe('canary engine', () => {
     expect(w.violations).toEqual([]);
   });
 
+  it('moves traffic off the canary when a step sets a weight and the background analysis fails in the same reconcile', () => {
+    // Found by the property below (CI seed -338294237): the abort's second pass read the first pass's unapplied weight.
+    const w = deployed([{ setWeight: 1 }, { setWeight: 0 }], { replicas: 1, routed: true });
+    w.spec.strategy!.canary!.analysis = { templates: [{ templateName: 'bg' }], startingStep: 1 };
+    newRevision(w);
+    for (let i = 0; i < 4; i++) {
+      w.reconcile();
+      w.settle();
+      w.now += 500;
+    }
+    expect(w.routerWeight).toBe(1);
+    expect(w.stepAnalysis[-1]).toBe('Running');
+    w.stepAnalysis[-1] = 'Failed';
+    const d = w.reconcile();
+    expect(d.actions).toContainEqual(expect.objectContaining({ kind: 'setWeight', weight: 0 }));
+    w.settle();
+    expect(w.status.abort).toBe(true);
+    expect(w.routerWeight).toBe(0);
+    expect(w.violations).toEqual([]);
+  });
+
   it('property: whatever people and pods do, the invariants hold', () => {
     const step = fc.oneof(
       fc.record({ setWeight: fc.integer({ min: 0, max: 100 }) }),

@@ -47,7 +47,9 @@ export function canaryReplicasFor(weight: number, replicas: number, routed: bool
 export function decideCanary(o: Observed): Decision {
   const d = decideOnce(o);
   if (d.status.abort !== true || o.status.abort === true) return reportRuns(o, d, d.status.currentStepIndex);
-  const again = decideOnce({ ...o, status: d.status });
+  // The first pass's actions are dropped, so the weights it wrote into the status were never applied: the second pass
+  // must start from the weights in force, or it would skip moving traffic off the canary.
+  const again = decideOnce({ ...o, status: { ...d.status, canary: { ...d.status.canary, weights: o.status.canary?.weights } } });
   return reportRuns(o, { ...again, events: [...d.events, ...again.events] }, d.status.currentStepIndex);
 }
 
