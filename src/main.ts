@@ -7,6 +7,7 @@ import { applicationWebhook } from './gitops/controller.ts';
 import { handleWebhook } from './gitops/webhook/webhook.ts';
 import { KubeClient } from './kube/client.ts';
 import { KubeconfigError, loadKubeAuth } from './kube/kubeconfig.ts';
+import { R } from './kube/resource.ts';
 import { createLogger } from './log/logger.ts';
 import { EventRecorder } from './runtime/events.ts';
 import { Manager } from './runtime/manager.ts';
@@ -30,7 +31,8 @@ export async function runOperator(config: Config): Promise<number> {
     metrics,
     namespaces: config.namespaces,
     resyncMs: 10 * 60_000,
-    leaderElection: config.leaderElect
+    // Sharding needs a leader too: the sharder runs there.
+    leaderElection: config.leaderElect || config.shards === 'auto'
       ? {
           namespace: config.leaderElectionNamespace,
           name: config.leaderElectionId,
@@ -40,6 +42,18 @@ export async function runOperator(config: Config): Promise<number> {
           retryPeriodMs: config.leaderElectionRetryPeriod * 1000,
         }
       : undefined,
+    sharding:
+      config.shards === 'auto'
+        ? {
+            id: config.identity,
+            namespace: config.leaderElectionNamespace,
+            ring: config.leaderElectionId,
+            resources: [R.rollout, R.application, R.analysisRun],
+            leaseDurationMs: config.leaderElectionLeaseDuration * 1000,
+            renewDeadlineMs: config.leaderElectionRenewDeadline * 1000,
+            retryPeriodMs: config.leaderElectionRetryPeriod * 1000,
+          }
+        : undefined,
   });
   const events = new EventRecorder({ client: eventClient, log, instance: config.identity });
   registerControllers(manager, { client, log, events, workers: config.workers, rolloutWorkers: config.rolloutWorkers, prometheusAddress: config.prometheusAddress, registry: metrics.registry });
@@ -56,7 +70,7 @@ export async function runOperator(config: Config): Promise<number> {
     webhook: (req, res) => handleWebhook(req, res, hook),
   });
   const dashboard = config.dashboardAddr === undefined ? undefined : await startOperatorDashboard(config, client, log);
-  log.info({ identity: config.identity, namespaces: config.namespaces.length > 0 ? config.namespaces : 'all', metrics: `${host}:${probes.port}`, leaderElect: config.leaderElect }, 'sluice starting');
+  log.info({ identity: config.identity, namespaces: config.namespaces.length > 0 ? config.namespaces : 'all', metrics: `${host}:${probes.port}`, leaderElect: config.leaderElect, shards: config.shards }, 'sluice starting');
 
   let shuttingDown = false;
   const shutdown = (signal: string): void => {
@@ -71,7 +85,7 @@ export async function runOperator(config: Config): Promise<number> {
   const outcome = await manager.run();
   if (outcome === 'lost') {
     // As controller-runtime does: a process that lost the lease exits, and its replacement campaigns afresh.
-    log.error('leader election lost; exiting');
+    log.error(config.shards === 'auto' ? 'shard or leader lease lost; exiting' : 'leader election lost; exiting');
     await dashboard?.close();
     await probes.close();
     return 1;

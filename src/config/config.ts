@@ -23,6 +23,8 @@ export const ConfigSchema = z.object({
   leaderElectionLeaseDuration: z.number().positive().default(15),
   leaderElectionRenewDeadline: z.number().positive().default(10),
   leaderElectionRetryPeriod: z.number().positive().default(2),
+  // 'auto': every replica acts on its share of the objects (src/runtime/sharding); 'off': one leader does all.
+  shards: z.enum(['off', 'auto'], { error: 'must be "auto" or "off"' }).default('off'),
   identity: z.string().min(1).default(`${hostname()}-${process.pid}`),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   prometheusAddress: z.url({ protocol: /^https?$/ }).optional(),
@@ -37,6 +39,8 @@ export const ConfigSchema = z.object({
 }).superRefine((c, ctx) => {
   // A leader must renew before its lease lapses, and retry more than once before it gives up.
   if (c.leaderElectionRenewDeadline >= c.leaderElectionLeaseDuration) ctx.addIssue({ code: 'custom', path: ['leaderElectionRenewDeadline'], message: `must be less than the lease duration (${c.leaderElectionLeaseDuration} s)` });
+  // A shard id is a label value and part of a Lease name.
+  if (c.shards === 'auto' && !/^[a-z0-9]([-a-z0-9.]{0,40}[a-z0-9])?$/.test(c.identity)) ctx.addIssue({ code: 'custom', path: ['identity'], message: 'must be a lowercase DNS-1123 name of at most 42 characters with --shards=auto (it becomes a label value and a Lease name)' });
   if (c.leaderElectionRetryPeriod >= c.leaderElectionRenewDeadline) ctx.addIssue({ code: 'custom', path: ['leaderElectionRetryPeriod'], message: `must be less than the renew deadline (${c.leaderElectionRenewDeadline} s)` });
 });
 
@@ -64,6 +68,7 @@ export const SETTINGS: Setting[] = [
   { key: 'leaderElectionLeaseDuration', flag: 'leader-election-lease-duration', env: 'SLUICE_LEADER_ELECTION_LEASE_DURATION', kind: 'number', help: 'seconds a standby waits before taking an unrenewed lease (default 15)' },
   { key: 'leaderElectionRenewDeadline', flag: 'leader-election-renew-deadline', env: 'SLUICE_LEADER_ELECTION_RENEW_DEADLINE', kind: 'number', help: 'seconds the leader keeps trying to renew before it gives up and exits (default 10)' },
   { key: 'leaderElectionRetryPeriod', flag: 'leader-election-retry-period', env: 'SLUICE_LEADER_ELECTION_RETRY_PERIOD', kind: 'number', help: 'seconds between lease attempts (default 2)' },
+  { key: 'shards', flag: 'shards', env: 'SLUICE_SHARDS', kind: 'string', help: 'auto: every replica works on its share of Rollouts and Applications (membership Leases, a hash ring); off: one leader (default off)' },
   { key: 'identity', flag: 'identity', env: 'POD_NAME', kind: 'string', help: 'this replica\'s identity in the Lease (default host-pid)' },
   { key: 'prometheusAddress', flag: 'prometheus-address', env: 'SLUICE_PROMETHEUS_ADDRESS', kind: 'string', help: 'Prometheus URL for builtin analysis checks that name none' },
   { key: 'dashboardAddr', flag: 'dashboard-addr', env: 'SLUICE_DASHBOARD_ADDR', kind: 'string', help: 'serve the web dashboard here, HOST:PORT (default: off); viewers sign in with their own Kubernetes token' },

@@ -218,7 +218,8 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
  */
 export function applicationWebhook(manager: Manager, client: KubeClient, secrets: WebhookSecrets): WebhookDeps {
   type Src = { repoURL?: string; targetRevision?: string };
-  const apps = manager.cache<ApplicationObject & { spec?: { source?: Src; sources?: Src[] } }>(R.application);
+  // Every Application, not only this shard's: a push reaching any replica refreshes them all (through the apiserver).
+  const apps = manager.cache<ApplicationObject & { spec?: { source?: Src; sources?: Src[] } }>(R.application, { shard: false });
   return {
     secrets,
     apps: () =>

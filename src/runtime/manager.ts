@@ -5,6 +5,10 @@ import { Controller, type Reconciler } from './controller.ts';
 import { Informer, keyOf, objectKey, type Handler } from './informer.ts';
 import { LeaderElector } from './leader.ts';
 import type { Metrics } from './metrics.ts';
+import { drainSelector, ownSelector } from './sharding/decide.ts';
+import { drainAcknowledger } from './sharding/drain.ts';
+import { ShardMembership } from './sharding/membership.ts';
+import { metadataOnly, Sharder } from './sharding/sharder.ts';
 
 /** Read access to one kind across the watched namespaces (one informer per namespace, or one for all). */
 export class Cache<T extends KubeObject> {
@@ -55,7 +59,15 @@ export interface ManagerOptions {
   namespaces?: string[];
   leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   resyncMs?: number;
+  /**
+   * Several active replicas (src/runtime/sharding). Needs `leaderElection`: its leader runs the sharder. The caches of
+   * `resources` opened without a label selector hold only this shard's objects.
+   */
+  sharding?: { id: string; namespace: string; ring: string; resources: ResourceType[]; leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
 }
+
+/** How often a replica refreshes its sluice_shard_owned_objects gauge. */
+const OWNED_GAUGE_MS = 5_000;
 
 export interface ControllerSpec<T extends KubeObject> {
   name: string;
@@ -77,6 +89,10 @@ export class Manager {
   private readonly o: ManagerOptions;
   private readonly caches = new Map<string, Cache<KubeObject>>();
   private readonly controllers: Controller[] = [];
+  /** Which cache each controller reconciles (a drain waits for the controllers of the drained object's cache). */
+  private readonly controllerCache = new Map<Controller, Cache<KubeObject>>();
+  private membership: ShardMembership | undefined;
+  private readonly shardedCaches: Cache<KubeObject>[] = [];
   private elector: LeaderElector | undefined;
   private stopping = new AbortController();
   private started = false;
@@ -91,8 +107,13 @@ export class Manager {
    * The shared cache of one kind (and label selector). `transform` cuts objects to what its readers use; caches with
    * different transforms (`transform.id`) are separate informers, so a reader never gets a cut it did not ask for.
    */
-  cache<T extends KubeObject>(resource: ResourceType, opts: { labelSelector?: string; transform?: { id: string; fn: (o: T) => T } } = {}): Cache<T> {
-    const id = `${resource.group}/${resource.plural}?${opts.labelSelector ?? ''}#${opts.transform?.id ?? ''}`;
+  cache<T extends KubeObject>(resource: ResourceType, opts: { labelSelector?: string; transform?: { id: string; fn: (o: T) => T }; shard?: false } = {}): Cache<T> {
+    const sh = this.o.sharding;
+    // With sharding, the cache a controller reconciles from holds this shard's objects only; `shard: false` (the
+    // sharder, a webhook looking across all Applications) and caches with a selector of their own see everything.
+    const sharded = sh !== undefined && opts.labelSelector === undefined && opts.shard !== false && sh.resources.includes(resource);
+    const labelSelector = sharded ? ownSelector(sh.id) : opts.labelSelector;
+    const id = `${resource.group}/${resource.plural}?${labelSelector ?? ''}#${opts.transform?.id ?? ''}`;
     let c = this.caches.get(id);
     if (c === undefined) {
       const scopes = resource.namespaced && this.o.namespaces !== undefined && this.o.namespaces.length > 0 ? this.o.namespaces : [undefined];
@@ -102,7 +123,7 @@ export class Manager {
             client: this.o.client,
             resource,
             namespace,
-            labelSelector: opts.labelSelector,
+            labelSelector,
             transform: opts.transform?.fn as ((o: KubeObject) => KubeObject) | undefined,
             log: this.o.log.child({ informer: resource.plural, namespace: namespace ?? '*' }),
             resyncMs: this.o.resyncMs,
@@ -111,6 +132,7 @@ export class Manager {
       c = new Cache<KubeObject>(resource, informers);
       this.caches.set(id, c);
       if (this.started) for (const i of informers) i.start();
+      if (sharded && opts.transform === undefined) this.addDrain(resource, c);
     }
     return c as unknown as Cache<T>;
   }
@@ -132,7 +154,18 @@ export class Manager {
     }
     for (const w of spec.watches ?? []) w.cache.on((_ev, obj) => w.map(obj).forEach((k) => ctrl.enqueue(k)));
     this.controllers.push(ctrl);
+    this.controllerCache.set(ctrl, spec.for as unknown as Cache<KubeObject>);
     return ctrl;
+  }
+
+  /** The shard's half of the drain handshake for one sharded kind: a watch on its drained objects, and their ack. */
+  private addDrain(resource: ResourceType, own: Cache<KubeObject>): void {
+    const sh = this.o.sharding;
+    if (sh === undefined) return;
+    this.shardedCaches.push(own);
+    const draining = this.cache<KubeObject>(resource, { labelSelector: drainSelector(sh.id), transform: { id: 'shard-drain', fn: metadataOnly } });
+    const busy = (key: string): boolean => [...this.controllerCache].some(([ctrl, cache]) => cache.resource === resource && ctrl.queue.isProcessing(key));
+    this.addController({ name: `shard-drain-${resource.plural}`, for: draining, workers: 2, reconciler: drainAcknowledger({ client: this.o.client, id: sh.id, metrics: this.o.metrics, resource, draining, own, busy }) });
   }
 
   /**
@@ -166,6 +199,7 @@ export class Manager {
       for (const c of this.controllers) c.start();
     };
     const le = this.o.leaderElection;
+    if (this.o.sharding !== undefined && le !== undefined) return this.runSharded(signal, le, this.o.sharding);
     if (le === undefined) {
       startWorkers();
       await aborted(signal);
@@ -181,11 +215,46 @@ export class Manager {
     return outcome;
   }
 
+  /**
+   * Sharded: every replica acts once its membership Lease is held; the leader also runs the sharder. A membership
+   * that cannot be renewed in time (fencing) or a lost leader lease stops every reconcile at once ('lost').
+   */
+  private async runSharded(signal: AbortSignal, le: NonNullable<ManagerOptions['leaderElection']>, sh: NonNullable<ManagerOptions['sharding']>): Promise<'stopped' | 'lost'> {
+    const log = this.o.log.child({ component: 'sharding', shard: sh.id });
+    this.membership = new ShardMembership({ client: this.o.client, namespace: sh.namespace, id: sh.id, ring: sh.ring, log, leaseDurationMs: sh.leaseDurationMs, renewDeadlineMs: sh.renewDeadlineMs, retryPeriodMs: sh.retryPeriodMs });
+    if (!(await this.membership.acquire(signal))) return 'stopped';
+    for (const c of this.controllers) c.start();
+    const gauge = setInterval(() => {
+      for (const c of this.shardedCaches) this.o.metrics.shardOwned.set({ resource: c.resource.plural }, c.list().length);
+    }, OWNED_GAUGE_MS);
+    gauge.unref();
+    signal.addEventListener('abort', () => clearInterval(gauge), { once: true });
+    const sharderStop = new AbortController();
+    signal.addEventListener('abort', () => sharderStop.abort(), { once: true });
+    this.elector = new LeaderElector({ client: this.o.client, log: this.o.log.child({ component: 'leader-election' }), ...le });
+    const leading = this.elector.run(signal, () => {
+      this.o.metrics.leader.set(1);
+      const caches = sh.resources.map((resource) => ({ resource, cache: this.cache<KubeObject>(resource, { shard: false, transform: { id: 'sharder', fn: metadataOnly } }) }));
+      const sharder = new Sharder({ client: this.o.client, log: log.child({ component: 'sharder' }), metrics: this.o.metrics, namespace: sh.namespace, ring: sh.ring, caches, periodMs: sh.retryPeriodMs });
+      void sharder.run(sharderStop.signal);
+    });
+    const member = this.membership.run(signal).then((o) => (o === 'fenced' ? 'lost' : 'stopped'));
+    const outcome = await Promise.race([member, leading]);
+    if (outcome === 'lost') {
+      clearInterval(gauge);
+      sharderStop.abort();
+      this.o.metrics.leader.set(0);
+      await Promise.all(this.controllers.map((c) => c.stop(true)));
+    }
+    return outcome;
+  }
+
   /** Graceful: let in-flight reconciles finish, give up the lease, stop watching. */
   async stop(): Promise<void> {
     await Promise.all(this.controllers.map((c) => c.stop(false)));
     this.stopping.abort(); // ends the renew loop first, so the release below is not renewed again
     await this.elector?.release();
+    await this.membership?.release();
     this.o.metrics.leader.set(0);
     await Promise.all([...this.caches.values()].flatMap((c) => c.informers.map((i) => i.stop())));
   }

@@ -10,6 +10,12 @@ export class Metrics {
   readonly requests: Counter<'verb' | 'code'>;
   readonly relists: Counter<'resource'>;
   readonly leader: Gauge;
+  /** Sharding (src/runtime/sharding): this replica's own objects, and the sharder's view of the ring. */
+  readonly shardOwned: Gauge<'resource'>;
+  readonly shardDrainsAcknowledged: Counter<'resource'>;
+  readonly shardAssigned: Gauge<'shard' | 'resource'>;
+  readonly shardMoves: Counter<'resource' | 'step'>;
+  readonly shardMembers: Gauge;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -26,6 +32,11 @@ export class Metrics {
     this.requests = new Counter({ name: 'sluice_apiserver_requests_total', help: 'Requests to the apiserver by verb and status code class.', labelNames: ['verb', 'code'], registers });
     this.relists = new Counter({ name: 'sluice_informer_relists_total', help: 'Full relists after an expired watch.', labelNames: ['resource'], registers });
     this.leader = new Gauge({ name: 'sluice_leader', help: '1 while this process holds the leader lease (or runs without election).', registers });
+    this.shardOwned = new Gauge({ name: 'sluice_shard_owned_objects', help: 'Objects this replica owns (its shard label, not being drained).', labelNames: ['resource'], registers });
+    this.shardDrainsAcknowledged = new Counter({ name: 'sluice_shard_drains_acknowledged_total', help: 'Objects this replica let go of when the sharder drained them.', labelNames: ['resource'], registers });
+    this.shardAssigned = new Gauge({ name: 'sluice_sharder_assigned_objects', help: 'Objects the ring assigns to each shard (the leader\'s view).', labelNames: ['shard', 'resource'], registers });
+    this.shardMoves = new Counter({ name: 'sluice_sharder_moves_total', help: 'Sharder writes: assign (new object), drain (move from a live shard), reassign (from a dead shard).', labelNames: ['resource', 'step'], registers });
+    this.shardMembers = new Gauge({ name: 'sluice_sharder_ring_members', help: 'Ready shards in the ring (the leader\'s view).', registers });
     if (opts.processMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
   }
 

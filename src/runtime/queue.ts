@@ -113,6 +113,11 @@ export class WorkQueue {
     return this.order.length;
   }
 
+  /** Whether a worker holds `key` right now (a drain waits for it before letting the object go). */
+  isProcessing(key: string): boolean {
+    return this.processing.has(key);
+  }
+
   get inFlight(): number {
     return this.processing.size;
   }
