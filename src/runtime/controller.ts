@@ -110,6 +110,7 @@ export class Controller {
       const { namespace, name } = splitKey(key);
       const reqLog = log.child({ controller: this.name, key });
       const end = metrics.reconcileSeconds.startTimer(labels);
+      const startedAt = Date.now();
       try {
         const res = await reconciler.reconcile({ key, namespace, name, log: reqLog, signal });
         this.queue.forget(key);
@@ -131,6 +132,8 @@ export class Controller {
           reqLog[conflict ? 'debug' : 'warn']({ err: describe(err), retryInMs: delay, failures: this.queue.failuresOf(key) }, 'reconcile failed; will retry');
         }
       } finally {
+        // At debug: the span of every reconcile, which shows (across replicas' logs) that no two acted on a key at once.
+        reqLog.debug({ startedAt, endedAt: Date.now() }, 'reconcile span');
         end();
         this.queue.done(key);
         metrics.inFlight.set(labels, this.queue.inFlight);

@@ -164,7 +164,7 @@ export class Manager {
     if (sh === undefined) return;
     this.shardedCaches.push(own);
     const draining = this.cache<KubeObject>(resource, { labelSelector: drainSelector(sh.id), transform: { id: 'shard-drain', fn: metadataOnly } });
-    const busy = (key: string): boolean => [...this.controllerCache].some(([ctrl, cache]) => cache.resource === resource && ctrl.queue.isProcessing(key));
+    const busy = (key: string): boolean => [...this.controllerCache].some(([ctrl, cache]) => cache === own && ctrl.queue.isProcessing(key));
     this.addController({ name: `shard-drain-${resource.plural}`, for: draining, workers: 2, reconciler: drainAcknowledger({ client: this.o.client, id: sh.id, metrics: this.o.metrics, resource, draining, own, busy }) });
   }
 

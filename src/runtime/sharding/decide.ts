@@ -7,6 +7,11 @@ import type { LeaseObject } from '../leader.ts';
 export const OWNER_LABEL = 'shard.sluice.dev/owner';
 /** Set by the sharder to take an object from its owner; the owner acknowledges by removing it and the owner label. */
 export const DRAIN_LABEL = 'shard.sluice.dev/drain';
+/**
+ * The owner the sharder last wrote. Only an owner label that matches it counts as today's assignment (which the
+ * ring keeps where it can); a label someone edited by hand does not, so the object is moved back.
+ */
+export const ASSIGNED_ANNOTATION = 'shard.sluice.dev/assigned';
 /** On membership Leases: the ring they belong to. */
 export const RING_LABEL = 'shard.sluice.dev/ring';
 export const LEASE_PREFIX = 'sluice-shard-';

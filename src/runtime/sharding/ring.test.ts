@@ -84,6 +84,59 @@ describe('hash ring', () => {
     );
   });
 
+  const members4 = fc.uniqueArray(fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,20}$/), { minLength: 4, maxLength: 4 });
+  const sticky = (keys: string[], members: string[], owners: Map<string, string>) => assign(keys, new Ring(members), undefined, { owners });
+
+  it('with today\'s owners, a new key moves nothing else', () => {
+    fc.assert(
+      fc.property(members4, keySet(301), (members, keys) => {
+        const before = sticky(keys.slice(0, 300), members.slice(0, 3), new Map());
+        const after = sticky(keys, members.slice(0, 3), before);
+        expect(moved(before, after)).toBe(0);
+        expect(after.size).toBe(301);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('with today\'s owners, a leave moves exactly the leaver\'s keys, and a join moves only what the newcomer takes', () => {
+    fc.assert(
+      fc.property(members4, keySet(300), (members, keys) => {
+        const three = sticky(keys, members.slice(0, 3), new Map());
+        const four = sticky(keys, members, three);
+        const taken = [...four.values()].filter((m) => m === members[3]).length;
+        // Besides what the newcomer takes, a few shed keys may land on an elder with room (at most 5 % of all).
+        expect(moved(three, four) - taken).toBeLessThanOrEqual(15);
+        // The newcomer gets a fair share: within 20 % of the mean of four.
+        expect(taken).toBeGreaterThanOrEqual(75 * 0.8);
+        for (const n of counts(four).values()) expect(n).toBeLessThanOrEqual(capacity(300, 4));
+        const back = sticky(keys, members.slice(0, 3), four);
+        expect(moved(four, back)).toBe(taken); // a leave moves the leaver's keys and nothing else
+        for (const n of counts(back).values()) {
+          expect(n).toBeGreaterThanOrEqual(80);
+          expect(n).toBeLessThanOrEqual(120);
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('keeps its decision while the drains it asked for are pending', () => {
+    fc.assert(
+      fc.property(members4, keySet(120), (members, keys) => {
+        const three = sticky(keys, members.slice(0, 3), new Map());
+        const four = sticky(keys, members, three);
+        // The next pass sees the same owner labels, those moving now marked as draining.
+        const leaving = new Map([...three].filter(([k, m]) => four.get(k) !== m));
+        const owners = new Map([...three].filter(([k]) => !leaving.has(k)));
+        const again = assign(keys, new Ring(members), undefined, { owners, leaving });
+        expect([...again].sort()).toEqual([...four].sort());
+        for (const [k, from] of leaving) expect(again.get(k)).not.toBe(from);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it('rejects nonsense parameters', () => {
     expect(() => new Ring(['a'], 0)).toThrow(/vnodes/);
     expect(() => assign(['a/b'], new Ring(['a']), 0.5)).toThrow(/loadFactor/);

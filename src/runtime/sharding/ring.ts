@@ -5,8 +5,11 @@
 // objects, where a plain ring's variance would not.
 
 export const DEFAULT_VNODES = 128;
-/** 1.1: with 3 members nobody exceeds the mean by more than 10 %, so nobody falls below it by more than 20 %. */
-export const DEFAULT_LOAD_FACTOR = 1.1;
+/**
+ * 1.05: nobody exceeds the mean by more than 5 %, so with 3 members nobody falls below it by more than 10 %, and a
+ * fourth member joining takes at least 85 % of the new mean from the others.
+ */
+export const DEFAULT_LOAD_FACTOR = 1.05;
 
 /** FNV-1a over UTF-16 code units, then murmur3's finaliser: FNV alone clusters similar keys (rollout-1, rollout-2). */
 export function hash32(s: string): number {
@@ -82,26 +85,54 @@ export function capacity(keys: number, members: number, loadFactor = DEFAULT_LOA
 }
 
 /**
- * Assigns every key to a member: its ring owner, or the next member in ring order with room under the bound. Keys
- * are placed in order of their hash (then the key), an order independent of the members, so the outcome is a pure
- * function of the key set and the member set, and a member joining or leaving moves few keys.
+ * Assigns every key to a member: its ring owner, or the next member in ring order with room under the bound.
+ *
+ * With `current` (the owners today), an owner still in the ring keeps its keys up to the bound, and only the rest
+ * are placed afresh: a new object moves nothing else, a member leaving moves only its keys, and one joining takes
+ * the keys its elders hold past the new bound (a bounded ring computed from scratch would cascade: one new key can
+ * push a neighbour's key along the ring). A key an owner sheds or is being drained from goes elsewhere while any
+ * other member has room. Keys are taken in order of their hash (then the key), an order independent of the members,
+ * so the outcome is a pure function of the keys, the members and the current owners.
  */
-export function assign(keys: Iterable<string>, ring: Ring, loadFactor = DEFAULT_LOAD_FACTOR): Map<string, string> {
+export function assign(
+  keys: Iterable<string>,
+  ring: Ring,
+  loadFactor = DEFAULT_LOAD_FACTOR,
+  current?: { owners: ReadonlyMap<string, string>; /** keys being drained from these owners: not theirs to keep */ leaving?: ReadonlyMap<string, string> },
+): Map<string, string> {
   if (!(loadFactor >= 1)) throw new RangeError(`loadFactor must be at least 1, got ${loadFactor}`);
   const out = new Map<string, string>();
   if (ring.size === 0) return out;
   const ordered = [...new Set(keys)].map((k) => ({ k, h: hash32(k) })).sort((a, b) => a.h - b.h || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
   const cap = capacity(ordered.length, ring.size, loadFactor);
+  const members = new Set(ring.members);
   const load = new Map<string, number>();
+  const shed = new Map<string, string>(current?.leaving ?? []);
+  if (current !== undefined) {
+    for (const { k } of ordered) {
+      const owner = current.owners.get(k);
+      if (shed.has(k)) continue;
+      if (owner === undefined || !members.has(owner)) continue;
+      const n = load.get(owner) ?? 0;
+      if (n < cap) {
+        load.set(owner, n + 1);
+        out.set(k, owner);
+      } else shed.set(k, owner);
+    }
+  }
   for (const { k } of ordered) {
+    if (out.has(k)) continue;
     for (const m of ring.candidates(k)) {
       const n = load.get(m) ?? 0;
-      if (n < cap) {
+      if (n < cap && shed.get(k) !== m) {
         load.set(m, n + 1);
         out.set(k, m);
         break;
       }
     }
+    // Every other member is full (many keys drained from one shard at once): it stays where it is rather than nowhere.
+    const back = shed.get(k);
+    if (!out.has(k) && back !== undefined && members.has(back)) out.set(k, back);
   }
   return out;
 }

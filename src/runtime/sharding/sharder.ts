@@ -5,13 +5,23 @@ import type { Logger } from '../../log/logger.ts';
 import { microTime, type LeaseObject } from '../leader.ts';
 import type { Cache } from '../manager.ts';
 import type { Metrics } from '../metrics.ts';
-import { decideObject, DRAIN_LABEL, hashKey, memberState, OWNER_LABEL, RING_LABEL, SHARDER_HOLDER } from './decide.ts';
+import { ASSIGNED_ANNOTATION, decideObject, DRAIN_LABEL, hashKey, memberState, OWNER_LABEL, RING_LABEL, SHARDER_HOLDER } from './decide.ts';
 import { assign, Ring } from './ring.ts';
 
 /** The sharder reads only what it decides on: a metadata-only cut of each sharded object. */
 export function metadataOnly<T extends KubeObject>(o: T): T {
   const m = o.metadata;
-  return { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: m?.name, namespace: m?.namespace, labels: m?.labels, ownerReferences: m?.ownerReferences, resourceVersion: m?.resourceVersion } } as T;
+  const assigned = m?.annotations?.[ASSIGNED_ANNOTATION];
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: { name: m?.name, namespace: m?.namespace, labels: m?.labels, annotations: assigned === undefined ? undefined : { [ASSIGNED_ANNOTATION]: assigned }, ownerReferences: m?.ownerReferences, resourceVersion: m?.resourceVersion },
+  } as T;
+}
+
+interface LabelPatch {
+  labels: Record<string, string | null>;
+  annotations?: Record<string, string>;
 }
 
 /** A dead Lease is deleted after this long, as kubernetes-controller-sharding cleans up orphaned shards. */
@@ -104,9 +114,22 @@ export class Sharder {
     const { live } = await this.members();
     const ring = new Ring(live);
     const objects = this.o.caches.flatMap(({ resource, cache }) => cache.list().map((obj) => ({ resource, obj })));
+    // Today's owners (as the sharder wrote them) make the assignment sticky: only what must move moves. The first
+    // object of a key decides (a Rollout before its AnalysisRuns, by the order of the caches).
+    const owners = new Map<string, string>();
+    const leaving = new Map<string, string>();
+    for (const { obj } of objects) {
+      const k = hashKey(obj);
+      const owner = obj.metadata?.labels?.[OWNER_LABEL];
+      if (owner === undefined || owners.has(k) || leaving.has(k)) continue;
+      if (obj.metadata?.labels?.[DRAIN_LABEL] !== undefined) leaving.set(k, owner);
+      else if (obj.metadata?.annotations?.[ASSIGNED_ANNOTATION] === owner) owners.set(k, owner);
+    }
     const desired = assign(
       objects.map(({ obj }) => hashKey(obj)),
       ring,
+      undefined,
+      { owners, leaving },
     );
     const owned = new Map<string, number>();
     const writes: (() => Promise<void>)[] = [];
@@ -115,7 +138,8 @@ export class Sharder {
       if (want !== undefined) owned.set(`${want}\u0000${resource.plural}`, (owned.get(`${want}\u0000${resource.plural}`) ?? 0) + 1);
       const action = decideObject(obj.metadata?.labels, want, live);
       if (action.kind === 'none') continue;
-      writes.push(() => this.write(resource, obj, action.kind === 'assign' ? { [OWNER_LABEL]: action.to, [DRAIN_LABEL]: null } : { [DRAIN_LABEL]: 'true' }, action));
+      const patch: LabelPatch = action.kind === 'assign' ? { labels: { [OWNER_LABEL]: action.to, [DRAIN_LABEL]: null }, annotations: { [ASSIGNED_ANNOTATION]: action.to } } : { labels: { [DRAIN_LABEL]: 'true' } };
+      writes.push(() => this.write(resource, obj, patch, action));
     }
     this.o.metrics.shardAssigned.reset();
     for (const [k, n] of owned) {
@@ -126,11 +150,11 @@ export class Sharder {
     for (let i = 0; i < writes.length; i += WRITE_CONCURRENCY) await Promise.all(writes.slice(i, i + WRITE_CONCURRENCY).map((w) => w()));
   }
 
-  private async write(resource: ResourceType, obj: KubeObject, labels: Record<string, string | null>, action: ReturnType<typeof decideObject>): Promise<void> {
+  private async write(resource: ResourceType, obj: KubeObject, patch: LabelPatch, action: ReturnType<typeof decideObject>): Promise<void> {
     const m = obj.metadata;
     try {
       // The resourceVersion makes the write conditional on what this decision saw.
-      await this.o.client.mergePatch(resource, m?.namespace, m?.name ?? '', { metadata: { resourceVersion: m?.resourceVersion, labels } }, { fieldManager: 'sluice-sharder' });
+      await this.o.client.mergePatch(resource, m?.namespace, m?.name ?? '', { metadata: { resourceVersion: m?.resourceVersion, ...patch } }, { fieldManager: 'sluice-sharder' });
     } catch (err) {
       if (isConflict(err) || isNotFound(err)) return; // changed or gone since we read it: the next pass sees the new state
       throw err;
