@@ -1,7 +1,7 @@
 import type { Logger } from '../log/logger.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import type { ResourceType } from '../kube/resource.ts';
-import { Controller, type Reconciler } from './controller.ts';
+import { Controller, splitKey, type Reconciler } from './controller.ts';
 import { Informer, keyOf, objectKey, type Handler } from './informer.ts';
 import { LeaderElector } from './leader.ts';
 import type { Metrics } from './metrics.ts';
@@ -149,10 +149,18 @@ export class Manager {
     for (const owned of spec.owns ?? []) {
       owned.on((_ev, obj) => {
         const ref = obj.metadata?.ownerReferences?.find((r) => r.controller === true && r.kind === spec.for.resource.kind && r.apiVersion.split('/')[0] === ownerGroup);
-        if (ref !== undefined) ctrl.enqueue(keyOf(spec.for.resource.namespaced ? obj.metadata?.namespace : undefined, ref.name));
+        if (ref === undefined) return;
+        const ns = spec.for.resource.namespaced ? obj.metadata?.namespace : undefined;
+        // Only for an owner in our cache: every reconciler ignores a key it does not hold, and with sharding the
+        // other shards' ReplicaSets would otherwise wake this replica for nothing.
+        if (spec.for.get(ns, ref.name) !== undefined) ctrl.enqueue(keyOf(ns, ref.name));
       });
     }
-    for (const w of spec.watches ?? []) w.cache.on((_ev, obj) => w.map(obj).forEach((k) => ctrl.enqueue(k)));
+    const held = (key: string): boolean => {
+      const { namespace, name } = splitKey(key);
+      return spec.for.get(namespace, name) !== undefined;
+    };
+    for (const w of spec.watches ?? []) w.cache.on((_ev, obj) => w.map(obj).forEach((k) => held(k) && ctrl.enqueue(k)));
     this.controllers.push(ctrl);
     this.controllerCache.set(ctrl, spec.for as unknown as Cache<KubeObject>);
     return ctrl;
