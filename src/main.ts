@@ -86,6 +86,8 @@ export async function runOperator(config: Config): Promise<number> {
   if (outcome === 'lost') {
     // As controller-runtime does: a process that lost the lease exits, and its replacement campaigns afresh.
     log.error(config.shards === 'auto' ? 'shard or leader lease lost; exiting' : 'leader election lost; exiting');
+    // Nothing is reconciling any more; stop the watches and lease loops too, or they keep the process alive.
+    await manager.stop();
     await dashboard?.close();
     await probes.close();
     return 1;

@@ -30,6 +30,11 @@ export interface ControllerOptions {
   log: Logger;
   metrics: Metrics;
   queue?: WorkQueue;
+  /**
+   * Asked before every reconcile: false means this process may no longer act (a shard whose Lease went unrenewed,
+   * e.g. after the process was frozen), so the key is dropped instead of acted on with what may be a stale view.
+   */
+  gate?: () => boolean;
 }
 
 const PARKED_SWEEP_MS = 1000;
@@ -107,6 +112,10 @@ export class Controller {
         continue;
       }
       this.parked.delete(key);
+      if (this.opts.gate !== undefined && !this.opts.gate()) {
+        this.queue.done(key);
+        continue;
+      }
       const { namespace, name } = splitKey(key);
       const reqLog = log.child({ controller: this.name, key });
       const end = metrics.reconcileSeconds.startTimer(labels);

@@ -138,7 +138,9 @@ export class Manager {
   }
 
   addController<T extends KubeObject>(spec: ControllerSpec<T>): Controller {
-    const ctrl = new Controller({ name: spec.name, reconciler: spec.reconciler, workers: spec.workers, log: this.o.log, metrics: this.o.metrics });
+    // With sharding, nothing is reconciled unless our membership Lease was renewed within the renew deadline.
+    const gate = this.o.sharding === undefined ? undefined : (): boolean => this.membership?.valid === true;
+    const ctrl = new Controller({ name: spec.name, reconciler: spec.reconciler, workers: spec.workers, log: this.o.log, metrics: this.o.metrics, gate });
     spec.for.on((ev, obj) => {
       const key = objectKey(obj);
       if (ev === 'delete') ctrl.expectations.forget(key);

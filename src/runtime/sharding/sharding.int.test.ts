@@ -1,7 +1,8 @@
 // Three real operator processes with --shards=auto against the real apiserver: every Rollout and Application gets
 // exactly one owner, the work is shared within the ring's bound, a SIGKILLed replica's objects move to the others
-// within the lease duration, a hand-edited owner label is corrected, and (from the replicas' reconcile spans in
-// their logs) no object is reconciled by two replicas at once.
+// within the lease duration, a hand-edited owner label is corrected, a frozen (SIGSTOP) replica is fenced, replicas
+// joining take objects through the drain handshake, and (from the replicas' reconcile spans in their logs) no object
+// is reconciled by two replicas at once.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
@@ -140,6 +141,42 @@ describe('sharding across three operator processes', () => {
     await waitFor('the edited owner label corrected', async () => (await owners()).get('rollout/r0') === before, 15_000, 100);
     expect(ids).toContain(before ?? survivor);
 
+    // Fencing: freeze the other non-leader (SIGSTOP) past its lease. The leader takes its Lease and its objects; once
+    // thawed, the frozen replica finds its Lease gone and exits without reconciling anything more.
+    const frozen = ops.find((o) => o !== victim && o.identity !== leader);
+    if (frozen === undefined) throw new Error('no second non-leader replica');
+    const frozenObjects = [...(await owners())].filter(([, o]) => o === frozen.identity).map(([k]) => k);
+    const frozenAt = Date.now();
+    frozen.kill('SIGSTOP');
+    await waitFor('the frozen shard\'s objects on the leader', async () => {
+      const now = await owners();
+      return frozenObjects.every((k) => now.get(k) === leader);
+    }, 30_000, 100);
+    process.stderr.write(`${frozenObjects.length} objects of the SIGSTOPped shard taken over in ${Date.now() - frozenAt} ms\n`);
+    frozen.kill('SIGCONT');
+    expect(await frozen.exited).toBe(1);
+    const lateSpans = [...spans([frozen]).values()].flat().filter((sp) => sp.start > frozenAt);
+    expect(lateSpans).toEqual([]);
+
+    // Scale back out: two fresh replicas join; objects move to them through the drain handshake.
+    const joiners = await Promise.all(['d', 'e'].map((x) => startOperator(kubeconfigPath(), `shard-${x}-${ns}`.slice(0, 42).replace(/-+$/, ''), args)));
+    ops.push(...joiners);
+    const liveIds = [leader ?? '', ...joiners.map((j) => j.identity)];
+    const joinedAt = Date.now();
+    await waitFor('objects spread over the leader and the joiners', async () => {
+      const now = await owners();
+      const per = liveIds.map((id) => [...now.values()].filter((o) => o === id).length);
+      return [...now.values()].every((o) => o !== undefined && liveIds.includes(o)) && per.every((n) => n > 0 && n <= capacity(ROLLOUTS + APPS, 3));
+    }, 30_000, 200);
+    const spread = Object.fromEntries(liveIds.map((id) => [id, 0]));
+    for (const o of (await owners()).values()) if (o !== undefined) spread[o] = (spread[o] ?? 0) + 1;
+    const leaderOp = ops.find((o) => o.identity === leader);
+    const acked = (await leaderOp?.metric('sluice_shard_drains_acknowledged_total')) ?? 0;
+    process.stderr.write(`after two replicas joined (${Date.now() - joinedAt} ms): ${JSON.stringify(spread)}; drains acknowledged by the leader: ${acked}\n`);
+    expect(acked).toBeGreaterThan(0);
+    await apply(Array.from({ length: ROLLOUTS }, (_, i) => rollout(`r${i}`, 'v3')));
+    await waitFor('v3 Healthy everywhere', () => healthyAt('v3'), 60_000, 250);
+
     // Never two replicas on one key at once: across replicas, reconcile spans of one key do not overlap.
     const overlaps: string[] = [];
     for (const [key, ss] of spans(ops)) {
@@ -152,7 +189,8 @@ describe('sharding across three operator processes', () => {
     const keysByReplicas = [...spans(ops).values()].filter((ss) => new Set(ss.map((s) => s.replica)).size > 1).length;
     process.stderr.write(`keys reconciled by more than one replica over the test (one after the other): ${keysByReplicas}; overlapping spans: ${overlaps.length}\n`);
     expect(overlaps).toEqual([]);
-    const moves = await Promise.all(ops.filter((o) => o !== victim).map((o) => o.metric('sluice_sharder_moves_total')));
-    process.stderr.write(`sharder writes (assign+drain+reassign) on the surviving replicas: ${JSON.stringify(moves)}\n`);
+    const moves = await leaderOp?.metric('sluice_sharder_moves_total');
+    const drains = await leaderOp?.metric('sluice_sharder_moves_total', 'step="drain"');
+    process.stderr.write(`sharder writes by the leader: ${moves} (drains ${drains})\n`);
   }, 150_000);
 });
