@@ -7,6 +7,12 @@ describe('operator config', () => {
     expect(c).toMatchObject({ namespaces: [], qps: 200, burst: 400, workers: 4, rolloutWorkers: 16, metricsAddr: '127.0.0.1:8080', leaderElect: false, logLevel: 'info', leaderElectionLeaseDuration: 15, leaderElectionRenewDeadline: 10, leaderElectionRetryPeriod: 2 });
   });
 
+  it('turns sharding on from a flag or the environment (off by default)', () => {
+    expect(loadConfig([], {}).shards).toBe('off');
+    expect(loadConfig(['--shards=auto', '--identity=sluice-0'], {}).shards).toBe('auto');
+    expect(loadConfig([], { SLUICE_SHARDS: 'auto', POD_NAME: 'sluice-7d9f-abcde' }).shards).toBe('auto');
+  });
+
   it('reads the environment and lets flags win', () => {
     const c = loadConfig(['--workers=8', '--namespace', 'a,b', '--leader-elect'], { SLUICE_WORKERS: '2', SLUICE_QPS: '20', SLUICE_NAMESPACES: 'x' });
     expect(c.workers).toBe(8);
@@ -26,6 +32,8 @@ describe('operator config', () => {
     [['stray'], /unexpected argument "stray"/],
     [['--leader-election-lease-duration=3', '--leader-election-renew-deadline=3'], /flag --leader-election-renew-deadline: must be less than the lease duration \(3 s\)/],
     [['--leader-election-retry-period=0'], /flag --leader-election-retry-period: .*>0/],
+    [['--shards=3'], /flag --shards: must be "auto" or "off"/],
+    [['--shards=auto', '--identity=Pod_1'], /flag --identity: must be a lowercase DNS-1123 name/],
   ])('rejects %p, naming the flag', (argv, msg) => {
     expect(() => loadConfig(argv, {})).toThrow(ConfigError);
     expect(() => loadConfig(argv, {})).toThrow(msg);

@@ -40,7 +40,7 @@ export const ConfigSchema = z.object({
   // A leader must renew before its lease lapses, and retry more than once before it gives up.
   if (c.leaderElectionRenewDeadline >= c.leaderElectionLeaseDuration) ctx.addIssue({ code: 'custom', path: ['leaderElectionRenewDeadline'], message: `must be less than the lease duration (${c.leaderElectionLeaseDuration} s)` });
   // A shard id is a label value and part of a Lease name.
-  if (c.shards === 'auto' && !/^[a-z0-9]([-a-z0-9.]{0,40}[a-z0-9])?$/.test(c.identity)) ctx.addIssue({ code: 'custom', path: ['identity'], message: 'must be a lowercase DNS-1123 name of at most 42 characters with --shards=auto (it becomes a label value and a Lease name)' });
+  if (c.shards === 'auto' && !/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/.test(c.identity)) ctx.addIssue({ code: 'custom', path: ['identity'], message: 'must be a lowercase DNS-1123 name of at most 63 characters with --shards=auto (it becomes a label value and part of a Lease name)' });
   if (c.leaderElectionRetryPeriod >= c.leaderElectionRenewDeadline) ctx.addIssue({ code: 'custom', path: ['leaderElectionRetryPeriod'], message: `must be less than the renew deadline (${c.leaderElectionRenewDeadline} s)` });
 });
 

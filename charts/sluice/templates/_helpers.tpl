@@ -50,7 +50,7 @@ name in two namespaces does not collide.
 {{- if and .Values.rbac.namespaced (empty .Values.watchNamespaces) -}}
 {{- fail "rbac.namespaced=true needs watchNamespaces: the namespaces that get a Role (and that the operator watches)" -}}
 {{- end -}}
-{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) (not .Values.sharding.enabled) -}}
 {{- fail (printf "replicaCount=%d needs leaderElection.enabled=true: replicas without election would all reconcile" (int .Values.replicaCount)) -}}
 {{- end -}}
 {{- end -}}
