@@ -51,7 +51,10 @@ export class Sharder {
 
   constructor(opts: SharderOptions) {
     this.o = opts;
-    for (const { cache } of opts.caches) cache.on(() => this.poke?.());
+    // A pass is due when an object appears or goes, or its shard labels change; not on every status write.
+    const moved = (a: KubeObject, b: KubeObject | undefined): boolean =>
+      b === undefined || [OWNER_LABEL, DRAIN_LABEL].some((l) => a.metadata?.labels?.[l] !== b.metadata?.labels?.[l]) || a.metadata?.annotations?.[ASSIGNED_ANNOTATION] !== b.metadata?.annotations?.[ASSIGNED_ANNOTATION];
+    for (const { cache } of opts.caches) cache.on((ev, obj, old) => (ev !== 'update' || moved(obj, old)) && this.poke?.());
   }
 
   async run(signal: AbortSignal): Promise<void> {

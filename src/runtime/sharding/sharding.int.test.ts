@@ -177,6 +177,19 @@ describe('sharding across three operator processes', () => {
     await apply(Array.from({ length: ROLLOUTS }, (_, i) => rollout(`r${i}`, 'v3')));
     await waitFor('v3 Healthy everywhere', () => healthyAt('v3'), 60_000, 250);
 
+    // A graceful stop (SIGTERM): the replica finishes, releases its Lease, and its objects move at once.
+    const leaving = joiners[1];
+    if (leaving === undefined) throw new Error('no joiner');
+    const leavingObjects = [...(await owners())].filter(([, o]) => o === leaving.identity).map(([k]) => k);
+    const termAt = Date.now();
+    leaving.kill('SIGTERM');
+    expect(await leaving.exited).toBe(0);
+    await waitFor('the stopped replica\'s objects on live shards', async () => {
+      const now = await owners();
+      return leavingObjects.every((k) => now.get(k) !== undefined && now.get(k) !== leaving.identity);
+    }, 30_000, 100);
+    process.stderr.write(`${leavingObjects.length} objects of the SIGTERMed replica moved ${Date.now() - termAt} ms after the signal\n`);
+
     // Never two replicas on one key at once: across replicas, reconcile spans of one key do not overlap.
     const overlaps: string[] = [];
     for (const [key, ss] of spans(ops)) {
