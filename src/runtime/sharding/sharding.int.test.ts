@@ -114,28 +114,31 @@ describe('sharding across three operator processes', () => {
     process.stderr.write(`rollout reconciles per replica: ${JSON.stringify(rolloutReconciles)}\n`);
     for (const n of rolloutReconciles) expect(n).toBeGreaterThan(0);
 
-    // Mid-rollout (v2 everywhere), kill a replica that is not the leader: its objects move once its Lease expires.
-    const leader = (await client.get<LeaseObject>(R.lease, ns, 'sluice-leader')).spec?.holderIdentity;
-    const victim = ops.find((o) => o.identity !== leader);
-    if (victim === undefined) throw new Error('no non-leader replica');
-    const victimObjects = [...(await owners())].filter(([, o]) => o === victim.identity).map(([k]) => k);
+    // Mid-rollout (v2 everywhere), kill the leader, which is also a shard: another replica becomes leader, its sharder
+    // finds the dead shard's Lease expired, takes it over and hands its objects to the live shards.
+    const leaderOf = async (): Promise<string | undefined> => (await client.get<LeaseObject>(R.lease, ns, 'sluice-leader')).spec?.holderIdentity;
+    const first = await leaderOf();
+    const victimOp = ops.find((o) => o.identity === first);
+    if (victimOp === undefined) throw new Error(`unexpected leader ${first}`);
+    const victimObjects = [...(await owners())].filter(([, o]) => o === victimOp.identity).map(([k]) => k);
     await apply(Array.from({ length: ROLLOUTS }, (_, i) => rollout(`r${i}`, 'v2')));
     await new Promise((r) => setTimeout(r, 500));
     const killedAt = Date.now();
-    victim.kill('SIGKILL');
+    victimOp.kill('SIGKILL');
     await waitFor('the victim\'s objects on live shards', async () => {
       const now = await owners();
-      return victimObjects.every((k) => now.get(k) !== undefined && now.get(k) !== victim.identity);
+      return victimObjects.every((k) => now.get(k) !== undefined && now.get(k) !== victimOp.identity);
     }, 30_000, 100);
     const takeoverMs = Date.now() - killedAt;
-    process.stderr.write(`${victimObjects.length} objects of the SIGKILLed shard taken over in ${takeoverMs} ms (lease ${LEASE_S} s, retry 1 s)\n`);
+    const leader = await leaderOf();
+    process.stderr.write(`${victimObjects.length} objects of the SIGKILLed leader-and-shard taken over in ${takeoverMs} ms (lease ${LEASE_S} s, retry 1 s; new leader ${leader})\n`);
     await waitFor('v2 Healthy everywhere', () => healthyAt('v2'), 60_000, 250);
     const after = byShard(await owners());
     process.stderr.write(`objects per shard after the kill: ${JSON.stringify(after)}\n`);
-    expect(after[victim.identity]).toBe(0);
+    expect(after[victimOp.identity]).toBe(0);
 
     // A hand-edited owner label, to a shard that does not exist: the sharder puts it back.
-    const survivor = ids.find((id) => id !== victim.identity) ?? '';
+    const survivor = ids.find((id) => id !== victimOp.identity) ?? '';
     const before = (await owners()).get('rollout/r0');
     expect((await kubectl(['label', '--overwrite', '-n', ns, 'rollouts.sluice.dev/r0', `${OWNER_LABEL}=nobody`])).stderr).toBe('');
     await waitFor('the edited owner label corrected', async () => (await owners()).get('rollout/r0') === before, 15_000, 100);
@@ -143,7 +146,7 @@ describe('sharding across three operator processes', () => {
 
     // Fencing: freeze the other non-leader (SIGSTOP) past its lease. The leader takes its Lease and its objects; once
     // thawed, the frozen replica finds its Lease gone and exits without reconciling anything more.
-    const frozen = ops.find((o) => o !== victim && o.identity !== leader);
+    const frozen = ops.find((o) => o !== victimOp && o.identity !== leader);
     if (frozen === undefined) throw new Error('no second non-leader replica');
     const frozenObjects = [...(await owners())].filter(([, o]) => o === frozen.identity).map(([k]) => k);
     const frozenAt = Date.now();
