@@ -35,7 +35,7 @@ const one = <T extends Doc>(docs: Doc[], kind: string, name?: string): T => {
 
 describe('charts/sluice renders', () => {
   it('passes helm lint --strict, in the default and the namespaced mode', async () => {
-    for (const values of [{}, { rbac: { namespaced: true }, watchNamespaces: ['team-a', 'team-b'] }, { serviceMonitor: { enabled: true }, gitops: { clusterAdmin: true } }]) {
+    for (const values of [{}, { rbac: { namespaced: true }, watchNamespaces: ['team-a', 'team-b'] }, { serviceMonitor: { enabled: true }, gitops: { clusterAdmin: true } }, { sharding: { enabled: true } }]) {
       const res = await helm(['lint', CHART, '--strict', '--kube-version', KUBE_VERSION, '-f', valuesFile(values)]);
       expect({ code: res.code, out: res.stdout }).toEqual({ code: 0, out: expect.stringContaining('1 chart(s) linted, 0 chart(s) failed') });
       expect(res.stdout).not.toMatch(/\[(INFO|WARNING|ERROR)\]/);
@@ -65,6 +65,19 @@ describe('charts/sluice renders', () => {
     expect(docs.some((d) => d.kind === 'ServiceMonitor')).toBe(false);
     const sm = one(await render('ops', 'sluice-system', { serviceMonitor: { enabled: true, labels: { release: 'prom' } } }), 'ServiceMonitor');
     expect(sm).toMatchObject({ metadata: { labels: { release: 'prom' } }, spec: { endpoints: [{ port: 'http', path: '/metrics' }] } });
+  });
+
+  it('sharding.enabled: three active replicas with --shards=auto and the rights over every membership Lease', async () => {
+    const docs = await render('ops', 'sluice-system', { sharding: { enabled: true } });
+    const dep = one<Deployment>(docs, 'Deployment');
+    expect(dep.spec.replicas).toBe(3);
+    const args = dep.spec.template.spec.containers[0]?.args ?? [];
+    expect(args).toEqual(expect.arrayContaining(['--shards=auto', '--leader-election-namespace=sluice-system', '--leader-election-id=sluice-leader']));
+    expect(args).not.toContain('--leader-elect');
+    const role = one<Doc & { rules: Rule[] }>(docs, 'Role');
+    expect(role.rules).toEqual(expect.arrayContaining([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'update', 'delete'] }]));
+    const plain = one<Doc & { rules: Rule[] }>(await render('ops', 'sluice-system'), 'Role');
+    expect(plain.rules.some((r) => r.verbs.includes('list'))).toBe(false); // without sharding, only the leader Lease
   });
 
   it('carries the CRDs of crds/ as templates, kept on uninstall', async () => {
