@@ -3,7 +3,7 @@
 // its buttons must change the Rollout and the Application in the apiserver, and its screenshots go to test-results/screenshots/ (docs/images/ with SLUICE_SCREENSHOTS=docs).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { request } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -161,6 +161,36 @@ describe('dashboard (kubectl sluice dashboard, in Chromium)', () => {
     await waitForText(page, '.problem', 'does not exist in namespace');
     await page.goto(`${plugin.url.replace(/\?token=.*$/, '')}#/rollout/no-such-ns/web`);
     await waitForText(page, '.problem', 'namespace "no-such-ns" does not exist');
+  });
+
+  it("shows a canary in its analysis step, the run's measurements arriving live", async () => {
+    let n = 0;
+    // An error rate that moves a little per measurement, so the chart has a shape; always under the threshold.
+    const server: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ errorRate: 0.002 + 0.0015 * Math.sin(n++) }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      await h.apply({
+        apiVersion: 'sluice.dev/v1alpha1',
+        kind: 'AnalysisTemplate',
+        metadata: { name: 'error-rate' },
+        spec: { metrics: [{ name: 'error-rate', count: 8, interval: '1s', successCondition: 'result < 0.01', failureLimit: 0, provider: { web: { url: `http://127.0.0.1:${port}/`, jsonPath: '{$.errorRate}' } } }] },
+      });
+      const steps = [{ setWeight: 20 }, { analysis: { templates: [{ templateName: 'error-rate' }] } }, { setWeight: 50 }, { pause: {} }];
+      await h.apply(rolloutManifest('checked', 'v1', { steps }));
+      await waitFor('checked Healthy', async () => (await rollout('checked')).status?.phase === 'Healthy', 60_000);
+      await setImage('checked', 'v2');
+      await page.goto(`${plugin.url.replace(/\?token=.*$/, '')}#/rollout/${ns}/checked`);
+      await waitForText(page, 'ol.steps li[aria-current="step"]', 'analysis');
+      await waitForText(page, '.run .metric p.small', '4 successful');
+      await page.screenshot({ path: join(IMAGES, 'dashboard-rollout-analysis.png'), fullPage: true });
+      await waitForText(page, '[data-testid="weight"]', '50%', 60_000);
+      await waitForText(page, '.run .metric p.small', '8 successful');
+    } finally {
+      server.close();
+    }
   });
 
   it("shows an Application's drifted object as OutOfSync, and its sync button heals it", async () => {
