@@ -2,7 +2,7 @@
 // apiserver with the operator running, driven in Debian's Chromium. The page must follow a canary live (no reload),
 // its buttons must change the Rollout and the Application in the apiserver, and its screenshots go to test-results/screenshots/ (docs/images/ with SLUICE_SCREENSHOTS=docs).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, request, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,9 +11,8 @@ import type { Browser, Page } from 'puppeteer-core';
 import { clickAction, launchBrowser, newPage, textOf, waitForText } from '../../test/browser/browser.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/support/cluster.ts';
 import { startGitServer, type GitServer } from '../../test/support/git-server.ts';
-import { pluginEnv, sluice } from '../../test/support/plugin.ts';
+import { sluice, startPluginDashboard } from '../../test/support/plugin.ts';
 import { helpers, installAllCrds, rolloutManifest, runOperator, type InProcessOperator, type RolloutObj } from '../../test/support/rollouts.ts';
-import { CLUSTER_ENV } from '../../test/cluster/env.ts';
 import type { ApplicationStatus } from '../api/application/schema.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
@@ -22,23 +21,6 @@ import { R } from '../kube/resource.ts';
 const ROOT = join(import.meta.dirname, '..', '..');
 const IMAGES = process.env.SLUICE_SCREENSHOTS === 'docs' ? join(ROOT, 'docs', 'images') : join(ROOT, 'test-results', 'screenshots');
 mkdirSync(IMAGES, { recursive: true });
-
-/** `kubectl sluice dashboard --port 0`: resolves with the address it prints (token included). */
-function startPlugin(ns: string): Promise<{ url: string; child: ChildProcess }> {
-  const kubectlBin = join(process.env[CLUSTER_ENV.binDir] ?? '', 'kubectl');
-  const child = spawn(kubectlBin, ['sluice', 'dashboard', '--port', '0', '-n', ns], { env: pluginEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /Sluice dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)\n/.exec(out);
-      if (m?.[1] !== undefined) resolve({ url: m[1], child });
-    });
-    child.on('exit', (code) => reject(new Error(`kubectl sluice dashboard exited ${code}: ${err}`)));
-  });
-}
 
 describe('dashboard (kubectl sluice dashboard, in Chromium)', () => {
   let ns: string;
@@ -55,7 +37,7 @@ describe('dashboard (kubectl sluice dashboard, in Chromium)', () => {
     op = await runOperator(ns);
     h = helpers(ns, op.client);
     git = await startGitServer();
-    plugin = await startPlugin(ns);
+    plugin = await startPluginDashboard(['-n', ns]);
     browser = await launchBrowser();
     page = await newPage(browser);
   });
