@@ -97,6 +97,11 @@ describe('in-cluster dashboard: TokenReview, the viewer\'s own RBAC, CSRF', () =
   });
 
   it("shows a viewer only namespace A; a promote there answers forbidden and changes nothing", async () => {
+    // A ReplicaSet of web-a (no operator runs here), so the page has one to show; the viewer may not list its pods.
+    const uid = (await webA()).metadata?.uid ?? '';
+    const labels = { app: 'web-a', 'rollouts-pod-template-hash': 'abc12' };
+    const rs = { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web-a-abc12', labels, ownerReferences: [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: 'web-a', uid, controller: true }] }, spec: { replicas: 0, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.invalid/web:v1' }] } } } };
+    expect((await kubectl(['apply', '-n', a, '-f', '-'], stringify(rs))).stderr).toBe('');
     const before = await webA();
     await page.goto(dash.url);
     await page.waitForSelector('textarea[name="token"]');
@@ -112,6 +117,7 @@ describe('in-cluster dashboard: TokenReview, the viewer\'s own RBAC, CSRF', () =
     expect(await page.evaluate('document.body.textContent.includes("web-b")')).toBe(false);
     await page.goto(`${dash.url}#/rollout/${a}/web-a`);
     await waitForText(page, 'ol.steps li[aria-current="step"]', 'pause');
+    await waitForText(page, 'p.muted', 'Pods are not shown: you may not list pods in this namespace.'); // the Role has no pods
     await clickAction(page, 'promote');
     await waitForText(page, '[data-testid="action-result"]', 'forbidden');
     const after = await webA();

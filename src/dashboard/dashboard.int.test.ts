@@ -118,6 +118,9 @@ describe('dashboard (kubectl sluice dashboard, in Chromium)', () => {
     await page.click(`${row} a`);
     await waitForText(page, '[data-testid="weight"]', '50%');
     await waitForText(page, 'ol.steps li[aria-current="step"]', 'pause (until promoted)');
+    // The pods of each revision under its ReplicaSet: 5 + 5 of 10, every one ready.
+    await page.waitForFunction('document.querySelectorAll("ul.pods li[data-pod]").length === 10', { timeout: 30_000 });
+    expect(await page.evaluate('[...document.querySelectorAll("ul.pods li[data-pod]")].every((li) => li.textContent.includes("ready"))')).toBe(true);
     await page.screenshot({ path: join(IMAGES, 'dashboard-rollout.png'), fullPage: true });
     await clickAction(page, 'promote');
     await waitForText(page, '[data-testid="action-result"]', 'rollout "web" promoted');

@@ -239,7 +239,9 @@ function RolloutPage({ ns, name, session }) {
       </div>
       <h2>ReplicaSets</h2>
       <table><thead><tr><th>Revision</th><th>Name</th><th>Role</th><th>Pods ready</th><th class="wide">Images</th></tr></thead>
-        <tbody>${page.replicaSets.map((r) => html`<tr><td>${r.revision}</td><td>${r.name}</td><td>${r.role || '–'}</td><td>${r.ready}/${r.replicas}</td><td class="wide">${r.images}</td></tr>`)}</tbody></table>
+        <tbody>${page.replicaSets.map((r) => html`<tr><td>${r.revision}</td><td>${r.name}</td><td>${r.role || '–'}</td><td>${r.ready}/${r.replicas}</td><td class="wide">${r.images}</td></tr>
+          ${r.pods && r.pods.length > 0 ? html`<tr class="pods"><td></td><td colspan="4"><ul class="pods" aria-label=${`pods of ${r.name}`}>${r.pods.map((p) => html`<li data-pod=${p.name}>${p.ready ? '✔' : '○'} ${p.name} <span class="muted">${p.ready ? 'ready' : p.phase}${p.restarts > 0 ? `, ${p.restarts} restarts` : ''}</span></li>`)}</ul></td></tr>` : null}`)}</tbody></table>
+      ${page.replicaSets.some((r) => r.pods === undefined) ? html`<p class="muted small">Pods are not shown: you may not list pods in this namespace.</p>` : null}
       <h2>Analysis</h2>
       ${page.analysisRuns.length === 0 ? html`<p class="muted">No AnalysisRun.</p>` : page.analysisRuns.map((run) => html`<div class="run"><h3>${run.name} <${Badge} value=${run.phase} />${run.step !== undefined ? html` <span class="muted">step ${run.step}</span>` : null}</h3>
         ${run.metrics.map((m) => html`<div class="metric"><h4>${m.name} <${Badge} value=${m.phase} /></h4>
