@@ -7,7 +7,7 @@
 // simply continues from the first stage that is not synced and healthy. Memory (`AppMemory`) only saves requests.
 import type { Application, ApplicationStatus } from '../api/application/schema.ts';
 import { parseIgnoreDifferences } from '../api/application/ignore.ts';
-import { RETRY_BACKOFF_DEFAULTS } from '../api/application/schema.ts';
+import { appSources, RETRY_BACKOFF_DEFAULTS } from '../api/application/schema.ts';
 import { parseDuration } from '../api/common/duration.ts';
 import type { Logger } from '../log/logger.ts';
 import type { KubeObject } from '../kube/client.ts';
@@ -79,7 +79,7 @@ export class Syncer {
     const mark = (what: string): void => void (marks[what] = Date.now() - started);
 
     // 2. Render (cached by commit, path and options), then decrypt SOPS objects (never cached in the render).
-    const rendered = await this.decrypt(app, id, await this.renderer.render(app, id, source));
+    const rendered = await this.decrypt(app, id, source, await this.renderer.render(app, id, source));
     mark('render');
 
     // 3. Plan.
@@ -114,10 +114,17 @@ export class Syncer {
   }
 
   /** The render with SOPS objects decrypted; a failure is a render failure naming the file (nothing applied or pruned). */
-  private async decrypt(app: Application, id: AppId, rendered: Rendered): Promise<Rendered> {
+  private async decrypt(app: Application, id: AppId, revisions: string[], rendered: Rendered): Promise<Rendered> {
     if (!rendered.ok) return rendered;
+    // The committed SOPS documents are read from the Git sources at the revisions rendered (charts from a Helm
+    // repository hold none that Sluice decrypts).
+    const texts = async (): Promise<{ path: string; text: string }[]> => {
+      const git = appSources(app.spec).flatMap((src, i) => (src.chart === undefined && revisions[i] !== undefined ? [{ src, rev: revisions[i] }] : []));
+      const files = (await Promise.all(git.map(({ src, rev }) => this.d.source.readFiles(src.repoURL, rev, '')))).flat();
+      return files.filter((f) => /\.(ya?ml|json)$/i.test(f.path)).map((f) => ({ path: f.path, text: Buffer.from(f.content).toString('utf8') }));
+    };
     try {
-      return { ok: true, manifests: await this.sops.decrypt(rendered.manifests, app.spec.decryption, id.namespace) };
+      return { ok: true, manifests: await this.sops.decrypt(rendered.manifests, app.spec.decryption, id.namespace, texts) };
     } catch (err) {
       if (err instanceof DecryptionError) return { ok: false, error: `decryption: ${err.message}` };
       throw err;

@@ -152,4 +152,39 @@ describe('SOPS decryption', () => {
     expect(found).toEqual([]);
     console.log(`SOPS: searched ${files.length} files and ${logs.length} bytes of logs for the plaintext and keys`);
   }, 120_000);
+
+  it('decrypts a Secret that kustomize renders (keys reordered, name prefixed, labels added) from its committed file', async () => {
+    const key = ageKeygen();
+    const plaintext = `kz-${randomBytes(12).toString('hex')}`;
+    const repo = await git.createRepo('kustomized');
+    const c1 = await git.commit('kustomized', {
+      'base/secret.enc.yaml': sopsEncryptYaml(secretYaml(plaintext), key.recipient),
+      'base/kustomization.yaml': 'resources: [secret.enc.yaml]\n',
+      'prod/kustomization.yaml': 'resources: [../base]\nnamePrefix: prod-\nlabels: [{pairs: {tier: db}}]\n',
+    });
+    await kubectl(['delete', 'secret', '-n', ns, 'sops-kz', '--ignore-not-found']);
+    expect((await kubectl(['apply', '-f', '-'], keySecret(key).replace('name: sops-age', 'name: sops-kz'))).code).toBe(0);
+    const spec = {
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'kz', namespace: ns },
+      spec: {
+        source: { repoURL: repo, targetRevision: 'main', path: 'prod' },
+        destination: { namespace: ns },
+        decryption: { provider: 'sops', secretRef: { name: 'sops-kz' } },
+        syncPolicy: { automated: {} },
+      },
+    };
+    expect((await kubectl(['apply', '--server-side', '-f', '-'], stringify(spec))).code).toBe(0);
+    const kz = (): Promise<App> => client.get<App>(R.application, ns, 'kz');
+    await waitFor('synced', async () => (await kz()).status?.operationState?.phase === 'Succeeded' && (await kz()).status?.sync?.revision === c1, 60_000).catch(async (e: unknown) => {
+      console.log(JSON.stringify((await kz()).status, null, 1));
+      throw e;
+    });
+    const secret = await get(R.secret, 'prod-db');
+    expect(Buffer.from(secret?.data?.password ?? '', 'base64').toString('utf8')).toBe(plaintext);
+    expect(secret?.metadata?.labels?.tier).toBe('db');
+    expect(JSON.stringify((await kz()).status)).not.toContain(plaintext);
+    expect(logged.join('')).not.toContain(plaintext);
+  }, 90_000);
 });

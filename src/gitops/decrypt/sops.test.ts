@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Manifest } from '../render/yaml.ts';
-import { ageIdentities, ageOnly, isSopsEncrypted, sopsMessage } from './sops.ts';
+import { ageIdentities, ageOnly, isSopsEncrypted, pairValues, sopsDocuments, sopsMessage, substitute } from './sops.ts';
 
 const enc = (sops: Record<string, unknown>, over: Partial<Manifest> = {}): Manifest =>
   ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, stringData: { password: 'ENC[AES256_GCM,data:x,type:str]' }, sops, ...over });
@@ -46,5 +46,38 @@ describe('sopsMessage', () => {
     expect(m).toBe('Failed to get the data key required to decrypt the SOPS file. Group 0: FAILED age1xyz: FAILED failed to create reader: identity did not match any of the recipients [age identity]');
     expect(sopsMessage('')).toBe('sops failed with no message');
     expect(sopsMessage('x'.repeat(1000))).toHaveLength(401);
+  });
+});
+
+describe('sopsDocuments', () => {
+  it('finds the encrypted documents of YAML files by MAC, with file and line, and skips the rest', () => {
+    const enc1 = 'apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData:\n  p: ENC[x1]\nsops: {mac: M1, age: [{recipient: age1a}]}\n';
+    const docs = sopsDocuments([
+      { path: 'app/two.yaml', text: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n${enc1}` },
+      { path: 'app/plain.yaml', text: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: sops}\ndata: {mac: x}\n' },
+      { path: 'app/broken.yaml', text: 'sops: {mac: [\n' },
+      { path: 'README.md', text: enc1 },
+    ]);
+    expect([...docs.keys()]).toEqual(['M1']);
+    expect(docs.get('M1')?.where).toBe('app/two.yaml:5');
+    expect(docs.get('M1')?.object.metadata.name).toBe('a');
+  });
+});
+
+describe('pairValues and substitute', () => {
+  const committed = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, stringData: { p: 'ENC[1]', list: ['ENC[2]', 'plain'] }, sops: { mac: 'ENC[mac]' } };
+  const decrypted = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, stringData: { p: 'secret', list: [42, 'plain'] } };
+
+  it('pairs each ENC value with the plaintext at its path (typed), never the metadata', () => {
+    expect([...pairValues(committed, decrypted)]).toEqual([
+      ['ENC[1]', 'secret'],
+      ['ENC[2]', 42],
+    ]);
+  });
+
+  it('puts the plaintext into a rendered object whatever the renderer changed around it, and drops the sops metadata', () => {
+    const rendered = { kind: 'Secret', apiVersion: 'v1', metadata: { name: 'prod-db', labels: { a: 'b' } }, stringData: { list: ['ENC[2]', 'plain'], p: 'ENC[1]' }, sops: { mac: 'ENC[mac]' } };
+    expect(substitute(rendered, pairValues(committed, decrypted))).toEqual({ value: { kind: 'Secret', apiVersion: 'v1', metadata: { name: 'prod-db', labels: { a: 'b' } }, stringData: { list: [42, 'plain'], p: 'secret' } } });
+    expect(substitute({ ...rendered, data: { x: 'ENC[other]' } }, pairValues(committed, decrypted))).toEqual({ missing: '.data.x' });
   });
 });

@@ -1,8 +1,10 @@
-// SOPS-encrypted objects in the sources, decrypted after render (as Flux's kustomize-controller does), with age
-// identities from the Secret spec.decryption names. The real `sops` binary ($SLUICE_SOPS, or `sops` on the PATH)
-// decrypts: the object goes in on stdin as JSON, the identities in its environment (SOPS_AGE_KEY), the plaintext comes
-// back on stdout. Neither the plaintext nor a key is ever written to a file, a log line or the status; sops's
-// messages are passed on with any age identity blanked out.
+// SOPS-encrypted objects in the sources, decrypted after render with age identities from the Secret spec.decryption
+// names (Flux's `decryption`). A rendered object that carries sops metadata is matched, by its MAC, to the document
+// committed in Git; the real `sops` binary ($SLUICE_SOPS, or `sops` on the PATH) decrypts that document and checks its
+// MAC, and each encrypted value of the rendered object is replaced by its plaintext (so kustomize's reordering, name
+// prefixes and labels do not break the MAC). The document goes in on stdin as JSON, the identities in sops's
+// environment (SOPS_AGE_KEY), the plaintext comes back on stdout: neither the plaintext nor a key is ever written to a
+// file, a log line or the status; sops's messages are passed on with any age identity blanked out.
 //
 // The sops metadata comes from Git, so whoever can push can name key services in it: everything but the age
 // recipients is dropped before sops sees the object (the MAC covers the values, not the metadata), so the operator
@@ -12,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { isNotFound } from '../../kube/errors.ts';
 import type { KubeClient, KubeObject } from '../../kube/client.ts';
 import { R } from '../../kube/resource.ts';
+import { LineCounter, parseAllDocuments } from 'yaml';
 import { Lru } from '../render/cache.ts';
 import type { Manifest, RenderedManifest } from '../render/yaml.ts';
 
@@ -103,46 +106,111 @@ export function sopsDecrypt(object: Record<string, unknown>, identities: string,
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
+/** A SOPS-encrypted document as committed: where it is, and its object (parsed as sops parses YAML: 1.2). */
+export interface SopsDocument {
+  where: string;
+  object: Manifest;
+}
+
 /**
- * Decrypts the SOPS-encrypted objects of a render. Results stay in memory only, keyed by a hash of the encrypted
- * object and of the identities (a changed key or file decrypts again; a poll of the same commit spawns nothing).
+ * The SOPS-encrypted documents of the sources' files, by their MAC (one per encryption). Renderers may reorder keys
+ * (kustomize sorts them) and change metadata (namespace, labels, prefixes), which breaks the MAC of the rendered
+ * object: the committed document is what sops decrypts and verifies. Pure.
+ */
+export function sopsDocuments(files: { path: string; text: string }[]): Map<string, SopsDocument> {
+  const out = new Map<string, SopsDocument>();
+  for (const f of files) {
+    if (!/\.(ya?ml|json)$/i.test(f.path) || !f.text.includes('sops') || !f.text.includes('mac')) continue;
+    const lines = new LineCounter();
+    for (const doc of parseAllDocuments(f.text, { lineCounter: lines, version: '1.2', uniqueKeys: false })) {
+      if (doc.errors.length > 0) continue;
+      const object: unknown = doc.toJS();
+      if (typeof object !== 'object' || object === null || !isSopsEncrypted(object as Manifest)) continue;
+      const mac = ((object as Record<string, unknown>).sops as { mac: string }).mac;
+      out.set(mac, { where: `${f.path}:${lines.linePos(doc.contents?.range[0] ?? doc.range[0]).line}`, object: object as Manifest });
+    }
+  }
+  return out;
+}
+
+/** Each encrypted value (`ENC[…]`) of `encrypted` paired with the value at the same path of `plain`. Pure. */
+export function pairValues(encrypted: unknown, plain: unknown, out = new Map<string, unknown>()): Map<string, unknown> {
+  if (typeof encrypted === 'string' && encrypted.startsWith('ENC[')) out.set(encrypted, plain);
+  else if (Array.isArray(encrypted) && Array.isArray(plain)) encrypted.forEach((v, i) => pairValues(v, plain[i], out));
+  else if (typeof encrypted === 'object' && encrypted !== null && typeof plain === 'object' && plain !== null) {
+    for (const [k, v] of Object.entries(encrypted)) if (k !== 'sops') pairValues(v, (plain as Record<string, unknown>)[k], out);
+  }
+  return out;
+}
+
+/** `value` with every encrypted value replaced by its plaintext; the path of one with none, if any. Pure. */
+export function substitute(value: unknown, plain: Map<string, unknown>, path = ''): { value: unknown } | { missing: string } {
+  if (typeof value === 'string' && value.startsWith('ENC[')) return plain.has(value) ? { value: plain.get(value) } : { missing: path || '.' };
+  if (Array.isArray(value)) {
+    const items: unknown[] = [];
+    for (const [i, v] of value.entries()) {
+      const r = substitute(v, plain, `${path}[${i}]`);
+      if ('missing' in r) return r;
+      items.push(r.value);
+    }
+    return { value: items };
+  }
+  if (typeof value === 'object' && value !== null) {
+    const obj: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (path === '' && k === 'sops') continue;
+      const r = substitute(v, plain, `${path}.${k}`);
+      if ('missing' in r) return r;
+      obj[k] = r.value;
+    }
+    return { value: obj };
+  }
+  return { value };
+}
+
+/** Reads the text files of the sources being synced (only asked when an encrypted object needs its document). */
+export type SourceTexts = () => Promise<{ path: string; text: string }[]>;
+
+/**
+ * Decrypts the SOPS-encrypted objects of a render. The plaintext values stay in memory only, keyed by a hash of the
+ * identities and the document's MAC (a changed key or document decrypts again; a poll of the same commit spawns
+ * nothing and reads no file).
  */
 export class SopsDecryptor {
-  private readonly memo = new Lru<Manifest>(500);
+  private readonly memo = new Lru<Map<string, unknown>>(500);
   private readonly client: KubeClient;
 
   constructor(client: KubeClient) {
     this.client = client;
   }
 
-  /** The manifests with encrypted ones decrypted, or a DecryptionError naming the first file that failed. */
-  async decrypt(manifests: RenderedManifest[], spec: DecryptionSpec | undefined, namespace: string): Promise<RenderedManifest[]> {
+  /** The manifests with encrypted ones decrypted, or a DecryptionError naming the file that failed. */
+  async decrypt(manifests: RenderedManifest[], spec: DecryptionSpec | undefined, namespace: string, sourceTexts: SourceTexts): Promise<RenderedManifest[]> {
     const encrypted = manifests.filter((m) => isSopsEncrypted(m.manifest));
     if (encrypted.length === 0) return manifests;
     if (spec === undefined) throw new DecryptionError(`${encrypted[0]?.source ?? '?'}: SOPS-encrypted, but the Application has no spec.decryption (provider: sops, secretRef: a Secret with an age key)`);
     const identities = await this.identities(namespace, spec.secretRef.name);
     const idHash = sha(identities);
+    let docs: Map<string, SopsDocument> | undefined;
     const out: RenderedManifest[] = [];
     for (const m of manifests) {
       if (!isSopsEncrypted(m.manifest)) {
         out.push(m);
         continue;
       }
-      const object = ageOnly(m.manifest);
-      if (typeof object === 'string') throw new DecryptionError(`${m.source}: cannot decrypt: ${object}`);
-      const text = JSON.stringify(object);
-      const key = sha(`${idHash}\n${text}`);
+      const mac = ((m.manifest as Record<string, unknown>).sops as { mac: string }).mac;
+      const key = sha(`${idHash}\n${mac}`);
       let plain = this.memo.get(key);
       if (plain === undefined) {
-        try {
-          plain = checked(await sopsDecrypt(object, identities), m.manifest);
-        } catch (err) {
-          if (err instanceof DecryptionError) throw new DecryptionError(`${m.source}: cannot decrypt with the age key of spec.decryption.secretRef ${namespace}/${spec.secretRef.name}: ${err.message}`);
-          throw err;
-        }
+        docs ??= sopsDocuments(await sourceTexts());
+        const doc = docs.get(mac);
+        if (doc === undefined) throw new DecryptionError(`${m.source}: SOPS-encrypted, but no file of the sources holds it as committed (only files in Git are decrypted)`);
+        plain = await decryptDocument(doc, identities, `${namespace}/${spec.secretRef.name}`);
         this.memo.set(key, plain);
       }
-      out.push({ ...m, manifest: plain });
+      const r = substitute(m.manifest, plain);
+      if ('missing' in r) throw new DecryptionError(`${m.source}: the encrypted value at ${r.missing} is not one of its SOPS file's`);
+      out.push({ ...m, manifest: r.value as Manifest });
     }
     return out;
   }
@@ -158,6 +226,18 @@ export class SopsDecryptor {
     const ids = ageIdentities(secret.data);
     if (ids === undefined) throw new DecryptionError(`spec.decryption.secretRef: Secret ${namespace}/${name} has no data key ending in .agekey`);
     return ids;
+  }
+}
+
+/** The plaintext of each encrypted value of one committed document, decrypted (and its MAC checked) by sops. */
+async function decryptDocument(doc: SopsDocument, identities: string, secret: string): Promise<Map<string, unknown>> {
+  const object = ageOnly(doc.object);
+  if (typeof object === 'string') throw new DecryptionError(`${doc.where}: cannot decrypt: ${object}`);
+  try {
+    return pairValues(doc.object, checked(await sopsDecrypt(object, identities), doc.object));
+  } catch (err) {
+    if (err instanceof DecryptionError) throw new DecryptionError(`${doc.where}: cannot decrypt with the age key of spec.decryption.secretRef ${secret}: ${err.message}`);
+    throw err;
   }
 }
 
