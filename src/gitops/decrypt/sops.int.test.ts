@@ -15,7 +15,8 @@ import { startAppOperator, type AppOperator } from '../../../test/support/gitops
 import { startGitServer, type GitServer } from '../../../test/support/git-server.ts';
 import { testClient } from '../../../test/support/operator.ts';
 import { ageKeygen, sopsBinDir, sopsEncryptYaml, type AgeKey } from '../../../test/support/sops.ts';
-import type { ApplicationStatus } from '../../api/application/schema.ts';
+import { applicationSchema, type ApplicationStatus } from '../../api/application/schema.ts';
+import { diffApplication } from '../../cli/appdiff.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { isNotFound } from '../../kube/errors.ts';
 import { createLogger } from '../../log/logger.ts';
@@ -115,6 +116,9 @@ describe('SOPS decryption', () => {
     expect(Buffer.from(secret?.data?.password ?? '', 'base64').toString('utf8')).toBe(plaintext);
     expect(JSON.stringify(secret)).not.toContain('"sops"');
     expect((await get(R.configMap, 'settings'))?.data?.v).toBe('one');
+    // `kubectl sluice app diff` decrypts as the operator does: nothing to change.
+    const diff = await diffApplication(client, applicationSchema.parse(await app()), { cacheDir: join(op.cacheDir, 'cli') });
+    expect(diff).toMatchObject({ commit: c1, changes: [] });
 
     // A wrong key, and a commit that changes a ConfigMap and drops another: a condition naming the file, and neither
     // the change applied nor the dropped object pruned.
