@@ -173,7 +173,7 @@ export type SourceTexts = () => Promise<{ path: string; text: string }[]>;
 
 /**
  * Decrypts the SOPS-encrypted objects of a render. The plaintext values stay in memory only, keyed by a hash of the
- * identities and the document's MAC (a changed key or document decrypts again; a poll of the same commit spawns
+ * identities and the rendered object (a changed key or document decrypts again; a poll of the same commit spawns
  * nothing and reads no file).
  */
 export class SopsDecryptor {
@@ -199,7 +199,8 @@ export class SopsDecryptor {
         continue;
       }
       const mac = ((m.manifest as Record<string, unknown>).sops as { mac: string }).mac;
-      const key = sha(`${idHash}\n${mac}`);
+      // The whole rendered object keys it: any change to the committed document is decrypted (and its MAC checked) again.
+      const key = sha(`${idHash}\n${JSON.stringify(m.manifest)}`);
       let plain = this.memo.get(key);
       if (plain === undefined) {
         docs ??= sopsDocuments(await sourceTexts());
