@@ -48,6 +48,9 @@ checks.push({ name: 'chromium', ok: chromium.ok, seconds: chromium.seconds });
 const sops = step('sops', 'bash', ['test/sops/build.sh'], { captureStdout: true });
 checks.push({ name: 'sops', ok: sops.ok, seconds: sops.seconds });
 if (sops.ok) process.env.SLUICE_TEST_SOPS_DIR = sops.stdout.trim().split('\n').pop() ?? '';
+// An OCI registry for the Helm-from-OCI tests (Debian's docker-registry; fast when already installed).
+const registry = step('oci registry', 'bash', ['test/oci/install.sh']);
+checks.push({ name: 'oci registry', ok: registry.ok, seconds: registry.seconds });
 
 for (const [name, args] of [
   ['typecheck', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']],
