@@ -134,6 +134,12 @@ describe('SOPS decryption', () => {
     expect(message).toMatch(/did not match any of the recipients/);
     expect((await get(R.configMap, 'settings'))?.data?.v).toBe('one');
     expect(await get(R.configMap, 'old')).toBeDefined();
+    // No key Secret at all: a condition naming the field.
+    expect((await kubectl(['delete', 'secret', '-n', ns, 'sops-age'])).code).toBe(0);
+    await refresh();
+    const missing = `decryption: spec.decryption.secretRef: Secret ${ns}/sops-age not found`;
+    await waitFor('missing key', async () => (await app()).status?.conditions?.find((c) => c.type === 'ComparisonError')?.message === missing, 30_000);
+    expect(await get(R.configMap, 'old')).toBeDefined();
 
     // The plaintext and both identities: nowhere in the status, the logs, the Git cache or the temp files written.
     const secrets = [plaintext, Buffer.from(plaintext).toString('base64'), key.identity, wrong.identity];
