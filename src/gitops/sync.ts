@@ -120,7 +120,13 @@ export class Syncer {
     // repository hold none that Sluice decrypts).
     const texts = async (): Promise<{ path: string; text: string }[]> => {
       const git = appSources(app.spec).flatMap((src, i) => (src.chart === undefined && revisions[i] !== undefined ? [{ src, rev: revisions[i] }] : []));
-      const files = (await Promise.all(git.map(({ src, rev }) => this.d.source.readFiles(src.repoURL, rev, '')))).flat();
+      let files: { path: string; content: Uint8Array }[];
+      try {
+        files = (await Promise.all(git.map(({ src, rev }) => this.d.source.readFiles(src.repoURL, rev, '')))).flat();
+      } catch (err) {
+        if (err instanceof SourceError) throw new DecryptionError(`reading the sources for their SOPS files: ${err.message}`);
+        throw err;
+      }
       return files.filter((f) => /\.(ya?ml|json)$/i.test(f.path)).map((f) => ({ path: f.path, text: Buffer.from(f.content).toString('utf8') }));
     };
     try {
