@@ -94,7 +94,9 @@ describe('webhook gates on a canary', () => {
     const webhooks = [
       { name: 'approve', type: 'confirm-promotion', url: `${gate.url}/approve`, interval: '1s', metadata: { team: 'web' } },
       { name: 'done', type: 'post-rollout', url: `${gate.url}/done` },
+      { name: 'news', type: 'event', url: `${gate.url}/news` },
     ];
+    gate.answers.set('/news', 202);
     gate.answers.set('/approve', 403);
     gate.answers.set('/done', 200);
     const steps = [{ setWeight: 50 }];
@@ -123,6 +125,9 @@ describe('webhook gates on a canary', () => {
     expect((await statusOf('approve')).gates).toBeUndefined();
     await waitFor('post-rollout called', () => gate.paths('/done').length === 1, 10_000);
     expect(gate.paths('/done')[0]).toMatchObject({ name: 'approve', phase: 'Succeeded', checksum: v2 });
+    // Every Event went to the event hook too (Flagger's eventMessage/eventType in the metadata).
+    await waitFor('event hook told of the promotion', () => gate.paths('/news').some((p) => p.metadata.eventReason === 'RolloutCompleted'), 10_000);
+    expect(gate.paths('/news').find((p) => p.metadata.eventReason === 'WaitingForGate')?.metadata).toMatchObject({ eventType: 'Normal', eventMessage: 'waiting for gate approve (confirm-promotion): HTTP 403: not yet' });
     const ev = await reasons('approve');
     expect(ev).toContain('WaitingForGate: waiting for gate approve (confirm-promotion): HTTP 403: not yet');
     expect(ev).toContain('GateOpened: gate approve (confirm-promotion) opened');

@@ -2,7 +2,7 @@
 // One reconcile advances at most one step; the shell performs the actions in order and writes the status last.
 import { parseDuration } from '../../api/common/duration.ts';
 import { ROLLOUT_DEFAULTS, type CanaryStep, type RolloutStatus } from '../../api/rollout/schema.ts';
-import { Gates, recordWait, type GateState } from './gates.ts';
+import { clearWait, Gates, recordWait, type GateState } from './gates.ts';
 import { finishDecision as finish } from './phase.ts';
 import { bumpRevision, byHashIn, newestFirst, pruneHistory, restart, scaleDownRetired, surgeAndUnavailable, wakeups } from './replicasets.ts';
 import { putRef, runRef } from './run-status.ts';
@@ -85,7 +85,7 @@ function decideOnce(o: Observed, gates: Gates): Decision {
   let progressed = false;
   let analysisRuns = o.stepAnalysis;
   // The gate holding the rollout is decided afresh each reconcile: every return below that does not hold clears it.
-  if (s.gates?.waiting !== undefined) recordWait(s, o.status.gates, undefined, iso(o.now), events);
+  if (s.gates?.waiting !== undefined) s.gates = clearWait(s.gates);
 
   // A new template or new steps start the steps again. Back to the stable revision (a rollback) or a first deploy
   // skips them: the policy that allows a skip (DESIGN invariant 5).
@@ -425,10 +425,8 @@ function decideOnce(o: Observed, gates: Gates): Decision {
       }
     }
   }
-  if (held !== undefined && s.abort !== true) {
-    recordWait(s, o.status.gates, held, iso(o.now), events);
-    wake(gates.intervalMs(held.type));
-  }
+  if (s.abort !== true) recordWait(s, o.status.gates, held, iso(o.now), events);
+  if (held !== undefined && s.abort !== true) wake(gates.intervalMs(held.type));
   return finish(s, o, actions, events, requeue(), progressed, replicas);
 }
 

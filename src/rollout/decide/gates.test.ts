@@ -52,8 +52,13 @@ describe('canary engine with webhook gates', () => {
     expect(w.log.at(-1)?.requeueAfterMs).toBeLessThanOrEqual(5000); // asked again on its interval
     expect(w.rs.find((r) => r.hash === 'h2')?.replicas).toBe(2); // not grown for promotion
 
+    // One event when the gate started holding, none while it keeps holding.
+    const reasons = (): string[] => w.log.flatMap((d) => d.events.map((e) => e.reason)).filter((r) => r === 'WaitingForGate' || r === 'GateOpened');
+    expect(reasons()).toEqual(['WaitingForGate']);
+
     w.gateAnswers['confirm-promotion'] = true;
     w.run(80);
+    expect(reasons()).toEqual(['WaitingForGate', 'GateOpened']);
     expect(w.status.stableRS).toBe('h2');
     expect(w.status.gates).toBeUndefined();
     expect(w.status.phase).toBe('Healthy');

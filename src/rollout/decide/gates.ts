@@ -96,6 +96,12 @@ export function recordWait(s: RolloutStatus, before: RolloutStatus['gates'], hel
   else s.gates = gates;
 }
 
+/** status.gates without the gate waiting (undefined when nothing is left). */
+export function clearWait(g: NonNullable<RolloutStatus['gates']>): RolloutStatus['gates'] {
+  const { waiting: _gone, ...rest } = g;
+  return Object.keys(rest).length === 0 ? undefined : rest;
+}
+
 /** The line a person reads: "waiting for gate approve (confirm-promotion): HTTP 403". */
 export function waitingText(w: NonNullable<NonNullable<RolloutStatus['gates']>['waiting']>): string {
   return `waiting for gate ${w.name} (${w.type})${w.message !== undefined && w.message !== '' ? `: ${w.message}` : ''}`;
