@@ -2,26 +2,20 @@
 // One reconcile advances at most one step; the shell performs the actions in order and writes the status last.
 import { parseDuration } from '../../api/common/duration.ts';
 import { ROLLOUT_DEFAULTS, type CanaryStep, type RolloutStatus } from '../../api/rollout/schema.ts';
-import { clearWait, Gates, recordWait, type GateState } from './gates.ts';
+import { clearWait, Gates, gatePoint, recordWait, type GateState } from './gates.ts';
 import { finishDecision as finish } from './phase.ts';
 import { bumpRevision, byHashIn, newestFirst, pruneHistory, restart, scaleDownRetired, surgeAndUnavailable, wakeups } from './replicasets.ts';
 import { putRef, runRef } from './run-status.ts';
 import { BACKGROUND, type Action, type AnalysisRunPhase, type Decision, type EngineEvent, type Observed } from './types.ts';
+import { canaryReplicasFor, weightAt } from './weights.ts';
+
+// The plugin, the simulator and the observer read step weights from here.
+export { canaryReplicasFor, weightAt } from './weights.ts';
 
 export const PAUSE_STEP = 'CanaryPauseStep';
 export const PAUSE_INCONCLUSIVE = 'InconclusiveAnalysisRun';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-/** The traffic weight in force at step `index`: the last setWeight at or before it (0 before any). */
-export function weightAt(steps: readonly CanaryStep[], index: number): number {
-  let w = 0;
-  for (let i = 0; i <= Math.min(index, steps.length - 1); i++) {
-    const s = steps[i]?.setWeight;
-    if (s !== undefined) w = s;
-  }
-  return index >= steps.length ? 100 : w;
-}
 
 /** setCanaryScale in force at step `index`, as a replica count; undefined when the weight decides. */
 function canaryScaleAt(steps: readonly CanaryStep[], index: number, replicas: number): number | undefined {
@@ -34,11 +28,6 @@ function canaryScaleAt(steps: readonly CanaryStep[], index: number, replicas: nu
     else if (s.weight !== undefined) scale = Math.ceil((replicas * s.weight) / 100);
   }
   return index >= steps.length ? undefined : scale;
-}
-
-export function canaryReplicasFor(weight: number, replicas: number, routed: boolean): number {
-  // Routed canaries round up (traffic needs at least one pod); replica-ratio canaries take the nearest count.
-  return routed ? Math.ceil((replicas * weight) / 100) : Math.round((replicas * weight) / 100);
 }
 
 /**
@@ -428,50 +417,6 @@ function decideOnce(o: Observed, gates: Gates): Decision {
   if (s.abort !== true) recordWait(s, o.status.gates, held, iso(o.now), events);
   if (held !== undefined && s.abort !== true) wake(gates.intervalMs(held.type));
   return finish(s, o, actions, events, requeue(), progressed, replicas);
-}
-
-interface GatePoint {
-  /** The gate holding the rollout here, if any. */
-  held?: Exclude<GateState, { state: 'open' }>;
-  /** The current step (or the promotion) waits, and the weight does not rise. */
-  holdSteps: boolean;
-  /** Size the canary as at this step instead (before the start: -1; before promotion: the last step). */
-  replicaIndex?: number;
-  /** The start was confirmed; the pre-rollout checks are due once the canary's pods are up. */
-  preRollout: boolean;
-  /** The start gates passed with nothing left to check (no pre-rollout hooks): remember it for this revision. */
-  started: boolean;
-}
-
-/** Which gate, if any, holds the rollout at this point. A person's full promote goes past every gate. */
-function gatePoint(o: Observed, gates: Gates, index: number, currentWeight: number, canaryReplicas: number): GatePoint {
-  const s = o.status;
-  const hash = o.templateHash;
-  const canary = o.spec.strategy?.canary ?? {};
-  const steps = canary.steps ?? [];
-  const routed = canary.trafficRouting !== undefined;
-  const replicas = o.spec.replicas ?? ROLLOUT_DEFAULTS.replicas;
-  const open: GatePoint = { holdSteps: false, preRollout: false, started: false };
-  if (hash === s.stableRS || s.promoteFull === true) return open;
-  const hold = (g: GateState, replicaIndex?: number): GatePoint | undefined =>
-    g.state === 'open' ? undefined : { held: g, holdSteps: true, preRollout: false, started: false, ...(replicaIndex !== undefined ? { replicaIndex } : {}) };
-  if (index === 0 && s.gates?.started !== hash && (gates.has('confirm-rollout') || gates.has('pre-rollout'))) {
-    const confirm = hold(gates.check('confirm-rollout'), -1);
-    if (confirm !== undefined) return confirm;
-    return gates.has('pre-rollout') ? { holdSteps: true, preRollout: true, started: false } : { ...open, started: true };
-  }
-  const step = steps[index];
-  if (step?.setWeight !== undefined && gates.has('confirm-traffic-increase')) {
-    // Routed: before the router's weight rises. By replicas: before the canary grows past the previous step's share.
-    const rising = routed ? step.setWeight > currentWeight : step.setWeight > weightAt(steps, index - 1) && canaryReplicas <= canaryReplicasFor(weightAt(steps, index - 1), replicas, false);
-    if (rising) return hold(gates.check('confirm-traffic-increase'), routed ? undefined : index - 1) ?? open;
-  }
-  if (index >= steps.length && gates.has('confirm-promotion')) {
-    // A promotion under way (the stable Service moved, the canary grew past its last share) is finished, not held.
-    const begun = routed ? o.serviceSelectors.stable === hash : canaryReplicas > canaryReplicasFor(weightAt(steps, steps.length - 1), replicas, false);
-    if (!begun) return hold(gates.check('confirm-promotion'), steps.length - 1) ?? open;
-  }
-  return open;
 }
 
 function pinBoth(o: Observed, hash: string, actions: Action[], hasServices: boolean): void {

@@ -4,7 +4,9 @@
 // in `need`, held on meanwhile, and the shell calls those hooks and decides again with their answers.
 import { parseDuration } from '../../api/common/duration.ts';
 import type { RolloutStatus, RolloutWebhook, RolloutWebhookType } from '../../api/rollout/schema.ts';
-import type { EngineEvent } from './types.ts';
+import { ROLLOUT_DEFAULTS } from '../../api/rollout/schema.ts';
+import type { EngineEvent, Observed } from './types.ts';
+import { canaryReplicasFor, weightAt } from './weights.ts';
 
 /** One hook's answer this reconcile: `ok` when it answered 2xx. */
 export interface GateResult {
@@ -105,4 +107,48 @@ export function clearWait(g: NonNullable<RolloutStatus['gates']>): RolloutStatus
 /** The line a person reads: "waiting for gate approve (confirm-promotion): HTTP 403". */
 export function waitingText(w: NonNullable<NonNullable<RolloutStatus['gates']>['waiting']>): string {
   return `waiting for gate ${w.name} (${w.type})${w.message !== undefined && w.message !== '' ? `: ${w.message}` : ''}`;
+}
+
+export interface GatePoint {
+  /** The gate holding the rollout here, if any. */
+  held?: Exclude<GateState, { state: 'open' }>;
+  /** The current step (or the promotion) waits, and the weight does not rise. */
+  holdSteps: boolean;
+  /** Size the canary as at this step instead (before the start: -1; before promotion: the last step). */
+  replicaIndex?: number;
+  /** The start was confirmed; the pre-rollout checks are due once the canary's pods are up. */
+  preRollout: boolean;
+  /** The start gates passed with nothing left to check (no pre-rollout hooks): remember it for this revision. */
+  started: boolean;
+}
+
+/** Which gate, if any, holds the rollout at this point. A person's full promote goes past every gate. */
+export function gatePoint(o: Observed, gates: Gates, index: number, currentWeight: number, canaryReplicas: number): GatePoint {
+  const s = o.status;
+  const hash = o.templateHash;
+  const canary = o.spec.strategy?.canary ?? {};
+  const steps = canary.steps ?? [];
+  const routed = canary.trafficRouting !== undefined;
+  const replicas = o.spec.replicas ?? ROLLOUT_DEFAULTS.replicas;
+  const open: GatePoint = { holdSteps: false, preRollout: false, started: false };
+  if (hash === s.stableRS || s.promoteFull === true) return open;
+  const hold = (g: GateState, replicaIndex?: number): GatePoint | undefined =>
+    g.state === 'open' ? undefined : { held: g, holdSteps: true, preRollout: false, started: false, ...(replicaIndex !== undefined ? { replicaIndex } : {}) };
+  if (index === 0 && s.gates?.started !== hash && (gates.has('confirm-rollout') || gates.has('pre-rollout'))) {
+    const confirm = hold(gates.check('confirm-rollout'), -1);
+    if (confirm !== undefined) return confirm;
+    return gates.has('pre-rollout') ? { holdSteps: true, preRollout: true, started: false } : { ...open, started: true };
+  }
+  const step = steps[index];
+  if (step?.setWeight !== undefined && gates.has('confirm-traffic-increase')) {
+    // Routed: before the router's weight rises. By replicas: before the canary grows past the previous step's share.
+    const rising = routed ? step.setWeight > currentWeight : step.setWeight > weightAt(steps, index - 1) && canaryReplicas <= canaryReplicasFor(weightAt(steps, index - 1), replicas, false);
+    if (rising) return hold(gates.check('confirm-traffic-increase'), routed ? undefined : index - 1) ?? open;
+  }
+  if (index >= steps.length && gates.has('confirm-promotion')) {
+    // A promotion under way (the stable Service moved, the canary grew past its last share) is finished, not held.
+    const begun = routed ? o.serviceSelectors.stable === hash : canaryReplicas > canaryReplicasFor(weightAt(steps, steps.length - 1), replicas, false);
+    if (!begun) return hold(gates.check('confirm-promotion'), steps.length - 1) ?? open;
+  }
+  return open;
 }
