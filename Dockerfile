@@ -1,5 +1,5 @@
 # The Sluice operator image: Node 24 (LTS line; 24.9.0, the version the tests run under), production dependencies
-# only, kubectl for Kustomize rendering, helm for Helm charts, a non-root user, nothing written outside /tmp (runs with a read-only root
+# only, kubectl for Kustomize rendering, helm for Helm charts, sops for encrypted secrets, a non-root user, nothing written outside /tmp (runs with a read-only root
 # filesystem and /tmp as an emptyDir, as the Helm chart does). Build from the repository root:
 #   docker build -t <registry>/sluice:0.1.0 .
 # test/image/image.int.test.ts copies exactly what the COPY lines below name and checks the stages without Docker.
@@ -46,7 +46,17 @@ RUN set -eu; \
         -o /out/helm $h/cmd/helm; \
     /out/helm version --short
 
-# 4. The runtime: production dependencies, the compiled operator, kubectl, helm.
+# 4. sops (decrypts SOPS files of the sources at render time, with age keys), built from the Go module test/sops
+#    pins (test/sops/build.sh builds the same for the tests); static.
+FROM golang:1.26.8-bookworm AS sops
+WORKDIR /src
+COPY test/sops/go.mod test/sops/go.sum ./
+RUN set -eu; \
+    GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=readonly \
+      go build -trimpath -buildvcs=false -ldflags "-s -w" -o /out/sops github.com/getsops/sops/v3/cmd/sops; \
+    /out/sops --version --disable-version-check
+
+# 5. The runtime: production dependencies, the compiled operator, kubectl, helm, sops.
 FROM node:24.9.0-bookworm-slim
 LABEL org.opencontainers.image.title="sluice" \
       org.opencontainers.image.description="Kubernetes operator for GitOps sync and progressive delivery" \
@@ -61,12 +71,14 @@ RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts \
 COPY --from=build /src/dist ./dist
 COPY --from=kubectl /out/kubectl /usr/local/bin/kubectl
 COPY --from=helm /out/helm /usr/local/bin/helm
+COPY --from=sops /out/sops /usr/local/bin/sops
 # Git clones (isomorphic-git), Kustomize builds and Helm renders go to $TMPDIR; nothing else is written.
 ENV NODE_ENV=production \
     HOME=/tmp \
     TMPDIR=/tmp \
     SLUICE_KUBECTL=/usr/local/bin/kubectl \
-    SLUICE_HELM=/usr/local/bin/helm
+    SLUICE_HELM=/usr/local/bin/helm \
+    SLUICE_SOPS=/usr/local/bin/sops
 # Numeric, so a runAsNonRoot pod can verify it.
 USER 10001:10001
 EXPOSE 8080

@@ -44,6 +44,13 @@ checks.push({ name: 'prometheus', ok: prom.ok, seconds: prom.seconds });
 // Chromium for the dashboard's browser tests (Debian's package; fast when already installed).
 const chromium = step('chromium', 'bash', ['test/browser/install.sh']);
 checks.push({ name: 'chromium', ok: chromium.ok, seconds: chromium.seconds });
+// sops and age-keygen for the decryption tests (built from test/sops's Go module; cold: about 2-3 minutes).
+const sops = step('sops', 'bash', ['test/sops/build.sh'], { captureStdout: true });
+checks.push({ name: 'sops', ok: sops.ok, seconds: sops.seconds });
+if (sops.ok) process.env.SLUICE_TEST_SOPS_DIR = sops.stdout.trim().split('\n').pop() ?? '';
+// An OCI registry for the Helm-from-OCI tests (Debian's docker-registry; fast when already installed).
+const registry = step('oci registry', 'bash', ['test/oci/install.sh']);
+checks.push({ name: 'oci registry', ok: registry.ok, seconds: registry.seconds });
 
 for (const [name, args] of [
   ['typecheck', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']],

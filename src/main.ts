@@ -4,7 +4,9 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, usage, type Config } from './config/config.ts';
 import { registerControllers } from './controllers.ts';
 import { applicationWebhook } from './gitops/controller.ts';
+import { handleApproval, SeenSignatures } from './approval/approve.ts';
 import { handleWebhook } from './gitops/webhook/webhook.ts';
+import { ROLLOUT_FIELD_MANAGER } from './rollout/controller.ts';
 import { KubeClient } from './kube/client.ts';
 import { KubeconfigError, loadKubeAuth } from './kube/kubeconfig.ts';
 import { R } from './kube/resource.ts';
@@ -61,6 +63,9 @@ export async function runOperator(config: Config): Promise<number> {
   const [host = '127.0.0.1', port = '8080'] = config.metricsAddr.split(/:(?=\d+$)/);
   // Git push webhooks: a secret per kind of sender, from the environment (never a flag: flags show in `ps`).
   const hook = applicationWebhook(manager, client, { github: process.env.SLUICE_WEBHOOK_GITHUB_SECRET, gitlab: process.env.SLUICE_WEBHOOK_GITLAB_SECRET, generic: process.env.SLUICE_WEBHOOK_SECRET });
+  // Signed approvals of paused Rollouts; a signature is good once (per replica: a replay elsewhere is still bound to
+  // the revision and step it names).
+  const approvals = { client, log, seen: new SeenSignatures(), fieldManager: ROLLOUT_FIELD_MANAGER };
   const probes = await startProbeServer({
     host,
     port: Number(port),
@@ -68,6 +73,7 @@ export async function runOperator(config: Config): Promise<number> {
     healthy: () => true,
     ready: () => manager.ready(),
     webhook: (req, res) => handleWebhook(req, res, hook),
+    approve: (req, res) => handleApproval(req, res, approvals),
   });
   const dashboard = config.dashboardAddr === undefined ? undefined : await startOperatorDashboard(config, client, log);
   log.info({ identity: config.identity, namespaces: config.namespaces.length > 0 ? config.namespaces : 'all', metrics: `${host}:${probes.port}`, leaderElect: config.leaderElect, shards: config.shards }, 'sluice starting');

@@ -6,8 +6,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Application } from '../api/application/schema.ts';
+import { maskSecrets } from './mask.ts';
 import { canonicalJson } from '../api/common/equal.ts';
 import { applyManifest } from '../gitops/apply/apply.ts';
+import { SopsDecryptor } from '../gitops/decrypt/sops.ts';
 import { drifted, normalize } from '../gitops/diff/drift.ts';
 import { plan as makePlan, pruneVerdict, refString, type ObjectRef } from '../gitops/plan/plan.ts';
 import { ClusterCapabilities } from '../gitops/render/cache.ts';
@@ -82,6 +84,9 @@ export async function diffApplication(client: KubeClient, app: Application, opts
     const path = normalizePath(src.path);
     const files = await source.readFiles(src.repoURL, commit, path);
     rendered = await render({ source: src, path, files, readRepo: () => source.readFiles(src.repoURL, commit, ''), helm });
+    // SOPS objects decrypted as the operator decrypts them (the caller reads the key Secret); shown masked below.
+    const texts = async (): Promise<{ path: string; text: string }[]> => (await source.readFiles(src.repoURL, commit, '')).map((f) => ({ path: f.path, text: Buffer.from(f.content).toString('utf8') }));
+    rendered = { manifests: await new SopsDecryptor(client).decrypt(rendered.manifests, app.spec.decryption, id.namespace, texts) };
   }
 
   const discovery = new Discovery(client);
@@ -107,7 +112,8 @@ export async function diffApplication(client: KubeClient, app: Application, opts
     const live = rt === undefined ? undefined : await getLive(client, rt, obj.ref);
     if (rt === undefined || live === undefined) {
       const note = rt === undefined ? ` (${obj.manifest.kind} is not served yet: a CRD in this sync may define it)` : '';
-      changes.push({ ref: obj.ref, action: 'create', detail: unifiedDiff('', yamlOf(obj.manifest), { from: '/dev/null', to: `${obj.source} @ ${short}${note}` }) });
+      const [shown] = maskSecrets([obj.manifest]);
+      changes.push({ ref: obj.ref, action: 'create', detail: unifiedDiff('', yamlOf(shown), { from: '/dev/null', to: `${obj.source} @ ${short}${note}` }) });
       continue;
     }
     const { object: after } = await applyManifest(client, rt, obj.manifest, { dryRun: true });
@@ -115,7 +121,8 @@ export async function diffApplication(client: KubeClient, app: Application, opts
       unchanged++;
       continue;
     }
-    changes.push({ ref: obj.ref, action: 'update', detail: unifiedDiff(yamlOf(normalize(live)), yamlOf(normalize(after)), { from: `live ${refString(obj.ref)}`, to: `after sync (${obj.source} @ ${short})` }) });
+    const [before, next] = maskSecrets([normalize(live), normalize(after)]);
+    changes.push({ ref: obj.ref, action: 'update', detail: unifiedDiff(yamlOf(before), yamlOf(next), { from: `live ${refString(obj.ref)}`, to: `after sync (${obj.source} @ ${short})` }) });
   }
   for (const r of p.prune) {
     const rt = await discovery.resolve(r.group === '' ? (r.version ?? 'v1') : `${r.group}/${r.version ?? 'v1'}`, r.kind);

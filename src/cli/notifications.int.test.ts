@@ -20,7 +20,8 @@ describe('kubectl sluice notifications', () => {
     http = await startHttpReceiver();
     op = await runOperator(ns);
     h = helpers(ns, op.client);
-    await h.apply(configMap(http.url, 1));
+    const custom = { 'trigger.on-web-healthy': "- when: rollout.status.phase in ['Healthy']\n  send: [rollout-completed]\n", 'trigger.on-typo': '- when: rollout.status.phase\n  send: [rollout-completed]\n' };
+    await h.apply(configMap(http.url, 1, custom));
     await h.apply(secret);
     const m = rolloutManifest('web', 'v1', { steps: [{ setWeight: 50 }, { pause: {} }] }) as { metadata: Record<string, unknown> };
     await h.apply({ ...m, metadata: { ...m.metadata, annotations: { 'notifications.argoproj.io/subscribe.on-rollout-completed.slack': 'deploys' } } });
@@ -62,5 +63,12 @@ describe('kubectl sluice notifications', () => {
     expect(fires).toMatchObject({ code: 0, stdout: `on-rollout-completed: fires (once per ${hash})\n  slack:deploys\tsent\n`, stderr: '' });
     const not = await sluice(['notifications', 'trigger', 'run', 'on-rollout-aborted', 'web', '-n', ns]);
     expect(not).toMatchObject({ code: 1, stdout: 'on-rollout-aborted: does not fire\n' });
+  });
+
+  it("evaluates a custom trigger's when expression against the live Rollout, and names the trigger when it cannot", async () => {
+    expect(await sluice(['notifications', 'trigger', 'run', 'on-web-healthy', 'web', '-n', ns])).toMatchObject({ code: 0, stdout: 'on-web-healthy: fires (once per when:c0)\n', stderr: '' });
+    const typo = await sluice(['notifications', 'trigger', 'run', 'on-typo', 'web', '-n', ns]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/^error: trigger\.on-typo: when must evaluate to a boolean, got Healthy in "rollout\.status\.phase"/m);
   });
 });

@@ -145,4 +145,9 @@ describe('set image', () => {
     expect(imagePatch(template, '/spec/template', [{ container: '*', image: 'z' }], undefined)).toHaveLength(3);
     expect(() => imagePatch(template, '/spec/template', [{ container: 'web', image: 'z' }], '1')).toThrow('no container named "web" (have: app, side, init)');
   });
+  it('does not skip past a webhook gate on a plain promote (the gate decides; --full goes past it)', () => {
+    const held = rollout({ currentStepIndex: 1, gates: { waiting: { name: 'approve', type: 'confirm-promotion' } } });
+    expect(promotePatches(held, false)).toEqual({ message: 'rollout "web" is waiting for gate approve (confirm-promotion): it goes on when the gate answers 2xx, or use --full' });
+    expect(promotePatches(held, true).status).toEqual({ promoteFull: true });
+  });
 });

@@ -35,6 +35,9 @@ export function promotePatches(r: Rollout, full: boolean): RolloutPatches {
     return { spec, status: { promoteFull: true }, message: `rollout "${name}" fully promoted` };
   }
   if (pauses.length > 0) return { spec, status: { pauseConditions: null }, message: `rollout "${name}" promoted` };
+  // A webhook gate is the team's own check: a plain promote does not skip it (the gate opens it, --full goes past).
+  const gate = s.gates?.waiting;
+  if (gate !== undefined && spec === undefined) return { message: `rollout "${name}" is waiting for gate ${gate.name} (${gate.type}): it goes on when the gate answers 2xx, or use --full` };
   const steps = r.spec.strategy?.canary?.steps;
   if (steps !== undefined && steps.length > 0 && r.spec.strategy?.blueGreen === undefined) {
     const index = s.currentStepIndex ?? 0;

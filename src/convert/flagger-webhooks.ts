@@ -2,25 +2,21 @@
 // of Flagger's payload): pre-rollout hooks become one analysis step before the first weight, rollout hooks (load
 // tests, per-iteration checks; Flagger's default type) a template of the background analysis, measured every
 // interval and failing after `threshold` failed calls. The gates and notifications (confirm-*, post-rollout,
-// rollback, event) hold or react to a rollout and have no Sluice equivalent yet: reported, with what to use.
+// rollback, event) become the Rollout's own webhooks (spec.strategy.canary.webhooks), asked again every interval.
 import { z } from 'zod';
+import type { RolloutWebhook, RolloutWebhookType } from '../api/rollout/schema.ts';
 import type { PathSegment } from '../lint/source.ts';
 import { SLUICE_API, type ConvertContext, type Manifest } from './types.ts';
 
-const WHY_NOT: Readonly<Record<string, string>> = {
-  'confirm-rollout': 'Sluice has no webhook gates yet: start the rollout paused (spec.paused) and resume it with `kubectl sluice promote`',
-  'confirm-traffic-increase': 'Sluice has no webhook gates yet: put `pause: {}` steps where the weight must wait, promoted with `kubectl sluice promote`',
-  'confirm-promotion': 'Sluice has no webhook gates yet: end the steps with `pause: {}`, promoted with `kubectl sluice promote`',
-  'post-rollout': 'Sluice calls no hook after a rollout: watch the Rollout\'s RolloutCompleted and RolloutAborted Events instead',
-  rollback: 'Sluice has no rollback hook yet: abort with `kubectl sluice abort`',
-  event: 'Sluice sends no event webhooks: its Kubernetes Events carry the same news',
-};
+const GATE_TYPES: readonly string[] = ['confirm-rollout', 'confirm-traffic-increase', 'confirm-promotion', 'post-rollout', 'rollback', 'event'] satisfies RolloutWebhookType[];
 
 export interface ConvertedWebhooks {
   /** The AnalysisTemplate of the pre-rollout hooks (an analysis step before the first weight). */
   preRollout?: string;
   /** The AnalysisTemplate of the rollout hooks (in the background analysis). */
   rollout?: string;
+  /** Gates and notifications, as the Rollout's spec.strategy.canary.webhooks. */
+  gates?: RolloutWebhook[];
 }
 
 interface Hook {
@@ -28,18 +24,23 @@ interface Hook {
   name: string;
   url: string;
   timeout?: string;
+  retries?: number;
   metadata?: Record<string, string>;
 }
+
+/** The types asked again while they hold (or watch for a rollback). */
+const GATE_HOLDS = new Set(['confirm-rollout', 'confirm-traffic-increase', 'confirm-promotion', 'rollback']);
 
 export function convertWebhooks(ctx: ConvertContext, at: PathSegment[], input: { canary: string; namespace: string | undefined; interval: string; failureLimit: number }): ConvertedWebhooks {
   const f = ctx.fields;
   const hooks: Record<'pre-rollout' | 'rollout', Hook[]> = { 'pre-rollout': [], rollout: [] };
+  const gates: RolloutWebhook[] = [];
   for (const i of f.keys(...at)) {
     const h: PathSegment[] = [...at, i];
     const type = f.string(...h, 'type') ?? 'rollout';
-    if (type !== 'pre-rollout' && type !== 'rollout') {
+    if (type !== 'pre-rollout' && type !== 'rollout' && !GATE_TYPES.includes(type)) {
       f.consume(h);
-      ctx.report(h, 'unmapped', `webhook type ${type}: ${WHY_NOT[type] ?? 'not a Flagger webhook type Sluice knows'}: left out`);
+      ctx.report(h, 'unmapped', `webhook type ${type}: not a Flagger webhook type Sluice knows: left out`);
       continue;
     }
     const name = f.string(...h, 'name') ?? `hook-${String(i)}`;
@@ -51,11 +52,18 @@ export function convertWebhooks(ctx: ConvertContext, at: PathSegment[], input: {
     }
     const timeout = f.string(...h, 'timeout');
     const metadata = f.typed(z.record(z.string(), z.string()), ...h, 'metadata');
+    const retries = f.number(...h, 'retries');
     // Flagger's muteAlert concerns its alerts, which Sluice does not send; nothing is lost by dropping it.
     f.take(...h, 'muteAlert');
-    hooks[type].push({ index: Number(i), name, url, ...(timeout !== undefined ? { timeout } : {}), ...(metadata !== undefined ? { metadata } : {}) });
+    if (type !== 'pre-rollout' && type !== 'rollout') {
+      // Flagger asks a held gate again every analysis interval; so does the Rollout.
+      gates.push({ name, type: type as RolloutWebhookType, url, ...(timeout !== undefined ? { timeout } : {}), ...(retries !== undefined ? { retries } : {}), ...(GATE_HOLDS.has(type) ? { interval: input.interval } : {}), ...(metadata !== undefined ? { metadata } : {}) });
+      continue;
+    }
+    hooks[type].push({ index: Number(i), name, url, ...(timeout !== undefined ? { timeout } : {}), ...(retries !== undefined ? { retries } : {}), ...(metadata !== undefined ? { metadata } : {}) });
   }
-  const out: ConvertedWebhooks = {};
+  const out: ConvertedWebhooks = gates.length > 0 ? { gates } : {};
+  if (gates.length > 0) ctx.report(at, 'note', `gates and notifications (${[...new Set(gates.map((g) => g.type))].join(', ')}): the Rollout's webhooks (spec.strategy.canary.webhooks); a held gate is asked again every ${input.interval}`);
   const emit = (suffix: string, type: 'pre-rollout' | 'rollout', list: Hook[], every: boolean): string => {
     const template = `${input.canary}-${suffix}`;
     ctx.emit({
@@ -67,7 +75,7 @@ export function convertWebhooks(ctx: ConvertContext, at: PathSegment[], input: {
           name: h.name,
           // A rollout hook is called every interval for as long as the background analysis runs; a pre-rollout once.
           ...(every ? { interval: input.interval, failureLimit: input.failureLimit, consecutiveErrorLimit: input.failureLimit } : { count: 1, consecutiveErrorLimit: 0 }),
-          provider: { webhook: { url: h.url, type, ...(h.timeout !== undefined ? { timeout: h.timeout } : {}), ...(h.metadata !== undefined ? { metadata: h.metadata } : {}) } },
+          provider: { webhook: { url: h.url, type, ...(h.timeout !== undefined ? { timeout: h.timeout } : {}), ...(h.retries !== undefined ? { retries: h.retries } : {}), ...(h.metadata !== undefined ? { metadata: h.metadata } : {}) } },
         })),
       },
     } satisfies Manifest);

@@ -165,6 +165,7 @@ export function convertCanary(ctx: ConvertContext): void {
     stableService: routing.stableService,
     ...(routing.trafficRouting !== undefined ? { trafficRouting: routing.trafficRouting } : {}),
     steps,
+    ...(hooks.gates !== undefined ? { webhooks: hooks.gates } : {}),
   };
   // The background analysis starts once the first weight is set (after the pre-rollout step, if any).
   if (checks && !skip) canary.analysis = steps.length - first > 1 ? { ...analysis, startingStep: first + 1 } : first > 0 ? { ...analysis, startingStep: first } : analysis;

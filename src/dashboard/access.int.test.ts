@@ -3,11 +3,15 @@
 // one namespace sees nothing of another and cannot promote; no token, a bad token, a forged CSRF header: refused.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'puppeteer-core';
-import { stringify } from 'yaml';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { clickAction, launchBrowser, newPage, waitForText } from '../../test/browser/browser.ts';
 import { createNamespace, deleteNamespace, kubeconfigPath, kubectl, waitFor } from '../../test/support/cluster.ts';
 import { testClient, testLogger } from '../../test/support/operator.ts';
 import { startOperator } from '../../test/support/operator-process.ts';
+import { sluice, startPluginDashboard } from '../../test/support/plugin.ts';
 import { createServer } from 'node:net';
 import { rolloutManifest, installAllCrds, type RolloutObj } from '../../test/support/rollouts.ts';
 import { R } from '../kube/resource.ts';
@@ -93,6 +97,11 @@ describe('in-cluster dashboard: TokenReview, the viewer\'s own RBAC, CSRF', () =
   });
 
   it("shows a viewer only namespace A; a promote there answers forbidden and changes nothing", async () => {
+    // A ReplicaSet of web-a (no operator runs here), so the page has one to show; the viewer may not list its pods.
+    const uid = (await webA()).metadata?.uid ?? '';
+    const labels = { app: 'web-a', 'rollouts-pod-template-hash': 'abc12' };
+    const rs = { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web-a-abc12', labels, ownerReferences: [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: 'web-a', uid, controller: true }] }, spec: { replicas: 0, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.invalid/web:v1' }] } } } };
+    expect((await kubectl(['apply', '-n', a, '-f', '-'], stringify(rs))).stderr).toBe('');
     const before = await webA();
     await page.goto(dash.url);
     await page.waitForSelector('textarea[name="token"]');
@@ -108,6 +117,7 @@ describe('in-cluster dashboard: TokenReview, the viewer\'s own RBAC, CSRF', () =
     expect(await page.evaluate('document.body.textContent.includes("web-b")')).toBe(false);
     await page.goto(`${dash.url}#/rollout/${a}/web-a`);
     await waitForText(page, 'ol.steps li[aria-current="step"]', 'pause');
+    await waitForText(page, 'p.muted', 'Pods are not shown: you may not list pods in this namespace.'); // the Role has no pods
     await clickAction(page, 'promote');
     await waitForText(page, '[data-testid="action-result"]', 'forbidden');
     const after = await webA();
@@ -141,6 +151,48 @@ describe('in-cluster dashboard: TokenReview, the viewer\'s own RBAC, CSRF', () =
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'; script-src 'self'");
     expect(res.headers.get('x-frame-options')).toBe('DENY');
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+  });
+
+  it('is opened from a workstation with kubectl sluice dashboard --remote: the kubeconfig token decides, and never reaches the browser', async () => {
+    // The viewer's kubeconfig: the test cluster's server and CA, the ServiceAccount's token as the user.
+    const kc = parse(readFileSync(kubeconfigPath(), 'utf8')) as { users: { user: Record<string, unknown> }[] };
+    for (const u of kc.users) u.user = { token: viewer };
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-remote-'));
+    const viewerConfig = join(dir, 'kubeconfig');
+    writeFileSync(viewerConfig, stringify(kc), { mode: 0o600 });
+    const plugin = await startPluginDashboard(['--remote', dash.url], { KUBECONFIG: viewerConfig });
+    try {
+      const base = plugin.url.replace(/\?token=.*$/, '');
+      expect((await fetch(`${base}api/session`)).status).toBe(401); // the local address still needs its own token
+      const opened = await fetch(plugin.url, { redirect: 'manual' });
+      const cookie = (opened.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const session = (await (await fetch(`${base}api/session`, { headers: { Cookie: cookie } })).json()) as { user: string; csrf: string; mode: string };
+      expect(session).toMatchObject({ user: `system:serviceaccount:${a}:viewer`, mode: 'remote' });
+      // The live overview of A, streamed through: A's Rollout, nothing of B.
+      const stream = await fetch(`${base}api/stream/overview?namespace=${a}`, { headers: { Cookie: cookie, Accept: 'text/event-stream' } });
+      const reader = stream.body!.getReader();
+      let text = '';
+      while (!text.includes('web-a')) text += new TextDecoder().decode(((await reader.read()) as { value?: Uint8Array }).value);
+      await reader.cancel();
+      expect(text).not.toContain('web-b');
+      expect(text).not.toContain(viewer);
+      // Writes: the local CSRF token first, then the viewer's own RBAC at the remote end.
+      const before = await webA();
+      const forged = await fetch(`${base}api/rollout/${a}/web-a/promote`, { method: 'POST', headers: { Cookie: cookie, 'X-Sluice-CSRF': 'forged' } });
+      expect(forged.status).toBe(403);
+      const promote = await fetch(`${base}api/rollout/${a}/web-a/promote`, { method: 'POST', headers: { Cookie: cookie, 'X-Sluice-CSRF': session.csrf } });
+      expect(promote.status).toBe(403);
+      expect(((await promote.json()) as { message: string }).message).toMatch(/^forbidden: /);
+      expect((await webA()).metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    } finally {
+      plugin.child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // A token must not cross a network in clear; and a client certificate cannot be forwarded.
+    const clear = await sluice(['dashboard', '--port', '0', '--remote', 'http://sluice.example.com']);
+    expect(clear).toMatchObject({ code: 64, stderr: expect.stringContaining('--remote: http:// would send your token in clear') as unknown as string });
+    const certs = await sluice(['dashboard', '--port', '0', '--remote', dash.url]);
+    expect(certs).toMatchObject({ code: 64, stderr: expect.stringContaining('--remote needs a bearer token from your kubeconfig user') as unknown as string });
   });
 
   it('is served by the operator process itself with --dashboard-addr, checking tokens with a TokenReview', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { snapshotOf } from '../cli/view/snapshot.ts';
-import { appPage, appRow, eventViews, rolloutPage, rolloutRow } from './core.ts';
+import { appPage, appRow, eventViews, podsByHash, rolloutPage, rolloutRow } from './core.ts';
 import { WeightHistory } from './history.ts';
 
 const rollout = (status: Record<string, unknown>, spec: Record<string, unknown> = {}) => ({
@@ -115,5 +115,19 @@ describe('weight history', () => {
         if (last !== undefined) expect(h.get(last[0]).at(-1)?.weight).toBe(last[1] * 25);
       }),
     );
+  });
+
+  it('groups pods under their ReplicaSet by pod-template hash, with readiness, phase and restarts', () => {
+    const pod = (name: string, hash: string, ready: boolean, extra: Record<string, unknown> = {}): unknown => ({
+      metadata: { name, labels: { 'rollouts-pod-template-hash': hash }, ...extra },
+      status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }], containerStatuses: [{ restartCount: name === 'b' ? 2 : 0 }] },
+    });
+    const by = podsByHash([pod('b', 'h1', true), pod('a', 'h1', false), pod('c', 'h2', true, { deletionTimestamp: '2026-01-01T00:00:00Z' }), { metadata: { name: 'no-hash' } }, 'junk']);
+    expect(by.get('h1')).toEqual([
+      { name: 'a', phase: 'Running', ready: false, restarts: 0 },
+      { name: 'b', phase: 'Running', ready: true, restarts: 2 },
+    ]);
+    expect(by.get('h2')).toEqual([{ name: 'c', phase: 'Terminating', ready: true, restarts: 0 }]);
+    expect(by.size).toBe(2);
   });
 });

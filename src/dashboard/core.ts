@@ -117,10 +117,48 @@ export interface RolloutPage {
   message: string;
   weight?: number;
   steps: StepView[];
-  replicaSets: { name: string; revision: number; role: string; images: string; replicas: number; ready: number }[];
+  replicaSets: { name: string; revision: number; role: string; images: string; replicas: number; ready: number; pods?: PodView[] }[];
   analysisRuns: { name: string; phase: string; step?: string; metrics: MetricView[] }[];
   history: WeightPoint[];
   events: EventView[];
+}
+
+/** A pod of a ReplicaSet: its name, phase and readiness (absent when the viewer may not list pods). */
+export interface PodView {
+  name: string;
+  phase: string;
+  ready: boolean;
+  restarts: number;
+}
+
+const podSchema = z.looseObject({
+  metadata: z.looseObject({ name: z.string().optional(), labels: z.record(z.string(), z.string()).optional(), deletionTimestamp: z.string().optional() }).optional(),
+  status: z
+    .looseObject({
+      phase: z.string().optional(),
+      conditions: z.array(z.looseObject({ type: z.string(), status: z.string() })).optional(),
+      containerStatuses: z.array(z.looseObject({ restartCount: z.number().optional() })).optional(),
+    })
+    .optional(),
+});
+
+/** Pods by their pod-template hash (the label every ReplicaSet of a Rollout stamps on its pods). */
+export function podsByHash(pods: readonly unknown[]): Map<string, PodView[]> {
+  const out = new Map<string, PodView[]>();
+  for (const raw of pods) {
+    const p = podSchema.safeParse(raw);
+    if (!p.success) continue;
+    const hash = p.data.metadata?.labels?.['rollouts-pod-template-hash'];
+    if (hash === undefined) continue;
+    const view: PodView = {
+      name: p.data.metadata?.name ?? '',
+      phase: p.data.metadata?.deletionTimestamp !== undefined ? 'Terminating' : (p.data.status?.phase ?? 'Pending'),
+      ready: (p.data.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+      restarts: (p.data.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0),
+    };
+    out.set(hash, [...(out.get(hash) ?? []), view].sort((a, b) => a.name.localeCompare(b.name)));
+  }
+  return out;
 }
 
 export interface EventView {
@@ -133,7 +171,8 @@ export interface EventView {
 
 const metricSpecs = z.array(z.looseObject({ name: z.string(), successCondition: z.string().optional(), failureCondition: z.string().optional() })).catch([]);
 
-export function rolloutPage(snap: RolloutSnapshot, history: WeightPoint[], events: EventView[]): RolloutPage {
+/** `pods`: the namespace's pods of this Rollout, or undefined when the viewer may not list pods. */
+export function rolloutPage(snap: RolloutSnapshot, history: WeightPoint[], events: EventView[], pods?: Map<string, PodView[]>): RolloutPage {
   const r = snap.rollout;
   const s = r.status;
   const steps: CanaryStep[] = r.spec.strategy?.canary?.steps ?? [];
@@ -157,6 +196,7 @@ export function rolloutPage(snap: RolloutSnapshot, history: WeightPoint[], event
         images: (rs.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? '?').join(', '),
         replicas: rs.status?.replicas ?? 0,
         ready: rs.status?.readyReplicas ?? 0,
+        ...(pods !== undefined ? { pods: pods.get(hashOf(rs)) ?? [] } : {}),
       }))
       .reverse(),
     analysisRuns: snap.analysisRuns

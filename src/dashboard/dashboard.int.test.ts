@@ -2,8 +2,8 @@
 // apiserver with the operator running, driven in Debian's Chromium. The page must follow a canary live (no reload),
 // its buttons must change the Rollout and the Application in the apiserver, and its screenshots go to test-results/screenshots/ (docs/images/ with SLUICE_SCREENSHOTS=docs).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { request } from 'node:http';
+import type { ChildProcess } from 'node:child_process';
+import { createServer, request, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -11,9 +11,8 @@ import type { Browser, Page } from 'puppeteer-core';
 import { clickAction, launchBrowser, newPage, textOf, waitForText } from '../../test/browser/browser.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/support/cluster.ts';
 import { startGitServer, type GitServer } from '../../test/support/git-server.ts';
-import { pluginEnv, sluice } from '../../test/support/plugin.ts';
+import { sluice, startPluginDashboard } from '../../test/support/plugin.ts';
 import { helpers, installAllCrds, rolloutManifest, runOperator, type InProcessOperator, type RolloutObj } from '../../test/support/rollouts.ts';
-import { CLUSTER_ENV } from '../../test/cluster/env.ts';
 import type { ApplicationStatus } from '../api/application/schema.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
@@ -22,23 +21,6 @@ import { R } from '../kube/resource.ts';
 const ROOT = join(import.meta.dirname, '..', '..');
 const IMAGES = process.env.SLUICE_SCREENSHOTS === 'docs' ? join(ROOT, 'docs', 'images') : join(ROOT, 'test-results', 'screenshots');
 mkdirSync(IMAGES, { recursive: true });
-
-/** `kubectl sluice dashboard --port 0`: resolves with the address it prints (token included). */
-function startPlugin(ns: string): Promise<{ url: string; child: ChildProcess }> {
-  const kubectlBin = join(process.env[CLUSTER_ENV.binDir] ?? '', 'kubectl');
-  const child = spawn(kubectlBin, ['sluice', 'dashboard', '--port', '0', '-n', ns], { env: pluginEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /Sluice dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)\n/.exec(out);
-      if (m?.[1] !== undefined) resolve({ url: m[1], child });
-    });
-    child.on('exit', (code) => reject(new Error(`kubectl sluice dashboard exited ${code}: ${err}`)));
-  });
-}
 
 describe('dashboard (kubectl sluice dashboard, in Chromium)', () => {
   let ns: string;
@@ -55,7 +37,7 @@ describe('dashboard (kubectl sluice dashboard, in Chromium)', () => {
     op = await runOperator(ns);
     h = helpers(ns, op.client);
     git = await startGitServer();
-    plugin = await startPlugin(ns);
+    plugin = await startPluginDashboard(['-n', ns]);
     browser = await launchBrowser();
     page = await newPage(browser);
   });
@@ -136,6 +118,9 @@ describe('dashboard (kubectl sluice dashboard, in Chromium)', () => {
     await page.click(`${row} a`);
     await waitForText(page, '[data-testid="weight"]', '50%');
     await waitForText(page, 'ol.steps li[aria-current="step"]', 'pause (until promoted)');
+    // The pods of each revision under its ReplicaSet: 5 + 5 of 10, every one ready.
+    await page.waitForFunction('document.querySelectorAll("ul.pods li[data-pod]").length === 10', { timeout: 30_000 });
+    expect(await page.evaluate('[...document.querySelectorAll("ul.pods li[data-pod]")].every((li) => li.textContent.includes("ready"))')).toBe(true);
     await page.screenshot({ path: join(IMAGES, 'dashboard-rollout.png'), fullPage: true });
     await clickAction(page, 'promote');
     await waitForText(page, '[data-testid="action-result"]', 'rollout "web" promoted');
@@ -161,6 +146,36 @@ describe('dashboard (kubectl sluice dashboard, in Chromium)', () => {
     await waitForText(page, '.problem', 'does not exist in namespace');
     await page.goto(`${plugin.url.replace(/\?token=.*$/, '')}#/rollout/no-such-ns/web`);
     await waitForText(page, '.problem', 'namespace "no-such-ns" does not exist');
+  });
+
+  it("shows a canary in its analysis step, the run's measurements arriving live", async () => {
+    let n = 0;
+    // An error rate that moves a little per measurement, so the chart has a shape; always under the threshold.
+    const server: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ errorRate: 0.002 + 0.0015 * Math.sin(n++) }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      await h.apply({
+        apiVersion: 'sluice.dev/v1alpha1',
+        kind: 'AnalysisTemplate',
+        metadata: { name: 'error-rate' },
+        spec: { metrics: [{ name: 'error-rate', count: 8, interval: '1s', successCondition: 'result < 0.01', failureLimit: 0, provider: { web: { url: `http://127.0.0.1:${port}/`, jsonPath: '{$.errorRate}' } } }] },
+      });
+      const steps = [{ setWeight: 20 }, { analysis: { templates: [{ templateName: 'error-rate' }] } }, { setWeight: 50 }, { pause: {} }];
+      await h.apply(rolloutManifest('checked', 'v1', { steps }));
+      await waitFor('checked Healthy', async () => (await rollout('checked')).status?.phase === 'Healthy', 60_000);
+      await setImage('checked', 'v2');
+      await page.goto(`${plugin.url.replace(/\?token=.*$/, '')}#/rollout/${ns}/checked`);
+      await waitForText(page, 'ol.steps li[aria-current="step"]', 'analysis');
+      await waitForText(page, '.run .metric p.small', '4 successful');
+      await page.screenshot({ path: join(IMAGES, 'dashboard-rollout-analysis.png'), fullPage: true });
+      await waitForText(page, '[data-testid="weight"]', '50%', 60_000);
+      await waitForText(page, '.run .metric p.small', '8 successful');
+    } finally {
+      server.close();
+    }
   });
 
   it("shows an Application's drifted object as OutOfSync, and its sync button heals it", async () => {

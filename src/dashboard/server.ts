@@ -9,6 +9,7 @@ import type { Assets } from './assets.ts';
 import { Auth, CSRF_HEADER, random, TokenRejected, type AuthOptions, type Viewer } from './auth.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { WeightHistory } from './history.ts';
+import { forward, isWrite, type Upstream } from './remote.ts';
 import { appStream, overviewStream, problemOf, rolloutStream, Sse } from './streams.ts';
 
 export interface DashboardOptions {
@@ -17,6 +18,8 @@ export interface DashboardOptions {
   log: Logger;
   /** No writes: every button answers 403. */
   readOnly?: boolean;
+  /** local mode only: every API request goes on to this in-cluster dashboard with the user's token (--remote). */
+  upstream?: Upstream;
 }
 
 const CSP = [
@@ -160,6 +163,11 @@ export function dashboardHandler(o: DashboardOptions): { handle: (req: IncomingM
       auth.logout(req);
       return send(res, 200, {}, { 'Set-Cookie': 'sluice_session=; Max-Age=0; Path=/' });
     }
+    if (o.upstream !== undefined) {
+      if (isWrite(req.method) && !auth.csrfOk(req, v)) return send(res, 403, { message: `refused: missing or wrong ${CSRF_HEADER} header` });
+      if (isWrite(req.method) && o.readOnly === true) return send(res, 403, { message: 'this dashboard is read-only' });
+      return forward(o.upstream, req, res, v, SECURITY_HEADERS);
+    }
     try {
       await api(req, res, url, v);
     } finally {
@@ -215,9 +223,10 @@ export function startDashboard(o: DashboardOptions & { host: string; port: numbe
 
 /** The local mode (the plugin, the demo): 127.0.0.1, one viewer with `client`'s credentials, a fresh token in the
  * returned address. `port` 0 picks a free one. */
-export async function startLocalDashboard(client: KubeClient, o: { port: number; readOnly?: boolean; log: Logger }): Promise<RunningDashboard & { address: string }> {
+export async function startLocalDashboard(client: KubeClient, o: { port: number; readOnly?: boolean; log: Logger; upstream?: Upstream }): Promise<RunningDashboard & { address: string }> {
   const { loadAssets } = await import('./assets.ts');
   const token = random();
-  const running = await startDashboard({ host: '127.0.0.1', port: o.port, assets: await loadAssets(), log: o.log, readOnly: o.readOnly === true, auth: { mode: 'local', localClient: client, localToken: token } });
+  const upstream = o.upstream !== undefined ? { upstream: o.upstream } : {};
+  const running = await startDashboard({ host: '127.0.0.1', port: o.port, assets: await loadAssets(), log: o.log, readOnly: o.readOnly === true, auth: { mode: 'local', localClient: client, localToken: token }, ...upstream });
   return { ...running, address: `${running.url}?token=${token}` };
 }

@@ -3,13 +3,14 @@
 // changes: no polling per row. Problems (forbidden, not found, deleted, apiserver unreachable) are events too, so
 // the page says what is wrong instead of going blank, and a watch that recovers says so.
 import type { ServerResponse } from 'node:http';
+import { hashOf } from '../cli/view/rollout.ts';
 import { fetchRolloutSnapshot } from '../cli/view/snapshot.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { KubeApiError } from '../kube/errors.ts';
 import { R, type ResourceType } from '../kube/resource.ts';
 import type { Logger } from '../log/logger.ts';
 import { Informer } from '../runtime/informer.ts';
-import { appPage, appRow, eventViews, rolloutPage, rolloutRow, type Row } from './core.ts';
+import { appPage, appRow, eventViews, podsByHash, rolloutPage, rolloutRow, type Row } from './core.ts';
 import type { WeightHistory } from './history.ts';
 
 /** One SSE connection: named events, a comment every 25 s so proxies keep it open, closed with the request. */
@@ -236,7 +237,10 @@ export function rolloutStream(sse: Sse, c: StreamContext, namespace: string, nam
         c.client.list<KubeObject>(R.event, namespace, { fieldSelector: `involvedObject.name=${name},involvedObject.kind=Rollout` }).catch(() => ({ items: [] })),
       ]);
       recordWeight(c.history, snap.rollout);
-      return rolloutPage(snap, c.history.get(snap.rollout.metadata.uid ?? ''), eventViews(events.items));
+      // The pods of this Rollout's ReplicaSets; a viewer who may not list pods sees the ReplicaSets without them.
+      const hashes = snap.replicaSets.map(hashOf).filter((h) => h !== '');
+      const pods = hashes.length === 0 ? [] : await c.client.list<KubeObject>(R.pod, namespace, { labelSelector: `rollouts-pod-template-hash in (${hashes.join(',')})` }).then((l) => l.items, () => undefined);
+      return rolloutPage(snap, c.history.get(snap.rollout.metadata.uid ?? ''), eventViews(events.items), pods === undefined ? undefined : podsByHash(pods));
     },
   );
 }

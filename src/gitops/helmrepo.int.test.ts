@@ -3,18 +3,18 @@
 // credentials from a Secret; a range that matches nothing and an unreachable repository are conditions, nothing pruned.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { freePort } from '../../test/cluster/ports.ts';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/support/cluster.ts';
 import { installCrds } from '../../test/support/crds.ts';
 import { startAppOperator, type AppOperator } from '../../test/support/gitops.ts';
-import { webChart } from '../../test/support/helm-chart.ts';
+import { packageWebCharts } from '../../test/support/helm-chart.ts';
 import { testClient } from '../../test/support/operator.ts';
 import type { ApplicationStatus } from '../api/application/schema.ts';
 import type { KubeObject } from '../kube/client.ts';
@@ -58,17 +58,7 @@ describe('Helm chart from an HTTP Helm repository', () => {
     ns = await createNamespace('helm-repo');
     dir = await mkdtemp(join(tmpdir(), 'sluice-helmrepo-'));
     const env = { ...process.env, HELM_CACHE_HOME: join(dir, 'h', 'cache'), HELM_CONFIG_HOME: join(dir, 'h', 'config'), HELM_DATA_HOME: join(dir, 'h', 'data') };
-    await mkdir(join(dir, 'repo'), { recursive: true });
-    for (const version of ['1.0.0', '1.1.0', '2.0.0']) {
-      const files = webChart({ prefix: `src-${version}`, version });
-      for (const [path, text] of Object.entries(files)) {
-        if (!path.startsWith(`src-${version}/`)) continue;
-        await mkdir(dirname(join(dir, path)), { recursive: true });
-        await writeFile(join(dir, path), text);
-      }
-      await writeFile(join(dir, `src-${version}`, 'templates', 'version.yaml'), `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-version'}\ndata: {chart: '{{ .Chart.Version }}'}\n`);
-      await run(HELM, ['package', join(dir, `src-${version}`), '--destination', join(dir, 'repo')], { env });
-    }
+    await packageWebCharts(HELM, dir, join(dir, 'repo'), ['1.0.0', '1.1.0', '2.0.0'], env);
     server = createServer((req, res) => {
       requests.push(req.url ?? '');
       if (req.headers.authorization !== `Basic ${Buffer.from('ci:chart-pass').toString('base64')}`) return void res.writeHead(401).end();

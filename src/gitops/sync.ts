@@ -7,7 +7,7 @@
 // simply continues from the first stage that is not synced and healthy. Memory (`AppMemory`) only saves requests.
 import type { Application, ApplicationStatus } from '../api/application/schema.ts';
 import { parseIgnoreDifferences } from '../api/application/ignore.ts';
-import { RETRY_BACKOFF_DEFAULTS } from '../api/application/schema.ts';
+import { appSources, RETRY_BACKOFF_DEFAULTS } from '../api/application/schema.ts';
 import { parseDuration } from '../api/common/duration.ts';
 import type { Logger } from '../log/logger.ts';
 import type { KubeObject } from '../kube/client.ts';
@@ -17,6 +17,7 @@ import { SourceError } from './source/git.ts';
 import { runSync } from './sync-apply.ts';
 import { compareAll } from './sync-compare.ts';
 import { COMPARISON_ERROR, SYNC_ANNOTATION, syncRequestPrunes, WAVE_POLL_MS, type AppMemory, type Compared, type SyncDeps, type SyncOutcome } from './sync-shared.ts';
+import { DecryptionError, SopsDecryptor } from './decrypt/sops.ts';
 import { CachedRenderer, checkSources, type Rendered, type SourceFailure } from './sync-source.ts';
 import { afterRun, comparisonError, finalStatus } from './sync-status.ts';
 
@@ -53,10 +54,12 @@ interface Synced {
 export class Syncer {
   private readonly d: SyncDeps;
   private readonly renderer: CachedRenderer;
+  private readonly sops: SopsDecryptor;
 
   constructor(deps: SyncDeps) {
     this.d = deps;
     this.renderer = new CachedRenderer(deps);
+    this.sops = new SopsDecryptor(deps.client);
   }
 
   async reconcile(app: Application, raw: RawApp, memory: AppMemory, log: Logger, now: () => string): Promise<SyncOutcome> {
@@ -75,8 +78,8 @@ export class Syncer {
     const marks: Record<string, number> = { source: Date.now() - started };
     const mark = (what: string): void => void (marks[what] = Date.now() - started);
 
-    // 2. Render (cached by commit, path and options).
-    const rendered = await this.renderer.render(app, id, source);
+    // 2. Render (cached by commit, path and options), then decrypt SOPS objects (never cached in the render).
+    const rendered = await this.decrypt(app, id, source, await this.renderer.render(app, id, source));
     mark('render');
 
     // 3. Plan.
@@ -108,6 +111,30 @@ export class Syncer {
     // 6. Status.
     const status = finalStatus(prev, { commit, ...(revisions !== undefined ? { revisions } : {}), plan, now, ...synced });
     return { status, requeueAfterMs, events: t.events };
+  }
+
+  /** The render with SOPS objects decrypted; a failure is a render failure naming the file (nothing applied or pruned). */
+  private async decrypt(app: Application, id: AppId, revisions: string[], rendered: Rendered): Promise<Rendered> {
+    if (!rendered.ok) return rendered;
+    // The committed SOPS documents are read from the Git sources at the revisions rendered (charts from a Helm
+    // repository hold none that Sluice decrypts).
+    const texts = async (): Promise<{ path: string; text: string }[]> => {
+      const git = appSources(app.spec).flatMap((src, i) => (src.chart === undefined && revisions[i] !== undefined ? [{ src, rev: revisions[i] }] : []));
+      let files: { path: string; content: Uint8Array }[];
+      try {
+        files = (await Promise.all(git.map(({ src, rev }) => this.d.source.readFiles(src.repoURL, rev, '')))).flat();
+      } catch (err) {
+        if (err instanceof SourceError) throw new DecryptionError(`reading the sources for their SOPS files: ${err.message}`);
+        throw err;
+      }
+      return files.filter((f) => /\.(ya?ml|json)$/i.test(f.path)).map((f) => ({ path: f.path, text: Buffer.from(f.content).toString('utf8') }));
+    };
+    try {
+      return { ok: true, manifests: await this.sops.decrypt(rendered.manifests, app.spec.decryption, id.namespace, texts) };
+    } catch (err) {
+      if (err instanceof DecryptionError) return { ok: false, error: `decryption: ${err.message}` };
+      throw err;
+    }
   }
 
   /** What to apply and prune; kinds are looked up first so namespaced-ness is known. */

@@ -94,6 +94,12 @@ export class KubeClient {
     this.onRequest = opts.onRequest;
   }
 
+  /** The Authorization header this client sends, if any (the dashboard's --remote forwards a bearer token). */
+  async authorization(): Promise<string | undefined> {
+    const { headers } = await this.auth.prepare(this.server, 'GET');
+    return headers['Authorization'] ?? headers['authorization'];
+  }
+
   /** KUBECONFIG, ~/.kube/config, or the in-cluster service account, like kubectl. */
   static fromDefault(opts: ClientOptions = {}, kubeconfigPath?: string): KubeClient {
     return new KubeClient(loadKubeAuth(kubeconfigPath), opts);

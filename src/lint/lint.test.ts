@@ -79,6 +79,18 @@ describe('lint: the job metric provider', () => {
     const text = 'apiVersion: sluice.dev/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  selector: {matchLabels: {app: r}}\n  template: {metadata: {labels: {app: r}}, spec: {containers: [{name: c, image: i}]}}\n  strategy:\n    canary:\n      maxSurge: 0\n      maxUnavailable: 0\n';
     expect(lint([{ path: 'r.yaml', text }]).findings.map(formatFinding)).toEqual(['r.yaml:9:7: spec.strategy.canary.maxSurge: maxSurge and maxUnavailable must not both be 0: no pod could ever be replaced']);
   });
+
+  it('names a webhook whose URL is not http(s), a repeated webhook name, a bad duration and an unknown type', () => {
+    const rollout = (hooks: string[]): string => `apiVersion: sluice.dev/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  selector: {matchLabels: {app: r}}\n  template: {metadata: {labels: {app: r}}, spec: {containers: [{name: c, image: i}]}}\n  strategy:\n    canary:\n      webhooks:\n${hooks.join('\n')}\n`;
+    const text = rollout(['        - {name: ok, type: confirm-promotion, url: "https://gate.example/ok"}', '        - {name: ok, type: rollback, url: "ftp://gate.example/x", timeout: soon}']);
+    expect(lint([{ path: 'r.yaml', text }]).findings.map(formatFinding)).toEqual([
+      'r.yaml:11:12: spec.strategy.canary.webhooks[1].name: "ok" is the name of an earlier webhook: names must be unique',
+      'r.yaml:11:38: spec.strategy.canary.webhooks[1].url: must be an http(s) URL, got "ftp://gate.example/x"',
+      expect.stringMatching(/^r\.yaml:11:\d+: spec\.strategy\.canary\.webhooks\[1\]\.timeout: /) as unknown as string,
+    ]);
+    const unknown = rollout(['        - {name: z, type: approve, url: "http://gate.example/z"}']);
+    expect(lint([{ path: 'u.yaml', text: unknown }]).findings.map(formatFinding)[0]).toMatch(/^u\.yaml:10:21: spec\.strategy\.canary\.webhooks\[0\]\.type: Invalid option: expected one of "confirm-rollout"/);
+  });
 });
 
 describe('source positions', () => {

@@ -26,6 +26,8 @@ const cm = (http: string): object => ({
     'service.slack': `token: $slack-token\napiURL: ${http}/slack\n`,
     'trigger.on-sync-failed': "- when: app.status.operationState.phase in ['Error', 'Failed']\n  send: [app-sync-failed]\n",
     'trigger.on-sync-succeeded': "- when: app.status.operationState.phase in ['Succeeded']\n  send: [app-sync-succeeded]\n",
+    'trigger.on-watched-healthy': "- when: app.status.health.status == 'Healthy' and app.metadata.labels.watch == 'on'\n  send: [watched]\n",
+    'template.watched': 'message: "{{.app.metadata.name}} is watched and healthy"\n',
     'template.app-sync-failed': 'message: "Application {{.app.metadata.name}} failed to sync: {{.app.status.operationState.message}}"\ngithub:\n  status:\n    state: failure\n    label: "continuous-delivery/{{.app.metadata.name}}"\n',
     'template.app-sync-succeeded': 'message: "Application {{.app.metadata.name}} synced {{.app.status.sync.revision | trunc 7}}"\ngithub:\n  status:\n    state: success\n    label: "continuous-delivery/{{.app.metadata.name}}"\n',
   },
@@ -98,5 +100,29 @@ describe('notifications from Applications', () => {
     expect(JSON.parse(failure?.body ?? '{}')).toMatchObject({ state: 'failure', context: 'continuous-delivery/bad' });
     expect(failure?.path).toMatch(new RegExp(`^/github/repos/.*bad/statuses/${bad}$`));
     expect(failure?.headers.authorization).toBe('Bearer ghp-secret');
+  }, 180_000);
+
+  it('a custom trigger fires once while its when condition holds, and again only after it stopped holding', async () => {
+    const url = await git.createRepo('watched');
+    await git.commit('watched', { 'cm.yaml': stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'watched' }, data: { a: '1' } }) });
+    const posts = (): number => http.received.filter((r) => r.path === '/slack/chat.postMessage' && r.body.includes('watched is watched and healthy')).length;
+    const notified = async (): Promise<string> => (await kubectl(['get', 'application', 'watched', '-n', ns, '-o', "jsonpath={.metadata.annotations['notified\\.notifications\\.sluice\\.dev']}"])).stdout;
+    expect((await kubectl(['apply', '--server-side', '-f', '-'], application('watched', url, { 'notifications.argoproj.io/subscribe.on-watched-healthy.slack': 'ops' }))).stderr).toBe('');
+    const label = async (v: string): Promise<void> => {
+      expect((await kubectl(['label', '--overwrite', 'application', 'watched', '-n', ns, `watch=${v}`])).stderr).toBe('');
+    };
+    await waitFor('the Application healthy', async () => (await kubectl(['get', 'application', 'watched', '-n', ns, '-o', 'jsonpath={.status.health.status}'])).stdout === 'Healthy', 60_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(posts()).toBe(0); // not labelled yet: the condition does not hold
+    await label('on');
+    await waitFor('the first message', () => posts() === 1, 30_000);
+    await waitFor('the sent key recorded', async () => (await notified()).includes('when:c0:on-watched-healthy:slack:ops'), 10_000);
+    await label('on2');
+    await waitFor('the key dropped once the condition stopped holding', async () => !(await notified()).includes('on-watched-healthy'), 30_000);
+    expect(posts()).toBe(1);
+    await label('on');
+    await waitFor('the second message', () => posts() === 2, 30_000);
+    await new Promise((r) => setTimeout(r, 3000)); // further reconciles while it holds send nothing more
+    expect(posts()).toBe(2);
   }, 180_000);
 });

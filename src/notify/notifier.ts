@@ -13,6 +13,7 @@ import { DeliveryQueue, type DeliveryOptions } from './delivery.ts';
 import { renderNotification, templateData } from './render.ts';
 import { readConfigs } from './source.ts';
 import { buildService } from './services/index.ts';
+import { customTriggers } from './when.ts';
 import { DeliveryError } from './services/port.ts';
 import { TemplateError } from './template/parse.ts';
 
@@ -36,6 +37,9 @@ interface Plan {
   cfg: NotificationConfig;
   templates: string[];
 }
+
+/** Custom triggers' templates for this reconcile: only the conditions that hold send theirs. */
+type HeldTemplates = ReadonlyMap<string, string[]>;
 
 export class Notifier {
   readonly queue: DeliveryQueue;
@@ -81,8 +85,16 @@ export class Notifier {
   /** Queues what `obj` owes for the triggers that hold now. Never waits for a send. */
   async reconcile(kind: Kind, resource: ResourceType, obj: KubeObject, fired: ReadonlyMap<string, string>, log: Logger): Promise<void> {
     const builtin: readonly string[] = BUILTIN_TRIGGERS[kind];
-    for (const sub of subscriptions(obj.metadata?.annotations)) {
-      if (!builtin.includes(sub.trigger)) this.report(obj, `trigger.${sub.trigger}`, `only the builtin triggers fire for ${kind === 'app' ? 'an Application' : 'a Rollout'} (${builtin.join(', ')}); when expressions are not evaluated`);
+    const custom = subscriptions(obj.metadata?.annotations)
+      .map((s) => s.trigger)
+      .filter((t) => !builtin.includes(t));
+    let held: HeldTemplates = new Map();
+    if (custom.length > 0) {
+      const c = customTriggers(kind, obj, custom, await this.configs(obj.metadata?.namespace), Object.keys(notifiedKeys(obj.metadata?.annotations)));
+      for (const e of c.errors) this.report(obj, e.key, e.message);
+      if (c.disarm.length > 0) await this.disarm(resource, obj, c.disarm, log);
+      fired = new Map([...fired, ...c.fired]);
+      held = c.templates;
     }
     const now = Date.now();
     const due = owed(obj, fired).filter((o) => {
@@ -92,7 +104,7 @@ export class Notifier {
     if (due.length === 0) return;
     const configs = await this.configs(obj.metadata?.namespace);
     for (const o of due) {
-      const plan = this.plan(o, configs, obj);
+      const plan = this.plan(o, configs, obj, held);
       if (plan === undefined) continue;
       const key = queueKey(obj, o.key);
       this.cooldown.delete(key);
@@ -110,7 +122,7 @@ export class Notifier {
   }
 
   /** Finds the trigger, its templates and the service; a missing or broken one is an Event naming the key. */
-  private plan(o: Owed, configs: NotificationConfig[], obj: KubeObject): Plan | undefined {
+  private plan(o: Owed, configs: NotificationConfig[], obj: KubeObject, held: HeldTemplates): Plan | undefined {
     const cfg = configs.find((c) => c.triggers.has(o.trigger) || c.errors.some((e) => e.key === `trigger.${o.trigger}`));
     if (cfg === undefined) {
       this.report(obj, `trigger.${o.trigger}`, configs.length === 0 ? `no notification ConfigMap (${CONFIGMAP_NAMES.join(', ')}) in ${obj.metadata?.namespace ?? ''}${this.d.operatorNamespace !== undefined ? ` or ${this.d.operatorNamespace}` : ''}` : `the trigger ${o.trigger} is not configured`);
@@ -118,7 +130,7 @@ export class Notifier {
     }
     const broken = cfg.errors.find((e) => e.key === `trigger.${o.trigger}`);
     if (broken !== undefined) return this.report(obj, broken.key, broken.message);
-    const templates = [...new Set((cfg.triggers.get(o.trigger) ?? []).flatMap((c) => c.send))];
+    const templates = held.get(o.trigger) ?? [...new Set((cfg.triggers.get(o.trigger) ?? []).flatMap((c) => c.send))];
     for (const t of templates) {
       const e = cfg.errors.find((x) => x.key === `template.${t}`);
       if (e !== undefined) return this.report(obj, e.key, e.message);
@@ -184,6 +196,19 @@ export class Notifier {
     }
     this.unrecorded.add(`${ns ?? ''}/${name}|${key}`);
     log.error({ key }, 'notification sent but could not be recorded on the object; this process will not send it again');
+  }
+
+  /** Drops sent keys of custom conditions that stopped holding, so each fires again when it next turns true. */
+  private async disarm(resource: ResourceType, obj: KubeObject, keys: string[], log: Logger): Promise<void> {
+    const prev = notifiedKeys(obj.metadata?.annotations);
+    for (const k of keys) delete prev[k];
+    try {
+      await this.d.client.mergePatch(resource, obj.metadata?.namespace, obj.metadata?.name ?? '', { metadata: { resourceVersion: obj.metadata?.resourceVersion, annotations: { [NOTIFIED_ANNOTATION]: JSON.stringify(prev) } } });
+      log.info({ keys }, 'custom trigger conditions no longer hold; they will notify again when they next do');
+    } catch (err) {
+      // A conflict or a gone object: the next reconcile sees the newer object and decides again.
+      log.debug({ err: err instanceof Error ? err.message : String(err) }, 'could not re-arm custom triggers yet');
+    }
   }
 
   /** A delivery that will not be retried now: an Event on the object and a log line, then a cool-down. */

@@ -11,6 +11,8 @@ export interface ProbeServerOptions {
   ready: () => boolean;
   /** POST /api/webhook: Git push webhooks (GitHub, GitLab, generic HMAC) that refresh Applications at once. */
   webhook?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** POST /api/approve: signed approvals of paused Rollouts (src/approval). */
+  approve?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   /**
    * A client must send its headers within `headersTimeoutMs` and its whole request within `requestTimeoutMs`, or the
    * connection is closed (408): a slow sender (slowloris, a webhook body at a byte a second) cannot hold sockets for
@@ -24,6 +26,7 @@ export function startProbeServer(o: ProbeServerOptions): Promise<{ server: Serve
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/api/webhook' && o.webhook !== undefined) return o.webhook(req, res);
+    if (path === '/api/approve' && o.approve !== undefined) return o.approve(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
       return;

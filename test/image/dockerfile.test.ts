@@ -49,15 +49,15 @@ describe('parseDockerfile', () => {
     expect(() => parseDockerfile('# nothing')).toThrow('Dockerfile: no FROM');
   });
 
-  it('reads the repository Dockerfile: a build, a kubectl, a helm and a runtime stage on pinned bases', () => {
+  it('reads the repository Dockerfile: a build, a kubectl, a helm, a sops and a runtime stage on pinned bases', () => {
     const stages = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
-    expect(stages.map((s) => s.name)).toEqual(['build', 'kubectl', 'helm', undefined]);
+    expect(stages.map((s) => s.name)).toEqual(['build', 'kubectl', 'helm', 'sops', undefined]);
     for (const s of stages) expect(s.base).toMatch(/^[a-z]+:\d+\.\d+\.\d+-[a-z]+(-slim)?$/); // a version tag, never latest
-    const runtime = stages[3]!;
-    expect(runtime.copies.map((c) => c.from)).toEqual([undefined, 'build', 'kubectl', 'helm']);
+    const runtime = stages[4]!;
+    expect(runtime.copies.map((c) => c.from)).toEqual([undefined, 'build', 'kubectl', 'helm', 'sops']);
     expect(runtime.runs.map((r) => r.command).join()).toContain('npm install --omit=dev');
     expect(runtime.user).toMatch(/^[1-9]\d*:[1-9]\d*$/); // numeric and not root, so runAsNonRoot can verify it
-    expect(runtime.env).toMatchObject({ NODE_ENV: 'production', HOME: '/tmp', TMPDIR: '/tmp', SLUICE_HELM: '/usr/local/bin/helm' }); // writes go to /tmp
+    expect(runtime.env).toMatchObject({ NODE_ENV: 'production', HOME: '/tmp', TMPDIR: '/tmp', SLUICE_HELM: '/usr/local/bin/helm', SLUICE_SOPS: '/usr/local/bin/sops' }); // writes go to /tmp
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; license: string };
     expect(runtime.labels).toMatchObject({ 'org.opencontainers.image.version': pkg.version, 'org.opencontainers.image.licenses': pkg.license });
   });

@@ -86,6 +86,7 @@ describe('the Dockerfile, stage by stage, from a clean copy of what it copies', 
   const build = stageNamed('build');
   const kubectlStage = stageNamed('kubectl');
   const helmStage = stageNamed('helm');
+  const sopsStage = stageNamed('sops');
   const final = { stage: stages.at(-1)!, index: stages.length - 1 };
   const finalDir = (): string => join(roots[final.index]!, final.stage.workdir);
   const kubectlBin = (): string => join(roots[final.index]!, final.stage.env.SLUICE_KUBECTL ?? '/usr/local/bin/kubectl');
@@ -138,6 +139,19 @@ describe('the Dockerfile, stage by stage, from a clean copy of what it copies', 
     const version = /^\s*helm\.sh\/helm\/v3 (v\S+)/m.exec(goMod)?.[1];
     expect(version).toBeDefined();
     expect(res.stdout.trim()).toBe(version);
+  }, 300_000);
+
+  it('the sops stage builds sops with its own RUN line, the version test/sops pins', async () => {
+    const goMod = readFileSync(join(ROOT, 'test/sops/go.mod'), 'utf8');
+    roots[sopsStage.index] = materializeOne(sopsStage.stage, join(tmp, 'sops'));
+    const root = roots[sopsStage.index]!;
+    expect(sopsStage.stage.runs).toHaveLength(1);
+    const run = sopsStage.stage.runs[0]!.command;
+    const res = await sh(run.replaceAll('/out/', `${root}/out/`), join(root, sopsStage.stage.workdir));
+    expect(res.code).toBe(0);
+    const version = /^\s*github\.com\/getsops\/sops\/v3 v(\S+)/m.exec(goMod)?.[1];
+    expect(version).toBeDefined();
+    expect(res.stdout).toContain(`sops ${version}`);
   }, 300_000);
 
   it('the runtime stage installs production dependencies only and answers --help', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { registerApplicationController } from '../../src/gitops/controller.ts';
 import { GitSource } from '../../src/gitops/source/git.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
+import type { Logger } from '../../src/log/logger.ts';
 import { EventRecorder } from '../../src/runtime/events.ts';
 import { Manager } from '../../src/runtime/manager.ts';
 import { waitFor } from './cluster.ts';
@@ -14,12 +15,14 @@ export interface AppOperator {
   manager: Manager;
   /** The controller's Git source: tests read its fetch counts. */
   source: GitSource;
+  /** The controller's Git cache directory (the decryption test searches it for plaintext). */
+  cacheDir: string;
   stop(): Promise<void>;
 }
 
-export async function startAppOperator(client: KubeClient, namespaces: string[]): Promise<AppOperator> {
+/** `log`: the operator's logger (tests that read what was logged pass their own). */
+export async function startAppOperator(client: KubeClient, namespaces: string[], log: Logger = testLogger()): Promise<AppOperator> {
   const cacheDir = await mkdtemp(join(tmpdir(), 'sluice-gitcache-'));
-  const log = testLogger();
   const manager = new Manager({ client, log, metrics: testMetrics(), namespaces });
   const source = new GitSource({ cacheDir });
   registerApplicationController(manager, { client, events: new EventRecorder({ client, log, instance: 'test' }), workers: 2, source });
@@ -28,6 +31,7 @@ export async function startAppOperator(client: KubeClient, namespaces: string[])
   return {
     manager,
     source,
+    cacheDir,
     stop: async () => {
       await manager.stop();
       await running;

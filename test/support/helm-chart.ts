@@ -1,4 +1,11 @@
 // A small chart as repository files, shared by the Helm render and sync tests (test code only).
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
 export function webChart(o: { prefix?: string; version?: string; extraTemplate?: boolean; broken?: boolean } = {}): Record<string, string> {
   const p = o.prefix ?? 'charts/web';
   const files: Record<string, string> = {
@@ -68,4 +75,25 @@ export function bigChart(prefix: string, templates: number, perTemplate: number,
     ].join('\n');
   }
   return files;
+}
+
+/**
+ * webChart at each of `versions` (with a template naming the chart version) packaged by `helm package` into `out`,
+ * working in `dir`; returns the archives' paths. For the tests of charts from Helm repositories and OCI registries.
+ */
+export async function packageWebCharts(helm: string, dir: string, out: string, versions: string[], env: NodeJS.ProcessEnv): Promise<string[]> {
+  await mkdir(out, { recursive: true });
+  const archives: string[] = [];
+  for (const version of versions) {
+    const files = webChart({ prefix: `src-${version}`, version });
+    files[`src-${version}/templates/version.yaml`] = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-version'}\ndata: {chart: '{{ .Chart.Version }}'}\n`;
+    for (const [path, text] of Object.entries(files)) {
+      if (!path.startsWith(`src-${version}/`)) continue;
+      await mkdir(dirname(join(dir, path)), { recursive: true });
+      await writeFile(join(dir, path), text);
+    }
+    await run(helm, ['package', join(dir, `src-${version}`), '--destination', out], { env });
+    archives.push(join(out, `web-${version}.tgz`));
+  }
+  return archives;
 }

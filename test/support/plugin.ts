@@ -1,6 +1,6 @@
 // Runs the kubectl plugin the way a person does: the control plane's kubectl, with the directory holding
 // bin/kubectl-sluice first on PATH, so kubectl finds the plugin and runs `kubectl sluice …` through it.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { CLUSTER_ENV } from '../cluster/env.ts';
 import { kubeconfigPath } from './cluster.ts';
@@ -52,5 +52,21 @@ export function sluiceOnTty(args: string[], columns = 120): Promise<PluginResult
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     child.on('close', (code) => resolve({ stdout, stderr, code: code ?? 1 }));
+  });
+}
+
+/** `kubectl sluice dashboard --port 0 ARGS…` left running: resolves with the address it prints (token included). */
+export function startPluginDashboard(args: string[], env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(kubectlBin(), ['sluice', 'dashboard', '--port', '0', ...args], { env: pluginEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /Sluice dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)\n/.exec(out);
+      if (m?.[1] !== undefined) resolve({ url: m[1], child });
+    });
+    child.on('exit', (code) => reject(new Error(`kubectl sluice dashboard exited ${code}: ${err}`)));
   });
 }

@@ -223,3 +223,42 @@ describe('properties', () => {
     );
   });
 });
+
+describe('membership and named bindings (notification triggers)', () => {
+  const app = { status: { operationState: { phase: 'Failed' }, health: { status: 'Healthy' }, labels: { team: 'a' } } };
+  const when = (src: string): Value => Condition.parse(src).evaluateWith({ app });
+
+  it("evaluates Argo CD's catalog conditions over the bound object", () => {
+    expect(when("app.status.operationState.phase in ['Error', 'Failed']")).toBe(true);
+    expect(when("app.status.operationState.phase in ['Succeeded']")).toBe(false);
+    expect(when("app.status.operationState.phase in ['Error', 'Failed'] and app.status.health.status == 'Healthy'")).toBe(true);
+    expect(when("not (app.status.health.status in ['Degraded'])")).toBe(true);
+  });
+
+  it('reads keys of objects, treats a missing list as empty and refuses other right sides', () => {
+    expect(when("'team' in app.status.labels")).toBe(true);
+    expect(when("'constructor' in app.status.labels")).toBe(false);
+    expect(when("'x' in app.status.missing")).toBe(false);
+    expect(() => when("'x' in app.status.health.status")).toThrow(/in needs an array or an object on its right, got the string "Healthy"/);
+  });
+
+  it("has expr-lang's string operators", () => {
+    expect(when("app.status.health.status startsWith 'Heal'")).toBe(true);
+    expect(when("app.status.health.status endsWith 'thy'")).toBe(true);
+    expect(when("app.status.health.status contains 'alt'")).toBe(true);
+    expect(() => when("app.status contains 'x'")).toThrow(/contains needs strings, got an object/);
+  });
+
+  it('names the bound names when an identifier is unknown, and refuses method calls such as time.Now()', () => {
+    expect(() => when('rollout.status.phase == "Healthy"')).toThrow(/unknown name "rollout" \(only app, nil, NaN, Infinity\)/);
+    expect(() => when('time.Now() > 0')).toThrow(/only named functions can be called/);
+  });
+
+  it('agrees with Array.includes for numbers and strings', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constantFrom('a', 'b', 'c')), fc.array(fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constantFrom('a', 'b', 'c')), { maxLength: 6 }), (x, xs) => {
+        expect(Condition.parse('result[0] in result[1]').evaluate([x, xs])).toBe(xs.includes(x));
+      }),
+    );
+  });
+});

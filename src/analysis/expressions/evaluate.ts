@@ -45,6 +45,9 @@ type Node = jsep.Expression;
 jsep.addBinaryOp('and', 2);
 jsep.addBinaryOp('or', 1);
 jsep.addUnaryOp('not');
+// Membership (`phase in ['Failed', 'Error']`, `'key' in labels`) and expr-lang's string operators, at the precedence of
+// the relational operators, which is where expr-lang puts them.
+for (const op of ['in', 'contains', 'startsWith', 'endsWith']) jsep.addBinaryOp(op, 7);
 const WORD_OPS: Readonly<Record<string, string>> = { and: '&&', or: '||', not: '!' };
 const canonical = (op: string): string => WORD_OPS[op] ?? op;
 
@@ -88,9 +91,14 @@ export class Condition {
 
   /** The expression's value with `result` bound; throws ExpressionError only. */
   evaluate(result: Value): Value {
+    return this.evaluateWith({ result });
+  }
+
+  /** The expression's value with these names bound (notification triggers see `rollout` or `app`). */
+  evaluateWith(bindings: Readonly<Record<string, Value>>): Value {
     const state = { steps: 0 };
     try {
-      return evalNode(this.source, this.ast, { result }, state);
+      return evalNode(this.source, this.ast, { bindings }, state);
     } catch (err) {
       if (err instanceof ExpressionError) throw err;
       if (err instanceof RangeError) throw new ExpressionError('limit', this.source, 'evaluation nested too deeply');
@@ -149,7 +157,7 @@ function children(source: string, n: Node): Node[] {
 }
 
 interface Scope {
-  readonly result: Value;
+  readonly bindings: Readonly<Record<string, Value>>;
 }
 
 function step(source: string, state: { steps: number }, n = 1): void {
@@ -168,9 +176,9 @@ function evalNode(source: string, n: Node, scope: Scope, state: { steps: number 
     }
     case 'Identifier': {
       const name = n.name as string;
-      if (name === 'result') return scope.result;
+      if (Object.hasOwn(scope.bindings, name)) return scope.bindings[name];
       if (Object.hasOwn(CONSTANTS, name)) return CONSTANTS[name];
-      throw new ExpressionError('unknown-identifier', source, `unknown name "${name}" (only result, nil, NaN, Infinity)`);
+      throw new ExpressionError('unknown-identifier', source, `unknown name "${name}" (only ${[...Object.keys(scope.bindings), ...Object.keys(CONSTANTS)].join(', ')})`);
     }
     case 'ArrayExpression':
       return (n.elements as Node[]).map(ev);
@@ -265,6 +273,21 @@ function binary(source: string, op: string, a: Value, b: Value): Value {
       return num(source, op, a) / num(source, op, b);
     case '%':
       return num(source, op, a) % num(source, op, b);
+    case 'in':
+      if (Array.isArray(b)) return b.some((x) => equal(a, x as Value));
+      if (isRecord(b)) {
+        if (typeof a !== 'string') throw new ExpressionError('type', source, `in needs a string key for an object, got ${describe(a)}`);
+        return Object.hasOwn(b, a) && !FORBIDDEN_KEYS.has(a);
+      }
+      // A missing list (nil) holds nothing, as in expr-lang.
+      if (b === undefined || b === null) return false;
+      throw new ExpressionError('type', source, `in needs an array or an object on its right, got ${describe(b)}`);
+    case 'contains':
+      return str(source, op, a).includes(str(source, op, b));
+    case 'startsWith':
+      return str(source, op, a).startsWith(str(source, op, b));
+    case 'endsWith':
+      return str(source, op, a).endsWith(str(source, op, b));
     default:
       throw new ExpressionError('unsupported', source, `the operator ${op} is not supported`);
   }
@@ -287,6 +310,11 @@ function equal(a: Value, b: Value): boolean {
 
 function num(source: string, op: string, v: Value): number {
   if (typeof v !== 'number') throw new ExpressionError('type', source, `${op} needs numbers, got ${describe(v)}`);
+  return v;
+}
+
+function str(source: string, op: string, v: Value): string {
+  if (typeof v !== 'string') throw new ExpressionError('type', source, `${op} needs strings, got ${describe(v)}`);
   return v;
 }
 

@@ -111,6 +111,16 @@ export const applicationSpecSchema = z
         secretRef: z.object({ name: z.string(), namespace: z.string().optional() }),
       })
       .optional(),
+    /**
+     * SOPS files in the sources are decrypted at render time (Flux's `decryption`): age identities from the data keys
+     * ending in `.agekey` of a Secret in the Application's namespace.
+     */
+    decryption: z
+      .object({
+        provider: z.literal('sops'),
+        secretRef: z.object({ name: z.string().min(1) }),
+      })
+      .optional(),
   })
   // The apiserver refuses the same (an Application with neither, or both, never reaches the operator).
   .meta(celHint({ rule: 'has(self.source) != has(self.sources)', message: 'set exactly one of spec.source and spec.sources' }))

@@ -91,7 +91,9 @@ function validateSource(source: ApplicationSource, at: string, refs: Set<string>
   } catch {
     url = undefined;
   }
-  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+  // A chart may also come from an OCI registry (oci://host/path), as Argo CD and Helm take it.
+  const oci = source.chart !== undefined && url?.protocol === 'oci:';
+  if (!oci && (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:'))) {
     errors.push({ field: `${at}.repoURL`, message: `must be an http(s) URL (Sluice clones over HTTPS only), got "${source.repoURL}"` });
   }
   if (source.path !== undefined) {

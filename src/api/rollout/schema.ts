@@ -171,6 +171,29 @@ export const trafficRoutingSchema = z.object({
 });
 export type TrafficRouting = z.infer<typeof trafficRoutingSchema>;
 
+/** Flagger's webhook kinds: gates that hold a rollout, checks that fail it, notifications that never hold it. */
+export const ROLLOUT_WEBHOOK_TYPES = ['confirm-rollout', 'pre-rollout', 'rollout', 'confirm-traffic-increase', 'confirm-promotion', 'post-rollout', 'rollback', 'event'] as const;
+export type RolloutWebhookType = (typeof ROLLOUT_WEBHOOK_TYPES)[number];
+
+/**
+ * A webhook the rollout calls (Sluice's form of Flagger's `analysis.webhooks`): an HTTP POST of Flagger's payload.
+ * confirm-* gates hold while they answer other than 2xx; pre-rollout and rollout checks abort on a failure; rollback
+ * aborts when it answers 2xx; post-rollout and event are notifications.
+ */
+export const rolloutWebhookSchema = z.object({
+  name: z.string(),
+  type: z.enum(ROLLOUT_WEBHOOK_TYPES),
+  url: z.string(),
+  /** Per attempt; default 10s. */
+  timeout: durationSchema.optional(),
+  /** Further attempts after a network error, a timeout or a 5xx answer (default 0). */
+  retries: z.int().min(0).max(10).optional(),
+  /** How often a held gate (or a rollback hook) is asked again; default 15s. */
+  interval: durationSchema.optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+});
+export type RolloutWebhook = z.infer<typeof rolloutWebhookSchema>;
+
 export const canaryStrategySchema = z.object({
   canaryService: z.string().optional(),
   stableService: z.string().optional(),
@@ -184,6 +207,7 @@ export const canaryStrategySchema = z.object({
   dynamicStableScale: z.boolean().optional(),
   abortScaleDownDelaySeconds: seconds.optional(),
   scaleDownDelaySeconds: seconds.optional(),
+  webhooks: z.array(rolloutWebhookSchema).max(50).optional(),
 });
 export type CanaryStrategy = z.infer<typeof canaryStrategySchema>;
 
@@ -298,6 +322,15 @@ export const rolloutStatusSchema = z.object({
   /** Serialized label selector for the scale subresource (`labelSelectorPath: .status.selector`). */
   selector: z.string().optional(),
   restartedAt: timestampSchema.optional(),
+  /** Sluice's webhook gates (spec.strategy.canary.webhooks). */
+  gates: z
+    .object({
+      /** The gate holding the rollout now. */
+      waiting: z.object({ name: z.string(), type: z.string(), since: timestampSchema.optional(), message: z.string().optional() }).optional(),
+      /** The revision whose start gates (confirm-rollout, pre-rollout) passed: they are not asked again for it. */
+      started: z.string().optional(),
+    })
+    .optional(),
 });
 export type RolloutStatus = z.infer<typeof rolloutStatusSchema>;
 

@@ -7,6 +7,7 @@ import { selectorMatches } from '../common/meta.ts';
 import { normalizeTrafficRouting } from './normalize.ts';
 import { judgeErrors } from './judge.ts';
 import { limitErrors } from './validate-limits.ts';
+import { webhookErrors } from './validate-webhooks.ts';
 import {
   ARGO_GATEWAY_API_PLUGIN,
   ROLLOUT_STEP_KINDS,
@@ -52,7 +53,7 @@ export function validateRollout(rollout: Rollout, ctx?: RolloutValidationContext
     errors.push({ field: 'spec.strategy', message: 'set exactly one of canary and blueGreen' });
   }
 
-  if (canary !== undefined) errors.push(...canaryErrors(canary, ctx));
+  if (canary !== undefined) errors.push(...canaryErrors(canary, ctx), ...webhookErrors('spec.strategy.canary', canary.webhooks));
   errors.push(...limitErrors(rollout));
   if (blueGreen !== undefined) {
     const base = 'spec.strategy.blueGreen';

@@ -7,10 +7,11 @@ import { render, table } from '../output.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { R } from '../../kube/resource.ts';
 import type { NotificationConfig } from '../../notify/config.ts';
-import { applicationTriggers, notifiedKeys, rolloutTriggers, subscriptions } from '../../notify/decide.ts';
+import { applicationTriggers, BUILTIN_TRIGGERS, notifiedKeys, rolloutTriggers, subscriptions } from '../../notify/decide.ts';
 import { renderNotification, templateData } from '../../notify/render.ts';
 import { buildService } from '../../notify/services/index.ts';
 import { readConfigs } from '../../notify/source.ts';
+import { customTriggers } from '../../notify/when.ts';
 
 const COMMON_FLAGS = {
   app: { type: 'boolean' },
@@ -148,11 +149,12 @@ ${COMMON_HELP}`,
 const triggerRun: Command = {
   name: 'notifications trigger run',
   summary: 'Tell whether a trigger fires for an object now, and what it would send',
-  usage: `Evaluate a builtin trigger against a live Rollout (or Application): whether it fires, its once-per key, and
-for each subscription whether that notification was already sent. Exit 0 when it fires, 1 when it does not.
+  usage: `Evaluate a trigger against a live Rollout (or Application): whether it fires, its once-per key, and for each
+subscription whether that notification was already sent. A builtin trigger is decided by the object's state; any other
+is the ConfigMap's trigger, whose when expressions are evaluated. Exit 0 when it fires, 1 when it does not.
 
 Usage:
-  kubectl sluice notifications trigger run TRIGGER NAME [--app]
+  kubectl sluice notifications trigger run TRIGGER NAME [--app] [--config-namespace NS]
 
 ${COMMON_HELP}`,
   async run(ctx, argv) {
@@ -161,8 +163,15 @@ ${COMMON_HELP}`,
     if (trigger === undefined || name === undefined) throw new UsageError('missing TRIGGER or NAME');
     const kind = values.app === true ? 'app' : 'rollout';
     const obj = await ctx.client().get<KubeObject>(kind === 'app' ? R.application : R.rollout, ctx.namespace, name);
-    const oncePer = (kind === 'app' ? applicationTriggers(obj) : rolloutTriggers(obj)).get(trigger);
     const sent = notifiedKeys(obj.metadata?.annotations);
+    let oncePer: string | undefined;
+    if ((BUILTIN_TRIGGERS[kind] as readonly string[]).includes(trigger)) oncePer = (kind === 'app' ? applicationTriggers(obj) : rolloutTriggers(obj)).get(trigger);
+    else {
+      const custom = customTriggers(kind, obj, [trigger], await configs(ctx, values['config-namespace']), Object.keys(sent));
+      for (const e of custom.errors) ctx.err.write(`error: ${e.key}: ${e.message}\n`);
+      if (custom.errors.length > 0) return ExitCode.failed;
+      oncePer = custom.fired.get(trigger);
+    }
     const subs = subscriptions(obj.metadata?.annotations)
       .filter((s) => s.trigger === trigger)
       .map((s) => ({ service: s.service, recipient: s.recipient, sent: oncePer !== undefined && sent[`${oncePer}:${trigger}:${s.service}:${s.recipient}`] !== undefined }));

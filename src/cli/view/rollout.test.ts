@@ -86,6 +86,12 @@ describe('rollout view', () => {
     expect(text).toContain('      rate: Running (3✔ 1✖)  last: 0.5 ✖, 0.98 ✔, 0.97 ✔\n');
   });
 
+  it('says which webhook gate holds the rollout', () => {
+    const held = { ...canary, status: { ...canary.status, pauseConditions: undefined, currentStepIndex: 4, message: 'waiting for gate approve (confirm-promotion): HTTP 403', gates: { waiting: { name: 'approve', type: 'confirm-promotion', since: '2026-01-01T00:00:05Z', message: 'HTTP 403' } } } };
+    const text = renderRollout(snapshotOf(held, [], []), { now: T0 + 10_000, barWidth: 8 });
+    expect(text).toContain('Gate:          waiting for gate approve (confirm-promotion): HTTP 403 (since 2026-01-01T00:00:05Z)\n');
+  });
+
   it('counts down a timed pause', () => {
     const timed = { ...canary, status: { ...canary.status, currentStepIndex: 3 } };
     const text = renderRollout(snapshotOf(timed, [], []), { now: T0 + 12_000 });

@@ -3,6 +3,7 @@
 import { parseDuration } from '../../api/common/duration.ts';
 import type { CanaryStep, Rollout } from '../../api/rollout/schema.ts';
 import { weightAt } from '../../rollout/decide/canary.ts';
+import { waitingText } from '../../rollout/decide/gates.ts';
 import { revisionsOf } from '../../rollout/revision.ts';
 import { POD_TEMPLATE_HASH, RUN_STEP_LABEL, type AnalysisRunView, type ReplicaSetView, type RolloutSnapshot } from './snapshot.ts';
 import { table } from '../output.ts';
@@ -159,6 +160,8 @@ export function renderRollout(snap: RolloutSnapshot, opts: RenderOptions): strin
   }
   field('Replicas', `desired ${r.spec.replicas ?? 1}, current ${s?.replicas ?? 0}, updated ${s?.updatedReplicas ?? 0}, ready ${s?.readyReplicas ?? 0}, available ${s?.availableReplicas ?? 0}`);
   if (r.spec.paused === true) field('Paused', 'spec.paused (resume or promote to continue)');
+  const gate = s?.gates?.waiting;
+  if (gate !== undefined) field('Gate', `${waitingText(gate)}${gate.since !== undefined ? ` (since ${gate.since})` : ''}`);
 
   const stepLines = stepsSection(r, opts.now);
   if (stepLines.length > 0) out.push('', ...stepLines);

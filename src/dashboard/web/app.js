@@ -144,11 +144,25 @@ function LineChart({ points, min = 0, max = 100, label, unit = '', guides = [] }
   const d = points.map((p, i) => `${i === 0 ? 'M' : `H${sx(p.x).toFixed(1)} V`}${i === 0 ? `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}` : sy(p.y).toFixed(1)}`).join(' ') + ` H${W - P}`;
   return html`<figure class="chart"><svg viewBox=${`0 0 ${W} ${H}`} role="img" aria-label=${`${label}: ${points.map((p) => `${p.y}${unit}`).join(', ')}`}>
     <line class="axis" x1=${P} y1=${H - P} x2=${W - P} y2=${H - P} /><line class="axis" x1=${P} y1=${P} x2=${P} y2=${H - P} />
-    <text x="2" y=${sy(hi) + 4} class="tick">${hi}${unit}</text><text x="2" y=${sy(lo) + 4} class="tick">${lo}${unit}</text>
+    <text x="2" y=${sy(hi) + 4} class="tick">${tick(hi)}${unit}</text><text x="2" y=${sy(lo) + 4} class="tick">${tick(lo)}${unit}</text>
     ${guides.map((g) => html`<line class="guide" x1=${P} x2=${W - P} y1=${sy(g.y)} y2=${sy(g.y)} /><text class="tick" x=${W - P - 4} y=${sy(g.y) - 4} text-anchor="end">${g.label}</text>`)}
     <path class="line" d=${d} />
     ${points.map((p) => html`<circle class="pt" cx=${sx(p.x)} cy=${sy(p.y)} r="3"><title>${new Date(p.x).toLocaleTimeString()}: ${p.y}${unit}</title></circle>`)}
   </svg><figcaption>${label}</figcaption></figure>`;
+}
+
+const tick = (v) => (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(2))));
+
+/**
+ * A metric's measurements, scaled to their own range (an error rate of 0.002 must not be a flat line at the bottom of
+ * 0..1), with the success condition's bound drawn when it is a plain comparison of the result with a number.
+ */
+function MetricChart({ m }) {
+  const points = m.values.map((v, i) => ({ x: Date.parse(v.at) || i, y: v.value }));
+  const bound = /^\s*result(?:\[0\])?\s*([<>]=?)\s*(-?[\d.]+(?:e-?\d+)?)\s*$/.exec(m.successCondition ?? '');
+  const guides = bound ? [{ y: Number(bound[2]), label: `pass ${bound[1]} ${bound[2]}` }] : [];
+  const top = Math.max(...points.map((p) => p.y), ...guides.map((g) => g.y), 0);
+  return html`<${LineChart} label=${`${m.name} measurements`} min=${0} max=${top > 0 ? top * 1.2 : 1} points=${points} guides=${guides} />`;
 }
 
 function Confirm({ ask, onClose }) {
@@ -225,12 +239,14 @@ function RolloutPage({ ns, name, session }) {
       </div>
       <h2>ReplicaSets</h2>
       <table><thead><tr><th>Revision</th><th>Name</th><th>Role</th><th>Pods ready</th><th class="wide">Images</th></tr></thead>
-        <tbody>${page.replicaSets.map((r) => html`<tr><td>${r.revision}</td><td>${r.name}</td><td>${r.role || '–'}</td><td>${r.ready}/${r.replicas}</td><td class="wide">${r.images}</td></tr>`)}</tbody></table>
+        <tbody>${page.replicaSets.map((r) => html`<tr><td>${r.revision}</td><td>${r.name}</td><td>${r.role || '–'}</td><td>${r.ready}/${r.replicas}</td><td class="wide">${r.images}</td></tr>
+          ${r.pods && r.pods.length > 0 ? html`<tr class="pods"><td></td><td colspan="4"><ul class="pods" aria-label=${`pods of ${r.name}`}>${r.pods.map((p) => html`<li data-pod=${p.name}>${p.ready ? '✔' : '○'} ${p.name} <span class="muted">${p.ready ? 'ready' : p.phase}${p.restarts > 0 ? `, ${p.restarts} restarts` : ''}</span></li>`)}</ul></td></tr>` : null}`)}</tbody></table>
+      ${page.replicaSets.some((r) => r.pods === undefined) ? html`<p class="muted small">Pods are not shown: you may not list pods in this namespace.</p>` : null}
       <h2>Analysis</h2>
       ${page.analysisRuns.length === 0 ? html`<p class="muted">No AnalysisRun.</p>` : page.analysisRuns.map((run) => html`<div class="run"><h3>${run.name} <${Badge} value=${run.phase} />${run.step !== undefined ? html` <span class="muted">step ${run.step}</span>` : null}</h3>
         ${run.metrics.map((m) => html`<div class="metric"><h4>${m.name} <${Badge} value=${m.phase} /></h4>
           <p class="small">${m.counts.successful} successful, ${m.counts.failed} failed, ${m.counts.inconclusive} inconclusive, ${m.counts.error} errors${m.successCondition ? html`; pass when <code>${m.successCondition}</code>` : null}${m.failureCondition ? html`; fail when <code>${m.failureCondition}</code>` : null}</p>
-          ${m.judge ? html`<${Judge} j=${m.judge} />` : html`<${LineChart} label=${`${m.name} measurements`} min=${Math.min(...m.values.map((v) => v.value), 0)} max=${Math.max(...m.values.map((v) => v.value), 1)} points=${m.values.map((v, i) => ({ x: Date.parse(v.at) || i, y: v.value }))} />`}
+          ${m.judge ? html`<${Judge} j=${m.judge} />` : html`<${MetricChart} m=${m} />`}
           ${m.message ? html`<p class="muted">${m.message}</p>` : null}</div>`)}</div>`)}
       <h2>Events</h2>
       ${page.events.length === 0 ? html`<p class="muted">No events.</p>` : html`<table><thead><tr><th>When</th><th>Type</th><th>Reason</th><th class="wide">Message</th></tr></thead><tbody>${page.events.map((e) => html`<tr><td>${e.at ? new Date(e.at).toLocaleTimeString() : ''}</td><td>${e.type === 'Warning' ? '⚠ Warning' : e.type}</td><td>${e.reason}</td><td class="wide">${e.message}${e.count > 1 ? ` (×${e.count})` : ''}</td></tr>`)}</tbody></table>`}

@@ -8,13 +8,16 @@ import { Lru } from '../render/cache.ts';
 import type { GitCredentials } from './git.ts';
 import { RevisionNotFoundError } from './revision.ts';
 import { maxSatisfying } from './semver.ts';
+import { OciCharts, readCapped } from './oci.ts';
 import { SourceError } from './git.ts';
 
 export interface ChartVersion {
   chart: string;
   version: string;
-  /** Absolute URL of the archive. */
+  /** Absolute URL of the archive (for an OCI registry: oci://…/chart:tag, a key only). */
   url: string;
+  /** The OCI tag of the version, for a chart from an OCI registry. */
+  tag?: string;
 }
 
 const indexSchema = z.object({
@@ -57,13 +60,22 @@ export class HelmRepository {
   private readonly archives = new Lru<Uint8Array>(50);
   /** Versions resolved, by repository, chart and version: the render finds the archive's URL here. */
   private readonly resolved = new Lru<ChartVersion>(500);
+  /** repoURLs starting with oci:// are OCI registries. */
+  private readonly oci: OciCharts;
 
   constructor(limits: Partial<HelmRepoLimits> = {}) {
     this.limits = { ...HELM_REPO_LIMITS, ...limits };
+    this.oci = new OciCharts(this.limits);
   }
 
-  /** Reads the index and picks the version `range` names. */
+  /** Reads the index (an OCI registry: the tags) and picks the version `range` names. */
   async resolve(repoURL: string, chart: string, range: string | undefined, creds?: GitCredentials): Promise<ChartVersion> {
+    if (repoURL.startsWith('oci://')) {
+      const { version, tag } = await this.oci.resolve(repoURL, chart, range, creds);
+      const v = { chart, version, tag, url: `${repoURL.replace(/\/+$/, '')}/${chart}:${tag}` };
+      this.resolved.set(`${repoURL}\0${chart}\0${version}`, v);
+      return v;
+    }
     const base = repoURL.endsWith('/') ? repoURL : `${repoURL}/`;
     const text = Buffer.from(await this.get(new URL('index.yaml', base).toString(), repoURL, creds, this.limits.maxIndexBytes)).toString('utf8');
     const v = pickChartVersion(text, repoURL, chart, range);
@@ -80,7 +92,7 @@ export class HelmRepository {
   async archive(repoURL: string, v: ChartVersion, creds?: GitCredentials): Promise<Uint8Array> {
     const hit = this.archives.get(v.url);
     if (hit !== undefined) return hit;
-    const bytes = await this.get(v.url, repoURL, creds, this.limits.maxChartBytes);
+    const bytes = v.tag !== undefined ? await this.oci.archive(repoURL, v.chart, v.tag, creds) : await this.get(v.url, repoURL, creds, this.limits.maxChartBytes);
     this.archives.set(v.url, bytes);
     return bytes;
   }
@@ -97,13 +109,6 @@ export class HelmRepository {
     }
     if (res.status === 401 || res.status === 403) throw new SourceError(`GET ${url}: authentication failed (HTTP ${res.status})`, false);
     if (!res.ok) throw new SourceError(`GET ${url}: HTTP ${res.status}`, res.status >= 500);
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of res.body ?? []) {
-      size += (chunk as Uint8Array).byteLength;
-      if (size > max) throw new SourceError(`GET ${url}: the response exceeds ${max} bytes`, false);
-      chunks.push(chunk as Uint8Array);
-    }
-    return Buffer.concat(chunks);
+    return readCapped(res, url, max);
   }
 }

@@ -4,9 +4,10 @@
 // any replica may receive the webhook, and the leader acts on it.
 //
 // verify/parse/match are pure; `handleWebhook` is the thin HTTP shell.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { readBody, safeEqual } from '../../server/request.ts';
 
 export const WEBHOOK_MAX_BYTES = 1024 * 1024;
 
@@ -24,12 +25,6 @@ export interface Push {
 }
 
 export type Verdict = { ok: true; provider: 'github' | 'gitlab' | 'generic' } | { ok: false; status: 400 | 401; reason: string };
-
-const safeEqual = (a: string, b: string): boolean => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
 
 const hmac = (secret: string, body: Buffer): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
@@ -127,25 +122,8 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, d
     res.writeHead(405, { Allow: 'POST' }).end();
     return;
   }
-  const max = deps.maxBytes ?? WEBHOOK_MAX_BYTES;
-  const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > max) {
-    res.writeHead(413, { Connection: 'close' }).end('payload too large\n');
-    req.destroy();
-    return;
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) {
-      res.writeHead(413, { Connection: 'close' }).end('payload too large\n');
-      req.destroy();
-      return;
-    }
-    chunks.push(chunk);
-  }
-  const body = Buffer.concat(chunks);
+  const body = await readBody(req, res, deps.maxBytes ?? WEBHOOK_MAX_BYTES);
+  if (body === undefined) return;
   const verdict = verify(req.headers, body, deps.secrets);
   if (!verdict.ok) {
     res.writeHead(verdict.status, { 'Content-Type': 'text/plain' }).end(`${verdict.reason}\n`);

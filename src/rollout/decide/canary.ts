@@ -2,25 +2,20 @@
 // One reconcile advances at most one step; the shell performs the actions in order and writes the status last.
 import { parseDuration } from '../../api/common/duration.ts';
 import { ROLLOUT_DEFAULTS, type CanaryStep, type RolloutStatus } from '../../api/rollout/schema.ts';
+import { clearWait, Gates, gatePoint, recordWait, type GateState } from './gates.ts';
 import { finishDecision as finish } from './phase.ts';
 import { bumpRevision, byHashIn, newestFirst, pruneHistory, restart, scaleDownRetired, surgeAndUnavailable, wakeups } from './replicasets.ts';
 import { putRef, runRef } from './run-status.ts';
 import { BACKGROUND, type Action, type AnalysisRunPhase, type Decision, type EngineEvent, type Observed } from './types.ts';
+import { canaryReplicasFor, weightAt } from './weights.ts';
+
+// The plugin, the simulator and the observer read step weights from here.
+export { canaryReplicasFor, weightAt } from './weights.ts';
 
 export const PAUSE_STEP = 'CanaryPauseStep';
 export const PAUSE_INCONCLUSIVE = 'InconclusiveAnalysisRun';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-/** The traffic weight in force at step `index`: the last setWeight at or before it (0 before any). */
-export function weightAt(steps: readonly CanaryStep[], index: number): number {
-  let w = 0;
-  for (let i = 0; i <= Math.min(index, steps.length - 1); i++) {
-    const s = steps[i]?.setWeight;
-    if (s !== undefined) w = s;
-  }
-  return index >= steps.length ? 100 : w;
-}
 
 /** setCanaryScale in force at step `index`, as a replica count; undefined when the weight decides. */
 function canaryScaleAt(steps: readonly CanaryStep[], index: number, replicas: number): number | undefined {
@@ -35,22 +30,19 @@ function canaryScaleAt(steps: readonly CanaryStep[], index: number, replicas: nu
   return index >= steps.length ? undefined : scale;
 }
 
-export function canaryReplicasFor(weight: number, replicas: number, routed: boolean): number {
-  // Routed canaries round up (traffic needs at least one pod); replica-ratio canaries take the nearest count.
-  return routed ? Math.ceil((replicas * weight) / 100) : Math.round((replicas * weight) / 100);
-}
-
 /**
  * One reconcile. When this pass decides to abort (an analysis failed, the progress deadline passed), the abort is
  * carried out in the same reconcile: traffic leaves the canary now, not one event later.
  */
 export function decideCanary(o: Observed): Decision {
-  const d = decideOnce(o);
-  if (d.status.abort !== true || o.status.abort === true) return reportRuns(o, d, d.status.currentStepIndex);
+  const gates = new Gates(o.spec.strategy?.canary?.webhooks, o.gates);
+  const withNeeds = (d: Decision): Decision => (gates.need.size > 0 ? { ...d, needGates: [...gates.need] } : d);
+  const d = decideOnce(o, gates);
+  if (d.status.abort !== true || o.status.abort === true) return withNeeds(reportRuns(o, d, d.status.currentStepIndex));
   // The first pass's actions are dropped, so the weights it wrote into the status were never applied: the second pass
   // must start from the weights in force, or it would skip moving traffic off the canary.
-  const again = decideOnce({ ...o, status: { ...d.status, canary: { ...d.status.canary, weights: o.status.canary?.weights } } });
-  return reportRuns(o, { ...again, events: [...d.events, ...again.events] }, d.status.currentStepIndex);
+  const again = decideOnce({ ...o, status: { ...d.status, canary: { ...d.status.canary, weights: o.status.canary?.weights } } }, gates);
+  return withNeeds(reportRuns(o, { ...again, events: [...d.events, ...again.events] }, d.status.currentStepIndex));
 }
 
 /**
@@ -68,7 +60,7 @@ function reportRuns(o: Observed, d: Decision, stepIndex: number | undefined): De
   return d;
 }
 
-function decideOnce(o: Observed): Decision {
+function decideOnce(o: Observed, gates: Gates): Decision {
   const canary = o.spec.strategy?.canary ?? {};
   const steps = canary.steps ?? [];
   const replicas = o.spec.replicas ?? ROLLOUT_DEFAULTS.replicas;
@@ -81,6 +73,8 @@ function decideOnce(o: Observed): Decision {
   const hash = o.templateHash;
   let progressed = false;
   let analysisRuns = o.stepAnalysis;
+  // The gate holding the rollout is decided afresh each reconcile: every return below that does not hold clears it.
+  if (s.gates?.waiting !== undefined) s.gates = clearWait(s.gates);
 
   // A new template or new steps start the steps again. Back to the stable revision (a rollback) or a first deploy
   // skips them: the policy that allows a skip (DESIGN invariant 5).
@@ -101,6 +95,7 @@ function decideOnce(o: Observed): Decision {
     delete s.pauseConditions;
     delete s.controllerPause;
     delete s.promoteFull;
+    delete s.gates;
     if (templateChanged) {
       delete s.abort;
       delete s.abortedAt;
@@ -175,6 +170,7 @@ function decideOnce(o: Observed): Decision {
   // aborted attempt (terminated ones read as Successful) must not count for the new one.
   if (s.abortedAt !== undefined) {
     delete s.abortedAt;
+    delete s.gates; // the start gates are asked again
     s.currentStepIndex = 0;
     for (const k of Object.keys(analysisRuns)) actions.push({ kind: 'deleteAnalysisRun', stepIndex: Number(k) });
     analysisRuns = {};
@@ -189,6 +185,17 @@ function decideOnce(o: Observed): Decision {
   pruneHistory(o, hash, stableHash, pinned, actions);
   const restartIn = restart(o, s, replicas, actions);
   if (restartIn !== undefined) wake(restartIn);
+
+  // A rollback hook that answers 2xx asks for an abort, at any point of the steps (Flagger's rollback webhook).
+  if (canaryIsNew && gates.has('rollback')) {
+    const who = gates.rollbackRequested();
+    if (who !== undefined) {
+      s.abort = true;
+      events.push({ type: 'Warning', reason: 'RollbackRequested', message: `webhook ${who} asked for a rollback: aborting` });
+      return finish(s, o, actions, events, 0, progressed, replicas);
+    }
+    wake(gates.intervalMs('rollback'));
+  }
 
   if (o.spec.paused === true) return finish(s, o, actions, events, requeue(), progressed, replicas);
 
@@ -209,9 +216,15 @@ function decideOnce(o: Observed): Decision {
     events.push({ type: 'Normal', reason: 'RolloutResumed', message: `promoted past step ${index - 1}` });
   }
 
-  // Replica counts for where we are.
-  const weight = Math.min(weightAt(steps, index), 100);
-  const scale = canaryScaleAt(steps, index, replicas);
+  // Gates that hold the rollout before it starts, before a weight rises, before promotion (gates.ts).
+  const gate = gatePoint(o, gates, index, currentWeight, byHash(hash)?.replicas ?? 0);
+  let held: Exclude<GateState, { state: 'open' }> | undefined = gate.held;
+  let holdSteps = gate.holdSteps;
+  let trafficCap = gate.holdSteps ? currentWeight : 100;
+
+  // Replica counts for where we are (or where a gate holds the rollout).
+  const weight = Math.min(weightAt(steps, gate.replicaIndex ?? index), 100);
+  const scale = canaryScaleAt(steps, gate.replicaIndex ?? index, replicas);
   let wantCanary = canaryIsNew ? Math.min(replicas, scale ?? canaryReplicasFor(weight, replicas, routed)) : replicas;
   // setCanaryScale may ask for fewer pods than the traffic it receives; never none while it gets traffic.
   if (routed && canaryIsNew && currentWeight > 0 && o.serviceSelectors.canary === hash) wantCanary = Math.max(wantCanary, 1);
@@ -240,8 +253,22 @@ function decideOnce(o: Observed): Decision {
     if (stableRS.replicas !== wantStable) actions.push({ kind: 'scaleReplicaSet', name: stableRS.name, replicas: wantStable });
   }
 
+  // pre-rollout checks, once the confirmed canary's pods are up and before any traffic: a failure aborts.
+  if (gate.preRollout && newRS.available >= wantCanary && newRS.replicas === canaryTarget) {
+    const c = gates.check('pre-rollout');
+    if (c.state === 'open') {
+      s.gates = { ...s.gates, started: hash };
+      holdSteps = false;
+      trafficCap = 100;
+    } else if (c.state === 'closed') {
+      s.abort = true;
+      events.push({ type: 'Warning', reason: 'PreRolloutFailed', message: `pre-rollout webhook ${c.name} failed: ${c.message}: aborting` });
+      return finish(s, o, actions, events, 0, progressed, replicas);
+    } else held = c;
+  } else if (gate.started) s.gates = { ...s.gates, started: hash };
+
   // Traffic: the canary Service moves to the new revision only once it has ready pods; the weight moves only once
-  // the Service points there (DESIGN invariant 2). Lowering a weight is always allowed.
+  // the Service points there (DESIGN invariant 2). Lowering a weight is always allowed; a held gate caps it.
   let appliedWeight = currentWeight;
   if (routed && canaryIsNew && index < steps.length) {
     pin(o, actions, 'stable', stableHash);
@@ -256,11 +283,12 @@ function decideOnce(o: Observed): Decision {
       // The canary lost every ready pod: its traffic would fail, so it goes back to stable until pods return.
       actions.push({ kind: 'setWeight', weight: 0, canaryHash: hash, stableHash });
       appliedWeight = 0;
-    } else if (weight !== currentWeight) {
-      const ready = newRS.available >= canaryReplicasFor(weight, replicas, true) && newRS.available > 0;
-      if ((weight < currentWeight && newRS.available > 0) || ready) {
-        actions.push({ kind: 'setWeight', weight, canaryHash: hash, stableHash });
-        appliedWeight = weight;
+    } else if (Math.min(weight, trafficCap) !== currentWeight) {
+      const target = Math.min(weight, trafficCap);
+      const ready = newRS.available >= canaryReplicasFor(target, replicas, true) && newRS.available > 0;
+      if ((target < currentWeight && newRS.available > 0) || ready) {
+        actions.push({ kind: 'setWeight', weight: target, canaryHash: hash, stableHash });
+        appliedWeight = target;
       }
     }
   } else if (!routed && canaryIsNew) {
@@ -277,7 +305,7 @@ function decideOnce(o: Observed): Decision {
 
   // The current step.
   const step = steps[index];
-  if (step !== undefined && canaryIsNew) {
+  if (step !== undefined && canaryIsNew && !holdSteps) {
     const podsReady = newRS.available >= wantCanary && newRS.replicas === wantCanary;
     let done = false;
     if (step.setWeight !== undefined) {
@@ -322,6 +350,16 @@ function decideOnce(o: Observed): Decision {
     } else {
       done = true; // a step kind this engine does not act on would be an InvalidSpec before we get here
     }
+    // rollout webhooks: a check at the end of every step; a failure is a failed check and aborts.
+    if (done && gates.has('rollout')) {
+      const c = gates.check('rollout');
+      done = c.state === 'open';
+      if (c.state === 'closed') {
+        s.abort = true;
+        events.push({ type: 'Warning', reason: 'RolloutCheckFailed', message: `rollout webhook ${c.name} failed at step ${index}: ${c.message}: aborting` });
+        wake(0);
+      }
+    }
     if (done) {
       index++;
       progressed = true;
@@ -353,7 +391,7 @@ function decideOnce(o: Observed): Decision {
   }
 
   // Promotion: new revision fully available → stable Service switched → switch verified → weight reset → stable.
-  if (canaryIsNew && index >= steps.length && s.abort !== true) {
+  if (canaryIsNew && index >= steps.length && s.abort !== true && !holdSteps) {
     // Only on what was observed at full size, and not while this reconcile is still resizing the canary.
     if (newRS.available >= replicas && newRS.replicas === replicas && canaryTarget === replicas) {
       if (routed && hasTarget(o, 'stable') && o.serviceSelectors.stable !== hash) {
@@ -376,6 +414,8 @@ function decideOnce(o: Observed): Decision {
       }
     }
   }
+  if (s.abort !== true) recordWait(s, o.status.gates, held, iso(o.now), events);
+  if (held !== undefined && s.abort !== true) wake(gates.intervalMs(held.type));
   return finish(s, o, actions, events, requeue(), progressed, replicas);
 }
 

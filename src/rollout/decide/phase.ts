@@ -1,6 +1,7 @@
 // Status conditions and phase, computed from the next status. Pure.
 import { ROLLOUT_DEFAULTS, type RolloutPhase, type RolloutSpec, type RolloutStatus } from '../../api/rollout/schema.ts';
 import type { Condition } from '../../api/common/meta.ts';
+import { waitingText } from './gates.ts';
 import type { Action, Decision, EngineEvent, ObservedBase, ReplicaSetView } from './types.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -38,7 +39,9 @@ export function progressing(s: RolloutStatus, o: ObservedBase, progressed: boole
   const prev = conds.find((c) => c.type === 'Progressing');
   const now = iso(o.now);
   const deadlineMs = (o.spec.progressDeadlineSeconds ?? ROLLOUT_DEFAULTS.progressDeadlineSeconds) * 1000;
-  const paused = o.spec.paused === true || (s.pauseConditions ?? []).length > 0;
+  // A held webhook gate waits on a person or a system, like a pause: no progress deadline runs meanwhile.
+  const gate = s.gates?.waiting;
+  const paused = o.spec.paused === true || (s.pauseConditions ?? []).length > 0 || gate !== undefined;
   const complete = s.stableRS === s.currentPodHash && (newRS?.available ?? 0) >= replicas;
   const moved = progressed || s.availableReplicas !== o.status.availableReplicas || s.updatedReplicas !== o.status.updatedReplicas;
 
@@ -80,9 +83,10 @@ export function progressing(s: RolloutStatus, o: ObservedBase, progressed: boole
   }
   const pausedStatus: Condition['status'] = paused ? 'True' : 'False';
   const prevPaused = conds.find((c) => c.type === 'Paused');
-  const pausedReason = paused ? ((s.pauseConditions ?? [])[0]?.reason ?? 'PausedByUser') : 'RolloutResumed';
-  if (prevPaused === undefined ? paused : !same(prevPaused, pausedStatus, pausedReason, pausedReason)) {
-    conds = put(conds, { type: 'Paused', status: pausedStatus, reason: pausedReason, message: pausedReason, lastTransitionTime: now, lastUpdateTime: now });
+  const pausedReason = paused ? ((s.pauseConditions ?? [])[0]?.reason ?? (gate !== undefined && o.spec.paused !== true ? 'WaitingForGate' : 'PausedByUser')) : 'RolloutResumed';
+  const pausedMessage = pausedReason === 'WaitingForGate' && gate !== undefined ? waitingText(gate) : pausedReason;
+  if (prevPaused === undefined ? paused : !same(prevPaused, pausedStatus, pausedReason, pausedMessage)) {
+    conds = put(conds, { type: 'Paused', status: pausedStatus, reason: pausedReason, message: pausedMessage, lastTransitionTime: now, lastUpdateTime: now });
   }
   const completedStatus: Condition['status'] = complete ? 'True' : 'False';
   const prevCompleted = conds.find((c) => c.type === 'Completed');
@@ -102,6 +106,7 @@ export function rolloutPhase(s: RolloutStatus, spec: RolloutSpec, replicas: numb
   if (spec.paused === true) return { phase: 'Paused', message: 'manually paused' };
   const pause = (s.pauseConditions ?? [])[0];
   if (pause !== undefined) return { phase: 'Paused', message: pause.reason };
+  if (s.gates?.waiting !== undefined) return { phase: 'Paused', message: waitingText(s.gates.waiting) };
   if ((s.updatedReplicas ?? 0) < replicas) return { phase: 'Progressing', message: 'more replicas need to be updated' };
   if ((s.availableReplicas ?? 0) < (s.updatedReplicas ?? 0)) return { phase: 'Progressing', message: 'updated replicas are still becoming available' };
   if (spec.strategy?.blueGreen !== undefined && s.stableRS !== s.currentPodHash) {

@@ -1,10 +1,11 @@
 // A small deterministic world for testing the engine: it performs the engine's actions the way the shell and the
 // cluster would (ReplicaSets scale, pods become available, Services move, routers take weights) and checks the
 // DESIGN invariants on every step. Test support only; the product never runs it.
-import type { CanaryStep, RolloutSpec, RolloutStatus } from '../../api/rollout/schema.ts';
+import type { CanaryStep, RolloutSpec, RolloutStatus, RolloutWebhookType } from '../../api/rollout/schema.ts';
 import { decideCanary, weightAt } from './canary.ts';
 import { surgeAndUnavailable } from './replicasets.ts';
-import type { Action, AnalysisRunPhase, Decision, ReplicaSetView } from './types.ts';
+import type { GateResults } from './gates.ts';
+import type { Action, AnalysisRunPhase, Decision, Observed, ReplicaSetView } from './types.ts';
 
 export interface SimOptions {
   replicas?: number;
@@ -37,6 +38,10 @@ export class World {
   routes = new Set<string>();
   readonly violations: Violation[] = [];
   readonly log: Decision[] = [];
+  /** How each webhook type answers (spec.strategy.canary.webhooks): true is a 2xx. Unset types answer 2xx. */
+  gateAnswers: Partial<Record<RolloutWebhookType, boolean>> = {};
+  /** Every webhook type the engine asked for, in order: the calls the shell made. */
+  readonly gateCalls: RolloutWebhookType[] = [];
   private readonly opts: SimOptions;
 
   constructor(opts: SimOptions) {
@@ -71,7 +76,8 @@ export class World {
       this.analysisFor = this.templateHash;
     }
     const before = structuredClone(this.status);
-    const d = decideCanary({
+    const weightBefore = this.routerWeight;
+    const d = this.decide({
       now: this.now,
       spec: this.spec,
       status: this.status,
@@ -85,10 +91,27 @@ export class World {
     });
     for (const a of d.actions) this.perform(a, before);
     this.check(before, d);
+    // A held gate never lets the weight rise.
+    if (d.status.gates?.waiting !== undefined && this.routerWeight > weightBefore) this.violate(`weight rose to ${this.routerWeight} while gate ${d.status.gates.waiting.name} held`);
     const rev = revisionViolation(this.rs, this.templateHash);
     if (rev !== undefined) this.violate(rev);
     this.status = d.status;
     this.log.push(d);
+    return d;
+  }
+
+  /** The shell's loop (rollout/gates.ts): decide, answer the gates asked for, decide again. */
+  private decide(o: Observed): Decision {
+    let gates: GateResults = {};
+    let d = decideCanary(o);
+    while ((d.needGates ?? []).some((t) => gates[t] === undefined)) {
+      for (const t of d.needGates ?? []) {
+        if (gates[t] !== undefined) continue;
+        this.gateCalls.push(t);
+        gates = { ...gates, [t]: [{ name: t, ok: this.gateAnswers[t] ?? true, message: this.gateAnswers[t] === false ? 'HTTP 403' : 'HTTP 200' }] };
+      }
+      d = decideCanary({ ...o, gates });
+    }
     return d;
   }
 

@@ -1,4 +1,5 @@
-import type { RolloutAnalysis, RolloutSpec, RolloutStatus } from '../../api/rollout/schema.ts';
+import type { RolloutAnalysis, RolloutSpec, RolloutStatus, RolloutWebhookType } from '../../api/rollout/schema.ts';
+import type { GateResults } from './gates.ts';
 
 /** One ReplicaSet of the Rollout, as the engine needs to see it. */
 export interface ReplicaSetView {
@@ -53,6 +54,8 @@ export interface Observed extends ObservedBase {
   stepsHash: string;
   /** The revision hash each Service's selector is pinned to now (undefined: not pinned, or no such Service). */
   serviceSelectors: { canary?: string; stable?: string };
+  /** Answers of the webhook gates the shell called this reconcile, by type (see gates.ts). */
+  gates?: GateResults;
 }
 
 /** Everything one blue-green decision depends on. */
@@ -101,4 +104,6 @@ export interface Decision {
   /** Reconcile again after this long (a pause ending, a scale-down deadline); undefined: wait for an event. */
   requeueAfterMs?: number;
   events: EngineEvent[];
+  /** Webhook types the engine asked about without answers: the shell calls them and decides again. */
+  needGates?: RolloutWebhookType[];
 }
