@@ -91,11 +91,12 @@ export class Manager {
    * The shared cache of one kind (and label selector). `transform` cuts objects to what its readers use; caches with
    * different transforms (`transform.id`) are separate informers, so a reader never gets a cut it did not ask for.
    */
-  cache<T extends KubeObject>(resource: ResourceType, opts: { labelSelector?: string; transform?: { id: string; fn: (o: T) => T } } = {}): Cache<T> {
-    const id = `${resource.group}/${resource.plural}?${opts.labelSelector ?? ''}#${opts.transform?.id ?? ''}`;
+  cache<T extends KubeObject>(resource: ResourceType, opts: { labelSelector?: string; namespace?: string; transform?: { id: string; fn: (o: T) => T } } = {}): Cache<T> {
+    const id = `${resource.group}/${resource.plural}?${opts.labelSelector ?? ''}#${opts.transform?.id ?? ''}@${opts.namespace ?? ''}`;
     let c = this.caches.get(id);
     if (c === undefined) {
-      const scopes = resource.namespaced && this.o.namespaces !== undefined && this.o.namespaces.length > 0 ? this.o.namespaces : [undefined];
+      // `namespace`: one namespace whatever the watched ones are (the operator's own, for cluster Secrets).
+      const scopes = resource.namespaced && opts.namespace !== undefined ? [opts.namespace] : resource.namespaced && this.o.namespaces !== undefined && this.o.namespaces.length > 0 ? this.o.namespaces : [undefined];
       const informers = scopes.map(
         (namespace) =>
           new Informer<KubeObject>({
