@@ -25,7 +25,7 @@ export interface ControllerDeps {
   prometheusAddress?: string;
   /** Where the operator's own metrics are served (the notifications counters register there). */
   registry?: Registry;
-  /** Where cluster Secrets live (src/fleet); remote clusters and ApplicationSets' clusters generator are off without it. */
+  /** Where cluster Secrets live (src/fleet): fleet mode (remote clusters, ApplicationSets) is off without it. */
   clusterSecretNamespace?: string;
 }
 
@@ -34,6 +34,7 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): voi
   registerAnalysisController(manager, deps);
   const clusters = deps.clusterSecretNamespace === undefined ? undefined : new ClusterRegistry({ manager, namespace: deps.clusterSecretNamespace, log: deps.log.child({ component: 'clusters' }) });
   registerApplicationController(manager, { ...deps, clusters });
-  registerApplicationSetController(manager, { ...deps, clusters, source: new GitSource({ cacheDir: join(process.env.SLUICE_GIT_CACHE ?? join(tmpdir(), 'sluice-git'), 'appset') }) });
+  // Fleet mode only: ApplicationSets create and delete Applications, which the chart's default RBAC does not grant.
+  if (clusters !== undefined) registerApplicationSetController(manager, { ...deps, clusters, source: new GitSource({ cacheDir: join(process.env.SLUICE_GIT_CACHE ?? join(tmpdir(), 'sluice-git'), 'appset') }) });
   registerNotificationController(manager, deps);
 }

@@ -111,6 +111,8 @@ export class ClusterRegistry {
   private readonly listeners: ((cluster: string | undefined) => void)[] = [];
   private readonly o: RegistryOptions;
   private pending = false;
+  /** Refreshes run one after another: one stops a cluster (await) while the next event arrives. */
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(o: RegistryOptions) {
     this.o = o;
@@ -130,7 +132,7 @@ export class ClusterRegistry {
     this.pending = true;
     queueMicrotask(() => {
       this.pending = false;
-      void this.refresh();
+      this.chain = this.chain.then(() => this.refresh()).catch((err: unknown) => this.o.log.error({ err }, 'cluster registry refresh failed'));
     });
   }
 

@@ -90,6 +90,7 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
   const discovery = deps.discovery ?? new Discovery(deps.client);
   const memories = new Map<string, AppMemory & { target?: string }>();
   const shared: TargetShared = {
+    homeClient: deps.client,
     source,
     charts: new HelmRepository(),
     onEvent: (rt, ev, obj, old) => {

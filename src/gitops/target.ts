@@ -21,6 +21,8 @@ export interface TargetCluster {
 }
 
 export interface TargetShared {
+  /** The operator's own cluster: Git credentials Secrets are read there, whatever the destination. */
+  homeClient: KubeClient;
   source: GitSource;
   charts: HelmRepository;
   /** Every event of a managed object on this cluster (the controller maps it to its app). */
@@ -37,6 +39,7 @@ export class SyncTarget {
     this.cluster = cluster;
     this.syncer = new Syncer({
       client: cluster.client,
+      homeClient: shared.homeClient,
       discovery: cluster.discovery,
       source: shared.source,
       charts: shared.charts,
