@@ -121,7 +121,7 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
     }
   });
   /** The target an Application's destination names, or why there is none (a condition naming the field). */
-  const resolveTarget = (dest: { server?: string; name?: string }): { target: SyncTarget; remote?: RemoteCluster } | { field: string; message: string } => {
+  const resolveTarget = (dest: { server?: string; name?: string; namespace?: string }): { target: SyncTarget; remote?: RemoteCluster } | { field: string; message: string } => {
     if (deps.clusters === undefined) {
       const server = dest.server?.replace(/\/+$/, '');
       if ((server === undefined || server === IN_CLUSTER_SERVER) && (dest.name === undefined || dest.name === IN_CLUSTER_NAME)) return { target: local };
@@ -130,6 +130,11 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
     const r = deps.clusters.resolve(dest);
     if (r.kind === 'local') return { target: local };
     if (r.kind === 'error') return r;
+    // The Secret's `namespaces` limits what the cluster may be given (its watches are scoped to them too).
+    const allowed = r.cluster.spec.namespaces;
+    if (allowed.length > 0 && (dest.namespace === undefined || !allowed.includes(dest.namespace))) {
+      return { field: 'spec.destination.namespace', message: `cluster "${r.cluster.spec.name}" is limited to namespaces ${allowed.join(', ')} (its Secret's namespaces), got "${dest.namespace ?? ''}"` };
+    }
     return { target: targetOf(r.cluster), remote: r.cluster };
   };
 
@@ -199,7 +204,7 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
     const id = { namespace: req.namespace ?? '', name: req.name };
     const inventory = (raw.status?.resources ?? []).map((r) => ({ group: r.group ?? '', version: r.version, kind: r.kind, namespace: r.namespace ?? '', name: r.name, syncWave: r.syncWave }));
     // Objects applied but not yet in status: the label-selected watches know them by tracking id.
-    const dest = (raw as { spec?: { destination?: { server?: string; name?: string } } }).spec?.destination ?? {};
+    const dest = (raw as { spec?: { destination?: { server?: string; name?: string; namespace?: string } } }).spec?.destination ?? {};
     const resolved = resolveTarget(dest);
     if (!('target' in resolved)) {
       await deletionFailed(req, raw, `destination: ${resolved.field}: ${resolved.message}`, now);
