@@ -143,9 +143,13 @@ describe('remote clusters and ApplicationSets', () => {
     const names = async (): Promise<string[]> =>
       (await client.list<KubeObject>(R.application, ns, { labelSelector: 'cluster' })).items.map((a) => a.metadata?.name ?? '').sort();
     await waitFor('one Application', async () => (await names()).join() === 'remote-a-web', 20_000);
-    // A second Secret for the same apiserver (another name): one more Application, synced there.
+    // A second Secret for the same apiserver (another name, and a ServiceAccount's bearer token this time): one more
+    // Application, synced there.
+    await remote.cp.kubectl(['create', 'serviceaccount', 'sluice-fleet', '-n', 'default']);
+    await remote.cp.kubectl(['create', 'clusterrolebinding', 'sluice-fleet', '--clusterrole=cluster-admin', '--serviceaccount=default:sluice-fleet']);
+    const token = (await remote.cp.kubectl(['create', 'token', 'sluice-fleet', '-n', 'default', '--duration=1h'])).trim();
     const t0 = Date.now();
-    await apply(clusterSecret(ns, 'cluster-remote-b', { name: 'remote-b', server: `${remote.cp.server}/`, config: { tlsClientConfig: remote.tls } }, { env: 'fleet' }));
+    await apply(clusterSecret(ns, 'cluster-remote-b', { name: 'remote-b', server: `${remote.cp.server}/`, config: { bearerToken: token, tlsClientConfig: { caData: remote.tls.caData } } }, { env: 'fleet' }));
     await waitFor('two Applications', async () => (await names()).join() === 'remote-a-web,remote-b-web', 20_000);
     figures.secretToApplicationS = (Date.now() - t0) / 1000;
     await waitFor('remote-b synced', async () => (await get(remoteClient, R.configMap, 'fleet-remote-b', 'a')) !== undefined, 30_000);
@@ -198,5 +202,12 @@ describe('remote clusters and ApplicationSets', () => {
     await git.commit('config', { 'envs/qa/cm.yaml': configMap('env', { env: 'qa' }) });
     await client.mergePatch(R.applicationSet, ns, 'envs', { metadata: { annotations: { 'sluice.dev/refresh': String(Date.now()) } } });
     await waitFor('qa added', async () => (await names()) === 'env-dev,env-prod,env-qa', 20_000);
+  });
+
+  it('deleting an Application with the resources finalizer deletes what it deployed on the remote cluster', async () => {
+    await client.mergePatch(R.application, ns, 'web', { metadata: { finalizers: ['resources-finalizer.argocd.argoproj.io'] } });
+    await client.delete(R.application, ns, 'web');
+    await waitFor('a deleted on the remote cluster', async () => (await get(remoteClient, R.configMap, dest, 'a')) === undefined, 20_000);
+    await waitFor('the Application gone', async () => (await get(client, R.application, ns, 'web')) === undefined, 20_000);
   });
 });

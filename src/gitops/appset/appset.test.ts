@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { ApplicationSetSpec } from '../../api/applicationset/schema.ts';
-import { desiredApplications, planChanges, type ExistingApp } from './decide.ts';
+import { contains, desiredApplications, GENERATED_HASH_ANNOTATION, planChanges, type ExistingApp } from './decide.ts';
 import { generate, globToRegExp, LOCAL_CLUSTER, normalizeName, type ClusterInfo } from './generators.ts';
 import { flattenParams, renderTemplate } from './template.ts';
 
@@ -122,7 +122,10 @@ describe('desired Applications and changes', () => {
       fc.property(names, names, fc.boolean(), (want, have, ok) => {
         const s = spec([{ list: { elements: want.map((n) => ({ n })) } }], { template: { metadata: { name: '{{n}}' }, spec: { source: { repoURL: 'https://git.example/r.git' }, destination: {} } } });
         const d = desiredApplications(s, generate(s.generators, { clusters: [] }).sets, 'ns');
-        const ex = have.map((n) => existing(n, want.includes(n) ? d.apps.find((a) => a.name === n)?.spec : { other: true }));
+        const ex = have.map((n) => {
+          const up = d.apps.find((a) => a.name === n);
+          return up !== undefined ? { ...existing(n, up.spec), annotations: up.annotations } : existing(n, { other: true });
+        });
         const c = planChanges(d, ex, ok);
         expect(c.delete.every((e) => !want.includes(e.name))).toBe(true);
         if (!ok) expect(c.delete).toEqual([]);
@@ -130,5 +133,22 @@ describe('desired Applications and changes', () => {
         expect(c.apply.map((a) => a.name).sort()).toEqual(want.filter((n) => !have.includes(n)).sort());
       }),
     );
+  });
+
+  it('an Application with the apiserver\'s defaults is up to date; a field dropped from the template is a change (the hash)', () => {
+    expect(contains({ a: 1, pollInterval: '3m', list: [{ x: 1, y: 2 }] }, { a: 1, list: [{ x: 1 }] })).toBe(true);
+    expect(contains({ a: 1, list: [{ x: 1 }, { x: 2 }] }, { a: 1, list: [{ x: 1 }] })).toBe(false);
+    const mk = (extra: Record<string, unknown>) => {
+      const s = spec([{ list: { elements: [{ n: 'a' }] } }], { template: { metadata: { name: '{{n}}' }, spec: { source: { repoURL: 'https://git.example/r.git', ...extra }, destination: {} } } });
+      return desiredApplications(s, generate(s.generators, { clusters: [] }).sets, 'ns');
+    };
+    const withPath = mk({ path: 'p' });
+    const live = withPath.apps[0];
+    if (live === undefined) throw new Error('no app');
+    const ex: ExistingApp = { name: 'a', labels: {}, annotations: live.annotations, finalizers: [], spec: { ...live.spec, pollInterval: '3m' }, deleting: false };
+    expect(planChanges(withPath, [ex], true).apply).toEqual([]);
+    const dropped = mk({});
+    expect(dropped.apps[0]?.annotations[GENERATED_HASH_ANNOTATION]).not.toBe(live.annotations[GENERATED_HASH_ANNOTATION]);
+    expect(planChanges(dropped, [ex], true).apply.map((a) => a.name)).toEqual(['a']);
   });
 });
