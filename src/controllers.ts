@@ -27,12 +27,14 @@ export interface ControllerDeps {
   registry?: Registry;
   /** Where cluster Secrets live (src/fleet): fleet mode (remote clusters, ApplicationSets) is off without it. */
   clusterSecretNamespace?: string;
+  /** Told of every request to a remote cluster (the operator's request metrics count them with its own). */
+  onRequest?: (method: string, path: string, status: number) => void;
 }
 
 export function registerControllers(manager: Manager, deps: ControllerDeps): void {
   registerRolloutController(manager, deps);
   registerAnalysisController(manager, deps);
-  const clusters = deps.clusterSecretNamespace === undefined ? undefined : new ClusterRegistry({ manager, namespace: deps.clusterSecretNamespace, log: deps.log.child({ component: 'clusters' }) });
+  const clusters = deps.clusterSecretNamespace === undefined ? undefined : new ClusterRegistry({ manager, namespace: deps.clusterSecretNamespace, log: deps.log.child({ component: 'clusters' }), clientOptions: { onRequest: deps.onRequest } });
   registerApplicationController(manager, { ...deps, clusters });
   // Fleet mode only: ApplicationSets create and delete Applications, which the chart's default RBAC does not grant.
   if (clusters !== undefined) registerApplicationSetController(manager, { ...deps, clusters, source: new GitSource({ cacheDir: join(process.env.SLUICE_GIT_CACHE ?? join(tmpdir(), 'sluice-git'), 'appset') }) });
