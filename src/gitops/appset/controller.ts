@@ -7,6 +7,7 @@
 // a git generator's poll interval (a requeue).
 import type { ApplicationSetStatus } from '../../api/applicationset/schema.ts';
 import { applicationSetSchema, type ApplicationSet } from '../../api/applicationset/schema.ts';
+import { validateApplicationSet } from '../../api/applicationset/validate.ts';
 import { checkSpec } from '../../api/common/check.ts';
 import { removeCondition, setCondition } from '../../api/common/conditions.ts';
 import { jsonEqual } from '../../api/common/equal.ts';
@@ -76,7 +77,7 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     const raw = sets.get(req.namespace, req.name);
     if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) return;
     const now = new Date().toISOString();
-    const check = checkSpec(applicationSetSchema, { ...raw, status: undefined }, (s) => (s.spec.goTemplate === true ? [{ field: 'spec.goTemplate', message: 'Go templates are not supported: use {{param}} placeholders (goTemplate: false)' }] : []));
+    const check = checkSpec(applicationSetSchema, { ...raw, status: undefined }, validateApplicationSet);
     if (!check.ok) {
       await writeStatus(req, raw, { ...raw.status, conditions: setCondition(raw.status?.conditions, { type: ERROR_OCCURRED, status: 'True', reason: 'InvalidSpec', message: formatSpecErrors(check.errors) }, now) });
       return;

@@ -79,8 +79,9 @@ export function generate(generators: readonly Generator[], observed: Observed): 
   generators.forEach((g, i) => {
     const at = `spec.generators[${i}]`;
     const kinds = (['list', 'clusters', 'git'] as const).filter((k) => g[k] !== undefined);
+    // validateApplicationSet names the entry; here it only generates nothing.
     if (kinds.length !== 1) {
-      errors.push({ field: at, message: kinds.length === 0 ? 'names no generator: set one of list, clusters, git' : `names ${kinds.join(' and ')}: one generator per entry (matrix is not supported)` });
+      errors.push({ field: at, message: 'one generator per entry: list, clusters or git' });
       return;
     }
     let out: Params[] = [];
