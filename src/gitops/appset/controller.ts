@@ -21,6 +21,7 @@ import type { Controller, ReconcileRequest, ReconcileResult } from '../../runtim
 import type { EventRecorder } from '../../runtime/events.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import type { GitSource } from '../source/git.ts';
+import { REFRESH_ANNOTATION } from '../sync-shared.ts';
 import { desiredApplications, planChanges, type ExistingApp } from './decide.ts';
 import { generate, type Observed } from './generators.ts';
 import type { TemplateError } from './template.ts';
@@ -53,6 +54,21 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     await deps.client.apply(R.applicationSet, { metadata: { name: req.name, namespace: req.namespace }, status }, APPSET_MANAGER, { force: true, subresource: 'status' });
   };
 
+  // A repository's directories, per set and generator: read again once the poll interval passed or the set changed
+  // (generation, or the refresh annotation a webhook or a person sets). The set's Applications changing status
+  // (which wakes the set) costs no ls-remote.
+  const listed = new Map<string, { at: number; token: string; dirs: string[] }>();
+  const directoriesOf = async (set: ApplicationSet, i: number, git: NonNullable<ApplicationSet['spec']['generators'][number]['git']>, source: GitSource): Promise<string[]> => {
+    const key = `${set.metadata.namespace ?? ''}/${set.metadata.name ?? ''}#${i}`;
+    const token = JSON.stringify([set.metadata.generation, set.metadata.annotations?.[REFRESH_ANNOTATION], git.repoURL, git.revision]);
+    const pollMs = (git.requeueAfterSeconds ?? GIT_POLL_MS / 1000) * 1000;
+    const hit = listed.get(key);
+    if (hit !== undefined && hit.token === token && Date.now() - hit.at < pollMs) return hit.dirs;
+    const dirs = await listDirectories(source, git.repoURL, git.revision);
+    listed.set(key, { at: Date.now(), token, dirs });
+    return dirs;
+  };
+
   const observe = async (set: ApplicationSet): Promise<{ observed: Observed; errors: TemplateError[] }> => {
     const errors: TemplateError[] = [];
     const clusters = deps.clusters?.list().map((c) => ({ name: c.name, server: c.server, labels: c.labels, annotations: c.annotations })) ?? [];
@@ -65,7 +81,7 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
         continue;
       }
       try {
-        gitDirectories.set(i, await listDirectories(deps.source, g.git.repoURL, g.git.revision));
+        gitDirectories.set(i, await directoriesOf(set, i, g.git, deps.source));
       } catch (err) {
         errors.push({ field: `spec.generators[${i}].git.repoURL`, message: err instanceof Error ? err.message : String(err) });
       }
@@ -75,7 +91,10 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
 
   const reconcile = async (req: ReconcileRequest): Promise<ReconcileResult | void> => {
     const raw = sets.get(req.namespace, req.name);
-    if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) return;
+    if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) {
+      for (const k of listed.keys()) if (k.startsWith(`${req.key}#`)) listed.delete(k);
+      return;
+    }
     const now = new Date().toISOString();
     const check = checkSpec(applicationSetSchema, { ...raw, status: undefined }, validateApplicationSet);
     if (!check.ok) {
