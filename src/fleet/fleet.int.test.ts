@@ -111,11 +111,16 @@ describe('remote clusters and ApplicationSets', () => {
     expect(await get(remoteClient, R.configMap, dest, 'a')).toBeDefined();
   });
 
-  it('a bad CA or an unknown cluster is a condition naming the field, and no credential reaches status', async () => {
+  it('a bad CA, an unknown cluster or a refused token is a condition naming the field or the cause, and no credential reaches status', async () => {
     const key = remote.tls.keyData;
     await apply(clusterSecret(ns, 'cluster-bad', { name: 'bad-ca', server: 'https://127.0.0.1:1', config: { tlsClientConfig: { ...remote.tls, caData: Buffer.from('nonsense').toString('base64') } } }));
     await apply(application('bad', { name: 'bad-ca' }));
     await apply(application('nowhere', { server: 'https://127.0.0.1:2' }));
+    // A token the apiserver does not know (an expired one answers the same 401).
+    await apply(clusterSecret(ns, 'cluster-expired', { name: 'expired', server: remote.cp.server, config: { bearerToken: 'expired-token-value', tlsClientConfig: { caData: remote.tls.caData } } }));
+    await apply(application('expired', { name: 'expired' }));
+    await waitFor('credentials refused', async () => condition(await client.get<App>(R.application, ns, 'expired'), 'ComparisonError')?.includes('refuses the Secret\'s credentials (Unauthorized') === true, 20_000);
+    expect(JSON.stringify(await client.get<App>(R.application, ns, 'expired'))).not.toContain('expired-token-value');
     await waitFor('bad CA condition', async () => condition(await client.get<App>(R.application, ns, 'bad'), 'InvalidSpecError')?.includes('data.config.tlsClientConfig.caData') === true, 20_000);
     await waitFor('unknown cluster condition', async () => condition(await client.get<App>(R.application, ns, 'nowhere'), 'InvalidSpecError')?.includes('spec.destination.server') === true, 20_000);
     const text = JSON.stringify(await client.get<App>(R.application, ns, 'bad'));
@@ -123,6 +128,8 @@ describe('remote clusters and ApplicationSets', () => {
     expect(text).not.toContain('PRIVATE KEY');
     await client.delete(R.application, ns, 'bad');
     await client.delete(R.application, ns, 'nowhere');
+    await client.delete(R.application, ns, 'expired');
+    await client.delete(R.secret, ns, 'cluster-expired');
     await client.delete(R.secret, ns, 'cluster-bad');
   });
 

@@ -57,7 +57,10 @@ export class RemoteCluster {
       await this.client.request('GET', '/version');
       next = { reachable: true };
     } catch (err) {
-      next = { reachable: false, message: err instanceof KubeApiError ? `${err.kind}: ${err.message}` : err instanceof Error ? err.message : String(err) };
+      // An expired or revoked token answers 401: the cluster is there, but as unusable as an unreachable one.
+      const refused = err instanceof KubeApiError && (err.kind === 'Unauthorized' || err.kind === 'Forbidden');
+      const what = err instanceof KubeApiError ? `${err.kind}: ${err.message}` : err instanceof Error ? err.message : String(err);
+      next = { reachable: false, message: refused ? `the apiserver refuses the Secret's credentials (${what})` : `unreachable: ${what}` };
     }
     this.report(next);
   }

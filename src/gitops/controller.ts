@@ -184,8 +184,8 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
       outcome = await target.syncer.reconcile(app, { ...raw, status: prev }, memory, req.log, now);
     } catch (err) {
       if (remote === undefined || !(err instanceof KubeApiError) || !['Network', 'Timeout'].includes(err.kind)) throw err;
-      remote.report({ reachable: false, message: `${err.kind}: ${err.message}` });
-      return clusterUnreachable(req, raw, prev, remote, `${err.kind}: ${err.message}`, now);
+      remote.report({ reachable: false, message: `unreachable: ${err.kind}: ${err.message}` });
+      return clusterUnreachable(req, raw, prev, remote, `unreachable: ${err.kind}: ${err.message}`, now);
     }
     const { reconciledAt: _a, ...before } = raw.status ?? {};
     const { reconciledAt: _b, ...after } = outcome.status;
@@ -250,7 +250,7 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
   };
 
   const clusterUnreachable = async (req: ReconcileRequest, raw: ApplicationObject, prev: ApplicationStatus, rc: RemoteCluster, why: string, now: () => string): Promise<ReconcileResult> => {
-    const status = comparisonError(prev, `cluster "${rc.spec.name}" (${rc.spec.server}) is unreachable: ${why}`.slice(0, 2000), now());
+    const status = comparisonError(prev, `cluster "${rc.spec.name}" (${rc.spec.server}): ${why}`.slice(0, 2000), now());
     const { reconciledAt: _a, ...before } = raw.status ?? {};
     const { reconciledAt: _b, ...after } = status;
     if (!sameJson(before, after)) await writeStatus(req, { ...status, reconciledAt: now() });
