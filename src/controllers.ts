@@ -6,6 +6,11 @@ import type { Manager } from './runtime/manager.ts';
 import type { Registry } from 'prom-client';
 import { registerAnalysisController } from './analysis/controller.ts';
 import { registerApplicationController } from './gitops/controller.ts';
+import { ClusterRegistry } from './fleet/registry.ts';
+import { registerApplicationSetController } from './gitops/appset/controller.ts';
+import { GitSource } from './gitops/source/git.ts';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { registerNotificationController } from './notify/controller.ts';
 import { registerRolloutController } from './rollout/controller.ts';
 
@@ -20,11 +25,18 @@ export interface ControllerDeps {
   prometheusAddress?: string;
   /** Where the operator's own metrics are served (the notifications counters register there). */
   registry?: Registry;
+  /** Where cluster Secrets live (src/fleet): fleet mode (remote clusters, ApplicationSets) is off without it. */
+  clusterSecretNamespace?: string;
+  /** Told of every request to a remote cluster (the operator's request metrics count them with its own). */
+  onRequest?: (method: string, path: string, status: number) => void;
 }
 
 export function registerControllers(manager: Manager, deps: ControllerDeps): void {
   registerRolloutController(manager, deps);
   registerAnalysisController(manager, deps);
-  registerApplicationController(manager, deps);
+  const clusters = deps.clusterSecretNamespace === undefined ? undefined : new ClusterRegistry({ manager, namespace: deps.clusterSecretNamespace, log: deps.log.child({ component: 'clusters' }), clientOptions: { onRequest: deps.onRequest } });
+  registerApplicationController(manager, { ...deps, clusters });
+  // Fleet mode only: ApplicationSets create and delete Applications, which the chart's default RBAC does not grant.
+  if (clusters !== undefined) registerApplicationSetController(manager, { ...deps, clusters, source: new GitSource({ cacheDir: join(process.env.SLUICE_GIT_CACHE ?? join(tmpdir(), 'sluice-git'), 'appset') }) });
   registerNotificationController(manager, deps);
 }

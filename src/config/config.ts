@@ -19,6 +19,8 @@ export const ConfigSchema = z.object({
   leaderElect: z.boolean().default(false),
   leaderElectionNamespace: z.string().min(1).default('default'),
   leaderElectionId: z.string().min(1).default('sluice-leader'),
+  /** Fleet mode: remote clusters (Argo CD's cluster Secrets) are read from this namespace, ApplicationSets run; off unless set. */
+  clusterSecretNamespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label').optional(),
   // controller-runtime's defaults and flag names; shorter leases fail over faster at the cost of more Lease writes.
   leaderElectionLeaseDuration: z.number().positive().default(15),
   leaderElectionRenewDeadline: z.number().positive().default(10),
@@ -64,6 +66,7 @@ export const SETTINGS: Setting[] = [
   { key: 'metricsAddr', flag: 'metrics-addr', env: 'SLUICE_METRICS_ADDR', kind: 'string', help: 'address of /metrics, /healthz, /readyz (default 127.0.0.1:8080)' },
   { key: 'leaderElect', flag: 'leader-elect', env: 'SLUICE_LEADER_ELECT', kind: 'boolean', help: 'elect a leader among replicas through a Lease' },
   { key: 'leaderElectionNamespace', flag: 'leader-election-namespace', env: 'SLUICE_LEADER_ELECTION_NAMESPACE', kind: 'string', help: 'namespace of the Lease (default "default"; the chart sets its own)' },
+  { key: 'clusterSecretNamespace', flag: 'cluster-secret-namespace', env: 'SLUICE_CLUSTER_SECRET_NAMESPACE', kind: 'string', help: 'fleet mode: remote clusters from the cluster Secrets of this namespace, and ApplicationSets (default: off)' },
   { key: 'leaderElectionId', flag: 'leader-election-id', env: 'SLUICE_LEADER_ELECTION_ID', kind: 'string', help: 'name of the Lease (default sluice-leader)' },
   { key: 'leaderElectionLeaseDuration', flag: 'leader-election-lease-duration', env: 'SLUICE_LEADER_ELECTION_LEASE_DURATION', kind: 'number', help: 'seconds a standby waits before taking an unrenewed lease (default 15)' },
   { key: 'leaderElectionRenewDeadline', flag: 'leader-election-renew-deadline', env: 'SLUICE_LEADER_ELECTION_RENEW_DEADLINE', kind: 'number', help: 'seconds the leader keeps trying to renew before it gives up and exits (default 10)' },

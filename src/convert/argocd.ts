@@ -1,7 +1,7 @@
 // Argo CD Application → Sluice Application. Same field names for what Sluice supports (plain YAML, Kustomize and
 // Helm charts from one Git repository over HTTP(S), or a chart from an HTTP(S) Helm repository, into the cluster
 // Sluice runs in); everything else is reported.
-import { IN_CLUSTER_NAME, IN_CLUSTER_SERVER } from '../api/application/schema.ts';
+import { IN_CLUSTER_SERVER } from '../api/application/schema.ts';
 import type { PathSegment } from '../lint/source.ts';
 import { SLUICE_API, copyMetadata, type ConvertContext } from './types.ts';
 
@@ -57,12 +57,11 @@ export function convertArgoApplication(ctx: ConvertContext): void {
   spec.source = source;
 
   const destination: Record<string, unknown> = {};
+  // Remote clusters are Argo CD's cluster Secrets, read as they are in fleet mode (src/fleet): kept as written.
   const server = f.string('spec', 'destination', 'server');
-  if (server !== undefined && server.replace(/\/+$/, '') === IN_CLUSTER_SERVER) destination.server = IN_CLUSTER_SERVER;
-  else if (server !== undefined) ctx.report(['spec', 'destination', 'server'], 'unmapped', `Sluice deploys only into the cluster it runs in (${IN_CLUSTER_SERVER}): "${server}" left out, so the objects go to this cluster`);
+  if (server !== undefined) destination.server = server.replace(/\/+$/, '') === IN_CLUSTER_SERVER ? IN_CLUSTER_SERVER : server;
   const cluster = f.string('spec', 'destination', 'name');
-  if (cluster === IN_CLUSTER_NAME) destination.name = cluster;
-  else if (cluster !== undefined) ctx.report(['spec', 'destination', 'name'], 'unmapped', `Sluice deploys only into the cluster it runs in: cluster "${cluster}" left out`);
+  if (cluster !== undefined) destination.name = cluster;
   const ns = f.string('spec', 'destination', 'namespace');
   if (ns !== undefined) destination.namespace = ns;
   spec.destination = destination;

@@ -15,16 +15,21 @@ import { Discovery } from '../kube/discovery.ts';
 import { R, type ResourceType } from '../kube/resource.ts';
 import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
-import type { Cache, Manager } from '../runtime/manager.ts';
+import type { Manager } from '../runtime/manager.ts';
 import { setCondition } from '../api/common/conditions.ts';
 import { cascadeDelete, cascadeFinalizer, refOfLive } from './delete/cascade.ts';
 import { sameState } from './diff/drift.ts';
 import { assessHealth } from './health/health.ts';
-import { INSTANCE_LABEL, refKey, refString, TRACKING_ANNOTATION } from './plan/plan.ts';
+import { refKey, refString, TRACKING_ANNOTATION } from './plan/plan.ts';
 import { GitSource } from './source/git.ts';
 import { HelmRepository } from './source/helmrepo.ts';
 import { appSpecStatus, appSpecStatusChanged, checkApplication, INVALID_SPEC_ERROR } from './spec.ts';
-import { REFRESH_ANNOTATION, Syncer, type AppMemory } from './sync.ts';
+import { REFRESH_ANNOTATION, type AppMemory } from './sync.ts';
+import { comparisonError } from './sync-status.ts';
+import { SyncTarget, type TargetShared } from './target.ts';
+import { IN_CLUSTER_NAME, IN_CLUSTER_SERVER } from '../api/application/schema.ts';
+import { KubeApiError } from '../kube/errors.ts';
+import type { ClusterRegistry, RemoteCluster } from '../fleet/registry.ts';
 import type { WebhookDeps, WebhookSecrets } from './webhook/webhook.ts';
 
 export const GITOPS_STATUS_MANAGER = 'sluice';
@@ -32,6 +37,8 @@ export const GITOPS_STATUS_MANAGER = 'sluice';
 export const DELETION_ERROR = 'DeletionError';
 const DELETE_POLL_MS = 1_000;
 const DELETE_RETRY_MS = 10_000;
+/** An app on an unreachable cluster looks again this often (the registry's probe also wakes it on recovery). */
+const UNREACHABLE_RETRY_MS = 15_000;
 
 type ApplicationObject = KubeObject & { status?: ApplicationStatus };
 
@@ -41,6 +48,8 @@ export interface ApplicationControllerDeps {
   workers: number;
   /** Bare Git repositories live here (one per repository URL). Default: $SLUICE_GIT_CACHE or <tmp>/sluice-git. */
   gitCacheDir?: string;
+  /** Remote clusters (src/fleet); without it only the operator's own cluster is a destination. */
+  clusters?: ClusterRegistry;
   /** Overrides for tests. */
   source?: GitSource;
   discovery?: Discovery;
@@ -79,55 +88,55 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
   mkdirSync(cacheDir, { recursive: true });
   const source = deps.source ?? new GitSource({ cacheDir });
   const discovery = deps.discovery ?? new Discovery(deps.client);
-  const memories = new Map<string, AppMemory & { checked?: { at: number; generation: number } }>();
-  const watched = new Map<string, Cache<KubeObject>>();
-  const listed = new Map<string, { until: number; done: Promise<void> }>();
-
-  const watchKinds = (kinds: ResourceType[]): void => {
-    for (const rt of kinds) {
-      const id = `${rt.group}/${rt.plural}`;
-      if (watched.has(id)) continue;
-      const cache = manager.cache<KubeObject>(rt, { labelSelector: INSTANCE_LABEL });
-      cache.on((ev, obj, old) => {
-        const key = appKeyOf(obj);
-        if (key === undefined) return;
-        if (ev === 'update' && old !== undefined && quietChange(memories.get(key), rt, old, obj)) return;
-        controller.enqueue(key);
-      });
-      watched.set(id, cache);
-    }
-  };
-
-  const syncer = new Syncer({
-    client: deps.client,
-    discovery,
+  const memories = new Map<string, AppMemory & { target?: string }>();
+  const shared: TargetShared = {
+    homeClient: deps.client,
     source,
     charts: new HelmRepository(),
-    onKinds: watchKinds,
-    waitForWatches: async (kinds, timeoutMs) => {
-      const now = Date.now();
-      const pending = kinds.flatMap((rt) => {
-        const id = `${rt.group}/${rt.plural}`;
-        const c = watched.get(id);
-        if (c === undefined || c.hasSynced()) return [];
-        // One waiter per watch however many reconciles ask, and a deadline over its whole life: a watch that never
-        // lists (no RBAC to list the kind) is waited for once, then compares fall back to GETs.
-        let w = listed.get(id);
-        if (w === undefined) listed.set(id, (w = { until: now + timeoutMs, done: Promise.all(c.informers.map((i) => i.waitForSync())).then(() => undefined) }));
-        return w.until > now ? [w] : [];
-      });
-      if (pending.length === 0) return;
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((r) => (timer = setTimeout(r, Math.max(...pending.map((w) => w.until)) - now)));
-      await Promise.race([Promise.all(pending.map((w) => w.done)), deadline]);
-      clearTimeout(timer);
+    onEvent: (rt, ev, obj, old) => {
+      const key = appKeyOf(obj);
+      if (key === undefined) return;
+      if (ev === 'update' && old !== undefined && quietChange(memories.get(key), rt, old, obj)) return;
+      controller.enqueue(key);
     },
-    liveFromCache: (rt, namespace, name) => {
-      const cache = watched.get(`${rt.group}/${rt.plural}`);
-      if (cache === undefined || !cache.hasSynced()) return 'unknown';
-      return cache.get(rt.namespaced ? namespace : undefined, name);
-    },
+  };
+  const local = new SyncTarget({ name: IN_CLUSTER_NAME, client: deps.client, discovery, openCache: (rt, labelSelector) => manager.cache<KubeObject>(rt, { labelSelector }) }, shared);
+  // Remote targets by cluster name, rebuilt when the registry rebuilds the cluster (a new RemoteCluster object).
+  const remotes = new Map<string, { cluster: RemoteCluster; target: SyncTarget }>();
+  const targetOf = (rc: RemoteCluster): SyncTarget => {
+    const had = remotes.get(rc.spec.name);
+    if (had?.cluster === rc) return had.target;
+    const target = new SyncTarget({ name: rc.spec.name, client: rc.client, discovery: rc.discovery, openCache: (rt, sel) => rc.cache(rt, sel) }, shared);
+    remotes.set(rc.spec.name, { cluster: rc, target });
+    return target;
+  };
+  // A cluster that appears, changes, goes, or changes reachability: its apps (those naming it) look again.
+  deps.clusters?.onChange((name) => {
+    if (name === undefined) return;
+    const rc = remotes.get(name);
+    if (rc !== undefined && deps.clusters?.resolve({ name }).kind !== 'remote') remotes.delete(name);
+    for (const a of apps.list()) {
+      const dest = (a as { spec?: { destination?: { name?: string; server?: string } } }).spec?.destination;
+      if (dest?.name === name || (dest?.server !== undefined && dest.server.replace(/\/+$/, '') === (rc?.cluster.spec.server ?? deps.clusters?.list().find((c) => c.name === name)?.server))) controller.enqueue(`${a.metadata?.namespace}/${a.metadata?.name}`);
+    }
   });
+  /** The target an Application's destination names, or why there is none (a condition naming the field). */
+  const resolveTarget = (dest: { server?: string; name?: string; namespace?: string }): { target: SyncTarget; remote?: RemoteCluster } | { field: string; message: string } => {
+    if (deps.clusters === undefined) {
+      const server = dest.server?.replace(/\/+$/, '');
+      if ((server === undefined || server === IN_CLUSTER_SERVER) && (dest.name === undefined || dest.name === IN_CLUSTER_NAME)) return { target: local };
+      return { field: dest.server !== undefined ? 'spec.destination.server' : 'spec.destination.name', message: 'remote clusters are not enabled in this operator' };
+    }
+    const r = deps.clusters.resolve(dest);
+    if (r.kind === 'local') return { target: local };
+    if (r.kind === 'error') return r;
+    // The Secret's `namespaces` limits what the cluster may be given (its watches are scoped to them too).
+    const allowed = r.cluster.spec.namespaces;
+    if (allowed.length > 0 && (dest.namespace === undefined || !allowed.includes(dest.namespace))) {
+      return { field: 'spec.destination.namespace', message: `cluster "${r.cluster.spec.name}" is limited to namespaces ${allowed.join(', ')} (its Secret's namespaces), got "${dest.namespace ?? ''}"` };
+    }
+    return { target: targetOf(r.cluster), remote: r.cluster };
+  };
 
   const writeStatus = async (req: ReconcileRequest, status: ApplicationStatus): Promise<void> => {
     const written = await deps.client.apply<KubeObject>(R.application, { metadata: { name: req.name, namespace: req.namespace }, status }, GITOPS_STATUS_MANAGER, {
@@ -156,15 +165,28 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
       return;
     }
     const app = check.value;
+    const resolved = resolveTarget(app.spec.destination);
+    if (!('target' in resolved)) return destinationFailed(req, raw, generation, resolved, now);
+    const { target, remote } = resolved;
     let memory = memories.get(req.key);
-    if (memory === undefined) {
-      memory = { inSync: new Map() };
+    // What the memory says was in sync, it says of one cluster: a new destination starts afresh.
+    if (memory === undefined || memory.target !== target.cluster.name) {
+      memory = { inSync: new Map(), target: target.cluster.name };
       memories.set(req.key, memory);
     }
     const pollMs = parseDuration(app.spec.pollInterval);
     const specStatus = appSpecStatus(raw.status, check, generation, now());
     const prev: ApplicationStatus = { ...raw.status, ...specStatus };
-    const outcome = await syncer.reconcile(app, { ...raw, status: prev }, memory, req.log, now);
+    // An unreachable cluster: a condition, nothing applied and nothing pruned, and a look again soon.
+    if (remote !== undefined && !remote.health.reachable) return clusterUnreachable(req, raw, prev, remote, remote.health.message ?? '', now);
+    let outcome;
+    try {
+      outcome = await target.syncer.reconcile(app, { ...raw, status: prev }, memory, req.log, now);
+    } catch (err) {
+      if (remote === undefined || !(err instanceof KubeApiError) || !['Network', 'Timeout'].includes(err.kind)) throw err;
+      remote.report({ reachable: false, message: `unreachable: ${err.kind}: ${err.message}` });
+      return clusterUnreachable(req, raw, prev, remote, `unreachable: ${err.kind}: ${err.message}`, now);
+    }
     const { reconciledAt: _a, ...before } = raw.status ?? {};
     const { reconciledAt: _b, ...after } = outcome.status;
     // reconciledAt moves only with a write that changes something else: a quiet poll costs no write.
@@ -182,16 +204,17 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
     const id = { namespace: req.namespace ?? '', name: req.name };
     const inventory = (raw.status?.resources ?? []).map((r) => ({ group: r.group ?? '', version: r.version, kind: r.kind, namespace: r.namespace ?? '', name: r.name, syncWave: r.syncWave }));
     // Objects applied but not yet in status: the label-selected watches know them by tracking id.
-    const watchedRefs = [...watched.values()].flatMap((c) => c.list()).filter((o) => appKeyOf(o) === req.key).map(refOfLive);
-    const result = await cascadeDelete({ client: deps.client, discovery }, id, [...inventory, ...watchedRefs], fin.propagation);
+    const dest = (raw as { spec?: { destination?: { server?: string; name?: string; namespace?: string } } }).spec?.destination ?? {};
+    const resolved = resolveTarget(dest);
+    if (!('target' in resolved)) {
+      await deletionFailed(req, raw, `destination: ${resolved.field}: ${resolved.message}`, now);
+      return { requeueAfterMs: DELETE_RETRY_MS };
+    }
+    const target = resolved.target;
+    const watchedRefs = target.watchedObjects().filter((o) => appKeyOf(o) === req.key).map(refOfLive);
+    const result = await cascadeDelete({ client: target.cluster.client, discovery: target.cluster.discovery }, id, [...inventory, ...watchedRefs], fin.propagation);
     if (result.failed.length > 0) {
-      const message = `deleting the Application's resources (finalizer ${fin.name}): ${result.failed.map((f) => f.message).join('; ')}`.slice(0, 2000);
-      const had = raw.status?.conditions?.find((c) => c.type === DELETION_ERROR)?.message;
-      if (had !== message) {
-        await writeStatus(req, { ...raw.status, conditions: setCondition(raw.status?.conditions, { type: DELETION_ERROR, status: 'True', reason: 'DeletionFailed', message }, now()) });
-        await deps.events.record(raw, 'Warning', DELETION_ERROR, message.slice(0, 1000));
-        req.log.warn({ failed: result.failed.length }, 'cascade delete failed: the finalizer stays');
-      }
+      await deletionFailed(req, raw, `deleting the Application's resources (finalizer ${fin.name}): ${result.failed.map((f) => f.message).join('; ')}`, now);
       return { requeueAfterMs: DELETE_RETRY_MS };
     }
     if (result.remaining.length > 0) {
@@ -206,6 +229,32 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
       { op: 'remove', path: `/metadata/finalizers/${i}` },
     ]);
     req.log.info({ finalizer: fin.name }, 'resources deleted, finalizer removed');
+  };
+
+  const deletionFailed = async (req: ReconcileRequest, raw: ApplicationObject, text: string, now: () => string): Promise<void> => {
+    const message = text.slice(0, 2000);
+    if (raw.status?.conditions?.find((c) => c.type === DELETION_ERROR)?.message === message) return;
+    await writeStatus(req, { ...raw.status, conditions: setCondition(raw.status?.conditions, { type: DELETION_ERROR, status: 'True', reason: 'DeletionFailed', message }, now()) });
+    await deps.events.record(raw, 'Warning', DELETION_ERROR, message.slice(0, 1000));
+    req.log.warn({ reason: message }, 'cascade delete failed: the finalizer stays');
+  };
+
+  /** The destination names no usable cluster: InvalidSpecError naming the field (Argo CD's condition for it). */
+  const destinationFailed = async (req: ReconcileRequest, raw: ApplicationObject, generation: number, e: { field: string; message: string }, now: () => string): Promise<void> => {
+    const message = `${e.field}: ${e.message}`;
+    const conditions = setCondition(raw.status?.conditions, { type: INVALID_SPEC_ERROR, status: 'True', reason: 'InvalidDestination', message }, now());
+    if (raw.status?.observedGeneration === generation && sameJson(raw.status.conditions ?? [], conditions)) return;
+    await writeStatus(req, { ...raw.status, observedGeneration: generation, conditions });
+    req.log.warn({ field: e.field }, 'destination names no usable cluster');
+    await deps.events.record(raw, 'Warning', INVALID_SPEC_ERROR, message.slice(0, 1000));
+  };
+
+  const clusterUnreachable = async (req: ReconcileRequest, raw: ApplicationObject, prev: ApplicationStatus, rc: RemoteCluster, why: string, now: () => string): Promise<ReconcileResult> => {
+    const status = comparisonError(prev, `cluster "${rc.spec.name}" (${rc.spec.server}): ${why}`.slice(0, 2000), now());
+    const { reconciledAt: _a, ...before } = raw.status ?? {};
+    const { reconciledAt: _b, ...after } = status;
+    if (!sameJson(before, after)) await writeStatus(req, { ...status, reconciledAt: now() });
+    return { requeueAfterMs: UNREACHABLE_RETRY_MS };
   };
 
   const controller = manager.addController({ name: 'application', for: apps, reconciler: { reconcile }, workers: deps.workers });

@@ -33,7 +33,10 @@ export type SyncResultResource = NonNullable<NonNullable<NonNullable<Application
 export type ResourceStatus = NonNullable<ApplicationStatus['resources']>[number];
 
 export interface SyncDeps {
+  /** The destination cluster's client (the operator's own, or a remote cluster's). */
   client: KubeClient;
+  /** The operator's own cluster, where the Application and its Git credentials live (default: client). */
+  homeClient?: KubeClient;
   discovery: Discovery;
   source: GitSource;
   /** Charts from Helm repositories (source.chart); without it such sources are a ComparisonError. */

@@ -40,7 +40,7 @@ export async function checkSource(
   if (checked !== undefined && checked.key === key && Date.now() - checked.at < pollMs) return checked.commit;
   try {
     const ref = app.spec.credentials?.secretRef;
-    const creds: GitCredentials | undefined = ref === undefined ? undefined : await readCredentials(d.client, ref.namespace ?? id.namespace, ref.name);
+    const creds: GitCredentials | undefined = ref === undefined ? undefined : await readCredentials(d.homeClient ?? d.client, ref.namespace ?? id.namespace, ref.name);
     const chart = src.chart;
     if (chart !== undefined) {
       // A Helm repository: the "revision" is the chart version targetRevision names now.
@@ -199,7 +199,7 @@ export class CachedRenderer {
     try {
       if (this.d.charts === undefined) throw new SourceError('charts from Helm repositories are not read here', false);
       const ref = app.spec.credentials?.secretRef;
-      const creds = ref === undefined ? undefined : await readCredentials(this.d.client, ref.namespace ?? id.namespace, ref.name);
+      const creds = ref === undefined ? undefined : await readCredentials(this.d.homeClient ?? this.d.client, ref.namespace ?? id.namespace, ref.name);
       const v = await this.d.charts.lookup(src.repoURL, chart, version, creds);
       const archive = await this.d.charts.archive(src.repoURL, v, creds);
       const refFiles = await this.readRefValueFiles(job);

@@ -128,7 +128,8 @@ function cachedFile(path: string): () => string {
   };
 }
 
-function staticAuth(server: string, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; insecure?: boolean; servername?: string }, authorization: (() => string | undefined) | undefined): KubeAuth {
+/** Credentials from bytes already in hand (the kubeconfig loader's, and Argo CD-style cluster Secrets in src/fleet). */
+export function staticAuth(server: string, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; insecure?: boolean; servername?: string }, authorization: (() => string | undefined) | undefined): KubeAuth {
   const https = server.startsWith('https:');
   // One pool for the client's lifetime: connections are kept alive and reused (client-go's transport does the same).
   const dispatcher = https

@@ -45,4 +45,5 @@ export const R = {
   analysisTemplate: t('sluice.dev', 'v1alpha1', 'AnalysisTemplate', 'analysistemplates'),
   clusterAnalysisTemplate: t('sluice.dev', 'v1alpha1', 'ClusterAnalysisTemplate', 'clusteranalysistemplates', false),
   application: t('sluice.dev', 'v1alpha1', 'Application', 'applications'),
+  applicationSet: t('sluice.dev', 'v1alpha1', 'ApplicationSet', 'applicationsets'),
 } as const;

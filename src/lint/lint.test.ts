@@ -179,3 +179,15 @@ ${canary}      steps: [{setWeight: 50}]
     ]);
   });
 });
+
+describe('lint: ApplicationSets', () => {
+  it('checks an ApplicationSet by its own rules (goTemplate refused, one generator per entry), naming the line', () => {
+    const text = 'apiVersion: sluice.dev/v1alpha1\nkind: ApplicationSet\nmetadata: {name: x}\nspec:\n  goTemplate: true\n  generators: [{}]\n  template: {metadata: {name: a}, spec: {}}\n';
+    const result = lint([{ path: 'set.yaml', text }]);
+    expect(result.findings.map(formatFinding)).toEqual([
+      'set.yaml:5:3: spec.goTemplate: Go templates are not supported: use {{param}} placeholders (goTemplate: false)',
+      'set.yaml:6:16: spec.generators[0]: names no generator: set one of list, clusters, git',
+    ]);
+    expect(lint([{ path: 'ok.yaml', text: readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'fleet', 'appset-environments.yaml'), 'utf8') }]).findings).toEqual([]);
+  });
+});

@@ -3,6 +3,8 @@
 // rules of src/api/*/validate.ts. Each finding names file:line:column and the field. Pure: files in, findings out.
 import { validateAnalysisSpec } from '../api/analysis/validate.ts';
 import type { AnalysisTemplateSpec } from '../api/analysis/schema.ts';
+import type { ApplicationSet } from '../api/applicationset/schema.ts';
+import { validateApplicationSet } from '../api/applicationset/validate.ts';
 import type { Application } from '../api/application/schema.ts';
 import { validateApplication } from '../api/application/validate.ts';
 import { zodErrors } from '../api/common/check.ts';
@@ -177,6 +179,9 @@ function semanticErrors(kind: string, value: unknown, ctx: RolloutValidationCont
       return validateRollout(value as Rollout, ctx);
     case 'Application':
       return validateApplication(value as Application);
+    case 'ApplicationSet':
+      // Its Applications exist only once generated (clusters, a repository): the controller checks those.
+      return validateApplicationSet(value as ApplicationSet);
     default: // AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun share their spec rules
       return validateAnalysisSpec((value as { spec: AnalysisTemplateSpec }).spec);
   }

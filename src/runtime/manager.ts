@@ -107,16 +107,17 @@ export class Manager {
    * The shared cache of one kind (and label selector). `transform` cuts objects to what its readers use; caches with
    * different transforms (`transform.id`) are separate informers, so a reader never gets a cut it did not ask for.
    */
-  cache<T extends KubeObject>(resource: ResourceType, opts: { labelSelector?: string; transform?: { id: string; fn: (o: T) => T }; shard?: false } = {}): Cache<T> {
+  cache<T extends KubeObject>(resource: ResourceType, opts: { labelSelector?: string; namespace?: string; transform?: { id: string; fn: (o: T) => T }; shard?: false } = {}): Cache<T> {
     const sh = this.o.sharding;
     // With sharding, the cache a controller reconciles from holds this shard's objects only; `shard: false` (the
     // sharder, a webhook looking across all Applications) and caches with a selector of their own see everything.
     const sharded = sh !== undefined && opts.labelSelector === undefined && opts.shard !== false && sh.resources.includes(resource);
     const labelSelector = sharded ? ownSelector(sh.id) : opts.labelSelector;
-    const id = `${resource.group}/${resource.plural}?${labelSelector ?? ''}#${opts.transform?.id ?? ''}`;
+    const id = `${resource.group}/${resource.plural}?${labelSelector ?? ''}#${opts.transform?.id ?? ''}@${opts.namespace ?? ''}`;
     let c = this.caches.get(id);
     if (c === undefined) {
-      const scopes = resource.namespaced && this.o.namespaces !== undefined && this.o.namespaces.length > 0 ? this.o.namespaces : [undefined];
+      // `namespace`: one namespace whatever the watched ones are (the operator's own, for cluster Secrets).
+      const scopes = resource.namespaced && opts.namespace !== undefined ? [opts.namespace] : resource.namespaced && this.o.namespaces !== undefined && this.o.namespaces.length > 0 ? this.o.namespaces : [undefined];
       const informers = scopes.map(
         (namespace) =>
           new Informer<KubeObject>({

@@ -68,6 +68,21 @@ the routers, events). Leases are granted separately, in the release namespace on
 - apiGroups: [sluice.dev]
   resources: [applications]
   verbs: [patch]
+{{- if .Values.fleet.enabled }}
+# Fleet mode: ApplicationSets generate Applications (created, updated, deleted; owned with blockOwnerDeletion).
+- apiGroups: [sluice.dev]
+  resources: [applicationsets]
+  verbs: [get, list, watch]
+- apiGroups: [sluice.dev]
+  resources: [applicationsets/status]
+  verbs: [patch]
+- apiGroups: [sluice.dev]
+  resources: [applicationsets/finalizers]
+  verbs: [update]
+- apiGroups: [sluice.dev]
+  resources: [applications]
+  verbs: [create, delete]
+{{- end }}
 # Notifications: the sent keys are an annotation on the Rollout; the notification ConfigMaps are read by name.
 - apiGroups: [sluice.dev]
   resources: [rollouts]

@@ -1,5 +1,6 @@
 // Application (sluice.dev/v1alpha1) with Argo CD field names for the supported subset, plus Sluice's own
-// `pollInterval` and `credentials`. Sluice deploys only into its own cluster (see validate.ts).
+// `pollInterval` and `credentials`. spec.destination names the operator's own cluster or one of its cluster Secrets
+// (src/fleet).
 import { z } from 'zod';
 import { celHint, preserveHint } from '../common/crd-hints.ts';
 import { durationSchema } from '../common/duration.ts';

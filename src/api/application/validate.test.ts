@@ -60,19 +60,19 @@ describe('validateApplication', () => {
     expect(fields(a)).toEqual(['spec.source.path']);
   });
 
-  it('accepts only the in-cluster destination, and says why', () => {
+  it('accepts a remote destination by server or name, not both, and a server only as a URL', () => {
     const a = app();
     a.spec.destination.server = 'https://kubernetes.default.svc/';
     expect(validateApplication(a)).toEqual([]);
     a.spec.destination.server = 'https://prod.example.com:6443';
-    const errors = validateApplication(a);
-    expect(errors.map((e) => e.field)).toEqual(['spec.destination.server']);
-    expect(errors[0]?.message).toContain('only into the cluster it runs in');
-    delete a.spec.destination.server;
+    expect(validateApplication(a)).toEqual([]);
     a.spec.destination.name = 'prod';
     expect(fields(a)).toEqual(['spec.destination.name']);
-    a.spec.destination.name = 'in-cluster';
+    delete a.spec.destination.server;
     expect(validateApplication(a)).toEqual([]);
+    delete a.spec.destination.name;
+    a.spec.destination.server = 'prod.example.com';
+    expect(fields(a)).toEqual(['spec.destination.server']);
   });
 
   it('needs syncOptions entries as Key=Value', () => {

@@ -3,7 +3,7 @@ import { durationError, parseDuration } from '../common/duration.ts';
 import type { SpecError } from '../common/errors.ts';
 import { fieldPath } from '../common/errors.ts';
 import { parseIgnoreDifferences } from './ignore.ts';
-import { IN_CLUSTER_NAME, IN_CLUSTER_SERVER, sourceField, type Application, type ApplicationSource } from './schema.ts';
+import { sourceField, type Application, type ApplicationSource } from './schema.ts';
 
 /** Retries beyond this are a loop, not a retry policy; -1 (unlimited) is the explicit way to ask for that. */
 const MAX_RETRY_LIMIT = 100;
@@ -14,14 +14,11 @@ export function validateApplication(app: Application): SpecError[] {
   const { destination, syncPolicy } = app.spec;
   errors.push(...validateSources(app.spec));
 
-  if (destination.server !== undefined && destination.server.replace(/\/+$/, '') !== IN_CLUSTER_SERVER) {
-    errors.push({
-      field: 'spec.destination.server',
-      message: `Sluice deploys only into the cluster it runs in: use ${IN_CLUSTER_SERVER} or omit it, got "${destination.server}"`,
-    });
-  }
-  if (destination.name !== undefined && destination.name !== IN_CLUSTER_NAME) {
-    errors.push({ field: 'spec.destination.name', message: `Sluice deploys only into the cluster it runs in: use "${IN_CLUSTER_NAME}" or omit it, got "${destination.name}"` });
+  // Which cluster a destination names is the cluster registry's to say (src/fleet): it knows the Secrets.
+  if (destination.server !== undefined && destination.name !== undefined) {
+    errors.push({ field: 'spec.destination.name', message: 'set either spec.destination.server or spec.destination.name, not both' });
+  } else if (destination.server !== undefined && !/^https?:\/\/[^\s/]+/.test(destination.server)) {
+    errors.push({ field: 'spec.destination.server', message: `must be an http(s) URL (or use spec.destination.name), got "${destination.server}"` });
   }
 
   (syncPolicy?.syncOptions ?? []).forEach((opt, i) => {

@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import { analysisRunSchema, analysisTemplateSchema, clusterAnalysisTemplateSchema } from '../analysis/schema.ts';
 import { applicationSchema } from '../application/schema.ts';
+import { applicationSetSchema } from '../applicationset/schema.ts';
 import { rolloutSchema } from '../rollout/schema.ts';
 import type { PrinterColumn } from './types.ts';
 
@@ -88,5 +89,14 @@ export const KINDS: readonly KindDefinition[] = [
       { name: 'Revision', type: 'string', jsonPath: '.status.sync.revision' },
       age,
     ],
+  },
+  {
+    kind: 'ApplicationSet',
+    plural: 'applicationsets',
+    singular: 'applicationset',
+    shortNames: ['sappset'],
+    scope: 'Namespaced',
+    schema: applicationSetSchema,
+    printerColumns: [age],
   },
 ];

@@ -1,0 +1,75 @@
+// ApplicationSet (sluice.dev/v1alpha1) with Argo CD's field names for the supported subset: the `list`, `clusters`
+// and `git` (directories) generators, a `template` with Argo CD's `{{param}}` placeholders, and syncPolicy's
+// preserveResourcesOnDeletion. The template's spec is an Application spec whose strings may hold placeholders: it
+// is checked as an Application once rendered (src/gitops/appset), so its errors name the generated app's field.
+import { z } from 'zod';
+import { preserveHint } from '../common/crd-hints.ts';
+import { conditionSchema, labelSelectorSchema, resourceSchema } from '../common/meta.ts';
+
+/** A list element: Argo CD's flat string parameters (nested objects become dotted names, `values.env`). */
+const elementSchema = z.looseObject({}).meta(preserveHint);
+
+export const listGeneratorSchema = z.object({
+  elements: z.array(elementSchema),
+});
+
+export const clustersGeneratorSchema = z.object({
+  /** On the cluster Secrets' labels; empty (or absent) selects every cluster, the operator's own included. */
+  selector: labelSelectorSchema.optional(),
+  /** Extra parameters `values.<key>`; their values may use the cluster's parameters. */
+  values: z.record(z.string(), z.string()).optional(),
+});
+
+export const gitGeneratorSchema = z.object({
+  repoURL: z.string().min(1),
+  revision: z.string().optional(),
+  /** Each directory matching a path (a glob: `*` within a segment, `**` across) is one parameter set. */
+  directories: z.array(z.object({ path: z.string().min(1), exclude: z.boolean().optional() })).min(1),
+  /** Polling of the repository; a webhook is the fast path (Argo CD's default is 3m). */
+  requeueAfterSeconds: z.int().min(10).optional(),
+});
+
+export const generatorSchema = z.object({
+  list: listGeneratorSchema.optional(),
+  clusters: clustersGeneratorSchema.optional(),
+  git: gitGeneratorSchema.optional(),
+  /** Argo CD's post selector: keeps the parameter sets whose (flattened) values match. */
+  selector: labelSelectorSchema.optional(),
+});
+export type Generator = z.infer<typeof generatorSchema>;
+
+export const templateSchema = z.object({
+  metadata: z.object({
+    name: z.string().min(1),
+    namespace: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+    finalizers: z.array(z.string()).optional(),
+  }),
+  spec: z.looseObject({}).meta(preserveHint),
+});
+export type AppTemplate = z.infer<typeof templateSchema>;
+
+export const applicationSetSpecSchema = z.object({
+  generators: z.array(generatorSchema).min(1),
+  /** Go-template form is not supported: refused with a condition rather than rendered as text. */
+  goTemplate: z.boolean().optional(),
+  template: templateSchema,
+  syncPolicy: z
+    .object({
+      /** Deleting a generated Application (or the set) leaves the objects it deployed in place. */
+      preserveResourcesOnDeletion: z.boolean().optional(),
+    })
+    .optional(),
+});
+export type ApplicationSetSpec = z.infer<typeof applicationSetSpecSchema>;
+
+export const applicationSetStatusSchema = z.object({
+  conditions: z.array(conditionSchema).optional(),
+  /** The Applications this set generated (Argo CD's status.resources, name and health only). */
+  resources: z.array(z.object({ name: z.string(), namespace: z.string().optional(), status: z.string().optional(), health: z.object({ status: z.string() }).optional() })).optional(),
+});
+export type ApplicationSetStatus = z.infer<typeof applicationSetStatusSchema>;
+
+export const applicationSetSchema = resourceSchema('ApplicationSet', applicationSetSpecSchema, applicationSetStatusSchema);
+export type ApplicationSet = z.infer<typeof applicationSetSchema>;

@@ -1,0 +1,190 @@
+// The ApplicationSet controller's shell: reads the set and the Applications it owns, asks the generators and the
+// template (pure: generators.ts, decide.ts) what should exist, and makes it so by server-side apply (field manager
+// `sluice-applicationset`) and delete. Generated Applications carry a controller ownerReference to the set, so
+// deleting the set lets the garbage collector delete them (and their resources unless preserveResourcesOnDeletion).
+//
+// Triggers: the set; its Applications (a person deleting or editing one); cluster Secrets (clusters generator);
+// a git generator's poll interval (a requeue).
+import type { ApplicationSetStatus } from '../../api/applicationset/schema.ts';
+import { applicationSetSchema, type ApplicationSet } from '../../api/applicationset/schema.ts';
+import { validateApplicationSet } from '../../api/applicationset/validate.ts';
+import { checkSpec } from '../../api/common/check.ts';
+import { removeCondition, setCondition } from '../../api/common/conditions.ts';
+import { jsonEqual } from '../../api/common/equal.ts';
+import type { Condition } from '../../api/common/meta.ts';
+import { formatSpecErrors } from '../../api/common/errors.ts';
+import type { ClusterRegistry } from '../../fleet/registry.ts';
+import type { KubeClient, KubeObject } from '../../kube/client.ts';
+import { isNotFound } from '../../kube/errors.ts';
+import { apiVersionOf, R } from '../../kube/resource.ts';
+import type { Controller, ReconcileRequest, ReconcileResult } from '../../runtime/controller.ts';
+import type { EventRecorder } from '../../runtime/events.ts';
+import type { Manager } from '../../runtime/manager.ts';
+import type { GitSource } from '../source/git.ts';
+import { REFRESH_ANNOTATION } from '../sync-shared.ts';
+import { desiredApplications, planChanges, type ExistingApp } from './decide.ts';
+import { generate, type Observed } from './generators.ts';
+import type { TemplateError } from './template.ts';
+
+export const APPSET_MANAGER = 'sluice-applicationset';
+/** Argo CD's condition types, so alerts written for Argo CD's ApplicationSets keep matching. */
+export const ERROR_OCCURRED = 'ErrorOccurred';
+export const RESOURCES_UP_TO_DATE = 'ResourcesUpToDate';
+const GIT_POLL_MS = 3 * 60_000;
+
+type SetObject = KubeObject & { status?: ApplicationSetStatus };
+type AppObject = KubeObject & { spec?: unknown; status?: { sync?: { status?: string }; health?: { status?: string } } };
+
+export interface ApplicationSetControllerDeps {
+  client: KubeClient;
+  events: EventRecorder;
+  workers: number;
+  clusters?: ClusterRegistry;
+  /** For the git generator; without it a git generator is an error naming it. */
+  source?: GitSource;
+}
+
+export function registerApplicationSetController(manager: Manager, deps: ApplicationSetControllerDeps): Controller {
+  const sets = manager.cache<SetObject>(R.applicationSet);
+  const apps = manager.cache<AppObject>(R.application);
+  apps.addIndex('appset-owner', (a) => (a.metadata?.ownerReferences ?? []).filter((r) => r.controller === true && r.kind === 'ApplicationSet').map((r) => `${a.metadata?.namespace ?? ''}/${r.name}`));
+
+  const writeStatus = async (req: ReconcileRequest, raw: SetObject, status: ApplicationSetStatus): Promise<void> => {
+    if (jsonEqual(raw.status ?? {}, status)) return;
+    await deps.client.apply(R.applicationSet, { metadata: { name: req.name, namespace: req.namespace }, status }, APPSET_MANAGER, { force: true, subresource: 'status' });
+  };
+
+  // A repository's directories, per set and generator: read again once the poll interval passed or the set changed
+  // (generation, or the refresh annotation a webhook or a person sets). The set's Applications changing status
+  // (which wakes the set) costs no ls-remote.
+  const listed = new Map<string, { at: number; token: string; dirs: string[] }>();
+  const directoriesOf = async (set: ApplicationSet, i: number, git: NonNullable<ApplicationSet['spec']['generators'][number]['git']>, source: GitSource): Promise<string[]> => {
+    const key = `${set.metadata.namespace ?? ''}/${set.metadata.name ?? ''}#${i}`;
+    const token = JSON.stringify([set.metadata.generation, set.metadata.annotations?.[REFRESH_ANNOTATION], git.repoURL, git.revision]);
+    const pollMs = (git.requeueAfterSeconds ?? GIT_POLL_MS / 1000) * 1000;
+    const hit = listed.get(key);
+    if (hit !== undefined && hit.token === token && Date.now() - hit.at < pollMs) return hit.dirs;
+    const dirs = await listDirectories(source, git.repoURL, git.revision);
+    listed.set(key, { at: Date.now(), token, dirs });
+    return dirs;
+  };
+
+  const observe = async (set: ApplicationSet): Promise<{ observed: Observed; errors: TemplateError[] }> => {
+    const errors: TemplateError[] = [];
+    const clusters = deps.clusters?.list().map((c) => ({ name: c.name, server: c.server, labels: c.labels, annotations: c.annotations })) ?? [];
+    const gitDirectories = new Map<number, string[]>();
+    for (const [i, g] of set.spec.generators.entries()) {
+      if (g.clusters !== undefined && deps.clusters === undefined) errors.push({ field: `spec.generators[${i}].clusters`, message: 'remote clusters are not enabled in this operator (--cluster-secret-namespace)' });
+      if (g.git === undefined) continue;
+      if (deps.source === undefined) {
+        errors.push({ field: `spec.generators[${i}].git`, message: 'the git generator is not enabled in this operator' });
+        continue;
+      }
+      try {
+        gitDirectories.set(i, await directoriesOf(set, i, g.git, deps.source));
+      } catch (err) {
+        errors.push({ field: `spec.generators[${i}].git.repoURL`, message: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    return { observed: { clusters, gitDirectories }, errors };
+  };
+
+  const reconcile = async (req: ReconcileRequest): Promise<ReconcileResult | void> => {
+    const raw = sets.get(req.namespace, req.name);
+    if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) {
+      for (const k of listed.keys()) if (k.startsWith(`${req.key}#`)) listed.delete(k);
+      return;
+    }
+    const now = new Date().toISOString();
+    const check = checkSpec(applicationSetSchema, { ...raw, status: undefined }, validateApplicationSet);
+    if (!check.ok) {
+      await writeStatus(req, raw, { ...raw.status, conditions: setCondition(raw.status?.conditions, { type: ERROR_OCCURRED, status: 'True', reason: 'InvalidSpec', message: formatSpecErrors(check.errors) }, now) });
+      return;
+    }
+    const set = check.value;
+    const { observed, errors: observeErrors } = await observe(set);
+    const generated = generate(set.spec.generators, observed);
+    const desired = desiredApplications(set.spec, generated.sets, req.namespace ?? '');
+    const owned = apps.byIndex('appset-owner', req.key).filter((a) => a.metadata?.ownerReferences?.some((r) => r.uid === raw.metadata?.uid));
+    const existing: ExistingApp[] = owned.map((a) => ({
+      name: a.metadata?.name ?? '',
+      labels: a.metadata?.labels ?? {},
+      annotations: a.metadata?.annotations ?? {},
+      finalizers: Array.isArray(a.metadata?.finalizers) ? (a.metadata.finalizers as string[]) : [],
+      spec: a.spec,
+      deleting: a.metadata?.deletionTimestamp !== undefined,
+      ...(a.metadata?.uid !== undefined ? { uid: a.metadata.uid } : {}),
+    }));
+    const generatorErrors = [...observeErrors, ...generated.errors];
+    const changes = planChanges(desired, existing, generatorErrors.length === 0);
+    const owner = { apiVersion: apiVersionOf(R.applicationSet), kind: 'ApplicationSet', name: req.name, uid: raw.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true };
+    for (const d of changes.apply) {
+      await deps.client.apply(R.application, { metadata: { name: d.name, namespace: req.namespace, labels: d.labels, annotations: d.annotations, ...(d.finalizers.length > 0 ? { finalizers: d.finalizers } : {}), ownerReferences: [owner] }, spec: d.spec }, APPSET_MANAGER, { force: true });
+      req.log.info({ app: d.name }, existing.some((e) => e.name === d.name) ? 'application updated' : 'application created');
+    }
+    const preserve = set.spec.syncPolicy?.preserveResourcesOnDeletion === true;
+    for (const e of changes.delete) await deleteApp(deps.client, req.namespace ?? '', e, preserve);
+    for (const e of changes.delete) req.log.info({ app: e.name, preserveResources: preserve }, 'application deleted: no longer generated');
+
+    const all = [...generatorErrors, ...desired.errors];
+    let conditions: Condition[] | undefined = raw.status?.conditions;
+    conditions =
+      all.length > 0
+        ? setCondition(conditions, { type: ERROR_OCCURRED, status: 'True', reason: generatorErrors.length > 0 ? 'ApplicationGenerationFromParamsError' : 'ApplicationParamsError', message: all.map((e) => `${e.field}: ${e.message}`).join('; ').slice(0, 4000) }, now)
+        : removeCondition(conditions, ERROR_OCCURRED);
+    conditions = setCondition(conditions, { type: RESOURCES_UP_TO_DATE, status: all.length === 0 ? 'True' : 'False', reason: all.length === 0 ? 'ApplicationSetUpToDate' : 'ErrorOccurred', message: `${desired.apps.length} Applications generated` }, now);
+    const byName = new Map(owned.map((a) => [a.metadata?.name ?? '', a]));
+    const resources = desired.apps.map((d) => {
+      const a = byName.get(d.name);
+      return { name: d.name, namespace: req.namespace, ...(a?.status?.sync?.status !== undefined ? { status: a.status.sync.status } : {}), ...(a?.status?.health?.status !== undefined ? { health: { status: a.status.health.status } } : {}) };
+    });
+    const hadError = raw.status?.conditions?.find((c) => c.type === ERROR_OCCURRED)?.message;
+    const nowError = conditions.find((c) => c.type === ERROR_OCCURRED)?.message;
+    if (nowError !== undefined && nowError !== hadError) await deps.events.record(raw, 'Warning', ERROR_OCCURRED, nowError.slice(0, 1000));
+    await writeStatus(req, raw, { ...raw.status, conditions, resources });
+    const gitPoll = set.spec.generators.map((g) => (g.git !== undefined ? (g.git.requeueAfterSeconds ?? GIT_POLL_MS / 1000) * 1000 : Infinity));
+    const next = Math.min(...gitPoll);
+    return Number.isFinite(next) ? { requeueAfterMs: next } : undefined;
+  };
+
+  const controller = manager.addController({
+    name: 'applicationset',
+    for: sets,
+    reconciler: { reconcile },
+    workers: deps.workers,
+    owns: [apps as unknown as ReturnType<Manager['cache']>],
+  });
+  deps.clusters?.onChange(() => {
+    for (const s of sets.list()) if ((s as { spec?: { generators?: { clusters?: unknown }[] } }).spec?.generators?.some((g) => g.clusters !== undefined)) controller.enqueue(`${s.metadata?.namespace}/${s.metadata?.name}`);
+  });
+  return controller;
+}
+
+/** Deletes a generated Application; with preserveResourcesOnDeletion, its resources finalizer is taken off first. */
+async function deleteApp(client: KubeClient, namespace: string, e: ExistingApp & { uid?: string }, preserve: boolean): Promise<void> {
+  try {
+    if (preserve && e.finalizers.length > 0) {
+      // Conditional on the list read: a concurrent change makes the patch fail and the next reconcile retry.
+      await client.jsonPatch(R.application, namespace, e.name, [
+        { op: 'test', path: '/metadata/finalizers', value: e.finalizers },
+        { op: 'replace', path: '/metadata/finalizers', value: e.finalizers.filter((f) => !f.startsWith('resources-finalizer.argocd.argoproj.io')) },
+      ]);
+    }
+    await client.delete(R.application, namespace, e.name, e.uid !== undefined ? { uid: e.uid } : {});
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+/** Every directory of a repository at a revision (paths only: no file is read). */
+async function listDirectories(source: GitSource, url: string, revision: string | undefined): Promise<string[]> {
+  const resolved = await source.resolve(url, revision);
+  const commit = await source.ensure(url, resolved);
+  const files = await source.readFiles(url, commit, undefined, { known: () => 0 });
+  const dirs = new Set<string>();
+  for (const f of files) {
+    const parts = f.path.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  return [...dirs].sort();
+}
