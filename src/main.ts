@@ -50,7 +50,8 @@ export async function runOperator(config: Config): Promise<number> {
             id: config.identity,
             namespace: config.leaderElectionNamespace,
             ring: config.leaderElectionId,
-            resources: [R.rollout, R.application, R.analysisRun],
+            // ApplicationSets too in fleet mode: one replica owns each set, as each Application.
+            resources: [R.rollout, R.application, R.analysisRun, ...(config.clusterSecretNamespace !== undefined ? [R.applicationSet] : [])],
             leaseDurationMs: config.leaderElectionLeaseDuration * 1000,
             renewDeadlineMs: config.leaderElectionRenewDeadline * 1000,
             retryPeriodMs: config.leaderElectionRetryPeriod * 1000,
