@@ -4,6 +4,7 @@ import type { Logger } from './log/logger.ts';
 import type { EventRecorder } from './runtime/events.ts';
 import type { Manager } from './runtime/manager.ts';
 import type { Registry } from 'prom-client';
+import type { SourceLimits } from './gitops/source/git.ts';
 import { registerAnalysisController } from './analysis/controller.ts';
 import { registerApplicationController } from './gitops/controller.ts';
 import { registerNotificationController } from './notify/controller.ts';
@@ -20,6 +21,8 @@ export interface ControllerDeps {
   prometheusAddress?: string;
   /** Where the operator's own metrics are served (the notifications counters register there). */
   registry?: Registry;
+  /** Deadline and size limits of Git sources (defaults: DEFAULT_LIMITS). */
+  gitLimits?: Partial<SourceLimits>;
 }
 
 export function registerControllers(manager: Manager, deps: ControllerDeps): void {

@@ -21,7 +21,7 @@ import { cascadeDelete, cascadeFinalizer, refOfLive } from './delete/cascade.ts'
 import { sameState } from './diff/drift.ts';
 import { assessHealth } from './health/health.ts';
 import { INSTANCE_LABEL, refKey, refString, TRACKING_ANNOTATION } from './plan/plan.ts';
-import { GitSource } from './source/git.ts';
+import { GitSource, type SourceLimits } from './source/git.ts';
 import { HelmRepository } from './source/helmrepo.ts';
 import { appSpecStatus, appSpecStatusChanged, checkApplication, INVALID_SPEC_ERROR } from './spec.ts';
 import { REFRESH_ANNOTATION, Syncer, type AppMemory } from './sync.ts';
@@ -41,6 +41,8 @@ export interface ApplicationControllerDeps {
   workers: number;
   /** Bare Git repositories live here (one per repository URL). Default: $SLUICE_GIT_CACHE or <tmp>/sluice-git. */
   gitCacheDir?: string;
+  /** Deadline and size limits of Git sources (flags --git-timeout, --git-max-*). */
+  gitLimits?: Partial<SourceLimits>;
   /** Overrides for tests. */
   source?: GitSource;
   discovery?: Discovery;
@@ -77,7 +79,7 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
   const apps = manager.cache<ApplicationObject>(R.application);
   const cacheDir = deps.gitCacheDir ?? process.env.SLUICE_GIT_CACHE ?? join(tmpdir(), 'sluice-git');
   mkdirSync(cacheDir, { recursive: true });
-  const source = deps.source ?? new GitSource({ cacheDir });
+  const source = deps.source ?? new GitSource({ cacheDir, ...(deps.gitLimits !== undefined ? { limits: deps.gitLimits } : {}) });
   const discovery = deps.discovery ?? new Discovery(deps.client);
   const memories = new Map<string, AppMemory & { checked?: { at: number; generation: number } }>();
   const watched = new Map<string, Cache<KubeObject>>();

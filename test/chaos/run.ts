@@ -1,5 +1,6 @@
 // `npm run chaos [-- --kills=N --fuzz=N --seed=N --skip-kills --skip-fuzz --skip-outages --soak]`: the full reliability campaign.
-// The outage tests (test/chaos/outages: apiserver and etcd stopped 30 s, Prometheus 60 s) run after the kills.
+// The outage tests (test/chaos/outages: apiserver and etcd stopped 30 s, Prometheus 60 s, the Git server down 30 s,
+// slow, force-pushed, its branch deleted, over the limits) run after the kills.
 // Fuzzing (10,000 inputs per target by default, test/chaos/fuzz/run.ts) runs beside the kill campaign, which runs as the jest integration test
 // test/chaos/kills/kills.int.test.ts with test/chaos/hostile (1,000 generated Rollouts on the apiserver; the jest global
 // setup starts the control plane), sized up through the environment,
@@ -103,7 +104,7 @@ interface OutageFigures {
   details: Record<string, unknown>;
 }
 
-const OUTAGE_FILES = ['outage-apiserver.json', 'outage-etcd.json', 'outage-prometheus.json'] as const;
+const OUTAGE_FILES = ['outage-apiserver.json', 'outage-etcd.json', 'outage-prometheus.json', 'outage-git-down.json', 'outage-git-slow.json', 'outage-git-forcepush.json', 'outage-git-branch.json', 'outage-git-size.json'] as const;
 
 /** The outage tests (test/chaos/outages), at the issue's durations; each writes its figures beside chaos.json. */
 async function runOutages(): Promise<string | undefined> {
@@ -112,6 +113,7 @@ async function runOutages(): Promise<string | undefined> {
     SLUICE_CHAOS_APISERVER_DOWN: '30',
     SLUICE_CHAOS_ETCD_DOWN: '30',
     SLUICE_CHAOS_PROMETHEUS_DOWN: '60',
+    SLUICE_CHAOS_GIT_DOWN: '30',
   });
   return code === 0 ? undefined : `the outage tests failed (exit ${code}); see their output above`;
 }
@@ -136,7 +138,6 @@ async function main(): Promise<number> {
   // After the kills, not beside them: the outages stop a control plane and time the return.
   const outageError = a.skipOutages ? undefined : await runOutages();
   const k = kills?.main;
-  const notBuilt = 'not measured: the Git outage tests (issue 16, part 3) are not built yet';
   const notRun = a.skipOutages ? 'not run (--skip-outages) and no earlier figures' : (outageError ?? 'no figures written');
   const result = {
     kills: k?.kills ?? null,
@@ -148,7 +149,11 @@ async function main(): Promise<number> {
       outage('kube-apiserver stopped 30 s', 'outage-apiserver.json', notRun),
       outage('etcd stopped 30 s', 'outage-etcd.json', notRun),
       outage('Prometheus stopped 60 s', 'outage-prometheus.json', notRun),
-      { name: 'Git server down / slow / force-push / branch deleted / huge repository', resumeS: null, reason: notBuilt },
+      outage('Git server down 30 s', 'outage-git-down.json', notRun),
+      outage('Git server at 1 byte/s', 'outage-git-slow.json', notRun),
+      outage('Git force-push rewriting the branch', 'outage-git-forcepush.json', notRun),
+      outage('Git target branch deleted', 'outage-git-branch.json', notRun),
+      outage('Git repository over the limits', 'outage-git-size.json', notRun),
     ],
     fuzz: fuzz === undefined ? null : { inputs: fuzz.reduce((s, t) => s + t.inputs, 0), crashes: fuzz.reduce((s, t) => s + t.crashes, 0), unlocated: fuzz.reduce((s, t) => s + t.unlocated, 0), seed: a.skipFuzz ? (readJson<{ seed: number }>('fuzz.json')?.seed ?? null) : a.seed, targets: fuzz },
     hostile: readJson<{ generated: number; accepted: number; invalid: number; unjudged: string[]; missingInvalid: string[]; operatorExited: boolean }>('hostile.json') ?? null,
