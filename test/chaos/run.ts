@@ -91,6 +91,8 @@ async function runKills(a: Args): Promise<KillRun> {
     SLUICE_CHAOS_KILLS: String(a.kills),
     SLUICE_CHAOS_HEALTHY: '8',
     SLUICE_CHAOS_FAILING: '4',
+    SLUICE_CHAOS_BLUEGREEN: '2',
+    SLUICE_CHAOS_APPS: '5',
     SLUICE_CHAOS_DEFAULT_LEASE_KILLS: String(a.defaultLeaseKills),
     SLUICE_CHAOS_HOSTILE: '1000',
   });

@@ -100,6 +100,8 @@ export class InvariantChecker {
     /** A weight reset (>0 → 0) seen while stable was not yet on the canary's revision: fine only if an abort follows. */
     const pendingReset = new Map<string, Violation>();
     const histories = new Map<string, RevisionHistory>();
+    /** Blue-green: the revision each active Service last selected. */
+    const activeHash = new Map<string, string | undefined>();
     let seen = '';
 
     for (const e of ordered) {
@@ -110,6 +112,16 @@ export class InvariantChecker {
       const report = (invariant: string, rollout: string, message: string): void => void violations.push({ invariant, rollout, message, event: seen, atMs: e.atMs });
 
       for (const [rname, r] of state.Rollout) {
+        const active = activeServiceOf(r);
+        if (active !== undefined && e.kind === 'Service' && name === active) {
+          // Invariant 2 for blue-green: the switch of the active Service goes only to a revision with available pods.
+          const before = activeHash.get(rname);
+          const now = (e.obj.spec?.selector as Record<string, string> | undefined)?.[HASH];
+          activeHash.set(rname, now);
+          if (before !== undefined && now !== undefined && now !== before && availableOf(state.ReplicaSet, rname, now) === 0) {
+            report('2 traffic → ready pods', rname, `active Service ${active} switched from ${before} to ${now}, which has no available pods`);
+          }
+        }
         const c = canaryOf(r);
         if (c === undefined) continue;
         const s = (r.status ?? {}) as RolloutStatusView;
@@ -127,13 +139,7 @@ export class InvariantChecker {
         const w = weightsOf(state.HTTPRoute.get(c.route), c);
         if (w === undefined) continue;
         const selector = (svc: string): string | undefined => (state.Service.get(svc)?.spec?.selector as Record<string, string> | undefined)?.[HASH];
-        const available = (hash: string | undefined): number => {
-          if (hash === undefined) return 0;
-          for (const rs of state.ReplicaSet.values()) {
-            if (rs.metadata?.labels?.[HASH] === hash && rs.metadata.name?.startsWith(`${rname}-`) === true) return Number(rs.status?.availableReplicas ?? 0);
-          }
-          return 0;
-        };
+        const available = (hash: string | undefined): number => (hash === undefined ? 0 : availableOf(state.ReplicaSet, rname, hash));
         const idx = s.currentStepIndex ?? 0;
         // Invariant 1. The router is written before the status that records the step, so the next step's weight is
         // allowed while the status still names the step before it (a skipped step shows as a lost step instead).
@@ -170,6 +176,19 @@ export class InvariantChecker {
     violations.push(...pendingReset.values());
     return { violations, histories: [...histories.values()] };
   }
+}
+
+function activeServiceOf(r: Obj): string | undefined {
+  const a = (r.spec?.strategy as { blueGreen?: { activeService?: unknown } } | undefined)?.blueGreen?.activeService;
+  return typeof a === 'string' ? a : undefined;
+}
+
+/** Available pods of the Rollout's ReplicaSet of revision `hash`. */
+function availableOf(replicaSets: Map<string, Obj>, rollout: string, hash: string): number {
+  for (const rs of replicaSets.values()) {
+    if (rs.metadata?.labels?.[HASH] === hash && rs.metadata.name?.startsWith(`${rollout}-`) === true) return Number(rs.status?.availableReplicas ?? 0);
+  }
+  return 0;
 }
 
 const rvOf = (e: ObservedEvent): number => Number(e.obj.metadata?.resourceVersion ?? 0);
