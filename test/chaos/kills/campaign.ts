@@ -10,7 +10,7 @@ import type { LeaseObject } from '../../../src/runtime/leader.ts';
 import { startOperator, type OperatorProcess } from '../../support/operator-process.ts';
 import { stepHistoryProblems } from '../observer/check.ts';
 import { observe } from '../observer/follow.ts';
-import { canary } from '../outages/support.ts';
+import { canary, rolloutObject } from '../outages/support.ts';
 import type { GitServer } from '../../support/git-server.ts';
 import { AppWorkload } from './apps.ts';
 
@@ -68,17 +68,7 @@ function manifests(name: string, version: number, template: string): object[] {
 function blueGreen(name: string, version: number, template: string): object[] {
   return [
     ...[`${name}-active`, `${name}-preview`].map((svc) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } })),
-    {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'Rollout',
-      metadata: { name },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: name } },
-        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `registry.invalid/${name}:v${version}` }] } },
-        strategy: { blueGreen: { activeService: `${name}-active`, previewService: `${name}-preview`, scaleDownDelaySeconds: 1, abortScaleDownDelaySeconds: 1, prePromotionAnalysis: { templates: [{ templateName: template }] } } },
-      },
-    },
+    rolloutObject(name, version, { blueGreen: { activeService: `${name}-active`, previewService: `${name}-preview`, scaleDownDelaySeconds: 1, abortScaleDownDelaySeconds: 1, prePromotionAnalysis: { templates: [{ templateName: template }] } } }),
   ];
 }
 
