@@ -25,7 +25,7 @@ import { GitSource, type SourceLimits } from './source/git.ts';
 import { HelmRepository } from './source/helmrepo.ts';
 import { appSpecStatus, appSpecStatusChanged, checkApplication, INVALID_SPEC_ERROR } from './spec.ts';
 import { REFRESH_ANNOTATION, Syncer, type AppMemory } from './sync.ts';
-import type { WebhookDeps, WebhookSecrets } from './webhook/webhook.ts';
+import { ReplayGuard, type WebhookDeps, type WebhookSecrets } from './webhook/webhook.ts';
 
 export const GITOPS_STATUS_MANAGER = 'sluice';
 /** Argo CD's condition type when an Application's resources cannot be deleted. */
@@ -223,6 +223,7 @@ export function applicationWebhook(manager: Manager, client: KubeClient, secrets
   const apps = manager.cache<ApplicationObject & { spec?: { source?: Src; sources?: Src[] } }>(R.application);
   return {
     secrets,
+    replay: new ReplayGuard(),
     apps: () =>
       // Every source of spec.sources: a push to the values repository refreshes the app too.
       apps.list().flatMap((a) =>
