@@ -5,7 +5,10 @@
 import { stringify } from 'yaml';
 import type { KubeClient, KubeObject } from '../../../src/kube/client.ts';
 import { R } from '../../../src/kube/resource.ts';
+import { isNotFound } from '../../../src/kube/errors.ts';
 import { HTTP_ROUTE } from '../../../src/rollout/traffic/gatewayapi.ts';
+import { VIRTUAL_SERVICE } from '../../../src/rollout/traffic/istio.ts';
+import { canaryIngressName, INGRESS } from '../../../src/rollout/traffic/nginx.ts';
 import type { LeaseObject } from '../../../src/runtime/leader.ts';
 import { startOperator, type OperatorProcess } from '../../support/operator-process.ts';
 import { stepHistoryProblems } from '../observer/check.ts';
@@ -48,6 +51,8 @@ export interface CampaignResult {
   gitops: { apps: number; revisions: number; drifts: number; observedEvents: number };
   /** Revisions the blue-green Rollouts were given during the kills (each judged by its end state). */
   blueGreenRevisions: number;
+  /** Canary Rollouts with no revision whose weights the observer saw on their router (must be none). */
+  unobservedCanaries: string[];
   /** Operator processes that exited without being killed by the campaign. */
   unexpectedExits: string[];
   observedEvents: number;
@@ -60,8 +65,21 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 type RolloutObj = KubeObject & { spec?: { template?: unknown }; status?: { phase?: string; abort?: boolean; stableRS?: string; currentPodHash?: string; observedGeneration?: string | number; currentStepIndex?: number } };
 type RunObj = KubeObject & { spec?: { metrics?: { name: string; count?: number }[] }; status?: { phase?: string; metricResults?: { name: string; count?: number; measurements?: unknown[] }[] } };
 
-function manifests(name: string, version: number, template: string): object[] {
-  return canary(name, version, JSON.parse(JSON.stringify(STEPS).replace('TEMPLATE', template)) as object[]);
+type Router = 'gatewayAPI' | 'istio' | 'nginx';
+const ROUTERS: Router[] = ['gatewayAPI', 'istio', 'nginx'];
+
+/** A canary on `router`: its Services, the router object a user writes (HTTPRoute, VirtualService, stable Ingress), the Rollout. */
+function manifests(name: string, version: number, template: string, router: Router): object[] {
+  const steps = JSON.parse(JSON.stringify(STEPS).replace('TEMPLATE', template)) as object[];
+  if (router === 'gatewayAPI') return canary(name, version, steps);
+  const [stable, canaryService] = [`${name}-stable`, `${name}-canary`];
+  const services = canary(name, version, steps).slice(0, 2);
+  const routerObj =
+    router === 'istio'
+      ? { apiVersion: 'networking.istio.io/v1beta1', kind: 'VirtualService', metadata: { name }, spec: { hosts: [name], http: [{ name: 'primary', route: [{ destination: { host: stable }, weight: 100 }, { destination: { host: canaryService }, weight: 0 }] }] } }
+      : { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name }, spec: { ingressClassName: 'nginx', rules: [{ host: `${name}.example.test`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: stable, port: { number: 80 } } } }] } }] } };
+  const trafficRouting = router === 'istio' ? { istio: { virtualService: { name, routes: ['primary'] } } } : { nginx: { stableIngress: name } };
+  return [...services, routerObj, rolloutObject(name, version, { canary: { canaryService, stableService: stable, scaleDownDelaySeconds: 1, abortScaleDownDelaySeconds: 1, trafficRouting, steps } })];
 }
 
 /** A blue-green Rollout whose switch waits on a prePromotionAnalysis; its Services first, the Rollout last. */
@@ -76,9 +94,30 @@ interface Workload {
   name: string;
   failing: boolean;
   blueGreen: boolean;
+  router: Router;
 }
 
-const objects = (n: Workload, v: number): object[] => (n.blueGreen ? blueGreen : manifests)(n.name, v, n.failing ? 'fail' : 'pass');
+const objects = (n: Workload, v: number): object[] => (n.blueGreen ? blueGreen(n.name, v, n.failing ? 'fail' : 'pass') : manifests(n.name, v, n.failing ? 'fail' : 'pass', n.router));
+
+/** The canary's weight as its router holds it (an NGINX canary Ingress removed: 0). */
+async function routeWeight(client: KubeClient, ns: string, n: Workload): Promise<number | undefined> {
+  const canaryService = `${n.name}-canary`;
+  if (n.router === 'nginx') {
+    try {
+      const ing = await client.get<KubeObject>(INGRESS, ns, canaryIngressName(n.name, n.name));
+      return Number(ing.metadata?.annotations?.['nginx.ingress.kubernetes.io/canary-weight'] ?? 0);
+    } catch (err) {
+      if (isNotFound(err)) return 0;
+      throw err;
+    }
+  }
+  if (n.router === 'istio') {
+    const vs = await client.get<KubeObject & { spec?: { http?: { route?: { destination?: { host?: string }; weight?: number }[] }[] } }>(VIRTUAL_SERVICE, ns, n.name);
+    return vs.spec?.http?.[0]?.route?.find((r) => r.destination?.host === canaryService)?.weight;
+  }
+  const route = await client.get<KubeObject & { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } }>(HTTP_ROUTE, ns, n.name);
+  return route.spec?.rules?.[0]?.backendRefs?.find((b) => b.name === canaryService)?.weight;
+}
 const rolloutOf = (n: Workload, v: number): object => objects(n, v).at(-1)!;
 
 function template(name: string, query: string): object {
@@ -98,10 +137,11 @@ export async function runKillCampaign(o: CampaignOptions): Promise<CampaignResul
     if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
   };
   const names: Workload[] = [
-    ...Array.from({ length: o.healthy }, (_v, i) => ({ name: `ok-${i}`, failing: false, blueGreen: false })),
-    ...Array.from({ length: o.failing }, (_v, i) => ({ name: `bad-${i}`, failing: true, blueGreen: false })),
-    ...Array.from({ length: o.blueGreen }, (_v, i) => ({ name: `bg-ok-${i}`, failing: false, blueGreen: true })),
-    ...Array.from({ length: o.blueGreen }, (_v, i) => ({ name: `bg-bad-${i}`, failing: true, blueGreen: true })),
+    // The canaries take the routers in turn across both lists, so passing and failing ones run on each.
+    ...Array.from({ length: o.healthy }, (_v, i) => ({ name: `ok-${i}`, failing: false, blueGreen: false, router: ROUTERS[i % 3]! })),
+    ...Array.from({ length: o.failing }, (_v, i) => ({ name: `bad-${i}`, failing: true, blueGreen: false, router: ROUTERS[(o.healthy + i) % 3]! })),
+    ...Array.from({ length: o.blueGreen }, (_v, i) => ({ name: `bg-ok-${i}`, failing: false, blueGreen: true, router: ROUTERS[0]! })),
+    ...Array.from({ length: o.blueGreen }, (_v, i) => ({ name: `bg-bad-${i}`, failing: true, blueGreen: true, router: ROUTERS[0]! })),
   ];
   if (o.apps > 0 && o.git === undefined) throw new Error('Applications in the campaign need a Git server');
   const apps = o.apps > 0 && o.git !== undefined ? new AppWorkload({ ns: o.ns, client: o.client, kubectl: o.kubectl, git: o.git, count: o.apps }) : undefined;
@@ -211,10 +251,9 @@ export async function runKillCampaign(o: CampaignOptions): Promise<CampaignResul
         if (!ok) wrongEndStates.push(`${n.name} (blue-green, ${n.failing ? 'failing analysis: must end aborted' : 'healthy: must end promoted'}): phase ${s.phase}, abort ${s.abort}, stable ${s.stableRS}, current ${s.currentPodHash}, active Service on ${activeHash}`);
         continue;
       }
-      const route = await o.client.get<KubeObject & { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } }>(HTTP_ROUTE, o.ns, n.name);
-      const weight = route.spec?.rules?.[0]?.backendRefs?.find((b) => b.name === `${n.name}-canary`)?.weight;
+      const weight = await routeWeight(o.client, o.ns, n);
       const ok = n.failing ? s.abort === true && s.phase === 'Degraded' && s.stableRS !== s.currentPodHash && weight === 0 : s.phase === 'Healthy' && s.stableRS === s.currentPodHash && s.abort !== true && weight === 0;
-      if (!ok) wrongEndStates.push(`${n.name} (${n.failing ? 'failing analysis: must end aborted' : 'healthy: must end promoted'}): phase ${s.phase}, abort ${s.abort}, stable ${s.stableRS}, current ${s.currentPodHash}, route weight ${weight}`);
+      if (!ok) wrongEndStates.push(`${n.name} (${n.router}, ${n.failing ? 'failing analysis: must end aborted' : 'healthy: must end promoted'}): phase ${s.phase}, abort ${s.abort}, stable ${s.stableRS}, current ${s.currentPodHash}, route weight ${weight}`);
     }
     for (const a of apps?.names ?? []) {
       while (!(await apps!.settled(a)) && Date.now() < settleDeadline) await sleep(500);
@@ -250,6 +289,7 @@ export async function runKillCampaign(o: CampaignOptions): Promise<CampaignResul
       wrongEndStates,
       revisions: { promoted: histories.filter((h) => h.outcome === 'promoted').length, aborted: histories.filter((h) => h.outcome === 'aborted').length },
       measurements,
+      unobservedCanaries: names.filter((n) => !n.blueGreen && !histories.some((h) => h.rollout === n.name)).map((n) => `${n.name} (${n.router})`),
       blueGreenRevisions: names.filter((n) => n.blueGreen).reduce((sum, n) => sum + (version.get(n.name) ?? 1) - 1, 0),
       gitops: { apps: apps?.names.length ?? 0, revisions: apps?.revisions ?? 0, drifts: apps?.drifts ?? 0, observedEvents: apps?.observedEvents ?? 0 },
       unexpectedExits,

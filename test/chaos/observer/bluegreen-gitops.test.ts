@@ -27,6 +27,29 @@ describe('the observer on blue-green Rollouts', () => {
   });
 });
 
+describe('the observer on Istio and NGINX canaries', () => {
+  const steps = [{ setWeight: 20 }, { pause: {} }, { setWeight: 40 }, { pause: {} }];
+  function story(router: 'istio' | 'nginx', weight: number): InvariantChecker {
+    const checker = new InvariantChecker();
+    let rv = 10;
+    const put = (kind: Kind, name: string, obj: object): void => checker.add({ kind, type: 'MODIFIED', obj: { ...obj, metadata: { name, resourceVersion: String(++rv), ...(obj as { metadata?: object }).metadata } }, atMs: rv });
+    const trafficRouting = router === 'istio' ? { istio: { virtualService: { name: 'web' } } } : { nginx: { stableIngress: 'web' } };
+    put('Rollout', 'web', { spec: { strategy: { canary: { steps, canaryService: 'web-canary', stableService: 'web-stable', trafficRouting } } }, status: { stableRS: 'v1', currentPodHash: 'v2', currentStepIndex: 1 } });
+    put('ReplicaSet', 'web-v1', { metadata: { labels: { 'rollouts-pod-template-hash': 'v1' } }, status: { availableReplicas: 2 } });
+    put('ReplicaSet', 'web-v2', { metadata: { labels: { 'rollouts-pod-template-hash': 'v2' } }, status: { availableReplicas: 1 } });
+    put('Service', 'web-stable', { spec: { selector: { 'rollouts-pod-template-hash': 'v1' } } });
+    put('Service', 'web-canary', { spec: { selector: { 'rollouts-pod-template-hash': 'v2' } } });
+    if (router === 'istio') put('VirtualService', 'web', { spec: { http: [{ route: [{ destination: { host: 'web-stable' }, weight: 100 - weight }, { destination: { host: 'web-canary' }, weight }] }] } });
+    else put('Ingress', 'web-web-canary', { metadata: { annotations: { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': String(weight) } } });
+    return checker;
+  }
+
+  it.each(['istio', 'nginx'] as const)('%s: reads the weight from the router; 20 passes, 60 is caught', (router) => {
+    expect(story(router, 20).check()).toMatchObject({ violations: [], histories: [{ rollout: 'web', hash: 'v2', weights: [20] }] });
+    expect(story(router, 60).check().violations.map((v) => [v.invariant, v.event.replace(/ rv \d+/, '')])).toEqual([['1 weight ≤ step', router === 'istio' ? 'VirtualService/web MODIFIED' : 'Ingress/web-web-canary MODIFIED']]);
+  });
+});
+
 describe('the observer on Applications', () => {
   let rv = 0;
   const ev = (type: CmEvent['type'], name: string, atMs: number, labels: Record<string, string> = {}): CmEvent => ({ type, name, labels, resourceVersion: String(++rv), atMs });
