@@ -45,13 +45,18 @@ export class GitProxy {
       for (const s of [inbound, outbound]) {
         this.track(s);
         s.on('error', cut);
-        s.on('close', cut);
       }
+      inbound.on('close', cut);
       inbound.pipe(outbound);
       if (!slow) {
+        outbound.on('close', cut);
         outbound.pipe(inbound);
         return;
       }
+      // The Git server's own socket may close once it has answered (keep-alive timeout): the client must still get
+      // the answer one byte a second, never an early hang-up that would end its request for it.
+      outbound.removeListener('error', cut);
+      outbound.on('error', () => undefined);
       // One byte a second of the real answer, whatever it is.
       let pending = Buffer.alloc(0);
       outbound.on('data', (chunk: Buffer) => {
