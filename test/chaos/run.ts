@@ -60,6 +60,8 @@ interface KillFigures {
   measurements: { lost: number; doubleCounted: number; runs: number };
   revisions: { promoted: number; aborted: number };
   unexpectedExits: string[];
+  blueGreenRevisions?: number;
+  gitops?: { apps: number; revisions: number; drifts: number };
 }
 
 /** A child process with inherited output; resolves to its exit code. */
@@ -175,6 +177,7 @@ async function main(): Promise<number> {
     ['takeover p50 / p99, chart defaults (15/10/2 s)', `${f(kills?.defaults?.takeoverP50S)} s / ${f(kills?.defaults?.takeoverP99S)} s over ${f(kills?.defaults?.kills)} kills`],
     ['AnalysisRun measurements lost / double-counted', k === undefined ? 'n/a' : `${k.measurements.lost} / ${k.measurements.doubleCounted} (of ${k.measurements.runs} runs)`],
     ['revisions promoted / aborted during kills', k === undefined ? 'n/a' : `${k.revisions.promoted} / ${k.revisions.aborted}`],
+    ['blue-green revisions / Git revisions synced / drifts healed during kills', k === undefined ? 'n/a' : `${f(k.blueGreenRevisions)} / ${f(k.gitops?.revisions)} / ${f(k.gitops?.drifts)} (${f(k.gitops?.apps)} Applications)`],
     ...result.outages.map((o): [string, string] => [`resume after ${o.name}`, o.resumeS === null ? `n/a (${o.reason})` : `${o.resumeS} s${'details' in o && o.details !== undefined ? ` ${JSON.stringify(o.details)}` : ''}${a.skipOutages ? ' (last run)' : ''}`]),
     ['fuzz inputs / crashes / unlocated rejections', result.fuzz === null ? 'n/a' : `${result.fuzz.inputs} / ${result.fuzz.crashes} / ${result.fuzz.unlocated} (seed ${f(result.fuzz.seed)}${a.skipFuzz ? ', last run' : ''})`],
     ['hostile Rollouts applied / accepted / invalid / not judged', result.hostile === null ? 'n/a' : `${result.hostile.generated} / ${result.hostile.accepted} / ${result.hostile.invalid} / ${result.hostile.unjudged.length + result.hostile.missingInvalid.length}${result.hostile.operatorExited ? ' (the operator EXITED)' : ''}`],
