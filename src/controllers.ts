@@ -4,6 +4,7 @@ import type { Logger } from './log/logger.ts';
 import type { EventRecorder } from './runtime/events.ts';
 import type { Manager } from './runtime/manager.ts';
 import type { Registry } from 'prom-client';
+import type { SourceLimits } from './gitops/source/git.ts';
 import { registerAnalysisController } from './analysis/controller.ts';
 import { registerApplicationController } from './gitops/controller.ts';
 import { ClusterRegistry } from './fleet/registry.ts';
@@ -29,6 +30,8 @@ export interface ControllerDeps {
   clusterSecretNamespace?: string;
   /** Told of every request to a remote cluster (the operator's request metrics count them with its own). */
   onRequest?: (method: string, path: string, status: number) => void;
+  /** Deadline and size limits of Git sources (defaults: DEFAULT_LIMITS). */
+  gitLimits?: Partial<SourceLimits>;
 }
 
 export function registerControllers(manager: Manager, deps: ControllerDeps): void {

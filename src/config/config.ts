@@ -38,6 +38,12 @@ export const ConfigSchema = z.object({
   dashboardReadOnly: z.boolean().default(false),
   /** Secure on the session cookie: on behind TLS (the chart's ingress); off only for plain-HTTP local tests. */
   dashboardSecureCookie: z.boolean().default(true),
+  // Git sources (src/gitops/source/git.ts): a deadline per ls-remote or fetch, so a hung or trickling server cannot
+  // hold a worker; and size limits, so a huge repository is refused with a condition instead of exhausting memory.
+  gitTimeout: z.number().positive().default(60),
+  gitMaxFetchBytes: z.int().positive().default(256 * 1024 * 1024),
+  gitMaxFiles: z.int().positive().default(5000),
+  gitMaxTreeBytes: z.int().positive().default(32 * 1024 * 1024),
 }).superRefine((c, ctx) => {
   // A leader must renew before its lease lapses, and retry more than once before it gives up.
   if (c.leaderElectionRenewDeadline >= c.leaderElectionLeaseDuration) ctx.addIssue({ code: 'custom', path: ['leaderElectionRenewDeadline'], message: `must be less than the lease duration (${c.leaderElectionLeaseDuration} s)` });
@@ -77,6 +83,10 @@ export const SETTINGS: Setting[] = [
   { key: 'dashboardAddr', flag: 'dashboard-addr', env: 'SLUICE_DASHBOARD_ADDR', kind: 'string', help: 'serve the web dashboard here, HOST:PORT (default: off); viewers sign in with their own Kubernetes token' },
   { key: 'dashboardReadOnly', flag: 'dashboard-read-only', env: 'SLUICE_DASHBOARD_READ_ONLY', kind: 'boolean', help: 'the dashboard refuses every action (promote, abort, sync, ...)' },
   { key: 'dashboardSecureCookie', flag: 'dashboard-secure-cookie', env: 'SLUICE_DASHBOARD_SECURE_COOKIE', kind: 'boolean', help: 'mark the dashboard session cookie Secure (default true: serve it behind TLS)' },
+  { key: 'gitTimeout', flag: 'git-timeout', env: 'SLUICE_GIT_TIMEOUT', kind: 'number', help: 'seconds one Git ls-remote or fetch may take before the Application gets a ComparisonError (default 60)' },
+  { key: 'gitMaxFetchBytes', flag: 'git-max-fetch-bytes', env: 'SLUICE_GIT_MAX_FETCH_BYTES', kind: 'number', help: 'bytes one Git fetch may download (default 268435456)' },
+  { key: 'gitMaxFiles', flag: 'git-max-files', env: 'SLUICE_GIT_MAX_FILES', kind: 'number', help: 'files an Application\'s source path may hold (default 5000)' },
+  { key: 'gitMaxTreeBytes', flag: 'git-max-tree-bytes', env: 'SLUICE_GIT_MAX_TREE_BYTES', kind: 'number', help: 'bytes of files an Application\'s source path may hold (default 33554432)' },
   { key: 'logLevel', flag: 'log-level', env: 'SLUICE_LOG_LEVEL', kind: 'string', help: 'fatal|error|warn|info|debug|trace (default info)' },
 ];
 

@@ -21,7 +21,7 @@ import { cascadeDelete, cascadeFinalizer, refOfLive } from './delete/cascade.ts'
 import { sameState } from './diff/drift.ts';
 import { assessHealth } from './health/health.ts';
 import { refKey, refString, TRACKING_ANNOTATION } from './plan/plan.ts';
-import { GitSource } from './source/git.ts';
+import { GitSource, type SourceLimits } from './source/git.ts';
 import { HelmRepository } from './source/helmrepo.ts';
 import { appSpecStatus, appSpecStatusChanged, checkApplication, INVALID_SPEC_ERROR } from './spec.ts';
 import { REFRESH_ANNOTATION, type AppMemory } from './sync.ts';
@@ -30,7 +30,7 @@ import { SyncTarget, type TargetShared } from './target.ts';
 import { IN_CLUSTER_NAME, IN_CLUSTER_SERVER } from '../api/application/schema.ts';
 import { KubeApiError } from '../kube/errors.ts';
 import type { ClusterRegistry, RemoteCluster } from '../fleet/registry.ts';
-import type { WebhookDeps, WebhookSecrets } from './webhook/webhook.ts';
+import { ReplayGuard, type WebhookDeps, type WebhookSecrets } from './webhook/webhook.ts';
 
 export const GITOPS_STATUS_MANAGER = 'sluice';
 /** Argo CD's condition type when an Application's resources cannot be deleted. */
@@ -50,6 +50,8 @@ export interface ApplicationControllerDeps {
   gitCacheDir?: string;
   /** Remote clusters (src/fleet); without it only the operator's own cluster is a destination. */
   clusters?: ClusterRegistry;
+  /** Deadline and size limits of Git sources (flags --git-timeout, --git-max-*). */
+  gitLimits?: Partial<SourceLimits>;
   /** Overrides for tests. */
   source?: GitSource;
   discovery?: Discovery;
@@ -86,7 +88,7 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
   const apps = manager.cache<ApplicationObject>(R.application);
   const cacheDir = deps.gitCacheDir ?? process.env.SLUICE_GIT_CACHE ?? join(tmpdir(), 'sluice-git');
   mkdirSync(cacheDir, { recursive: true });
-  const source = deps.source ?? new GitSource({ cacheDir });
+  const source = deps.source ?? new GitSource({ cacheDir, ...(deps.gitLimits !== undefined ? { limits: deps.gitLimits } : {}) });
   const discovery = deps.discovery ?? new Discovery(deps.client);
   const memories = new Map<string, AppMemory & { target?: string }>();
   const shared: TargetShared = {
@@ -271,6 +273,7 @@ export function applicationWebhook(manager: Manager, client: KubeClient, secrets
   const apps = manager.cache<ApplicationObject & { spec?: { source?: Src; sources?: Src[] } }>(R.application, { shard: false });
   return {
     secrets,
+    replay: new ReplayGuard(),
     apps: () =>
       // Every source of spec.sources: a push to the values repository refreshes the app too.
       apps.list().flatMap((a) =>

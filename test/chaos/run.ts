@@ -1,5 +1,6 @@
 // `npm run chaos [-- --kills=N --fuzz=N --seed=N --skip-kills --skip-fuzz --skip-outages --soak]`: the full reliability campaign.
-// The outage tests (test/chaos/outages: apiserver and etcd stopped 30 s, Prometheus 60 s) run after the kills.
+// The outage tests (test/chaos/outages: apiserver and etcd stopped 30 s, Prometheus 60 s, the Git server down 30 s,
+// slow, force-pushed, its branch deleted, over the limits) run after the kills.
 // Fuzzing (10,000 inputs per target by default, test/chaos/fuzz/run.ts) runs beside the kill campaign, which runs as the jest integration test
 // test/chaos/kills/kills.int.test.ts with test/chaos/hostile (1,000 generated Rollouts on the apiserver; the jest global
 // setup starts the control plane), sized up through the environment,
@@ -59,6 +60,8 @@ interface KillFigures {
   measurements: { lost: number; doubleCounted: number; runs: number };
   revisions: { promoted: number; aborted: number };
   unexpectedExits: string[];
+  blueGreenRevisions?: number;
+  gitops?: { apps: number; revisions: number; drifts: number };
 }
 
 /** A child process with inherited output; resolves to its exit code. */
@@ -90,6 +93,8 @@ async function runKills(a: Args): Promise<KillRun> {
     SLUICE_CHAOS_KILLS: String(a.kills),
     SLUICE_CHAOS_HEALTHY: '8',
     SLUICE_CHAOS_FAILING: '4',
+    SLUICE_CHAOS_BLUEGREEN: '2',
+    SLUICE_CHAOS_APPS: '5',
     SLUICE_CHAOS_DEFAULT_LEASE_KILLS: String(a.defaultLeaseKills),
     SLUICE_CHAOS_HOSTILE: '1000',
   });
@@ -103,7 +108,7 @@ interface OutageFigures {
   details: Record<string, unknown>;
 }
 
-const OUTAGE_FILES = ['outage-apiserver.json', 'outage-etcd.json', 'outage-prometheus.json'] as const;
+const OUTAGE_FILES = ['outage-apiserver.json', 'outage-etcd.json', 'outage-prometheus.json', 'outage-git-down.json', 'outage-git-slow.json', 'outage-git-forcepush.json', 'outage-git-branch.json', 'outage-git-size.json'] as const;
 
 /** The outage tests (test/chaos/outages), at the issue's durations; each writes its figures beside chaos.json. */
 async function runOutages(): Promise<string | undefined> {
@@ -112,6 +117,7 @@ async function runOutages(): Promise<string | undefined> {
     SLUICE_CHAOS_APISERVER_DOWN: '30',
     SLUICE_CHAOS_ETCD_DOWN: '30',
     SLUICE_CHAOS_PROMETHEUS_DOWN: '60',
+    SLUICE_CHAOS_GIT_DOWN: '30',
   });
   return code === 0 ? undefined : `the outage tests failed (exit ${code}); see their output above`;
 }
@@ -136,7 +142,6 @@ async function main(): Promise<number> {
   // After the kills, not beside them: the outages stop a control plane and time the return.
   const outageError = a.skipOutages ? undefined : await runOutages();
   const k = kills?.main;
-  const notBuilt = 'not measured: the Git outage tests (issue 16, part 3) are not built yet';
   const notRun = a.skipOutages ? 'not run (--skip-outages) and no earlier figures' : (outageError ?? 'no figures written');
   const result = {
     kills: k?.kills ?? null,
@@ -148,7 +153,11 @@ async function main(): Promise<number> {
       outage('kube-apiserver stopped 30 s', 'outage-apiserver.json', notRun),
       outage('etcd stopped 30 s', 'outage-etcd.json', notRun),
       outage('Prometheus stopped 60 s', 'outage-prometheus.json', notRun),
-      { name: 'Git server down / slow / force-push / branch deleted / huge repository', resumeS: null, reason: notBuilt },
+      outage('Git server down 30 s', 'outage-git-down.json', notRun),
+      outage('Git server at 1 byte/s', 'outage-git-slow.json', notRun),
+      outage('Git force-push rewriting the branch', 'outage-git-forcepush.json', notRun),
+      outage('Git target branch deleted', 'outage-git-branch.json', notRun),
+      outage('Git repository over the limits', 'outage-git-size.json', notRun),
     ],
     fuzz: fuzz === undefined ? null : { inputs: fuzz.reduce((s, t) => s + t.inputs, 0), crashes: fuzz.reduce((s, t) => s + t.crashes, 0), unlocated: fuzz.reduce((s, t) => s + t.unlocated, 0), seed: a.skipFuzz ? (readJson<{ seed: number }>('fuzz.json')?.seed ?? null) : a.seed, targets: fuzz },
     hostile: readJson<{ generated: number; accepted: number; invalid: number; unjudged: string[]; missingInvalid: string[]; operatorExited: boolean }>('hostile.json') ?? null,
@@ -168,6 +177,7 @@ async function main(): Promise<number> {
     ['takeover p50 / p99, chart defaults (15/10/2 s)', `${f(kills?.defaults?.takeoverP50S)} s / ${f(kills?.defaults?.takeoverP99S)} s over ${f(kills?.defaults?.kills)} kills`],
     ['AnalysisRun measurements lost / double-counted', k === undefined ? 'n/a' : `${k.measurements.lost} / ${k.measurements.doubleCounted} (of ${k.measurements.runs} runs)`],
     ['revisions promoted / aborted during kills', k === undefined ? 'n/a' : `${k.revisions.promoted} / ${k.revisions.aborted}`],
+    ['blue-green revisions / Git revisions synced / drifts healed during kills', k === undefined ? 'n/a' : `${f(k.blueGreenRevisions)} / ${f(k.gitops?.revisions)} / ${f(k.gitops?.drifts)} (${f(k.gitops?.apps)} Applications)`],
     ...result.outages.map((o): [string, string] => [`resume after ${o.name}`, o.resumeS === null ? `n/a (${o.reason})` : `${o.resumeS} s${'details' in o && o.details !== undefined ? ` ${JSON.stringify(o.details)}` : ''}${a.skipOutages ? ' (last run)' : ''}`]),
     ['fuzz inputs / crashes / unlocated rejections', result.fuzz === null ? 'n/a' : `${result.fuzz.inputs} / ${result.fuzz.crashes} / ${result.fuzz.unlocated} (seed ${f(result.fuzz.seed)}${a.skipFuzz ? ', last run' : ''})`],
     ['hostile Rollouts applied / accepted / invalid / not judged', result.hostile === null ? 'n/a' : `${result.hostile.generated} / ${result.hostile.accepted} / ${result.hostile.invalid} / ${result.hostile.unjudged.length + result.hostile.missingInvalid.length}${result.hostile.operatorExited ? ' (the operator EXITED)' : ''}`],

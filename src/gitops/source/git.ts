@@ -173,11 +173,11 @@ export class GitSource {
           if (opts.maxDepth === undefined || rel.split('/').length <= opts.maxDepth) await walk(entry.oid, rel);
         }
         else if (entry.type === 'blob') {
-          if (files.length >= this.limits.maxFiles) throw new SourceError(`more than ${this.limits.maxFiles} files under ${root || '/'}`, false);
+          if (files.length >= this.limits.maxFiles) throw new SourceError(`more than ${this.limits.maxFiles} files under ${root || '/'} (the limit: --git-max-files)`, false);
           const size = opts.known?.(entry.oid, rel);
           const blob = size === undefined ? (await git.readBlob({ fs, gitdir, oid: entry.oid, cache })).blob : EMPTY;
           bytes += size ?? blob.byteLength;
-          if (bytes > this.limits.maxTreeBytes) throw new SourceError(`the files under ${root || '/'} exceed ${this.limits.maxTreeBytes} bytes`, false);
+          if (bytes > this.limits.maxTreeBytes) throw new SourceError(`the files under ${root || '/'} exceed ${this.limits.maxTreeBytes} bytes (the limit: --git-max-tree-bytes)`, false);
           files.push({ path: rel, content: blob, oid: entry.oid, ...(size !== undefined ? { skipped: true } : {}) });
         }
         // 'commit' entries are submodules: not followed (Argo CD does not either by default).
@@ -256,7 +256,7 @@ export class GitSource {
         return { ...res, body: limited() };
       },
     };
-    const tooBig = (): SourceError => new SourceError(`${what}: the response exceeds ${max} bytes`, false);
+    const tooBig = (): SourceError => new SourceError(`${what}: the response exceeds ${max} bytes (the limit: --git-max-fetch-bytes)`, false);
     try {
       const out = await fn(http);
       if (exceeded) throw tooBig();
@@ -264,7 +264,7 @@ export class GitSource {
     } catch (err) {
       if (exceeded) throw tooBig();
       if (err instanceof SourceError || err instanceof RevisionNotFoundError) throw err;
-      if (signal.aborted) throw new SourceError(`${what}: no answer within ${this.limits.timeoutMs} ms`, true, err);
+      if (signal.aborted) throw new SourceError(`${what}: no answer within ${this.limits.timeoutMs} ms (the limit: --git-timeout)`, true, err);
       const e = err as { name?: string; data?: { statusCode?: number }; message?: string };
       const status = e.data?.statusCode;
       if (e.name === 'HttpError' && (status === 401 || status === 403)) throw new SourceError(`${what}: authentication failed (HTTP ${status})`, false, err);

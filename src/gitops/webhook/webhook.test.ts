@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
-import { matchApplications, normalizeRepoURL, parsePush, verify } from './webhook.ts';
+import { deliveryKeys, matchApplications, normalizeRepoURL, parsePush, ReplayGuard, verify } from './webhook.ts';
 
 const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: 'https://git.example.com/org/config.git' } }));
 const sign = (secret: string, b: Buffer): string => `sha256=${createHmac('sha256', secret).update(b).digest('hex')}`;
@@ -44,5 +44,22 @@ describe('push matching', () => {
       { key: 'a/other', repoURL: 'https://git.example.com/org/charts.git', targetRevision: 'main' },
     ];
     expect(matchApplications(apps, push)).toEqual(['a/multi']);
+  });
+});
+
+describe('replay guard', () => {
+  it('admits a delivery once within the window, then again after it; keeps at most `max` entries', () => {
+    let now = 0;
+    const g = new ReplayGuard({ max: 3, ttlMs: 1000, now: () => now });
+    const k = deliveryKeys('github', { 'x-github-delivery': 'abc' }, body);
+    expect(k).toEqual(['github id abc', expect.stringMatching(/^github body [0-9a-f]{64}$/)]);
+    expect(g.admit(k)).toBe(true);
+    expect(g.admit(k)).toBe(false);
+    expect(g.admit(deliveryKeys('github', { 'x-github-delivery': 'new' }, body))).toBe(false); // same body
+    expect(g.admit(deliveryKeys('gitlab', { 'x-gitlab-event-uuid': 'abc' }, Buffer.from('{}')))).toBe(true); // ids are per provider
+    now = 1000;
+    expect(g.admit(k)).toBe(true); // expired: a delivery an hour later is a new one
+    for (let i = 0; i < 10; i++) g.admit([`generic id ${i}`]);
+    expect(g.size).toBe(3);
   });
 });

@@ -4,7 +4,7 @@
 // any replica may receive the webhook, and the leader acts on it.
 //
 // verify/parse/match are pure; `handleWebhook` is the thin HTTP shell.
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { readBody, safeEqual } from '../../server/request.ts';
@@ -107,8 +107,57 @@ export function matchApplications(apps: AppRef[], push: Push): string[] {
   return [...new Set(keys)];
 }
 
+/**
+ * Replayed deliveries: a signature covers the body only, so a captured request can be sent again, under the same
+ * delivery id or a new one. After the signature check, a delivery whose id (X-GitHub-Delivery, X-Gitlab-Event-UUID,
+ * X-Sluice-Delivery) or whose exact body was already accepted within `ttlMs` is refused (two real pushes never have the
+ * same body: each names its own commits). At most `max` entries are kept (the oldest forgotten first), so a flood of
+ * signed deliveries cannot grow memory. Per replica: a replay sent to another replica only causes a refresh, which is
+ * idempotent.
+ */
+export class ReplayGuard {
+  private readonly seen = new Map<string, number>();
+  private readonly max: number;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  constructor(opts: { max?: number; ttlMs?: number; now?: () => number } = {}) {
+    this.max = opts.max ?? 10_000;
+    this.ttlMs = opts.ttlMs ?? 60 * 60_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  /** True (and remembered) when none of `keys` was accepted within the window; false for a replay. */
+  admit(keys: readonly string[]): boolean {
+    const now = this.now();
+    // Insertion order is arrival order: expired entries are at the front.
+    for (const [k, at] of this.seen) {
+      if (now - at < this.ttlMs) break;
+      this.seen.delete(k);
+    }
+    if (keys.some((k) => this.seen.has(k))) return false;
+    for (const k of keys) this.seen.set(k, now);
+    while (this.seen.size > this.max) this.seen.delete(this.seen.keys().next().value!);
+    return true;
+  }
+}
+
+/** What identifies a delivery: its id header, when the sender sets one, and its body's digest. */
+export function deliveryKeys(provider: 'github' | 'gitlab' | 'generic', headers: Record<string, string | string[] | undefined>, body: Buffer): string[] {
+  const idHeader = { github: 'x-github-delivery', gitlab: 'x-gitlab-event-uuid', generic: 'x-sluice-delivery' }[provider];
+  const id = header(headers, idHeader);
+  const digest = `${provider} body ${createHash('sha256').update(body).digest('hex')}`;
+  return id === undefined || id === '' ? [digest] : [`${provider} id ${id}`, digest];
+}
+
 export interface WebhookDeps {
   secrets: WebhookSecrets;
+  /** Refuses replayed deliveries (409) when set. */
+  replay?: ReplayGuard;
   apps: () => AppRef[];
   /** Asks one Application (by `<ns>/<name>`) to look at Git now. */
   refresh: (key: string) => Promise<void>;
@@ -116,7 +165,7 @@ export interface WebhookDeps {
   onError?: (err: unknown) => void;
 }
 
-/** POST handler: 413 over the size limit, 401 unsigned, 202 with the matched apps (refreshes run after answering). */
+/** POST handler: 413 over the size limit, 401 unsigned, 409 replayed, 202 with the matched apps (refreshes run after answering). */
 export async function handleWebhook(req: IncomingMessage, res: ServerResponse, deps: WebhookDeps): Promise<void> {
   if (req.method !== 'POST') {
     res.writeHead(405, { Allow: 'POST' }).end();
@@ -134,6 +183,10 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, d
     payload = JSON.parse(body.toString('utf8'));
   } catch {
     res.writeHead(400, { 'Content-Type': 'text/plain' }).end('body is not JSON\n');
+    return;
+  }
+  if (deps.replay !== undefined && !deps.replay.admit(deliveryKeys(verdict.provider, req.headers, body))) {
+    res.writeHead(409, { 'Content-Type': 'text/plain' }).end('delivery already received (replayed)\n');
     return;
   }
   const push = parsePush(verdict.provider, payload);

@@ -5,12 +5,17 @@
 import { stringify } from 'yaml';
 import type { KubeClient, KubeObject } from '../../../src/kube/client.ts';
 import { R } from '../../../src/kube/resource.ts';
+import { isNotFound } from '../../../src/kube/errors.ts';
 import { HTTP_ROUTE } from '../../../src/rollout/traffic/gatewayapi.ts';
+import { VIRTUAL_SERVICE } from '../../../src/rollout/traffic/istio.ts';
+import { canaryIngressName, INGRESS } from '../../../src/rollout/traffic/nginx.ts';
 import type { LeaseObject } from '../../../src/runtime/leader.ts';
 import { startOperator, type OperatorProcess } from '../../support/operator-process.ts';
 import { stepHistoryProblems } from '../observer/check.ts';
 import { observe } from '../observer/follow.ts';
-import { canary } from '../outages/support.ts';
+import { canary, rolloutObject } from '../outages/support.ts';
+import type { GitServer } from '../../support/git-server.ts';
+import { AppWorkload } from './apps.ts';
 
 export interface CampaignOptions {
   ns: string;
@@ -21,6 +26,11 @@ export interface CampaignOptions {
   kills: number;
   healthy: number;
   failing: number;
+  /** Blue-green Rollouts (prePromotionAnalysis): this many passing and as many failing. */
+  blueGreen: number;
+  /** Applications syncing and self-healing from `git`. */
+  apps: number;
+  git?: GitServer;
   /** Leader-election timings in seconds: [lease duration, renew deadline, retry period]. */
   lease: [number, number, number];
   /** The random moment of each kill: uniform over [min, max] ms after the previous takeover. */
@@ -37,6 +47,12 @@ export interface CampaignResult {
   /** Revisions each kind of Rollout went through during the campaign (both outcomes must occur for it to mean much). */
   revisions: { promoted: number; aborted: number };
   measurements: { lost: number; doubleCounted: number; runs: number };
+  /** The GitOps work done during the kills: revisions pushed and drifts made (each to be synced or healed). */
+  gitops: { apps: number; revisions: number; drifts: number; observedEvents: number };
+  /** Revisions the blue-green Rollouts were given during the kills (each judged by its end state). */
+  blueGreenRevisions: number;
+  /** Canary Rollouts with no revision whose weights the observer saw on their router (must be none). */
+  unobservedCanaries: string[];
   /** Operator processes that exited without being killed by the campaign. */
   unexpectedExits: string[];
   observedEvents: number;
@@ -49,9 +65,60 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 type RolloutObj = KubeObject & { spec?: { template?: unknown }; status?: { phase?: string; abort?: boolean; stableRS?: string; currentPodHash?: string; observedGeneration?: string | number; currentStepIndex?: number } };
 type RunObj = KubeObject & { spec?: { metrics?: { name: string; count?: number }[] }; status?: { phase?: string; metricResults?: { name: string; count?: number; measurements?: unknown[] }[] } };
 
-function manifests(name: string, version: number, template: string): object[] {
-  return canary(name, version, JSON.parse(JSON.stringify(STEPS).replace('TEMPLATE', template)) as object[]);
+type Router = 'gatewayAPI' | 'istio' | 'nginx';
+const ROUTERS: Router[] = ['gatewayAPI', 'istio', 'nginx'];
+
+/** A canary on `router`: its Services, the router object a user writes (HTTPRoute, VirtualService, stable Ingress), the Rollout. */
+function manifests(name: string, version: number, template: string, router: Router): object[] {
+  const steps = JSON.parse(JSON.stringify(STEPS).replace('TEMPLATE', template)) as object[];
+  if (router === 'gatewayAPI') return canary(name, version, steps);
+  const [stable, canaryService] = [`${name}-stable`, `${name}-canary`];
+  const services = canary(name, version, steps).slice(0, 2);
+  const routerObj =
+    router === 'istio'
+      ? { apiVersion: 'networking.istio.io/v1beta1', kind: 'VirtualService', metadata: { name }, spec: { hosts: [name], http: [{ name: 'primary', route: [{ destination: { host: stable }, weight: 100 }, { destination: { host: canaryService }, weight: 0 }] }] } }
+      : { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name }, spec: { ingressClassName: 'nginx', rules: [{ host: `${name}.example.test`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: stable, port: { number: 80 } } } }] } }] } };
+  const trafficRouting = router === 'istio' ? { istio: { virtualService: { name, routes: ['primary'] } } } : { nginx: { stableIngress: name } };
+  return [...services, routerObj, rolloutObject(name, version, { canary: { canaryService, stableService: stable, scaleDownDelaySeconds: 1, abortScaleDownDelaySeconds: 1, trafficRouting, steps } })];
 }
+
+/** A blue-green Rollout whose switch waits on a prePromotionAnalysis; its Services first, the Rollout last. */
+function blueGreen(name: string, version: number, template: string): object[] {
+  return [
+    ...[`${name}-active`, `${name}-preview`].map((svc) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } })),
+    rolloutObject(name, version, { blueGreen: { activeService: `${name}-active`, previewService: `${name}-preview`, scaleDownDelaySeconds: 1, abortScaleDownDelaySeconds: 1, prePromotionAnalysis: { templates: [{ templateName: template }] } } }),
+  ];
+}
+
+interface Workload {
+  name: string;
+  failing: boolean;
+  blueGreen: boolean;
+  router: Router;
+}
+
+const objects = (n: Workload, v: number): object[] => (n.blueGreen ? blueGreen(n.name, v, n.failing ? 'fail' : 'pass') : manifests(n.name, v, n.failing ? 'fail' : 'pass', n.router));
+
+/** The canary's weight as its router holds it (an NGINX canary Ingress removed: 0). */
+async function routeWeight(client: KubeClient, ns: string, n: Workload): Promise<number | undefined> {
+  const canaryService = `${n.name}-canary`;
+  if (n.router === 'nginx') {
+    try {
+      const ing = await client.get<KubeObject>(INGRESS, ns, canaryIngressName(n.name, n.name));
+      return Number(ing.metadata?.annotations?.['nginx.ingress.kubernetes.io/canary-weight'] ?? 0);
+    } catch (err) {
+      if (isNotFound(err)) return 0;
+      throw err;
+    }
+  }
+  if (n.router === 'istio') {
+    const vs = await client.get<KubeObject & { spec?: { http?: { route?: { destination?: { host?: string }; weight?: number }[] }[] } }>(VIRTUAL_SERVICE, ns, n.name);
+    return vs.spec?.http?.[0]?.route?.find((r) => r.destination?.host === canaryService)?.weight;
+  }
+  const route = await client.get<KubeObject & { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } }>(HTTP_ROUTE, ns, n.name);
+  return route.spec?.rules?.[0]?.backendRefs?.find((b) => b.name === canaryService)?.weight;
+}
+const rolloutOf = (n: Workload, v: number): object => objects(n, v).at(-1)!;
 
 function template(name: string, query: string): object {
   return { apiVersion: 'sluice.dev/v1alpha1', kind: 'AnalysisTemplate', metadata: { name }, spec: { metrics: [{ name: 'check', interval: '1s', count: 2, failureLimit: 0, successCondition: 'result[0] >= 1', provider: { prometheus: { address: 'PROM', query } } }] } };
@@ -69,7 +136,15 @@ export async function runKillCampaign(o: CampaignOptions): Promise<CampaignResul
     const r = await o.kubectl(['apply', '--server-side', '--field-manager=chaos-user', '-n', o.ns, '-f', '-'], objs.map((m) => stringify(m)).join('---\n'));
     if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
   };
-  const names = [...Array.from({ length: o.healthy }, (_v, i) => ({ name: `ok-${i}`, failing: false })), ...Array.from({ length: o.failing }, (_v, i) => ({ name: `bad-${i}`, failing: true }))];
+  const names: Workload[] = [
+    // The canaries take the routers in turn across both lists, so passing and failing ones run on each.
+    ...Array.from({ length: o.healthy }, (_v, i) => ({ name: `ok-${i}`, failing: false, blueGreen: false, router: ROUTERS[i % 3]! })),
+    ...Array.from({ length: o.failing }, (_v, i) => ({ name: `bad-${i}`, failing: true, blueGreen: false, router: ROUTERS[(o.healthy + i) % 3]! })),
+    ...Array.from({ length: o.blueGreen }, (_v, i) => ({ name: `bg-ok-${i}`, failing: false, blueGreen: true, router: ROUTERS[0]! })),
+    ...Array.from({ length: o.blueGreen }, (_v, i) => ({ name: `bg-bad-${i}`, failing: true, blueGreen: true, router: ROUTERS[0]! })),
+  ];
+  if (o.apps > 0 && o.git === undefined) throw new Error('Applications in the campaign need a Git server');
+  const apps = o.apps > 0 && o.git !== undefined ? new AppWorkload({ ns: o.ns, client: o.client, kubectl: o.kubectl, git: o.git, count: o.apps }) : undefined;
   const version = new Map(names.map((n) => [n.name, 1]));
   const observation = observe(o.client, o.ns);
   const ops: OperatorProcess[] = [];
@@ -105,7 +180,8 @@ export async function runKillCampaign(o: CampaignOptions): Promise<CampaignResul
   try {
     const promText = JSON.stringify(o.prometheusUrl);
     await apply([template('pass', 'vector(1)'), template('fail', 'vector(0)')].map((t) => JSON.parse(JSON.stringify(t).replace('"PROM"', promText)) as object));
-    await apply(names.flatMap((n) => manifests(n.name, 1, n.failing ? 'fail' : 'pass')));
+    await apply(names.flatMap((n) => objects(n, 1)));
+    await apps?.setUp();
     await start();
     await start();
     const deadline = Date.now() + 120_000;
@@ -113,10 +189,15 @@ export async function runKillCampaign(o: CampaignOptions): Promise<CampaignResul
       if (Date.now() > deadline) throw new Error(`${n.name} did not become Healthy at v1`);
       await sleep(500);
     }
-    o.say(`${names.length} Rollouts Healthy at v1; ${o.kills} kills to go`);
+    for (const a of apps?.names ?? []) while (!(await apps!.settled(a))) {
+      if (Date.now() > deadline) throw new Error(`${a}: ${(await apps!.problems(a)).join('; ')}`);
+      await sleep(500);
+    }
+    o.say(`${names.length} Rollouts Healthy at v1, ${apps?.names.length ?? 0} Applications synced; ${o.kills} kills to go`);
 
     // The work: each settled Rollout gets its next revision, so rollouts are always in flight while the leader dies.
     let driving = true;
+    let round = 0;
     const driver = (async () => {
       while (driving) {
         for (const n of names) {
@@ -125,11 +206,16 @@ export async function runKillCampaign(o: CampaignOptions): Promise<CampaignResul
             if (await settled(n.name)) {
               const v = (version.get(n.name) ?? 1) + 1;
               version.set(n.name, v);
-              await apply([manifests(n.name, v, n.failing ? 'fail' : 'pass')[3]!]);
+              await apply([rolloutOf(n, v)]);
             }
           } catch {
             // the apiserver is busy: next round
           }
+        }
+        try {
+          await apps?.tick(round++);
+        } catch {
+          // the apiserver is busy: next round
         }
         await sleep(300);
       }
@@ -158,14 +244,27 @@ export async function runKillCampaign(o: CampaignOptions): Promise<CampaignResul
       while (!(await settled(n.name)) && Date.now() < settleDeadline) await sleep(500);
       const r = await rollout(n.name);
       const s = r.status ?? {};
-      const route = await o.client.get<KubeObject & { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } }>(HTTP_ROUTE, o.ns, n.name);
-      const weight = route.spec?.rules?.[0]?.backendRefs?.find((b) => b.name === `${n.name}-canary`)?.weight;
+      if (n.blueGreen) {
+        // Abort wins: the active Service stays on the stable revision; a passing one switched to the new revision.
+        const activeHash = (await o.client.get<KubeObject & { spec?: { selector?: Record<string, string> } }>(R.service, o.ns, `${n.name}-active`)).spec?.selector?.['rollouts-pod-template-hash'];
+        const ok = n.failing ? s.abort === true && s.phase === 'Degraded' && s.stableRS !== s.currentPodHash && activeHash === s.stableRS : s.phase === 'Healthy' && s.stableRS === s.currentPodHash && s.abort !== true && activeHash === s.stableRS;
+        if (!ok) wrongEndStates.push(`${n.name} (blue-green, ${n.failing ? 'failing analysis: must end aborted' : 'healthy: must end promoted'}): phase ${s.phase}, abort ${s.abort}, stable ${s.stableRS}, current ${s.currentPodHash}, active Service on ${activeHash}`);
+        continue;
+      }
+      const weight = await routeWeight(o.client, o.ns, n);
       const ok = n.failing ? s.abort === true && s.phase === 'Degraded' && s.stableRS !== s.currentPodHash && weight === 0 : s.phase === 'Healthy' && s.stableRS === s.currentPodHash && s.abort !== true && weight === 0;
-      if (!ok) wrongEndStates.push(`${n.name} (${n.failing ? 'failing analysis: must end aborted' : 'healthy: must end promoted'}): phase ${s.phase}, abort ${s.abort}, stable ${s.stableRS}, current ${s.currentPodHash}, route weight ${weight}`);
+      if (!ok) wrongEndStates.push(`${n.name} (${n.router}, ${n.failing ? 'failing analysis: must end aborted' : 'healthy: must end promoted'}): phase ${s.phase}, abort ${s.abort}, stable ${s.stableRS}, current ${s.currentPodHash}, route weight ${weight}`);
+    }
+    for (const a of apps?.names ?? []) {
+      while (!(await apps!.settled(a)) && Date.now() < settleDeadline) await sleep(500);
+      wrongEndStates.push(...(await apps!.problems(a)));
     }
     await sleep(1000); // the watches deliver the last writes
     await observation.stop();
-    const { violations, histories } = observation.checker.check();
+    const gitopsViolations = (await apps?.stop()) ?? [];
+    const checked = observation.checker.check();
+    const histories = checked.histories;
+    const violations = [...checked.violations, ...gitopsViolations];
     const stepsOf = (name: string): typeof STEPS | undefined => (names.some((n) => n.name === name) ? STEPS : undefined);
     const stepProblems = stepHistoryProblems(histories, stepsOf);
     for (const h of histories) {
@@ -190,11 +289,15 @@ export async function runKillCampaign(o: CampaignOptions): Promise<CampaignResul
       wrongEndStates,
       revisions: { promoted: histories.filter((h) => h.outcome === 'promoted').length, aborted: histories.filter((h) => h.outcome === 'aborted').length },
       measurements,
+      unobservedCanaries: names.filter((n) => !n.blueGreen && !histories.some((h) => h.rollout === n.name)).map((n) => `${n.name} (${n.router})`),
+      blueGreenRevisions: names.filter((n) => n.blueGreen).reduce((sum, n) => sum + (version.get(n.name) ?? 1) - 1, 0),
+      gitops: { apps: apps?.names.length ?? 0, revisions: apps?.revisions ?? 0, drifts: apps?.drifts ?? 0, observedEvents: apps?.observedEvents ?? 0 },
       unexpectedExits,
       observedEvents: observation.checker.size,
     };
   } finally {
     await observation.stop();
+    await apps?.stop();
     for (const p of ops) {
       killed.add(p.identity);
       p.kill('SIGKILL');

@@ -8,6 +8,7 @@ import { createNamespace, deleteNamespace, kubeconfigPath, kubectl, waitFor } fr
 import { installAllCrds } from '../../support/rollouts.ts';
 import { testClient } from '../../support/operator.ts';
 import { PrometheusServer } from '../../prometheus/harness.ts';
+import { startGitServer, type GitServer } from '../../support/git-server.ts';
 import { observe } from '../observer/follow.ts';
 import { percentile, runKillCampaign } from './campaign.ts';
 
@@ -15,6 +16,8 @@ const env = (name: string, dflt: number): number => Number(process.env[name] ?? 
 const KILLS = env('SLUICE_CHAOS_KILLS', 10);
 const HEALTHY = env('SLUICE_CHAOS_HEALTHY', 4);
 const FAILING = env('SLUICE_CHAOS_FAILING', 2);
+const BLUE_GREEN = env('SLUICE_CHAOS_BLUEGREEN', 1);
+const APPS = env('SLUICE_CHAOS_APPS', 2);
 const DEFAULT_LEASE_KILLS = env('SLUICE_CHAOS_DEFAULT_LEASE_KILLS', 0);
 const LEASE = (process.env.SLUICE_CHAOS_LEASE ?? '2,1.5,0.25').split(',').map(Number) as [number, number, number];
 const say = (line: string): void => void process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -22,37 +25,44 @@ const say = (line: string): void => void process.stderr.write(`[chaos ${new Date
 describe('chaos: leader kills', () => {
   const { client } = testClient();
   let prometheus: PrometheusServer;
+  let git: GitServer;
   const namespaces: string[] = [];
 
   beforeAll(async () => {
-    [prometheus] = await Promise.all([PrometheusServer.start([]), installAllCrds()]);
+    [prometheus, git] = await Promise.all([PrometheusServer.start([]), startGitServer(), installAllCrds()]);
   });
   afterAll(async () => {
     await prometheus.stop();
+    await git.close();
     for (const ns of namespaces) await deleteNamespace(ns);
   });
 
   async function campaign(kills: number, lease: [number, number, number], file: string): Promise<void> {
     const ns = await createNamespace('chaos-kills');
     namespaces.push(ns);
-    const r = await runKillCampaign({ ns, client, kubeconfig: kubeconfigPath(), kubectl, prometheusUrl: prometheus.url, kills, healthy: HEALTHY, failing: FAILING, lease, killWindowMs: [300, 2500], say });
+    const r = await runKillCampaign({ ns, client, kubeconfig: kubeconfigPath(), kubectl, prometheusUrl: prometheus.url, kills, healthy: HEALTHY, failing: FAILING, blueGreen: BLUE_GREEN, apps: APPS, git, lease, killWindowMs: [300, 2500], say });
     const summary = { ...r, takeoverP50S: Math.round(percentile(r.takeoverMs, 50) ?? 0) / 1000, takeoverP99S: Math.round(percentile(r.takeoverMs, 99) ?? 0) / 1000, leaseSeconds: lease };
     mkdirSync('test-results/chaos', { recursive: true });
     writeFileSync(`test-results/chaos/${file}`, JSON.stringify(summary, null, 2));
-    say(`kills ${r.kills}, violations ${r.violations.length}, step problems ${r.stepProblems.length}, wrong end states ${r.wrongEndStates.length}, revisions ${JSON.stringify(r.revisions)}, takeover p50 ${summary.takeoverP50S} s p99 ${summary.takeoverP99S} s, measurements ${JSON.stringify(r.measurements)}, events ${r.observedEvents}`);
+    say(`kills ${r.kills}, violations ${r.violations.length}, step problems ${r.stepProblems.length}, wrong end states ${r.wrongEndStates.length}, revisions ${JSON.stringify(r.revisions)}, blue-green revisions ${r.blueGreenRevisions}, gitops ${JSON.stringify(r.gitops)}, takeover p50 ${summary.takeoverP50S} s p99 ${summary.takeoverP99S} s, measurements ${JSON.stringify(r.measurements)}, events ${r.observedEvents}`);
     expect({ violations: r.violations, stepProblems: r.stepProblems, wrongEndStates: r.wrongEndStates, unexpectedExits: r.unexpectedExits, measurements: { lost: r.measurements.lost, doubleCounted: r.measurements.doubleCounted } })
       .toEqual({ violations: [], stepProblems: [], wrongEndStates: [], unexpectedExits: [], measurements: { lost: 0, doubleCounted: 0 } });
     expect(r.kills).toBe(kills);
     // The campaign meant something: revisions of both kinds went through while the leader was being killed.
     expect(r.revisions.promoted).toBeGreaterThan(0);
     expect(r.revisions.aborted).toBeGreaterThan(0);
+    // The observer saw the weights of every canary on its router (HTTPRoute, VirtualService, canary Ingress).
+    expect(r.unobservedCanaries).toEqual([]);
+    if (BLUE_GREEN > 0) expect(r.blueGreenRevisions).toBeGreaterThan(0);
+    if (APPS > 0) expect(r.gitops.revisions).toBeGreaterThan(0);
+    if (APPS > 0) expect(r.gitops.drifts).toBeGreaterThan(0);
     // Every kill was taken over. How fast is a figure (reported above and by npm run chaos), never asserted: on a shared
     // machine a timed assertion fails on load, not on a fault.
     expect(r.takeoverMs).toHaveLength(kills);
     expect(r.takeoverMs.every((ms) => Number.isFinite(ms) && ms > 0)).toBe(true);
   }
 
-  it(`${KILLS} SIGKILLs of the leader amid ${HEALTHY + FAILING} canary Rollouts: no invariant broken, every Rollout ends as its analysis says, every kill taken over`, () => campaign(KILLS, LEASE, 'kills.json'), 60 * 60_000);
+  it(`${KILLS} SIGKILLs of the leader amid ${HEALTHY + FAILING} canary (Gateway API, Istio, NGINX) and ${2 * BLUE_GREEN} blue-green Rollouts and ${APPS} Applications: no invariant broken, every Rollout ends as its analysis says, every kill taken over`, () => campaign(KILLS, LEASE, 'kills.json'), 60 * 60_000);
 
   // `npm run chaos` also reports takeover with the chart's default timings (15 s lease, 10 s renew, 2 s retry).
   (DEFAULT_LEASE_KILLS > 0 ? it : it.skip)(`${DEFAULT_LEASE_KILLS} SIGKILLs with the chart's default lease timings`, () => campaign(DEFAULT_LEASE_KILLS, [15, 10, 2], 'kills-default.json'), 60 * 60_000);

@@ -1,11 +1,14 @@
 // The independent observer's judgement. It trusts nothing the operator says about itself: it replays what the
-// apiserver stored (Rollouts, ReplicaSets, Services, HTTPRoutes), in the order etcd stored it (resourceVersion is
+// apiserver stored (Rollouts, ReplicaSets, Services, and the routers: HTTPRoutes, Istio VirtualServices, NGINX canary
+// Ingresses), in the order etcd stored it (resourceVersion is
 // etcd's global revision, one sequence across every kind), and checks DESIGN.md's rollout invariants on every state.
 // Pure: events in, violations and per-revision step histories out. follow.ts feeds it from watches.
 import type { CanaryStep } from '../../../src/api/rollout/schema.ts';
 import { weightAt } from '../../../src/rollout/decide/canary.ts';
+import { canaryIngressName } from '../../../src/rollout/traffic/nginx.ts';
 
-export type Kind = 'Rollout' | 'ReplicaSet' | 'Service' | 'HTTPRoute';
+export type Kind = 'Rollout' | 'ReplicaSet' | 'Service' | RouteKind;
+export type RouteKind = 'HTTPRoute' | 'VirtualService' | 'Ingress';
 
 export interface ObservedEvent {
   kind: Kind;
@@ -17,7 +20,7 @@ export interface ObservedEvent {
 }
 
 export interface Obj {
-  metadata?: { name?: string; resourceVersion?: string; labels?: Record<string, string>; generation?: number };
+  metadata?: { name?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
 }
@@ -37,14 +40,24 @@ interface Canary {
   steps: CanaryStep[];
   canaryService: string;
   stableService: string;
+  routeKind: RouteKind;
+  /** The object that carries the weight: the HTTPRoute, the VirtualService, or the canary Ingress Sluice makes. */
   route: string;
+  /** NGINX: the annotation holding the canary's weight. */
+  weightAnnotation?: string;
 }
 
-function canaryOf(r: Obj): Canary | undefined {
+function canaryOf(rollout: string, r: Obj): Canary | undefined {
   const c = (r.spec?.strategy as { canary?: Record<string, unknown> } | undefined)?.canary;
-  const route = (c?.trafficRouting as { gatewayAPI?: { httpRoute?: string } } | undefined)?.gatewayAPI?.httpRoute;
-  if (c === undefined || route === undefined || typeof c.canaryService !== 'string' || typeof c.stableService !== 'string') return undefined;
-  return { steps: (c.steps ?? []) as CanaryStep[], canaryService: c.canaryService, stableService: c.stableService, route };
+  if (c === undefined || typeof c.canaryService !== 'string' || typeof c.stableService !== 'string') return undefined;
+  const base = { steps: (c.steps ?? []) as CanaryStep[], canaryService: c.canaryService, stableService: c.stableService };
+  const t = c.trafficRouting as { gatewayAPI?: { httpRoute?: string }; istio?: { virtualService?: { name?: string } }; nginx?: { stableIngress?: string; annotationPrefix?: string } } | undefined;
+  if (t?.gatewayAPI?.httpRoute !== undefined) return { ...base, routeKind: 'HTTPRoute', route: t.gatewayAPI.httpRoute };
+  if (t?.istio?.virtualService?.name !== undefined) return { ...base, routeKind: 'VirtualService', route: t.istio.virtualService.name };
+  if (t?.nginx?.stableIngress !== undefined) {
+    return { ...base, routeKind: 'Ingress', route: canaryIngressName(rollout, t.nginx.stableIngress), weightAnnotation: `${t.nginx.annotationPrefix ?? 'nginx.ingress.kubernetes.io'}/canary-weight` };
+  }
+  return undefined;
 }
 
 interface RouteWeights {
@@ -53,9 +66,17 @@ interface RouteWeights {
 }
 
 function weightsOf(route: Obj | undefined, c: Canary): RouteWeights | undefined {
-  const rules = (route?.spec?.rules ?? []) as { backendRefs?: { name: string; weight?: number }[] }[];
-  for (const r of rules) {
-    const refs = r.backendRefs ?? [];
+  if (c.routeKind === 'Ingress') {
+    // No canary Ingress (not made yet, or removed at the end): no traffic on the canary.
+    const w = Number(route?.metadata?.annotations?.[c.weightAnnotation ?? ''] ?? 0);
+    return { canary: w, stable: 100 - w };
+  }
+  type Backend = { name: string; weight?: number };
+  const rules: Backend[][] =
+    c.routeKind === 'HTTPRoute'
+      ? ((route?.spec?.rules ?? []) as { backendRefs?: Backend[] }[]).map((r) => r.backendRefs ?? [])
+      : ((route?.spec?.http ?? []) as { route?: { destination?: { host?: string }; weight?: number }[] }[]).map((h) => (h.route ?? []).map((d) => ({ name: d.destination?.host ?? '', weight: d.weight })));
+  for (const refs of rules) {
     const canary = refs.find((b) => b.name === c.canaryService);
     const stable = refs.find((b) => b.name === c.stableService);
     if (canary !== undefined && stable !== undefined) return { canary: canary.weight ?? 1, stable: stable.weight ?? 1 };
@@ -94,12 +115,14 @@ export class InvariantChecker {
   /** Replays every event in etcd order; returns the violations and each revision's weight history. */
   check(): { violations: Violation[]; histories: RevisionHistory[] } {
     const ordered = [...this.events].sort((a, b) => rvOf(a) - rvOf(b) || a.atMs - b.atMs);
-    const state = { Rollout: new Map<string, Obj>(), ReplicaSet: new Map<string, Obj>(), Service: new Map<string, Obj>(), HTTPRoute: new Map<string, Obj>() };
+    const state: Record<Kind, Map<string, Obj>> = { Rollout: new Map(), ReplicaSet: new Map(), Service: new Map(), HTTPRoute: new Map(), VirtualService: new Map(), Ingress: new Map() };
     const violations: Violation[] = [];
     const lastWeight = new Map<string, number>();
     /** A weight reset (>0 → 0) seen while stable was not yet on the canary's revision: fine only if an abort follows. */
     const pendingReset = new Map<string, Violation>();
     const histories = new Map<string, RevisionHistory>();
+    /** Blue-green: the revision each active Service last selected. */
+    const activeHash = new Map<string, string | undefined>();
     let seen = '';
 
     for (const e of ordered) {
@@ -110,7 +133,17 @@ export class InvariantChecker {
       const report = (invariant: string, rollout: string, message: string): void => void violations.push({ invariant, rollout, message, event: seen, atMs: e.atMs });
 
       for (const [rname, r] of state.Rollout) {
-        const c = canaryOf(r);
+        const active = activeServiceOf(r);
+        if (active !== undefined && e.kind === 'Service' && name === active) {
+          // Invariant 2 for blue-green: the switch of the active Service goes only to a revision with available pods.
+          const before = activeHash.get(rname);
+          const now = (e.obj.spec?.selector as Record<string, string> | undefined)?.[HASH];
+          activeHash.set(rname, now);
+          if (before !== undefined && now !== undefined && now !== before && availableOf(state.ReplicaSet, rname, now) === 0) {
+            report('2 traffic → ready pods', rname, `active Service ${active} switched from ${before} to ${now}, which has no available pods`);
+          }
+        }
+        const c = canaryOf(rname, r);
         if (c === undefined) continue;
         const s = (r.status ?? {}) as RolloutStatusView;
         if (e.kind === 'Rollout' && name === rname) {
@@ -124,16 +157,10 @@ export class InvariantChecker {
             }
           }
         }
-        const w = weightsOf(state.HTTPRoute.get(c.route), c);
+        const w = weightsOf(state[c.routeKind].get(c.route), c);
         if (w === undefined) continue;
         const selector = (svc: string): string | undefined => (state.Service.get(svc)?.spec?.selector as Record<string, string> | undefined)?.[HASH];
-        const available = (hash: string | undefined): number => {
-          if (hash === undefined) return 0;
-          for (const rs of state.ReplicaSet.values()) {
-            if (rs.metadata?.labels?.[HASH] === hash && rs.metadata.name?.startsWith(`${rname}-`) === true) return Number(rs.status?.availableReplicas ?? 0);
-          }
-          return 0;
-        };
+        const available = (hash: string | undefined): number => (hash === undefined ? 0 : availableOf(state.ReplicaSet, rname, hash));
         const idx = s.currentStepIndex ?? 0;
         // Invariant 1. The router is written before the status that records the step, so the next step's weight is
         // allowed while the status still names the step before it (a skipped step shows as a lost step instead).
@@ -144,7 +171,7 @@ export class InvariantChecker {
         if (w.stable > 0 && state.Service.has(c.stableService) && selector(c.stableService) !== undefined && available(selector(c.stableService)) === 0) report('2 traffic → ready pods', rname, `stable weight ${w.stable} on Service ${c.stableService} whose selector (${selector(c.stableService)}) has no available pods`);
         // Invariant 3: the weight goes back to 0 only after stable selects the new revision (or on an abort).
         const before = lastWeight.get(rname) ?? 0;
-        if (e.kind === 'HTTPRoute' && before > 0 && w.canary === 0 && s.abort !== true) {
+        if (e.kind === c.routeKind && before > 0 && w.canary === 0 && s.abort !== true) {
           const canaryHash = selector(c.canaryService);
           if (canaryHash !== undefined && selector(c.stableService) !== canaryHash) {
             pendingReset.set(rname, { invariant: '3 stable before reset', rollout: rname, message: `weight reset to 0 while Service ${c.stableService} still selects ${selector(c.stableService) ?? 'nothing'}, not the canary's ${canaryHash}, and no abort followed`, event: seen, atMs: e.atMs });
@@ -170,6 +197,19 @@ export class InvariantChecker {
     violations.push(...pendingReset.values());
     return { violations, histories: [...histories.values()] };
   }
+}
+
+function activeServiceOf(r: Obj): string | undefined {
+  const a = (r.spec?.strategy as { blueGreen?: { activeService?: unknown } } | undefined)?.blueGreen?.activeService;
+  return typeof a === 'string' ? a : undefined;
+}
+
+/** Available pods of the Rollout's ReplicaSet of revision `hash`. */
+function availableOf(replicaSets: Map<string, Obj>, rollout: string, hash: string): number {
+  for (const rs of replicaSets.values()) {
+    if (rs.metadata?.labels?.[HASH] === hash && rs.metadata.name?.startsWith(`${rollout}-`) === true) return Number(rs.status?.availableReplicas ?? 0);
+  }
+  return 0;
 }
 
 const rvOf = (e: ObservedEvent): number => Number(e.obj.metadata?.resourceVersion ?? 0);

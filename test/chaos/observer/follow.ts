@@ -8,6 +8,8 @@ const PATHS: Record<Kind, (ns: string) => string> = {
   ReplicaSet: (ns) => `/apis/apps/v1/namespaces/${ns}/replicasets`,
   Service: (ns) => `/api/v1/namespaces/${ns}/services`,
   HTTPRoute: (ns) => `/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes`,
+  VirtualService: (ns) => `/apis/networking.istio.io/v1beta1/namespaces/${ns}/virtualservices`,
+  Ingress: (ns) => `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses`,
 };
 
 export interface Observation {

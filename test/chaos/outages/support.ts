@@ -19,18 +19,23 @@ export function canary(name: string, version: number, steps: object[]): object[]
   return [
     ...[`${name}-stable`, `${name}-canary`].map((svc) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } })),
     { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name }, spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: `${name}-stable`, port: 80, weight: 100 }, { name: `${name}-canary`, port: 80, weight: 0 }] }] } },
-    {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'Rollout',
-      metadata: { name },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: name } },
-        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `registry.invalid/${name}:v${version}` }] } },
-        strategy: { canary: { canaryService: `${name}-canary`, stableService: `${name}-stable`, scaleDownDelaySeconds: 1, abortScaleDownDelaySeconds: 1, trafficRouting: { gatewayAPI: { httpRoute: name } }, steps } },
-      },
-    },
+    rolloutObject(name, version, { canary: { canaryService: `${name}-canary`, stableService: `${name}-stable`, scaleDownDelaySeconds: 1, abortScaleDownDelaySeconds: 1, trafficRouting: { gatewayAPI: { httpRoute: name } }, steps } }),
   ];
+}
+
+/** A Rollout of 2 replicas of image `registry.invalid/<name>:v<version>` with the given strategy. */
+export function rolloutObject(name: string, version: number, strategy: object): object {
+  return {
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `registry.invalid/${name}:v${version}` }] } },
+      strategy,
+    },
+  };
 }
 
 export async function apply(kubectl: Kubectl, ns: string, objs: object[]): Promise<void> {

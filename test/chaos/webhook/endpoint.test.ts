@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
-import { handleWebhook } from '../../../src/gitops/webhook/webhook.ts';
+import { handleWebhook, ReplayGuard } from '../../../src/gitops/webhook/webhook.ts';
 import { startProbeServer } from '../../../src/server/http.ts';
 
 const SECRET = 'chaos-secret';
@@ -15,6 +15,7 @@ describe('webhook endpoint under hostile clients', () => {
   let port = 0;
   let close: () => Promise<void> = () => Promise.resolve();
   const refreshed: string[] = [];
+  const replay = new ReplayGuard({ max: 100 });
 
   beforeAll(async () => {
     const s = await startProbeServer({
@@ -23,7 +24,7 @@ describe('webhook endpoint under hostile clients', () => {
       registry: new Registry(),
       healthy: () => true,
       ready: () => true,
-      webhook: (req, res) => handleWebhook(req, res, { secrets: { generic: SECRET }, apps: () => [{ key: 'ns/app', repoURL: 'https://git.example.test/org/repo' }], refresh: (k) => Promise.resolve(void refreshed.push(k)) }),
+      webhook: (req, res) => handleWebhook(req, res, { secrets: { generic: SECRET }, replay, apps: () => [{ key: 'ns/app', repoURL: 'https://git.example.test/org/repo' }], refresh: (k) => Promise.resolve(void refreshed.push(k)) }),
       timeouts: { headersTimeoutMs: 1000, requestTimeoutMs: 2000, checkIntervalMs: 200 },
     });
     port = s.port;
@@ -54,6 +55,22 @@ describe('webhook endpoint under hostile clients', () => {
     expect((await post(body, { 'x-sluice-signature-256': sign(`${body} `) })).status).toBe(401);
     expect((await post(body, {})).status).toBe(401);
     expect((await post('{"repoURL": ', { 'x-sluice-signature-256': sign('{"repoURL": ') })).status).toBe(400);
+  });
+
+  it('refuses replayed deliveries (the same delivery id, or the same signed body under a new id) 409; memory stays bounded', async () => {
+    const body = (n: number): string => JSON.stringify({ repoURL: 'https://git.example.test/org/repo', ref: 'refs/heads/main', after: `commit-${n}` });
+    const send = async (n: number, id: string): Promise<number> => (await post(body(n), { 'x-sluice-signature-256': sign(body(n)), 'x-sluice-delivery': id })).status;
+    const before = refreshed.length;
+    expect(await send(1, 'd-1')).toBe(202);
+    expect(await send(1, 'd-1')).toBe(409); // replayed as is
+    expect(await send(1, 'd-other')).toBe(409); // the captured body under a made-up id
+    expect(await send(2, 'd-1')).toBe(409); // a new body under a delivery id already used
+    expect(await send(2, 'd-2')).toBe(202);
+    expect(refreshed.length - before).toBe(2); // only the two accepted deliveries asked for a refresh
+    // A flood of distinct signed deliveries: the guard keeps at most its bound (100 here), forgetting the oldest.
+    for (let n = 3; n < 203; n++) expect(await send(n, `d-${n}`)).toBe(202);
+    expect(replay.size).toBeLessThanOrEqual(100);
+    expect(await send(202, 'd-202')).toBe(409); // the newest are still remembered
   });
 
   it('refuses an oversized body at once, declared or not', async () => {
