@@ -116,6 +116,27 @@ describe('Gateway API through a real Traefik, to real processes', () => {
     return { codes, byHash };
   }
 
+  /** Steady load (one request at a time) until stopped: how many were sent and the status codes. */
+  function steadyLoad(): { stop: () => Promise<{ sent: number; codes: Record<number, number> }> } {
+    let running = true;
+    const codes: Record<number, number> = {};
+    const done = (async () => {
+      let sent = 0;
+      while (running) {
+        const { code } = await send(traefik.webPort);
+        codes[code] = (codes[code] ?? 0) + 1;
+        sent++;
+      }
+      return { sent, codes };
+    })();
+    return {
+      stop: async () => {
+        running = false;
+        return done;
+      },
+    };
+  }
+
   /** Waits until Sluice wrote the weight, Traefik loaded it, and every Ready opted-in pod has its process. */
   async function settled(weight: number): Promise<void> {
     await waitFor(`HTTPRoute canary weight ${weight}`, async () => (await routeWeight()) === weight, 60_000);
@@ -162,14 +183,22 @@ describe('Gateway API through a real Traefik, to real processes', () => {
     await settled(50);
     expect(Math.abs((await share('setWeight 50', v2)) - 50)).toBeLessThanOrEqual(5);
 
-    // Promoted: the stable Service selects v2, the weight goes back to 0 and the old pods go after their delay.
-    await h.statusPatch('web', { status: { pauseConditions: null } });
-    await waitFor('v2 Healthy', async () => {
-      const s = (await h.rollout('web')).status;
-      return s?.phase === 'Healthy' && s.stableRS === v2;
-    }, 60_000);
-    await settled(0);
-    await waitFor('v1 processes gone', () => runner.pods().every((p) => p.labels[POD_TEMPLATE_HASH_LABEL] === v2), 30_000);
+    // Promoted under steady load: the stable Service selects v2, the weight goes back to 0, the old pods go after
+    // their delay, and no request fails across the switch (no 503 at promotion).
+    const across = steadyLoad();
+    try {
+      await h.statusPatch('web', { status: { pauseConditions: null } });
+      await waitFor('v2 Healthy', async () => {
+        const s = (await h.rollout('web')).status;
+        return s?.phase === 'Healthy' && s.stableRS === v2;
+      }, 60_000);
+      await settled(0);
+      await waitFor('v1 processes gone', () => runner.pods().every((p) => p.labels[POD_TEMPLATE_HASH_LABEL] === v2), 30_000);
+    } finally {
+      const { sent, codes } = await across.stop();
+      log(`promotion: ${sent} requests under steady load across the switch and the old pods' removal; codes ${JSON.stringify(codes)}`);
+      expect(codes).toEqual({ 200: sent });
+    }
     expect(await share('promoted', v2)).toBe(100);
 
     // Abort a v3 canary at 20% under steady load: once the weight is written, no request reaches v3's processes.
@@ -177,32 +206,28 @@ describe('Gateway API through a real Traefik, to real processes', () => {
     await settled(20);
     const v3 = (await h.rollout('web')).status?.currentPodHash ?? '';
     const canaryServed = async (): Promise<number> => [...(await served())].filter(([k]) => k.startsWith(`${v3}/`)).reduce((a, [, n]) => a + n, 0);
-    let loading = true;
-    const background = (async () => {
-      let n = 0;
-      while (loading) {
-        await send(traefik.webPort);
-        n++;
-      }
-      return n;
-    })();
-    const atStart = await canaryServed();
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await canaryServed()).toBeGreaterThan(atStart); // the load does reach the canary before the abort
-    await h.statusPatch('web', { status: { abort: true } });
-    await waitFor('the abort wrote canary weight 0', async () => (await routeWeight()) === 0, 30_000, 20);
-    const written = Date.now();
+    const during = steadyLoad();
     const samples: { at: number; n: number }[] = [];
-    while (Date.now() - written < 3500) {
-      samples.push({ at: Date.now() - written, n: await canaryServed() });
-      await new Promise((r) => setTimeout(r, 100));
+
+    try {
+      const atStart = await canaryServed();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await canaryServed()).toBeGreaterThan(atStart); // the load does reach the canary before the abort
+      await h.statusPatch('web', { status: { abort: true } });
+      await waitFor('the abort wrote canary weight 0', async () => (await routeWeight()) === 0, 30_000, 20);
+      const written = Date.now();
+      while (Date.now() - written < 3500) {
+        samples.push({ at: Date.now() - written, n: await canaryServed() });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      const { sent, codes } = await during.stop();
+      log(`abort: ${sent} requests under steady load, codes ${JSON.stringify(codes)}`);
     }
-    loading = false;
-    const sent = await background;
     const atTwoSeconds = samples.find((s) => s.at >= 2000)?.n ?? -1;
     const last = samples[samples.length - 1]?.n ?? -1;
     const lastIncrease = samples.reduce((t, s, i) => (i > 0 && s.n > (samples[i - 1]?.n ?? 0) ? s.at : t), 0);
-    log(`abort: ${sent} requests under load; canary processes' count ${samples[0]?.n} at the weight write, ${atTwoSeconds} at +2 s, ${last} at +3.5 s; last increase seen ${lastIncrease} ms after the write`);
+    log(`abort: canary processes' count ${samples[0]?.n} at the weight write (seen ${samples[0]?.at} ms after), ${atTwoSeconds} at +2 s, ${last} at +3.5 s; last increase seen ${lastIncrease} ms after the write`);
     expect(atTwoSeconds).toBeGreaterThanOrEqual(0);
     expect(last - atTwoSeconds).toBe(0);
   });

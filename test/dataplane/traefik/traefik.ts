@@ -61,6 +61,10 @@ export function traefikArgs(o: TraefikOptions, ports: { web: number; api: number
     `--providers.kubernetesGateway.labelSelector=${selector}`,
     // The default (2 s) batches provider events; a weight Sluice writes should take effect about at once.
     '--providers.providersThrottleDuration=100ms',
+    // A connection per request to a ClusterIP: a kept-alive one would stay with the pod it first reached (as through
+    // a real kube-proxy's conntrack), so a canary Service whose selector moved to a new revision would keep sending
+    // to the old one. Per-request choice among the current endpoints is what Traefik does with EndpointSlices.
+    '--serversTransport.maxIdleConnsPerHost=-1',
     '--log.level=INFO',
   ];
 }
