@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { proxyRules } from './kubeproxy.ts';
 import { RUN_LABEL, runnablePods, type PodShape } from './podrunner.ts';
 import { traefikArgs } from './traefik/traefik.ts';
+import { UNREADY_LABEL } from '../cluster/stages.ts';
 
 const pod = (name: string, o: { ready?: boolean; ip?: string; optIn?: boolean; deleting?: boolean } = {}): PodShape => ({
   metadata: {
@@ -17,8 +18,14 @@ const pod = (name: string, o: { ready?: boolean; ip?: string; optIn?: boolean; d
 describe('pod runner: which pods get a process', () => {
   it('runs opted-in Ready pods with an IP, with their literal env and the image tag as VERSION', () => {
     expect(runnablePods([pod('a')])).toEqual([
-      { uid: 'uid-a', name: 'a', ip: '10.244.0.7', revision: { replicaSet: 'a', labels: { app: 'web', [RUN_LABEL]: 'demo-app' }, image: 'registry.invalid/web:v2', version: 'v2', env: { ERROR_RATE: '0.2' } } },
+      { uid: 'uid-a', name: 'a', ip: '10.244.0.7', waitsForProbe: false, revision: { replicaSet: 'a', labels: { app: 'web', [RUN_LABEL]: 'demo-app' }, image: 'registry.invalid/web:v2', version: 'v2', env: { ERROR_RATE: '0.2' } } },
     ]);
+  });
+
+  it('runs a Running pod that waits for its probe (UNREADY_LABEL), so the runner can make it Ready', () => {
+    const waiting = pod('w', { ready: false });
+    waiting.metadata.labels = { ...waiting.metadata.labels, [UNREADY_LABEL]: 'true' };
+    expect(runnablePods([waiting]).map((p) => [p.name, p.waitsForProbe])).toEqual([['w', true]]);
   });
 
   it('skips pods that are not Ready, not opted in, or being deleted', () => {

@@ -11,8 +11,14 @@ import { R } from '../../src/kube/resource.ts';
 import { AppProcess } from './apps.ts';
 import { ProcessGuard } from './guard.ts';
 import type { Revision } from './routes.ts';
+import { UNREADY_LABEL } from '../cluster/stages.ts';
 
-/** Pods with this label (value "demo-app") get a process; every other pod stays a status entry, as kwok makes it. */
+/**
+ * Pods with this label (value "demo-app") get a process; every other pod stays a status entry, as kwok makes it.
+ * A pod that also carries UNREADY_LABEL (kwok runs it Running, not Ready) is made Ready by the runner once its
+ * process answers /healthz, by removing that label: a readiness probe that passes, so no pod is Ready (and in a
+ * Service's endpoints) before something listens behind it.
+ */
 export const RUN_LABEL = 'sluice.dev/test-run-process';
 
 const envVar = z.looseObject({ name: z.string(), value: z.string().optional() });
@@ -36,21 +42,27 @@ export interface RunnablePod {
   uid: string;
   name: string;
   ip: string;
+  /** Not Ready until the runner removes UNREADY_LABEL, once the process answers. */
+  waitsForProbe: boolean;
   revision: Revision;
 }
 
 const isReady = (p: PodShape): boolean => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
-/** Pure: the opted-in pods that are Ready and have an IP (a process starts once, and runs until the pod is gone). */
+/**
+ * Pure: the opted-in pods with an IP that are Ready, or Running and waiting for their probe (UNREADY_LABEL). A
+ * process starts once and runs until the pod is gone.
+ */
 export function runnablePods(pods: readonly PodShape[]): RunnablePod[] {
   return pods.flatMap((p) => {
     const ip = p.status?.podIP;
-    if (p.metadata.labels?.[RUN_LABEL] !== 'demo-app' || ip === undefined || !isReady(p) || p.metadata.deletionTimestamp !== undefined) return [];
+    const waitsForProbe = p.metadata.labels?.[UNREADY_LABEL] !== undefined;
+    if (p.metadata.labels?.[RUN_LABEL] !== 'demo-app' || ip === undefined || !(isReady(p) || waitsForProbe) || p.metadata.deletionTimestamp !== undefined) return [];
     const c = p.spec.containers[0];
     const image = c?.image ?? '';
     const env = Object.fromEntries((c?.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])));
     const version = /:([^:/@]+)$/.exec(image)?.[1] ?? 'latest';
-    return [{ uid: p.metadata.uid, name: p.metadata.name, ip, revision: { replicaSet: p.metadata.name, labels: p.metadata.labels ?? {}, image, version, env } }];
+    return [{ uid: p.metadata.uid, name: p.metadata.name, ip, waitsForProbe, revision: { replicaSet: p.metadata.name, labels: p.metadata.labels ?? {}, image, version, env } }];
   });
 }
 
@@ -64,7 +76,7 @@ export interface RunningPod {
 /** One line of the runner's own log: what ran where, when. */
 export interface RunnerEvent {
   at: number;
-  event: 'started' | 'stopped';
+  event: 'started' | 'probe passed' | 'stopped';
   pod: string;
   ip: string;
   port: number;
@@ -130,6 +142,10 @@ export class PodRunner {
       const pod = { name: want.name, ip: want.ip, labels: want.revision.labels, port: app.port };
       this.running.set(want.uid, { pod, app });
       this.log.push({ at: Date.now(), event: 'started', pod: want.name, ip: want.ip, port: app.port });
+      if (want.waitsForProbe) {
+        await this.client.mergePatch(R.pod, this.namespace, want.name, { metadata: { labels: { [UNREADY_LABEL]: null } } });
+        this.log.push({ at: Date.now(), event: 'probe passed', pod: want.name, ip: want.ip, port: app.port });
+      }
     } catch (e) {
       this.errors.push(`pod ${want.name}: ${String(e)}`);
     }

@@ -11,8 +11,10 @@ import { HTTP_ROUTE } from '../../src/rollout/traffic/gatewayapi.ts';
 import { createNamespace, deleteNamespace, kubeconfigPath, kubectl, waitFor } from '../support/cluster.ts';
 import { helpers, installAllCrds, rolloutManifest, runOperator, type InProcessOperator } from '../support/rollouts.ts';
 import { send } from './apps.ts';
+import { PrometheusServer } from '../prometheus/harness.ts';
 import { KubeProxyEmulator, PROXY_LABEL } from './kubeproxy.ts';
 import { PodRunner, RUN_LABEL } from './podrunner.ts';
+import { UNREADY_LABEL } from '../cluster/stages.ts';
 import { ensureTraefik, loadedWeights, startTraefik, TRAEFIK_BIN_ENV, TRAEFIK_CONTROLLER, type Traefik } from './traefik/traefik.ts';
 
 type RouteObj = KubeObject & { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } };
@@ -117,13 +119,13 @@ describe('Gateway API through a real Traefik, to real processes', () => {
   }
 
   /** Steady load (one request at a time) until stopped: how many were sent and the status codes. */
-  function steadyLoad(): { stop: () => Promise<{ sent: number; codes: Record<number, number> }> } {
+  function steadyLoad(path = '/'): { stop: () => Promise<{ sent: number; codes: Record<number, number> }> } {
     let running = true;
     const codes: Record<number, number> = {};
     const done = (async () => {
       let sent = 0;
       while (running) {
-        const { code } = await send(traefik.webPort);
+        const { code } = await send(traefik.webPort, path);
         codes[code] = (codes[code] ?? 0) + 1;
         sent++;
       }
@@ -164,7 +166,7 @@ describe('Gateway API through a real Traefik, to real processes', () => {
   it('steps 20% → 50% → promoted: the canary processes answer the share Sluice wrote (±5 points); an abort takes every request off the canary', async () => {
     const steps = [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }, { pause: {} }];
     const manifest = (v: string): object => {
-      const m = rolloutManifest('web', v, { canaryService: 'web-canary', stableService: 'web-stable', trafficRouting: { gatewayAPI: { httpRoute: 'web' } }, steps, abortScaleDownDelaySeconds: 30 }, { [RUN_LABEL]: 'demo-app' }) as { spec: object };
+      const m = rolloutManifest('web', v, { canaryService: 'web-canary', stableService: 'web-stable', trafficRouting: { gatewayAPI: { httpRoute: 'web' } }, steps, abortScaleDownDelaySeconds: 30 }, { [RUN_LABEL]: 'demo-app', [UNREADY_LABEL]: 'true' }) as { spec: object };
       return { ...m, spec: { ...m.spec, replicas: 2 } }; // a canary at 20% or 50% of 2 is 1 pod: 3 processes at most
     };
     await h.apply(manifest('v1'));
@@ -230,5 +232,70 @@ describe('Gateway API through a real Traefik, to real processes', () => {
     log(`abort: canary processes' count ${samples[0]?.n} at the weight write (seen ${samples[0]?.at} ms after), ${atTwoSeconds} at +2 s, ${last} at +3.5 s; last increase seen ${lastIncrease} ms after the write`);
     expect(atTwoSeconds).toBeGreaterThanOrEqual(0);
     expect(last - atTwoSeconds).toBe(0);
+  });
+
+  it("the builtin success-rate check on Traefik's metrics (a real Prometheus scraping it) promotes a healthy canary and aborts one whose processes answer 20 % 500s", async () => {
+    const prometheus = await PrometheusServer.start([`127.0.0.1:${traefik.metricsPort}`]);
+    let load: ReturnType<typeof steadyLoad> | undefined;
+    try {
+      for (const name of ['api-stable', 'api-canary']) {
+        await h.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name, labels: { [PROXY_LABEL]: 'true' } }, spec: { selector: { app: 'api' }, ports: [{ name: 'http', port: 8080, targetPort: 8080 }] } });
+      }
+      await h.apply({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'api' },
+        spec: { parentRefs: [{ name: 'gw' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/api' } }], backendRefs: [{ name: 'api-stable', port: 8080, weight: 100 }, { name: 'api-canary', port: 8080, weight: 0 }] }] },
+      });
+      // 6 s at 50 % before the analysis: Prometheus needs a few scrapes of the canary's series for a rate.
+      const analysis = { successRate: { min: 95 }, gatewayAPIMetrics: 'traefik', prometheus: { address: prometheus.url }, interval: '10s', count: 2 };
+      const steps = [{ setWeight: 50 }, { pause: { duration: '6s' } }, { analysis }];
+      const manifest = (v: string, errorRate: string): object => {
+        const m = rolloutManifest('api', v, { canaryService: 'api-canary', stableService: 'api-stable', trafficRouting: { gatewayAPI: { httpRoute: 'api' } }, steps }, { [RUN_LABEL]: 'demo-app', [UNREADY_LABEL]: 'true' }) as { spec: { template: { spec: { containers: object[] } } } };
+        const containers = m.spec.template.spec.containers.map((c) => ({ ...c, env: [{ name: 'ERROR_RATE', value: errorRate }] }));
+        return { ...m, spec: { ...m.spec, replicas: 2, template: { ...m.spec.template, spec: { ...m.spec.template.spec, containers } } } };
+      };
+      await h.apply(manifest('v1', '0'));
+      await waitFor('api v1 Healthy', async () => (await h.rollout('api')).status?.phase === 'Healthy', 60_000);
+      await waitFor('Traefik serving /api from v1', async () => (await send(traefik.webPort, '/api')).code === 200, 30_000);
+      load = steadyLoad('/api');
+      const scrapes = async (): Promise<number> => {
+        const res = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent('max(count_over_time(traefik_service_requests_total[10s]))')}`);
+        return Number(((await res.json()) as { data?: { result?: { value?: [number, string] }[] } }).data?.result?.[0]?.value?.[1] ?? 0);
+      };
+      await waitFor('Prometheus scraping Traefik regularly', async () => (await scrapes()) >= 4, 60_000, 500);
+
+      const v1 = (await h.rollout('api')).status?.stableRS;
+      let started = Date.now();
+      await h.apply(manifest('v2', '0'));
+      await waitFor('the healthy v2 promoted by its analysis', async () => {
+        const s = (await h.rollout('api')).status;
+        if (s?.abort === true || s?.message === 'InconclusiveAnalysisRun') throw new Error(`healthy v2 not promoted: ${s.message ?? ''}`);
+        return s?.phase === 'Healthy' && s.currentPodHash !== v1 && s.stableRS === s.currentPodHash;
+      }, 90_000);
+      log(`healthy canary promoted by the success-rate check on Traefik's metrics in ${Date.now() - started} ms`);
+
+      started = Date.now();
+      await h.apply(manifest('v3', '0.2'));
+      await waitFor('v3 (20 % 500s) aborted by its analysis', async () => (await h.rollout('api')).status?.abort === true, 90_000);
+      log(`erroring canary aborted in ${Date.now() - started} ms: ${(await h.rollout('api')).status?.message ?? ''}`);
+      const phase = (await kubectl(['get', 'analysisruns.sluice.dev', '-n', ns, '-l', 'sluice.dev/rollout=api', '-o', 'jsonpath={range .items[*]}{.status.phase}{" "}{end}'])).stdout.trim().split(' ').sort();
+      expect(phase).toEqual(['Failed', 'Successful']);
+    } catch (e) {
+      const runs = (await kubectl(['get', 'analysisruns.sluice.dev', '-n', ns, '-l', 'sluice.dev/rollout=api', '-o', 'json'])).stdout;
+      const metrics = (await (await fetch(`http://127.0.0.1:${traefik.metricsPort}/metrics`)).text()).split('\n').filter((l) => l.startsWith('traefik_service_requests_total'));
+      log(`Traefik's service request series: ${metrics.join(' | ')}`);
+      const q = async (query: string): Promise<string> => JSON.stringify(await (await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`)).json());
+      log(`Prometheus: ${await q('count by (service) (traefik_service_requests_total)')}; up ${await q('up')}`);
+      const queries = (await kubectl(['get', 'analysisruns.sluice.dev', '-n', ns, '-l', 'sluice.dev/rollout=api', '-o', 'jsonpath={.items[*].spec.metrics[*].provider.prometheus.query}'])).stdout;
+      log(`query ${queries} now: ${await q(queries)}`);
+      log(`scrapes in the last minute: ${await q('count_over_time(up[60s])')}`);
+      log(`failed; rollout status ${JSON.stringify((await h.rollout('api')).status)}; runs ${JSON.stringify((JSON.parse(runs) as { items: { status?: unknown }[] }).items.map((r) => r.status))}`);
+      throw e;
+    } finally {
+      const { sent, codes } = (await load?.stop()) ?? { sent: 0, codes: {} };
+      log(`/api: ${sent} requests under steady load, codes ${JSON.stringify(codes)}`);
+      await prometheus.stop();
+    }
   });
 });
