@@ -1,7 +1,8 @@
 // A real data plane for the Gateway API: a real Traefik routes real HTTP requests by the weights Sluice writes on an
 // HTTPRoute, to real processes of each revision (the demo app, one per Ready pod, started by the pod runner), through
 // the kube-proxy emulator (labelled so: no kube-proxy runs here). Each revision's share is counted by its processes
-// themselves (GET /stats), not by Traefik. Only kwok (no kubelet) and kube-proxy are stand-ins.
+// themselves (GET /stats), not by Traefik. Only kwok (no kubelet) and kube-proxy are stand-ins; the pod runner makes
+// a pod Ready only once its process answers, as a readiness probe would. Traefik's metrics feed the builtin checks.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -51,16 +52,17 @@ describe('Gateway API through a real Traefik, to real processes', () => {
       metadata: { name: 'gw' },
       spec: { gatewayClassName: gatewayClass(), listeners: [{ name: 'web', port: traefik.webPort, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } }] },
     });
-    for (const name of ['web-stable', 'web-canary']) {
-      await h.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name, labels: { [PROXY_LABEL]: 'true' } }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 8080, targetPort: 8080 }] } });
-    }
-    await h.apply({
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'HTTPRoute',
-      metadata: { name: 'web' },
-      spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 'web-stable', port: 8080, weight: 100 }, { name: 'web-canary', port: 8080, weight: 0 }] }] },
-    });
+    await canaryRouting('web');
   });
+
+  /** `<app>-stable` and `<app>-canary` (opted in to the kube-proxy emulator) and an HTTPRoute `<app>` on the Gateway, all to stable. */
+  async function canaryRouting(app: string, matches?: object[]): Promise<void> {
+    for (const name of [`${app}-stable`, `${app}-canary`]) {
+      await h.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name, labels: { [PROXY_LABEL]: 'true' } }, spec: { selector: { app }, ports: [{ name: 'http', port: 8080, targetPort: 8080 }] } });
+    }
+    const backendRefs = [{ name: `${app}-stable`, port: 8080, weight: 100 }, { name: `${app}-canary`, port: 8080, weight: 0 }];
+    await h.apply({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: app }, spec: { parentRefs: [{ name: 'gw' }], rules: [{ ...(matches ? { matches } : {}), backendRefs }] } });
+  }
 
   afterAll(async () => {
     await traefik?.stop();
@@ -238,15 +240,7 @@ describe('Gateway API through a real Traefik, to real processes', () => {
     const prometheus = await PrometheusServer.start([`127.0.0.1:${traefik.metricsPort}`]);
     let load: ReturnType<typeof steadyLoad> | undefined;
     try {
-      for (const name of ['api-stable', 'api-canary']) {
-        await h.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name, labels: { [PROXY_LABEL]: 'true' } }, spec: { selector: { app: 'api' }, ports: [{ name: 'http', port: 8080, targetPort: 8080 }] } });
-      }
-      await h.apply({
-        apiVersion: 'gateway.networking.k8s.io/v1',
-        kind: 'HTTPRoute',
-        metadata: { name: 'api' },
-        spec: { parentRefs: [{ name: 'gw' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/api' } }], backendRefs: [{ name: 'api-stable', port: 8080, weight: 100 }, { name: 'api-canary', port: 8080, weight: 0 }] }] },
-      });
+      await canaryRouting('api', [{ path: { type: 'PathPrefix', value: '/api' } }]);
       // 6 s at 50 % before the analysis: Prometheus needs a few scrapes of the canary's series for a rate.
       const analysis = { successRate: { min: 95 }, gatewayAPIMetrics: 'traefik', prometheus: { address: prometheus.url }, interval: '10s', count: 2 };
       const steps = [{ setWeight: 50 }, { pause: { duration: '6s' } }, { analysis }];
