@@ -64,6 +64,18 @@ export interface ProxiedConnection {
   podIP: string | undefined;
 }
 
+/**
+ * Pure: the connections that reached a pod IP whose process had not passed its probe, or had stopped, at that time
+ * (per the pod runner's log; an IP kwok reuses for a later pod is judged by its latest event before the connection).
+ */
+export function connectionsToUnreadyPods(connections: readonly ProxiedConnection[], runnerLog: readonly { at: number; event: string; ip: string }[]): ProxiedConnection[] {
+  return connections.filter((c) => {
+    if (c.podIP === undefined) return false;
+    const last = runnerLog.filter((e) => e.ip === c.podIP && e.at <= c.at).at(-1);
+    return last?.event !== 'probe passed';
+  });
+}
+
 export class KubeProxyEmulator {
   private readonly client: KubeClient;
   private readonly namespace: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { proxyRules } from './kubeproxy.ts';
+import { connectionsToUnreadyPods, proxyRules } from './kubeproxy.ts';
 import { RUN_LABEL, runnablePods, type PodShape } from './podrunner.ts';
 import { traefikArgs } from './traefik/traefik.ts';
 import { UNREADY_LABEL } from '../cluster/stages.ts';
@@ -48,6 +48,16 @@ describe('kube-proxy emulator: listeners and endpoints', () => {
       slice('web-canary', [{ ip: '10.244.0.4', ready: true }]),
     ]);
     expect(rules).toEqual([{ key: '127.96.0.10:8080', service: 'web-stable', clusterIP: '127.96.0.10', port: 8080, podIPs: ['10.244.0.2'] }]);
+  });
+
+  it('finds connections to a pod whose process had not passed its probe, or had stopped, by the runner log', () => {
+    const log = [
+      { at: 10, event: 'started', ip: 'a' },
+      { at: 20, event: 'probe passed', ip: 'a' },
+      { at: 50, event: 'stopped', ip: 'a' },
+    ];
+    const conns = [15, 25, 60].map((at) => ({ at, service: 's', podIP: 'a' }));
+    expect(connectionsToUnreadyPods([...conns, { at: 30, service: 's', podIP: undefined }], log).map((c) => c.at)).toEqual([15, 60]);
   });
 
   it('refuses a Service whose ClusterIP is not loopback, naming it', () => {

@@ -13,7 +13,7 @@ import { createNamespace, deleteNamespace, kubeconfigPath, kubectl, waitFor } fr
 import { helpers, installAllCrds, rolloutManifest, runOperator, type InProcessOperator } from '../support/rollouts.ts';
 import { send } from './apps.ts';
 import { PrometheusServer } from '../prometheus/harness.ts';
-import { KubeProxyEmulator, PROXY_LABEL } from './kubeproxy.ts';
+import { connectionsToUnreadyPods, KubeProxyEmulator, PROXY_LABEL } from './kubeproxy.ts';
 import { PodRunner, RUN_LABEL } from './podrunner.ts';
 import { UNREADY_LABEL } from '../cluster/stages.ts';
 import { ensureTraefik, loadedWeights, startTraefik, TRAEFIK_BIN_ENV, TRAEFIK_CONTROLLER, type Traefik } from './traefik/traefik.ts';
@@ -72,6 +72,11 @@ describe('Gateway API through a real Traefik, to real processes', () => {
     await kubectl(['delete', 'gatewayclass', gatewayClass(), '--ignore-not-found']);
     if (ns !== undefined) await deleteNamespace(ns);
     expect({ runner: runner?.errors ?? [], proxy: proxy?.errors ?? [] }).toEqual({ runner: [], proxy: [] });
+    // Every connection the kube-proxy emulator forwarded reached a pod whose process had passed its probe and was
+    // still running, per the pod runner's own log.
+    const refused = proxy?.connections.filter((c) => c.podIP === undefined).length ?? 0;
+    log(`kube-proxy emulator: ${proxy?.connections.length ?? 0} connections forwarded, ${refused} refused (no Ready endpoint)`);
+    expect(connectionsToUnreadyPods(proxy?.connections ?? [], runner?.log ?? [])).toEqual([]);
   });
 
   const routeWeight = async (): Promise<number | undefined> =>
