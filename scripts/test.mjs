@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: every check, in order, each reported, all run even when one fails.
-//   1. the control-plane binaries (built from Go modules if the cache lacks them), Prometheus and Chromium (Debian's)
+//   1. the control-plane binaries and Traefik (built from Go modules if the cache lacks them), Prometheus and Chromium (Debian's)
 //   2. typecheck   3. lint   3b. the lock is what npm install writes   4. jest: unit + integration (one real control plane)   5. no process outlived the run
 // Writes test-results/summary.json ({ passed, failed, checks }) for .ci/run; exits non-zero on any failure.
 import { spawnSync } from 'node:child_process';
@@ -38,6 +38,11 @@ function step(name, cmd, args, opts = {}) {
 const build = step('control plane binaries', 'bash', ['test/cluster/build.sh'], { captureStdout: true });
 checks.push({ name: 'control plane binaries', ok: build.ok, seconds: build.seconds });
 const binDir = build.stdout.trim().split('\n').pop() ?? '';
+// Traefik, the data-plane tests' real Gateway API implementation (built from its Go module; about 9 CPU-minutes cold).
+const traefik = step('traefik', 'bash', ['test/dataplane/traefik/build.sh'], { captureStdout: true });
+checks.push({ name: 'traefik', ok: traefik.ok, seconds: traefik.seconds });
+const traefikDir = traefik.stdout.trim().split('\n').pop() ?? '';
+if (traefik.ok) process.env.SLUICE_TRAEFIK_BIN = traefikDir;
 // A real Prometheus for the analysis tests (Debian's package; fast when already installed).
 const prom = step('prometheus', 'bash', ['test/prometheus/install.sh']);
 checks.push({ name: 'prometheus', ok: prom.ok, seconds: prom.seconds });
@@ -83,7 +88,7 @@ if (build.ok) {
   jest.numFailedTests = 1;
 }
 
-const orphans = binDir === '' ? [] : await leftovers(binDir);
+const orphans = binDir === '' ? [] : await leftovers(binDir, traefikDir);
 checks.push({ name: 'no process outlived the run', ok: orphans.length === 0, seconds: 0 });
 if (orphans.length > 0) {
   console.error(`\nThese processes outlived the test run (now killed): ${orphans.map((o) => `${o.pid} ${o.argv0}`).join(', ')}`);
@@ -111,7 +116,7 @@ process.exit(checks.every((c) => c.ok) && failed === 0 ? 0 : 1);
  * running after a grace period for the teardown, and started by this run (its marker in the environment): a person's
  * `npm run cluster:up` plane and another run's processes are spared.
  */
-async function leftovers(dir) {
+async function leftovers(dir, traefikBin) {
   // Processes the tests start from this checkout: the operator (as a process) and the demo app the emulator runs.
   const OUR_PROCESSES = ['src/main.ts', 'examples/demo/app/server.mjs'].map((f) => resolve(import.meta.dirname, '..', f));
   const scan = () =>
@@ -123,6 +128,7 @@ async function leftovers(dir) {
           const argv0 = argv[0] ?? '';
           const ours =
             (argv0.startsWith(`${dir}/`) && argv.some((a) => a.includes('/sluice-cp-'))) ||
+            (traefikBin !== '' && argv0 === `${traefikBin}/traefik`) ||
             argv.some((a) => a.includes('/sluice-prometheus-')) ||
             argv.slice(1).some((a) => OUR_PROCESSES.includes(a));
           const thisRun = ours && readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(RUN_MARKER);

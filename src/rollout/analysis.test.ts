@@ -89,4 +89,19 @@ describe('the judge\'s metrics of a step', () => {
     expect(background[0]?.provider.judge?.configuredShare).toBeUndefined();
     expect(background[0]?.provider.judge?.completeOnPass).toBe(false);
   });
+
+  it('Gateway API on Traefik: the canary and stable backend Services, so compareToStable works; Envoy cannot tell them apart', () => {
+    const canary = { canaryService: 'web-canary', stableService: 'web-stable', trafficRouting: { gatewayAPI: { httpRoute: 'web' } } };
+    const rollout = { metadata: { name: 'web' }, spec: { strategy: { canary } }, status: { stableRS: 'h1' } };
+    const input = (gatewayAPIMetrics: 'envoy' | 'traefik') => ({
+      ref: { name: 'web', namespace: 'ns', uid: ROLLOUT, rollout } as unknown as RunInput['ref'],
+      templateHash: 'h2', stepIndex: 1, templates: [], clusterTemplates: [],
+      analysis: { gatewayAPIMetrics, successRate: { min: 0 }, compareToStable: { maxSuccessRateDrop: 1 }, prometheus: { address: 'http://127.0.0.1:9090' } },
+    });
+    const [m] = builtinChecks(input('traefik'));
+    expect(m?.provider.prometheus?.query).toContain('traefik_service_requests_total{service=~"ns-web-canary-http-[0-9]+@kubernetesgateway"}');
+    expect(m?.provider.prometheus?.query).toContain('traefik_service_requests_total{service=~"ns-web-stable-http-[0-9]+@kubernetesgateway"}');
+    expect(m?.successCondition).toBe('result[0] >= -1');
+    expect(() => builtinChecks(input('envoy'))).toThrow(/compareToStable needs the stable revision's own metrics/);
+  });
 });

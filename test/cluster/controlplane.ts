@@ -44,8 +44,12 @@ export interface StartOptions {
 }
 
 /** Builds the binaries if needed (see build.sh) and returns their directory. */
-export async function ensureBinaries(): Promise<string> {
-  const script = join(here, 'build.sh');
+export function ensureBinaries(): Promise<string> {
+  return runBuildScript(join(here, 'build.sh'));
+}
+
+/** Runs a build script whose last line on stdout is the bin directory it built (or found cached), and returns it. */
+export function runBuildScript(script: string): Promise<string> {
   return new Promise((res, rej) => {
     // stderr passes through: a cold build takes minutes and says so.
     const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -55,7 +59,7 @@ export async function ensureBinaries(): Promise<string> {
     child.on('exit', (code) => {
       const dir = out.trim().split('\n').pop() ?? '';
       if (code === 0 && dir !== '') res(dir);
-      else rej(new Error(`test/cluster/build.sh failed (exit ${code ?? 'signal'})`));
+      else rej(new Error(`${script} failed (exit ${code ?? 'signal'})`));
     });
   });
 }

@@ -52,7 +52,7 @@ describe('control plane layout', () => {
   });
 
   it('keeps service and pod address ranges apart', () => {
-    expect(flag(apiserverSpec(layout).args, 'service-cluster-ip-range')).toBe('10.96.0.0/16');
+    expect(flag(apiserverSpec(layout).args, 'service-cluster-ip-range')).toBe('127.96.0.0/16');
     expect(flag(specs[4]!.args, 'cidr')).toBe('10.244.0.1/16');
   });
 });

@@ -20,8 +20,13 @@ export interface Ports {
 
 export const PORT_NAMES = ['etcd', 'etcdPeer', 'apiserver', 'controllerManager', 'scheduler'] as const;
 
-/** The service IP range must not overlap kwok's pod CIDR; neither is ever dialled (fake addresses). */
-export const SERVICE_CIDR = '10.96.0.0/16';
+/**
+ * The service IP range must not overlap kwok's pod CIDR. It is loopback (never 127.0.0.1's /16) so a ClusterIP is an
+ * address of this machine: the data-plane tests' kube-proxy emulator (test/dataplane/kubeproxy.ts) listens on the
+ * ClusterIPs of the Services that opt in, and Traefik dials them. The apiserver accepts loopback ClusterIPs; it
+ * refuses loopback addresses in EndpointSlices, which is why pod IPs stay in 10.244.0.0/16 (never dialled).
+ */
+export const SERVICE_CIDR = '127.96.0.0/16';
 export const POD_CIDR = '10.244.0.1/16';
 
 export interface Paths {

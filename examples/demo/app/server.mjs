@@ -4,7 +4,9 @@
 //   ERROR_RATE   share of requests answered 500, 0..1 (default 0); deterministic: exactly that share, evenly spread
 //   LATENCY_MS   added to every request (default 0)
 //   PORT, HOST   where it listens (default 8080 on 0.0.0.0; the demo's data-plane emulator uses 127.0.0.1)
-// GET /healthz answers 200 at once (the readiness probe); every other request is "business" traffic.
+// GET /healthz answers 200 at once (the readiness probe); GET /stats answers {version, served}: how many business
+// requests this process answered (the data-plane tests count each revision's share by it, not by the proxy's say).
+// Every other request is "business" traffic.
 import { createServer } from 'node:http';
 
 function number(name, fallback, min, max) {
@@ -32,6 +34,10 @@ const server = createServer((req, res) => {
   const arrived = performance.now();
   if (req.url === '/healthz') {
     res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
+    return;
+  }
+  if (req.url === '/stats') {
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ version, served }) + '\n');
     return;
   }
   served++;

@@ -33,6 +33,14 @@ describe('query strings', () => {
     expect(latencyP99Query({ ...gw, envoyCluster: 'canary.shop.svc' }, '1m')).toBe('histogram_quantile(0.99, sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{envoy_cluster_name=~"canary\\\\.shop\\\\.svc"}[1m])))');
   });
 
+  it('gateway API on Traefik: the backend Service, latency converted from seconds to ms', () => {
+    const traefik: Scope = { router: 'traefik', namespace: 'shop', service: 'cart-canary' };
+    expect(successRateQuery(traefik, '1m')).toBe(
+      '100 * sum(rate(traefik_service_requests_total{service=~"shop-cart-canary-http-[0-9]+@kubernetesgateway",code!~"5.."}[1m])) / sum(rate(traefik_service_requests_total{service=~"shop-cart-canary-http-[0-9]+@kubernetesgateway"}[1m]))',
+    );
+    expect(latencyP99Query(traefik, '1m')).toBe('1000 * histogram_quantile(0.99, sum by (le) (rate(traefik_service_request_duration_seconds_bucket{service=~"shop-cart-canary-http-[0-9]+@kubernetesgateway"}[1m])))');
+  });
+
   it('escapes label values so a name cannot break out of its matcher', () => {
     const q = successRateQuery({ router: 'istio', namespace: 'a"} or vector(1) #', workload: 'w\\' }, '1m');
     expect(q).toContain('destination_workload_namespace="a\\"} or vector(1) #"');

@@ -1,9 +1,9 @@
 // Builtin metrics: success rate and p99 latency without writing PromQL, for the metric families of the routers
-// Sluice drives (Istio, NGINX Ingress, Gateway API on Envoy). Pure: each function returns a Metric the analysis
+// Sluice drives (Istio, NGINX Ingress, Gateway API on Envoy or on Traefik). Pure: each function returns a Metric the analysis
 // controller measures like any other, so the builtin checks go through the same provider, verdict and status.
 import type { Metric } from '../../api/analysis/schema.ts';
 
-export type Router = 'istio' | 'nginx' | 'gatewayAPI';
+export type Router = 'istio' | 'nginx' | 'gatewayAPI' | 'traefik';
 
 /** Where the canary's traffic is counted, per router family. */
 export type Scope =
@@ -15,7 +15,13 @@ export type Scope =
    * Gateway API on Envoy (Envoy Gateway names clusters `httproute/<ns>/<route>/rule/<n>`): the HTTPRoute, or an
    * explicit Envoy cluster name when the canary has a cluster of its own.
    */
-  | { router: 'gatewayAPI'; namespace: string; route: string; envoyCluster?: string };
+  | { router: 'gatewayAPI'; namespace: string; route: string; envoyCluster?: string }
+  /**
+   * Gateway API on Traefik: the backend Service. Traefik's Gateway provider names a Service backend
+   * `<namespace>-<service>-http-<port>@kubernetesgateway` and counts each backend apart, so the canary and the stable
+   * Service of one HTTPRoute rule each have their own series (unlike one Envoy cluster per rule).
+   */
+  | { router: 'traefik'; namespace: string; service: string };
 
 export interface Check {
   /** Minimum share of non-5xx responses, in percent (e.g. 99). */
@@ -65,6 +71,8 @@ function selector(scope: Scope): string {
       const cluster = scope.envoyCluster !== undefined ? regexEscape(scope.envoyCluster) : `httproute/${regexEscape(scope.namespace)}/${regexEscape(scope.route)}/rule/.*`;
       return m('envoy_cluster_name', cluster, '=~');
     }
+    case 'traefik':
+      return m('service', `${regexEscape(`${scope.namespace}-${scope.service}`)}-http-[0-9]+@kubernetesgateway`, '=~');
   }
 }
 
@@ -82,6 +90,8 @@ export function successRateQuery(scope: Scope, window: string): string {
       return `100 * sum(rate(nginx_ingress_controller_requests${joinSel(sel, 'status!~"5.."')}[${window}])) / sum(rate(nginx_ingress_controller_requests${joinSel(sel)}[${window}]))`;
     case 'gatewayAPI':
       return `100 * sum(rate(envoy_cluster_upstream_rq_xx${joinSel(sel, 'envoy_response_code_class!="5"')}[${window}])) / sum(rate(envoy_cluster_upstream_rq_xx${joinSel(sel)}[${window}]))`;
+    case 'traefik':
+      return `100 * sum(rate(traefik_service_requests_total${joinSel(sel, 'code!~"5.."')}[${window}])) / sum(rate(traefik_service_requests_total${joinSel(sel)}[${window}]))`;
   }
 }
 
@@ -96,6 +106,9 @@ export function latencyP99Query(scope: Scope, window: string): string {
       return `1000 * histogram_quantile(0.99, sum by (le) (rate(nginx_ingress_controller_request_duration_seconds_bucket${sel}[${window}])))`;
     case 'gatewayAPI':
       return `histogram_quantile(0.99, sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket${sel}[${window}])))`;
+    case 'traefik':
+      // Traefik reports seconds.
+      return `1000 * histogram_quantile(0.99, sum by (le) (rate(traefik_service_request_duration_seconds_bucket${sel}[${window}])))`;
   }
 }
 

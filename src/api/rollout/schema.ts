@@ -60,6 +60,11 @@ export const rolloutAnalysisSchema = z.object({
   compareToStable: z.object({ maxSuccessRateDrop: z.number().min(0).optional(), maxLatencyIncreaseMs: z.number().min(0).optional() }).optional(),
   /** Where the builtin checks query; defaults to the operator's --prometheus-address. */
   prometheus: z.object({ address: z.string() }).optional(),
+  /**
+   * Gateway API only: the implementation whose metrics the builtin checks read: "envoy" (the default; one cluster per
+   * HTTPRoute rule) or "traefik" (one series per backend Service, so compareToStable works too).
+   */
+  gatewayAPIMetrics: z.enum(['envoy', 'traefik']).optional(),
   /** Measurement interval and rate window of the builtin checks (default "1m"), how many, how many may fail. */
   interval: z.string().optional(),
   count: z.int().min(1).optional(),

@@ -120,6 +120,14 @@ describe('validateRollout', () => {
     expect(fields(r)).toEqual(['spec.strategy.canary.canaryService', 'spec.strategy.canary.stableService']);
   });
 
+  it('takes gatewayAPIMetrics only with a Gateway API router', () => {
+    const r = fixture('rollout-canary-nginx.yaml');
+    canaryOf(r).analysis = { successRate: { min: 99 }, gatewayAPIMetrics: 'traefik' };
+    expect(fields(r)).toEqual(['spec.strategy.canary.analysis.gatewayAPIMetrics']);
+    canaryOf(r).trafficRouting = { gatewayAPI: { httpRoute: 'web' } };
+    expect(fields(r)).toEqual([]);
+  });
+
   it('needs no Services when Istio splits by DestinationRule subsets', () => {
     const r = fixture('rollout-canary-istio.yaml');
     delete canaryOf(r).canaryService;

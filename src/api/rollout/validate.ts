@@ -186,6 +186,9 @@ function analysisErrors(at: string, analysis: RolloutAnalysis | undefined, ctx: 
   if (analysis.interval !== undefined && !/^\d+(ms|s|m|h)$/.test(analysis.interval)) {
     errors.push({ field: `${at}.interval`, message: `must be a single-unit duration like "1m" or "30s", got "${analysis.interval}"` });
   }
+  if (analysis.gatewayAPIMetrics !== undefined && router !== 'gatewayAPI') {
+    errors.push({ field: `${at}.gatewayAPIMetrics`, message: 'names a Gateway API implementation: needs trafficRouting.gatewayAPI' });
+  }
   if (analysis.prometheus !== undefined && !/^https?:\/\//.test(analysis.prometheus.address)) {
     errors.push({ field: `${at}.prometheus.address`, message: `must be an http(s) URL, got "${analysis.prometheus.address}"` });
   }
