@@ -62,4 +62,15 @@ describe('replay guard', () => {
     for (let i = 0; i < 10; i++) g.admit([`generic id ${i}`]);
     expect(g.size).toBe(3);
   });
+
+  it('tells generic deliveries apart by their id only: their body repeats for every push', () => {
+    const g = new ReplayGuard();
+    const generic = Buffer.from('{"repoURL":"https://g/x.git","ref":"refs/heads/main"}');
+    expect(deliveryKeys('generic', {}, generic)).toEqual([]);
+    expect(g.admit(deliveryKeys('generic', {}, generic))).toBe(true);
+    expect(g.admit(deliveryKeys('generic', {}, generic))).toBe(true); // the next push, same body
+    expect(deliveryKeys('generic', { 'x-sluice-delivery': 'd1' }, generic)).toEqual(['generic id d1']);
+    expect(g.admit(['generic id d1'])).toBe(true);
+    expect(g.admit(['generic id d1'])).toBe(false);
+  });
 });

@@ -110,8 +110,8 @@ export function matchApplications(apps: AppRef[], push: Push): string[] {
 /**
  * Replayed deliveries: a signature covers the body only, so a captured request can be sent again, under the same
  * delivery id or a new one. After the signature check, a delivery whose id (X-GitHub-Delivery, X-Gitlab-Event-UUID,
- * X-Sluice-Delivery) or whose exact body was already accepted within `ttlMs` is refused (two real pushes never have the
- * same body: each names its own commits). At most `max` entries are kept (the oldest forgotten first), so a flood of
+ * X-Sluice-Delivery) or, for GitHub and GitLab, whose exact body was already accepted within `ttlMs` is refused (their
+ * push bodies name the commits, so two real pushes never have the same body). At most `max` entries are kept (the oldest forgotten first), so a flood of
  * signed deliveries cannot grow memory. Per replica: a replay sent to another replica only causes a refresh, which is
  * idempotent.
  */
@@ -146,12 +146,18 @@ export class ReplayGuard {
   }
 }
 
-/** What identifies a delivery: its id header, when the sender sets one, and its body's digest. */
+/**
+ * What identifies a delivery: its id header, when the sender sets one, and for GitHub and GitLab its body's digest
+ * (their push bodies name the commits, so two real pushes differ). The generic body names only the repository and
+ * ref, so the same body is sent again for every push: it is told apart by X-Sluice-Delivery alone (or not at all, and
+ * a replay of it is only an idempotent refresh).
+ */
 export function deliveryKeys(provider: 'github' | 'gitlab' | 'generic', headers: Record<string, string | string[] | undefined>, body: Buffer): string[] {
   const idHeader = { github: 'x-github-delivery', gitlab: 'x-gitlab-event-uuid', generic: 'x-sluice-delivery' }[provider];
   const id = header(headers, idHeader);
-  const digest = `${provider} body ${createHash('sha256').update(body).digest('hex')}`;
-  return id === undefined || id === '' ? [digest] : [`${provider} id ${id}`, digest];
+  const keys = id === undefined || id === '' ? [] : [`${provider} id ${id}`];
+  if (provider !== 'generic') keys.push(`${provider} body ${createHash('sha256').update(body).digest('hex')}`);
+  return keys;
 }
 
 export interface WebhookDeps {
