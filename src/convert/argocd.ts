@@ -1,11 +1,11 @@
 // Argo CD Application → Sluice Application. Same field names for what Sluice supports (plain YAML, Kustomize and
-// Helm charts from one Git repository over HTTP(S), or a chart from an HTTP(S) Helm repository, into the cluster
-// Sluice runs in); everything else is reported.
+// Helm charts from Git over HTTP(S), charts from a Helm repository or an OCI registry, one source or several, into
+// Sluice's own cluster or one of its cluster Secrets); everything else is reported.
 import { IN_CLUSTER_SERVER } from '../api/application/schema.ts';
 import type { PathSegment } from '../lint/source.ts';
 import { SLUICE_API, copyMetadata, type ConvertContext } from './types.ts';
 
-const SOURCE_FIELDS = ['repoURL', 'targetRevision', 'path', 'chart'] as const;
+const SOURCE_FIELDS = ['repoURL', 'targetRevision', 'path', 'chart', 'ref'] as const;
 const DIRECTORY_FIELDS = ['recurse', 'include', 'exclude'] as const;
 const KUSTOMIZE_FIELDS = ['namePrefix', 'nameSuffix', 'images', 'commonLabels'] as const;
 const HELM_FIELDS = ['releaseName', 'valueFiles', 'ignoreMissingValueFiles', 'values', 'valuesObject', 'parameters', 'fileParameters', 'skipCrds', 'kubeVersion', 'apiVersions', 'namespace'] as const;
@@ -27,34 +27,10 @@ export function convertArgoApplication(ctx: ConvertContext): void {
   }
 
   const spec: Record<string, unknown> = {};
-  let srcPath: PathSegment[] = ['spec', 'source'];
   const many = f.keys('spec', 'sources');
-  if (many.length > 0) {
-    srcPath = ['spec', 'sources', 0];
-    for (const i of many.slice(1)) f.consume(['spec', 'sources', i]);
-    if (many.length > 1) ctx.report(['spec', 'sources', 1], 'unmapped', `Sluice syncs one source: sources[1..${many.length - 1}] left out`);
-    else ctx.report(['spec', 'sources'], 'note', 'a single entry of spec.sources becomes spec.source');
-  }
-  const source: Record<string, unknown> = {};
-  for (const k of SOURCE_FIELDS) {
-    const v = f.string(...srcPath, k);
-    if (v !== undefined) source[k] = v;
-  }
-  const dir = mapped(ctx, [...srcPath, 'directory'], DIRECTORY_FIELDS);
-  if (dir !== undefined) source.directory = dir;
-  const kust = mapped(ctx, [...srcPath, 'kustomize'], KUSTOMIZE_FIELDS);
-  if (kust !== undefined) source.kustomize = kust;
-  const helm = mapped(ctx, [...srcPath, 'helm'], HELM_FIELDS);
-  if (helm !== undefined) {
-    const files = Array.isArray(helm.valueFiles) ? (helm.valueFiles as unknown[]) : [];
-    const refs = files.filter((v) => typeof v === 'string' && v.startsWith('$'));
-    if (refs.length > 0) {
-      helm.valueFiles = files.filter((v) => !refs.includes(v));
-      ctx.report([...srcPath, 'helm', 'valueFiles'], 'unmapped', `value files from another source (${refs.join(', ')}) need several sources, which Sluice does not sync yet: left out`);
-    }
-    source.helm = helm;
-  }
-  spec.source = source;
+  // Several sources (Argo CD's multi-source form) map one to one, `ref` and `$ref/values.yaml` included.
+  if (many.length > 0) spec.sources = many.map((i) => convertSource(ctx, ['spec', 'sources', i]));
+  else spec.source = convertSource(ctx, ['spec', 'source']);
 
   const destination: Record<string, unknown> = {};
   // Remote clusters are Argo CD's cluster Secrets, read as they are in fleet mode (src/fleet): kept as written.
@@ -107,13 +83,29 @@ export function convertArgoApplication(ctx: ConvertContext): void {
   f.take('operation');
   if (f.peek('operation') !== undefined) ctx.report(['operation'], 'note', 'a pending Argo CD operation is dropped: annotate the Application with sluice.dev/sync to sync now');
   for (const [path, why] of unreadWhy(ctx)) ctx.report(path, 'unmapped', `${why}: left out`);
-  // Sluice's Application keeps Argo CD's field names: spec.source is the source read (sources[0] too), and the kept
-  // syncOptions are renumbered, so a finding about one points at the list.
+  // Sluice's Application keeps Argo CD's field names and shape; the kept syncOptions are renumbered, so a finding
+  // about one points at the list.
   ctx.emit({ apiVersion: SLUICE_API, kind: 'Application', metadata, spec }, (path) => {
-    if (path[0] === 'spec' && path[1] === 'source') return [...srcPath, ...path.slice(2)];
     if (path[0] === 'spec' && path[1] === 'syncPolicy' && path[2] === 'syncOptions') return path.slice(0, 3);
     return [...path];
   });
+}
+
+/** One source, with Argo CD's field names (the same in Sluice). */
+function convertSource(ctx: ConvertContext, srcPath: PathSegment[]): Record<string, unknown> {
+  const f = ctx.fields;
+  const source: Record<string, unknown> = {};
+  for (const k of SOURCE_FIELDS) {
+    const v = f.string(...srcPath, k);
+    if (v !== undefined) source[k] = v;
+  }
+  const dir = mapped(ctx, [...srcPath, 'directory'], DIRECTORY_FIELDS);
+  if (dir !== undefined) source.directory = dir;
+  const kust = mapped(ctx, [...srcPath, 'kustomize'], KUSTOMIZE_FIELDS);
+  if (kust !== undefined) source.kustomize = kust;
+  const helm = mapped(ctx, [...srcPath, 'helm'], HELM_FIELDS);
+  if (helm !== undefined) source.helm = helm;
+  return source;
 }
 
 /** The listed fields of the map at `path`, as written; the map's other fields are left unread (reported later). */

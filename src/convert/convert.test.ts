@@ -24,7 +24,7 @@ const printed = (r: ConvertResult): { docs: unknown[]; errors: string[] } => {
 };
 
 describe('convert: the fixtures', () => {
-  it.each(['argo-rollouts.yaml', 'flagger-istio.yaml', 'flagger-nginx.yaml', 'flagger-gatewayapi.yaml', 'argocd-application.yaml'])('%s converts to manifests that pass lint', (name) => {
+  it.each(['argo-rollouts.yaml', 'flagger-istio.yaml', 'flagger-nginx.yaml', 'flagger-gatewayapi.yaml', 'argocd-application.yaml', 'flux.yaml'])('%s converts to manifests that pass lint', (name) => {
     const r = run(fixture(name));
     const out = printed(r);
     expect(out.errors).toEqual([]);
@@ -186,21 +186,30 @@ describe('convert: edge cases', () => {
     }
   });
 
-  it('an Argo CD Application for another cluster or with several sources reports what Sluice cannot do', () => {
-    const r = inline('apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x, namespace: argocd}\nspec:\n  sources:\n    - {repoURL: "https://g/x.git", path: a, helm: {valueFiles: [v.yaml]}}\n    - {repoURL: "https://g/y.git", ref: values}\n  destination: {server: "https://prod.example:6443", namespace: x}\n');
-    expect(findings(r, 'unmapped')).toEqual(['7 spec.sources[1]']);
-    expect(find(r, 'Application', 'x').spec).toEqual({ source: { repoURL: 'https://g/x.git', path: 'a', helm: { valueFiles: ['v.yaml'] } }, destination: { server: 'https://prod.example:6443', namespace: 'x' } });
+  it('an Argo CD Application for another cluster with several sources keeps them all, ref and $ref value files included', () => {
+    const r = inline('apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x, namespace: argocd}\nspec:\n  sources:\n    - {repoURL: "https://g/x.git", path: a, helm: {valueFiles: [v.yaml, $values/prod.yaml]}}\n    - {repoURL: "https://g/y.git", ref: values}\n  destination: {server: "https://prod.example:6443", namespace: x}\n');
+    expect(findings(r, 'unmapped')).toEqual([]);
+    expect(find(r, 'Application', 'x').spec).toEqual({
+      sources: [
+        { repoURL: 'https://g/x.git', path: 'a', helm: { valueFiles: ['v.yaml', '$values/prod.yaml'] } },
+        { repoURL: 'https://g/y.git', ref: 'values' },
+      ],
+      destination: { server: 'https://prod.example:6443', namespace: 'x' },
+    });
+    expect(convertExitCode(r)).toBe(0);
   });
 
-  it("an Argo CD Application's Helm sources keep Argo CD's field names (a Git path or a Helm repository chart); $ref value files are reported", () => {
+  it("an Argo CD Application's Helm sources keep Argo CD's field names (a Git path or a Helm repository chart); $ref value files go through", () => {
     const r = inline(
       'apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: h}\nspec:\n  source:\n    repoURL: "https://g/c.git"\n    path: charts/web\n    helm:\n      releaseName: web\n      valueFiles: [values-prod.yaml, $values/prod.yaml]\n      parameters: [{name: image.tag, value: "1.2"}]\n      valuesObject: {replicas: 2}\n      skipCrds: true\n      passCredentials: true\n  destination: {namespace: web}\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: repo}\nspec:\n  source: {repoURL: "https://charts.example", chart: web, targetRevision: 1.x}\n  destination: {namespace: web}\n',
     );
     expect(find(r, 'Application', 'h').spec).toEqual({
-      source: { repoURL: 'https://g/c.git', path: 'charts/web', helm: { releaseName: 'web', valueFiles: ['values-prod.yaml'], parameters: [{ name: 'image.tag', value: '1.2' }], valuesObject: { replicas: 2 }, skipCrds: true } },
+      source: { repoURL: 'https://g/c.git', path: 'charts/web', helm: { releaseName: 'web', valueFiles: ['values-prod.yaml', '$values/prod.yaml'], parameters: [{ name: 'image.tag', value: '1.2' }], valuesObject: { replicas: 2 }, skipCrds: true } },
       destination: { namespace: 'web' },
     });
-    expect(findings(r, 'unmapped')).toEqual(['10 spec.source.helm.valueFiles', '14 spec.source.helm.passCredentials']);
+    // With a single source a $ref names nothing: the converted Application does not validate, and says where.
+    expect(findings(r, 'unmapped')).toEqual(['14 spec.source.helm.passCredentials']);
+    expect(findings(r, 'error')).toEqual(['10 spec.source.helm.valueFiles[1]']);
     expect(find(r, 'Application', 'repo').spec).toMatchObject({ source: { repoURL: 'https://charts.example', chart: 'web', targetRevision: '1.x' } });
   });
 
@@ -342,7 +351,7 @@ describe('convert: the self-check', () => {
     expect(convertExitCode(r)).toBe(1);
   });
 
-  it('maps an Argo CD Application\'s spec.source back to the sources[0] it was read from', () => {
+  it('points a finding about a converted source at the source it was read from', () => {
     const r = inline('apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x}\nspec:\n  sources:\n    - repoURL: "https://g/x.git"\n      directory:\n        include: [a]\n  destination: {namespace: x}\n');
     expect(r.findings.filter((f) => f.severity === 'error').map((f) => `${f.line}:${f.column} ${f.field}`)).toEqual(['8:9 spec.sources[0].directory.include']);
   });
@@ -430,3 +439,44 @@ describe('convert: the self-check', () => {
     expect(bad.findings.filter((f) => f.severity === 'error').map((f) => `${f.line}:${f.column} ${f.field}: ${f.message}`)).toEqual(['14:42 spec.analysis.webhooks[0].url: must be an http(s) URL, got "tester.shop/check"']);
   });
 });
+
+describe('convert: Flux', () => {
+  it('turns Kustomizations and HelmReleases into Applications with their sources folded in, reporting what Sluice cannot do at its line', () => {
+    const r = run(fixture('flux.yaml'));
+    expect(r.manifests.map((m) => `${m.manifest.kind}/${m.manifest.metadata.name}`)).toEqual(['Application/apps-staging', 'Application/podinfo', 'Application/web']);
+    expect(find(r, 'Application', 'apps-staging').spec).toEqual({
+      source: { repoURL: 'https://git.example.com/platform/fleet-infra.git', targetRevision: 'main', path: 'apps/staging', kustomize: { images: ['podinfo=ghcr.io/stefanprodan/podinfo:6.7.0'] } },
+      destination: { namespace: 'staging' },
+      pollInterval: '1m',
+      credentials: { secretRef: { name: 'git-credentials' } },
+      syncPolicy: { automated: { prune: true, selfHeal: true } },
+      decryption: { provider: 'sops', secretRef: { name: 'sops-age' } },
+    });
+    expect(find(r, 'Application', 'podinfo').spec).toEqual({
+      source: { repoURL: 'https://stefanprodan.github.io/podinfo', chart: 'podinfo', targetRevision: '>=6.0.0 <7.0.0', helm: { releaseName: 'podinfo', valuesObject: { replicaCount: 2 }, namespace: 'podinfo' } },
+      destination: { namespace: 'podinfo' },
+      pollInterval: '5m',
+      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] },
+    });
+    // chartRef to an OCIRepository: its URL split into repository and chart; suspended: no automated sync.
+    expect(find(r, 'Application', 'web').spec).toEqual({ source: { repoURL: 'oci://registry.example.com/charts', chart: 'web', targetRevision: '1.x' }, destination: {}, pollInterval: '5m' });
+    expect(findings(r, 'unmapped')).toEqual(['15 spec.ignore', '31 spec.dependsOn', '41 spec.healthChecks', '73 spec.install.remediation', '77 spec.valuesFrom']);
+    expect(findings(r, 'error')).toEqual([]);
+    expect(printed(r).errors).toEqual([]);
+    expect(convertExitCode(r)).toBe(3);
+  });
+
+  it('needs the source a reconciler names among the files, and refuses kinds Sluice cannot read', () => {
+    const k = inline('apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: k, namespace: flux-system}\nspec:\n  sourceRef: {kind: GitRepository, name: missing}\n  path: ./x\n');
+    expect(r2(k)).toEqual(['5 spec.sourceRef: GitRepository "missing" is not among the converted files: its URL is needed to write the Application\'s source']);
+    expect(k.manifests).toEqual([]);
+    const bucket = inline('apiVersion: source.toolkit.fluxcd.io/v1\nkind: Bucket\nmetadata: {name: b}\nspec: {bucketName: x}\n');
+    expect(findings(bucket, 'unmapped')).toEqual(['1 (root)']);
+    const semver = inline('apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: g}\nspec: {url: "https://g/x.git", ref: {semver: ">=1.0.0"}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: k}\nspec: {sourceRef: {kind: GitRepository, name: g}, path: ./x, prune: false}\n');
+    expect(findings(semver, 'unmapped')).toEqual(['9 spec.sourceRef']);
+    expect(find(semver, 'Application', 'k').spec).toMatchObject({ source: { repoURL: 'https://g/x.git', path: 'x' }, syncPolicy: { automated: { prune: false, selfHeal: true } } });
+  });
+});
+
+const r2 = (r: ConvertResult): string[] => r.findings.filter((f) => f.severity === 'error').map((f) => `${f.line} ${f.field}: ${f.message}`);
+

@@ -1,4 +1,4 @@
-// `kubectl sluice convert`: Argo Rollouts, Argo CD and Flagger manifests → Sluice manifests, with every field that
+// `kubectl sluice convert`: Argo Rollouts, Argo CD, Flagger and Flux manifests → Sluice manifests, with every field that
 // could not be mapped reported at file:line:column. Other objects (Deployments, Services, Sluice objects) pass
 // through unchanged, so the output replaces the input files. Every converted object is checked with the lint library
 // before it is printed: a conversion that would not validate is an error, never a silent bad manifest. Pure.
@@ -10,6 +10,7 @@ import { convertArgoApplication } from './argocd.ts';
 import { convertArgoRollouts } from './argo-rollouts.ts';
 import { Fields } from './fields.ts';
 import { convertCanary, convertMetricTemplate } from './flagger.ts';
+import { convertFluxKustomization, convertFluxSource, convertHelmRelease, FLUX_SOURCE_GROUP } from './flux.ts';
 import type { ConvertContext, ConvertFinding, ConvertSeverity, Manifest, SourceIndex } from './types.ts';
 
 export type { ConvertFinding, ConvertSeverity, Manifest };
@@ -42,6 +43,9 @@ function converterFor(apiVersion: string, kind: string): Converter | 'pass' | 'u
     if (kind === 'MetricTemplate') return convertMetricTemplate;
     return 'unsupported';
   }
+  if (group === FLUX_SOURCE_GROUP) return kind === 'GitRepository' || kind === 'HelmRepository' || kind === 'OCIRepository' ? convertFluxSource : 'unsupported';
+  if (group === 'kustomize.toolkit.fluxcd.io') return kind === 'Kustomization' ? convertFluxKustomization : 'unsupported';
+  if (group === 'helm.toolkit.fluxcd.io') return kind === 'HelmRelease' ? convertHelmRelease : 'unsupported';
   return 'pass';
 }
 
