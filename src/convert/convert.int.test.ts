@@ -196,4 +196,26 @@ describe('kubectl sluice convert: the converted manifests apply and run', () => 
     // directory.recurse was kept: the nested file was applied too, into the namespace CreateNamespace=true made.
     expect((await kubectl(['get', 'configmap/guestbook-ui', 'service/guestbook', '-n', GUESTBOOK_NS, '-o', 'name'])).stdout).toBe('configmap/guestbook-ui\nservice/guestbook\n');
   }, 180_000);
+
+  it('converts a Flux GitRepository and Kustomization, and the converted Application syncs the path into the cluster', async () => {
+    const url = await git.createRepo('flux');
+    await git.commit('flux', { 'apps/staging/settings.yaml': stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'flux-settings' }, data: { env: 'staging' } }) });
+    const flux = [
+      { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name: 'repo', namespace: ns }, spec: { interval: '1m', url, ref: { branch: 'main' } } },
+      { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'staging', namespace: ns }, spec: { interval: '10m', sourceRef: { kind: 'GitRepository', name: 'repo' }, path: './apps/staging', prune: true, targetNamespace: ns } },
+    ];
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-convert-'));
+    const file = join(dir, 'flux.yaml');
+    await writeFile(file, flux.map((o) => stringify(o)).join('---\n'));
+    const res = await sluice(['convert', file]);
+    await rm(dir, { recursive: true, force: true });
+    expect(res.code).toBe(0);
+    const applied = await kubectl(['apply', '--server-side', '-f', '-'], res.stdout);
+    expect({ code: applied.code, stderr: applied.stderr }).toEqual({ code: 0, stderr: '' });
+    await waitFor('the converted Kustomization Synced and Healthy', async () => {
+      const st = (await client.get<App>(R.application, ns, 'staging')).status;
+      return st?.sync?.status === 'Synced' && st.health?.status === 'Healthy';
+    }, 90_000);
+    expect((await kubectl(['get', 'configmap/flux-settings', '-n', ns, '-o', 'jsonpath={.data.env}'])).stdout).toBe('staging');
+  }, 180_000);
 });
