@@ -12,13 +12,12 @@ import { applyManifest } from '../gitops/apply/apply.ts';
 import { SopsDecryptor } from '../gitops/decrypt/sops.ts';
 import { drifted, normalize } from '../gitops/diff/drift.ts';
 import { plan as makePlan, pruneVerdict, refString, type ObjectRef } from '../gitops/plan/plan.ts';
-import { ClusterCapabilities } from '../gitops/render/cache.ts';
-import { renderChartArchive, type HelmContext } from '../gitops/render/helm.ts';
-import type { RenderedManifest } from '../gitops/render/yaml.ts';
 import { HelmRepository } from '../gitops/source/helmrepo.ts';
-import { render } from '../gitops/render/render.ts';
-import { readCredentials } from '../gitops/source/credentials.ts';
-import { GitSource, normalizePath } from '../gitops/source/git.ts';
+import { GitSource } from '../gitops/source/git.ts';
+import { decryptRendered } from '../gitops/sync.ts';
+import type { SyncDeps } from '../gitops/sync-shared.ts';
+import { CachedRenderer, checkSources } from '../gitops/sync-source.ts';
+import { createLogger } from '../log/logger.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { Discovery } from '../kube/discovery.ts';
 import { isNotFound } from '../kube/errors.ts';
@@ -35,6 +34,7 @@ export interface ObjectChange {
 }
 
 export interface AppDiff {
+  /** The revision rendered; with several sources, theirs in spec order, comma-separated. */
   commit: string;
   changes: ObjectChange[];
   /** Planned objects already as Git says. */
@@ -64,30 +64,16 @@ async function getLive(client: KubeClient, rt: ResourceType, ref: ObjectRef): Pr
  */
 export async function diffApplication(client: KubeClient, app: Application, opts: { cacheDir: string; prune?: boolean }): Promise<AppDiff> {
   const id = { namespace: app.metadata.namespace ?? '', name: app.metadata.name ?? '' };
-  const src = app.spec.source;
-  // Several sources (spec.sources) are rendered by the operator only so far.
-  if (src === undefined) throw new Error('app diff: spec.sources is not supported here yet; the operator syncs it');
-  const ref = app.spec.credentials?.secretRef;
-  const creds = ref === undefined ? undefined : await readCredentials(client, ref.namespace ?? id.namespace, ref.name);
-  // A chart is templated as the operator does: the Application's release defaults and the cluster's versions.
-  const helm = async (): Promise<HelmContext> => ({ releaseName: id.name, namespace: app.spec.destination.namespace ?? id.namespace, ...(await new ClusterCapabilities(client).get()) });
-  let rendered: { manifests: RenderedManifest[] };
-  let commit: string;
-  if (src.chart !== undefined) {
-    const charts = new HelmRepository();
-    const v = await charts.resolve(src.repoURL, src.chart, src.targetRevision, creds);
-    commit = v.version;
-    rendered = { manifests: await renderChartArchive(await charts.archive(src.repoURL, v, creds), src.chart, src.helm ?? {}, await helm()) };
-  } else {
-    const source = new GitSource({ cacheDir: opts.cacheDir });
-    commit = await source.ensure(src.repoURL, await source.resolve(src.repoURL, src.targetRevision, creds), creds);
-    const path = normalizePath(src.path);
-    const files = await source.readFiles(src.repoURL, commit, path);
-    rendered = await render({ source: src, path, files, readRepo: () => source.readFiles(src.repoURL, commit, ''), helm });
-    // SOPS objects decrypted as the operator decrypts them (the caller reads the key Secret); shown masked below.
-    const texts = async (): Promise<{ path: string; text: string }[]> => (await source.readFiles(src.repoURL, commit, '')).map((f) => ({ path: f.path, text: Buffer.from(f.content).toString('utf8') }));
-    rendered = { manifests: await new SopsDecryptor(client).decrypt(rendered.manifests, app.spec.decryption, id.namespace, texts) };
-  }
+  // The operator's own source check, render (several sources, `$ref` value files, charts from repositories) and SOPS
+  // decryption, so the diff is of what the sync would render.
+  const git = new GitSource({ cacheDir: opts.cacheDir });
+  const deps: SyncDeps = { client, discovery: new Discovery(client), source: git, charts: new HelmRepository() };
+  const revisions = await checkSources(deps, app, app, id, { inSync: new Map() }, 0, createLogger({ level: 'silent' }));
+  if (!Array.isArray(revisions)) throw new Error(`${revisions.field !== undefined ? `${revisions.field}: ` : ''}${revisions.error.message}`);
+  const out = await decryptRendered(git, new SopsDecryptor(client), app, id, revisions, await new CachedRenderer(deps).render(app, id, revisions));
+  if (!out.ok) throw new Error(`the sync would fail before applying anything: ${out.error}`);
+  const rendered = { manifests: out.manifests };
+  const commit = revisions.join(',');
 
   const discovery = new Discovery(client);
   await discovery.resolveAll(rendered.manifests.map((m) => ({ apiVersion: m.manifest.apiVersion, kind: m.manifest.kind })));
@@ -106,7 +92,7 @@ export async function diffApplication(client: KubeClient, app: Application, opts
 
   const changes: ObjectChange[] = [];
   let unchanged = 0;
-  const short = commit.slice(0, 7);
+  const short = shortRevisions(commit);
   for (const obj of p.apply) {
     const rt = await discovery.resolve(obj.manifest.apiVersion, obj.manifest.kind);
     const live = rt === undefined ? undefined : await getLive(client, rt, obj.ref);
@@ -140,9 +126,12 @@ export function hasChanges(d: Pick<AppDiff, 'changes'>): boolean {
   return d.changes.some((c) => c.action !== 'keep');
 }
 
+/** A revision as people read it: a commit's first 7 characters; several sources' revisions comma-separated. */
+const shortRevisions = (commit: string): string => commit.split(',').map((r) => r.slice(0, 7)).join(',');
+
 /** The diff as text: a header per object, then its unified diff (or what happens to it). */
 export function renderAppDiff(d: AppDiff): string {
-  if (d.changes.length === 0) return `in sync with ${d.commit.slice(0, 7)}: ${d.unchanged} object(s), nothing to change\n`;
+  if (d.changes.length === 0) return `in sync with ${shortRevisions(d.commit)}: ${d.unchanged} object(s), nothing to change\n`;
   return d.changes
     .map((c) => {
       const head = `===== ${c.action}: ${refString(c.ref)} =====\n`;

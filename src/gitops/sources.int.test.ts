@@ -16,6 +16,7 @@ import type { KubeObject } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { R } from '../kube/resource.ts';
 import { REFRESH_ANNOTATION } from './sync.ts';
+import { sluice } from '../../test/support/plugin.ts';
 
 process.env.SLUICE_HELM = join(process.env.SLUICE_TEST_BIN_DIR ?? '', 'helm');
 
@@ -89,6 +90,9 @@ describe('several sources', () => {
     expect(s.resources?.map((r) => r.name).sort()).toEqual(['plain-extra', 'shop-extra', 'shop-kept', 'shop-settings']);
     expect((await cm('shop-settings'))?.data).toMatchObject({ color: 'purple', message: 'from-config', replicas: '1' });
     expect(s.history?.at(-1)?.revisions).toEqual([a1, b1, b1]);
+    // `kubectl sluice app diff` renders the sources as the sync does ($values included): nothing to change.
+    const short = [a1, b1, b1].map((c) => c.slice(0, 7)).join(',');
+    expect(await sluice(['app', 'diff', 'shop', '-n', ns, '--exit-code'])).toMatchObject({ code: 0, stdout: `in sync with ${short}: 4 object(s), nothing to change\n` });
 
     // A commit to the values repository only: the chart's object follows.
     const b2 = await git.commit('config', { 'env/prod.yaml': 'color: red\nmessage: from-config\n' });

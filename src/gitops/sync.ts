@@ -13,7 +13,7 @@ import type { Logger } from '../log/logger.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { decideSync, type SyncDecision } from './decide.ts';
 import { plan as makePlan, type AppId, type ObjectRef, type Plan } from './plan/plan.ts';
-import { SourceError } from './source/git.ts';
+import { SourceError, type GitSource } from './source/git.ts';
 import { runSync } from './sync-apply.ts';
 import { compareAll } from './sync-compare.ts';
 import { COMPARISON_ERROR, SYNC_ANNOTATION, syncRequestPrunes, WAVE_POLL_MS, type AppMemory, type Compared, type SyncDeps, type SyncOutcome } from './sync-shared.ts';
@@ -114,27 +114,8 @@ export class Syncer {
   }
 
   /** The render with SOPS objects decrypted; a failure is a render failure naming the file (nothing applied or pruned). */
-  private async decrypt(app: Application, id: AppId, revisions: string[], rendered: Rendered): Promise<Rendered> {
-    if (!rendered.ok) return rendered;
-    // The committed SOPS documents are read from the Git sources at the revisions rendered (charts from a Helm
-    // repository hold none that Sluice decrypts).
-    const texts = async (): Promise<{ path: string; text: string }[]> => {
-      const git = appSources(app.spec).flatMap((src, i) => (src.chart === undefined && revisions[i] !== undefined ? [{ src, rev: revisions[i] }] : []));
-      let files: { path: string; content: Uint8Array }[];
-      try {
-        files = (await Promise.all(git.map(({ src, rev }) => this.d.source.readFiles(src.repoURL, rev, '')))).flat();
-      } catch (err) {
-        if (err instanceof SourceError) throw new DecryptionError(`reading the sources for their SOPS files: ${err.message}`);
-        throw err;
-      }
-      return files.filter((f) => /\.(ya?ml|json)$/i.test(f.path)).map((f) => ({ path: f.path, text: Buffer.from(f.content).toString('utf8') }));
-    };
-    try {
-      return { ok: true, manifests: await this.sops.decrypt(rendered.manifests, app.spec.decryption, id.namespace, texts) };
-    } catch (err) {
-      if (err instanceof DecryptionError) return { ok: false, error: `decryption: ${err.message}` };
-      throw err;
-    }
+  private decrypt(app: Application, id: AppId, revisions: string[], rendered: Rendered): Promise<Rendered> {
+    return decryptRendered(this.d.source, this.sops, app, id, revisions, rendered);
   }
 
   /** What to apply and prune; kinds are looked up first so namespaced-ness is known. */
@@ -201,4 +182,31 @@ function decide(t: Turn, commit: string, outOfSync: boolean): SyncDecision {
     },
     nowMs: Date.now(),
   });
+}
+
+/**
+ * A render with its SOPS objects decrypted (the sync's and `kubectl sluice app diff`'s); a failure is a render failure
+ * naming the file, so nothing is applied or pruned.
+ */
+export async function decryptRendered(source: GitSource, sops: SopsDecryptor, app: Application, id: AppId, revisions: string[], rendered: Rendered): Promise<Rendered> {
+  if (!rendered.ok) return rendered;
+  // The committed SOPS documents are read from the Git sources at the revisions rendered (charts from a Helm
+  // repository hold none that Sluice decrypts).
+  const texts = async (): Promise<{ path: string; text: string }[]> => {
+    const git = appSources(app.spec).flatMap((src, i) => (src.chart === undefined && revisions[i] !== undefined ? [{ src, rev: revisions[i] }] : []));
+    let files: { path: string; content: Uint8Array }[];
+    try {
+      files = (await Promise.all(git.map(({ src, rev }) => source.readFiles(src.repoURL, rev, '')))).flat();
+    } catch (err) {
+      if (err instanceof SourceError) throw new DecryptionError(`reading the sources for their SOPS files: ${err.message}`);
+      throw err;
+    }
+    return files.filter((f) => /\.(ya?ml|json)$/i.test(f.path)).map((f) => ({ path: f.path, text: Buffer.from(f.content).toString('utf8') }));
+  };
+  try {
+    return { ok: true, manifests: await sops.decrypt(rendered.manifests, app.spec.decryption, id.namespace, texts) };
+  } catch (err) {
+    if (err instanceof DecryptionError) return { ok: false, error: `decryption: ${err.message}` };
+    throw err;
+  }
 }
