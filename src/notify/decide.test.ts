@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { loadConfig } from './config.ts';
 import { MAX_NOTIFIED_KEYS, NOTIFIED_ANNOTATION, notifiedKeys, owed, rolloutTriggers, subscriptions, withNotified } from './decide.ts';
@@ -118,6 +118,34 @@ describe('the delivery queue', () => {
     q2.add({ key: 'p', run: () => (permanent++, Promise.reject(new DeliveryError('refused', false))) });
     await q2.drained();
     expect({ permanent, gaveUp }).toEqual({ permanent: 1, gaveUp: ['p'] });
+  });
+
+  it("with the default backoff, a receiver down for 60 s gets the message once after it returns (simulated clock)", async () => {
+    jest.useFakeTimers({ now: 0 });
+    try {
+      const gaveUp: string[] = [];
+      const q = new DeliveryQueue({ onGiveUp: (j) => gaveUp.push(j.key) }); // the default backoff: 1 s doubling to 30 s, 12 attempts
+      let delivered = 0;
+      const attempts: number[] = [];
+      const run = (): Promise<void> => {
+        attempts.push(Date.now());
+        if (Date.now() < 60_000) return Promise.reject(new DeliveryError('connect ECONNREFUSED', true));
+        delivered++;
+        return Promise.resolve();
+      };
+      q.add({ key: 'm', run });
+      for (let t = 0; t < 200 && delivered === 0; t++) await jest.advanceTimersByTimeAsync(1000);
+      expect(delivered).toBe(1);
+      expect(attempts.filter((at) => at >= 60_000)).toHaveLength(1); // once after the return, never twice
+      expect(attempts.length).toBeGreaterThan(4); // retried all along the outage
+      expect(Date.now()).toBeLessThan(60_000 + 36_000); // within one capped backoff (30 s, +20 % jitter) of the return
+      await jest.advanceTimersByTimeAsync(300_000);
+      expect(delivered).toBe(1);
+      expect(gaveUp).toEqual([]);
+      q.stop();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('is bounded', () => {
