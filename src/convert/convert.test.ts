@@ -2,26 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { lint } from '../lint/lint.ts';
-import { convert, convertExitCode, toYaml, type ConvertResult, type Manifest } from './convert.ts';
+import { convertExitCode, toYaml, type ConvertResult, type Manifest } from './convert.ts';
 import { Fields } from './fields.ts';
-import { weightLadder } from './flagger.ts';
-
-const DIR = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'convert');
-const fixture = (name: string): { path: string; text: string } => ({ path: name, text: readFileSync(join(DIR, name), 'utf8') });
-const run = (...files: { path: string; text: string }[]): ConvertResult => convert(files);
-const inline = (text: string): ConvertResult => convert([{ path: 'in.yaml', text }]);
-const findings = (r: ConvertResult, severity: string): string[] => r.findings.filter((f) => f.severity === severity).map((f) => `${f.line} ${f.field}`);
-const find = (r: ConvertResult, kind: string, name: string): Manifest => {
-  const m = r.manifests.find((x) => x.manifest.kind === kind && x.manifest.metadata.name === name)?.manifest;
-  if (m === undefined) throw new Error(`no ${kind}/${name} in ${r.manifests.map((x) => `${x.manifest.kind}/${x.manifest.metadata.name}`).join(', ')}`);
-  return m;
-};
-/** What `kubectl sluice convert` prints, read back: every document, and what lint says about it. */
-const printed = (r: ConvertResult): { docs: unknown[]; errors: string[] } => {
-  const text = toYaml(r);
-  return { docs: parseAllDocuments(text).map((d) => d.toJS() as unknown), errors: lint([{ path: 'out.yaml', text }]).findings.filter((f) => f.severity === 'error').map((f) => `${f.field}: ${f.message}`) };
-};
+import { FIXTURES, find, findings, fixture, inline, printed, run } from './testing.ts';
 
 describe('convert: the fixtures', () => {
   it.each(['argo-rollouts.yaml', 'flagger-istio.yaml', 'flagger-nginx.yaml', 'flagger-gatewayapi.yaml', 'argocd-application.yaml', 'flux.yaml'])('%s converts to manifests that pass lint', (name) => {
@@ -55,7 +38,7 @@ describe('convert: the fixtures', () => {
   });
 
   it('Argo Rollouts objects that use only what Sluice supports convert with exit 0, changing only apiVersion', () => {
-    const source = readFileSync(join(DIR, '..', 'api', 'rollout-canary-istio.yaml'), 'utf8');
+    const source = readFileSync(join(FIXTURES, '..', 'api', 'rollout-canary-istio.yaml'), 'utf8');
     const r = inline(source);
     expect(r.findings).toEqual([]);
     expect(convertExitCode(r)).toBe(0);
@@ -221,16 +204,6 @@ describe('convert: edge cases', () => {
   });
 });
 
-describe('Flagger weights', () => {
-  it('steps up by stepWeight until maxWeight is reached, passing it as Flagger does; stepWeights as listed', () => {
-    expect(weightLadder(undefined, 10, 50)).toEqual([10, 20, 30, 40, 50]);
-    expect(weightLadder(undefined, 20, 50)).toEqual([20, 40, 60]);
-    expect(weightLadder(undefined, 30, undefined)).toEqual([30, 60, 90, 100]);
-    expect(weightLadder([1, 2, 10, 80], undefined, undefined)).toEqual([1, 2, 10, 80]);
-    expect(weightLadder(undefined, undefined, 50)).toEqual([]);
-  });
-});
-
 describe('Fields', () => {
   it('reports an unread map once, as high up as possible, and only the unread parts of a read one', () => {
     const f = new Fields({ a: { b: 1, c: { d: 2 } }, e: [1, { g: 3 }], h: { i: 1 } });
@@ -242,18 +215,10 @@ describe('Fields', () => {
   });
 });
 
-describe('convert: Flagger service metadata', () => {
-  it('reports service.primary metadata when the stable Service is the apex one (nginx)', () => {
-    const r = inline('apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: a}\nspec:\n  provider: nginx\n  targetRef: {kind: Deployment, name: a}\n  ingressRef: {name: a}\n  service:\n    port: 80\n    primary: {labels: {tier: stable}}\n    canary: {labels: {tier: canary}}\n  analysis: {interval: 1m, stepWeight: 50}\n');
-    expect(findings(r, 'unmapped')).toEqual(['10 spec.service.primary']);
-    expect(find(r, 'Service', 'a-canary').metadata.labels).toEqual({ tier: 'canary' });
-  });
-});
-
 describe('convert: nothing dropped silently', () => {
   // A field Flagger or Argo CD may add tomorrow, put anywhere in the objects: each must come back as unmapped.
   const inject = (name: string, kind: string, paths: (string | number)[][]): ConvertResult => {
-    const docs = parseAllDocuments(readFileSync(join(DIR, name), 'utf8'));
+    const docs = parseAllDocuments(readFileSync(join(FIXTURES, name), 'utf8'));
     const doc = docs.find((d) => d.get('kind') === kind);
     for (const p of paths) doc?.setIn([...p, 'zzzUnknown'], 1);
     return inline(docs.map((d) => d.toString()).join(''));
@@ -269,40 +234,6 @@ describe('convert: nothing dropped silently', () => {
     const r = inject(name, kind, paths.map((p) => [...p]));
     const reported = r.findings.filter((f) => f.severity === 'unmapped' && f.field.endsWith('zzzUnknown')).map((f) => f.field);
     expect(reported.sort()).toEqual(paths.map((p) => [...p, 'zzzUnknown'].map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('')).sort());
-  });
-});
-
-describe('convert: Flagger A/B', () => {
-  it('turns the header match of an A/B Canary into a header route step for `iterations` intervals', () => {
-    const r = inline(`apiVersion: flagger.app/v1beta1
-kind: Canary
-metadata: {name: ab}
-spec:
-  provider: istio
-  targetRef: {kind: Deployment, name: ab}
-  service: {port: 80}
-  analysis:
-    interval: 1m
-    threshold: 2
-    iterations: 10
-    match:
-      - headers:
-          x-canary: {exact: insider}
-          cookie: {suffix: "; beta=1"}
-      - sourceLabels: {app: tester}
-    metrics:
-      - {name: request-success-rate, thresholdRange: {min: 99}, interval: 1m}
-`);
-    expect(findings(r, 'unmapped')).toEqual(['16 spec.analysis.match[1]']);
-    const canary = (find(r, 'Rollout', 'ab').spec as { strategy: { canary: Record<string, unknown> } }).strategy.canary;
-    expect(canary.trafficRouting).toEqual({ istio: { virtualService: { name: 'ab' } }, managedRoutes: [{ name: 'ab-test' }] });
-    expect(canary.steps).toEqual([
-      { setCanaryScale: { weight: 100 } },
-      { setHeaderRoute: { name: 'ab-test', match: [{ headerName: 'x-canary', headerValue: { exact: 'insider' } }, { headerName: 'cookie', headerValue: { regex: '.*; beta=1$' } }] } },
-      { pause: { duration: '10m' } },
-      { setHeaderRoute: { name: 'ab-test' } },
-    ]);
-    expect(printed(r).errors).toEqual([]);
   });
 });
 
@@ -439,44 +370,3 @@ describe('convert: the self-check', () => {
     expect(bad.findings.filter((f) => f.severity === 'error').map((f) => `${f.line}:${f.column} ${f.field}: ${f.message}`)).toEqual(['14:42 spec.analysis.webhooks[0].url: must be an http(s) URL, got "tester.shop/check"']);
   });
 });
-
-describe('convert: Flux', () => {
-  it('turns Kustomizations and HelmReleases into Applications with their sources folded in, reporting what Sluice cannot do at its line', () => {
-    const r = run(fixture('flux.yaml'));
-    expect(r.manifests.map((m) => `${m.manifest.kind}/${m.manifest.metadata.name}`)).toEqual(['Application/apps-staging', 'Application/podinfo', 'Application/web']);
-    expect(find(r, 'Application', 'apps-staging').spec).toEqual({
-      source: { repoURL: 'https://git.example.com/platform/fleet-infra.git', targetRevision: 'main', path: 'apps/staging', kustomize: { images: ['podinfo=ghcr.io/stefanprodan/podinfo:6.7.0'] } },
-      destination: { namespace: 'staging' },
-      pollInterval: '1m',
-      credentials: { secretRef: { name: 'git-credentials' } },
-      syncPolicy: { automated: { prune: true, selfHeal: true } },
-      decryption: { provider: 'sops', secretRef: { name: 'sops-age' } },
-    });
-    expect(find(r, 'Application', 'podinfo').spec).toEqual({
-      source: { repoURL: 'https://stefanprodan.github.io/podinfo', chart: 'podinfo', targetRevision: '>=6.0.0 <7.0.0', helm: { releaseName: 'podinfo', valuesObject: { replicaCount: 2 }, namespace: 'podinfo' } },
-      destination: { namespace: 'podinfo' },
-      pollInterval: '5m',
-      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] },
-    });
-    // chartRef to an OCIRepository: its URL split into repository and chart; suspended: no automated sync.
-    expect(find(r, 'Application', 'web').spec).toEqual({ source: { repoURL: 'oci://registry.example.com/charts', chart: 'web', targetRevision: '1.x' }, destination: {}, pollInterval: '5m' });
-    expect(findings(r, 'unmapped')).toEqual(['15 spec.ignore', '31 spec.dependsOn', '41 spec.healthChecks', '73 spec.install.remediation', '77 spec.valuesFrom']);
-    expect(findings(r, 'error')).toEqual([]);
-    expect(printed(r).errors).toEqual([]);
-    expect(convertExitCode(r)).toBe(3);
-  });
-
-  it('needs the source a reconciler names among the files, and refuses kinds Sluice cannot read', () => {
-    const k = inline('apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: k, namespace: flux-system}\nspec:\n  sourceRef: {kind: GitRepository, name: missing}\n  path: ./x\n');
-    expect(r2(k)).toEqual(['5 spec.sourceRef: GitRepository "missing" is not among the converted files: its URL is needed to write the Application\'s source']);
-    expect(k.manifests).toEqual([]);
-    const bucket = inline('apiVersion: source.toolkit.fluxcd.io/v1\nkind: Bucket\nmetadata: {name: b}\nspec: {bucketName: x}\n');
-    expect(findings(bucket, 'unmapped')).toEqual(['1 (root)']);
-    const semver = inline('apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: g}\nspec: {url: "https://g/x.git", ref: {semver: ">=1.0.0"}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: k}\nspec: {sourceRef: {kind: GitRepository, name: g}, path: ./x, prune: false}\n');
-    expect(findings(semver, 'unmapped')).toEqual(['9 spec.sourceRef']);
-    expect(find(semver, 'Application', 'k').spec).toMatchObject({ source: { repoURL: 'https://g/x.git', path: 'x' }, syncPolicy: { automated: { prune: false, selfHeal: true } } });
-  });
-});
-
-const r2 = (r: ConvertResult): string[] => r.findings.filter((f) => f.severity === 'error').map((f) => `${f.line} ${f.field}: ${f.message}`);
-

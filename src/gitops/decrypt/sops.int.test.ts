@@ -46,6 +46,13 @@ async function filesSince(dir: string, since: number, out: string[] = []): Promi
 }
 
 describe('SOPS decryption', () => {
+  /** An Application of `path` in `repo` whose SOPS objects are decrypted with the age keys of Secret `keys`. */
+  const sopsApplication = (name: string, repo: string, path: string, keys: string, syncPolicy: object): object => ({
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'Application',
+    metadata: { name, namespace: ns },
+    spec: { source: { repoURL: repo, targetRevision: 'main', path }, destination: { namespace: ns }, decryption: { provider: 'sops', secretRef: { name: keys } }, syncPolicy, pollInterval: '10s' },
+  });
   let ns: string;
   let git: GitServer;
   let op: AppOperator;
@@ -90,18 +97,7 @@ describe('SOPS decryption', () => {
     expect(encrypted).not.toContain(plaintext);
     const c1 = await git.commit('secrets', { 'app/secret.enc.yaml': encrypted, 'app/cm.yaml': cmYaml('settings', 'one'), 'app/old.yaml': cmYaml('old', 'x') });
     expect((await kubectl(['apply', '-f', '-'], keySecret(key))).code).toBe(0);
-    const spec = {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'Application',
-      metadata: { name: 'secrets', namespace: ns },
-      spec: {
-        source: { repoURL: repo, targetRevision: 'main', path: 'app' },
-        destination: { namespace: ns },
-        decryption: { provider: 'sops', secretRef: { name: 'sops-age' } },
-        syncPolicy: { automated: { prune: true } },
-        pollInterval: '10s',
-      },
-    };
+    const spec = sopsApplication('secrets', repo, 'app', 'sops-age', { automated: { prune: true } });
     const t0 = Date.now();
     expect((await kubectl(['apply', '--server-side', '-f', '-'], stringify(spec))).code).toBe(0);
     await waitFor('synced', async () => {
@@ -174,17 +170,7 @@ describe('SOPS decryption', () => {
     });
     await kubectl(['delete', 'secret', '-n', ns, 'sops-kz', '--ignore-not-found']);
     expect((await kubectl(['apply', '-f', '-'], keySecret(key).replace('name: sops-age', 'name: sops-kz'))).code).toBe(0);
-    const spec = {
-      apiVersion: 'sluice.dev/v1alpha1',
-      kind: 'Application',
-      metadata: { name: 'kz', namespace: ns },
-      spec: {
-        source: { repoURL: repo, targetRevision: 'main', path: 'prod' },
-        destination: { namespace: ns },
-        decryption: { provider: 'sops', secretRef: { name: 'sops-kz' } },
-        syncPolicy: { automated: {} },
-      },
-    };
+    const spec = sopsApplication('kz', repo, 'prod', 'sops-kz', { automated: {} });
     expect((await kubectl(['apply', '--server-side', '-f', '-'], stringify(spec))).code).toBe(0);
     const kz = (): Promise<App> => client.get<App>(R.application, ns, 'kz');
     await waitFor('synced', async () => (await kz()).status?.operationState?.phase === 'Succeeded' && (await kz()).status?.sync?.revision === c1, 60_000).catch(async (e: unknown) => {

@@ -10,6 +10,7 @@ import { createNamespace, deleteNamespace, kubeconfigPath, kubectl, waitFor } fr
 import { installCrds } from '../../../test/support/crds.ts';
 import { startOperator, type OperatorProcess } from '../../../test/support/operator-process.ts';
 import { testClient } from '../../../test/support/operator.ts';
+import { rolloutManifest } from '../../../test/support/rollouts.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { R, type ResourceType } from '../../kube/resource.ts';
 import type { LeaseObject } from '../leader.ts';
@@ -22,18 +23,11 @@ const LEASE_S = 6;
 
 type Obj = KubeObject & { status?: { phase?: string; stableRS?: string; currentPodHash?: string } };
 
-const rollout = (name: string, version: string): object => ({
-  apiVersion: 'sluice.dev/v1alpha1',
-  kind: 'Rollout',
-  metadata: { name },
-  spec: {
-    replicas: 2,
-    selector: { matchLabels: { app: name } },
-    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `registry.invalid/${name}:${version}` }] } },
-    // A replica-ratio canary (no router): scale the canary to half, hold, then finish.
-    strategy: { canary: { scaleDownDelaySeconds: 0, steps: [{ setWeight: 50 }, { pause: { duration: 2 } }] } },
-  },
-});
+// A replica-ratio canary (no router) of 2 pods: scale the canary to half, hold, then finish.
+const rollout = (name: string, version: string): object => {
+  const m = rolloutManifest(name, version, { scaleDownDelaySeconds: 0, steps: [{ setWeight: 50 }, { pause: { duration: 2 } }] }) as { spec: object };
+  return { ...m, spec: { ...m.spec, replicas: 2 } };
+};
 const application = (name: string, ns: string): object => ({
   apiVersion: 'sluice.dev/v1alpha1',
   kind: 'Application',
