@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, usage, type Config } from './config/config.ts';
 import { registerControllers } from './controllers.ts';
 import { applicationWebhook } from './gitops/controller.ts';
-import { handleApproval, SeenSignatures } from './approval/approve.ts';
+import { approvalReplayGuard, handleApproval } from './approval/approve.ts';
 import { handleWebhook } from './gitops/webhook/webhook.ts';
 import { ROLLOUT_FIELD_MANAGER } from './rollout/controller.ts';
 import { KubeClient } from './kube/client.ts';
@@ -67,7 +67,7 @@ export async function runOperator(config: Config): Promise<number> {
   const hook = applicationWebhook(manager, client, { github: process.env.SLUICE_WEBHOOK_GITHUB_SECRET, gitlab: process.env.SLUICE_WEBHOOK_GITLAB_SECRET, generic: process.env.SLUICE_WEBHOOK_SECRET });
   // Signed approvals of paused Rollouts; a signature is good once (per replica: a replay elsewhere is still bound to
   // the revision and step it names).
-  const approvals = { client, log, seen: new SeenSignatures(), fieldManager: ROLLOUT_FIELD_MANAGER };
+  const approvals = { client, log, seen: approvalReplayGuard(), fieldManager: ROLLOUT_FIELD_MANAGER };
   const probes = await startProbeServer({
     host,
     port: Number(port),

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import type { RolloutStatus } from '../api/rollout/schema.ts';
 import { ROLLOUT_FIELD_MANAGER } from '../rollout/controller.ts';
 import { startProbeServer } from '../server/http.ts';
-import { APPROVAL_SECRET_ANNOTATION, handleApproval, SeenSignatures, signApproval } from './approve.ts';
+import { APPROVAL_SECRET_ANNOTATION, approvalReplayGuard, handleApproval, signApproval } from './approve.ts';
 
 const SECRET = 'chat-ops-key';
 
@@ -25,7 +25,7 @@ describe('signed approvals (POST /api/approve)', () => {
     ns = await createNamespace('approve');
     op = await runOperator(ns);
     ({ apply, rollout } = helpers(ns, op.client));
-    const seen = new SeenSignatures();
+    const seen = approvalReplayGuard();
     const server = await startProbeServer({ host: '127.0.0.1', port: 0, registry: new Registry(), healthy: () => true, ready: () => true, approve: (req, res) => handleApproval(req, res, { client: op.client, log: testLogger(), seen, fieldManager: ROLLOUT_FIELD_MANAGER }) });
     base = `http://127.0.0.1:${server.port}`;
     close = server.close;

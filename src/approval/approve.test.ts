@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { APPROVAL_WINDOW_MS, checkApproval, SeenSignatures, signApproval, type Approval } from './approve.ts';
+import { APPROVAL_WINDOW_MS, approvalReplayGuard, checkApproval, signApproval, type Approval } from './approve.ts';
 
 const NOW = Date.parse('2026-12-02T20:00:00Z');
 const approval: Approval = { namespace: 'shop', rollout: 'web', revision: 'abc', step: 2, timestamp: NOW / 1000 };
@@ -25,9 +25,9 @@ describe('signed approvals', () => {
   });
 
   it('refuses a replay, another revision or step, a rollout not paused or aborted', () => {
-    const seen = new SeenSignatures();
-    seen.add(base.signature, NOW);
-    expect(checkApproval({ ...base, seen: seen.asSet() })).toMatchObject({ ok: false, status: 409, reason: 'this approval was already used' });
+    const seen = approvalReplayGuard(() => NOW);
+    seen.admit([base.signature]);
+    expect(checkApproval({ ...base, seen })).toMatchObject({ ok: false, status: 409, reason: 'this approval was already used' });
     expect(checkApproval({ ...base, status: { ...paused, currentStepIndex: 3 } })).toMatchObject({ ok: false, status: 409, reason: 'rollout is at revision abc step 3, not abc step 2' });
     expect(checkApproval({ ...base, status: { ...paused, currentPodHash: 'def' } })).toMatchObject({ ok: false, status: 409 });
     expect(checkApproval({ ...base, status: { ...paused, pauseConditions: [] } })).toMatchObject({ ok: false, reason: 'rollout is not paused' });
@@ -35,9 +35,11 @@ describe('signed approvals', () => {
   });
 
   it('forgets signatures once they are past the window', () => {
-    const seen = new SeenSignatures();
-    seen.add('a', NOW);
-    seen.add('b', NOW + 2 * APPROVAL_WINDOW_MS + 1);
+    let now = NOW;
+    const seen = approvalReplayGuard(() => now);
+    seen.admit(['a']);
+    now = NOW + 2 * APPROVAL_WINDOW_MS + 1;
+    seen.admit(['b']);
     expect([seen.has('a'), seen.has('b')]).toEqual([false, true]);
   });
 });

@@ -7,12 +7,13 @@
 // `checkApproval` is pure; `handleApproval` is the HTTP shell.
 import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.ts';
 import { z } from 'zod';
 import type { RolloutStatus } from '../api/rollout/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
-import { KubeApiError } from '../kube/errors.ts';
+import { isNotFound, KubeApiError } from '../kube/errors.ts';
 import { R } from '../kube/resource.ts';
+import { ReplayGuard } from '../server/replay.ts';
 import { readBody, safeEqual } from '../server/request.ts';
 
 export const APPROVAL_SECRET_ANNOTATION = 'sluice.dev/approval-secret';
@@ -37,7 +38,7 @@ export const signApproval = (secret: string, body: Buffer | string): string => `
 export type ApprovalVerdict = { ok: true } | { ok: false; status: 401 | 409; reason: string };
 
 /** Signature, time window, replay and the Rollout's state: may this request promote this Rollout now? */
-export function checkApproval(a: { body: Buffer; signature: string | undefined; approval: Approval; secret: string | undefined; status: RolloutStatus | undefined; now: number; seen: ReadonlySet<string> }): ApprovalVerdict {
+export function checkApproval(a: { body: Buffer; signature: string | undefined; approval: Approval; secret: string | undefined; status: RolloutStatus | undefined; now: number; seen: { has(key: string): boolean } }): ApprovalVerdict {
   // Every failure to authenticate reads the same to the sender (the log says which): nothing about which Rollouts
   // exist or which have a secret leaks to an unsigned caller.
   const denied: ApprovalVerdict = { ok: false, status: 401, reason: 'not approved: bad or missing signature, or a stale request' };
@@ -53,20 +54,8 @@ export function checkApproval(a: { body: Buffer; signature: string | undefined; 
   return { ok: true };
 }
 
-/** Signatures used within the window (older ones are refused by the window anyway). */
-export class SeenSignatures {
-  private readonly seen = new Map<string, number>();
-  has(sig: string): boolean {
-    return this.seen.has(sig);
-  }
-  add(sig: string, now: number): void {
-    for (const [k, at] of this.seen) if (now - at > 2 * APPROVAL_WINDOW_MS) this.seen.delete(k);
-    this.seen.set(sig, now);
-  }
-  asSet(): ReadonlySet<string> {
-    return new Set(this.seen.keys());
-  }
-}
+/** The signatures used, remembered past the window (older ones are refused by the window anyway). */
+export const approvalReplayGuard = (now?: () => number): ReplayGuard => new ReplayGuard({ ttlMs: 2 * APPROVAL_WINDOW_MS, ...(now !== undefined ? { now } : {}) });
 
 type RolloutObj = KubeObject & { status?: RolloutStatus };
 type SecretObj = KubeObject & { data?: Record<string, string> };
@@ -74,7 +63,7 @@ type SecretObj = KubeObject & { data?: Record<string, string> };
 export interface ApprovalDeps {
   client: KubeClient;
   log: Logger;
-  seen: SeenSignatures;
+  seen: ReplayGuard;
   fieldManager: string;
   now?: () => number;
 }
@@ -104,19 +93,19 @@ async function approve(req: IncomingMessage, res: ServerResponse, deps: Approval
     return send(400, 'body must be JSON {namespace, rollout, revision, step, timestamp}');
   }
   const { client, log } = deps;
-  const rollout = await client.get<RolloutObj>(R.rollout, parsed.namespace, parsed.rollout).catch(notFound);
+  const rollout = await client.get<RolloutObj>(R.rollout, parsed.namespace, parsed.rollout).catch(orUndefinedIfNotFound);
   const secretName = rollout?.metadata?.annotations?.[APPROVAL_SECRET_ANNOTATION];
-  const secretObj = secretName === undefined ? undefined : await client.get<SecretObj>(R.secret, parsed.namespace, secretName).catch(notFound);
+  const secretObj = secretName === undefined ? undefined : await client.get<SecretObj>(R.secret, parsed.namespace, secretName).catch(orUndefinedIfNotFound);
   const raw = secretObj?.data?.secret;
   const secret = raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8');
   const signature = [req.headers[APPROVAL_SIGNATURE_HEADER]].flat()[0];
   const now = deps.now?.() ?? Date.now();
-  const verdict = checkApproval({ body, signature, approval: parsed, secret, status: rollout?.status, now, seen: deps.seen.asSet() });
+  const verdict = checkApproval({ body, signature, approval: parsed, secret, status: rollout?.status, now, seen: deps.seen });
   if (!verdict.ok) {
     log.warn({ rollout: `${parsed.namespace}/${parsed.rollout}`, found: rollout !== undefined, secret: secretName, reason: verdict.reason }, 'approval refused');
     return send(verdict.status, verdict.reason);
   }
-  deps.seen.add(signature as string, now);
+  deps.seen.admit([signature as string]);
   // The same patch as `kubectl sluice promote` on a pause, conditional on the state the approval was checked against.
   await client.jsonPatch(
     R.rollout,
@@ -132,7 +121,7 @@ async function approve(req: IncomingMessage, res: ServerResponse, deps: Approval
   send(200, `rollout "${parsed.rollout}" promoted`);
 }
 
-function notFound(err: unknown): undefined {
-  if (err instanceof KubeApiError && err.status === 404) return undefined;
+function orUndefinedIfNotFound(err: unknown): undefined {
+  if (isNotFound(err)) return undefined;
   throw err;
 }

@@ -30,7 +30,8 @@ import { SyncTarget, type TargetShared } from './target.ts';
 import { IN_CLUSTER_NAME, IN_CLUSTER_SERVER } from '../api/application/schema.ts';
 import { KubeApiError } from '../kube/errors.ts';
 import type { ClusterRegistry, RemoteCluster } from '../fleet/registry.ts';
-import { ReplayGuard, type WebhookDeps, type WebhookSecrets } from './webhook/webhook.ts';
+import { ReplayGuard } from '../server/replay.ts';
+import type { WebhookDeps, WebhookSecrets } from './webhook/webhook.ts';
 
 export const GITOPS_STATUS_MANAGER = 'sluice';
 /** Argo CD's condition type when an Application's resources cannot be deleted. */

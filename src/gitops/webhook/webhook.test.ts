@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
-import { deliveryKeys, matchApplications, normalizeRepoURL, parsePush, ReplayGuard, verify } from './webhook.ts';
+import { ReplayGuard } from '../../server/replay.ts';
+import { deliveryKeys, matchApplications, normalizeRepoURL, parsePush, verify } from './webhook.ts';
 
 const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: 'https://git.example.com/org/config.git' } }));
 const sign = (secret: string, b: Buffer): string => `sha256=${createHmac('sha256', secret).update(b).digest('hex')}`;

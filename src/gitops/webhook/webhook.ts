@@ -7,6 +7,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import type { ReplayGuard } from '../../server/replay.ts';
 import { readBody, safeEqual } from '../../server/request.ts';
 
 export const WEBHOOK_MAX_BYTES = 1024 * 1024;
@@ -107,44 +108,11 @@ export function matchApplications(apps: AppRef[], push: Push): string[] {
   return [...new Set(keys)];
 }
 
-/**
+/*
  * Replayed deliveries: a signature covers the body only, so a captured request can be sent again, under the same
- * delivery id or a new one. After the signature check, a delivery whose id (X-GitHub-Delivery, X-Gitlab-Event-UUID,
- * X-Sluice-Delivery) or, for GitHub and GitLab, whose exact body was already accepted within `ttlMs` is refused (their
- * push bodies name the commits, so two real pushes never have the same body). At most `max` entries are kept (the oldest forgotten first), so a flood of
- * signed deliveries cannot grow memory. Per replica: a replay sent to another replica only causes a refresh, which is
- * idempotent.
+ * delivery id or a new one. After the signature check, a delivery with a key already accepted (ReplayGuard) is refused
+ * with 409; a replay sent to another replica only causes a refresh, which is idempotent.
  */
-export class ReplayGuard {
-  private readonly seen = new Map<string, number>();
-  private readonly max: number;
-  private readonly ttlMs: number;
-  private readonly now: () => number;
-
-  constructor(opts: { max?: number; ttlMs?: number; now?: () => number } = {}) {
-    this.max = opts.max ?? 10_000;
-    this.ttlMs = opts.ttlMs ?? 60 * 60_000;
-    this.now = opts.now ?? Date.now;
-  }
-
-  get size(): number {
-    return this.seen.size;
-  }
-
-  /** True (and remembered) when none of `keys` was accepted within the window; false for a replay. */
-  admit(keys: readonly string[]): boolean {
-    const now = this.now();
-    // Insertion order is arrival order: expired entries are at the front.
-    for (const [k, at] of this.seen) {
-      if (now - at < this.ttlMs) break;
-      this.seen.delete(k);
-    }
-    if (keys.some((k) => this.seen.has(k))) return false;
-    for (const k of keys) this.seen.set(k, now);
-    while (this.seen.size > this.max) this.seen.delete(this.seen.keys().next().value!);
-    return true;
-  }
-}
 
 /**
  * What identifies a delivery: its id header, when the sender sets one, and for GitHub and GitLab its body's digest

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
-import { handleWebhook, ReplayGuard } from '../../../src/gitops/webhook/webhook.ts';
+import { handleWebhook } from '../../../src/gitops/webhook/webhook.ts';
+import { ReplayGuard } from '../../../src/server/replay.ts';
 import { startProbeServer } from '../../../src/server/http.ts';
 
 const SECRET = 'chaos-secret';
