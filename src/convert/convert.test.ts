@@ -145,10 +145,24 @@ describe('convert: edge cases', () => {
     const none = inline(canary(''));
     expect(findings(none, 'note')).toContain('4 spec');
     expect((find(none, 'Rollout', 'a').spec as { strategy: { canary: { trafficRouting: unknown } } }).strategy.canary.trafficRouting).toEqual({ istio: { virtualService: { name: 'a' } } });
-    const linkerd = inline(canary('  provider: linkerd\n'));
-    expect(findings(linkerd, 'unmapped')).toEqual(['5 spec.provider']);
-    expect((find(linkerd, 'Rollout', 'a').spec as { strategy: { canary: Record<string, unknown> } }).strategy.canary.trafficRouting).toBeUndefined();
-    expect(printed(linkerd).errors).toEqual([]);
+    const appmesh = inline(canary('  provider: appmesh\n'));
+    expect(findings(appmesh, 'unmapped')).toEqual(['5 spec.provider']);
+    expect((find(appmesh, 'Rollout', 'a').spec as { strategy: { canary: Record<string, unknown> } }).strategy.canary.trafficRouting).toBeUndefined();
+    expect(printed(appmesh).errors).toEqual([]);
+  });
+
+  it('provider linkerd: the Gateway API router on an HTTPRoute whose parent is the apex Service, the builtin checks on Linkerd\'s metrics', () => {
+    const r = inline('apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: podinfo, namespace: test}\nspec:\n  provider: linkerd\n  targetRef: {apiVersion: apps/v1, kind: Deployment, name: podinfo}\n  service: {port: 9898}\n  analysis:\n    interval: 30s\n    stepWeight: 10\n    maxWeight: 50\n    metrics:\n    - {name: request-success-rate, thresholdRange: {min: 99}, interval: 1m}\n    - {name: request-duration, thresholdRange: {max: 500}, interval: 1m}\n');
+    expect(findings(r, 'unmapped')).toEqual([]);
+    const canary = (find(r, 'Rollout', 'podinfo').spec as { strategy: { canary: { trafficRouting: unknown; stableService: string; canaryService: string; analysis: Record<string, unknown> } } }).strategy.canary;
+    expect(canary.trafficRouting).toEqual({ gatewayAPI: { httpRoute: 'podinfo' } });
+    expect([canary.stableService, canary.canaryService]).toEqual(['podinfo-primary', 'podinfo-canary']);
+    expect(canary.analysis).toMatchObject({ gatewayAPIMetrics: 'linkerd', successRate: { min: 99 }, latency: { maxMs: 500 } });
+    expect(find(r, 'HTTPRoute', 'podinfo').spec).toEqual({
+      parentRefs: [{ group: '', kind: 'Service', name: 'podinfo', port: 9898 }],
+      rules: [{ backendRefs: [{ name: 'podinfo-primary', port: 9898, weight: 100 }, { name: 'podinfo-canary', port: 9898, weight: 0 }] }],
+    });
+    expect(printed(r).errors).toEqual([]);
   });
 
   it('a DaemonSet target, an unsupported Argo kind and invalid YAML are errors or unmapped objects, never silent', () => {

@@ -2,6 +2,7 @@
 // user's own. Names follow Flagger's so that clients and routes keep working:
 //   istio       stable <svc>-primary, canary <svc>-canary, apex <svc> (the VirtualService host)
 //   gatewayapi  stable <svc>-primary, canary <svc>-canary, apex <svc>, HTTPRoute <svc>
+//   linkerd     as gatewayapi, the HTTPRoute's parent the apex Service (Linkerd serves such routes in its mesh)
 //   nginx       stable <svc> (the Service the ingressRef Ingress already routes to), canary <svc>-canary
 //   kubernetes  blue-green: active <svc>, preview <svc>-canary
 import { z } from 'zod';
@@ -9,7 +10,7 @@ import type { TrafficRouting } from '../api/rollout/schema.ts';
 import type { PathSegment } from '../lint/source.ts';
 import type { ConvertContext, Manifest } from './types.ts';
 
-export type FlaggerProvider = 'istio' | 'nginx' | 'gatewayapi' | 'kubernetes';
+export type FlaggerProvider = 'istio' | 'nginx' | 'gatewayapi' | 'linkerd' | 'kubernetes';
 
 export interface Routing {
   stableService: string;
@@ -27,7 +28,7 @@ const stringMap = z.record(z.string(), z.string());
 
 export function providerOf(value: string | undefined): FlaggerProvider | undefined {
   if (value === undefined || value === 'istio') return 'istio';
-  if (value === 'nginx' || value === 'kubernetes') return value;
+  if (value === 'nginx' || value === 'kubernetes' || value === 'linkerd') return value;
   if (value === 'gatewayapi' || value.startsWith('gatewayapi:')) return 'gatewayapi';
   return undefined;
 }
@@ -106,7 +107,8 @@ export function emitRouting(ctx: ConvertContext, provider: FlaggerProvider, name
     });
     return { stableService: stable, canaryService: canary, trafficRouting: { istio: { virtualService: { name: svc } } } };
   }
-  const parentRefs = f.typed(z.array(z.looseObject({ name: z.string() })), ...SVC, 'gatewayRefs');
+  // Linkerd routes mesh traffic by an HTTPRoute whose parent is the Service clients call (the Gateway API's mesh form).
+  const parentRefs = provider === 'linkerd' ? [{ group: '', kind: 'Service', name: svc, port }] : f.typed(z.array(z.looseObject({ name: z.string() })), ...SVC, 'gatewayRefs');
   const timeout = f.string(...SVC, 'timeout');
   ctx.emit({
     apiVersion: 'gateway.networking.k8s.io/v1',

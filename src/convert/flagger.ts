@@ -71,7 +71,7 @@ export function convertCanary(ctx: ConvertContext): void {
   const providerName = f.string('spec', 'provider');
   const provider = providerOf(providerName);
   if (provider === undefined) {
-    ctx.report(['spec', 'provider'], 'unmapped', `provider "${providerName ?? ''}" is not a Sluice router (Istio, NGINX, Gateway API): the canary runs on replica ratios`);
+    ctx.report(['spec', 'provider'], 'unmapped', `provider "${providerName ?? ''}" is not a Sluice router (Istio, NGINX, Gateway API, Linkerd): the canary runs on replica ratios`);
   } else if (providerName === undefined) {
     ctx.report(['spec'], 'note', 'no spec.provider: Flagger then uses its --mesh-provider flag (default istio); converted for Istio');
   }
@@ -114,7 +114,7 @@ export function convertCanary(ctx: ConvertContext): void {
     failureLimit: Math.max(0, threshold - 1),
     metricsServer,
     builtinsSupported: routed,
-    route: ingressName ?? (provider === 'gatewayapi' ? f.string('spec', 'service', 'name') ?? target : undefined),
+    route: ingressName ?? (provider === 'gatewayapi' || provider === 'linkerd' ? f.string('spec', 'service', 'name') ?? target : undefined),
   });
   const analysis: RolloutAnalysis = {
     ...(metrics.templates.length > 0 ? { templates: metrics.templates.map((templateName) => ({ templateName })) } : {}),
@@ -129,6 +129,8 @@ export function convertCanary(ctx: ConvertContext): void {
     analysis.interval = metrics.builtinInterval ?? interval;
     analysis.failureLimit = Math.max(0, threshold - 1);
     if (metricsServer !== undefined) analysis.prometheus = { address: metricsServer };
+    // Linkerd's proxies tell the revisions apart by their pods' labels; an HTTPRoute's Envoy cluster would not.
+    if (provider === 'linkerd') analysis.gatewayAPIMetrics = 'linkerd';
     ctx.report(a, 'note', 'Sluice\'s builtin checks pause the canary when there is no traffic to measure, where Flagger counts a failed check');
   }
 

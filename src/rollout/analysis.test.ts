@@ -104,4 +104,16 @@ describe('the judge\'s metrics of a step', () => {
     expect(m?.successCondition).toBe('result[0] >= -1');
     expect(() => builtinChecks(input('envoy'))).toThrow(/compareToStable needs the stable revision's own metrics/);
   });
+  it('the judge on the Gateway API reads Traefik\'s backend Services or Linkerd\'s template hashes, never one Envoy cluster', () => {
+    const canary = { canaryService: 'web-canary', stableService: 'web-stable', trafficRouting: { gatewayAPI: { httpRoute: 'web' } } };
+    const rollout = { metadata: { name: 'web' }, spec: { strategy: { canary } }, status: { stableRS: 'h1' } };
+    const input = (gatewayAPIMetrics: 'envoy' | 'traefik' | 'linkerd') => ({
+      ref: { name: 'web', namespace: 'ns', uid: ROLLOUT, rollout } as unknown as RunInput['ref'],
+      templateHash: 'h2', stepIndex: 1, templates: [], clusterTemplates: [],
+      analysis: { gatewayAPIMetrics, judge: {}, successRate: { min: 95 }, prometheus: { address: 'http://127.0.0.1:9090' } },
+    });
+    expect(builtinChecks(input('traefik'))[0]?.provider.judge).toMatchObject({ router: 'traefik', namespace: 'ns', canary: 'web-canary', stable: 'web-stable', signal: 'errors' });
+    expect(builtinChecks(input('linkerd'))[0]?.provider.judge).toMatchObject({ router: 'linkerd', namespace: 'ns', canary: 'h2', stable: 'h1' });
+    expect(() => builtinChecks(input('envoy'))).toThrow(/the judge compares the canary with stable on their own metrics/);
+  });
 });

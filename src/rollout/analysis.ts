@@ -96,12 +96,16 @@ export function builtinChecks(o: RunInput): Metric[] {
     const c = o.ref.rollout.spec.strategy?.canary;
     scope = { router: 'traefik', namespace: ns, service: c?.canaryService ?? '' };
     if (c?.stableService !== undefined) stable = { router: 'traefik', namespace: ns, service: c.stableService };
+  } else if (tr?.gatewayAPI !== undefined && a.gatewayAPIMetrics === 'linkerd') {
+    // Linkerd's proxies carry their pod's labels: each revision is its pod-template hash.
+    scope = { router: 'linkerd', namespace: ns, podTemplateHash: o.templateHash };
+    if (stableHash !== undefined) stable = { router: 'linkerd', namespace: ns, podTemplateHash: stableHash };
   } else if (tr?.gatewayAPI !== undefined) {
     scope = { router: 'gatewayAPI', namespace: ns, route: tr.gatewayAPI.httpRoute ?? tr.gatewayAPI.httpRoutes?.[0]?.name ?? '' };
   } else throw new Error('builtin checks read the metrics of a traffic router: set strategy.canary.trafficRouting (blue-green rollouts have none: use templates)');
   if (a.judge !== undefined) {
-    if (scope.router === 'gatewayAPI' || scope.router === 'traefik' || stable === undefined) throw new Error('the judge compares the canary with stable on their own metrics: available with Istio and NGINX Ingress, not with one HTTPRoute for both');
-    const name = (s: Scope): string => (s.router === 'istio' ? s.workload : s.router === 'nginx' ? s.ingress : '');
+    if (scope.router === 'gatewayAPI' || stable === undefined) throw new Error('the judge compares the canary with stable on their own metrics: available with Istio, NGINX Ingress, Traefik and Linkerd, not with one Envoy cluster per HTTPRoute rule');
+    const name = (s: Scope): string => (s.router === 'istio' ? s.workload : s.router === 'nginx' ? s.ingress : s.router === 'traefik' ? s.service : s.router === 'linkerd' ? s.podTemplateHash : '');
     const weight = o.ref.rollout.status?.canary?.weights?.canary?.weight;
     return judgeMetrics({ ...(a.successRate ? { successRate: a.successRate } : {}), ...(a.latency ? { latency: a.latency } : {}) }, { router: scope.router, namespace: ns, canary: name(scope), stable: name(stable) }, {
       address,
@@ -114,7 +118,7 @@ export function builtinChecks(o: RunInput): Metric[] {
   }
   const compare = a.compareToStable;
   if (compare !== undefined && stable === undefined) {
-    throw new Error('compareToStable needs the stable revision\'s own metrics: available with Istio, NGINX Ingress and Traefik (gatewayAPIMetrics: traefik), not with one Envoy cluster per HTTPRoute rule');
+    throw new Error('compareToStable needs the stable revision\'s own metrics: available with Istio, NGINX Ingress, Traefik and Linkerd (gatewayAPIMetrics), not with one Envoy cluster per HTTPRoute rule');
   }
   return builtinMetrics({ ...(a.successRate ? { successRate: a.successRate } : {}), ...(a.latency ? { latency: a.latency } : {}) }, scope, {
     address,

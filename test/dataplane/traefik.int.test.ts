@@ -2,7 +2,8 @@
 // HTTPRoute, to real processes of each revision (the demo app, one per Ready pod, started by the pod runner), through
 // the kube-proxy emulator (labelled so: no kube-proxy runs here). Each revision's share is counted by its processes
 // themselves (GET /stats), not by Traefik. Only kwok (no kubelet) and kube-proxy are stand-ins; the pod runner makes
-// a pod Ready only once its process answers, as a readiness probe would. Traefik's metrics feed the builtin checks.
+// a pod Ready only once its process answers, as a readiness probe would. Traefik's metrics feed the builtin checks
+// and the sequential judge.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -146,6 +147,20 @@ describe('Gateway API through a real Traefik, to real processes', () => {
     };
   }
 
+  /** A Rollout `<app>` of 2 replicas on the HTTPRoute `<app>`, its processes answering `errorRate` of requests with 500. */
+  function routedApp(app: string, version: string, steps: object[], errorRate: string): object {
+    const m = rolloutManifest(app, version, { canaryService: `${app}-canary`, stableService: `${app}-stable`, trafficRouting: { gatewayAPI: { httpRoute: app } }, steps }, { [RUN_LABEL]: 'demo-app', [UNREADY_LABEL]: 'true' }) as { spec: { template: { spec: { containers: object[] } } } };
+    const containers = m.spec.template.spec.containers.map((c) => ({ ...c, env: [{ name: 'ERROR_RATE', value: errorRate }] }));
+    return { ...m, spec: { ...m.spec, replicas: 2, template: { ...m.spec.template, spec: { ...m.spec.template.spec, containers } } } };
+  }
+
+  /** Applies v1 and waits until it is Healthy and Traefik serves `/<app>` from it. */
+  async function deployV1(app: string, manifest: object): Promise<void> {
+    await h.apply(manifest);
+    await waitFor(`${app} v1 Healthy`, async () => (await h.rollout(app)).status?.phase === 'Healthy', 60_000);
+    await waitFor(`Traefik serving /${app} from v1`, async () => (await send(traefik.webPort, `/${app}`)).code === 200, 30_000);
+  }
+
   /** Waits until Sluice wrote the weight, Traefik loaded it, and every Ready opted-in pod has its process. */
   async function settled(weight: number): Promise<void> {
     await waitFor(`HTTPRoute canary weight ${weight}`, async () => (await routeWeight()) === weight, 60_000);
@@ -249,14 +264,8 @@ describe('Gateway API through a real Traefik, to real processes', () => {
       // 6 s at 50 % before the analysis: Prometheus needs a few scrapes of the canary's series for a rate.
       const analysis = { successRate: { min: 95 }, gatewayAPIMetrics: 'traefik', prometheus: { address: prometheus.url }, interval: '10s', count: 2 };
       const steps = [{ setWeight: 50 }, { pause: { duration: '6s' } }, { analysis }];
-      const manifest = (v: string, errorRate: string): object => {
-        const m = rolloutManifest('api', v, { canaryService: 'api-canary', stableService: 'api-stable', trafficRouting: { gatewayAPI: { httpRoute: 'api' } }, steps }, { [RUN_LABEL]: 'demo-app', [UNREADY_LABEL]: 'true' }) as { spec: { template: { spec: { containers: object[] } } } };
-        const containers = m.spec.template.spec.containers.map((c) => ({ ...c, env: [{ name: 'ERROR_RATE', value: errorRate }] }));
-        return { ...m, spec: { ...m.spec, replicas: 2, template: { ...m.spec.template, spec: { ...m.spec.template.spec, containers } } } };
-      };
-      await h.apply(manifest('v1', '0'));
-      await waitFor('api v1 Healthy', async () => (await h.rollout('api')).status?.phase === 'Healthy', 60_000);
-      await waitFor('Traefik serving /api from v1', async () => (await send(traefik.webPort, '/api')).code === 200, 30_000);
+      const manifest = (v: string, errorRate: string): object => routedApp('api', v, steps, errorRate);
+      await deployV1('api', manifest('v1', '0'));
       load = steadyLoad('/api');
       const scrapes = async (): Promise<number> => {
         const res = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent('max(count_over_time(traefik_service_requests_total[10s]))')}`);
@@ -294,6 +303,46 @@ describe('Gateway API through a real Traefik, to real processes', () => {
     } finally {
       const { sent, codes } = (await load?.stop()) ?? { sent: 0, codes: {} };
       log(`/api: ${sent} requests under steady load, codes ${JSON.stringify(codes)}`);
+      await prometheus.stop();
+    }
+  });
+  it("the sequential judge on Traefik's metrics compares the canary's backend Service with stable's: passes a healthy canary, aborts one at 20 % 500s", async () => {
+    const prometheus = await PrometheusServer.start([`127.0.0.1:${traefik.metricsPort}`]);
+    let load: ReturnType<typeof steadyLoad> | undefined;
+    try {
+      await canaryRouting('judged', [{ path: { type: 'PathPrefix', value: '/judged' } }]);
+      const analysis = { successRate: { min: 90 }, gatewayAPIMetrics: 'traefik', prometheus: { address: prometheus.url }, judge: { interval: '2s', maxDuration: '2m' } };
+      const steps = [{ setWeight: 50 }, { analysis }];
+      const manifest = (v: string, errorRate: string): object => routedApp('judged', v, steps, errorRate);
+      await deployV1('judged', manifest('v1', '0'));
+      load = steadyLoad('/judged');
+      const summaries = async (): Promise<string> => (await kubectl(['get', 'analysisruns.sluice.dev', '-n', ns, '-l', 'sluice.dev/rollout=judged', '-o', 'jsonpath={range .items[*]}{.status.phase}{": "}{.status.metricResults[0].measurements[-1:].metadata.summary}{"\\n"}{end}'])).stdout.trim();
+
+      const v1 = (await h.rollout('judged')).status?.stableRS;
+      let started = Date.now();
+      await h.apply(manifest('v2', '0'));
+      await waitFor('the healthy v2 passed by the judge and promoted', async () => {
+        const s = (await h.rollout('judged')).status;
+        if (s?.abort === true) throw new Error(`healthy v2 aborted: ${s.message ?? ''}; ${await summaries()}`);
+        return s?.phase === 'Healthy' && s.currentPodHash !== v1 && s.stableRS === s.currentPodHash;
+      }, 120_000);
+      log(`judge on Traefik: healthy canary promoted in ${Date.now() - started} ms; ${await summaries()}`);
+
+      started = Date.now();
+      await h.apply(manifest('v3', '0.2'));
+      await waitFor('v3 (20 % 500s) aborted by the judge', async () => (await h.rollout('judged')).status?.abort === true, 120_000);
+      const runs = await summaries();
+      log(`judge on Traefik: erroring canary aborted in ${Date.now() - started} ms; ${runs}`);
+      const failed = runs.split('\n').find((l) => l.startsWith('Failed: '));
+      const summary = JSON.parse(failed?.slice('Failed: '.length) ?? '{}') as { state?: string; totals?: { canary: { requests: number; bad: number }; stable: { requests: number; bad: number } } };
+      // Aborted on evidence (or the absolute guard), with each revision's requests counted apart from Traefik's series.
+      expect(['abort', 'guard']).toContain(summary.state);
+      expect(summary.totals?.canary.bad).toBeGreaterThan(0);
+      expect(summary.totals?.stable.requests).toBeGreaterThan(0);
+      expect(summary.totals?.stable.bad).toBe(0);
+    } finally {
+      const { sent, codes } = (await load?.stop()) ?? { sent: 0, codes: {} };
+      log(`/judged: ${sent} requests under steady load, codes ${JSON.stringify(codes)}`);
       await prometheus.stop();
     }
   });

@@ -1,5 +1,5 @@
 // Simulated traffic for the exporter: counters and histograms that grow on a timer, shaped like the metric
-// families of Istio, NGINX Ingress and Envoy (Gateway API), so real PromQL (rate, histogram_quantile) has data.
+// families of Istio, NGINX Ingress, Envoy, Traefik and Linkerd, so real PromQL (rate, histogram_quantile) has data.
 import type { Exporter, Sample } from './harness.ts';
 
 export interface Workload {
@@ -61,6 +61,20 @@ export const families = {
     c.add('envoy_cluster_upstream_rq_xx', { envoy_cluster_name: cluster, envoy_response_code_class: '2' }, w.requests - w.errors);
     c.add('envoy_cluster_upstream_rq_xx', { envoy_cluster_name: cluster, envoy_response_code_class: '5' }, w.errors);
     c.observe('envoy_cluster_upstream_rq_time', { envoy_cluster_name: cluster }, MS_BUCKETS, w.latencyMs, w.requests);
+  },
+  /** Traefik's Gateway provider: one series per backend Service (`<ns>-<svc>-http-<port>@kubernetesgateway`). */
+  traefik(c: Counters, ns: string, service: string, w: Workload): void {
+    const base = { service: `${ns}-${service}-http-8080@kubernetesgateway`, method: 'GET', protocol: 'http' };
+    c.add('traefik_service_requests_total', { ...base, code: '200' }, w.requests - w.errors);
+    c.add('traefik_service_requests_total', { ...base, code: '500' }, w.errors);
+    c.observe('traefik_service_request_duration_seconds', { ...base, code: '200' }, MS_BUCKETS.map((b) => b / 1000), w.latencyMs / 1000, w.requests);
+  },
+  /** Linkerd's proxies, inbound, with their pod's labels (as Linkerd's scrape configuration copies them). */
+  linkerd(c: Counters, ns: string, hash: string, w: Workload): void {
+    const base = { direction: 'inbound', namespace: ns, rollouts_pod_template_hash: hash, pod: `app-${hash}-0` };
+    c.add('response_total', { ...base, classification: 'success', status_code: '200' }, w.requests - w.errors);
+    c.add('response_total', { ...base, classification: 'failure', status_code: '503' }, w.errors);
+    c.observe('response_latency_ms', { ...base, status_code: '200' }, MS_BUCKETS, w.latencyMs, w.requests);
   },
 };
 

@@ -1,5 +1,5 @@
-// Builtin success-rate and latency checks measured on a real Prometheus scraping simulated Istio, NGINX and Envoy
-// traffic: a healthy canary passes both, one at 10 % errors fails the success rate, one at 800 ms fails the p99.
+// Builtin success-rate and latency checks measured on a real Prometheus scraping simulated Istio, NGINX, Envoy,
+// Traefik and Linkerd traffic (the metric families emulated, the Prometheus and its PromQL real): a healthy canary passes both, one at 10 % errors fails the success rate, one at 800 ms fails the p99.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Exporter, PrometheusServer } from '../../../test/prometheus/harness.ts';
 import { drive, families } from '../../../test/prometheus/traffic.ts';
@@ -28,6 +28,10 @@ beforeAll(async () => {
     families.envoy(c, `httproute/${NS}/good/rule/0`, healthy);
     families.envoy(c, `httproute/${NS}/errors/rule/0`, erroring);
     families.envoy(c, `httproute/${NS}/slow/rule/0`, slow);
+    for (const [name, w] of [['good', healthy], ['errors', erroring], ['slow', slow]] as const) {
+      families.traefik(c, NS, name, w);
+      families.linkerd(c, NS, name, w);
+    }
   });
   prometheus = await PrometheusServer.start([exporter.target]);
   // Two scrapes are needed for a rate.
@@ -44,6 +48,8 @@ const scopes: Record<string, (name: string) => Scope> = {
   istio: (name) => ({ router: 'istio', namespace: NS, workload: name }),
   nginx: (name) => ({ router: 'nginx', namespace: NS, ingress: name }),
   gatewayAPI: (name) => ({ router: 'gatewayAPI', namespace: NS, route: name }),
+  traefik: (name) => ({ router: 'traefik', namespace: NS, service: name }),
+  linkerd: (name) => ({ router: 'linkerd', namespace: NS, podTemplateHash: name }),
 };
 
 describe.each(Object.keys(scopes))('builtin checks on the %s family (real Prometheus)', (family) => {

@@ -33,6 +33,13 @@ describe('query strings', () => {
     expect(latencyP99Query({ ...gw, envoyCluster: 'canary.shop.svc' }, '1m')).toBe('histogram_quantile(0.99, sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{envoy_cluster_name=~"canary\\\\.shop\\\\.svc"}[1m])))');
   });
 
+  it('gateway API on Linkerd: the inbound side of the revision\'s proxies, by pod-template hash', () => {
+    const linkerd: Scope = { router: 'linkerd', namespace: 'shop', podTemplateHash: '6c9f8d7b5' };
+    const sel = 'direction="inbound",namespace="shop",rollouts_pod_template_hash="6c9f8d7b5"';
+    expect(successRateQuery(linkerd, '1m')).toBe(`100 * sum(rate(response_total{${sel},classification!="failure"}[1m])) / sum(rate(response_total{${sel}}[1m]))`);
+    expect(latencyP99Query(linkerd, '1m')).toBe(`histogram_quantile(0.99, sum by (le) (rate(response_latency_ms_bucket{${sel}}[1m])))`);
+  });
+
   it('gateway API on Traefik: the backend Service, latency converted from seconds to ms', () => {
     const traefik: Scope = { router: 'traefik', namespace: 'shop', service: 'cart-canary' };
     expect(successRateQuery(traefik, '1m')).toBe(

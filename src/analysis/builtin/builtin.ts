@@ -1,9 +1,11 @@
 // Builtin metrics: success rate and p99 latency without writing PromQL, for the metric families of the routers
 // Sluice drives (Istio, NGINX Ingress, Gateway API on Envoy or on Traefik). Pure: each function returns a Metric the analysis
 // controller measures like any other, so the builtin checks go through the same provider, verdict and status.
+// Linkerd is read through its proxies' own metrics (response_total), which carry the pod's labels, so each revision
+// is told apart by its pod-template hash.
 import type { Metric } from '../../api/analysis/schema.ts';
 
-export type Router = 'istio' | 'nginx' | 'gatewayAPI' | 'traefik';
+export type Router = 'istio' | 'nginx' | 'gatewayAPI' | 'traefik' | 'linkerd';
 
 /** Where the canary's traffic is counted, per router family. */
 export type Scope =
@@ -21,7 +23,13 @@ export type Scope =
    * `<namespace>-<service>-http-<port>@kubernetesgateway` and counts each backend apart, so the canary and the stable
    * Service of one HTTPRoute rule each have their own series (unlike one Envoy cluster per rule).
    */
-  | { router: 'traefik'; namespace: string; service: string };
+  | { router: 'traefik'; namespace: string; service: string }
+  /**
+   * Gateway API on Linkerd (it serves HTTPRoutes whose parent is a Service): the inbound side of the revision's own
+   * proxies. Linkerd's scrape configuration copies every pod label onto the proxy's series, so the revision is its
+   * `rollouts-pod-template-hash` label (as `rollouts_pod_template_hash`).
+   */
+  | { router: 'linkerd'; namespace: string; podTemplateHash: string };
 
 export interface Check {
   /** Minimum share of non-5xx responses, in percent (e.g. 99). */
@@ -58,6 +66,15 @@ export function regexEscape(s: string): string {
   return s.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');
 }
 
+/** The Prometheus label Linkerd's scrape configuration gives the pods' `rollouts-pod-template-hash` label. */
+export const LINKERD_HASH_LABEL = 'rollouts_pod_template_hash';
+
+/** Traefik's name for a Service backend of the Gateway provider, as a regular expression over one or more Services. */
+export function traefikServicePattern(namespace: string, ...services: string[]): string {
+  const names = services.map(regexEscape);
+  return `${regexEscape(namespace)}-${names.length === 1 ? names[0] : `(${names.join('|')})`}-http-[0-9]+@kubernetesgateway`;
+}
+
 const WINDOW = /^\d+(ms|s|m|h)$/;
 
 function selector(scope: Scope): string {
@@ -72,7 +89,9 @@ function selector(scope: Scope): string {
       return m('envoy_cluster_name', cluster, '=~');
     }
     case 'traefik':
-      return m('service', `${regexEscape(`${scope.namespace}-${scope.service}`)}-http-[0-9]+@kubernetesgateway`, '=~');
+      return m('service', traefikServicePattern(scope.namespace, scope.service), '=~');
+    case 'linkerd':
+      return [m('direction', 'inbound'), m('namespace', scope.namespace), m(LINKERD_HASH_LABEL, scope.podTemplateHash)].join(',');
   }
 }
 
@@ -92,6 +111,9 @@ export function successRateQuery(scope: Scope, window: string): string {
       return `100 * sum(rate(envoy_cluster_upstream_rq_xx${joinSel(sel, 'envoy_response_code_class!="5"')}[${window}])) / sum(rate(envoy_cluster_upstream_rq_xx${joinSel(sel)}[${window}]))`;
     case 'traefik':
       return `100 * sum(rate(traefik_service_requests_total${joinSel(sel, 'code!~"5.."')}[${window}])) / sum(rate(traefik_service_requests_total${joinSel(sel)}[${window}]))`;
+    case 'linkerd':
+      // Linkerd classifies each response itself (by default a 5xx is a failure).
+      return `100 * sum(rate(response_total${joinSel(sel, 'classification!="failure"')}[${window}])) / sum(rate(response_total${joinSel(sel)}[${window}]))`;
   }
 }
 
@@ -109,6 +131,8 @@ export function latencyP99Query(scope: Scope, window: string): string {
     case 'traefik':
       // Traefik reports seconds.
       return `1000 * histogram_quantile(0.99, sum by (le) (rate(traefik_service_request_duration_seconds_bucket${sel}[${window}])))`;
+    case 'linkerd':
+      return `histogram_quantile(0.99, sum by (le) (rate(response_latency_ms_bucket${sel}[${window}])))`;
   }
 }
 

@@ -6,9 +6,9 @@ import type { ResolvedJudge } from '../../api/rollout/judge.ts';
 import type { LookState } from './judging.ts';
 
 export interface JudgeTargets {
-  router: 'istio' | 'nginx';
+  router: JudgeProviderSpec['router'];
   namespace: string;
-  /** The names the router's metrics give each revision (Istio workloads, NGINX Ingresses). */
+  /** The names the router's metrics give each revision (Istio workloads, NGINX Ingresses, Services, template hashes). */
   canary: string;
   stable: string;
 }

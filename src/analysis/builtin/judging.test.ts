@@ -81,6 +81,37 @@ describe('one look of the judge', () => {
   });
 });
 
+describe('the other routers\' vocabularies', () => {
+  /** The same counters as errors(), in Traefik's (backend Service names, seconds) or Linkerd's (template hashes) words. */
+  const traefik = (c: [number, number], s: [number, number]): RawSeries[] => {
+    const l = (svc: string, code: string): Record<string, string> => ({ service: `ns-${svc}-http-8080@kubernetesgateway`, code, method: 'GET' });
+    // A Service of another namespace whose name ends the same must not count.
+    const stranger = { labels: { service: 'other-ns-app-c-http-8080@kubernetesgateway', code: '500' }, value: c[0] * 10 };
+    return [{ labels: l('app-c', '200'), value: c[0] }, { labels: l('app-c', '500'), value: c[1] }, { labels: l('app-s', '200'), value: s[0] }, { labels: l('app-s', '500'), value: s[1] }, stranger];
+  };
+  const linkerd = (c: [number, number], s: [number, number]): RawSeries[] => {
+    const l = (hash: string, classification: string, code: string): Record<string, string> => ({ rollouts_pod_template_hash: hash, classification, status_code: code, direction: 'inbound' });
+    return [{ labels: l('hc', 'success', '200'), value: c[0] }, { labels: l('hc', 'failure', '503'), value: c[1] }, { labels: l('hs', 'success', '200'), value: s[0] }, { labels: l('hs', 'failure', '503'), value: s[1] }];
+  };
+
+  it.each([
+    ['traefik', traefik, { router: 'traefik', canary: 'app-c', stable: 'app-s' }],
+    ['linkerd', linkerd, { router: 'linkerd', canary: 'hc', stable: 'hs' }],
+  ] as const)('%s: counts each revision\'s requests apart, and aborts a canary ten times worse', (_name, shape, extra) => {
+    const snaps: RawSeries[][] = [];
+    for (let t = 0; t < 10; t += 1) snaps.push(shape([t * 990, t * 30], [t * 4000, t * 12]));
+    const out = looks(spec({ ...extra }), snaps);
+    expect(out[1]?.state.evidence.totals.canary).toEqual({ requests: 1020, bad: 30 });
+    expect(out[1]?.state.evidence.totals.stable).toEqual({ requests: 4012, bad: 12 });
+    expect(out.find((o) => o.judgement.phase === 'Failed')?.summary.state).toBe('abort');
+  });
+
+  it('traefik: bucket edges in seconds are read as milliseconds', () => {
+    const b = (le: string, v: number): RawSeries => ({ labels: { service: 'ns-app-s-http-80@kubernetesgateway', le }, value: v });
+    expect(stableP99Edge(spec({ router: 'traefik', canary: 'app-c', stable: 'app-s', signal: 'latency' }), [b('0.05', 950), b('0.1', 995), b('0.25', 1000), b('+Inf', 1000)])).toBe(100);
+  });
+});
+
 describe('a service with no bad event at all', () => {
   it('passes once the canary alone shows its rate below the guard\'s bound (zero-failure rule), not before', () => {
     const snaps: RawSeries[][] = [];

@@ -10,6 +10,7 @@ import { JudgeSettingsError } from '../judge/errors.ts';
 import { EvidenceSchema } from '../judge/schema.ts';
 import { addGuard, guardLogEvidence, initialGuard, type GuardEvidence } from '../judge/guard.ts';
 import type { Judgement } from '../decide/judge.ts';
+import { LINKERD_HASH_LABEL } from './builtin.ts';
 
 /** A series as the provider read it: its labels and current value. */
 export interface RawSeries {
@@ -56,13 +57,41 @@ export class JudgeConfigError extends Error {
 export const seriesKey = (labels: Record<string, string>): string =>
   createHash('sha1').update(JSON.stringify(Object.entries(labels).filter(([k]) => k !== '__name__').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))).digest('base64url').slice(0, 12);
 
-/** The label that names the revision, per router family. */
-const armLabel = (router: JudgeProviderSpec['router']): string => (router === 'istio' ? 'destination_workload' : 'ingress');
-const codeLabel = (router: JudgeProviderSpec['router']): string => (router === 'istio' ? 'response_code' : 'status');
+/** The name a series gives its revision, per router family (Traefik: the Service inside its backend name). */
+function revisionName(spec: JudgeProviderSpec, labels: Record<string, string>): string | undefined {
+  switch (spec.router) {
+    case 'istio':
+      return labels.destination_workload;
+    case 'nginx':
+      return labels.ingress;
+    case 'linkerd':
+      return labels[LINKERD_HASH_LABEL];
+    case 'traefik': {
+      const prefix = `${spec.namespace}-`;
+      const service = labels.service ?? '';
+      const m = /-http-[0-9]+@kubernetesgateway$/.exec(service);
+      return service.startsWith(prefix) && m !== null ? service.slice(prefix.length, m.index) : undefined;
+    }
+  }
+}
 
 function armOf(spec: JudgeProviderSpec, labels: Record<string, string>): 'canary' | 'stable' | undefined {
-  const name = labels[armLabel(spec.router)];
+  const name = revisionName(spec, labels);
   return name === spec.canary ? 'canary' : name === spec.stable ? 'stable' : undefined;
+}
+
+/** A bad request: a 5xx code, or for Linkerd the proxy's own classification (by default, a 5xx). */
+function isBad(spec: JudgeProviderSpec, labels: Record<string, string>): boolean {
+  switch (spec.router) {
+    case 'istio':
+      return /^5/.test(labels.response_code ?? '');
+    case 'nginx':
+      return /^5/.test(labels.status ?? '');
+    case 'traefik':
+      return /^5/.test(labels.code ?? '');
+    case 'linkerd':
+      return labels.classification === 'failure';
+  }
 }
 
 /** Request-counter series as samples: a 5xx code is a bad request. */
@@ -71,13 +100,13 @@ export function errorSamples(spec: JudgeProviderSpec, series: readonly RawSeries
   for (const s of series) {
     const arm = armOf(spec, s.labels);
     if (arm === undefined) continue;
-    out.push({ key: seriesKey(s.labels), arm, role: /^5/.test(s.labels[codeLabel(spec.router)] ?? '') ? 'bad' : 'ok', value: s.value });
+    out.push({ key: seriesKey(s.labels), arm, role: isBad(spec, s.labels) ? 'bad' : 'ok', value: s.value });
   }
   return out;
 }
 
-/** Histogram bucket edges in ms (NGINX reports seconds), +Inf excluded. */
-const edgeMsOf = (spec: JudgeProviderSpec, le: string): number => (le === '+Inf' ? Infinity : Number(le) * (spec.router === 'nginx' ? 1000 : 1));
+/** Histogram bucket edges in ms (NGINX and Traefik report seconds), +Inf excluded. */
+const edgeMsOf = (spec: JudgeProviderSpec, le: string): number => (le === '+Inf' ? Infinity : Number(le) * (spec.router === 'nginx' || spec.router === 'traefik' ? 1000 : 1));
 const sameEdge = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a));
 
 export function bucketEdges(spec: JudgeProviderSpec, series: readonly RawSeries[]): number[] {

@@ -4,7 +4,7 @@
 // measurement's metadata, so a restarted operator resumes from the apiserver.
 import { z } from 'zod';
 import type { JudgeProviderSpec, Metric } from '../../api/analysis/schema.ts';
-import { promString, regexEscape } from '../builtin/builtin.ts';
+import { LINKERD_HASH_LABEL, promString, regexEscape, traefikServicePattern } from '../builtin/builtin.ts';
 import { JudgeConfigError, look, type LookState } from '../builtin/judging.ts';
 import { STATE_KEY } from '../decide/decide.ts';
 import type { Observation } from '../decide/judge.ts';
@@ -18,12 +18,25 @@ export const SUMMARY_KEY = 'summary';
 /** The raw counter series the judge reads for a signal, both revisions in one query. */
 export function judgeQuery(spec: JudgeProviderSpec): string {
   const names = `${regexEscape(spec.canary)}|${regexEscape(spec.stable)}`;
-  if (spec.router === 'istio') {
-    const sel = `reporter="destination",destination_workload_namespace=${promString(spec.namespace)},destination_workload=~${promString(names)}`;
-    return spec.signal === 'errors' ? `istio_requests_total{${sel}}` : `istio_request_duration_milliseconds_bucket{${sel}}`;
+  const errors = spec.signal === 'errors';
+  switch (spec.router) {
+    case 'istio': {
+      const sel = `reporter="destination",destination_workload_namespace=${promString(spec.namespace)},destination_workload=~${promString(names)}`;
+      return errors ? `istio_requests_total{${sel}}` : `istio_request_duration_milliseconds_bucket{${sel}}`;
+    }
+    case 'nginx': {
+      const sel = `namespace=${promString(spec.namespace)},ingress=~${promString(names)}`;
+      return errors ? `nginx_ingress_controller_requests{${sel}}` : `nginx_ingress_controller_request_duration_seconds_bucket{${sel}}`;
+    }
+    case 'traefik': {
+      const sel = `service=~${promString(traefikServicePattern(spec.namespace, spec.canary, spec.stable))}`;
+      return errors ? `traefik_service_requests_total{${sel}}` : `traefik_service_request_duration_seconds_bucket{${sel}}`;
+    }
+    case 'linkerd': {
+      const sel = `direction="inbound",namespace=${promString(spec.namespace)},${LINKERD_HASH_LABEL}=~${promString(names)}`;
+      return errors ? `response_total{${sel}}` : `response_latency_ms_bucket{${sel}}`;
+    }
   }
-  const sel = `namespace=${promString(spec.namespace)},ingress=~${promString(names)}`;
-  return spec.signal === 'errors' ? `nginx_ingress_controller_requests{${sel}}` : `nginx_ingress_controller_request_duration_seconds_bucket{${sel}}`;
 }
 
 // The state is ours, but it comes back through the apiserver: parse it, and start over rather than trust a mangled one.

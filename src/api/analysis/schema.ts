@@ -59,10 +59,16 @@ export const METRIC_PROVIDERS = ['prometheus', 'web', 'job', 'judge', 'webhook']
 export const judgeProviderSchema = z.object({
   /** Prometheus base URL. */
   address: z.string(),
-  /** Whose metric families to read: Istio (destination workload) or NGINX Ingress (the Ingress). */
-  router: z.enum(['istio', 'nginx']),
+  /**
+   * Whose metric families to read: Istio (destination workload), NGINX Ingress (the Ingress), Traefik (the backend
+   * Service of an HTTPRoute) or Linkerd (the pods' template hash).
+   */
+  router: z.enum(['istio', 'nginx', 'traefik', 'linkerd']),
   namespace: z.string(),
-  /** The canary's and the stable's names as the router's metrics label them (Istio workloads, NGINX Ingresses). */
+  /**
+   * The canary's and the stable's names as the router's metrics label them (Istio workloads, NGINX Ingresses,
+   * Traefik: Services, Linkerd: pod-template hashes).
+   */
   canary: z.string(),
   stable: z.string(),
   /** What a bad event is: a 5xx response (errors) or a response slower than the latency edge (latency). */

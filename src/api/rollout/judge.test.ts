@@ -9,8 +9,14 @@ describe('the judge spec', () => {
     expect(judgeErrors('s', { judge: { alpha: 0.05, beta: 0.1, maxRatio: 1.5, interval: '10s', maxDuration: '1h' }, latency: { maxMs: 500 } }, 'nginx')).toEqual([]);
   });
 
+  it('accepts the Gateway API when its metrics tell the revisions apart (Traefik, Linkerd)', () => {
+    expect(judgeErrors('s', { judge: {}, successRate: { min: 99 }, gatewayAPIMetrics: 'traefik' }, 'gatewayAPI')).toEqual([]);
+    expect(judgeErrors('s', { judge: {}, latency: { maxMs: 300 }, gatewayAPIMetrics: 'linkerd' }, 'gatewayAPI')).toEqual([]);
+  });
+
   it('refuses routers whose metrics do not tell the revisions apart, and blue-green', () => {
     expect(judgeErrors('s', { judge: {}, successRate: { min: 99 } }, 'gatewayAPI')[0]?.message).toMatch(/HTTPRoute/);
+    expect(judgeErrors('s', { judge: {}, successRate: { min: 99 }, gatewayAPIMetrics: 'envoy' }, 'gatewayAPI')[0]?.message).toMatch(/gatewayAPIMetrics/);
     expect(fields(judgeErrors('s', { judge: {}, successRate: { min: 99 } }, 'none'))).toEqual(['s.judge']);
     expect(fields(judgeErrors('s', { judge: {}, successRate: { min: 99 } }, 'bluegreen'))).toEqual(['s.judge']);
   });

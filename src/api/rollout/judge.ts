@@ -66,15 +66,16 @@ const within = (v: number | undefined, lo: number, hi: number): boolean => v ===
 
 /**
  * The judge's rules. `router` is the Rollout's traffic router: the judge compares the canary's and the stable's own
- * series, which Istio (destination workload) and NGINX (canary Ingress) report apart and one HTTPRoute's Envoy
- * cluster does not.
+ * series, which Istio (destination workload), NGINX (canary Ingress), Traefik (backend Service) and Linkerd (pod
+ * template hash) report apart and one HTTPRoute's Envoy cluster does not.
  */
-export function judgeErrors(at: string, analysis: { judge?: JudgeSpec; successRate?: unknown; latency?: unknown }, router: 'istio' | 'nginx' | 'gatewayAPI' | 'none' | 'bluegreen'): SpecError[] {
+export function judgeErrors(at: string, analysis: { judge?: JudgeSpec; successRate?: unknown; latency?: unknown; gatewayAPIMetrics?: string }, router: 'istio' | 'nginx' | 'gatewayAPI' | 'none' | 'bluegreen'): SpecError[] {
   const j = analysis.judge;
   if (j === undefined) return [];
   const f = `${at}.judge`;
   const errors: SpecError[] = [];
-  if (router === 'gatewayAPI') errors.push({ field: f, message: 'the judge compares the canary with stable on their own metrics; one HTTPRoute\'s Envoy metrics do not tell the revisions apart (use Istio or NGINX, or the builtin checks without a judge)' });
+  const splitMetrics = analysis.gatewayAPIMetrics === 'traefik' || analysis.gatewayAPIMetrics === 'linkerd';
+  if (router === 'gatewayAPI' && !splitMetrics) errors.push({ field: f, message: 'the judge compares the canary with stable on their own metrics; one HTTPRoute\'s Envoy metrics do not tell the revisions apart (set gatewayAPIMetrics to traefik or linkerd, use Istio or NGINX, or the builtin checks without a judge)' });
   if (router === 'none') errors.push({ field: f, message: 'the judge reads a traffic router\'s metrics: set strategy.canary.trafficRouting (istio or nginx)' });
   if (router === 'bluegreen') errors.push({ field: f, message: 'the judge compares a canary with stable under one traffic router; a blue-green rollout has none: use templates' });
   if (analysis.successRate === undefined && analysis.latency === undefined) errors.push({ field: f, message: 'judges the builtin checks: set successRate and/or latency beside it' });

@@ -62,9 +62,10 @@ export const rolloutAnalysisSchema = z.object({
   prometheus: z.object({ address: z.string() }).optional(),
   /**
    * Gateway API only: the implementation whose metrics the builtin checks read: "envoy" (the default; one cluster per
-   * HTTPRoute rule) or "traefik" (one series per backend Service, so compareToStable works too).
+   * HTTPRoute rule), "traefik" (one series per backend Service) or "linkerd" (its proxies' inbound metrics, per
+   * pod-template hash). Traefik and Linkerd tell the revisions apart, so compareToStable and the judge work on them.
    */
-  gatewayAPIMetrics: z.enum(['envoy', 'traefik']).optional(),
+  gatewayAPIMetrics: z.enum(['envoy', 'traefik', 'linkerd']).optional(),
   /** Measurement interval and rate window of the builtin checks (default "1m"), how many, how many may fail. */
   interval: z.string().optional(),
   count: z.int().min(1).optional(),
