@@ -2,7 +2,7 @@
 // status once (conditional on the resourceVersion read). Decisions live in spec.ts and decide/.
 import { removeCondition, setCondition } from '../api/common/conditions.ts';
 import { jsonEqual } from '../api/common/equal.ts';
-import type { Rollout, RolloutStatus } from '../api/rollout/schema.ts';
+import type { Rollout, RolloutStatus, RolloutWebhookType } from '../api/rollout/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
 import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/controller.ts';
@@ -10,10 +10,12 @@ import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { analysisRunName, createStepAnalysisRun, deleteAnalysisRun, observeRuns, STEP_INDEX_LABEL, terminateAnalysisRun, type AnalysisRunObject, type TemplateObject } from './analysis.ts';
 import { decideBlueGreen } from './decide/bluegreen.ts';
+import { decideCanary } from './decide/canary.ts';
+import type { GateResult } from './decide/gates.ts';
 import { workloadReplicas } from './decide/workload.ts';
 import type { Decision, ReplicaSetView } from './decide/types.ts';
 import { perform, podsBefore, SCALE_DOWN_DEADLINE } from './effects.ts';
-import { callGates, decideCanaryWithGates, notifyHooks, type GateTarget } from './gates.ts';
+import { callGates, decideWithGates, notifyHooks, type GateTarget } from './gates.ts';
 import { POD_TEMPLATE_HASH_LABEL, podTemplateHash, stepsHash } from './hash.ts';
 import { revisionsOf } from './revision.ts';
 import { checkRollout, INVALID_SPEC, specStatus, specStatusChanged } from './spec.ts';
@@ -172,19 +174,18 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     const observed = { now, spec: rollout.spec, status, templateHash, replicaSets: views, stepAnalysis, analysisRunRefs: seenRuns.refs, ...(restartPending !== undefined ? { restartPending } : {}) };
     const blueGreen = rollout.spec.strategy?.blueGreen;
     let decision: Decision;
-    let gateTarget: GateTarget | undefined;
+    const hooks = (blueGreen !== undefined ? blueGreen.webhooks : canary.webhooks) ?? [];
+    const gateTarget: GateTarget = { name: req.name, namespace: req.namespace ?? '', checksum: templateHash };
+    const ask = (type: RolloutWebhookType): Promise<GateResult[]> => callGates(hooks, type, gateTarget, req.signal);
     if (blueGreen !== undefined) {
-      decision = decideBlueGreen({ ...observed, serviceSelectors: { active: selectorOf(blueGreen.activeService), preview: selectorOf(blueGreen.previewService) } });
+      decision = await decideWithGates(decideBlueGreen, { ...observed, serviceSelectors: { active: selectorOf(blueGreen.activeService), preview: selectorOf(blueGreen.previewService) } }, ask);
     } else {
       const pins = router?.readPins !== undefined && target !== undefined
         ? await router.readPins(target).catch((err: unknown) => failWith(`reading ${router.type} routing`, err))
         : { canary: selectorOf(canary.canaryService), stable: selectorOf(canary.stableService) };
-      const hooks = canary.webhooks ?? [];
-      gateTarget = { name: req.name, namespace: req.namespace ?? '', checksum: templateHash };
-      const about = gateTarget;
-      decision = await decideCanaryWithGates({ ...observed, stepsHash: stepsHash(canary.steps), serviceSelectors: pins }, (type) => callGates(hooks, type, about, req.signal));
-      if (req.signal.aborted) return;
+      decision = await decideWithGates(decideCanary, { ...observed, stepsHash: stepsHash(canary.steps), serviceSelectors: pins }, ask);
     }
+    if (req.signal.aborted) return;
     const managedRoutes = (canary.trafficRouting?.managedRoutes ?? []).map((m) => m.name);
     for (const action of decision.actions) {
       if (req.signal.aborted) return; // leadership lost: stop acting at once
@@ -225,11 +226,9 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     if (!jsonEqual(next, raw.status)) await writeStatus(req, raw, next);
     // Events are reports, not steps: sent in the background (the recorder never throws), the worker moves on.
     for (const e of decision.events) void events.record(raw, e.type, e.reason, e.message);
-    if (gateTarget !== undefined) {
-      const promoted = raw.status?.stableRS !== undefined && next.stableRS !== raw.status.stableRS;
-      const aborted = decision.events.some((e) => e.reason === 'RolloutAborted');
-      notifyHooks(canary.webhooks, decision.events, promoted ? 'Succeeded' : aborted ? 'Failed' : undefined, gateTarget, req.log);
-    }
+    const promoted = raw.status?.stableRS !== undefined && next.stableRS !== raw.status.stableRS;
+    const aborted = decision.events.some((e) => e.reason === 'RolloutAborted');
+    notifyHooks(hooks, decision.events, promoted ? 'Succeeded' : aborted ? 'Failed' : undefined, gateTarget, req.log);
     req.log.debug({ actions: decision.actions.map((a) => a.kind), step: next.currentStepIndex, phase: next.phase }, 'reconciled');
     return decision.requeueAfterMs !== undefined ? { requeueAfterMs: Math.max(decision.requeueAfterMs, 0) } : undefined;
   };

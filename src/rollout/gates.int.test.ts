@@ -1,12 +1,13 @@
 // Webhook gates on the real control plane with the operator's runtime in-process, and a real HTTP gate server on
 // 127.0.0.1 the test answers from: a confirm-promotion gate holds the last step until it says yes, a rollback hook's
-// 2xx aborts, a pre-rollout check whose target is down fails after its retries.
+// 2xx aborts, a pre-rollout check whose target is down fails after its retries; on a blue-green rollout, a
+// confirm-promotion gate holds the switch of the active Service and a pre-rollout check's failure aborts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../../test/support/cluster.ts';
 import { sluice } from '../../test/support/plugin.ts';
-import { helpers, installAllCrds, rolloutManifest, runOperator, type InProcessOperator } from '../../test/support/rollouts.ts';
+import { blueGreenManifest, helpers, installAllCrds, rolloutManifest, runOperator, type InProcessOperator } from '../../test/support/rollouts.ts';
 import type { RolloutStatus } from '../api/rollout/schema.ts';
 import type { WebhookPayload } from '../webhooks/post.ts';
 
@@ -51,12 +52,13 @@ async function downPort(): Promise<number> {
   return port;
 }
 
-describe('webhook gates on a canary', () => {
+describe('webhook gates on a canary and a blue-green rollout', () => {
   let ns: string;
   let op: InProcessOperator;
   let gate: GateServer;
   let apply: (m: object) => Promise<void>;
   let rollout: ReturnType<typeof helpers>['rollout'];
+  let h: ReturnType<typeof helpers>;
   const times: Record<string, number> = {};
 
   beforeAll(async () => {
@@ -65,7 +67,8 @@ describe('webhook gates on a canary', () => {
     op = await runOperator(ns);
     gate = new GateServer();
     await gate.start();
-    ({ apply, rollout } = helpers(ns, op.client));
+    h = helpers(ns, op.client);
+    ({ apply, rollout } = h);
   });
 
   afterAll(async () => {
@@ -184,5 +187,38 @@ describe('webhook gates on a canary', () => {
     await waitFor('InvalidSpec', async () => (await statusOf('badurl')).conditions?.some((c) => c.type === 'InvalidSpec' && c.status === 'True') === true, 30_000);
     const c = (await statusOf('badurl')).conditions?.find((x) => x.type === 'InvalidSpec');
     expect(c?.message).toContain('spec.strategy.canary.webhooks[0].url: must be an http(s) URL, got "ftp://127.0.0.1/x"');
+  });
+  it('blue-green: confirm-promotion holds the switch (the preview serves v2, the active Service stays on v1) until it answers 200; a failed pre-rollout check aborts', async () => {
+    for (const svc of ['bg-active', 'bg-preview']) await h.service(svc, 'bg');
+    const webhooks = [
+      { name: 'approve', type: 'confirm-promotion', url: `${gate.url}/bg-approve`, interval: '1s' },
+      { name: 'smoke', type: 'pre-rollout', url: `${gate.url}/bg-smoke` },
+    ];
+    gate.answers.set('/bg-approve', 403);
+    gate.answers.set('/bg-smoke', 200);
+    const bg = (v: string): object => blueGreenManifest('bg', v, { webhooks }, {}, { replicas: 2 });
+    await apply(bg('v1'));
+    await waitFor('bg v1 Healthy', async () => (await statusOf('bg')).phase === 'Healthy', 60_000);
+    const v1 = (await statusOf('bg')).stableRS ?? '';
+    await apply(bg('v2'));
+    const t0 = Date.now();
+    await waitFor('held by the gate', async () => (await statusOf('bg')).gates?.waiting?.name === 'approve', 30_000);
+    times.blueGreenHoldReported = Date.now() - t0;
+    const held = await statusOf('bg');
+    const v2 = held.currentPodHash ?? '';
+    expect(held).toMatchObject({ phase: 'Paused', stableRS: v1, message: 'waiting for gate approve (confirm-promotion): HTTP 403: not yet' });
+    expect(await h.selector('bg-active')).toBe(v1);
+    expect(await h.selector('bg-preview')).toBe(v2);
+    // The pre-rollout check was asked once, of the pods behind the preview, with Flagger's payload.
+    expect(gate.paths('/bg-smoke')).toEqual([{ name: 'bg', namespace: ns, phase: 'Progressing', checksum: v2, metadata: {} }]);
+    gate.answers.set('/bg-approve', 200);
+    await waitFor('switched and promoted', async () => (await statusOf('bg')).stableRS === v2 && (await statusOf('bg')).phase === 'Healthy', 30_000);
+    expect(await h.selector('bg-active')).toBe(v2);
+
+    gate.answers.set('/bg-smoke', 500);
+    await apply(bg('v3'));
+    await waitFor('v3 aborted by its pre-rollout check', async () => (await statusOf('bg')).abort === true, 30_000);
+    expect(await h.selector('bg-active')).toBe(v2);
+    expect(await reasons('bg')).toMatch(/PreRolloutFailed: pre-rollout webhook smoke failed: HTTP 500/);
   });
 });

@@ -1,4 +1,4 @@
-// The shell side of the webhook gates (spec.strategy.canary.webhooks): the HTTP calls the pure engine cannot make.
+// The shell side of the webhook gates (spec.strategy.canary.webhooks and blueGreen.webhooks): the HTTP calls the pure engine cannot make.
 // The engine names the webhook types it needs answers for (Decision.needGates); they are called (every hook of a
 // type at once, each with its timeout and retries) and the engine decides again with the answers. Notifications
 // (post-rollout, event) are sent from the decision's events and never hold anything.
@@ -6,9 +6,8 @@ import type { Logger } from 'pino';
 import { parseDuration } from '../api/common/duration.ts';
 import { ROLLOUT_WEBHOOK_TYPES, type RolloutWebhook, type RolloutWebhookType } from '../api/rollout/schema.ts';
 import { failureText, postWebhook, webhookUrl, type WebhookPayload } from '../webhooks/post.ts';
-import { decideCanary } from './decide/canary.ts';
 import type { GateResult, GateResults } from './decide/gates.ts';
-import type { Decision, EngineEvent, Observed } from './decide/types.ts';
+import type { Decision, EngineEvent } from './decide/types.ts';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -54,18 +53,18 @@ export async function callGates(hooks: readonly RolloutWebhook[], type: RolloutW
 }
 
 /**
- * The canary engine with its gates answered: decide, call what it asked for, decide again. Each type is called at
- * most once per reconcile, so this ends after at most one round per type.
+ * An engine with its gates answered: decide, call what it asked for, decide again. Each type is called at most once
+ * per reconcile, so this ends after at most one round per type.
  */
-export async function decideCanaryWithGates(o: Observed, ask: (type: RolloutWebhookType) => Promise<readonly GateResult[]>): Promise<Decision> {
+export async function decideWithGates<O extends { gates?: GateResults }>(decide: (o: O) => Decision, o: O, ask: (type: RolloutWebhookType) => Promise<readonly GateResult[]>): Promise<Decision> {
   let gates: GateResults = {};
-  let d = decideCanary(o);
+  let d = decide(o);
   for (let round = 0; round < ROLLOUT_WEBHOOK_TYPES.length; round++) {
     const missing = (d.needGates ?? []).filter((t) => gates[t] === undefined);
     if (missing.length === 0) break;
     const answers = await Promise.all(missing.map(async (t) => [t, await ask(t)] as const));
     gates = { ...gates, ...Object.fromEntries(answers) };
-    d = decideCanary({ ...o, gates });
+    d = decide({ ...o, gates });
   }
   return d;
 }

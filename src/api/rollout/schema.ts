@@ -227,6 +227,8 @@ export const blueGreenStrategySchema = z.object({
   postPromotionAnalysis: rolloutAnalysisSchema.optional(),
   scaleDownDelaySeconds: seconds.optional(),
   abortScaleDownDelaySeconds: seconds.optional(),
+  /** Sluice's webhook gates, as on a canary; confirm-traffic-increase has no meaning here (no weights). */
+  webhooks: z.array(rolloutWebhookSchema).max(50).optional(),
 });
 export type BlueGreenStrategy = z.infer<typeof blueGreenStrategySchema>;
 

@@ -57,6 +57,10 @@ export function validateRollout(rollout: Rollout, ctx?: RolloutValidationContext
   errors.push(...limitErrors(rollout));
   if (blueGreen !== undefined) {
     const base = 'spec.strategy.blueGreen';
+    errors.push(...webhookErrors(base, blueGreen.webhooks));
+    (blueGreen.webhooks ?? []).forEach((h, i) => {
+      if (h.type === 'confirm-traffic-increase') errors.push({ field: `${fieldPath(base, 'webhooks', i)}.type`, message: 'confirm-traffic-increase holds a rising canary weight; a blue-green rollout has none (use confirm-rollout or confirm-promotion)' });
+    });
     if (blueGreen.activeService === undefined || blueGreen.activeService === '') {
       errors.push({ field: `${base}.activeService`, message: 'required for a blue-green rollout' });
     } else if (blueGreen.previewService === blueGreen.activeService) {

@@ -1,8 +1,8 @@
 // A small deterministic world for the blue-green engine, like sim.ts for canaries: it performs the engine's actions
 // the way the shell and the cluster would and checks the blue-green invariants on every reconcile. Test support only.
-import type { BlueGreenStrategy, RolloutSpec, RolloutStatus } from '../../api/rollout/schema.ts';
+import type { BlueGreenStrategy, RolloutSpec, RolloutStatus, RolloutWebhookType } from '../../api/rollout/schema.ts';
 import { decideBlueGreen } from './bluegreen.ts';
-import { markScaleDown, nextSimRevision, revisionViolation, runRefs, type Violation } from './sim.ts';
+import { answerGates, markScaleDown, nextSimRevision, revisionViolation, runRefs, type Violation } from './sim.ts';
 import { PRE_PROMOTION, type Action, type AnalysisRunPhase, type Decision, type ReplicaSetView } from './types.ts';
 
 export interface BlueGreenSimOptions {
@@ -31,6 +31,10 @@ export class BlueGreenWorld {
   readonly terminated: number[] = [];
   readonly violations: Violation[] = [];
   readonly log: Decision[] = [];
+  /** How each webhook type answers (spec.strategy.blueGreen.webhooks): true is a 2xx. Unset types answer 2xx. */
+  gateAnswers: Partial<Record<RolloutWebhookType, boolean>> = {};
+  /** Every webhook type the engine asked for, in order: the calls the shell made. */
+  readonly gateCalls: RolloutWebhookType[] = [];
   readonly brokenHashes: Set<string>;
   private readonly chaos: (() => number) | undefined;
   /** A pod was lost somewhere: a Service may be on a revision that is no longer fully available, through no decision. */
@@ -115,7 +119,7 @@ export class BlueGreenWorld {
     }
     const before = structuredClone(this.status);
     const observed = structuredClone(this.rs);
-    const d = decideBlueGreen({
+    const d = answerGates(decideBlueGreen, {
       now: this.now,
       spec: this.spec,
       status: this.status,
@@ -124,7 +128,7 @@ export class BlueGreenWorld {
       serviceSelectors: { ...this.selectors },
       stepAnalysis: { ...this.stepAnalysis },
       analysisRunRefs: runRefs(this.templateHash, this.stepAnalysis),
-    });
+    }, this.gateAnswers, this.gateCalls);
     // The pre-promotion verdict: a run ended by terminate passed nothing.
     const pre = this.ended.has(`${this.templateHash}/${PRE_PROMOTION}`) ? 'Terminated' : this.stepAnalysis[PRE_PROMOTION];
     this.aborting = before.abort === true || d.status.abort === true;
@@ -239,6 +243,8 @@ export class BlueGreenWorld {
       const stableWhole = (observed.find((r) => r.hash === d.status.stableRS)?.available ?? 0) >= this.replicas;
       if (stableWhole && active !== d.status.stableRS) this.violate(`aborted, yet the active Service is on ${active ?? 'nothing'}, not the stable ${d.status.stableRS ?? ''}`);
     }
+    // A held gate never lets the active Service move to the new revision.
+    if (d.status.gates?.waiting !== undefined && active !== before.blueGreen?.activeSelector && active === this.templateHash) this.violate(`active Service switched while gate ${d.status.gates.waiting.name} held`);
     if (d.status.blueGreen?.activeSelector !== active) this.violate(`status.blueGreen.activeSelector ${d.status.blueGreen?.activeSelector ?? 'unset'} but the Service is on ${active ?? 'nothing'}`);
     // Nothing a Service points at is without pods.
     for (const role of ['active', 'preview'] as const) {

@@ -4,7 +4,9 @@
 // fully available. The previous revision stays whole until postPromotionAnalysis passes (it is still status.stableRS),
 // and then for scaleDownDelaySeconds: switching the active Service back to it needs no new pod.
 import { ROLLOUT_DEFAULTS, type BlueGreenStrategy, type RolloutStatus } from '../../api/rollout/schema.ts';
+import { BlueGreenGates, type GateVerdict } from './bluegreen-gates.ts';
 import { PAUSE_INCONCLUSIVE } from './canary.ts';
+import { clearWait, Gates, recordWait, type GateState } from './gates.ts';
 import { finishDecision } from './phase.ts';
 import { bumpRevision, byHashIn, pruneHistory, restart, scaleDownRetired, wakeups } from './replicasets.ts';
 import { putRef, runRef } from './run-status.ts';
@@ -28,10 +30,12 @@ function pauseSeconds(bg: BlueGreenStrategy): number | 'untilPromoted' | undefin
  * carried out in the same reconcile: the active Service goes back now, not one event later.
  */
 export function decideBlueGreen(o: BlueGreenObserved): Decision {
-  const d = decideOnce(o);
-  if (d.status.abort !== true || o.status.abort === true) return reportRuns(o, d);
-  const again = decideOnce({ ...o, status: d.status });
-  return reportRuns(o, { ...again, events: [...d.events, ...again.events] });
+  const gates = new Gates(o.spec.strategy?.blueGreen?.webhooks, o.gates);
+  const withNeeds = (d: Decision): Decision => (gates.need.size > 0 ? { ...d, needGates: [...gates.need] } : d);
+  const d = decideOnce(o, gates);
+  if (d.status.abort !== true || o.status.abort === true) return withNeeds(reportRuns(o, d));
+  const again = decideOnce({ ...o, status: d.status }, gates);
+  return withNeeds(reportRuns(o, { ...again, events: [...d.events, ...again.events] }));
 }
 
 /** The pre- and post-promotion runs in the status, as Argo reports them: while the revision they measured is current. */
@@ -44,13 +48,16 @@ function reportRuns(o: BlueGreenObserved, d: Decision): Decision {
   return d;
 }
 
-function decideOnce(o: BlueGreenObserved): Decision {
+function decideOnce(o: BlueGreenObserved, gates: Gates): Decision {
   const bg = o.spec.strategy?.blueGreen ?? {};
   const replicas = o.spec.replicas ?? ROLLOUT_DEFAULTS.replicas;
   const previewCount = Math.min(replicas, bg.previewReplicaCount ?? replicas);
   const actions: Action[] = [];
   const events: EngineEvent[] = [];
   const s: RolloutStatus = structuredClone(o.status);
+  // The gate holding the rollout is decided afresh each reconcile (gates.ts).
+  if (s.gates?.waiting !== undefined) s.gates = clearWait(s.gates);
+  let held: Exclude<GateState, { state: 'open' }> | undefined;
   const { wake, next: requeue } = wakeups();
   const byHash = byHashIn(o.replicaSets);
   const hash = o.templateHash;
@@ -84,6 +91,8 @@ function decideOnce(o: BlueGreenObserved): Decision {
     s.blueGreen = { ...s.blueGreen, activeSelector: sel.active, previewSelector: sel.preview };
     if (sel.active === undefined) delete s.blueGreen.activeSelector;
     if (sel.preview === undefined) delete s.blueGreen.previewSelector;
+    if (s.abort !== true) recordWait(s, o.status.gates, held, iso(o.now), events);
+    if (held !== undefined && s.abort !== true) wake(gates.intervalMs(held.type));
     return finishDecision(s, o, actions, events, requeue(), progressed, replicas);
   };
 
@@ -94,6 +103,7 @@ function decideOnce(o: BlueGreenObserved): Decision {
     delete s.promoteFull;
     delete s.abort;
     delete s.abortedAt;
+    delete s.gates; // a new revision is asked through its gates afresh
     if (s.blueGreen !== undefined) delete s.blueGreen.scaleUpPreviewCheckPoint;
     const direct = s.stableRS === undefined || s.stableRS === hash;
     // Back to a revision that was superseded: its runs were ended then (a terminated run reads Successful), so they
@@ -105,8 +115,22 @@ function decideOnce(o: BlueGreenObserved): Decision {
   }
   const firstDeploy = s.stableRS === undefined;
   const newRS = byHash(hash);
+  const bgGates = new BlueGreenGates(gates, hash, s.promoteFull === true);
+  /** A gate point that does not go: an abort (with its event) or a hold; true when the pass stops here. */
+  const stopAt = (v: GateVerdict): boolean => {
+    if (v.go) return false;
+    if ('abort' in v) {
+      s.abort = true;
+      events.push({ type: 'Warning', reason: v.reason, message: v.abort });
+      wake(0);
+    } else held = v.held;
+    return true;
+  };
   if (newRS === undefined) {
-    actions.push({ kind: 'createReplicaSet', hash, replicas: firstDeploy || s.stableRS === hash ? replicas : previewCount });
+    const direct = firstDeploy || s.stableRS === hash;
+    // Unconfirmed, the new revision's ReplicaSet is created without pods.
+    const confirmed = direct || !stopAt(bgGates.confirmRollout(s));
+    actions.push({ kind: 'createReplicaSet', hash, replicas: direct ? replicas : confirmed ? previewCount : 0 });
     return end();
   }
   bumpRevision(o, newRS, actions);
@@ -170,6 +194,7 @@ function decideOnce(o: BlueGreenObserved): Decision {
   // cache still holds it.
   if (s.abortedAt !== undefined) {
     delete s.abortedAt;
+    delete s.gates; // the start gates are asked again
     for (const k of Object.keys(runs)) actions.push({ kind: 'deleteAnalysisRun', stepIndex: Number(k) });
     runs = {};
     progressed = true;
@@ -189,6 +214,9 @@ function decideOnce(o: BlueGreenObserved): Decision {
     delete s.controllerPause;
     return end();
   }
+
+  // A rollback hook may ask for an abort at any time before the new revision is stable.
+  if (bgGates.rollback(s, events, wake)) return end();
 
   // The stable revision stays whole until the new one is stable: it is where an abort goes back to.
   scale(stableRS, replicas);
@@ -210,6 +238,7 @@ function decideOnce(o: BlueGreenObserved): Decision {
   };
 
   if (o.serviceSelectors.active !== hash) {
+    if (stopAt(bgGates.confirmRollout(s))) return end();
     // Before the switch: the new revision comes up behind the preview Service at previewReplicaCount. That count is a
     // floor, never a cut: a warm ReplicaSet (a rollback within its scale-down delay, a retry before the abort took its
     // pods) keeps the pods it has, so going back to it is instant.
@@ -224,6 +253,7 @@ function decideOnce(o: BlueGreenObserved): Decision {
     }
     const previewReady = newRS.replicas === want && newRS.available >= want;
     const previewOn = services.preview === undefined || sel.preview === hash || want === 0;
+    if (stopAt(bgGates.preRollout(s, previewReady && previewOn))) return end();
 
     const pre = runs[PRE_PROMOTION];
     const preDone = bg.prePromotionAnalysis === undefined || full || pre === 'Successful';
@@ -242,11 +272,15 @@ function decideOnce(o: BlueGreenObserved): Decision {
       }
     }
 
+    // rollout checks while the checked revision waits for the switch; a failure aborts.
+    if (preDone && stopAt(bgGates.rolloutChecks()) && s.abort === true) return end();
+    const checked = preDone && held === undefined;
+
     // The pause before the switch (after a successful pre-promotion analysis, as Argo orders them).
     const pause = pauseSeconds(bg);
     let pauseDone = pause === undefined || full;
     if (pauseDone) unpause(PAUSE_BLUE_GREEN); // the spec no longer asks for it
-    if (!pauseDone && preDone && previewReady) {
+    if (!pauseDone && checked && previewReady) {
       const cond = (s.pauseConditions ?? []).find((p) => p.reason === PAUSE_BLUE_GREEN);
       if (cond !== undefined) {
         if (typeof pause === 'number') {
@@ -270,15 +304,15 @@ function decideOnce(o: BlueGreenObserved): Decision {
     }
 
     // previewReplicaCount: once checked and promoted, the new revision grows to full size before it takes traffic.
-    if (!scaledUp && preDone && pauseDone && previewReady && want < replicas) {
+    if (!scaledUp && checked && pauseDone && previewReady && want < replicas) {
       s.blueGreen = { ...s.blueGreen, scaleUpPreviewCheckPoint: true };
       want = replicas;
       scale(newRS, want);
     }
 
-    // The switch: only onto a revision with every pod available, and only once checked and promoted.
+    // The switch: only onto a revision with every pod available, and only once checked, promoted and confirmed.
     const saturated = want === replicas && newRS.replicas === replicas && newRS.available >= replicas;
-    if (s.abort !== true && preDone && pauseDone && saturated && pinActive(hash)) {
+    if (s.abort !== true && checked && pauseDone && saturated && !stopAt(bgGates.confirmPromotion()) && pinActive(hash)) {
       progressed = true;
       events.push({ type: 'Normal', reason: 'ActiveServiceSwitched', message: `active Service ${services.active ?? ''} switched from ${o.serviceSelectors.active ?? 'none'} to revision ${hash}${full ? ' (promoted fully: pause and analysis skipped)' : ''}` });
     }

@@ -100,19 +100,8 @@ export class World {
     return d;
   }
 
-  /** The shell's loop (rollout/gates.ts): decide, answer the gates asked for, decide again. */
   private decide(o: Observed): Decision {
-    let gates: GateResults = {};
-    let d = decideCanary(o);
-    while ((d.needGates ?? []).some((t) => gates[t] === undefined)) {
-      for (const t of d.needGates ?? []) {
-        if (gates[t] !== undefined) continue;
-        this.gateCalls.push(t);
-        gates = { ...gates, [t]: [{ name: t, ok: this.gateAnswers[t] ?? true, message: this.gateAnswers[t] === false ? 'HTTP 403' : 'HTTP 200' }] };
-      }
-      d = decideCanary({ ...o, gates });
-    }
-    return d;
+    return answerGates(decideCanary, o, this.gateAnswers, this.gateCalls);
   }
 
   private perform(a: Action, before: RolloutStatus): void {
@@ -286,4 +275,22 @@ export function markScaleDown(rs: ReplicaSetView[], a: Extract<Action, { kind: '
   if (r === undefined) return;
   if (a.kind === 'markScaleDown') r.scaleDownAt = a.at;
   else delete r.scaleDownAt;
+}
+
+/**
+ * The shell's loop (rollout/gates.ts) in a simulated world: decide, answer the gates asked for as `answers` says
+ * (true is a 2xx; unset types answer 2xx), record each call in `calls`, decide again.
+ */
+export function answerGates<O extends { gates?: GateResults }>(decide: (o: O) => Decision, o: O, answers: Partial<Record<RolloutWebhookType, boolean>>, calls: RolloutWebhookType[]): Decision {
+  let gates: GateResults = {};
+  let d = decide(o);
+  while ((d.needGates ?? []).some((t) => gates[t] === undefined)) {
+    for (const t of d.needGates ?? []) {
+      if (gates[t] !== undefined) continue;
+      calls.push(t);
+      gates = { ...gates, [t]: [{ name: t, ok: answers[t] ?? true, message: answers[t] === false ? 'HTTP 403' : 'HTTP 200' }] };
+    }
+    d = decide({ ...o, gates });
+  }
+  return d;
 }

@@ -62,6 +62,8 @@ export interface Observed extends ObservedBase {
 export interface BlueGreenObserved extends ObservedBase {
   /** The revision hash the active and preview Services select now (undefined: not pinned, or no such Service). */
   serviceSelectors: { active?: string; preview?: string };
+  /** Answers of the webhook gates the shell called this reconcile, by type (see gates.ts). */
+  gates?: GateResults;
 }
 
 export type ServiceRole = 'canary' | 'stable' | 'active' | 'preview';
