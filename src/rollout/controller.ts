@@ -2,7 +2,7 @@
 // status once (conditional on the resourceVersion read). Decisions live in spec.ts and decide/.
 import { removeCondition, setCondition } from '../api/common/conditions.ts';
 import { jsonEqual } from '../api/common/equal.ts';
-import type { Rollout, RolloutStatus, RolloutWebhookType } from '../api/rollout/schema.ts';
+import type { Rollout, RolloutStatus } from '../api/rollout/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
 import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/controller.ts';
@@ -11,11 +11,11 @@ import type { Manager } from '../runtime/manager.ts';
 import { analysisRunName, createStepAnalysisRun, deleteAnalysisRun, observeRuns, STEP_INDEX_LABEL, terminateAnalysisRun, type AnalysisRunObject, type TemplateObject } from './analysis.ts';
 import { decideBlueGreen } from './decide/bluegreen.ts';
 import { decideCanary } from './decide/canary.ts';
-import type { GateResult } from './decide/gates.ts';
+import { GateCalls } from './gate-calls.ts';
 import { workloadReplicas } from './decide/workload.ts';
 import type { Decision, ReplicaSetView } from './decide/types.ts';
 import { perform, podsBefore, SCALE_DOWN_DEADLINE } from './effects.ts';
-import { callGates, decideWithGates, notifyHooks, type GateTarget } from './gates.ts';
+import { callGates, notifyHooks, type GateTarget } from './gates.ts';
 import { POD_TEMPLATE_HASH_LABEL, podTemplateHash, stepsHash } from './hash.ts';
 import { revisionsOf } from './revision.ts';
 import { checkRollout, INVALID_SPEC, specStatus, specStatusChanged } from './spec.ts';
@@ -62,6 +62,8 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
   const services = manager.cache<ServiceObject>(R.service, { transform: { id: 'rollout-svc', fn: slimService } });
   const runs = manager.cache<AnalysisRunObject>(R.analysisRun, { labelSelector: STEP_INDEX_LABEL });
   const deployments = manager.cache<DeploymentObject>(R.deployment, { transform: { id: 'rollout-deploy', fn: slimDeployment } });
+  /** Webhook gates, called outside the reconcile; their answers enqueue the rollout again. */
+  const gateCalls = new GateCalls(callGates, (key) => controller.enqueue(key));
   /** Runs this controller deleted (uid → namespace), until the cache no longer holds them: they count for nothing. */
   const deletedRuns = new Map<string, string>();
 
@@ -100,7 +102,10 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
 
   const reconcile = async (req: ReconcileRequest): Promise<ReconcileResult | void> => {
     const raw = rollouts.get(req.namespace, req.name);
-    if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) return;
+    if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) {
+      gateCalls.forget(req.key);
+      return;
+    }
     const ctx = {
       analysisTemplates: new Set(templates.list(req.namespace).map((t) => t.metadata?.name ?? '')),
       clusterAnalysisTemplates: new Set(clusterTemplates.list().map((t) => t.metadata?.name ?? '')),
@@ -176,15 +181,19 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     let decision: Decision;
     const hooks = (blueGreen !== undefined ? blueGreen.webhooks : canary.webhooks) ?? [];
     const gateTarget: GateTarget = { name: req.name, namespace: req.namespace ?? '', checksum: templateHash };
-    const ask = (type: RolloutWebhookType): Promise<GateResult[]> => callGates(hooks, type, gateTarget, req.signal);
+    // A retry asks every gate afresh: the answers that aborted the revision must not abort it again.
+    if (status.abort !== true && status.abortedAt !== undefined) gateCalls.forget(req.key);
+    const gates = gateCalls.answers(req.key, gateTarget, hooks);
     if (blueGreen !== undefined) {
-      decision = await decideWithGates(decideBlueGreen, { ...observed, serviceSelectors: { active: selectorOf(blueGreen.activeService), preview: selectorOf(blueGreen.previewService) } }, ask);
+      decision = decideBlueGreen({ ...observed, gates, serviceSelectors: { active: selectorOf(blueGreen.activeService), preview: selectorOf(blueGreen.previewService) } });
     } else {
       const pins = router?.readPins !== undefined && target !== undefined
         ? await router.readPins(target).catch((err: unknown) => failWith(`reading ${router.type} routing`, err))
         : { canary: selectorOf(canary.canaryService), stable: selectorOf(canary.stableService) };
-      decision = await decideWithGates(decideCanary, { ...observed, stepsHash: stepsHash(canary.steps), serviceSelectors: pins }, ask);
+      decision = decideCanary({ ...observed, gates, stepsHash: stepsHash(canary.steps), serviceSelectors: pins });
     }
+    // The gates it consulted without a fresh answer are called in the background; their answers enqueue it again.
+    if (hooks.length > 0) gateCalls.request(req.key, gateTarget, hooks, decision.needGates ?? []);
     if (req.signal.aborted) return;
     const managedRoutes = (canary.trafficRouting?.managedRoutes ?? []).map((m) => m.name);
     for (const action of decision.actions) {

@@ -182,6 +182,25 @@ describe('webhook gates on a canary and a blue-green rollout', () => {
     expect(await reasons('hang')).toContain('PreRolloutFailed: pre-rollout webhook slow failed: no answer within 300 ms (after 2 attempts): aborting');
   });
 
+  it('a hook that never answers holds only its own rollout: the calls run outside the reconcile, so the two workers stay free', async () => {
+    const hung = [{ name: 'stuck', type: 'confirm-promotion', url: `${gate.url}/hang`, timeout: '60s' }];
+    const steps = [{ setWeight: 50 }];
+    await Promise.all(['stuck-a', 'stuck-b'].map((app) => deployV1(app, steps, hung)));
+    await Promise.all(['stuck-a', 'stuck-b'].map((app) => apply(manifest(app, 'v2', steps, hung))));
+    await waitFor('both held at the unanswered gate', async () => {
+      const held = await Promise.all(['stuck-a', 'stuck-b'].map(async (app) => (await statusOf(app)).gates?.waiting?.message));
+      return held.every((m) => m === 'asking');
+    }, 30_000);
+    // As many hung calls as workers: a rollout without hooks still goes all the way while they hang.
+    const v1 = await deployV1('free', steps, []);
+    await apply(manifest('free', 'v2', steps, []));
+    await waitFor('the free rollout promoted', async () => {
+      const s = await statusOf('free');
+      return s.phase === 'Healthy' && s.stableRS !== v1;
+    }, 30_000);
+    for (const app of ['stuck-a', 'stuck-b']) expect((await statusOf(app)).gates?.waiting).toMatchObject({ name: 'stuck', message: 'asking' });
+  });
+
   it('refuses a webhook URL that is not http(s), naming the field', async () => {
     await apply(manifest('badurl', 'v1', [{ setWeight: 50 }], [{ name: 'x', type: 'confirm-rollout', url: 'ftp://127.0.0.1/x' }]));
     await waitFor('InvalidSpec', async () => (await statusOf('badurl')).conditions?.some((c) => c.type === 'InvalidSpec' && c.status === 'True') === true, 30_000);

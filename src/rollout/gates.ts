@@ -1,13 +1,13 @@
-// The shell side of the webhook gates (spec.strategy.canary.webhooks and blueGreen.webhooks): the HTTP calls the pure engine cannot make.
-// The engine names the webhook types it needs answers for (Decision.needGates); they are called (every hook of a
-// type at once, each with its timeout and retries) and the engine decides again with the answers. Notifications
-// (post-rollout, event) are sent from the decision's events and never hold anything.
+// The shell side of the webhook gates (strategy.canary.webhooks and strategy.blueGreen.webhooks): the HTTP calls the
+// pure engine cannot make. The engine names the webhook types it consulted (Decision.needGates); gate-calls.ts calls
+// them in the background (every hook of a type at once, each with its timeout and retries) and the next reconcile
+// decides with the answers. Notifications (post-rollout, event) are sent from the decision's events and never hold.
 import type { Logger } from 'pino';
 import { parseDuration } from '../api/common/duration.ts';
-import { ROLLOUT_WEBHOOK_TYPES, type RolloutWebhook, type RolloutWebhookType } from '../api/rollout/schema.ts';
+import type { RolloutWebhook, RolloutWebhookType } from '../api/rollout/schema.ts';
 import { failureText, postWebhook, webhookUrl, type WebhookPayload } from '../webhooks/post.ts';
-import type { GateResult, GateResults } from './decide/gates.ts';
-import type { Decision, EngineEvent } from './decide/types.ts';
+import type { GateResult } from './decide/gates.ts';
+import type { EngineEvent } from './decide/types.ts';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -50,23 +50,6 @@ export async function callHook(hook: RolloutWebhook, payload: WebhookPayload, si
 export async function callGates(hooks: readonly RolloutWebhook[], type: RolloutWebhookType, target: GateTarget, signal: AbortSignal): Promise<GateResult[]> {
   const mine = hooks.filter((h) => h.type === type);
   return Promise.all(mine.map((h) => callHook(h, { ...target, phase: PHASE[type], metadata: h.metadata ?? {} }, signal)));
-}
-
-/**
- * An engine with its gates answered: decide, call what it asked for, decide again. Each type is called at most once
- * per reconcile, so this ends after at most one round per type.
- */
-export async function decideWithGates<O extends { gates?: GateResults }>(decide: (o: O) => Decision, o: O, ask: (type: RolloutWebhookType) => Promise<readonly GateResult[]>): Promise<Decision> {
-  let gates: GateResults = {};
-  let d = decide(o);
-  for (let round = 0; round < ROLLOUT_WEBHOOK_TYPES.length; round++) {
-    const missing = (d.needGates ?? []).filter((t) => gates[t] === undefined);
-    if (missing.length === 0) break;
-    const answers = await Promise.all(missing.map(async (t) => [t, await ask(t)] as const));
-    gates = { ...gates, ...Object.fromEntries(answers) };
-    d = decide({ ...o, gates });
-  }
-  return d;
 }
 
 /**

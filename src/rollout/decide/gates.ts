@@ -1,7 +1,7 @@
 // Webhook gates (spec.strategy.canary.webhooks) as the step engine sees them: answers the shell observed this
 // reconcile, by webhook type. Pure. The engine asks for a type only where it matters (confirm-promotion at the end of
-// the steps, confirm-traffic-increase before a weight rises, ...); a type it asks for without an answer is recorded
-// in `need`, held on meanwhile, and the shell calls those hooks and decides again with their answers.
+// the steps, confirm-traffic-increase before a weight rises, ...); every type it consults is recorded in `need` (one
+// without an answer is held on meanwhile), and the shell calls those without a fresh answer (rollout/gate-calls.ts).
 import { parseDuration } from '../../api/common/duration.ts';
 import type { RolloutStatus, RolloutWebhook, RolloutWebhookType } from '../../api/rollout/schema.ts';
 import { ROLLOUT_DEFAULTS } from '../../api/rollout/schema.ts';
@@ -24,7 +24,7 @@ export const GATE_INTERVAL_MS = 15_000;
 export const NOTIFY_TYPES: readonly RolloutWebhookType[] = ['post-rollout', 'event'];
 
 export class Gates {
-  /** Types the engine asked about that have no answers yet. */
+  /** Types the engine consulted this pass (with hooks): the shell keeps their answers fresh. */
   readonly need = new Set<RolloutWebhookType>();
   private readonly hooks: readonly RolloutWebhook[];
   private readonly results: GateResults;
@@ -42,11 +42,9 @@ export class Gates {
   check(type: RolloutWebhookType): GateState {
     const hooks = this.hooks.filter((h) => h.type === type);
     if (hooks.length === 0) return { state: 'open' };
+    this.need.add(type);
     const got = this.results[type];
-    if (got === undefined) {
-      this.need.add(type);
-      return { state: 'unknown', type, name: hooks[0]?.name ?? type };
-    }
+    if (got === undefined) return { state: 'unknown', type, name: hooks[0]?.name ?? type };
     const no = got.find((r) => !r.ok);
     return no === undefined ? { state: 'open' } : { state: 'closed', type, name: no.name, message: no.message };
   }
@@ -54,19 +52,22 @@ export class Gates {
   /** Rollback hooks: the name of one that answered 2xx (it asks for an abort); undefined otherwise or until asked. */
   rollbackRequested(): string | undefined {
     if (!this.has('rollback')) return undefined;
+    this.need.add('rollback');
     const got = this.results.rollback;
-    if (got === undefined) {
-      this.need.add('rollback');
-      return undefined;
-    }
+    if (got === undefined) return undefined;
     return got.find((r) => r.ok)?.name;
   }
 
   /** When a type's hooks are to be asked again. */
   intervalMs(type: RolloutWebhookType): number {
-    const ms = this.hooks.filter((h) => h.type === type).map((h) => safeDuration(h.interval));
-    return ms.length === 0 ? GATE_INTERVAL_MS : Math.min(...ms);
+    return hookIntervalMs(this.hooks, type);
   }
+}
+
+/** How often a type's hooks are asked again: the shortest interval among them (default 15s, at least 100 ms). */
+export function hookIntervalMs(hooks: readonly RolloutWebhook[], type: RolloutWebhookType): number {
+  const ms = hooks.filter((h) => h.type === type).map((h) => safeDuration(h.interval));
+  return ms.length === 0 ? GATE_INTERVAL_MS : Math.min(...ms);
 }
 
 function safeDuration(d: RolloutWebhook['interval']): number {
@@ -78,6 +79,9 @@ function safeDuration(d: RolloutWebhook['interval']): number {
   }
 }
 
+/** status.gates.waiting's message while the gate's first answer is on its way. */
+export const ASKING = 'asking';
+
 /**
  * Records the gate holding the rollout (or none) in status.gates.waiting, keeping `since` while the same gate holds,
  * with an event when a gate starts or stops holding.
@@ -87,10 +91,12 @@ export function recordWait(s: RolloutStatus, before: RolloutStatus['gates'], hel
   const gates = { ...s.gates };
   delete gates.waiting;
   if (held !== undefined) {
-    const message = held.state === 'closed' ? held.message : 'not asked yet';
+    const message = held.state === 'closed' ? held.message : ASKING;
     const same = was?.name === held.name && was.type === held.type;
     gates.waiting = { name: held.name, type: held.type, since: same ? (was.since ?? now) : now, message };
-    if (!same) events.push({ type: 'Normal', reason: 'WaitingForGate', message: `waiting for gate ${held.name} (${held.type}): ${message}` });
+    // The event says what the gate answered: once per gate, at its first answer (the call is made in the background).
+    const firstAnswer = held.state === 'closed' && (!same || was.message === ASKING);
+    if (firstAnswer) events.push({ type: 'Normal', reason: 'WaitingForGate', message: `waiting for gate ${held.name} (${held.type}): ${message}` });
   } else if (was !== undefined) {
     events.push({ type: 'Normal', reason: 'GateOpened', message: `gate ${was.name} (${was.type}) opened` });
   }

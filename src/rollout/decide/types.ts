@@ -106,6 +106,6 @@ export interface Decision {
   /** Reconcile again after this long (a pause ending, a scale-down deadline); undefined: wait for an event. */
   requeueAfterMs?: number;
   events: EngineEvent[];
-  /** Webhook types the engine asked about without answers: the shell calls them and decides again. */
+  /** Webhook types the engine consulted (held on those without an answer): the shell keeps their answers fresh. */
   needGates?: RolloutWebhookType[];
 }
