@@ -82,7 +82,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     }
     o.say(`CRDs installed: Sluice's (crds/) and the upstream ones of the Gateway API ${UPSTREAM.gatewayApi.version} (standard channel) and Istio ${UPSTREAM.istio.version} (VirtualService, DestinationRule), from their Go modules; no mesh runs`);
 
-    const client = KubeClient.fromDefault({ qps: 100, burst: 200 }, o.cluster.kubeconfig);
+    // 5 s, not the default 30 s: after a Ctrl-C the terminal's SIGINT has stopped etcd as well, and the harness's
+    // loops (pod runner, kube-proxy emulator) finish their request in progress before they stop.
+    const client = KubeClient.fromDefault({ qps: 100, burst: 200, timeoutMs: 5000 }, o.cluster.kubeconfig);
     const sink = { say: o.say };
     let plane: DemoPlane;
     if (o.plane.kind === 'traefik') {

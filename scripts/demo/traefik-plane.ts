@@ -206,6 +206,7 @@ export class TraefikPlane implements DemoPlane {
     await this.traefik.stop();
     await this.proxy.stop();
     await this.runner.stop();
-    await this.o.kubectl(['delete', 'gatewayclass', `sluice-demo-${this.o.namespace}`, '--ignore-not-found', '--wait=false']).catch(() => undefined);
+    // Bounded: after a Ctrl-C the terminal's SIGINT has stopped etcd too, and an unbounded request would hang the exit.
+    await this.o.kubectl(['delete', 'gatewayclass', `sluice-demo-${this.o.namespace}`, '--ignore-not-found', '--wait=false', '--request-timeout=5s']).catch(() => undefined);
   }
 }
