@@ -7,7 +7,7 @@ import { R } from '../../src/kube/resource.ts';
 import { imageTag, type Release } from './repo.ts';
 import { APP_NAME, type Stack } from './stack.ts';
 import { LiveView, shortValue } from './view.ts';
-import type { VersionTraffic } from './plane.ts';
+import type { PlaneKind, VersionTraffic } from './plane.ts';
 import { isCanary, splitLine, type SplitSegment } from './split.ts';
 
 export type Outcome = 'promoted' | 'aborted' | 'restored';
@@ -74,6 +74,8 @@ export interface StageReport {
 }
 
 export interface ScenarioReport {
+  /** Which data plane carried the traffic (the summary says so). */
+  plane: PlaneKind;
   initialSyncSeconds: number;
   stages: StageReport[];
   totalSeconds: number;
@@ -159,7 +161,7 @@ export async function runScenario(stack: Stack, o: ScenarioOptions): Promise<Sce
       stages.push(await stage('git revert', 'restored', () => stack.repo.revert(), 'git revert HEAD: image back to 1.1.0, ERROR_RATE back to 0'));
     }
     const ok = first !== undefined && stages.length === 3 && stages.every((s) => s.outcome === s.expected);
-    return { initialSyncSeconds, stages, totalSeconds: (Date.now() - started) / 1000, ok };
+    return { plane: stack.plane.kind, initialSyncSeconds, stages, totalSeconds: (Date.now() - started) / 1000, ok };
   }
 
   async function stage(name: string, expected: Outcome, commit: () => Promise<string>, change: string): Promise<StageReport> {
@@ -242,7 +244,8 @@ export async function runScenario(stack: Stack, o: ScenarioOptions): Promise<Sce
 
 /** The summary printed at the end of the demo. */
 export function summary(r: ScenarioReport): string {
-  const lines = ['', '══ Summary', `  initial sync (apply the Application → 1.0.0 serving):  ${r.initialSyncSeconds.toFixed(1)}s`];
+  const plane = r.plane === 'traefik' ? 'REAL: load generator → Traefik (Gateway API) → app processes; kwok pods, kube-proxy emulator' : 'Istio data-plane EMULATOR (--istio: no mesh ran; it split generated load by the weights itself)';
+  const lines = ['', '══ Summary', `  data plane: ${plane}`, `  initial sync (apply the Application → 1.0.0 serving):  ${r.initialSyncSeconds.toFixed(1)}s`];
   for (const s of r.stages) {
     const mark = s.outcome === s.expected ? '✔' : '✖';
     const analysis = s.analysis.map((a) => `${a.phase} (${a.metrics.map((m) => `${m.name} ${m.phase}: ${m.values.map(shortValue).join(', ')}`).join('; ')})`).join(' · ');
