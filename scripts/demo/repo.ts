@@ -4,12 +4,18 @@
 import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { isMap, isSeq, parseDocument } from 'yaml';
+import { isMap, isSeq, parseAllDocuments, parseDocument } from 'yaml';
+import { UNREADY_LABEL } from '../../test/cluster/stages.ts';
+import { PROXY_LABEL } from '../../test/dataplane/kubeproxy.ts';
+import { RUN_LABEL } from '../../test/dataplane/podrunner.ts';
 import type { GitServer } from '../../test/support/git-server.ts';
 
 export const EXAMPLES = join(import.meta.dirname, '..', '..', 'examples', 'demo');
 export const REPO_DIR = join(EXAMPLES, 'repo');
 export const ROLLOUT_FILE = 'apps/demo/rollout.yaml';
+export const HTTP_ROUTE_FILE = 'apps/demo/httproute.yaml';
+export const SERVICES_FILE = 'apps/demo/services.yaml';
+export const VIRTUAL_SERVICE_FILE = 'apps/demo/virtualservice.yaml';
 
 /** Every file under examples/demo/repo, keyed by its path in the repository. */
 export function seedFiles(dir = REPO_DIR): Record<string, string> {
@@ -23,6 +29,36 @@ export function seedFiles(dir = REPO_DIR): Record<string, string> {
   };
   walk(dir);
   return out;
+}
+
+/**
+ * Pure: the config repo of `npm run demo -- --istio`: the VirtualService of examples/demo/istio/ instead of the
+ * HTTPRoute, and the Rollout's trafficRouting on it (the builtin checks then read Istio's metric families).
+ */
+export function istioVariant(files: Record<string, string>, virtualService = readFileSync(join(EXAMPLES, 'istio', 'virtualservice.yaml'), 'utf8')): Record<string, string> {
+  const { [HTTP_ROUTE_FILE]: _route, ...rest } = files;
+  const doc = parseDocument(files[ROLLOUT_FILE] ?? '');
+  doc.setIn(['spec', 'strategy', 'canary', 'trafficRouting'], doc.createNode({ istio: { virtualService: { name: 'demo', routes: ['primary'] } } }));
+  const steps = doc.getIn(['spec', 'strategy', 'canary', 'steps']);
+  if (isSeq(steps)) for (const step of steps.items) if (isMap(step) && step.hasIn(['analysis', 'gatewayAPIMetrics'])) step.deleteIn(['analysis', 'gatewayAPIMetrics']);
+  return { ...rest, [ROLLOUT_FILE]: doc.toString(), [VIRTUAL_SERVICE_FILE]: virtualService };
+}
+
+/**
+ * Pure: the labels this machine's harness needs, added to the seeded repo (kwok runs no containers): the Rollout's
+ * pods opt in to the pod runner and wait, not Ready, until their process answers (a readiness probe that passes);
+ * the stable and canary Services opt in to the kube-proxy emulator. Nothing else changes.
+ */
+export function withHarnessLabels(files: Record<string, string>): Record<string, string> {
+  const rollout = parseDocument(files[ROLLOUT_FILE] ?? '');
+  for (const [k, v] of [[RUN_LABEL, 'demo-app'], [UNREADY_LABEL, 'true']] as const) rollout.setIn(['spec', 'template', 'metadata', 'labels', k], v);
+  const services = parseAllDocuments(files[SERVICES_FILE] ?? '').map((d, i) => {
+    const name = d.getIn(['metadata', 'name']);
+    if (name === 'demo-stable' || name === 'demo-canary') d.setIn(['metadata', 'labels', PROXY_LABEL], 'true');
+    const text = d.toString();
+    return i > 0 && !text.startsWith('---') ? `---\n${text}` : text; // a parsed document keeps its own marker
+  });
+  return { ...files, [ROLLOUT_FILE]: rollout.toString(), [SERVICES_FILE]: services.join('') };
 }
 
 export interface Release {

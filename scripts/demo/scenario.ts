@@ -7,6 +7,8 @@ import { R } from '../../src/kube/resource.ts';
 import { imageTag, type Release } from './repo.ts';
 import { APP_NAME, type Stack } from './stack.ts';
 import { LiveView, shortValue } from './view.ts';
+import type { PlaneKind, VersionTraffic } from './plane.ts';
+import { isCanary, splitLine, type SplitSegment } from './split.ts';
 
 export type Outcome = 'promoted' | 'aborted' | 'restored';
 
@@ -59,13 +61,21 @@ export interface StageReport {
   events: string[];
   /** Field managers that have written the Rollout's status.abort (only Sluice's own controller, when it aborted on its own). */
   abortWriters: string[];
-  /** The revisions the emulator runs at the end (ReplicaSet names). */
+  /** The revisions the data plane runs processes of at the end (ReplicaSet names). */
   runningAtEnd: string[];
-  /** Requests each version answered (emulator, last seconds), and how many of them were errors, at the end of the stage. */
-  traffic: { version: string; requests: number; errors: number }[];
+  /** Requests each version answered (last seconds), and how many of them were errors, at the end of the stage. */
+  traffic: VersionTraffic[];
+  /**
+   * The real plane only: every request the load generator sent during the stage, by the version that answered
+   * ("" = no app process answered), and the split measured at each canary weight Sluice wrote.
+   */
+  clients: VersionTraffic[] | undefined;
+  splits: SplitSegment[];
 }
 
 export interface ScenarioReport {
+  /** Which data plane carried the traffic (the summary says so). */
+  plane: PlaneKind;
   initialSyncSeconds: number;
   stages: StageReport[];
   totalSeconds: number;
@@ -108,7 +118,7 @@ export async function runScenario(stack: Stack, o: ScenarioOptions): Promise<Sce
     const r = await client.get<KubeObject & { metadata: { managedFields?: ManagedField[] } }>(R.rollout, ns, APP_NAME);
     return (r.metadata.managedFields ?? []).filter((m) => m.fieldsV1?.['f:status']?.['f:abort'] !== undefined).map((m) => m.manager ?? '');
   };
-  const view = new LiveView({ client, namespace: ns, rollout: APP_NAME, emulator: () => stack.emulator.snapshot(), write: o.write, tty: o.tty, t0: o.t0, ...(o.size !== undefined ? { size: o.size } : {}) });
+  const view = new LiveView({ client, namespace: ns, rollout: APP_NAME, plane: stack.plane, write: o.write, tty: o.tty, t0: o.t0, ...(o.size !== undefined ? { size: o.size } : {}) });
   const say = (l: string): void => view.log(l);
 
   async function until<T>(what: string, check: () => Promise<T | undefined>, ms = timeout): Promise<T | undefined> {
@@ -135,9 +145,9 @@ export async function runScenario(stack: Stack, o: ScenarioOptions): Promise<Sce
     view.start();
     const t0 = Date.now();
     await stack.applyApplication();
-    const first = await until('the first sync: Application Synced and Healthy, Rollout Healthy, the emulator serving it', async () => {
+    const first = await until('the first sync: Application Synced and Healthy, Rollout Healthy, the data plane serving it', async () => {
       const [a, r] = await Promise.all([app(), rollout()]);
-      const serving = stack.emulator.snapshot().traffic.some((t) => t.requests > 0 && t.replicaSet.endsWith(`-${r?.status?.stableRS ?? '?'}`));
+      const serving = stack.plane.serving().includes(`${APP_NAME}-${r?.status?.stableRS ?? '?'}`);
       return a?.status?.sync?.status === 'Synced' && a.status.health?.status === 'Healthy' && r?.status?.phase === 'Healthy' && serving ? true : undefined;
     });
     const initialSyncSeconds = (Date.now() - t0) / 1000;
@@ -151,11 +161,12 @@ export async function runScenario(stack: Stack, o: ScenarioOptions): Promise<Sce
       stages.push(await stage('git revert', 'restored', () => stack.repo.revert(), 'git revert HEAD: image back to 1.1.0, ERROR_RATE back to 0'));
     }
     const ok = first !== undefined && stages.length === 3 && stages.every((s) => s.outcome === s.expected);
-    return { initialSyncSeconds, stages, totalSeconds: (Date.now() - started) / 1000, ok };
+    return { plane: stack.plane.kind, initialSyncSeconds, stages, totalSeconds: (Date.now() - started) / 1000, ok };
   }
 
   async function stage(name: string, expected: Outcome, commit: () => Promise<string>, change: string): Promise<StageReport> {
     const before = (await rollout())?.status ?? {};
+    const clientsBefore = stack.plane.clientTotals();
     const stableBefore = before.stableRS ?? '';
     view.start();
     say(`── ${name}: ${change}`);
@@ -183,8 +194,8 @@ export async function runScenario(stack: Stack, o: ScenarioOptions): Promise<Sce
       const weight = s.canary?.weights?.canary?.weight ?? 0;
       if (s.abort === true && weight === 0) seen.outcome = 'aborted';
       else if (s.phase === 'Healthy' && s.stableRS === hash && hash !== stableBefore) seen.outcome = 'promoted';
-      // Restored: back on the stable revision, and the aborted revision's pods gone (the emulator stopped its app).
-      else if (s.phase === 'Healthy' && s.stableRS === hash && hash === stableBefore && s.abort !== true && stack.emulator.running().every((rev) => rev.replicaSet === `${APP_NAME}-${hash}`)) seen.outcome = 'restored';
+      // Restored: back on the stable revision, and the aborted revision's pods gone (their processes stopped).
+      else if (s.phase === 'Healthy' && s.stableRS === hash && hash === stableBefore && s.abort !== true && stack.plane.running().every((rs) => rs === `${APP_NAME}-${hash}`)) seen.outcome = 'restored';
       else return undefined;
       return true;
     });
@@ -195,11 +206,11 @@ export async function runScenario(stack: Stack, o: ScenarioOptions): Promise<Sce
     say(done === undefined ? `${name}: no outcome` : `${name}: ${outcome} ${seconds.toFixed(1)}s after the commit${outcome === expected ? '' : ` (expected ${expected})`}`);
     await view.stop();
     const runs = (await runsOf(hash)).filter((r) => runNames.has(r.metadata?.name ?? ''));
-    const byVersion = new Map<string, { requests: number; errors: number }>();
-    for (const tr of stack.emulator.snapshot().traffic) {
-      const v = byVersion.get(tr.version) ?? { requests: 0, errors: 0 };
-      byVersion.set(tr.version, { requests: v.requests + tr.requests, errors: v.errors + tr.errors });
-    }
+    const clientsAfter = stack.plane.clientTotals();
+    const clients = clientsAfter?.map((c) => {
+      const b = clientsBefore?.find((x) => x.version === c.version);
+      return { version: c.version, requests: c.requests - (b?.requests ?? 0), errors: c.errors - (b?.errors ?? 0) };
+    }).filter((c) => c.requests > 0);
     return {
       name,
       commit: sha.slice(0, 7),
@@ -222,20 +233,26 @@ export async function runScenario(stack: Stack, o: ScenarioOptions): Promise<Sce
       })),
       events: await events(t),
       abortWriters: await abortWriters(),
-      runningAtEnd: stack.emulator.running().map((rev) => rev.replicaSet),
-      traffic: [...byVersion].map(([version, v]) => ({ version, ...v })),
+      runningAtEnd: stack.plane.running(),
+      traffic: stack.plane.traffic(),
+      clients,
+      // From the first weight Sluice wrote for this canary (the moments before, at 0 %, say nothing).
+      splits: stack.plane.splits().filter((sp) => isCanary(sp) && sp.canaryHash === hash && sp.to >= t).filter((sp, i, all) => all.slice(0, i + 1).some((x) => x.weight > 0)),
     };
   }
 }
 
 /** The summary printed at the end of the demo. */
 export function summary(r: ScenarioReport): string {
-  const lines = ['', '══ Summary', `  initial sync (apply the Application → 1.0.0 serving):  ${r.initialSyncSeconds.toFixed(1)}s`];
+  const plane = r.plane === 'traefik' ? 'REAL: load generator → Traefik (Gateway API) → app processes; kwok pods, kube-proxy emulator' : 'Istio data-plane EMULATOR (--istio: no mesh ran; it split generated load by the weights itself)';
+  const lines = ['', '══ Summary', `  data plane: ${plane}`, `  initial sync (apply the Application → 1.0.0 serving):  ${r.initialSyncSeconds.toFixed(1)}s`];
   for (const s of r.stages) {
     const mark = s.outcome === s.expected ? '✔' : '✖';
     const analysis = s.analysis.map((a) => `${a.phase} (${a.metrics.map((m) => `${m.name} ${m.phase}: ${m.values.map(shortValue).join(', ')}`).join('; ')})`).join(' · ');
     lines.push(`  ${mark} ${s.name.padEnd(20)} ${s.outcome.padEnd(9)} ${s.seconds.toFixed(1).padStart(5)}s after commit ${s.commit} (synced in ${s.syncSeconds.toFixed(1)}s; steps seen ${s.stepsSeen.join('→')}; max canary weight ${s.maxCanaryWeight}%)`);
     if (analysis !== '') lines.push(`      analysis: ${analysis}`);
+    for (const sp of s.splits) lines.push(`      ${splitLine(sp)}`);
+    if (s.clients !== undefined) lines.push(`      clients: ${s.clients.map((c) => `${c.requests} answered by ${c.version || 'no app process'} (${c.errors} non-2xx)`).join(', ')}`);
     if (s.outcome === 'aborted') lines.push(`      aborted by Sluice on its own (status.abort written by ${s.abortWriters.join(', ') || 'nobody'}): ${s.events.filter((e) => /Aborted|Failed/.test(e)).join(' · ')}`);
   }
   lines.push(`  total ${r.totalSeconds.toFixed(1)}s; ${r.ok ? 'every stage ended as expected' : 'SOME STAGE DID NOT END AS EXPECTED'}`);

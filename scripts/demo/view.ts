@@ -1,16 +1,17 @@
 // The demo's live view: the Rollout as `kubectl sluice get rollout` renders it (src/cli/view), with the traffic the
-// data-plane emulator measured underneath. On a terminal the frame is redrawn in place and events scroll above it;
+// data plane measured underneath (the real one: the weight Sluice wrote beside the split Traefik produced). On a terminal the frame is redrawn in place and events scroll above it;
 // elsewhere (CI logs, the e2e test) each change is one progress line.
 import type { KubeClient } from '../../src/kube/client.ts';
 import { fitToScreen } from '../../src/cli/view/live.ts';
 import { describeStep, fetchRolloutSnapshot, renderRollout, type RolloutSnapshot } from '../../src/cli/view/rollout.ts';
 import type { EmulatorSnapshot } from '../../test/dataplane/emulator.ts';
+import type { DemoPlane } from './plane.ts';
 
 export interface ViewOptions {
   client: KubeClient;
   namespace: string;
   rollout: string;
-  emulator: () => EmulatorSnapshot;
+  plane: DemoPlane;
   /** Where lines go (stdout for the demo). */
   write: (text: string) => void;
   /** Redraw a frame in place (a terminal), or print progress lines only. */
@@ -129,15 +130,14 @@ export class LiveView {
         return; // not synced yet, or an apiserver hiccup: the next tick tries again
       }
       this.last = snap;
-      const e = this.o.emulator();
       const version = new Map(snap.replicaSets.map((rs) => [rs.metadata.name ?? '', (rs.spec?.template?.spec?.containers?.[0]?.image ?? '').replace(/^.*:/, '')]));
-      const traffic = trafficLines(e, (n) => version.get(n));
+      const traffic = this.o.plane.trafficLines((n) => version.get(n));
       this.frame = renderRollout(snap, { now: Date.now(), barWidth: 30, maxRuns: 2, lastMeasurements: 3 }) + '\n' + traffic.join('\n') + '\n';
       const p = progressLine(snap);
       if (p !== this.lastProgress) {
         this.lastProgress = p;
         this.log(p);
-      } else if (!this.o.tty && !final && Date.now() - this.lastTraffic > 5000 && e.traffic.length > 0) {
+      } else if (!this.o.tty && !final && Date.now() - this.lastTraffic > 5000 && traffic.length > 1) {
         this.lastTraffic = Date.now();
         this.o.write(`${this.stamp()} ${traffic.slice(1).map((l) => l.trim()).join(' | ')}\n`);
       } else {

@@ -5,19 +5,18 @@
 // a pod Ready only once its process answers, as a readiness probe would. Traefik's metrics feed the builtin checks
 // and the sequential judge.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { KubeObject } from '../../src/kube/client.ts';
 import { POD_TEMPLATE_HASH_LABEL } from '../../src/rollout/hash.ts';
 import { HTTP_ROUTE } from '../../src/rollout/traffic/gatewayapi.ts';
-import { createNamespace, deleteNamespace, kubeconfigPath, kubectl, waitFor } from '../support/cluster.ts';
-import { helpers, installAllCrds, rolloutManifest, runOperator, type InProcessOperator } from '../support/rollouts.ts';
+import { kubectl, waitFor } from '../support/cluster.ts';
+import { rolloutManifest, type helpers, type InProcessOperator } from '../support/rollouts.ts';
 import { send } from './apps.ts';
 import { PrometheusServer } from '../prometheus/harness.ts';
-import { connectionsToUnreadyPods, KubeProxyEmulator, PROXY_LABEL } from './kubeproxy.ts';
-import { PodRunner, RUN_LABEL } from './podrunner.ts';
+import { connectionsToUnreadyPods, PROXY_LABEL, type KubeProxyEmulator } from './kubeproxy.ts';
+import { RUN_LABEL, type PodRunner } from './podrunner.ts';
 import { UNREADY_LABEL } from '../cluster/stages.ts';
-import { ensureTraefik, loadedWeights, startTraefik, TRAEFIK_BIN_ENV, TRAEFIK_CONTROLLER, type Traefik } from './traefik/traefik.ts';
+import { startTestbed, TESTBED_CLASS_LABEL, type Testbed } from './testbed.ts';
+import { loadedWeights, TRAEFIK_CONTROLLER, type Traefik } from './traefik/traefik.ts';
 
 type RouteObj = KubeObject & { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } };
 
@@ -31,22 +30,13 @@ describe('Gateway API through a real Traefik, to real processes', () => {
   let proxy: KubeProxyEmulator;
   let traefik: Traefik;
   let h: ReturnType<typeof helpers>;
+  let bed: Testbed | undefined;
   const gatewayClass = (): string => `traefik-${ns}`;
 
   beforeAll(async () => {
-    const binDir = process.env[TRAEFIK_BIN_ENV] ?? (await ensureTraefik());
-    await installAllCrds();
-    ns = await createNamespace('traefik');
-    const logDir = resolve('test-results', 'dataplane', ns);
-    mkdirSync(logDir, { recursive: true });
-    op = await runOperator(ns);
-    h = helpers(ns, op.client);
-    runner = new PodRunner(op.client, ns, logDir);
-    runner.start();
-    proxy = new KubeProxyEmulator(op.client, ns, (ip) => runner.address(ip));
-    proxy.start();
-    traefik = await startTraefik({ binDir, kubeconfig: kubeconfigPath(), namespaces: [ns], gatewayClassLabels: { 'sluice.dev/test-namespace': ns }, logFile: resolve(logDir, 'traefik.log') });
-    await h.apply({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: gatewayClass(), labels: { 'sluice.dev/test-namespace': ns } }, spec: { controllerName: TRAEFIK_CONTROLLER } });
+    bed = await startTestbed('traefik');
+    ({ ns, op, h, runner, proxy, traefik } = bed);
+    await h.apply({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: gatewayClass(), labels: { [TESTBED_CLASS_LABEL]: ns } }, spec: { controllerName: TRAEFIK_CONTROLLER } });
     await h.apply({
       apiVersion: 'gateway.networking.k8s.io/v1',
       kind: 'Gateway',
@@ -66,12 +56,8 @@ describe('Gateway API through a real Traefik, to real processes', () => {
   }
 
   afterAll(async () => {
-    await traefik?.stop();
-    await proxy?.stop();
-    await runner?.stop();
-    await op?.stop();
+    await bed?.stop();
     await kubectl(['delete', 'gatewayclass', gatewayClass(), '--ignore-not-found']);
-    if (ns !== undefined) await deleteNamespace(ns);
     expect({ runner: runner?.errors ?? [], proxy: proxy?.errors ?? [] }).toEqual({ runner: [], proxy: [] });
     // Every connection the kube-proxy emulator forwarded reached a pod whose process had passed its probe and was
     // still running, per the pod runner's own log.

@@ -29,6 +29,11 @@ export interface TraefikOptions {
   /** Only GatewayClasses with these labels (so parallel tests' Traefiks never serve each other's Gateways). */
   gatewayClassLabels: Record<string, string>;
   logFile: string;
+  /**
+   * Also run Traefik's Kubernetes Ingress NGINX provider (ingress-nginx's annotations) on the first namespace, for
+   * Ingresses of an IngressClass whose controller is ingress-nginx's (`k8s.io/ingress-nginx`).
+   */
+  ingressNginx?: boolean;
 }
 
 export interface Traefik {
@@ -55,12 +60,16 @@ export function traefikArgs(o: TraefikOptions, ports: { web: number; api: number
     '--metrics.prometheus=true',
     '--metrics.prometheus.entryPoint=metrics',
     '--metrics.prometheus.addServicesLabels=true',
+    // Finer than the default 0.1/0.3/1.2/5 s: a p99 interpolated in the 0.3-1.2 s bucket reads ~900 ms for a 20 ms
+    // app, too near the demo's 1 s latency threshold.
+    '--metrics.prometheus.buckets=0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5',
     '--providers.kubernetesGateway=true',
     '--providers.kubernetesGateway.nativeLBByDefault=true',
     `--providers.kubernetesGateway.namespaces=${o.namespaces.join(',')}`,
     `--providers.kubernetesGateway.labelSelector=${selector}`,
     // The default (2 s) batches provider events; a weight Sluice writes should take effect about at once.
     '--providers.providersThrottleDuration=100ms',
+    ...(o.ingressNginx === true ? ['--providers.kubernetesIngressNGINX=true', `--providers.kubernetesIngressNGINX.watchNamespace=${o.namespaces[0] ?? ''}`, '--providers.kubernetesIngressNGINX.throttleDuration=100ms'] : []),
     // A connection per request to a ClusterIP: a kept-alive one would stay with the pod it first reached (as through
     // a real kube-proxy's conntrack), so a canary Service whose selector moved to a new revision would keep sending
     // to the old one. Per-request choice among the current endpoints is what Traefik does with EndpointSlices.
