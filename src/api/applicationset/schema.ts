@@ -4,7 +4,8 @@
 // is checked as an Application once rendered (src/gitops/appset), so its errors name the generated app's field.
 import { z } from 'zod';
 import { preserveHint } from '../common/crd-hints.ts';
-import { conditionSchema, labelSelectorSchema, resourceSchema } from '../common/meta.ts';
+import { intOrStringSchema } from '../common/int-or-string.ts';
+import { conditionSchema, labelSelectorSchema, resourceSchema, timestampSchema } from '../common/meta.ts';
 
 /** A list element: Argo CD's flat string parameters (nested objects become dotted names, `values.env`). */
 const elementSchema = z.looseObject({}).meta(preserveHint);
@@ -50,6 +51,23 @@ export const templateSchema = z.object({
 });
 export type AppTemplate = z.infer<typeof templateSchema>;
 
+/**
+ * Argo CD's RollingSync step: the generated Applications whose labels match every expression (In / NotIn; the
+ * operator is a plain string here so validate.ts can name a bad one), at most maxUpdate of them updating at once.
+ */
+export const rollingSyncStepSchema = z.object({
+  matchExpressions: z.array(z.object({ key: z.string(), operator: z.string(), values: z.array(z.string()).optional() })).optional(),
+  /** An integer or a percentage of the step's Applications ("25%": rounded down, at least 1); default 100%; 0 holds the step. */
+  maxUpdate: intOrStringSchema.optional(),
+});
+export type RollingSyncStep = z.infer<typeof rollingSyncStepSchema>;
+
+export const strategySchema = z.object({
+  /** AllAtOnce (the default) or RollingSync. */
+  type: z.string().optional(),
+  rollingSync: z.object({ steps: z.array(rollingSyncStepSchema) }).optional(),
+});
+
 export const applicationSetSpecSchema = z.object({
   generators: z.array(generatorSchema).min(1),
   /** Go-template form is not supported: refused with a condition rather than rendered as text. */
@@ -61,11 +79,26 @@ export const applicationSetSpecSchema = z.object({
       preserveResourcesOnDeletion: z.boolean().optional(),
     })
     .optional(),
+  /** How a change of the generated Applications is released: all at once, or step by step (RollingSync). */
+  strategy: strategySchema.optional(),
 });
 export type ApplicationSetSpec = z.infer<typeof applicationSetSpecSchema>;
 
+/** Argo CD's progressive-sync status of one generated Application. */
+export const applicationSetApplicationStatusSchema = z.object({
+  application: z.string(),
+  /** Waiting (has a change its step may not take yet), Pending (just updated), Progressing, Healthy. */
+  status: z.enum(['Waiting', 'Pending', 'Progressing', 'Healthy']),
+  message: z.string().optional(),
+  /** The 1-based step that selects it, as text (Argo CD's form); "0" when no step selects it. */
+  step: z.string().optional(),
+  lastTransitionTime: timestampSchema.optional(),
+});
+export type ApplicationSetApplicationStatus = z.infer<typeof applicationSetApplicationStatusSchema>;
+
 export const applicationSetStatusSchema = z.object({
   conditions: z.array(conditionSchema).optional(),
+  applicationStatus: z.array(applicationSetApplicationStatusSchema).optional(),
   /** The Applications this set generated (Argo CD's status.resources, name and health only). */
   resources: z.array(z.object({ name: z.string(), namespace: z.string().optional(), status: z.string().optional(), health: z.object({ status: z.string() }).optional() })).optional(),
 });

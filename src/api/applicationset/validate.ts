@@ -10,5 +10,31 @@ export function validateApplicationSet(set: ApplicationSet): SpecError[] {
     const kinds = (['list', 'clusters', 'git'] as const).filter((k) => g[k] !== undefined);
     if (kinds.length !== 1) errors.push({ field: `spec.generators[${i}]`, message: kinds.length === 0 ? 'names no generator: set one of list, clusters, git' : `names ${kinds.join(' and ')}: one generator per entry (matrix is not supported)` });
   });
+  errors.push(...validateStrategy(set));
+  return errors;
+}
+
+const MAX_UPDATE = /^(\d+)%$|^\d+$/;
+
+/** Argo CD's strategy: AllAtOnce or RollingSync; steps with In/NotIn expressions and an int-or-percent maxUpdate. */
+function validateStrategy(set: ApplicationSet): SpecError[] {
+  const s = set.spec.strategy;
+  if (s === undefined) return [];
+  const errors: SpecError[] = [];
+  const type = s.type ?? 'AllAtOnce';
+  if (type !== 'AllAtOnce' && type !== 'RollingSync') errors.push({ field: 'spec.strategy.type', message: `"${type}" is not a strategy: AllAtOnce or RollingSync` });
+  if (type === 'RollingSync' && (s.rollingSync?.steps ?? []).length === 0) errors.push({ field: 'spec.strategy.rollingSync.steps', message: 'RollingSync needs at least one step' });
+  (s.rollingSync?.steps ?? []).forEach((step, i) => {
+    const at = `spec.strategy.rollingSync.steps[${i}]`;
+    (step.matchExpressions ?? []).forEach((e, j) => {
+      if (e.operator !== 'In' && e.operator !== 'NotIn') errors.push({ field: `${at}.matchExpressions[${j}].operator`, message: `"${e.operator}" is not supported: In or NotIn` });
+      if (e.key === '') errors.push({ field: `${at}.matchExpressions[${j}].key`, message: 'must not be empty' });
+      if ((e.values ?? []).length === 0) errors.push({ field: `${at}.matchExpressions[${j}].values`, message: 'must hold at least one value' });
+    });
+    const m = step.maxUpdate;
+    if (m === undefined) return;
+    if (typeof m === 'number' ? m < 0 : !MAX_UPDATE.test(m) || Number(m.replace('%', '')) > (m.endsWith('%') ? 100 : Infinity))
+      errors.push({ field: `${at}.maxUpdate`, message: `${JSON.stringify(m)} is not a count (0 or more) or a percentage ("0%" to "100%")` });
+  });
   return errors;
 }

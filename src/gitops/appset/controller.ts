@@ -22,7 +22,8 @@ import type { EventRecorder } from '../../runtime/events.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import type { GitSource } from '../source/git.ts';
 import { REFRESH_ANNOTATION } from '../sync-shared.ts';
-import { desiredApplications, planChanges, type ExistingApp } from './decide.ts';
+import { desiredApplications, generatedHash, GENERATED_HASH_ANNOTATION, planChanges, type Desired, type ExistingApp } from './decide.ts';
+import { decideWave, gitSourcesToPin, pinSpec, revisionKey, type WaveApp } from './rollingsync.ts';
 import { generate, type Observed } from './generators.ts';
 import type { TemplateError } from './template.ts';
 
@@ -30,10 +31,12 @@ export const APPSET_MANAGER = 'sluice-applicationset';
 /** Argo CD's condition types, so alerts written for Argo CD's ApplicationSets keep matching. */
 export const ERROR_OCCURRED = 'ErrorOccurred';
 export const RESOURCES_UP_TO_DATE = 'ResourcesUpToDate';
+/** RollingSync's progress: where the wave is, or where it stopped and why (Argo CD's condition type). */
+export const ROLLOUT_PROGRESSING = 'RolloutProgressing';
 const GIT_POLL_MS = 3 * 60_000;
 
 type SetObject = KubeObject & { status?: ApplicationSetStatus };
-type AppObject = KubeObject & { spec?: unknown; status?: { sync?: { status?: string }; health?: { status?: string } } };
+type AppObject = KubeObject & { spec?: unknown; status?: { sync?: { status?: string }; health?: { status?: string; message?: string }; observedGeneration?: number } };
 
 export interface ApplicationSetControllerDeps {
   client: KubeClient;
@@ -69,6 +72,41 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     return dirs;
   };
 
+  // RollingSync pins Git sources to commits: a branch's commit, per set, read again on the same terms as directories.
+  const commits = new Map<string, { at: number; token: string; commit: string }>();
+  const pinned = async (set: ApplicationSet, desired: Desired): Promise<{ desired: Desired; errors: TemplateError[] }> => {
+    const errors: TemplateError[] = [];
+    const found = new Map<string, string>();
+    const setKey = `${set.metadata.namespace ?? ''}/${set.metadata.name ?? ''}`;
+    const token = JSON.stringify([set.metadata.generation, set.metadata.annotations?.[REFRESH_ANNOTATION]]);
+    const pollMs = Math.min(...set.spec.generators.map((g) => (g.git?.requeueAfterSeconds ?? GIT_POLL_MS / 1000) * 1000));
+    for (const [url, rev] of gitSourcesToPin(desired.apps.map((a) => a.spec))) {
+      const key = `${setKey}#${revisionKey(url, rev)}`;
+      const hit = commits.get(key);
+      if (hit !== undefined && hit.token === token && Date.now() - hit.at < pollMs) {
+        found.set(revisionKey(url, rev), hit.commit);
+        continue;
+      }
+      if (deps.source === undefined) {
+        errors.push({ field: 'spec.strategy', message: 'RollingSync pins Git revisions: the git source is not enabled in this operator' });
+        break;
+      }
+      try {
+        const commit = (await deps.source.resolve(url, rev)).commit;
+        commits.set(key, { at: Date.now(), token, commit });
+        found.set(revisionKey(url, rev), commit);
+      } catch (err) {
+        errors.push({ field: 'spec.template.spec.source.targetRevision', message: `resolving ${rev ?? 'HEAD'} of ${url}: ${err instanceof Error ? err.message : String(err)}` });
+      }
+    }
+    const apps = desired.apps.map((d) => {
+      const { [GENERATED_HASH_ANNOTATION]: _old, ...annotations } = d.annotations;
+      const app = { ...d, annotations, spec: pinSpec(d.spec, found) };
+      return { ...app, annotations: { ...annotations, [GENERATED_HASH_ANNOTATION]: generatedHash(app) } };
+    });
+    return { desired: { ...desired, apps }, errors };
+  };
+
   const observe = async (set: ApplicationSet): Promise<{ observed: Observed; errors: TemplateError[] }> => {
     const errors: TemplateError[] = [];
     const clusters = deps.clusters?.list().map((c) => ({ name: c.name, server: c.server, labels: c.labels, annotations: c.annotations })) ?? [];
@@ -93,6 +131,7 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     const raw = sets.get(req.namespace, req.name);
     if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) {
       for (const k of listed.keys()) if (k.startsWith(`${req.key}#`)) listed.delete(k);
+      for (const k of commits.keys()) if (k.startsWith(`${req.key}#`)) commits.delete(k);
       return;
     }
     const now = new Date().toISOString();
@@ -104,7 +143,10 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     const set = check.value;
     const { observed, errors: observeErrors } = await observe(set);
     const generated = generate(set.spec.generators, observed);
-    const desired = desiredApplications(set.spec, generated.sets, req.namespace ?? '');
+    const rendered = desiredApplications(set.spec, generated.sets, req.namespace ?? '');
+    const steps = set.spec.strategy?.type === 'RollingSync' ? (set.spec.strategy.rollingSync?.steps ?? []) : undefined;
+    const pin = steps !== undefined ? await pinned(set, rendered) : { desired: rendered, errors: [] };
+    const desired = pin.desired;
     const owned = apps.byIndex('appset-owner', req.key).filter((a) => a.metadata?.ownerReferences?.some((r) => r.uid === raw.metadata?.uid));
     const existing: ExistingApp[] = owned.map((a) => ({
       name: a.metadata?.name ?? '',
@@ -115,8 +157,21 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
       deleting: a.metadata?.deletionTimestamp !== undefined,
       ...(a.metadata?.uid !== undefined ? { uid: a.metadata.uid } : {}),
     }));
-    const generatorErrors = [...observeErrors, ...generated.errors];
+    const generatorErrors = [...observeErrors, ...generated.errors, ...pin.errors];
     const changes = planChanges(desired, existing, generatorErrors.length === 0);
+    let wave: ReturnType<typeof decideWave> | undefined;
+    if (steps !== undefined) {
+      const byName = new Map(owned.map((a) => [a.metadata?.name ?? '', a]));
+      const changed = new Set(changes.apply.map((d) => d.name));
+      const waveApps: WaveApp[] = desired.apps.map((d) => {
+        const a = byName.get(d.name);
+        return { name: d.name, labels: d.labels, changed: changed.has(d.name), observed: a !== undefined && a.status?.observedGeneration === a.metadata?.generation, sync: a?.status?.sync?.status, health: a?.status?.health?.status, healthMessage: a?.status?.health?.message };
+      });
+      wave = decideWave(steps, waveApps, raw.status?.applicationStatus ?? [], now);
+      // An unresolved revision would release the branch unpinned: nothing is updated until it resolves.
+      const allowed = new Set(pin.errors.length > 0 ? [] : wave.update);
+      changes.apply = changes.apply.filter((d) => allowed.has(d.name));
+    }
     const owner = { apiVersion: apiVersionOf(R.applicationSet), kind: 'ApplicationSet', name: req.name, uid: raw.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true };
     for (const d of changes.apply) {
       await deps.client.apply(R.application, { metadata: { name: d.name, namespace: req.namespace, labels: d.labels, annotations: d.annotations, ...(d.finalizers.length > 0 ? { finalizers: d.finalizers } : {}), ownerReferences: [owner] }, spec: d.spec }, APPSET_MANAGER, { force: true });
@@ -132,6 +187,7 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
       all.length > 0
         ? setCondition(conditions, { type: ERROR_OCCURRED, status: 'True', reason: generatorErrors.length > 0 ? 'ApplicationGenerationFromParamsError' : 'ApplicationParamsError', message: all.map((e) => `${e.field}: ${e.message}`).join('; ').slice(0, 4000) }, now)
         : removeCondition(conditions, ERROR_OCCURRED);
+    conditions = wave !== undefined ? setCondition(conditions, { type: ROLLOUT_PROGRESSING, ...wave.condition }, now) : removeCondition(conditions, ROLLOUT_PROGRESSING);
     conditions = setCondition(conditions, { type: RESOURCES_UP_TO_DATE, status: all.length === 0 ? 'True' : 'False', reason: all.length === 0 ? 'ApplicationSetUpToDate' : 'ErrorOccurred', message: `${desired.apps.length} Applications generated` }, now);
     const byName = new Map(owned.map((a) => [a.metadata?.name ?? '', a]));
     const resources = desired.apps.map((d) => {
@@ -141,9 +197,15 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     const hadError = raw.status?.conditions?.find((c) => c.type === ERROR_OCCURRED)?.message;
     const nowError = conditions.find((c) => c.type === ERROR_OCCURRED)?.message;
     if (nowError !== undefined && nowError !== hadError) await deps.events.record(raw, 'Warning', ERROR_OCCURRED, nowError.slice(0, 1000));
-    await writeStatus(req, raw, { ...raw.status, conditions, resources });
+    const haltedBefore = raw.status?.conditions?.find((c) => c.type === ROLLOUT_PROGRESSING)?.reason === 'RolloutHalted';
+    if (wave?.condition.reason === 'RolloutHalted' && !haltedBefore) {
+      await deps.events.record(raw, 'Warning', 'RolloutHalted', wave.condition.message.slice(0, 1000));
+      req.log.warn({ reason: wave.condition.message }, 'rolling sync halted');
+    }
+    const { applicationStatus: _old, ...rest } = raw.status ?? {};
+    await writeStatus(req, raw, { ...rest, conditions, resources, ...(wave !== undefined ? { applicationStatus: wave.statuses } : {}) });
     const gitPoll = set.spec.generators.map((g) => (g.git !== undefined ? (g.git.requeueAfterSeconds ?? GIT_POLL_MS / 1000) * 1000 : Infinity));
-    const next = Math.min(...gitPoll);
+    const next = Math.min(...gitPoll, steps !== undefined ? GIT_POLL_MS : Infinity);
     return Number.isFinite(next) ? { requeueAfterMs: next } : undefined;
   };
 
