@@ -10,7 +10,7 @@ import { kubectl, waitFor } from '../../../test/support/cluster.ts';
 import { installCrds } from '../../../test/support/crds.ts';
 import { startGitServer, type GitServer } from '../../../test/support/git-server.ts';
 import { testClient, testLogger, testMetrics } from '../../../test/support/operator.ts';
-import type { RolloutObj } from '../../../test/support/rollouts.ts';
+import { rolloutManifest, type RolloutObj } from '../../../test/support/rollouts.ts';
 import type { ApplicationSetStatus } from '../../api/applicationset/schema.ts';
 import { registerControllers } from '../../controllers.ts';
 import type { KubeObject } from '../../kube/client.ts';
@@ -24,23 +24,7 @@ type AppObj = KubeObject & { spec?: { source?: { targetRevision?: string } }; st
 type SetObj = KubeObject & { status?: ApplicationSetStatus };
 
 const rolloutYaml = (env: string, version: string): string =>
-  stringify({
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'Rollout',
-    metadata: { name: 'web' },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: 'web' } },
-      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: `registry.invalid/web:${version}` }] } },
-      strategy: {
-        canary: {
-          scaleDownDelaySeconds: 1,
-          abortScaleDownDelaySeconds: 1,
-          steps: [{ setWeight: 50 }, { analysis: { templates: [{ templateName: 'check' }], args: [{ name: 'env', value: env }, { name: 'version', value: version }] } }],
-        },
-      },
-    },
-  });
+  stringify(rolloutManifest('web', version, { steps: [{ setWeight: 50 }, { analysis: { templates: [{ templateName: 'check' }], args: [{ name: 'env', value: env }, { name: 'version', value: version }] } }] }));
 const templateYaml = (port: number): string =>
   stringify({
     apiVersion: 'sluice.dev/v1alpha1',
