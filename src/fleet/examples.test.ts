@@ -6,6 +6,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { applicationSetSchema } from '../api/applicationset/schema.ts';
 import { desiredApplications } from '../gitops/appset/decide.ts';
 import { generate } from '../gitops/appset/generators.ts';
+import { gitKey } from '../gitops/appset/git.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { parseClusterSecret, type ClusterSpec } from './secret.ts';
 
@@ -27,7 +28,7 @@ describe('examples/fleet', () => {
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     return r.value;
   });
-  const observed = { clusters, gitDirectories: new Map([[0, directories(join(root, 'repo'))]]) };
+  const observed = { clusters, git: new Map([[gitKey('https://git.example.internal/config.git', 'main'), { directories: directories(join(root, 'repo')), files: new Map<string, string>() }]]) };
   const setOf = (file: string) => applicationSetSchema.parse(parse(readFileSync(join(root, file), 'utf8')));
 
   it('its cluster Secrets parse', () => {

@@ -1,5 +1,5 @@
-// ApplicationSet (sluice.dev/v1alpha1) with Argo CD's field names for the supported subset: the `list`, `clusters`
-// and `git` (directories) generators, a `template` with Argo CD's `{{param}}` placeholders, and syncPolicy's
+// ApplicationSet (sluice.dev/v1alpha1) with Argo CD's field names for the supported subset: the `list`, `clusters`,
+// `git` (directories and files) and `matrix` generators, the RollingSync strategy, a `template` with Argo CD's `{{param}}` placeholders, and syncPolicy's
 // preserveResourcesOnDeletion. The template's spec is an Application spec whose strings may hold placeholders: it
 // is checked as an Application once rendered (src/gitops/appset), so its errors name the generated app's field.
 import { z } from 'zod';
@@ -21,21 +21,38 @@ export const clustersGeneratorSchema = z.object({
   values: z.record(z.string(), z.string()).optional(),
 });
 
+const gitPathSchema = z.object({ path: z.string().min(1), exclude: z.boolean().optional() });
+
 export const gitGeneratorSchema = z.object({
   repoURL: z.string().min(1),
   revision: z.string().optional(),
   /** Each directory matching a path (a glob: `*` within a segment, `**` across) is one parameter set. */
-  directories: z.array(z.object({ path: z.string().min(1), exclude: z.boolean().optional() })).min(1),
+  directories: z.array(gitPathSchema).optional(),
+  /** Each JSON or YAML file matching a path gives its (flattened) keys as parameters, plus `path.*`. */
+  files: z.array(gitPathSchema).optional(),
   /** Polling of the repository; a webhook is the fast path (Argo CD's default is 3m). */
   requeueAfterSeconds: z.int().min(10).optional(),
 });
 
-export const generatorSchema = z.object({
+const leafGenerators = {
   list: listGeneratorSchema.optional(),
   clusters: clustersGeneratorSchema.optional(),
   git: gitGeneratorSchema.optional(),
   /** Argo CD's post selector: keeps the parameter sets whose (flattened) values match. */
   selector: labelSelectorSchema.optional(),
+};
+
+/**
+ * Argo CD's matrix: the cartesian product of exactly two child generators' parameter sets. A child may be a matrix
+ * once (Argo CD's limit); deeper is kept as written here so validate.ts can refuse it by name instead of the
+ * apiserver pruning it away.
+ */
+const innerMatrixSchema = z.object({ generators: z.array(z.object({ ...leafGenerators, matrix: z.looseObject({}).meta(preserveHint).optional() })) });
+export const matrixGeneratorSchema = z.object({ generators: z.array(z.object({ ...leafGenerators, matrix: innerMatrixSchema.optional() })) });
+
+export const generatorSchema = z.object({
+  ...leafGenerators,
+  matrix: matrixGeneratorSchema.optional(),
 });
 export type Generator = z.infer<typeof generatorSchema>;
 

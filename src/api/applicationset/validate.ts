@@ -6,12 +6,28 @@ import type { ApplicationSet } from './schema.ts';
 export function validateApplicationSet(set: ApplicationSet): SpecError[] {
   const errors: SpecError[] = [];
   if (set.spec.goTemplate === true) errors.push({ field: 'spec.goTemplate', message: 'Go templates are not supported: use {{param}} placeholders (goTemplate: false)' });
-  set.spec.generators.forEach((g, i) => {
-    const kinds = (['list', 'clusters', 'git'] as const).filter((k) => g[k] !== undefined);
-    if (kinds.length !== 1) errors.push({ field: `spec.generators[${i}]`, message: kinds.length === 0 ? 'names no generator: set one of list, clusters, git' : `names ${kinds.join(' and ')}: one generator per entry (matrix is not supported)` });
-  });
+  set.spec.generators.forEach((g, i) => errors.push(...validateGenerator(g, `spec.generators[${i}]`, 0)));
   errors.push(...validateStrategy(set));
   return errors;
+}
+
+/** A generator at any depth: a matrix's children have the same fields (the innermost matrix is kept as written). */
+type AnyGenerator = { list?: unknown; clusters?: unknown; git?: { directories?: unknown[]; files?: unknown[] }; matrix?: { generators?: unknown } };
+const KINDS = ['list', 'clusters', 'git', 'matrix'] as const;
+
+/** One generator entry: exactly one kind; git with directories or files; a matrix of two, nested at most once. */
+function validateGenerator(g: AnyGenerator, at: string, depth: number): SpecError[] {
+  const kinds = KINDS.filter((k) => g[k] !== undefined);
+  if (kinds.length !== 1) return [{ field: at, message: kinds.length === 0 ? 'names no generator: set one of list, clusters, git, matrix' : `names ${kinds.join(' and ')}: one generator per entry` }];
+  if (g.git !== undefined) {
+    const has = (['directories', 'files'] as const).filter((k) => (g.git?.[k] ?? []).length > 0);
+    if (has.length !== 1) return [{ field: `${at}.git`, message: has.length === 0 ? 'set directories or files' : 'set directories or files, not both' }];
+  }
+  if (g.matrix === undefined) return [];
+  if (depth >= 2) return [{ field: `${at}.matrix`, message: 'a matrix may hold a matrix only one level deep (Argo CD\'s limit)' }];
+  const children = Array.isArray(g.matrix.generators) ? (g.matrix.generators as AnyGenerator[]) : [];
+  if (children.length !== 2) return [{ field: `${at}.matrix.generators`, message: `a matrix combines exactly two generators, this one has ${children.length}` }];
+  return children.flatMap((c, j) => validateGenerator(c, `${at}.matrix.generators[${j}]`, depth + 1));
 }
 
 const MAX_UPDATE = /^(\d+)%$|^\d+$/;

@@ -23,8 +23,10 @@ import type { Manager } from '../../runtime/manager.ts';
 import type { GitSource } from '../source/git.ts';
 import { REFRESH_ANNOTATION } from '../sync-shared.ts';
 import { desiredApplications, generatedHash, GENERATED_HASH_ANNOTATION, planChanges, type Desired, type ExistingApp } from './decide.ts';
+import { gitUses } from './git.ts';
+import { GIT_POLL_MS, GitTreeReader } from './git-read.ts';
 import { decideWave, gitSourcesToPin, pinSpec, revisionKey, type WaveApp } from './rollingsync.ts';
-import { generate, type Observed } from './generators.ts';
+import { generate, usesClusters, type AnyGenerator, type Observed } from './generators.ts';
 import type { TemplateError } from './template.ts';
 
 export const APPSET_MANAGER = 'sluice-applicationset';
@@ -33,7 +35,6 @@ export const ERROR_OCCURRED = 'ErrorOccurred';
 export const RESOURCES_UP_TO_DATE = 'ResourcesUpToDate';
 /** RollingSync's progress: where the wave is, or where it stopped and why (Argo CD's condition type). */
 export const ROLLOUT_PROGRESSING = 'RolloutProgressing';
-const GIT_POLL_MS = 3 * 60_000;
 
 type SetObject = KubeObject & { status?: ApplicationSetStatus };
 type AppObject = KubeObject & { spec?: unknown; status?: { sync?: { status?: string }; health?: { status?: string; message?: string }; observedGeneration?: number } };
@@ -57,20 +58,7 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     await deps.client.apply(R.applicationSet, { metadata: { name: req.name, namespace: req.namespace }, status }, APPSET_MANAGER, { force: true, subresource: 'status' });
   };
 
-  // A repository's directories, per set and generator: read again once the poll interval passed or the set changed
-  // (generation, or the refresh annotation a webhook or a person sets). The set's Applications changing status
-  // (which wakes the set) costs no ls-remote.
-  const listed = new Map<string, { at: number; token: string; dirs: string[] }>();
-  const directoriesOf = async (set: ApplicationSet, i: number, git: NonNullable<ApplicationSet['spec']['generators'][number]['git']>, source: GitSource): Promise<string[]> => {
-    const key = `${set.metadata.namespace ?? ''}/${set.metadata.name ?? ''}#${i}`;
-    const token = JSON.stringify([set.metadata.generation, set.metadata.annotations?.[REFRESH_ANNOTATION], git.repoURL, git.revision]);
-    const pollMs = (git.requeueAfterSeconds ?? GIT_POLL_MS / 1000) * 1000;
-    const hit = listed.get(key);
-    if (hit !== undefined && hit.token === token && Date.now() - hit.at < pollMs) return hit.dirs;
-    const dirs = await listDirectories(source, git.repoURL, git.revision);
-    listed.set(key, { at: Date.now(), token, dirs });
-    return dirs;
-  };
+  const reader = deps.source !== undefined ? new GitTreeReader(deps.source) : undefined;
 
   // RollingSync pins Git sources to commits: a branch's commit, per set, read again on the same terms as directories.
   const commits = new Map<string, { at: number; token: string; commit: string }>();
@@ -79,7 +67,7 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     const found = new Map<string, string>();
     const setKey = `${set.metadata.namespace ?? ''}/${set.metadata.name ?? ''}`;
     const token = JSON.stringify([set.metadata.generation, set.metadata.annotations?.[REFRESH_ANNOTATION]]);
-    const pollMs = Math.min(...set.spec.generators.map((g) => (g.git?.requeueAfterSeconds ?? GIT_POLL_MS / 1000) * 1000));
+    const pollMs = Math.min(GIT_POLL_MS, ...gitUses(set.spec.generators).map((u) => (u.requeueAfterSeconds ?? GIT_POLL_MS / 1000) * 1000));
     for (const [url, rev] of gitSourcesToPin(desired.apps.map((a) => a.spec))) {
       const key = `${setKey}#${revisionKey(url, rev)}`;
       const hit = commits.get(key);
@@ -110,27 +98,19 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
   const observe = async (set: ApplicationSet): Promise<{ observed: Observed; errors: TemplateError[] }> => {
     const errors: TemplateError[] = [];
     const clusters = deps.clusters?.list().map((c) => ({ name: c.name, server: c.server, labels: c.labels, annotations: c.annotations })) ?? [];
-    const gitDirectories = new Map<number, string[]>();
-    for (const [i, g] of set.spec.generators.entries()) {
-      if (g.clusters !== undefined && deps.clusters === undefined) errors.push({ field: `spec.generators[${i}].clusters`, message: 'remote clusters are not enabled in this operator (--cluster-secret-namespace)' });
-      if (g.git === undefined) continue;
-      if (deps.source === undefined) {
-        errors.push({ field: `spec.generators[${i}].git`, message: 'the git generator is not enabled in this operator' });
-        continue;
-      }
-      try {
-        gitDirectories.set(i, await directoriesOf(set, i, g.git, deps.source));
-      } catch (err) {
-        errors.push({ field: `spec.generators[${i}].git.repoURL`, message: err instanceof Error ? err.message : String(err) });
-      }
-    }
-    return { observed: { clusters, gitDirectories }, errors };
+    const uses = gitUses(set.spec.generators);
+    if (deps.clusters === undefined && usesClusters(set.spec.generators)) errors.push({ field: 'spec.generators', message: 'the clusters generator needs remote clusters enabled in this operator (--cluster-secret-namespace)' });
+    if (uses.length === 0) return { observed: { clusters }, errors };
+    if (reader === undefined) return { observed: { clusters }, errors: [...errors, ...uses.map((u) => ({ field: `${u.at}.git`, message: 'the git generator is not enabled in this operator' }))] };
+    const token = JSON.stringify([set.metadata.generation, set.metadata.annotations?.[REFRESH_ANNOTATION]]);
+    const read = await reader.read(`${set.metadata.namespace ?? ''}/${set.metadata.name ?? ''}`, token, uses);
+    return { observed: { clusters, git: read.trees }, errors: [...errors, ...read.errors] };
   };
 
   const reconcile = async (req: ReconcileRequest): Promise<ReconcileResult | void> => {
     const raw = sets.get(req.namespace, req.name);
     if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) {
-      for (const k of listed.keys()) if (k.startsWith(`${req.key}#`)) listed.delete(k);
+      reader?.forget(req.key);
       for (const k of commits.keys()) if (k.startsWith(`${req.key}#`)) commits.delete(k);
       return;
     }
@@ -204,7 +184,7 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     }
     const { applicationStatus: _old, ...rest } = raw.status ?? {};
     await writeStatus(req, raw, { ...rest, conditions, resources, ...(wave !== undefined ? { applicationStatus: wave.statuses } : {}) });
-    const gitPoll = set.spec.generators.map((g) => (g.git !== undefined ? (g.git.requeueAfterSeconds ?? GIT_POLL_MS / 1000) * 1000 : Infinity));
+    const gitPoll = gitUses(set.spec.generators).map((u) => (u.requeueAfterSeconds ?? GIT_POLL_MS / 1000) * 1000);
     const next = Math.min(...gitPoll, steps !== undefined ? GIT_POLL_MS : Infinity);
     return Number.isFinite(next) ? { requeueAfterMs: next } : undefined;
   };
@@ -217,7 +197,7 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     owns: [apps as unknown as ReturnType<Manager['cache']>],
   });
   deps.clusters?.onChange(() => {
-    for (const s of sets.list()) if ((s as { spec?: { generators?: { clusters?: unknown }[] } }).spec?.generators?.some((g) => g.clusters !== undefined)) controller.enqueue(`${s.metadata?.namespace}/${s.metadata?.name}`);
+    for (const s of sets.list()) if (usesClusters((s as { spec?: { generators?: AnyGenerator[] } }).spec?.generators ?? [])) controller.enqueue(`${s.metadata?.namespace}/${s.metadata?.name}`);
   });
   return controller;
 }
@@ -236,17 +216,4 @@ async function deleteApp(client: KubeClient, namespace: string, e: ExistingApp &
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-}
-
-/** Every directory of a repository at a revision (paths only: no file is read). */
-async function listDirectories(source: GitSource, url: string, revision: string | undefined): Promise<string[]> {
-  const resolved = await source.resolve(url, revision);
-  const commit = await source.ensure(url, resolved);
-  const files = await source.readFiles(url, commit, undefined, { known: () => 0 });
-  const dirs = new Set<string>();
-  for (const f of files) {
-    const parts = f.path.split('/');
-    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
-  }
-  return [...dirs].sort();
 }
