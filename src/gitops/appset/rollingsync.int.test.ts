@@ -168,4 +168,28 @@ describe('ApplicationSet RollingSync across environments', () => {
     expect(rs.items.filter((r) => r.spec.replicas > 0).map((r) => r.spec.template.spec.containers[0]?.image)).toEqual(['registry.invalid/web:v2']);
     expect(checks).not.toContain('prod/v3');
   }, 90_000);
+
+  it('a matrix of a list and git files from the real repository; bad strategy and generator input is a condition naming each field', async () => {
+    await git.commit('config', { 'teams/a/team.yaml': 'team: {name: alpha, owner: ann}\n', 'teams/b/team.json': '{"team": {"name": "beta", "owner": "bob"}}' }, 'teams');
+    const setOf = (name: string, spec: object): string => JSON.stringify({ apiVersion: 'sluice.dev/v1alpha1', kind: 'ApplicationSet', metadata: { name, namespace: home }, spec });
+    const template = { metadata: { name: '{{team.name}}-{{env}}', labels: { set: 'teams' } }, spec: { source: { repoURL: url, targetRevision: 'main', path: '{{path}}' }, destination: { server: 'https://kubernetes.default.svc', namespace: `wave-{{env}}-${id}` } } };
+    const matrix = { matrix: { generators: [{ list: { elements: [{ env: 'dev' }, { env: 'prod' }] } }, { git: { repoURL: url, revision: 'main', files: [{ path: 'teams/*/team.*' }] } }] } };
+    expect((await kubectl(['apply', '-f', '-'], setOf('teams', { generators: [matrix], template }))).stderr).toBe('');
+    const names = async (): Promise<string> => (await client.list<AppObj>(R.application, home, { labelSelector: 'set=teams' })).items.map((a) => `${a.metadata?.name ?? ''}:${(a.spec?.source as { path?: string } | undefined)?.path ?? ''}`).sort().join();
+    await waitFor('four Applications from the matrix', async () => (await names()) === 'alpha-dev:teams/a,alpha-prod:teams/a,beta-dev:teams/b,beta-prod:teams/b', 20_000);
+
+    const bad = {
+      generators: [{ matrix: { generators: [matrix.matrix.generators[0], matrix.matrix.generators[0], matrix.matrix.generators[0]] } }],
+      strategy: { type: 'RollingSync', rollingSync: { steps: [{ matchExpressions: [{ key: 'env', operator: 'Exists', values: ['dev'] }], maxUpdate: 'ten' }] } },
+      template,
+    };
+    expect((await kubectl(['apply', '-f', '-'], setOf('bad', bad))).stderr).toBe('');
+    const message = async (): Promise<string> => (await client.get<SetObj>(R.applicationSet, home, 'bad')).status?.conditions?.find((c) => c.type === 'ErrorOccurred')?.message ?? '';
+    await waitFor('ErrorOccurred', async () => (await message()) !== '', 20_000);
+    expect((await message()).split('; ')).toEqual([
+      'spec.generators[0].matrix.generators: a matrix combines exactly two generators, this one has 3',
+      'spec.strategy.rollingSync.steps[0].matchExpressions[0].operator: "Exists" is not supported: In or NotIn',
+      'spec.strategy.rollingSync.steps[0].maxUpdate: "ten" is not a count (0 or more) or a percentage ("0%" to "100%")',
+    ]);
+  }, 60_000);
 });
