@@ -109,6 +109,8 @@ export const applicationSetApplicationStatusSchema = z.object({
   message: z.string().optional(),
   /** The 1-based step that selects it, as text (Argo CD's form); "0" when no step selects it. */
   step: z.string().optional(),
+  /** The revisions its sources name now (under RollingSync: the commits it is pinned to). */
+  targetRevisions: z.array(z.string()).optional(),
   lastTransitionTime: timestampSchema.optional(),
 });
 export type ApplicationSetApplicationStatus = z.infer<typeof applicationSetApplicationStatusSchema>;

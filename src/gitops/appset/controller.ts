@@ -25,7 +25,7 @@ import { REFRESH_ANNOTATION } from '../sync-shared.ts';
 import { desiredApplications, generatedHash, GENERATED_HASH_ANNOTATION, planChanges, type Desired, type ExistingApp } from './decide.ts';
 import { gitUses } from './git.ts';
 import { GIT_POLL_MS, GitTreeReader } from './git-read.ts';
-import { decideWave, gitSourcesToPin, pinSpec, revisionKey, type WaveApp } from './rollingsync.ts';
+import { decideWave, gitSourcesToPin, pinSpec, revisionKey, targetRevisionsOf, type WaveApp } from './rollingsync.ts';
 import { generate, usesClusters, type AnyGenerator, type Observed } from './generators.ts';
 import type { TemplateError } from './template.ts';
 
@@ -145,7 +145,7 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
       const changed = new Set(changes.apply.map((d) => d.name));
       const waveApps: WaveApp[] = desired.apps.map((d) => {
         const a = byName.get(d.name);
-        return { name: d.name, labels: d.labels, changed: changed.has(d.name), observed: a !== undefined && a.status?.observedGeneration === a.metadata?.generation, sync: a?.status?.sync?.status, health: a?.status?.health?.status, healthMessage: a?.status?.health?.message };
+        return { name: d.name, labels: d.labels, changed: changed.has(d.name), observed: a !== undefined && a.status?.observedGeneration === a.metadata?.generation, sync: a?.status?.sync?.status, health: a?.status?.health?.status, healthMessage: a?.status?.health?.message, targetRevisions: targetRevisionsOf(a?.spec) };
       });
       wave = decideWave(steps, waveApps, raw.status?.applicationStatus ?? [], now);
       // An unresolved revision would release the branch unpinned: nothing is updated until it resolves.

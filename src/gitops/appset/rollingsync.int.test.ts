@@ -155,7 +155,7 @@ describe('ApplicationSet RollingSync across environments', () => {
     const condition = await rolloutCondition();
     expect(condition?.message).toMatch(/^stopped at step 2 of 3: web-staging: health Degraded .*; not released yet: web-prod$/);
     const statuses = (await set()).status?.applicationStatus ?? [];
-    expect(statuses.find((s) => s.application === 'web-prod')).toMatchObject({ status: 'Waiting', step: '3', message: 'waiting for step 2 (web-staging) to be Healthy' });
+    expect(statuses.find((s) => s.application === 'web-prod')).toMatchObject({ status: 'Waiting', step: '3', message: 'waiting for step 2 (web-staging) to be Healthy', targetRevisions: [v2] });
     expect(statuses.find((s) => s.application === 'web-staging')).toMatchObject({ status: 'Progressing', step: '2' });
     expect(await promoted('dev', 'v3')).toBe(true);
     expect((await app('staging')).spec?.source?.targetRevision).toBe(v3);

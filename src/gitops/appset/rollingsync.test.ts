@@ -63,7 +63,8 @@ describe('decideWave', () => {
   });
 
   it('a Degraded Application (an aborted canary) halts the wave there: later steps keep their previous spec', () => {
-    const d = decideWave(STEPS, fleet({ staging: { health: 'Degraded', healthMessage: 'RolloutAborted: analysis failed' }, prod: { changed: true } }), [], T0);
+    const d = decideWave(STEPS, fleet({ staging: { health: 'Degraded', healthMessage: 'RolloutAborted: analysis failed' }, prod: { changed: true, targetRevisions: ['v2-commit'] } }), [], T0);
+    expect(statusOf(d, 'prod')?.targetRevisions).toEqual(['v2-commit']);
     expect(d.update).toEqual([]);
     expect(statusOf(d, 'prod')).toMatchObject({ status: 'Waiting', message: 'waiting for step 2 (staging) to be Healthy' });
     expect(d.condition).toEqual({ status: 'True', reason: 'RolloutHalted', message: 'stopped at step 2 of 3: staging: health Degraded (RolloutAborted: analysis failed); not released yet: prod' });

@@ -26,6 +26,8 @@ export interface WaveApp {
   sync?: string;
   health?: string;
   healthMessage?: string;
+  /** The revisions its current spec names (shown in its status). */
+  targetRevisions?: string[];
 }
 
 export interface WaveCondition {
@@ -96,7 +98,8 @@ export function decideWave(steps: readonly RollingSyncStep[], apps: readonly Wav
   }
   const statuses = [...next.entries()].map(([application, s]) => {
     const before = prev.get(application);
-    return { application, status: s.status, message: s.message, step: String(s.step < steps.length ? s.step + 1 : 0), lastTransitionTime: before?.status === s.status && before.lastTransitionTime !== undefined ? before.lastTransitionTime : now };
+    const revisions = apps.find((a) => a.name === application)?.targetRevisions;
+    return { application, status: s.status, message: s.message, step: String(s.step < steps.length ? s.step + 1 : 0), ...(revisions !== undefined && revisions.length > 0 ? { targetRevisions: revisions } : {}), lastTransitionTime: before?.status === s.status && before.lastTransitionTime !== undefined ? before.lastTransitionTime : now };
   });
   return { update, statuses: statuses.sort((a, b) => a.application.localeCompare(b.application)), condition: conditionOf(steps, blockedBy, byStep) };
 }
@@ -122,7 +125,11 @@ function conditionOf(steps: readonly RollingSyncStep[], blockedBy: { step: numbe
 
 type Source = { repoURL?: unknown; targetRevision?: unknown; chart?: unknown };
 const FULL_SHA = /^[0-9a-f]{40}$/;
-const sourcesOf = (spec: Record<string, unknown>): Source[] => [...(spec.source !== undefined ? [spec.source as Source] : []), ...(Array.isArray(spec.sources) ? (spec.sources as Source[]) : [])];
+const sourcesOf = (spec: Readonly<Record<string, unknown>>): Source[] => [...(spec.source !== undefined ? [spec.source as Source] : []), ...(Array.isArray(spec.sources) ? (spec.sources as Source[]) : [])];
+/** The targetRevision of each source of an Application spec, in order (Argo CD's targetRevisions). */
+export const targetRevisionsOf = (spec: unknown): string[] =>
+  spec !== null && typeof spec === 'object' ? sourcesOf(spec as Record<string, unknown>).map((s) => (typeof s.targetRevision === 'string' ? s.targetRevision : 'HEAD')) : [];
+
 /** The key a Git source's revision is resolved under. */
 export const revisionKey = (repoURL: string, revision: string | undefined): string => `${repoURL}#${revision ?? ''}`;
 
