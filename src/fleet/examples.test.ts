@@ -5,7 +5,12 @@ import { join, relative } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { applicationSetSchema } from '../api/applicationset/schema.ts';
 import { desiredApplications } from '../gitops/appset/decide.ts';
+import { validateApplicationSet } from '../api/applicationset/validate.ts';
 import { generate } from '../gitops/appset/generators.ts';
+import { decideWave, stepOf } from '../gitops/appset/rollingsync.ts';
+import { formatFinding } from '../lint/format.ts';
+import { lint } from '../lint/lint.ts';
+import { gitKey } from '../gitops/appset/git.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { parseClusterSecret, type ClusterSpec } from './secret.ts';
 
@@ -27,7 +32,7 @@ describe('examples/fleet', () => {
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     return r.value;
   });
-  const observed = { clusters, gitDirectories: new Map([[0, directories(join(root, 'repo'))]]) };
+  const observed = { clusters, git: new Map([[gitKey('https://git.example.internal/config.git', 'main'), { directories: directories(join(root, 'repo')), files: new Map<string, string>() }]]) };
   const setOf = (file: string) => applicationSetSchema.parse(parse(readFileSync(join(root, file), 'utf8')));
 
   it('its cluster Secrets parse', () => {
@@ -60,5 +65,20 @@ describe('examples/fleet', () => {
       ['agent-dev', 'https://dev.example.internal:6443'],
       ['agent-staging', 'https://staging.example.internal:6443'],
     ]);
+  });
+
+  it('the environments set releases dev, then staging, then prod (RollingSync), and lint accepts every file of the example', () => {
+    const set = setOf('appset-environments.yaml');
+    expect(validateApplicationSet(set)).toEqual([]);
+    const d = desiredApplications(set.spec, generate(set.spec.generators, observed).sets, 'sluice-system');
+    const steps = set.spec.strategy?.rollingSync?.steps ?? [];
+    expect(d.apps.map((a) => [a.name, stepOf(steps, a.labels)])).toEqual([['guestbook-dev', 0], ['guestbook-prod', 2], ['guestbook-staging', 1]]);
+    // A first release: only dev is written; staging and prod wait for it.
+    const wave = decideWave(steps, d.apps.map((a) => ({ name: a.name, labels: a.labels, changed: true, observed: false })), [], '2026-01-01T00:00:00Z');
+    expect(wave.update).toEqual(['guestbook-dev']);
+    const yamlFiles = (dir: string): string[] => readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? yamlFiles(join(dir, e)) : e.endsWith('.yaml') && !e.startsWith('kustomization') ? [join(dir, e)] : []));
+    const files = yamlFiles(root).map((f) => ({ path: relative(root, f), text: readFileSync(f, 'utf8') }));
+    expect(files.map((f) => f.path)).toEqual(expect.arrayContaining(['appset-environments.yaml', 'repo/base/rollout.yaml', 'repo/base/analysis.yaml']));
+    expect(lint(files).findings.map(formatFinding)).toEqual([]);
   });
 });

@@ -186,7 +186,7 @@ describe('lint: ApplicationSets', () => {
     const result = lint([{ path: 'set.yaml', text }]);
     expect(result.findings.map(formatFinding)).toEqual([
       'set.yaml:5:3: spec.goTemplate: Go templates are not supported: use {{param}} placeholders (goTemplate: false)',
-      'set.yaml:6:16: spec.generators[0]: names no generator: set one of list, clusters, git',
+      'set.yaml:6:16: spec.generators[0]: names no generator: set one of list, clusters, git, matrix',
     ]);
     expect(lint([{ path: 'ok.yaml', text: readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'fleet', 'appset-environments.yaml'), 'utf8') }]).findings).toEqual([]);
   });

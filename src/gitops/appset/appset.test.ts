@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import type { ApplicationSetSpec } from '../../api/applicationset/schema.ts';
 import { contains, desiredApplications, GENERATED_HASH_ANNOTATION, planChanges, type ExistingApp } from './decide.ts';
 import { generate, globToRegExp, LOCAL_CLUSTER, normalizeName, type ClusterInfo } from './generators.ts';
+import { gitKey } from './git.ts';
 import { flattenParams, renderTemplate } from './template.ts';
 
 const cluster = (name: string, labels: Record<string, string> = {}): ClusterInfo => ({ name, server: `https://${name}.example:6443`, labels, annotations: { owner: 'team-a' } });
@@ -67,7 +68,7 @@ describe('generators', () => {
 
   it('git directories: globs within a segment, excludes, and path parameters; an unread repository is an error', () => {
     const dirs = ['apps', 'apps/a', 'apps/b', 'apps/b/sub', 'apps/skip', 'other'];
-    const r = generate([{ git: { repoURL: 'r', directories: [{ path: 'apps/*' }, { path: 'apps/skip', exclude: true }] } }], { clusters: [], gitDirectories: new Map([[0, dirs]]) });
+    const r = generate([{ git: { repoURL: 'r', directories: [{ path: 'apps/*' }, { path: 'apps/skip', exclude: true }] } }], { clusters: [], git: new Map([[gitKey('r', undefined), { directories: dirs, files: new Map() }]]) });
     expect(r.sets.map((s) => s.params.path)).toEqual(['apps/a', 'apps/b']);
     expect(r.sets[1]?.params).toMatchObject({ 'path.basename': 'b', 'path[0]': 'apps', 'path[1]': 'b' });
     expect(generate([{ git: { repoURL: 'r', directories: [{ path: '*' }] } }], { clusters: [] }).errors[0]?.field).toBe('spec.generators[0].git.repoURL');

@@ -22,18 +22,22 @@ import type { EventRecorder } from '../../runtime/events.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import type { GitSource } from '../source/git.ts';
 import { REFRESH_ANNOTATION } from '../sync-shared.ts';
-import { desiredApplications, planChanges, type ExistingApp } from './decide.ts';
-import { generate, type Observed } from './generators.ts';
+import { desiredApplications, generatedHash, GENERATED_HASH_ANNOTATION, planChanges, type Desired, type ExistingApp } from './decide.ts';
+import { gitUses } from './git.ts';
+import { GIT_POLL_MS, GitTreeReader } from './git-read.ts';
+import { decideWave, gitSourcesToPin, pinSpec, revisionKey, targetRevisionsOf, type WaveApp } from './rollingsync.ts';
+import { generate, usesClusters, type AnyGenerator, type Observed } from './generators.ts';
 import type { TemplateError } from './template.ts';
 
 export const APPSET_MANAGER = 'sluice-applicationset';
 /** Argo CD's condition types, so alerts written for Argo CD's ApplicationSets keep matching. */
 export const ERROR_OCCURRED = 'ErrorOccurred';
 export const RESOURCES_UP_TO_DATE = 'ResourcesUpToDate';
-const GIT_POLL_MS = 3 * 60_000;
+/** RollingSync's progress: where the wave is, or where it stopped and why (Argo CD's condition type). */
+export const ROLLOUT_PROGRESSING = 'RolloutProgressing';
 
 type SetObject = KubeObject & { status?: ApplicationSetStatus };
-type AppObject = KubeObject & { spec?: unknown; status?: { sync?: { status?: string }; health?: { status?: string } } };
+type AppObject = KubeObject & { spec?: unknown; status?: { sync?: { status?: string }; health?: { status?: string; message?: string }; observedGeneration?: number } };
 
 export interface ApplicationSetControllerDeps {
   client: KubeClient;
@@ -54,45 +58,60 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     await deps.client.apply(R.applicationSet, { metadata: { name: req.name, namespace: req.namespace }, status }, APPSET_MANAGER, { force: true, subresource: 'status' });
   };
 
-  // A repository's directories, per set and generator: read again once the poll interval passed or the set changed
-  // (generation, or the refresh annotation a webhook or a person sets). The set's Applications changing status
-  // (which wakes the set) costs no ls-remote.
-  const listed = new Map<string, { at: number; token: string; dirs: string[] }>();
-  const directoriesOf = async (set: ApplicationSet, i: number, git: NonNullable<ApplicationSet['spec']['generators'][number]['git']>, source: GitSource): Promise<string[]> => {
-    const key = `${set.metadata.namespace ?? ''}/${set.metadata.name ?? ''}#${i}`;
-    const token = JSON.stringify([set.metadata.generation, set.metadata.annotations?.[REFRESH_ANNOTATION], git.repoURL, git.revision]);
-    const pollMs = (git.requeueAfterSeconds ?? GIT_POLL_MS / 1000) * 1000;
-    const hit = listed.get(key);
-    if (hit !== undefined && hit.token === token && Date.now() - hit.at < pollMs) return hit.dirs;
-    const dirs = await listDirectories(source, git.repoURL, git.revision);
-    listed.set(key, { at: Date.now(), token, dirs });
-    return dirs;
+  const reader = deps.source !== undefined ? new GitTreeReader(deps.source) : undefined;
+
+  // RollingSync pins Git sources to commits: a branch's commit, per set, read again on the same terms as directories.
+  const commits = new Map<string, { at: number; token: string; commit: string }>();
+  const pinned = async (set: ApplicationSet, desired: Desired): Promise<{ desired: Desired; errors: TemplateError[] }> => {
+    const errors: TemplateError[] = [];
+    const found = new Map<string, string>();
+    const setKey = `${set.metadata.namespace ?? ''}/${set.metadata.name ?? ''}`;
+    const token = JSON.stringify([set.metadata.generation, set.metadata.annotations?.[REFRESH_ANNOTATION]]);
+    const pollMs = Math.min(GIT_POLL_MS, ...gitUses(set.spec.generators).map((u) => (u.requeueAfterSeconds ?? GIT_POLL_MS / 1000) * 1000));
+    for (const [url, rev] of gitSourcesToPin(desired.apps.map((a) => a.spec))) {
+      const key = `${setKey}#${revisionKey(url, rev)}`;
+      const hit = commits.get(key);
+      if (hit !== undefined && hit.token === token && Date.now() - hit.at < pollMs) {
+        found.set(revisionKey(url, rev), hit.commit);
+        continue;
+      }
+      if (deps.source === undefined) {
+        errors.push({ field: 'spec.strategy', message: 'RollingSync pins Git revisions: the git source is not enabled in this operator' });
+        break;
+      }
+      try {
+        const commit = (await deps.source.resolve(url, rev)).commit;
+        commits.set(key, { at: Date.now(), token, commit });
+        found.set(revisionKey(url, rev), commit);
+      } catch (err) {
+        errors.push({ field: 'spec.template.spec.source.targetRevision', message: `resolving ${rev ?? 'HEAD'} of ${url}: ${err instanceof Error ? err.message : String(err)}` });
+      }
+    }
+    const apps = desired.apps.map((d) => {
+      const { [GENERATED_HASH_ANNOTATION]: _old, ...annotations } = d.annotations;
+      const app = { ...d, annotations, spec: pinSpec(d.spec, found) };
+      return { ...app, annotations: { ...annotations, [GENERATED_HASH_ANNOTATION]: generatedHash(app) } };
+    });
+    return { desired: { ...desired, apps }, errors };
   };
 
   const observe = async (set: ApplicationSet): Promise<{ observed: Observed; errors: TemplateError[] }> => {
     const errors: TemplateError[] = [];
     const clusters = deps.clusters?.list().map((c) => ({ name: c.name, server: c.server, labels: c.labels, annotations: c.annotations })) ?? [];
-    const gitDirectories = new Map<number, string[]>();
-    for (const [i, g] of set.spec.generators.entries()) {
-      if (g.clusters !== undefined && deps.clusters === undefined) errors.push({ field: `spec.generators[${i}].clusters`, message: 'remote clusters are not enabled in this operator (--cluster-secret-namespace)' });
-      if (g.git === undefined) continue;
-      if (deps.source === undefined) {
-        errors.push({ field: `spec.generators[${i}].git`, message: 'the git generator is not enabled in this operator' });
-        continue;
-      }
-      try {
-        gitDirectories.set(i, await directoriesOf(set, i, g.git, deps.source));
-      } catch (err) {
-        errors.push({ field: `spec.generators[${i}].git.repoURL`, message: err instanceof Error ? err.message : String(err) });
-      }
-    }
-    return { observed: { clusters, gitDirectories }, errors };
+    const uses = gitUses(set.spec.generators);
+    if (deps.clusters === undefined && usesClusters(set.spec.generators)) errors.push({ field: 'spec.generators', message: 'the clusters generator needs remote clusters enabled in this operator (--cluster-secret-namespace)' });
+    if (uses.length === 0) return { observed: { clusters }, errors };
+    if (reader === undefined) return { observed: { clusters }, errors: [...errors, ...uses.map((u) => ({ field: `${u.at}.git`, message: 'the git generator is not enabled in this operator' }))] };
+    const token = JSON.stringify([set.metadata.generation, set.metadata.annotations?.[REFRESH_ANNOTATION]]);
+    const read = await reader.read(`${set.metadata.namespace ?? ''}/${set.metadata.name ?? ''}`, token, uses);
+    return { observed: { clusters, git: read.trees }, errors: [...errors, ...read.errors] };
   };
 
   const reconcile = async (req: ReconcileRequest): Promise<ReconcileResult | void> => {
     const raw = sets.get(req.namespace, req.name);
     if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) {
-      for (const k of listed.keys()) if (k.startsWith(`${req.key}#`)) listed.delete(k);
+      reader?.forget(req.key);
+      for (const k of commits.keys()) if (k.startsWith(`${req.key}#`)) commits.delete(k);
       return;
     }
     const now = new Date().toISOString();
@@ -104,7 +123,10 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     const set = check.value;
     const { observed, errors: observeErrors } = await observe(set);
     const generated = generate(set.spec.generators, observed);
-    const desired = desiredApplications(set.spec, generated.sets, req.namespace ?? '');
+    const rendered = desiredApplications(set.spec, generated.sets, req.namespace ?? '');
+    const steps = set.spec.strategy?.type === 'RollingSync' ? (set.spec.strategy.rollingSync?.steps ?? []) : undefined;
+    const pin = steps !== undefined ? await pinned(set, rendered) : { desired: rendered, errors: [] };
+    const desired = pin.desired;
     const owned = apps.byIndex('appset-owner', req.key).filter((a) => a.metadata?.ownerReferences?.some((r) => r.uid === raw.metadata?.uid));
     const existing: ExistingApp[] = owned.map((a) => ({
       name: a.metadata?.name ?? '',
@@ -115,8 +137,21 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
       deleting: a.metadata?.deletionTimestamp !== undefined,
       ...(a.metadata?.uid !== undefined ? { uid: a.metadata.uid } : {}),
     }));
-    const generatorErrors = [...observeErrors, ...generated.errors];
+    const generatorErrors = [...observeErrors, ...generated.errors, ...pin.errors];
     const changes = planChanges(desired, existing, generatorErrors.length === 0);
+    let wave: ReturnType<typeof decideWave> | undefined;
+    if (steps !== undefined) {
+      const byName = new Map(owned.map((a) => [a.metadata?.name ?? '', a]));
+      const changed = new Set(changes.apply.map((d) => d.name));
+      const waveApps: WaveApp[] = desired.apps.map((d) => {
+        const a = byName.get(d.name);
+        return { name: d.name, labels: d.labels, changed: changed.has(d.name), observed: a !== undefined && a.status?.observedGeneration === a.metadata?.generation, sync: a?.status?.sync?.status, health: a?.status?.health?.status, healthMessage: a?.status?.health?.message, targetRevisions: targetRevisionsOf(a?.spec) };
+      });
+      wave = decideWave(steps, waveApps, raw.status?.applicationStatus ?? [], now);
+      // An unresolved revision would release the branch unpinned: nothing is updated until it resolves.
+      const allowed = new Set(pin.errors.length > 0 ? [] : wave.update);
+      changes.apply = changes.apply.filter((d) => allowed.has(d.name));
+    }
     const owner = { apiVersion: apiVersionOf(R.applicationSet), kind: 'ApplicationSet', name: req.name, uid: raw.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true };
     for (const d of changes.apply) {
       await deps.client.apply(R.application, { metadata: { name: d.name, namespace: req.namespace, labels: d.labels, annotations: d.annotations, ...(d.finalizers.length > 0 ? { finalizers: d.finalizers } : {}), ownerReferences: [owner] }, spec: d.spec }, APPSET_MANAGER, { force: true });
@@ -132,6 +167,7 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
       all.length > 0
         ? setCondition(conditions, { type: ERROR_OCCURRED, status: 'True', reason: generatorErrors.length > 0 ? 'ApplicationGenerationFromParamsError' : 'ApplicationParamsError', message: all.map((e) => `${e.field}: ${e.message}`).join('; ').slice(0, 4000) }, now)
         : removeCondition(conditions, ERROR_OCCURRED);
+    conditions = wave !== undefined ? setCondition(conditions, { type: ROLLOUT_PROGRESSING, ...wave.condition }, now) : removeCondition(conditions, ROLLOUT_PROGRESSING);
     conditions = setCondition(conditions, { type: RESOURCES_UP_TO_DATE, status: all.length === 0 ? 'True' : 'False', reason: all.length === 0 ? 'ApplicationSetUpToDate' : 'ErrorOccurred', message: `${desired.apps.length} Applications generated` }, now);
     const byName = new Map(owned.map((a) => [a.metadata?.name ?? '', a]));
     const resources = desired.apps.map((d) => {
@@ -141,9 +177,15 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     const hadError = raw.status?.conditions?.find((c) => c.type === ERROR_OCCURRED)?.message;
     const nowError = conditions.find((c) => c.type === ERROR_OCCURRED)?.message;
     if (nowError !== undefined && nowError !== hadError) await deps.events.record(raw, 'Warning', ERROR_OCCURRED, nowError.slice(0, 1000));
-    await writeStatus(req, raw, { ...raw.status, conditions, resources });
-    const gitPoll = set.spec.generators.map((g) => (g.git !== undefined ? (g.git.requeueAfterSeconds ?? GIT_POLL_MS / 1000) * 1000 : Infinity));
-    const next = Math.min(...gitPoll);
+    const haltedBefore = raw.status?.conditions?.find((c) => c.type === ROLLOUT_PROGRESSING)?.reason === 'RolloutHalted';
+    if (wave?.condition.reason === 'RolloutHalted' && !haltedBefore) {
+      await deps.events.record(raw, 'Warning', 'RolloutHalted', wave.condition.message.slice(0, 1000));
+      req.log.warn({ reason: wave.condition.message }, 'rolling sync halted');
+    }
+    const { applicationStatus: _old, ...rest } = raw.status ?? {};
+    await writeStatus(req, raw, { ...rest, conditions, resources, ...(wave !== undefined ? { applicationStatus: wave.statuses } : {}) });
+    const gitPoll = gitUses(set.spec.generators).map((u) => (u.requeueAfterSeconds ?? GIT_POLL_MS / 1000) * 1000);
+    const next = Math.min(...gitPoll, steps !== undefined ? GIT_POLL_MS : Infinity);
     return Number.isFinite(next) ? { requeueAfterMs: next } : undefined;
   };
 
@@ -155,7 +197,7 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     owns: [apps as unknown as ReturnType<Manager['cache']>],
   });
   deps.clusters?.onChange(() => {
-    for (const s of sets.list()) if ((s as { spec?: { generators?: { clusters?: unknown }[] } }).spec?.generators?.some((g) => g.clusters !== undefined)) controller.enqueue(`${s.metadata?.namespace}/${s.metadata?.name}`);
+    for (const s of sets.list()) if (usesClusters((s as { spec?: { generators?: AnyGenerator[] } }).spec?.generators ?? [])) controller.enqueue(`${s.metadata?.namespace}/${s.metadata?.name}`);
   });
   return controller;
 }
@@ -174,17 +216,4 @@ async function deleteApp(client: KubeClient, namespace: string, e: ExistingApp &
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-}
-
-/** Every directory of a repository at a revision (paths only: no file is read). */
-async function listDirectories(source: GitSource, url: string, revision: string | undefined): Promise<string[]> {
-  const resolved = await source.resolve(url, revision);
-  const commit = await source.ensure(url, resolved);
-  const files = await source.readFiles(url, commit, undefined, { known: () => 0 });
-  const dirs = new Set<string>();
-  for (const f of files) {
-    const parts = f.path.split('/');
-    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
-  }
-  return [...dirs].sort();
 }

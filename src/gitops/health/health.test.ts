@@ -25,6 +25,15 @@ describe('health', () => {
     expect(assessHealth(ro({ phase: 'Paused' })).status).toBe('Suspended');
     expect(assessHealth(ro({ abort: true, phase: 'Degraded' })).status).toBe('Degraded');
     expect(assessHealth(ro({ phase: 'Healthy' })).status).toBe('Healthy');
+    // Argo's string observedGeneration: a phase about an older generation is not the new spec's health.
+    const newer = (status: object) => ({ ...ro(status), metadata: { generation: 3 } });
+    expect(assessHealth(newer({ phase: 'Healthy', observedGeneration: '2' }))).toEqual({ status: 'Progressing', message: expect.stringContaining('latest generation') as unknown as string });
+    expect(assessHealth(newer({ phase: 'Healthy', observedGeneration: '3' })).status).toBe('Healthy');
+    expect(assessHealth(newer({ phase: 'Healthy', observedGeneration: 3 })).status).toBe('Healthy');
+    // Mid-canary (paused at a step, or between steps with the stable ReplicaSet not yet switched) and aborted: not Healthy.
+    expect(assessHealth(newer({ phase: 'Paused', observedGeneration: '3' })).status).toBe('Suspended');
+    expect(assessHealth(newer({ phase: 'Progressing', observedGeneration: '3', message: 'waiting for all steps to complete' })).status).toBe('Progressing');
+    expect(assessHealth(newer({ phase: 'Degraded', abort: true, observedGeneration: '3' })).status).toBe('Degraded');
     expect(assessHealth({ apiVersion: 'x.io/v1', kind: 'Thing', status: { conditions: [{ type: 'Ready', status: 'False', message: 'no' }] } })).toEqual({ status: 'Progressing', message: 'no' });
     expect(assessHealth(undefined).status).toBe('Missing');
   });

@@ -57,7 +57,13 @@ function job(o: Obj): Health {
 }
 
 function rollout(o: Obj): Health {
-  // Sluice's Rollout (Argo Rollouts' status): phase is set by the Rollout controller.
+  // Sluice's Rollout (Argo Rollouts' status): phase is set by the Rollout controller. Argo writes observedGeneration
+  // as a string: until it names the current generation, the phase speaks of the previous spec (a "Healthy" there
+  // would let a release wave move on before the new canary even started).
+  const gen = o.metadata?.generation;
+  const seen = o.status?.observedGeneration;
+  const observed = typeof seen === 'string' && /^\d+$/.test(seen) ? Number(seen) : seen;
+  if (gen !== undefined && typeof observed === 'number' && observed < gen) return { status: 'Progressing', message: 'waiting for the rollout controller to observe the latest generation' };
   const phase = o.status?.phase;
   if (cond(o, 'InvalidSpec')?.status === 'True') return { status: 'Degraded', message: cond(o, 'InvalidSpec')?.message ?? 'invalid spec' };
   if (o.status?.abort === true || phase === 'Degraded') return { status: 'Degraded', message: str(o.status?.message, 'aborted') };
