@@ -67,6 +67,7 @@ async function main(): Promise<number> {
       say('\ninterrupted: stopping everything');
       return report;
     }
+    stack.setLog(() => undefined); // the pods' last comings and goings would print under the summary
     out(summary(report));
     say(`  wall clock including set-up: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     return report.ok ? 0 : 1;
