@@ -5,6 +5,7 @@ import { jsonEqual } from '../api/common/equal.ts';
 import type { Rollout, RolloutStatus } from '../api/rollout/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
+import { writeStatusAt } from '../kube/status.ts';
 import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
@@ -81,19 +82,8 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       .map((r) => `${r.metadata?.namespace}/${r.metadata?.name}`);
 
   const writeStatus = async (req: ReconcileRequest, raw: RolloutObject, status: RolloutStatus): Promise<void> => {
-    // The whole status, conditional on the version we decided from: a promote or abort patched meanwhile makes this
-    // fail (Conflict), and the next reconcile decides again with it. Nothing a person wrote is lost.
-    const written = await client.jsonPatch<KubeObject>(
-      R.rollout,
-      req.namespace,
-      req.name,
-      [
-        { op: 'test', path: '/metadata/resourceVersion', value: raw.metadata?.resourceVersion },
-        { op: raw.status === undefined ? 'add' : 'replace', path: '/status', value: status },
-      ],
-      { subresource: 'status', fieldManager: ROLLOUT_FIELD_MANAGER },
-    );
-    controller.expectations.expect(req.key, written.metadata?.resourceVersion);
+    // The whole status, conditional on the version we decided from: nothing a person wrote meanwhile is lost.
+    controller.expectations.expect(req.key, await writeStatusAt(client, R.rollout, raw, status, ROLLOUT_FIELD_MANAGER));
   };
 
   const reconcile = async (req: ReconcileRequest): Promise<ReconcileResult | void> => {
