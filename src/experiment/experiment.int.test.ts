@@ -104,5 +104,48 @@ describe('experiments (real control plane)', () => {
     expect(await ownedSets('missing')).toEqual([]);
   }, 30_000);
 
-  void rolloutManifest;
+  it('a Rollout\'s experiment step runs the stable and canary specs: passes when its analysis passes, aborts when it fails', async () => {
+    const step = (template: string): object => ({
+      experiment: {
+        duration: '2s',
+        templates: [{ name: 'baseline', specRef: 'stable' }, { name: 'canary', specRef: 'canary', metadata: { labels: { role: 'canary' } } }],
+        analyses: [{ name: 'compare', templateName: template, args: [{ name: 'canary-hash', valueFrom: { podTemplateHashValue: 'Latest' } }] }],
+      },
+    });
+    const steps = (template: string): object[] => [{ setWeight: 25 }, step(template), { pause: { duration: '1s' } }];
+    await h.apply(rolloutManifest('web', 'v1', { steps: steps('passes') }));
+    await waitFor('v1 Healthy', async () => (await h.rollout('web')).status?.phase === 'Healthy', 30_000);
+    const v1 = (await h.rollout('web')).status?.stableRS ?? '';
+
+    await h.apply(rolloutManifest('web', 'v2', { steps: steps('passes') }));
+    await waitFor('v2 promoted after its experiment passed', async () => {
+      const r = await h.rollout('web');
+      return r.status?.phase === 'Healthy' && r.status.stableRS === r.status.currentPodHash && r.status.stableRS !== v1;
+    }, 45_000);
+    const v2 = (await h.rollout('web')).status?.stableRS ?? '';
+    const passed = await experiment(`web-${v2}-1`);
+    expect(passed.status?.phase).toBe('Successful');
+    expect(passed.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Rollout', name: 'web', controller: true });
+    const sets = await ownedSets(`web-${v2}-1`);
+    const image = (name: string): string | undefined => sets.find((s) => s.metadata?.name === name)?.spec?.template?.spec?.containers?.[0]?.image;
+    expect(image(`web-${v2}-1-baseline`)).toBe('registry.invalid/web:v1'); // specRef stable: the stable revision's spec
+    expect(image(`web-${v2}-1-canary`)).toBe('registry.invalid/web:v2');
+    expect(sets.find((s) => s.metadata?.name === `web-${v2}-1-canary`)?.spec?.template?.metadata?.labels?.role).toBe('canary');
+    // The experiment's pods are not the rollout's: their own hash, so the Rollout's Services never select them.
+    expect(sets.map((s) => s.metadata?.labels?.[POD_TEMPLATE_HASH_LABEL])).not.toContain(v2);
+    await waitFor('experiment ReplicaSets scaled to 0', async () => (await ownedSets(`web-${v2}-1`)).every((s) => s.spec?.replicas === 0), 15_000);
+    const run = await op.client.get<RunObj>(R.analysisRun, ns, `web-${v2}-1-compare`);
+    expect(run.spec?.args).toContainEqual({ name: 'canary-hash', value: v2 });
+
+    await h.apply(rolloutManifest('web', 'v3', { steps: steps('fails') }));
+    await waitFor('v3 aborted by its failed experiment', async () => (await h.rollout('web')).status?.abort === true, 45_000);
+    const aborted = await h.rollout('web');
+    expect(aborted.status?.phase).toBe('Degraded');
+    expect(aborted.status?.stableRS).toBe(v2);
+    const v3 = aborted.status?.currentPodHash ?? '';
+    const failed = await experiment(`web-${v3}-1`);
+    expect(failed.status?.phase).toBe('Failed');
+    expect(failed.status?.message).toMatch(/^analysis compare Failed/);
+    await waitFor('failed experiment ReplicaSets scaled to 0', async () => (await ownedSets(`web-${v3}-1`)).every((s) => s.spec?.replicas === 0), 15_000);
+  }, 150_000);
 });

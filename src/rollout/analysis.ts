@@ -4,7 +4,7 @@ import type { RolloutAnalysis } from '../api/rollout/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
 import { BACKGROUND, POST_PROMOTION, PRE_PROMOTION, type AnalysisRunPhase, type AnalysisRunRef } from './decide/types.ts';
-import { R } from '../kube/resource.ts';
+import { R, type ResourceType } from '../kube/resource.ts';
 import type { Metric } from '../api/analysis/schema.ts';
 import { builtinMetrics, type Scope } from '../analysis/builtin/builtin.ts';
 import { judgeMetrics } from '../analysis/builtin/judge-metrics.ts';
@@ -204,10 +204,11 @@ export async function terminateAnalysisRun(client: KubeClient, namespace: string
   }
 }
 
-/** Deletes a run; with `uid`, only that run (a successor of the same name stays: the precondition fails). */
-export async function deleteAnalysisRun(client: KubeClient, namespace: string, name: string, uid?: string): Promise<void> {
+/** Deletes a run (or, with `kind`, an experiment step's Experiment); with `uid`, only that one (a successor of the
+ * same name stays: the precondition fails). */
+export async function deleteAnalysisRun(client: KubeClient, namespace: string, name: string, uid?: string, kind: ResourceType = R.analysisRun): Promise<void> {
   try {
-    await client.delete(R.analysisRun, namespace, name, { propagationPolicy: 'Background', ...(uid !== undefined ? { uid } : {}) });
+    await client.delete(kind, namespace, name, { propagationPolicy: 'Background', ...(uid !== undefined ? { uid } : {}) });
   } catch (err) {
     if (!isNotFound(err) && !(uid !== undefined && isConflict(err))) throw err;
   }

@@ -7,7 +7,7 @@ import type { RolloutValidationContext } from '../rollout/validate.ts';
 import type { Experiment } from './schema.ts';
 
 /** The DNS-label part of a ReplicaSet name a template contributes (`<experiment>-<template>`). */
-const TEMPLATE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const TEMPLATE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function validateExperiment(e: Experiment, ctx?: RolloutValidationContext): SpecError[] {
   const errors: SpecError[] = [];

@@ -60,6 +60,7 @@ describe('validateRollout', () => {
       pause: {},
       setCanaryScale: { replicas: 1 },
       analysis: { templates: [{ templateName: 'success-rate' }] },
+      experiment: { templates: [{ name: 'canary', specRef: 'canary' }] },
       setHeaderRoute: { name: 'header-canary' },
       setMirrorRoute: { name: 'header-canary' },
     };
