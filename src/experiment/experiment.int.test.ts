@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import { createNamespace, deleteNamespace, waitFor } from '../../test/support/cluster.ts';
+import { sluice } from '../../test/support/plugin.ts';
 import { helpers, installAllCrds, rolloutManifest, runOperator, type InProcessOperator } from '../../test/support/rollouts.ts';
 import type { ExperimentStatus } from '../api/experiment/schema.ts';
 import type { KubeObject } from '../kube/client.ts';
@@ -148,4 +149,40 @@ describe('experiments (real control plane)', () => {
     expect(failed.status?.message).toMatch(/^analysis compare Failed/);
     await waitFor('failed experiment ReplicaSets scaled to 0', async () => (await ownedSets(`web-${v3}-1`)).every((s) => s.spec?.replicas === 0), 15_000);
   }, 150_000);
+
+  it('kubectl sluice get, list, terminate and retry experiment', async () => {
+    await h.apply({
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'Experiment',
+      metadata: { name: 'open-ended' },
+      // No duration and no analysis required for completion: it runs until terminated.
+      spec: { templates: [{ name: 'canary', replicas: 2, selector: { matchLabels: { app: 'cli' } }, template: pod('cli', 'registry.invalid/cli:v2') }], analyses: [{ name: 'watch', templateName: 'passes', args: [{ name: 'canary-hash', value: 'x' }] }] },
+    });
+    await waitFor('Running', async () => (await experiment('open-ended')).status?.phase === 'Running', 30_000);
+    const shown = await sluice(['get', 'experiment', 'open-ended', '-n', ns]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/Status: +Running/);
+    expect(shown.stdout).toMatch(/canary +Running +2\/2 +open-ended-canary/);
+    expect(shown.stdout).toMatch(/watch +passes +no +open-ended-watch/);
+    const listed = await sluice(['list', 'experiments', '-n', ns]);
+    expect(listed.stdout).toMatch(/^NAME +STATUS +DURATION +TEMPLATES +ANALYSES +AGE$/m);
+    expect(listed.stdout).toMatch(/^open-ended +Running +- +1 +1 /m);
+    expect(listed.stdout).toMatch(/^compare +Successful +3s /m);
+    const missing = await sluice(['get', 'experiment', 'nope', '-n', ns]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('experiments.sluice.dev "nope" not found');
+
+    const terminated = await sluice(['terminate', 'experiment', 'open-ended', '-n', ns]);
+    expect(terminated.stdout).toBe('experiment "open-ended" terminated\n');
+    await waitFor('terminated', async () => (await experiment('open-ended')).status?.phase === 'Successful', 15_000);
+    expect((await experiment('open-ended')).status?.message).toBe('Experiment terminated');
+    await waitFor('scaled to 0', async () => (await ownedSets('open-ended')).every((x) => x.spec?.replicas === 0), 15_000);
+
+    // retry: the ended 3 s experiment runs again (pods back up, a new analysis run) and ends Successful again.
+    const before = (await op.client.get<RunObj>(R.analysisRun, ns, 'compare-compare')).metadata?.uid;
+    expect((await sluice(['retry', 'experiment', 'compare', '-n', ns])).stdout).toBe('experiment "compare" retried\n');
+    await waitFor('running again', async () => (await ownedSets('compare')).some((x) => (x.spec?.replicas ?? 0) > 0), 15_000);
+    await waitFor('Successful again', async () => (await experiment('compare')).status?.phase === 'Successful', 30_000);
+    expect((await op.client.get<RunObj>(R.analysisRun, ns, 'compare-compare')).metadata?.uid).not.toBe(before);
+  }, 120_000);
 });
