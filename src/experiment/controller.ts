@@ -59,9 +59,11 @@ export function registerExperimentController(manager: Manager, deps: { client: K
     const generation = raw.metadata?.generation ?? 0;
     // Structural errors end the Experiment (Error, as Argo); a template not there yet holds it (it may come next).
     const check = checkSpec(experimentSchema, raw, (e) => validateExperiment(e));
-    const refs = check.ok
-      ? checkSpec(experimentSchema, raw, (e) => validateExperiment(e, { analysisTemplates: new Set(templates.list(req.namespace).map((t) => t.metadata?.name ?? '')), clusterAnalysisTemplates: new Set(clusterTemplates.list().map((t) => t.metadata?.name ?? '')) }))
-      : check;
+    const seen = runViews(runs.byIndex(OWNER_INDEX, raw.metadata?.uid ?? ''));
+    // A template matters until its run exists: one deleted afterwards holds nothing up.
+    const ran = (clusterScope: boolean): string[] => (check.ok ? (check.value.spec.analyses ?? []).filter((a) => (a.clusterScope === true) === clusterScope && seen[a.name] !== undefined).map((a) => a.templateName) : []);
+    const known = { analysisTemplates: new Set([...templates.list(req.namespace).map((t) => t.metadata?.name ?? ''), ...ran(false)]), clusterAnalysisTemplates: new Set([...clusterTemplates.list().map((t) => t.metadata?.name ?? ''), ...ran(true)]) };
+    const refs = check.ok ? checkSpec(experimentSchema, raw, (e) => validateExperiment(e, known)) : check;
     if (!check.ok || !refs.ok) {
       const message = formatSpecErrors(!check.ok ? check.errors : refs.ok ? [] : refs.errors);
       const done = isCompleted(raw.status?.phase);
@@ -86,12 +88,6 @@ export function registerExperimentController(manager: Manager, deps: { client: K
       if (t === undefined || rs.metadata?.deletionTimestamp !== undefined) continue;
       // Available counts only once the ReplicaSet controller observed our latest scale.
       sets[t] = { name: rs.metadata?.name ?? '', replicas: rs.spec?.replicas ?? 0, updated: rs.status?.fullyLabeledReplicas ?? rs.status?.replicas ?? 0, ready: rs.status?.readyReplicas ?? 0, available: rs.status?.availableReplicas ?? 0 };
-    }
-    const seen: Record<string, ExperimentRunView> = {};
-    for (const run of runs.byIndex(OWNER_INDEX, ref.uid)) {
-      const a = run.metadata?.labels?.[EXPERIMENT_ANALYSIS_LABEL];
-      if (a === undefined || run.metadata?.deletionTimestamp !== undefined) continue;
-      seen[a] = { name: run.metadata?.name ?? '', phase: (run.status?.phase as AnalysisPhase | undefined) ?? 'Pending', ...(run.status?.message !== undefined ? { message: run.status.message } : {}), terminating: run.spec?.terminate === true };
     }
     const status: ExperimentStatus = { ...(raw.status ?? {}), observedGeneration: generation, conditions: removeCondition(raw.status?.conditions, INVALID_SPEC) };
     if (status.message?.startsWith(`${INVALID_SPEC}:`) === true) delete status.message;
@@ -141,6 +137,17 @@ export function registerExperimentController(manager: Manager, deps: { client: K
     workers: deps.workers,
   });
   return controller;
+}
+
+/** The Experiment's runs by analysis name, as the engine sees them. */
+function runViews(owned: readonly RunObject[]): Record<string, ExperimentRunView> {
+  const seen: Record<string, ExperimentRunView> = {};
+  for (const run of owned) {
+    const a = run.metadata?.labels?.[EXPERIMENT_ANALYSIS_LABEL];
+    if (a === undefined || run.metadata?.deletionTimestamp !== undefined) continue;
+    seen[a] = { name: run.metadata?.name ?? '', phase: (run.status?.phase as AnalysisPhase | undefined) ?? 'Pending', ...(run.status?.message !== undefined ? { message: run.status.message } : {}), terminating: run.spec?.terminate === true };
+  }
+  return seen;
 }
 
 /** Already there: a previous reconcile created it (its cache had not caught up). */
