@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerNotificationController } from './notify/controller.ts';
 import { registerRolloutController } from './rollout/controller.ts';
+import { registerExperimentController } from './experiment/controller.ts';
 
 export interface ControllerDeps {
   client: KubeClient;
@@ -37,6 +38,7 @@ export interface ControllerDeps {
 export function registerControllers(manager: Manager, deps: ControllerDeps): void {
   registerRolloutController(manager, deps);
   registerAnalysisController(manager, deps);
+  registerExperimentController(manager, deps);
   const clusters = deps.clusterSecretNamespace === undefined ? undefined : new ClusterRegistry({ manager, namespace: deps.clusterSecretNamespace, log: deps.log.child({ component: 'clusters' }), clientOptions: { onRequest: deps.onRequest } });
   registerApplicationController(manager, { ...deps, clusters });
   // Fleet mode only: ApplicationSets create and delete Applications, which the chart's default RBAC does not grant.

@@ -1,4 +1,4 @@
-// Argo Rollouts → Sluice: Rollout, AnalysisTemplate, ClusterAnalysisTemplate and AnalysisRun keep Argo's field names,
+// Argo Rollouts → Sluice: Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun and Experiment keep Argo's field names,
 // so the object is the same with apiVersion sluice.dev/v1alpha1, less the fields Sluice does not support. Those are
 // found exactly as the apiserver would prune them (the generated CRD schema) and reported one by one; a step or a
 // metric left with nothing Sluice can run is removed whole, and an unsupported traffic router with it.
@@ -12,7 +12,7 @@ import { RUNTIME_METADATA, SLUICE_API, type ConvertContext, type Manifest } from
 
 /** Why some well-known Argo fields have no Sluice equivalent (the last path segment names them). */
 const HINTS: Readonly<Record<string, string>> = {
-  experiment: 'Experiments are not supported by Sluice',
+  service: 'Sluice does not create a Service per experiment template',
   plugin: 'step plugins are not supported by Sluice',
   antiAffinity: 'Sluice does not inject anti-affinity between ReplicaSets: put it in the pod template',
   canaryMetadata: 'ephemeral pod metadata is not supported by Sluice',
@@ -73,7 +73,7 @@ export function convertArgoRollouts(ctx: ConvertContext, kind: string): void {
   dropRuntime(ctx, out);
   const renumbered = new Renumbered();
   if (kind === 'Rollout') cleanRollout(ctx, out, renumbered);
-  else cleanMetrics(ctx, out, ['spec'], renumbered);
+  else if (kind !== 'Experiment') cleanMetrics(ctx, out, ['spec'], renumbered);
   ctx.emit(out, (path) => renumbered.sourcePath(path));
 }
 
@@ -99,6 +99,7 @@ function cleanRollout(ctx: ConvertContext, out: Manifest, renumbered: Renumbered
     const from: number[] = [];
     c.steps.forEach((s, i) => {
       if (isObj(s) && Object.keys(s).length > 0) {
+        dropExperimentWeights(ctx, s, [...base, 'steps', i]);
         kept.push(s);
         from.push(i);
       } else {
@@ -122,6 +123,16 @@ function cleanRollout(ctx: ConvertContext, out: Manifest, renumbered: Renumbered
     delete c.trafficRouting;
     ctx.report([...base, 'trafficRouting'], 'unmapped', 'no traffic router Sluice supports is left: the canary runs on replica ratios');
   }
+}
+
+/** Argo routes an experiment template's `weight` to its own Service; Sluice does not yet, and refuses the field. */
+function dropExperimentWeights(ctx: ConvertContext, step: Obj, at: PathSegment[]): void {
+  const templates = isObj(step.experiment) && Array.isArray(step.experiment.templates) ? step.experiment.templates : [];
+  templates.forEach((t, j) => {
+    if (!isObj(t) || t.weight === undefined) return;
+    delete t.weight;
+    ctx.report([...at, 'experiment', 'templates', j, 'weight'], 'unmapped', 'traffic to experiment templates is not routed by Sluice yet (the template runs without traffic): left out');
+  });
 }
 
 function cleanMetrics(ctx: ConvertContext, out: Manifest, base: PathSegment[], renumbered: Renumbered): void {

@@ -89,7 +89,6 @@ describe('kubectl sluice convert: the converted manifests apply and run', () => 
     expect(res.code).toBe(3);
     const report = res.stderr.split('\n');
     expect(report).toEqual(expect.arrayContaining([
-      `${FIXTURES}/argo-rollouts.yaml:83:11: unmapped: Rollout/shop: spec.strategy.canary.steps[1].experiment: Experiments are not supported by Sluice: left out`,
       `${FIXTURES}/argo-rollouts.yaml:118:9: unmapped: AnalysisTemplate/shop-error-rate: spec.metrics[1].provider.datadog: metric provider not supported by Sluice (prometheus, web, job, webhook are): left out`,
       expect.stringMatching(new RegExp(`^${FIXTURES}/flagger-istio\\.yaml:61:5: note: Canary/podinfo: spec\\.analysis\\.webhooks: rollout webhooks: called every 10s`)),
       expect.stringMatching(new RegExp(`^${FIXTURES}/flagger-nginx\\.yaml:\\d+:\\d+: note: Canary/frontend: spec\\.analysis\\.webhooks: gates and notifications \\(confirm-promotion\\)`)),

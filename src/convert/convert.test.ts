@@ -6,6 +6,8 @@ import { convertExitCode, toYaml, type ConvertResult, type Manifest } from './co
 import { Fields } from './fields.ts';
 import { FIXTURES, find, findings, fixture, inline, printed, run } from './testing.ts';
 
+const argoWeighted = 'apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: a, image: x}]}\n  strategy:\n    canary:\n      steps:\n        - experiment:\n            templates: [{name: canary, specRef: canary, weight: 5}]\n';
+
 describe('convert: the fixtures', () => {
   it.each(['argo-rollouts.yaml', 'flagger-istio.yaml', 'flagger-nginx.yaml', 'flagger-gatewayapi.yaml', 'argocd-application.yaml', 'flux.yaml'])('%s converts to manifests that pass lint', (name) => {
     const r = run(fixture(name));
@@ -21,15 +23,14 @@ describe('convert: the fixtures', () => {
     expect(findings(r, 'unmapped')).toEqual([
       '71 spec.strategy.canary.antiAffinity',
       '74 spec.strategy.canary.canaryMetadata',
-      '83 spec.strategy.canary.steps[1].experiment',
-      '83 spec.strategy.canary.steps[1]',
       '106 spec.metrics[0].consecutiveSuccessLimit',
       '114 spec.metrics[1]',
       '118 spec.metrics[1].provider.datadog',
     ]);
     const rollout = find(r, 'Rollout', 'shop') as Manifest & { spec: { strategy: { canary: Record<string, unknown> } } };
     expect(rollout.apiVersion).toBe('sluice.dev/v1alpha1');
-    expect(rollout.spec.strategy.canary.steps).toEqual([{ setWeight: 25 }, { pause: { duration: '2s' } }, { setWeight: 75 }, { pause: { duration: '2s' } }]);
+    // The experiment step converts as written: Sluice runs Argo's Experiments.
+    expect(rollout.spec.strategy.canary.steps).toEqual([{ setWeight: 25 }, { experiment: { duration: '5m', templates: [{ name: 'baseline', specRef: 'stable' }] } }, { pause: { duration: '2s' } }, { setWeight: 75 }, { pause: { duration: '2s' } }]);
     expect(rollout.spec.strategy.canary.trafficRouting).toEqual({ plugins: { 'argoproj-labs/gatewayAPI': { httpRoute: 'shop' } } });
     const template = find(r, 'AnalysisTemplate', 'shop-error-rate') as Manifest & { spec: { metrics: { name: string }[] } };
     expect(template.spec.metrics.map((m) => m.name)).toEqual(['error-rate']);
@@ -165,9 +166,22 @@ describe('convert: edge cases', () => {
     expect(printed(r).errors).toEqual([]);
   });
 
+  it('an Argo Experiment converts by its apiVersion alone; an experiment template\'s weight is left out and reported; a bad one names the field', () => {
+    const experiment = 'apiVersion: argoproj.io/v1alpha1\nkind: Experiment\nmetadata: {name: e}\nspec:\n  duration: 5m\n  templates:\n    - name: baseline\n      replicas: 1\n      selector: {matchLabels: {app: web}}\n      template:\n        metadata: {labels: {app: web}}\n        spec: {containers: [{name: a, image: x}]}\n  analyses:\n    - {name: compare, templateName: compare, requiredForCompletion: true}\n';
+    const r = inline(experiment);
+    expect(r.findings).toEqual([]);
+    expect(convertExitCode(r)).toBe(0);
+    expect(r.manifests[0]?.manifest).toEqual({ ...(parse(experiment) as object), apiVersion: 'sluice.dev/v1alpha1' });
+    const weighted = inline(argoWeighted);
+    expect(findings(weighted, 'unmapped')).toEqual(['13 spec.strategy.canary.steps[0].experiment.templates[0].weight']);
+    expect((find(weighted, 'Rollout', 'web') as Manifest & { spec: { strategy: { canary: { steps: unknown[] } } } }).spec.strategy.canary.steps[0]).toEqual({ experiment: { templates: [{ name: 'canary', specRef: 'canary' }] } });
+    const bad = inline(experiment.replace('templateName: compare', 'templateName: ""').replace('duration: 5m', 'duration: 5 minutes'));
+    expect(bad.findings.filter((f) => f.severity === 'error').map((f) => `${f.line} ${f.field}`)).toEqual(['5 spec.duration', '14 spec.analyses[0].templateName']);
+  });
+
   it('a DaemonSet target, an unsupported Argo kind and invalid YAML are errors or unmapped objects, never silent', () => {
-    const r = inline('apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: d}\nspec:\n  targetRef: {kind: DaemonSet, name: d}\n---\napiVersion: argoproj.io/v1alpha1\nkind: Experiment\nmetadata: {name: e}\nspec: {}\n');
-    expect(r.findings.map((f) => `${f.severity} ${f.line} ${f.object} ${f.field}`)).toEqual(['error 5 Canary/d spec.targetRef', 'unmapped 7 Experiment/e (root)']);
+    const r = inline('apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: d}\nspec:\n  targetRef: {kind: DaemonSet, name: d}\n---\napiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata: {name: e}\nspec: {}\n');
+    expect(r.findings.map((f) => `${f.severity} ${f.line} ${f.object} ${f.field}`)).toEqual(['error 5 Canary/d spec.targetRef', 'unmapped 7 AppProject/e (root)']);
     expect(r.manifests).toEqual([]);
     expect(convertExitCode(r)).toBe(1);
     expect(convertExitCode(inline('a: [1,\n'))).toBe(1);
@@ -290,6 +304,7 @@ describe('convert: the self-check', () => {
   it('points a converted object that does not validate at the source field, across the steps it removed', () => {
     const r = inline(argo);
     expect(r.findings.filter((f) => f.severity === 'error').map((f) => `${f.line}:${f.column} ${f.field}: ${f.message}`)).toEqual([
+      '12:24 spec.strategy.canary.steps[0].experiment.templates: the converted Rollout "web" does not validate: needs at least one template (specRef: canary or stable)',
       '13:11 spec.strategy.canary.steps[1].setWeight: the converted Rollout "web" does not validate: must be between 0 and 100, got 150',
       '14:19 spec.strategy.canary.steps[2].pause.duration: the converted Rollout "web" does not validate: invalid duration "5 minutes": unexpected "5 minutes" (units: ns, us, ms, s, m, h)',
     ]);

@@ -27,7 +27,7 @@ export interface ConvertResult {
  */
 const STRINGIFY = { version: '1.1', lineWidth: 0 } as const;
 
-const ARGO_ROLLOUTS_KINDS = new Set(['Rollout', 'AnalysisTemplate', 'ClusterAnalysisTemplate', 'AnalysisRun']);
+const ARGO_ROLLOUTS_KINDS = new Set(['Rollout', 'AnalysisTemplate', 'ClusterAnalysisTemplate', 'AnalysisRun', 'Experiment']);
 
 type Converter = (ctx: ConvertContext) => void;
 

@@ -42,6 +42,7 @@ export const R = {
   crd: t('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false),
   rollout: t('sluice.dev', 'v1alpha1', 'Rollout', 'rollouts'),
   analysisRun: t('sluice.dev', 'v1alpha1', 'AnalysisRun', 'analysisruns'),
+  experiment: t('sluice.dev', 'v1alpha1', 'Experiment', 'experiments'),
   analysisTemplate: t('sluice.dev', 'v1alpha1', 'AnalysisTemplate', 'analysistemplates'),
   clusterAnalysisTemplate: t('sluice.dev', 'v1alpha1', 'ClusterAnalysisTemplate', 'clusteranalysistemplates', false),
   application: t('sluice.dev', 'v1alpha1', 'Application', 'applications'),

@@ -8,7 +8,18 @@ import { parseFieldPath, parseSource } from './source.ts';
 const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures');
 const fixture = (rel: string): { path: string; text: string } => ({ path: `test/fixtures/${rel}`, text: readFileSync(join(FIXTURES, rel), 'utf8') });
 
+
 describe('lint', () => {
+  it('checks experiment steps and Experiments, naming the field of each mistake', () => {
+    expect(lint([fixture('lint/experiments.yaml')]).findings.map(formatFinding)).toEqual([
+      'test/fixtures/lint/experiments.yaml:16:94: spec.strategy.canary.steps[2].experiment.templates[2].name: duplicate name "canary"',
+      'test/fixtures/lint/experiments.yaml:18:33: warning: spec.strategy.canary.steps[2].experiment.analyses[0].templateName: AnalysisTemplate "nowhere" not found in the linted files: it must exist in the cluster (not checked offline)',
+      'test/fixtures/lint/experiments.yaml:25:8: spec.templates[0].name: must be a lowercase DNS label (it names the ReplicaSet), got "Base"',
+      'test/fixtures/lint/experiments.yaml:25:20: spec.templates[0].selector: does not match spec.templates[0].template.metadata.labels {"app":"web"}',
+      'test/fixtures/lint/experiments.yaml:27:17: warning: spec.analyses[0].templateName: AnalysisTemplate "nowhere" not found in the linted files: it must exist in the cluster (not checked offline)',
+    ]);
+  });
+
   it('reports each mistake at its line and column, naming the field', () => {
     const result = lint([fixture('lint/broken.yaml')]);
     expect(result.findings.map(formatFinding)).toEqual([
@@ -16,7 +27,7 @@ describe('lint', () => {
       'test/fixtures/lint/broken.yaml:33:11: spec.strategy.canary.steps[3].setWeight: must be between 0 and 100, got 150',
       'test/fixtures/lint/broken.yaml:34:19: spec.strategy.canary.steps[4].pause.duration: invalid duration "5 minutes": unexpected "5 minutes" (units: ns, us, ms, s, m, h)',
       'test/fixtures/lint/broken.yaml:35:11: spec.strategy.canary.steps[5].setWieght: unknown field: the CRD prunes it, and kubectl apply (strict field validation) rejects it',
-      'test/fixtures/lint/broken.yaml:35:11: spec.strategy.canary.steps[5]: a step must set exactly one of setWeight, pause, setCanaryScale, analysis, setHeaderRoute, setMirrorRoute; found none',
+      'test/fixtures/lint/broken.yaml:35:11: spec.strategy.canary.steps[5]: a step must set exactly one of setWeight, pause, setCanaryScale, analysis, experiment, setHeaderRoute, setMirrorRoute; found none',
       'test/fixtures/lint/broken.yaml:46:7: spec.metrics[0].successCondition: references undeclared arg "max"; declare it in spec.args',
       'test/fixtures/lint/broken.yaml:51:11: spec.metrics[0].provider.prometheus.timout: unknown field: the CRD prunes it, and kubectl apply (strict field validation) rejects it',
     ]);

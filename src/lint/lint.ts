@@ -3,6 +3,8 @@
 // rules of src/api/*/validate.ts. Each finding names file:line:column and the field. Pure: files in, findings out.
 import { validateAnalysisSpec } from '../api/analysis/validate.ts';
 import type { AnalysisTemplateSpec } from '../api/analysis/schema.ts';
+import type { Experiment } from '../api/experiment/schema.ts';
+import { validateExperiment } from '../api/experiment/validate.ts';
 import type { ApplicationSet } from '../api/applicationset/schema.ts';
 import { validateApplicationSet } from '../api/applicationset/validate.ts';
 import type { Application } from '../api/application/schema.ts';
@@ -179,6 +181,8 @@ function semanticErrors(kind: string, value: unknown, ctx: RolloutValidationCont
       return validateRollout(value as Rollout, ctx);
     case 'Application':
       return validateApplication(value as Application);
+    case 'Experiment':
+      return validateExperiment(value as Experiment, ctx);
     case 'ApplicationSet':
       // Its Applications exist only once generated (clusters, a repository): the controller checks those.
       return validateApplicationSet(value as ApplicationSet);

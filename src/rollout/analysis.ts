@@ -4,7 +4,7 @@ import type { RolloutAnalysis } from '../api/rollout/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
 import { BACKGROUND, POST_PROMOTION, PRE_PROMOTION, type AnalysisRunPhase, type AnalysisRunRef } from './decide/types.ts';
-import { R } from '../kube/resource.ts';
+import { R, type ResourceType } from '../kube/resource.ts';
 import type { Metric } from '../api/analysis/schema.ts';
 import { builtinMetrics, type Scope } from '../analysis/builtin/builtin.ts';
 import { judgeMetrics } from '../analysis/builtin/judge-metrics.ts';
@@ -14,6 +14,7 @@ import { resolveJudge } from '../api/rollout/judge.ts';
 import { replicaSetName, type RolloutRef } from './effects.ts';
 import { canaryIngressName } from './traffic/nginx.ts';
 import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
+import { mergeTemplates, type TemplateObject } from '../analysis/templates.ts';
 
 export const STEP_INDEX_LABEL = 'sluice.dev/step-index';
 export const ROLLOUT_LABEL = 'sluice.dev/rollout';
@@ -56,7 +57,7 @@ export function observeRuns(all: readonly AnalysisRunObject[], rolloutUid: strin
   return out;
 }
 
-export type TemplateObject = KubeObject & { spec?: { metrics?: unknown[]; args?: { name: string; value?: string }[]; dryRun?: unknown[]; measurementRetention?: unknown[] } };
+export type { TemplateObject };
 
 export interface RunInput {
   ref: RolloutRef;
@@ -165,15 +166,7 @@ export async function createStepAnalysisRun(
   client: KubeClient,
   o: RunInput,
 ): Promise<void> {
-  const metrics: unknown[] = [];
-  const args = new Map<string, { name: string; value?: string }>();
-  for (const ref of o.analysis.templates ?? []) {
-    const pool = ref.clusterScope === true ? o.clusterTemplates : o.templates;
-    const t = pool.find((x) => x.metadata?.name === ref.templateName);
-    if (t === undefined) throw new Error(`${ref.clusterScope === true ? 'ClusterAnalysisTemplate' : 'AnalysisTemplate'} "${ref.templateName}" not found`);
-    metrics.push(...(t.spec?.metrics ?? []));
-    for (const a of t.spec?.args ?? []) if (!args.has(a.name)) args.set(a.name, a);
-  }
+  const { metrics, args } = mergeTemplates(o.analysis.templates ?? [], o.templates, o.clusterTemplates);
   if (o.analysis.successRate !== undefined || o.analysis.latency !== undefined) metrics.push(...builtinChecks(o));
   // Values the Rollout passes win over the templates' defaults.
   for (const a of o.analysis.args ?? []) {
@@ -215,10 +208,11 @@ export async function terminateAnalysisRun(client: KubeClient, namespace: string
   }
 }
 
-/** Deletes a run; with `uid`, only that run (a successor of the same name stays: the precondition fails). */
-export async function deleteAnalysisRun(client: KubeClient, namespace: string, name: string, uid?: string): Promise<void> {
+/** Deletes a run (or, with `kind`, an experiment step's Experiment); with `uid`, only that one (a successor of the
+ * same name stays: the precondition fails). */
+export async function deleteAnalysisRun(client: KubeClient, namespace: string, name: string, uid?: string, kind: ResourceType = R.analysisRun): Promise<void> {
   try {
-    await client.delete(R.analysisRun, namespace, name, { propagationPolicy: 'Background', ...(uid !== undefined ? { uid } : {}) });
+    await client.delete(kind, namespace, name, { propagationPolicy: 'Background', ...(uid !== undefined ? { uid } : {}) });
   } catch (err) {
     if (!isNotFound(err) && !(uid !== undefined && isConflict(err))) throw err;
   }

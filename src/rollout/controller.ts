@@ -5,6 +5,7 @@ import { jsonEqual } from '../api/common/equal.ts';
 import type { Rollout, RolloutStatus } from '../api/rollout/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
+import { writeStatusAt } from '../kube/status.ts';
 import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
@@ -18,6 +19,7 @@ import { perform, podsBefore, SCALE_DOWN_DEADLINE } from './effects.ts';
 import { callGates, notifyHooks, type GateTarget } from './gates.ts';
 import { POD_TEMPLATE_HASH_LABEL, podTemplateHash, stepsHash } from './hash.ts';
 import { revisionsOf } from './revision.ts';
+import { createStepExperiment, experimentName, reportExperiment, terminateExperiment } from './experiment.ts';
 import { checkRollout, INVALID_SPEC, specStatus, specStatusChanged } from './spec.ts';
 import { ROUTER_FIELD_MANAGER } from './traffic/router.ts';
 import { routerFor } from './traffic/routers.ts';
@@ -44,6 +46,7 @@ function referencedTemplates(r: RolloutObject): string[] {
   const analyses = [
     spec?.strategy?.canary?.analysis,
     ...(spec?.strategy?.canary?.steps ?? []).map((s) => s.analysis),
+    ...(spec?.strategy?.canary?.steps ?? []).map((s) => ({ templates: s.experiment?.analyses })),
     spec?.strategy?.blueGreen?.prePromotionAnalysis,
     spec?.strategy?.blueGreen?.postPromotionAnalysis,
   ];
@@ -61,11 +64,14 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
   replicaSets.addIndex(OWNER_INDEX, (rs) => (rs.metadata?.ownerReferences ?? []).filter((o) => o.controller === true).map((o) => o.uid));
   const services = manager.cache<ServiceObject>(R.service, { transform: { id: 'rollout-svc', fn: slimService } });
   const runs = manager.cache<AnalysisRunObject>(R.analysisRun, { labelSelector: STEP_INDEX_LABEL });
+  // Experiment steps' Experiments: the same labels and status shape as the step's runs (observeRuns reads both).
+  const experiments = manager.cache<AnalysisRunObject>(R.experiment, { labelSelector: STEP_INDEX_LABEL });
   const deployments = manager.cache<DeploymentObject>(R.deployment, { transform: { id: 'rollout-deploy', fn: slimDeployment } });
   /** Webhook gates, called outside the reconcile; their answers enqueue the rollout again. */
   const gateCalls = new GateCalls(callGates, (key) => controller.enqueue(key));
   /** Runs this controller deleted (uid → namespace), until the cache no longer holds them: they count for nothing. */
   const deletedRuns = new Map<string, string>();
+  const deletedExperiments = new Map<string, string>();
 
   const byTemplate = (key: string): string[] =>
     rollouts.list().filter((r) => referencedTemplates(r).includes(key)).map((r) => `${r.metadata?.namespace}/${r.metadata?.name}`);
@@ -85,19 +91,8 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       .map((r) => `${r.metadata?.namespace}/${r.metadata?.name}`);
 
   const writeStatus = async (req: ReconcileRequest, raw: RolloutObject, status: RolloutStatus): Promise<void> => {
-    // The whole status, conditional on the version we decided from: a promote or abort patched meanwhile makes this
-    // fail (Conflict), and the next reconcile decides again with it. Nothing a person wrote is lost.
-    const written = await client.jsonPatch<KubeObject>(
-      R.rollout,
-      req.namespace,
-      req.name,
-      [
-        { op: 'test', path: '/metadata/resourceVersion', value: raw.metadata?.resourceVersion },
-        { op: raw.status === undefined ? 'add' : 'replace', path: '/status', value: status },
-      ],
-      { subresource: 'status', fieldManager: ROLLOUT_FIELD_MANAGER },
-    );
-    controller.expectations.expect(req.key, written.metadata?.resourceVersion);
+    // The whole status, conditional on the version we decided from: nothing a person wrote meanwhile is lost.
+    controller.expectations.expect(req.key, await writeStatusAt(client, R.rollout, raw, status, ROLLOUT_FIELD_MANAGER));
   };
 
   const reconcile = async (req: ReconcileRequest): Promise<ReconcileResult | void> => {
@@ -157,6 +152,10 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     for (const [u, n] of deletedRuns) if (n === (req.namespace ?? '') && !cached.has(u)) deletedRuns.delete(u);
     const seenRuns = observeRuns(nsRuns, uid, templateHash, new Set(deletedRuns.keys()));
     const stepAnalysis = seenRuns.phases;
+    const nsExperiments = experiments.list(req.namespace);
+    const cachedExperiments = new Set(nsExperiments.map((r) => r.metadata?.uid));
+    for (const [u, n] of deletedExperiments) if (n === (req.namespace ?? '') && !cachedExperiments.has(u)) deletedExperiments.delete(u);
+    const seenExperiments = observeRuns(nsExperiments, uid, templateHash, new Set(deletedExperiments.keys()));
     const router = routerFor(rollout, { client });
     const target = router !== undefined ? { namespace: req.namespace ?? '', rollout: req.name, canaryService: canary.canaryService ?? '', stableService: canary.stableService ?? '' } : undefined;
     // Subset-split routers pin revisions in their own object; everyone else through the Services' selectors.
@@ -176,7 +175,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       if (!jsonEqual(failed, raw.status)) await writeStatus(req, raw, failed).catch(() => undefined);
       throw err;
     };
-    const observed = { now, spec: rollout.spec, status, templateHash, replicaSets: views, stepAnalysis, analysisRunRefs: seenRuns.refs, ...(restartPending !== undefined ? { restartPending } : {}) };
+    const observed = { now, spec: rollout.spec, status, templateHash, replicaSets: views, stepAnalysis, experiments: seenExperiments.phases, analysisRunRefs: seenRuns.refs, ...(restartPending !== undefined ? { restartPending } : {}) };
     const blueGreen = rollout.spec.strategy?.blueGreen;
     let decision: Decision;
     const hooks = (blueGreen !== undefined ? blueGreen.webhooks : canary.webhooks) ?? [];
@@ -211,6 +210,13 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
             await deleteAnalysisRun(client, req.namespace ?? '', analysisRunName(req.name, templateHash, stepIndex), runUid);
             if (runUid !== undefined) deletedRuns.set(runUid, req.namespace ?? '');
           },
+          createExperiment: (stepIndex, step) => createStepExperiment(client, { ref, templateHash, stepIndex, step }),
+          terminateExperiment: (stepIndex) => terminateExperiment(client, req.namespace ?? '', experimentName(req.name, templateHash, stepIndex)),
+          deleteExperiment: async (stepIndex) => {
+            const expUid = seenExperiments.uids[stepIndex];
+            await deleteAnalysisRun(client, req.namespace ?? '', experimentName(req.name, templateHash, stepIndex), expUid, R.experiment);
+            if (expUid !== undefined) deletedExperiments.set(expUid, req.namespace ?? '');
+          },
         });
       } catch (err) {
         // The decision's status assumed its actions happened: report the failure instead.
@@ -222,6 +228,11 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       if (req.signal.aborted) return;
       await terminateAnalysisRun(client, req.namespace ?? '', name).catch((err: unknown) => failWith(`ending the analysis run ${name} of a superseded revision`, err));
     }
+    for (const name of seenExperiments.superseded) {
+      if (req.signal.aborted) return;
+      await terminateExperiment(client, req.namespace ?? '', name).catch((err: unknown) => failWith(`ending the experiment ${name} of a superseded revision`, err));
+    }
+    reportExperiment(decision.status, rollout, req.name, templateHash, seenExperiments.phases);
     if (ref0 !== undefined && workload !== undefined) {
       const healthy = decision.status.phase === 'Healthy';
       const want = workloadReplicas(ref0.scaleDown, rollout.spec.replicas ?? 1, decision.status.availableReplicas ?? 0, healthy);
@@ -245,7 +256,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
   const controller = manager.addController({
     name: 'rollout',
     for: rollouts,
-    owns: [replicaSets, runs],
+    owns: [replicaSets, runs, experiments],
     watches: [
       { cache: templates, map: (t) => byTemplate(`${t.metadata?.namespace}/${t.metadata?.name}`) },
       { cache: clusterTemplates, map: (t) => byTemplate(`cluster:${t.metadata?.name}`) },

@@ -73,6 +73,9 @@ export interface EffectDeps {
   createAnalysisRun: (stepIndex: number, analysis: Extract<Action, { kind: 'createAnalysisRun' }>['analysis']) => Promise<void>;
   terminateAnalysisRun: (stepIndex: number) => Promise<void>;
   deleteAnalysisRun: (stepIndex: number) => Promise<void>;
+  createExperiment: (stepIndex: number, step: Extract<Action, { kind: 'createExperiment' }>['experiment']) => Promise<void>;
+  terminateExperiment: (stepIndex: number) => Promise<void>;
+  deleteExperiment: (stepIndex: number) => Promise<void>;
 }
 
 export async function perform(r: RolloutRef, a: Action, d: EffectDeps): Promise<void> {
@@ -134,6 +137,15 @@ export async function perform(r: RolloutRef, a: Action, d: EffectDeps): Promise<
       return;
     case 'deleteAnalysisRun':
       await d.deleteAnalysisRun(a.stepIndex);
+      return;
+    case 'createExperiment':
+      await d.createExperiment(a.stepIndex, a.experiment);
+      return;
+    case 'terminateExperiment':
+      await d.terminateExperiment(a.stepIndex);
+      return;
+    case 'deleteExperiment':
+      await d.deleteExperiment(a.stepIndex);
       return;
     case 'restartPods': {
       const pods = await podsBefore(client, r, a.hash, a.before);

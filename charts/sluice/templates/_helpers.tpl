@@ -96,6 +96,17 @@ the routers, events). Leases are granted separately, in the release namespace on
 - apiGroups: [sluice.dev]
   resources: [rollouts/status, analysisruns/status, applications/status]
   verbs: [patch]
+# Experiments: created by a Rollout's experiment step (terminated, deleted on retry); their status is written.
+- apiGroups: [sluice.dev]
+  resources: [experiments]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [sluice.dev]
+  resources: [experiments/status]
+  verbs: [patch]
+# An Experiment owns its ReplicaSets and AnalysisRuns with blockOwnerDeletion (see rollouts/finalizers below).
+- apiGroups: [sluice.dev]
+  resources: [experiments/finalizers]
+  verbs: [update]
 # ReplicaSets, AnalysisRuns and canary Ingresses are owned by their Rollout with blockOwnerDeletion, which needs
 # update on rollouts/finalizers where the OwnerReferencesPermissionEnforcement admission plugin is on.
 - apiGroups: [sluice.dev]

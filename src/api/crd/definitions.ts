@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { analysisRunSchema, analysisTemplateSchema, clusterAnalysisTemplateSchema } from '../analysis/schema.ts';
 import { applicationSchema } from '../application/schema.ts';
 import { applicationSetSchema } from '../applicationset/schema.ts';
+import { experimentSchema } from '../experiment/schema.ts';
 import { rolloutSchema } from '../rollout/schema.ts';
 import type { PrinterColumn } from './types.ts';
 
@@ -72,6 +73,19 @@ export const KINDS: readonly KindDefinition[] = [
     schema: analysisRunSchema,
     printerColumns: [
       { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+      { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
+      age,
+    ],
+  },
+  {
+    kind: 'Experiment',
+    plural: 'experiments',
+    singular: 'experiment',
+    shortNames: ['sexp'],
+    scope: 'Namespaced',
+    schema: experimentSchema,
+    printerColumns: [
+      { name: 'Status', type: 'string', jsonPath: '.status.phase' },
       { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
       age,
     ],

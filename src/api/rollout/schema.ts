@@ -8,7 +8,7 @@ import { intOrStringSchema } from '../common/int-or-string.ts';
 import { conditionSchema, labelSelectorSchema, resourceSchema, timestampSchema } from '../common/meta.ts';
 import { judgeSpecSchema } from './judge.ts';
 
-export const ROLLOUT_STEP_KINDS = ['setWeight', 'pause', 'setCanaryScale', 'analysis', 'setHeaderRoute', 'setMirrorRoute'] as const;
+export const ROLLOUT_STEP_KINDS = ['setWeight', 'pause', 'setCanaryScale', 'analysis', 'experiment', 'setHeaderRoute', 'setMirrorRoute'] as const;
 export type RolloutStepKind = (typeof ROLLOUT_STEP_KINDS)[number];
 
 const seconds = z.int().min(0);
@@ -75,6 +75,40 @@ export const rolloutAnalysisSchema = z.object({
 });
 export type RolloutAnalysis = z.infer<typeof rolloutAnalysisSchema>;
 
+/**
+ * Argo's experiment step: an Experiment (src/experiment/) of ReplicaSets running the canary's or the stable's pod
+ * spec next to the rollout; the step passes when the Experiment is Successful and aborts the rollout when it fails.
+ */
+export const rolloutExperimentStepSchema = z.object({
+  duration: durationSchema.optional(),
+  templates: z.array(
+    z.object({
+      name: z.string(),
+      specRef: z.enum(['canary', 'stable']),
+      replicas: z.int().min(0).optional(),
+      /** Argo routes this share of traffic to the template's Service; Sluice refuses it for now (validate.ts). */
+      weight: z.int().optional(),
+      selector: labelSelectorSchema.optional(),
+      /** Labels and annotations added to the template's pods. */
+      metadata: z.object({ labels: z.record(z.string(), z.string()).optional(), annotations: z.record(z.string(), z.string()).optional() }).optional(),
+    }),
+  ),
+  analyses: z
+    .array(
+      z.object({
+        name: z.string(),
+        templateName: z.string(),
+        clusterScope: z.boolean().optional(),
+        args: z.array(rolloutAnalysisArgSchema).optional(),
+        requiredForCompletion: z.boolean().optional(),
+      }),
+    )
+    .optional(),
+  scaleDownDelaySeconds: z.int().min(0).optional(),
+  dryRun: z.array(z.object({ metricName: z.string() })).optional(),
+});
+export type RolloutExperimentStep = z.infer<typeof rolloutExperimentStepSchema>;
+
 const stringMatchSchema = z.object({
   exact: z.string().optional(),
   regex: z.string().optional(),
@@ -110,6 +144,7 @@ export const canaryStepSchema = z
       })
       .optional(),
     analysis: rolloutAnalysisSchema.optional(),
+    experiment: rolloutExperimentStepSchema.optional(),
     setHeaderRoute: z
       .object({
         name: z.string(),
@@ -309,6 +344,8 @@ export const rolloutStatusSchema = z.object({
         .optional(),
       currentBackgroundAnalysisRunStatus: analysisRunStatusRefSchema.optional(),
       currentStepAnalysisRunStatus: analysisRunStatusRefSchema.optional(),
+      /** The Experiment of the current experiment step. */
+      currentExperiment: z.string().optional(),
     })
     .optional(),
   blueGreen: z

@@ -45,6 +45,29 @@ describe('validateRollout', () => {
     expect(validateRollout(neither)).toEqual([{ field: 'spec.strategy', message: 'set exactly one of canary and blueGreen' }]);
   });
 
+  it('checks an experiment step: templates, weight (not routed), duration and the analyses\' templates, by field', () => {
+    const r = fixture('rollout-canary-nginx.yaml');
+    canaryOf(r).steps = [
+      { setWeight: 10 },
+      { pause: {} },
+      {
+        experiment: {
+          duration: 'soon',
+          templates: [{ name: 'baseline', specRef: 'stable', weight: 5 }, { name: 'baseline', specRef: 'canary' }],
+          analyses: [{ name: 'a', templateName: 'success-rate' }, { name: 'b', templateName: 'missing' }],
+        },
+      },
+      { experiment: { templates: [] } },
+    ];
+    expect(validateRollout(r, ctx).map((e) => `${e.field}: ${e.message}`)).toEqual([
+      'spec.strategy.canary.steps[2].experiment.templates[0].weight: traffic to experiment templates is not supported by Sluice yet: remove weight (the templates run without traffic from the Rollout\'s router)',
+      'spec.strategy.canary.steps[2].experiment.templates[1].name: duplicate name "baseline"',
+      'spec.strategy.canary.steps[2].experiment.duration: invalid duration "soon": unexpected "soon" (units: ns, us, ms, s, m, h)',
+      'spec.strategy.canary.steps[2].experiment.analyses[1].templateName: AnalysisTemplate "missing" not found',
+      'spec.strategy.canary.steps[3].experiment.templates: needs at least one template (specRef: canary or stable)',
+    ]);
+  });
+
   it('reports a step with two kinds by index, naming the kinds found', () => {
     const r = fixture('rollout-canary-nginx.yaml');
     canaryOf(r).steps = [{ setWeight: 10 }, { setWeight: 20, pause: {} }];
@@ -60,6 +83,7 @@ describe('validateRollout', () => {
       pause: {},
       setCanaryScale: { replicas: 1 },
       analysis: { templates: [{ templateName: 'success-rate' }] },
+      experiment: { templates: [{ name: 'canary', specRef: 'canary' }] },
       setHeaderRoute: { name: 'header-canary' },
       setMirrorRoute: { name: 'header-canary' },
     };

@@ -8,6 +8,7 @@ import { normalizeTrafficRouting } from './normalize.ts';
 import { judgeErrors } from './judge.ts';
 import { limitErrors } from './validate-limits.ts';
 import { webhookErrors } from './validate-webhooks.ts';
+import { experimentStepErrors } from './validate-experiment.ts';
 import {
   ARGO_GATEWAY_API_PLUGIN,
   ROLLOUT_STEP_KINDS,
@@ -131,6 +132,7 @@ function canaryErrors(canary: CanaryStrategy, ctx: RolloutValidationContext | un
     if (pauseErr !== undefined) errors.push(pauseErr);
     if (step.setCanaryScale !== undefined) errors.push(...canaryScaleErrors(`${at}.setCanaryScale`, step.setCanaryScale, tr));
     if (step.analysis !== undefined) errors.push(...analysisErrors(`${at}.analysis`, step.analysis, ctx, routerOf(tr)));
+    if (step.experiment !== undefined) errors.push(...experimentStepErrors(`${at}.experiment`, step.experiment, ctx));
     if (step.setMirrorRoute !== undefined) {
       const pct = step.setMirrorRoute.percentage;
       if (pct !== undefined && (pct < 0 || pct > 100)) {

@@ -5,6 +5,7 @@ import { appDiff } from './app-diff.ts';
 import { completionCommands } from './completion.ts';
 import { convertCommand } from './convert.ts';
 import { dashboard } from './dashboard.ts';
+import { experimentCommands } from './experiment.ts';
 import { getRollout } from './get.ts';
 import { lintCommand } from './lint.ts';
 import { list } from './list.ts';
@@ -20,6 +21,7 @@ export const commands: readonly Command[] = [
   status,
   getRollout,
   list,
+  ...experimentCommands,
   version,
   ...appCommands,
   appDiff,

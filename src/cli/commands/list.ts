@@ -36,7 +36,7 @@ Usage:
 `,
   async run(ctx, argv) {
     const { positionals } = parseCommandArgs(argv, {});
-    if (positionals.length > 0 && positionals[0] !== 'rollouts' && positionals[0] !== 'rollout') throw new UsageError(`cannot list "${positionals[0] ?? ''}": only rollouts (Applications: "app list")`);
+    if (positionals.length > 0 && positionals[0] !== 'rollouts' && positionals[0] !== 'rollout') throw new UsageError(`cannot list "${positionals[0] ?? ''}": only rollouts (Experiments: "list experiments", Applications: "app list")`);
     positionalArgs(positionals.slice(1), []);
     const headers = ['name', 'strategy', 'status', 'step', 'set-weight', 'ready', 'desired', 'up-to-date', 'available'];
     return listObjects(ctx, R.rollout, headers, (o) => rolloutRow(parseWith(rolloutSchema, `Rollout ${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, o)));

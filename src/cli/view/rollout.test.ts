@@ -70,6 +70,7 @@ describe('rollout view', () => {
     expect(describeStep({ pause: { duration: 60 } })).toBe('pause: 60s');
     expect(describeStep({ analysis: { successRate: { min: 99 }, latency: { maxMs: 500 } } })).toBe('analysis: successRate ≥ 99%, latency ≤ 500ms');
     expect(describeStep({ setCanaryScale: { replicas: 2 } })).toBe('setCanaryScale: 2 replicas');
+    expect(describeStep({ experiment: { duration: '5m', templates: [{ name: 'baseline', specRef: 'stable' }, { name: 'canary', specRef: 'canary' }], analyses: [{ name: 'a', templateName: 'mann-whitney' }] } })).toBe('experiment: baseline (stable), canary (canary) for 5m; analysis: mann-whitney');
   });
 
   it('shows a paused canary: steps with the current marked, weights, ReplicaSets with roles and counts, runs with measurements', () => {

@@ -45,6 +45,11 @@ export function describeStep(s: CanaryStep): string {
     ];
     return `analysis: ${parts.join(', ')}`;
   }
+  if (s.experiment !== undefined) {
+    const x = s.experiment;
+    const analyses = (x.analyses ?? []).map((a) => a.templateName);
+    return `experiment: ${x.templates.map((t) => `${t.name} (${t.specRef})`).join(', ')}${x.duration !== undefined ? ` for ${typeof x.duration === 'number' ? `${x.duration}s` : x.duration}` : ''}${analyses.length > 0 ? `; analysis: ${analyses.join(', ')}` : ''}`;
+  }
   if (s.setCanaryScale !== undefined) {
     const c = s.setCanaryScale;
     return `setCanaryScale: ${c.replicas !== undefined ? `${c.replicas} replicas` : c.weight !== undefined ? `weight ${c.weight}` : 'matchTrafficWeight'}`;

@@ -10,6 +10,7 @@ import { canaryReplicasFor, weightAt } from './weights.ts';
 
 export const PAUSE_STEP = 'CanaryPauseStep';
 export const PAUSE_INCONCLUSIVE = 'InconclusiveAnalysisRun';
+export const PAUSE_INCONCLUSIVE_EXPERIMENT = 'InconclusiveExperiment';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -32,6 +33,8 @@ export interface CanaryCtx {
   progressed: boolean;
   /** The runs that still count for this attempt (the observed ones, unless the steps started over). */
   analysisRuns: Record<number, AnalysisRunPhase>;
+  /** The same for the experiment steps' Experiments. */
+  experiments: Record<number, AnalysisRunPhase>;
 }
 
 /** Once the new revision has a ReplicaSet and a stable one exists: the two revisions and the weight in force. */
@@ -178,6 +181,7 @@ function stepDone(c: StepCtx, step: CanaryStep): boolean {
     return true;
   }
   if (step.analysis !== undefined) return stepAnalysisDone(c, step.analysis);
+  if (step.experiment !== undefined) return stepExperimentDone(c, step.experiment);
   return true; // a step kind this engine does not act on would be an InvalidSpec before we get here
 }
 
@@ -210,7 +214,21 @@ function stepAnalysisDone(c: StepCtx, analysis: NonNullable<CanaryStep['analysis
   return false;
 }
 
-const running = (p: AnalysisRunPhase | undefined): boolean => p === 'Running' || p === 'Pending';
+/** The step's Experiment: started once, passes when Successful, aborts when Failed or Error, pauses when Inconclusive. */
+function stepExperimentDone(c: StepCtx, experiment: NonNullable<CanaryStep['experiment']>): boolean {
+  const phase = c.experiments[c.index];
+  if (phase === undefined) c.actions.push({ kind: 'createExperiment', stepIndex: c.index, experiment });
+  else if (phase === 'Successful') return true;
+  else if (phase === 'Failed' || phase === 'Error') abortFor(c, 'ExperimentFailed', `step ${c.index} experiment ${phase}: aborting`);
+  else if (phase === 'Inconclusive' && !(c.s.pauseConditions ?? []).some((p) => p.reason === PAUSE_INCONCLUSIVE_EXPERIMENT)) {
+    c.s.pauseConditions = [...(c.s.pauseConditions ?? []), { reason: PAUSE_INCONCLUSIVE_EXPERIMENT, startTime: iso(c.o.now) }];
+    c.s.controllerPause = true;
+    c.events.push({ type: 'Warning', reason: 'ExperimentInconclusive', message: `step ${c.index} experiment inconclusive: paused until promoted` });
+  }
+  return false;
+}
+
+export const running = (p: AnalysisRunPhase | undefined): boolean => p === 'Running' || p === 'Pending';
 const pausedInconclusive = (s: RolloutStatus): boolean => (s.pauseConditions ?? []).some((p) => p.reason === PAUSE_INCONCLUSIVE);
 
 function pauseInconclusive(c: CanaryCtx, message: string): void {
@@ -240,6 +258,8 @@ export function backgroundAnalysis(c: StepCtx): void {
     const i = Number(k);
     if (i !== BACKGROUND && i < c.index && running(p)) c.actions.push({ kind: 'terminateAnalysisRun', stepIndex: i });
   }
+  // So does an Experiment (one without a duration runs until told), and every one once the revision is promoted.
+  for (const [k, p] of Object.entries(c.experiments)) if (Number(k) < c.index && running(p)) c.actions.push({ kind: 'terminateExperiment', stepIndex: Number(k) });
 }
 
 /** Promotion: new revision fully available → stable Service switched → switch verified → weight reset → stable. */

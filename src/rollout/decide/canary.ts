@@ -99,6 +99,7 @@ function newContext(o: Observed, gates: Gates): CanaryCtx {
     requeue,
     progressed: false,
     analysisRuns: o.stepAnalysis,
+    experiments: o.experiments ?? {},
   };
 }
 
@@ -142,6 +143,8 @@ function startOver(c: CanaryCtx): void {
 function forgetRuns(c: CanaryCtx): void {
   for (const k of Object.keys(c.analysisRuns)) c.actions.push({ kind: 'deleteAnalysisRun', stepIndex: Number(k) });
   c.analysisRuns = {};
+  for (const k of Object.keys(c.experiments)) c.actions.push({ kind: 'deleteExperiment', stepIndex: Number(k) });
+  c.experiments = {};
 }
 
 /** First deploy: the only revision goes straight to stable, with both Services on it. */
@@ -186,6 +189,7 @@ function abort(c: RevisionCtx): Decision {
     c.wake(1000); // the Services are moving off it; scale down once that is observed
   }
   for (const [k, p] of Object.entries(o.stepAnalysis)) if (p === 'Running' || p === 'Pending') actions.push({ kind: 'terminateAnalysisRun', stepIndex: Number(k) });
+  for (const [k, p] of Object.entries(c.experiments)) if (p === 'Running' || p === 'Pending') actions.push({ kind: 'terminateExperiment', stepIndex: Number(k) });
   if (firstTime) c.events.push({ type: 'Warning', reason: 'RolloutAborted', message: `update to revision ${hash} aborted; traffic back on ${stableHash}` });
   return finish(c);
 }

@@ -32,6 +32,9 @@ export class World {
   /** What the router holds: the weight and which hash the canary Service resolves to. */
   routerWeight = 0;
   stepAnalysis: Record<number, AnalysisRunPhase> = {};
+  /** The current revision's Experiments by step, as their controller reports them. */
+  experiments: Record<number, AnalysisRunPhase> = {};
+  readonly terminatedExperiments: number[] = [];
   restartPending: Record<string, number> | undefined;
   readonly terminated: number[] = [];
   private analysisFor = '';
@@ -73,6 +76,7 @@ export class World {
     // Runs belong to one revision (the shell selects them by hash label): a new revision starts with none.
     if (this.analysisFor !== this.templateHash) {
       this.stepAnalysis = {};
+      this.experiments = {};
       this.analysisFor = this.templateHash;
     }
     const before = structuredClone(this.status);
@@ -86,6 +90,7 @@ export class World {
       replicaSets: structuredClone(this.rs),
       serviceSelectors: { ...this.selectors },
       stepAnalysis: { ...this.stepAnalysis },
+      experiments: { ...this.experiments },
       analysisRunRefs: runRefs(this.templateHash, this.stepAnalysis),
       ...(this.restartPending !== undefined ? { restartPending: { ...this.restartPending } } : {}),
     });
@@ -185,6 +190,17 @@ export class World {
         // Terminated runs end as Successful unless already breached (Argo's rule); the engine must not act on it.
         this.stepAnalysis[a.stepIndex] = 'Successful';
         this.terminated.push(a.stepIndex);
+        break;
+      case 'createExperiment':
+        if (this.experiments[a.stepIndex] !== undefined) this.violate(`experiment ${a.stepIndex} created twice`);
+        this.experiments[a.stepIndex] = 'Pending';
+        break;
+      case 'deleteExperiment':
+        delete this.experiments[a.stepIndex];
+        break;
+      case 'terminateExperiment':
+        this.experiments[a.stepIndex] = 'Successful'; // a terminated Experiment ends Successful
+        this.terminatedExperiments.push(a.stepIndex);
         break;
       case 'restartPods': {
         const r = this.rs.find((x) => x.hash === a.hash);

@@ -1,4 +1,4 @@
-import type { RolloutAnalysis, RolloutSpec, RolloutStatus, RolloutWebhookType } from '../../api/rollout/schema.ts';
+import type { RolloutAnalysis, RolloutExperimentStep, RolloutSpec, RolloutStatus, RolloutWebhookType } from '../../api/rollout/schema.ts';
 import type { GateResults } from './gates.ts';
 
 /** One ReplicaSet of the Rollout, as the engine needs to see it. */
@@ -45,6 +45,8 @@ export interface ObservedBase {
   /** The same runs' names and messages, by the same keys: what the status reports about them (optional: a
    * decision never depends on them). */
   analysisRunRefs?: Record<number, AnalysisRunRef>;
+  /** The current revision's Experiments (experiment steps), by step index: their phase. */
+  experiments?: Record<number, AnalysisRunPhase>;
   /** While spec.restartAt is pending: per revision hash, how many running pods were created before it. */
   restartPending?: Record<string, number>;
 }
@@ -88,6 +90,11 @@ export type Action =
   /** A retry starts over: the previous attempt's runs go, so the steps measure afresh. */
   | { kind: 'deleteAnalysisRun'; stepIndex: number }
   | { kind: 'deleteReplicaSet'; name: string }
+  /** An experiment step starts its Experiment; a step left behind, an abort or a promotion terminates it. */
+  | { kind: 'createExperiment'; stepIndex: number; experiment: RolloutExperimentStep }
+  | { kind: 'terminateExperiment'; stepIndex: number }
+  /** A retry starts over: the previous attempt's Experiments go, like its runs. */
+  | { kind: 'deleteExperiment'; stepIndex: number }
   /** The current revision's ReplicaSet was reused (a rollback): it takes the next revision number, as in Argo. */
   | { kind: 'setRevision'; name: string; revision: number }
   /** Evict `count` pods of a revision created before `before` (restartAt), oldest first; PDBs are honoured. */

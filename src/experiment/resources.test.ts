@@ -1,0 +1,67 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Rollout } from '../api/rollout/schema.ts';
+import { POD_TEMPLATE_HASH_LABEL } from '../rollout/hash.ts';
+import { experimentManifest } from '../rollout/experiment.ts';
+import { analysisRunManifest, replicaSetManifest, substituteExperimentValue, templateHash } from './resources.ts';
+
+const ref = { name: 'ex', namespace: 'ns', uid: 'u1' };
+const template = { name: 'canary', replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web', [POD_TEMPLATE_HASH_LABEL]: 'rolloutshash' } }, spec: { containers: [{ name: 'a', image: 'x:2' }] } } };
+
+describe('experiment resources', () => {
+  it('gives a template its own hash (never the Rollout revision\'s), selected and owned by the Experiment', () => {
+    const hash = templateHash('ex', template);
+    expect(hash).not.toBe('rolloutshash');
+    expect(templateHash('other', template)).not.toBe(hash); // the same spec in another Experiment is another ReplicaSet
+    const rs = replicaSetManifest(ref, template, hash, 2) as { metadata: { name: string; labels: Record<string, string>; ownerReferences: unknown[] }; spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> } } } };
+    expect(rs.metadata.name).toBe('ex-canary');
+    expect(rs.spec.replicas).toBe(2);
+    expect(rs.spec.selector.matchLabels).toEqual({ app: 'web', [POD_TEMPLATE_HASH_LABEL]: hash });
+    expect(rs.spec.template.metadata.labels).toMatchObject({ app: 'web', [POD_TEMPLATE_HASH_LABEL]: hash, 'sluice.dev/experiment': 'ex', 'sluice.dev/experiment-template': 'canary' });
+    expect(rs.metadata.ownerReferences).toEqual([{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Experiment', name: 'ex', uid: 'u1', controller: true, blockOwnerDeletion: true }]);
+  });
+
+  it('substitutes the templates\' hashes and the Experiment\'s name in args, leaving unknown references as written', () => {
+    expect(substituteExperimentValue('{{templates.baseline.podTemplateHash}}/{{ templates.canary.podTemplateHash }}/{{experiment.name}}/{{templates.nope.podTemplateHash}}', 'ex', { baseline: 'b1', canary: 'c1' })).toBe('b1/c1/ex/{{templates.nope.podTemplateHash}}');
+  });
+
+  it('builds a run from its template, the Experiment\'s args over the template\'s defaults, dryRun passed on', () => {
+    const templates = [{ metadata: { name: 't' }, spec: { args: [{ name: 'hash' }, { name: 'threshold', value: '0.9' }], metrics: [{ name: 'm', provider: { web: { url: 'http://x' } } }] } }];
+    const run = analysisRunManifest(ref, { templates: [template], dryRun: [{ metricName: 'm' }] }, { name: 'compare', templateName: 't', args: [{ name: 'hash', value: '{{templates.canary.podTemplateHash}}' }] }, { canary: 'c1' }, templates, []) as { metadata: { name: string; labels: Record<string, string> }; spec: { args: unknown[]; dryRun: unknown[]; metrics: unknown[] } };
+    expect(run.metadata.name).toBe('ex-compare');
+    expect(run.metadata.labels).toEqual({ 'sluice.dev/experiment': 'ex', 'sluice.dev/experiment-analysis': 'compare' });
+    expect(run.spec.args).toEqual([{ name: 'hash', value: 'c1' }, { name: 'threshold', value: '0.9' }]);
+    expect(run.spec.dryRun).toEqual([{ metricName: 'm' }]);
+    expect(run.spec.metrics).toHaveLength(1);
+    expect(() => analysisRunManifest(ref, { templates: [] }, { name: 'a', templateName: 'missing', clusterScope: true }, {}, templates, [])).toThrow('ClusterAnalysisTemplate "missing" not found');
+  });
+
+  it('a Rollout step resolves specRef into the canary or stable pod template and its args from the revision hashes', () => {
+    const rollout = {
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'web' },
+      spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'a', image: 'web:2' }] } }, progressDeadlineSeconds: 120 },
+      status: { stableRS: 's1' },
+    } as Rollout;
+    const stableTemplate = { metadata: { labels: { app: 'web', [POD_TEMPLATE_HASH_LABEL]: 's1' } }, spec: { containers: [{ name: 'a', image: 'web:1' }] } };
+    const e = experimentManifest({
+      ref: { name: 'web', namespace: 'ns', uid: 'r1', rollout },
+      templateHash: 'c2',
+      stepIndex: 3,
+      stableTemplate,
+      step: {
+        duration: '5m',
+        templates: [{ name: 'baseline', specRef: 'stable' }, { name: 'canary', specRef: 'canary', replicas: 2, metadata: { labels: { role: 'canary' } } }],
+        analyses: [{ name: 'c', templateName: 't', args: [{ name: 'stable', valueFrom: { podTemplateHashValue: 'Stable' } }, { name: 'latest', valueFrom: { podTemplateHashValue: 'Latest' } }, { name: 'lit', value: 'v' }] }],
+      },
+    });
+    expect(e.metadata?.name).toBe('web-c2-3');
+    expect(e.metadata?.labels).toEqual({ 'sluice.dev/rollout': 'web', [POD_TEMPLATE_HASH_LABEL]: 'c2', 'sluice.dev/step-index': '3' });
+    expect(e.spec.templates.map((t) => [t.name, t.replicas, (t.template as { spec: { containers: { image: string }[] } }).spec.containers[0]?.image, t.template?.metadata?.labels])).toEqual([
+      ['baseline', 1, 'web:1', { app: 'web' }],
+      ['canary', 2, 'web:2', { app: 'web', role: 'canary' }],
+    ]);
+    expect(e.spec.progressDeadlineSeconds).toBe(120);
+    expect(e.spec.analyses?.[0]?.args).toEqual([{ name: 'stable', value: 's1' }, { name: 'latest', value: 'c2' }, { name: 'lit', value: 'v' }]);
+  });
+});

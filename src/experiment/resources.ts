@@ -1,0 +1,81 @@
+// What an Experiment creates: one ReplicaSet per template and one AnalysisRun per analysis, owned by the Experiment
+// (so GC removes them with it) and labelled so the controller's caches hold only these.
+import type { Argument } from '../api/analysis/schema.ts';
+import type { Experiment, ExperimentAnalysis, ExperimentTemplate } from '../api/experiment/schema.ts';
+import type { KubeObject } from '../kube/client.ts';
+import { mergeTemplates, type TemplateObject } from '../analysis/templates.ts';
+import { POD_TEMPLATE_HASH_LABEL, podTemplateHash } from '../rollout/hash.ts';
+
+export const EXPERIMENT_LABEL = 'sluice.dev/experiment';
+export const EXPERIMENT_TEMPLATE_LABEL = 'sluice.dev/experiment-template';
+export const EXPERIMENT_ANALYSIS_LABEL = 'sluice.dev/experiment-analysis';
+
+export interface ExperimentRef {
+  name: string;
+  namespace: string;
+  uid: string;
+}
+
+const owner = (e: ExperimentRef) => [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Experiment', name: e.name, uid: e.uid, controller: true, blockOwnerDeletion: true }];
+
+export const templateReplicaSetName = (experiment: string, template: string): string => `${experiment}-${template}`;
+export const analysisRunName = (experiment: string, analysis: string): string => `${experiment}-${analysis}`;
+
+type PodTemplate = { metadata?: { labels?: Record<string, string>; [k: string]: unknown }; [k: string]: unknown };
+
+/**
+ * The template's revision hash. It covers the Experiment's and the template's names too: a template copied from a
+ * Rollout's canary must not carry the canary's own hash, or the Rollout's Services would send its traffic here.
+ */
+export function templateHash(experiment: string, t: ExperimentTemplate): string {
+  return podTemplateHash({ experiment, template: t.name, spec: withoutHash(t.template) });
+}
+
+function withoutHash(template: unknown): PodTemplate {
+  const t = structuredClone((template ?? {}) as PodTemplate);
+  if (t.metadata?.labels !== undefined) delete t.metadata.labels[POD_TEMPLATE_HASH_LABEL];
+  return t;
+}
+
+export function replicaSetManifest(e: ExperimentRef, t: ExperimentTemplate, hash: string, replicas: number): KubeObject {
+  const template = withoutHash(t.template);
+  const labels = { ...(template.metadata?.labels ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash, [EXPERIMENT_LABEL]: e.name, [EXPERIMENT_TEMPLATE_LABEL]: t.name };
+  return {
+    metadata: { name: templateReplicaSetName(e.name, t.name), namespace: e.namespace, labels, ownerReferences: owner(e) },
+    spec: {
+      replicas,
+      minReadySeconds: t.minReadySeconds ?? 0,
+      selector: { matchLabels: { ...(t.selector?.matchLabels ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash }, ...(t.selector?.matchExpressions !== undefined ? { matchExpressions: t.selector.matchExpressions } : {}) },
+      template: { ...template, metadata: { ...(template.metadata ?? {}), labels } },
+    },
+  };
+}
+
+/** `{{templates.<name>.podTemplateHash}}` and `{{experiment.name}}` in an arg's value, as Argo substitutes them. */
+export function substituteExperimentValue(value: string, experiment: string, hashes: Readonly<Record<string, string>>): string {
+  return value.replace(/\{\{\s*(templates\.([A-Za-z0-9_-]+)\.podTemplateHash|experiment\.name)\s*\}\}/g, (all: string, _what: string, template: string | undefined) => {
+    if (template === undefined) return experiment;
+    return hashes[template] ?? all;
+  });
+}
+
+/** The run of one analysis: its template's metrics, the Experiment's args over the template's defaults. */
+export function analysisRunManifest(e: ExperimentRef, spec: Experiment['spec'], a: ExperimentAnalysis, hashes: Readonly<Record<string, string>>, templates: readonly TemplateObject[], clusterTemplates: readonly TemplateObject[]): KubeObject {
+  const { metrics, args } = mergeTemplates([a], templates, clusterTemplates);
+  const merged = new Map<string, Argument>(args);
+  for (const arg of a.args ?? []) merged.set(arg.name, arg.value !== undefined ? { ...arg, value: substituteExperimentValue(arg.value, e.name, hashes) } : arg);
+  return {
+    metadata: {
+      name: analysisRunName(e.name, a.name),
+      namespace: e.namespace,
+      labels: { [EXPERIMENT_LABEL]: e.name, [EXPERIMENT_ANALYSIS_LABEL]: a.name },
+      ownerReferences: owner(e),
+    },
+    spec: {
+      metrics,
+      args: [...merged.values()],
+      ...(spec.dryRun !== undefined ? { dryRun: spec.dryRun } : {}),
+      ...(spec.measurementRetention !== undefined ? { measurementRetention: spec.measurementRetention } : {}),
+    },
+  };
+}
