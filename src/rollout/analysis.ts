@@ -14,6 +14,7 @@ import { resolveJudge } from '../api/rollout/judge.ts';
 import { replicaSetName, type RolloutRef } from './effects.ts';
 import { canaryIngressName } from './traffic/nginx.ts';
 import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
+import { OWNER_LABEL } from '../runtime/sharding/decide.ts';
 
 export const STEP_INDEX_LABEL = 'sluice.dev/step-index';
 export const ROLLOUT_LABEL = 'sluice.dev/rollout';
@@ -182,7 +183,7 @@ export async function createStepAnalysisRun(
       metadata: {
         name,
         namespace: o.ref.namespace,
-        labels: { [ROLLOUT_LABEL]: o.ref.name, [POD_TEMPLATE_HASH_LABEL]: o.templateHash, [STEP_INDEX_LABEL]: stepLabel(o.stepIndex) },
+        labels: { [ROLLOUT_LABEL]: o.ref.name, [POD_TEMPLATE_HASH_LABEL]: o.templateHash, [STEP_INDEX_LABEL]: stepLabel(o.stepIndex), ...(o.ref.shard !== undefined ? { [OWNER_LABEL]: o.ref.shard } : {}) },
         ownerReferences: [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: o.ref.name, uid: o.ref.uid, controller: true, blockOwnerDeletion: true }],
       },
       spec: { metrics, args: [...args.values()] },

@@ -1,0 +1,64 @@
+// With sharding, a replica watches only the ReplicaSets, AnalysisRuns, Services and Deployments labelled with its
+// shard. This is the Rollout controller's half of that: when a Rollout arrives in this shard, its ReplicaSets are
+// labelled (and its AnalysisRuns, which the sharder moves with it, awaited) before the first decision; a Service or
+// workloadRef Deployment it names is taken when first read. Without sharding every call is a plain cache read.
+import type { KubeClient, KubeObject } from '../kube/client.ts';
+import { R } from '../kube/resource.ts';
+import type { Cache } from '../runtime/manager.ts';
+import { adoptChildren, takeReferenced, waitCached } from '../runtime/sharding/adopt.ts';
+import { OWNER_LABEL } from '../runtime/sharding/decide.ts';
+import { ROLLOUT_LABEL, STEP_INDEX_LABEL } from './analysis.ts';
+import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
+
+type RolloutLike = KubeObject & { spec?: { selector?: { matchLabels?: Record<string, string> } } };
+
+export interface RolloutChildrenOptions {
+  client: KubeClient;
+  /** This replica's shard; undefined without sharding. */
+  shard: string | undefined;
+  rollouts: Cache<KubeObject>;
+  replicaSets: Cache<KubeObject>;
+  runs: Cache<KubeObject>;
+}
+
+const controlledBy = (uid: string) => (o: KubeObject): boolean => (o.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.uid === uid);
+
+export class RolloutChildren {
+  private readonly o: RolloutChildrenOptions;
+  /** Rollouts (uid) whose children this shard has taken since they arrived; forgotten when they leave the cache. */
+  private readonly taken = new Set<string>();
+
+  constructor(opts: RolloutChildrenOptions) {
+    this.o = opts;
+    opts.rollouts.on((ev, obj) => {
+      if (ev === 'delete') this.taken.delete(obj.metadata?.uid ?? '');
+    });
+  }
+
+  /**
+   * Before the first decision on a Rollout this shard just received: its ReplicaSets carry our label and are in our
+   * cache, and so are its AnalysisRuns. False while the sharder is still moving a run (the caller requeues).
+   */
+  async takeOver(raw: RolloutLike, signal?: AbortSignal): Promise<boolean> {
+    const { client, shard } = this.o;
+    const uid = raw.metadata?.uid ?? '';
+    if (shard === undefined || this.taken.has(uid)) return true;
+    const ns = raw.metadata?.namespace;
+    const match = Object.entries(raw.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+    const sets = (await client.list<KubeObject>(R.replicaSet, ns, { labelSelector: [POD_TEMPLATE_HASH_LABEL, ...match].join(',') })).items.filter(controlledBy(uid));
+    const runs = (await client.list<KubeObject>(R.analysisRun, ns, { labelSelector: `${ROLLOUT_LABEL}=${raw.metadata?.name ?? ''},${STEP_INDEX_LABEL}` })).items.filter(controlledBy(uid));
+    if (runs.some((r) => r.metadata?.labels?.[OWNER_LABEL] !== shard)) return false;
+    await adoptChildren(client, shard, this.o.replicaSets, sets, signal);
+    await waitCached(this.o.runs, runs, signal);
+    this.taken.add(uid);
+    return true;
+  }
+
+  /** A Service or Deployment the Rollout names: from the cache, else read live (and taken, see takeReferenced). */
+  async referenced<T extends KubeObject>(cache: Cache<T>, namespace: string | undefined, name: string | undefined, rollout: string): Promise<T | undefined> {
+    if (name === undefined) return undefined;
+    const { client, shard } = this.o;
+    if (shard === undefined) return cache.get(namespace, name);
+    return takeReferenced(client, shard, cache, namespace, name, `Rollout/${rollout}`);
+  }
+}

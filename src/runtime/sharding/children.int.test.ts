@@ -1,0 +1,109 @@
+// Label-selected children under sharding, with real operator processes: the ReplicaSets a shard creates and the
+// Services its Rollouts name carry its owner label; each replica caches only its own; when a Rollout moves (a replica
+// joins and takes objects through the drain handshake, then another stops) its children follow it to the new owner,
+// which carries on the next rollout with the same ReplicaSets (no duplicate, no error).
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { stringify } from 'yaml';
+import { createNamespace, deleteNamespace, kubeconfigPath, kubectl, waitFor } from '../../../test/support/cluster.ts';
+import { installCrds } from '../../../test/support/crds.ts';
+import { startOperator, type OperatorProcess } from '../../../test/support/operator-process.ts';
+import { testClient } from '../../../test/support/operator.ts';
+import { rolloutManifest } from '../../../test/support/rollouts.ts';
+import type { KubeObject } from '../../kube/client.ts';
+import { R } from '../../kube/resource.ts';
+import { OWNER_LABEL, PARENT_ANNOTATION } from './decide.ts';
+
+const ROLLOUTS = 8;
+
+type Obj = KubeObject & { status?: { phase?: string; stableRS?: string; currentPodHash?: string; conditions?: { type: string; status: string }[] } };
+
+const rollout = (name: string, version: string): object => {
+  const m = rolloutManifest(name, version, { scaleDownDelaySeconds: 0, canaryService: `${name}-canary`, stableService: `${name}-stable`, steps: [{ setWeight: 50 }, { pause: { duration: 1 } }] }) as { spec: object };
+  return { ...m, spec: { ...m.spec, replicas: 2 } };
+};
+const services = (name: string): object[] => ['stable', 'canary'].map((role) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: `${name}-${role}` }, spec: { selector: { app: name }, ports: [{ port: 80 }] } }));
+
+describe('sharded children', () => {
+  let ns: string;
+  const ops: OperatorProcess[] = [];
+  const { client } = testClient();
+
+  beforeAll(async () => {
+    await installCrds();
+    ns = await createNamespace('shardkids');
+  });
+  afterAll(async () => {
+    for (const o of ops) o.kill('SIGKILL');
+    await Promise.all(ops.map((o) => o.exited));
+    await deleteNamespace(ns);
+  });
+
+  const apply = async (objs: object[]): Promise<void> => {
+    const res = await kubectl(['apply', '--server-side', '--field-manager=gitops-user', '-n', ns, '-f', '-'], objs.map((o) => stringify(o)).join('---\n'));
+    expect(res.stderr).toBe('');
+  };
+  const list = async (r: typeof R.rollout): Promise<Obj[]> => (await client.list<Obj>(r, ns)).items;
+  const healthyAt = async (version: string): Promise<boolean> => {
+    const rs = await list(R.rollout);
+    return rs.length === ROLLOUTS && rs.every((r) => r.status?.phase === 'Healthy' && r.status.stableRS === r.status.currentPodHash && JSON.stringify(r.spec).includes(`:${version}`));
+  };
+  /** Children whose owner label differs from their Rollout's, as `kind/name: child-owner vs rollout-owner`. */
+  const strays = async (): Promise<string[]> => {
+    const rollouts = await list(R.rollout);
+    const ownerOf = new Map(rollouts.map((r) => [r.metadata?.name ?? '', r.metadata?.labels?.[OWNER_LABEL]]));
+    const byUid = new Map(rollouts.map((r) => [r.metadata?.uid ?? '', r.metadata?.labels?.[OWNER_LABEL]]));
+    const out: string[] = [];
+    for (const rs of await list(R.replicaSet)) {
+      const want = byUid.get(rs.metadata?.ownerReferences?.[0]?.uid ?? '');
+      if (rs.metadata?.labels?.[OWNER_LABEL] !== want) out.push(`rs/${rs.metadata?.name}: ${rs.metadata?.labels?.[OWNER_LABEL]} vs ${want}`);
+    }
+    for (const svc of await list(R.service)) {
+      const parent = svc.metadata?.annotations?.[PARENT_ANNOTATION];
+      const want = ownerOf.get((svc.metadata?.name ?? '').replace(/-(stable|canary)$/, ''));
+      if (svc.metadata?.labels?.[OWNER_LABEL] !== want || parent !== `Rollout/${(svc.metadata?.name ?? '').replace(/-(stable|canary)$/, '')}`) out.push(`svc/${svc.metadata?.name}: ${svc.metadata?.labels?.[OWNER_LABEL]} vs ${want} (${parent})`);
+    }
+    return out;
+  };
+  const labelled = async (id: string, r: typeof R.rollout): Promise<number> => (await client.list<Obj>(r, ns, { labelSelector: `${OWNER_LABEL}=${id}` })).items.length;
+
+  it('labels, caches and moves ReplicaSets and Services with their Rollout', async () => {
+    const args = ['--shards=auto', `--leader-election-namespace=${ns}`, `--namespace=${ns}`, '--leader-election-lease-duration=6', '--leader-election-renew-deadline=4', '--leader-election-retry-period=1'];
+    const id = (x: string): string => `kids-${x}-${ns}`.slice(0, 42).replace(/-+$/, '');
+    ops.push(await startOperator(kubeconfigPath(), id('a'), args));
+    const names = Array.from({ length: ROLLOUTS }, (_, i) => `k${i}`);
+    await apply(names.flatMap(services));
+    await apply(names.map((n) => rollout(n, 'v1')));
+    await waitFor('v1 Healthy everywhere', () => healthyAt('v1'), 45_000, 250);
+    expect(await strays()).toEqual([]);
+
+    // A second replica joins: the sharder drains about half the Rollouts to it; it takes their children over.
+    ops.push(await startOperator(kubeconfigPath(), id('b'), args));
+    const [a, b] = ops as [OperatorProcess, OperatorProcess];
+    const t0 = Date.now();
+    await waitFor('Rollouts spread over both replicas', async () => (await labelled(b.identity, R.rollout)) >= ROLLOUTS / 2 - 1 && (await labelled(a.identity, R.rollout)) >= ROLLOUTS / 2 - 1, 30_000, 200);
+    await apply(names.map((n) => rollout(n, 'v2')));
+    await waitFor('v2 Healthy everywhere', () => healthyAt('v2'), 45_000, 250);
+    process.stderr.write(`v2 Healthy on two shards ${Date.now() - t0} ms after the second joined\n`);
+    await waitFor('children follow their Rollouts', async () => (await strays()).length === 0, 15_000, 200);
+
+    // Each replica caches only its own ReplicaSets and Services (the gauge refreshes every 5 s).
+    for (const op of [a, b]) {
+      const mine = { rs: await labelled(op.identity, R.replicaSet), svc: await labelled(op.identity, R.service) };
+      expect(mine.rs).toBeGreaterThan(0);
+      await waitFor(`${op.identity}'s cache sizes`, async () => (await op.metric('sluice_cache_objects', 'resource="replicasets"')) === mine.rs && (await op.metric('sluice_cache_objects', 'resource="services"')) === mine.svc, 12_000, 500);
+      process.stderr.write(`${op.identity}: ${mine.rs} ReplicaSets, ${mine.svc} Services cached (of ${(await list(R.replicaSet)).length} and ${(await list(R.service)).length})\n`);
+    }
+
+    // The first replica stops: its Rollouts move to the second, children too; the next rollout runs there.
+    a.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    await waitFor('every Rollout on the second replica', async () => (await labelled(b.identity, R.rollout)) === ROLLOUTS, 20_000, 200);
+    await apply(names.map((n) => rollout(n, 'v3')));
+    await waitFor('v3 Healthy everywhere', () => healthyAt('v3'), 45_000, 250);
+    expect(await strays()).toEqual([]);
+    // One ReplicaSet per revision and Rollout: a new owner never created one its cache had not seen yet.
+    expect((await list(R.replicaSet)).length).toBe(ROLLOUTS * 3);
+    const errors = (await list(R.rollout)).filter((r) => r.status?.conditions?.some((c) => c.type === 'ReconcileError' && c.status === 'True'));
+    expect(errors.map((r) => r.metadata?.name)).toEqual([]);
+  }, 150_000);
+});
