@@ -11,6 +11,7 @@ import { list } from './list.ts';
 import { notificationCommands } from './notifications.ts';
 import { rolloutActions } from './rollout-actions.ts';
 import { setImage } from './set-image.ts';
+import { shards } from './shards.ts';
 import { status } from './status.ts';
 import { version } from './version.ts';
 
@@ -21,6 +22,7 @@ export const commands: readonly Command[] = [
   getRollout,
   list,
   version,
+  shards,
   ...appCommands,
   appDiff,
   lintCommand,

@@ -8,7 +8,9 @@ import { createNamespace, deleteNamespace, kubeconfigPath, kubectl, waitFor } fr
 import { installCrds } from '../../../test/support/crds.ts';
 import { startOperator, type OperatorProcess } from '../../../test/support/operator-process.ts';
 import { testClient } from '../../../test/support/operator.ts';
+import { sluice } from '../../../test/support/plugin.ts';
 import { rolloutManifest } from '../../../test/support/rollouts.ts';
+import type { RingView } from '../../cli/commands/shards.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { R } from '../../kube/resource.ts';
 import { OWNER_LABEL, PARENT_ANNOTATION } from './decide.ts';
@@ -93,6 +95,16 @@ describe('sharded children', () => {
       await waitFor(`${op.identity}'s cache sizes`, async () => (await op.metric('sluice_cache_objects', 'resource="replicasets"')) === mine.rs && (await op.metric('sluice_cache_objects', 'resource="services"')) === mine.svc, 12_000, 500);
       process.stderr.write(`${op.identity}: ${mine.rs} ReplicaSets, ${mine.svc} Services cached (of ${(await list(R.replicaSet)).length} and ${(await list(R.service)).length})\n`);
     }
+
+    // The ring view: both members, ready, one leading, owning what their labels say.
+    const shown = await sluice(['shards', '-n', ns, '-o', 'json']);
+    expect(shown.stderr).toBe('');
+    const view = JSON.parse(shown.stdout) as RingView;
+    expect(view.shards.map((s) => [s.shard, s.state, s.owned.rollouts])).toEqual(await Promise.all([a, b].map(async (op) => [op.identity, 'ready', await labelled(op.identity, R.rollout)])));
+    expect([a.identity, b.identity]).toContain(view.leader);
+    const tableOut = await sluice(['shards', '-n', ns]);
+    process.stderr.write(tableOut.stdout);
+    expect(tableOut.stdout).toMatch(/^SHARD\s+STATE\s+LEADER\s+RENEWED\s+ROLLOUTS/);
 
     // The first replica stops: its Rollouts move to the second, children too; the next rollout runs there.
     a.kill('SIGTERM');
