@@ -106,6 +106,15 @@ describe('sharded children', () => {
     process.stderr.write(tableOut.stdout);
     expect(tableOut.stdout).toMatch(/^SHARD\s+STATE\s+LEADER\s+RENEWED\s+ROLLOUTS/);
 
+    // A hand edit naming the other live shard: the sharder drains it back (the ring assignment stands), and the
+    // children end up with the Rollout's owner again.
+    const k0 = async (): Promise<string | undefined> => (await client.get<Obj>(R.rollout, ns, 'k0')).metadata?.labels?.[OWNER_LABEL];
+    const was = await k0();
+    const other = was === a.identity ? b.identity : a.identity;
+    expect((await kubectl(['label', '--overwrite', '-n', ns, 'rollouts.sluice.dev/k0', `${OWNER_LABEL}=${other}`])).stderr).toBe('');
+    await waitFor('the hand-edited owner label put back', async () => (await k0()) === was, 20_000, 100);
+    await waitFor('children follow the corrected owner', async () => (await strays()).length === 0, 15_000, 200);
+
     // The first replica stops: its Rollouts move to the second, children too; the next rollout runs there.
     a.kill('SIGTERM');
     expect(await a.exited).toBe(0);
