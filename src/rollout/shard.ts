@@ -33,6 +33,12 @@ export class RolloutChildren {
     opts.rollouts.on((ev, obj) => {
       if (ev === 'delete') this.taken.delete(obj.metadata?.uid ?? '');
     });
+    // A ReplicaSet leaving our cache was deleted, or its label was edited away: either way the Rollout's next
+    // reconcile lists its ReplicaSets again and takes back any that still exist (the owner enqueues it).
+    opts.replicaSets.on((ev, obj) => {
+      if (ev !== 'delete') return;
+      for (const r of obj.metadata?.ownerReferences ?? []) if (r.controller === true) this.taken.delete(r.uid);
+    });
   }
 
   /**

@@ -13,7 +13,9 @@ import { rolloutManifest } from '../../../test/support/rollouts.ts';
 import type { RingView } from '../../cli/commands/shards.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { R } from '../../kube/resource.ts';
-import { OWNER_LABEL, PARENT_ANNOTATION } from './decide.ts';
+import { DRAIN_LABEL, OWNER_LABEL, PARENT_ANNOTATION } from './decide.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const ROLLOUTS = 8;
 
@@ -106,14 +108,25 @@ describe('sharded children', () => {
     process.stderr.write(tableOut.stdout);
     expect(tableOut.stdout).toMatch(/^SHARD\s+STATE\s+LEADER\s+RENEWED\s+ROLLOUTS/);
 
-    // A hand edit naming the other live shard: the sharder drains it back (the ring assignment stands), and the
-    // children end up with the Rollout's owner again.
-    const k0 = async (): Promise<string | undefined> => (await client.get<Obj>(R.rollout, ns, 'k0')).metadata?.labels?.[OWNER_LABEL];
-    const was = await k0();
+    // A hand edit naming the other live shard: that shard takes the Rollout's children; the sharder then either
+    // drains it back or, when the ring (computed afresh for an edited label) agrees, leaves it. Either way the
+    // move settles and the children end up with the Rollout's owner.
+    const k0 = async (): Promise<Record<string, string> | undefined> => (await client.get<Obj>(R.rollout, ns, 'k0')).metadata?.labels;
+    const was = (await k0())?.[OWNER_LABEL];
     const other = was === a.identity ? b.identity : a.identity;
     expect((await kubectl(['label', '--overwrite', '-n', ns, 'rollouts.sluice.dev/k0', `${OWNER_LABEL}=${other}`])).stderr).toBe('');
-    await waitFor('the hand-edited owner label put back', async () => (await k0()) === was, 20_000, 100);
-    await waitFor('children follow the corrected owner', async () => (await strays()).length === 0, 15_000, 200);
+    await sleep(3_000); // a few sharder passes (retry period 1 s)
+    await waitFor('the edited Rollout settled on a live shard', async () => {
+      const l = await k0();
+      return [a.identity, b.identity].includes(l?.[OWNER_LABEL] ?? '') && l?.[DRAIN_LABEL] === undefined;
+    }, 20_000, 100);
+    process.stderr.write(`k0: ${was} → edited to ${other} → ${(await k0())?.[OWNER_LABEL]}\n`);
+    await waitFor('children follow the edited Rollout', async () => (await strays()).length === 0, 15_000, 200);
+
+    // A hand edit of a ReplicaSet's label: its Rollout's owner takes it back.
+    const someRs = (await list(R.replicaSet))[0]?.metadata?.name ?? '';
+    expect((await kubectl(['label', '--overwrite', '-n', ns, `replicaset/${someRs}`, `${OWNER_LABEL}=nobody`])).stderr).toBe('');
+    await waitFor('the edited ReplicaSet label put back', async () => (await strays()).length === 0, 15_000, 200);
 
     // The first replica stops: its Rollouts move to the second, children too; the next rollout runs there.
     a.kill('SIGTERM');
