@@ -27,17 +27,21 @@ export class RolloutChildren {
   private readonly o: RolloutChildrenOptions;
   /** Rollouts (uid) whose children this shard has taken since they arrived; forgotten when they leave the cache. */
   private readonly taken = new Set<string>();
+  /** Taken Rollouts one of whose ReplicaSets left our cache since: their ReplicaSets are listed again. */
+  private readonly recheck = new Set<string>();
 
   constructor(opts: RolloutChildrenOptions) {
     this.o = opts;
     opts.rollouts.on((ev, obj) => {
-      if (ev === 'delete') this.taken.delete(obj.metadata?.uid ?? '');
+      if (ev !== 'delete') return;
+      this.taken.delete(obj.metadata?.uid ?? '');
+      this.recheck.delete(obj.metadata?.uid ?? '');
     });
-    // A ReplicaSet leaving our cache was deleted, or its label was edited away: either way the Rollout's next
-    // reconcile lists its ReplicaSets again and takes back any that still exist (the owner enqueues it).
+    // A ReplicaSet leaving our cache was deleted, or its label was edited away: the Rollout's next reconcile lists
+    // its ReplicaSets again and takes back any that still exist (the owner enqueues it).
     opts.replicaSets.on((ev, obj) => {
       if (ev !== 'delete') return;
-      for (const r of obj.metadata?.ownerReferences ?? []) if (r.controller === true) this.taken.delete(r.uid);
+      for (const r of obj.metadata?.ownerReferences ?? []) if (r.controller === true && this.taken.has(r.uid)) this.recheck.add(r.uid);
     });
   }
 
@@ -48,15 +52,21 @@ export class RolloutChildren {
   async takeOver(raw: RolloutLike, signal?: AbortSignal): Promise<boolean> {
     const { client, shard } = this.o;
     const uid = raw.metadata?.uid ?? '';
-    if (shard === undefined || this.taken.has(uid)) return true;
+    const arrived = !this.taken.has(uid);
+    if (shard === undefined || (!arrived && !this.recheck.has(uid))) return true;
     const ns = raw.metadata?.namespace;
+    // Objects being deleted are nobody's to take: they leave every cache on their own.
+    const live = (o: KubeObject): boolean => controlledBy(uid)(o) && o.metadata?.deletionTimestamp === undefined;
+    if (arrived) {
+      const runs = (await client.list<KubeObject>(R.analysisRun, ns, { labelSelector: `${ROLLOUT_LABEL}=${raw.metadata?.name ?? ''},${STEP_INDEX_LABEL}` })).items.filter(live);
+      if (runs.some((r) => r.metadata?.labels?.[OWNER_LABEL] !== shard)) return false;
+      await waitCached(this.o.runs, runs, signal);
+    }
     const match = Object.entries(raw.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-    const sets = (await client.list<KubeObject>(R.replicaSet, ns, { labelSelector: [POD_TEMPLATE_HASH_LABEL, ...match].join(',') })).items.filter(controlledBy(uid));
-    const runs = (await client.list<KubeObject>(R.analysisRun, ns, { labelSelector: `${ROLLOUT_LABEL}=${raw.metadata?.name ?? ''},${STEP_INDEX_LABEL}` })).items.filter(controlledBy(uid));
-    if (runs.some((r) => r.metadata?.labels?.[OWNER_LABEL] !== shard)) return false;
+    const sets = (await client.list<KubeObject>(R.replicaSet, ns, { labelSelector: [POD_TEMPLATE_HASH_LABEL, ...match].join(',') })).items.filter(live);
     await adoptChildren(client, shard, this.o.replicaSets, sets, signal);
-    await waitCached(this.o.runs, runs, signal);
     this.taken.add(uid);
+    this.recheck.delete(uid);
     return true;
   }
 

@@ -50,16 +50,18 @@ export async function waitCached(cache: Cache<KubeObject>, objs: readonly KubeOb
 
 /**
  * Takes the children an object controls (read live, e.g. its ReplicaSets listed by label): each one not yet labelled
- * with this shard is, and the call returns once the shard's cache holds them all.
+ * with this shard is, and the call returns once the shard's cache holds those it relabelled. (Only those: one that
+ * already carried our label and is not cached was deleted meanwhile, and would be waited for in vain.)
  */
 export async function adoptChildren(client: KubeClient, id: string, cache: Cache<KubeObject>, live: readonly KubeObject[], signal?: AbortSignal): Promise<number> {
-  let moved = 0;
+  const moved: KubeObject[] = [];
   for (const o of live) {
     if (o.metadata?.labels?.[OWNER_LABEL] === id) continue;
-    if ((await label(client, cache.resource, o, id)) !== undefined) moved++;
+    const labelled = await label(client, cache.resource, o, id);
+    if (labelled !== undefined) moved.push(labelled);
   }
-  await waitCached(cache, live, signal);
-  return moved;
+  await waitCached(cache, moved, signal);
+  return moved.length;
 }
 
 /**
