@@ -50,8 +50,9 @@ export async function runOperator(config: Config): Promise<number> {
             id: config.identity,
             namespace: config.leaderElectionNamespace,
             ring: config.leaderElectionId,
-            // ApplicationSets too in fleet mode: one replica owns each set, as each Application.
-            resources: [R.rollout, R.application, R.analysisRun, ...(config.clusterSecretNamespace !== undefined ? [R.applicationSet] : [])],
+            // Experiments too (one a Rollout controls goes with it); ApplicationSets in fleet mode: one replica owns
+            // each set, as each Application.
+            resources: [R.rollout, R.application, R.analysisRun, R.experiment, ...(config.clusterSecretNamespace !== undefined ? [R.applicationSet] : [])],
             leaseDurationMs: config.leaderElectionLeaseDuration * 1000,
             renewDeadlineMs: config.leaderElectionRenewDeadline * 1000,
             retryPeriodMs: config.leaderElectionRetryPeriod * 1000,

@@ -66,8 +66,9 @@ function normalize(v: unknown): unknown {
 export function registerAnalysisController(manager: Manager, deps: AnalysisControllerDeps): Controller {
   const runs = manager.cache<RunObject>(R.analysisRun);
   // Jobs the job provider created, by their run's uid label: a Job's end enqueues its run (owns, below).
-  const jobs = manager.cache<JobObject>(R.job, { labelSelector: RUN_UID_LABEL });
-  const providers = deps.providers ?? [new PrometheusProvider(), new WebProvider(), new JudgeProvider(), new JobProvider({ client: deps.client, jobs, resumeAfterMs: deps.jobResumeAfterMs }), new WebhookProvider()];
+  // With sharding, only this shard's (see JobProviderOptions.shard).
+  const jobs = manager.cache<JobObject>(R.job, { labelSelector: RUN_UID_LABEL, children: true });
+  const providers = deps.providers ?? [new PrometheusProvider(), new WebProvider(), new JudgeProvider(), new JobProvider({ client: deps.client, jobs, resumeAfterMs: deps.jobResumeAfterMs, ...(manager.shard !== undefined ? { shard: manager.shard } : {}) }), new WebhookProvider()];
   const now = deps.now ?? Date.now;
   const secrets = secretReader(deps.client);
 

@@ -15,6 +15,7 @@ import { replicaSetName, type RolloutRef } from './effects.ts';
 import { canaryIngressName } from './traffic/nginx.ts';
 import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
 import { mergeTemplates, type TemplateObject } from '../analysis/templates.ts';
+import { OWNER_LABEL } from '../runtime/sharding/decide.ts';
 
 export const STEP_INDEX_LABEL = 'sluice.dev/step-index';
 export const ROLLOUT_LABEL = 'sluice.dev/rollout';
@@ -179,7 +180,7 @@ export async function createStepAnalysisRun(
       metadata: {
         name,
         namespace: o.ref.namespace,
-        labels: { [ROLLOUT_LABEL]: o.ref.name, [POD_TEMPLATE_HASH_LABEL]: o.templateHash, [STEP_INDEX_LABEL]: stepLabel(o.stepIndex) },
+        labels: { [ROLLOUT_LABEL]: o.ref.name, [POD_TEMPLATE_HASH_LABEL]: o.templateHash, [STEP_INDEX_LABEL]: stepLabel(o.stepIndex), ...(o.ref.shard !== undefined ? { [OWNER_LABEL]: o.ref.shard } : {}) },
         ownerReferences: [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: o.ref.name, uid: o.ref.uid, controller: true, blockOwnerDeletion: true }],
       },
       spec: { metrics, args: [...args.values()] },

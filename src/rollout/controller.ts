@@ -23,6 +23,7 @@ import { createStepExperiment, experimentName, reportExperiment, terminateExperi
 import { checkRollout, INVALID_SPEC, specStatus, specStatusChanged } from './spec.ts';
 import { ROUTER_FIELD_MANAGER } from './traffic/router.ts';
 import { routerFor } from './traffic/routers.ts';
+import { RolloutChildren } from './shard.ts';
 
 /** One field manager for everything the Rollout controller writes (status, Services, routes, ReplicaSets). */
 export const ROLLOUT_FIELD_MANAGER = ROUTER_FIELD_MANAGER;
@@ -60,13 +61,15 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
   const clusterTemplates = manager.cache<TemplateObject>(R.clusterAnalysisTemplate);
   // Only what decisions need: ReplicaSets carrying a revision hash (without their pod templates), the Services'
   // selectors, our AnalysisRuns, the Deployments' templates (workloadRef).
-  const replicaSets = manager.cache<ReplicaSetObject>(R.replicaSet, { labelSelector: POD_TEMPLATE_HASH_LABEL, transform: { id: 'rollout-rs', fn: slimReplicaSet } });
+  // With sharding (`children`), only those labelled with this shard: see shard.ts.
+  const replicaSets = manager.cache<ReplicaSetObject>(R.replicaSet, { labelSelector: POD_TEMPLATE_HASH_LABEL, transform: { id: 'rollout-rs', fn: slimReplicaSet }, children: true });
   replicaSets.addIndex(OWNER_INDEX, (rs) => (rs.metadata?.ownerReferences ?? []).filter((o) => o.controller === true).map((o) => o.uid));
-  const services = manager.cache<ServiceObject>(R.service, { transform: { id: 'rollout-svc', fn: slimService } });
-  const runs = manager.cache<AnalysisRunObject>(R.analysisRun, { labelSelector: STEP_INDEX_LABEL });
+  const services = manager.cache<ServiceObject>(R.service, { transform: { id: 'rollout-svc', fn: slimService }, children: true });
+  const runs = manager.cache<AnalysisRunObject>(R.analysisRun, { labelSelector: STEP_INDEX_LABEL, children: true });
   // Experiment steps' Experiments: the same labels and status shape as the step's runs (observeRuns reads both).
   const experiments = manager.cache<AnalysisRunObject>(R.experiment, { labelSelector: STEP_INDEX_LABEL });
-  const deployments = manager.cache<DeploymentObject>(R.deployment, { transform: { id: 'rollout-deploy', fn: slimDeployment } });
+  const deployments = manager.cache<DeploymentObject>(R.deployment, { transform: { id: 'rollout-deploy', fn: slimDeployment }, children: true });
+  const children = new RolloutChildren({ client, shard: manager.shard, rollouts, replicaSets, runs });
   /** Webhook gates, called outside the reconcile; their answers enqueue the rollout again. */
   const gateCalls = new GateCalls(callGates, (key) => controller.enqueue(key));
   /** Runs this controller deleted (uid → namespace), until the cache no longer holds them: they count for nothing. */
@@ -118,9 +121,11 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     }
     let rollout = check.value;
     const uid = raw.metadata?.uid ?? '';
+    // Sharded: a Rollout that just arrived here brings its ReplicaSets and runs along before anything is decided.
+    if (!(await children.takeOver(raw, req.signal))) return { requeueAfterMs: 250 };
     // workloadRef: the pod template lives in a Deployment; the Rollout runs it as if it were its own.
     const ref0 = rollout.spec.workloadRef;
-    const workload = ref0?.name !== undefined ? deployments.get(req.namespace, ref0.name) : undefined;
+    const workload = ref0?.name !== undefined ? await children.referenced(deployments, req.namespace, ref0.name, req.name) : undefined;
     if (ref0 !== undefined) {
       if (workload?.spec?.template === undefined) {
         const missing: RolloutStatus = { ...(raw.status ?? {}), observedGeneration: judged.observedGeneration, conditions: setCondition(judged.conditions, { type: RECONCILE_ERROR, status: 'True', reason: 'WorkloadNotFound', message: `spec.workloadRef: Deployment ${req.namespace ?? ''}/${ref0.name ?? ''} not found` }, new Date(now).toISOString()) };
@@ -145,7 +150,10 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       };
     });
     const canary = rollout.spec.strategy?.canary ?? {};
-    const selectorOf = (name: string | undefined): string | undefined => (name === undefined ? undefined : services.get(req.namespace, name)?.spec?.selector?.[POD_TEMPLATE_HASH_LABEL]);
+    const { canary: cs, blueGreen: bs } = rollout.spec.strategy ?? {};
+    const named = new Map<string, ServiceObject | undefined>();
+    for (const n of [cs?.canaryService, cs?.stableService, bs?.activeService, bs?.previewService]) if (n !== undefined && !named.has(n)) named.set(n, await children.referenced(services, req.namespace, n, req.name));
+    const selectorOf = (name: string | undefined): string | undefined => (name === undefined ? undefined : named.get(name)?.spec?.selector?.[POD_TEMPLATE_HASH_LABEL]);
     const templateHash = podTemplateHash(rollout.spec.template);
     const nsRuns = runs.list(req.namespace);
     const cached = new Set(nsRuns.map((r) => r.metadata?.uid));
@@ -160,7 +168,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     const target = router !== undefined ? { namespace: req.namespace ?? '', rollout: req.name, canaryService: canary.canaryService ?? '', stableService: canary.stableService ?? '' } : undefined;
     // Subset-split routers pin revisions in their own object; everyone else through the Services' selectors.
     // Pods are never cached (there can be many); they are listed only while a restart is pending.
-    const ref = { name: req.name, namespace: req.namespace ?? '', uid, rollout };
+    const ref = { name: req.name, namespace: req.namespace ?? '', uid, rollout, ...(manager.shard !== undefined ? { shard: manager.shard } : {}) };
     const restartAt = rollout.spec.restartAt;
     let restartPending: Record<string, number> | undefined;
     if (restartAt !== undefined && (raw.status?.restartedAt === undefined || Date.parse(raw.status.restartedAt) < Date.parse(restartAt))) {

@@ -5,6 +5,7 @@ import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { isConflict } from '../kube/errors.ts';
 import { R } from '../kube/resource.ts';
 import type { Action, ServiceRole } from './decide/types.ts';
+import { OWNER_LABEL } from '../runtime/sharding/decide.ts';
 import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
 import { nextRevision, REVISION_ANNOTATION } from './revision.ts';
 import type { RouteTarget, TrafficRouter } from './traffic/router.ts';
@@ -18,6 +19,8 @@ export interface RolloutRef {
   namespace: string;
   uid: string;
   rollout: Rollout;
+  /** With sharding: this replica's shard, the owner label of what it creates (never on the pods' template). */
+  shard?: string;
 }
 
 export function replicaSetName(rollout: string, hash: string): string {
@@ -37,7 +40,7 @@ export function replicaSetManifest(r: RolloutRef, hash: string, replicas: number
     metadata: {
       name: replicaSetName(r.name, hash),
       namespace: r.namespace,
-      labels,
+      labels: r.shard !== undefined ? { ...labels, [OWNER_LABEL]: r.shard } : labels,
       annotations: { [REVISION_ANNOTATION]: String(revision) },
       ownerReferences: [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: r.name, uid: r.uid, controller: true, blockOwnerDeletion: true }],
     },

@@ -9,6 +9,7 @@ import { R } from '../kube/resource.ts';
 import { analysisRunName, ROLLOUT_LABEL, stepLabel, STEP_INDEX_LABEL } from './analysis.ts';
 import { replicaSetName, type RolloutRef } from './effects.ts';
 import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
+import { OWNER_LABEL } from '../runtime/sharding/decide.ts';
 
 /** Argo's name: `<rollout>-<revision hash>-<step index>`. */
 export const experimentName = analysisRunName;
@@ -51,7 +52,8 @@ export function experimentManifest(o: ExperimentInput): KubeObject & { spec: Exp
     metadata: {
       name: experimentName(o.ref.name, o.templateHash, o.stepIndex),
       namespace: o.ref.namespace,
-      labels: { [ROLLOUT_LABEL]: o.ref.name, [POD_TEMPLATE_HASH_LABEL]: o.templateHash, [STEP_INDEX_LABEL]: stepLabel(o.stepIndex) },
+      // With sharding, born on its Rollout's shard (the sharder hashes an Experiment a Rollout controls with it).
+      labels: { [ROLLOUT_LABEL]: o.ref.name, [POD_TEMPLATE_HASH_LABEL]: o.templateHash, [STEP_INDEX_LABEL]: stepLabel(o.stepIndex), ...(o.ref.shard !== undefined ? { [OWNER_LABEL]: o.ref.shard } : {}) },
       ownerReferences: [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: o.ref.name, uid: o.ref.uid, controller: true, blockOwnerDeletion: true }],
     },
     spec: {

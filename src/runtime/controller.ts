@@ -37,6 +37,8 @@ export interface ControllerOptions {
   gate?: () => boolean;
 }
 
+/** How soon a key the gate turned away is tried again. */
+const GATED_RETRY_MS = 1_000;
 const PARKED_SWEEP_MS = 1000;
 
 export const splitKey = (key: string): { namespace: string | undefined; name: string } => {
@@ -113,7 +115,10 @@ export class Controller {
       }
       this.parked.delete(key);
       if (this.opts.gate !== undefined && !this.opts.gate()) {
+        // Not now (a shard whose renewal is late): look again shortly. Dropping the key would strand it until the
+        // resync when the renewal then succeeds; a fenced process exits, and its queue with it.
         this.queue.done(key);
+        this.queue.addAfter(key, GATED_RETRY_MS);
         continue;
       }
       const { namespace, name } = splitKey(key);

@@ -5,7 +5,7 @@ import { Controller, splitKey, type Reconciler } from './controller.ts';
 import { Informer, keyOf, objectKey, type Handler } from './informer.ts';
 import { LeaderElector } from './leader.ts';
 import type { Metrics } from './metrics.ts';
-import { drainSelector, ownSelector } from './sharding/decide.ts';
+import { childSelector, drainSelector, ownSelector } from './sharding/decide.ts';
 import { drainAcknowledger } from './sharding/drain.ts';
 import { ShardMembership } from './sharding/membership.ts';
 import { metadataOnly, Sharder } from './sharding/sharder.ts';
@@ -106,13 +106,16 @@ export class Manager {
   /**
    * The shared cache of one kind (and label selector). `transform` cuts objects to what its readers use; caches with
    * different transforms (`transform.id`) are separate informers, so a reader never gets a cut it did not ask for.
+   * `children`: objects a sharded owner creates or takes (ReplicaSets, AnalysisRuns, a Rollout's Services): with
+   * sharding, only those labelled with this shard (see sharding/adopt.ts), so memory falls as replicas are added.
    */
-  cache<T extends KubeObject>(resource: ResourceType, opts: { labelSelector?: string; namespace?: string; transform?: { id: string; fn: (o: T) => T }; shard?: false } = {}): Cache<T> {
+  cache<T extends KubeObject>(resource: ResourceType, opts: { labelSelector?: string; namespace?: string; transform?: { id: string; fn: (o: T) => T }; shard?: false; children?: true } = {}): Cache<T> {
     const sh = this.o.sharding;
     // With sharding, the cache a controller reconciles from holds this shard's objects only; `shard: false` (the
     // sharder, a webhook looking across all Applications) and caches with a selector of their own see everything.
-    const sharded = sh !== undefined && opts.labelSelector === undefined && opts.shard !== false && sh.resources.includes(resource);
-    const labelSelector = sharded ? ownSelector(sh.id) : opts.labelSelector;
+    const sharded = sh !== undefined && opts.labelSelector === undefined && opts.shard !== false && opts.children !== true && sh.resources.includes(resource);
+    const children = sh !== undefined && opts.children === true;
+    const labelSelector = sharded ? ownSelector(sh.id) : children ? [opts.labelSelector, childSelector(sh.id)].filter((x) => x !== undefined).join(',') : opts.labelSelector;
     const id = `${resource.group}/${resource.plural}?${labelSelector ?? ''}#${opts.transform?.id ?? ''}@${opts.namespace ?? ''}`;
     let c = this.caches.get(id);
     if (c === undefined) {
@@ -189,6 +192,17 @@ export class Manager {
     return gating.every((c) => c.hasSynced());
   }
 
+  private countCached(): void {
+    const byResource = new Map<string, number>();
+    for (const c of this.caches.values()) byResource.set(c.resource.plural, (byResource.get(c.resource.plural) ?? 0) + c.list().length);
+    for (const [resource, n] of byResource) this.o.metrics.cacheObjects.set({ resource }, n);
+  }
+
+  /** This replica's shard id when sharded: what it labels the objects it creates or takes over with. */
+  get shard(): string | undefined {
+    return this.o.sharding?.id;
+  }
+
   get isLeader(): boolean {
     return this.o.leaderElection === undefined || (this.elector?.isLeader ?? false);
   }
@@ -205,6 +219,10 @@ export class Manager {
     await Promise.race([Promise.all([...this.caches.values()].flatMap((c) => c.informers.map((i) => i.waitForSync()))), aborted(signal)]);
     if (signal.aborted) return 'stopped';
     this.o.log.info({ caches: this.caches.size }, 'caches synced');
+    const sizes = setInterval(() => this.countCached(), OWNED_GAUGE_MS);
+    sizes.unref();
+    signal.addEventListener('abort', () => clearInterval(sizes), { once: true });
+    this.countCached();
     const startWorkers = (): void => {
       this.o.metrics.leader.set(1);
       for (const c of this.controllers) c.start();

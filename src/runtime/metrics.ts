@@ -16,6 +16,8 @@ export class Metrics {
   readonly shardAssigned: Gauge<'shard' | 'resource'>;
   readonly shardMoves: Counter<'resource' | 'step'>;
   readonly shardMembers: Gauge;
+  /** Objects held in this replica's informer caches, by kind: what sharding's label-selected watches shrink. */
+  readonly cacheObjects: Gauge<'resource'>;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -37,6 +39,7 @@ export class Metrics {
     this.shardAssigned = new Gauge({ name: 'sluice_sharder_assigned_objects', help: 'Objects the ring assigns to each shard (the leader\'s view).', labelNames: ['shard', 'resource'], registers });
     this.shardMoves = new Counter({ name: 'sluice_sharder_moves_total', help: 'Sharder writes: assign (new object), drain (move from a live shard), reassign (from a dead shard).', labelNames: ['resource', 'step'], registers });
     this.shardMembers = new Gauge({ name: 'sluice_sharder_ring_members', help: 'Ready shards in the ring (the leader\'s view).', registers });
+    this.cacheObjects = new Gauge({ name: 'sluice_cache_objects', help: 'Objects in this replica\'s informer caches, by resource (all selectors and cuts summed).', labelNames: ['resource'], registers });
     if (opts.processMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
   }
 

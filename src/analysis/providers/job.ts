@@ -8,6 +8,7 @@ import { jobMetricSchema, type Measurement, type Metric } from '../../api/analys
 import { jobProviderErrors } from '../../api/analysis/validate.ts';
 import { formatSpecErrors } from '../../api/common/errors.ts';
 import type { KubeClient, KubeObject } from '../../kube/client.ts';
+import { OWNER_LABEL } from '../../runtime/sharding/decide.ts';
 import { isConflict, isNotFound, KubeApiError } from '../../kube/errors.ts';
 import { apiVersionOf, collectionPath, objectPath, R } from '../../kube/resource.ts';
 import type { Observation } from '../decide/judge.ts';
@@ -33,6 +34,11 @@ export interface JobProviderOptions {
   jobs?: { get(namespace: string, name: string): JobObject | undefined };
   /** The safety-net interval between looks at a running Job (the cache normally says sooner). */
   resumeAfterMs?: number;
+  /**
+   * With sharding: this replica's shard, the owner label of the Jobs it creates (its Job cache selects on it). A Job
+   * of a run that moved here is not relabelled: `read` falls back to a GET, and the resume interval polls it.
+   */
+  shard?: string;
 }
 
 /** The Job's name: the run's name, a hash of (run uid, metric) and the measurement's number; at most 63 characters. */
@@ -54,8 +60,10 @@ export class JobProvider implements MetricProvider {
   private readonly client: KubeClient;
   private readonly jobs: JobProviderOptions['jobs'];
   private readonly resumeAfterMs: number;
+  private readonly shard: string | undefined;
 
   constructor(opts: JobProviderOptions) {
+    this.shard = opts.shard;
     this.client = opts.client;
     this.jobs = opts.jobs;
     this.resumeAfterMs = opts.resumeAfterMs ?? DEFAULT_RESUME_AFTER_MS;
@@ -78,7 +86,7 @@ export class JobProvider implements MetricProvider {
       metadata: {
         name,
         namespace: run.namespace,
-        labels: { ...tmpl.metadata?.labels, [RUN_UID_LABEL]: run.uid },
+        labels: { ...tmpl.metadata?.labels, [RUN_UID_LABEL]: run.uid, ...(this.shard !== undefined ? { [OWNER_LABEL]: this.shard } : {}) },
         annotations: { ...tmpl.metadata?.annotations, [RUN_NAME_ANNOTATION]: run.name, [METRIC_ANNOTATION]: metric.name },
         // No blockOwnerDeletion: it would need update rights on the run's finalizers, and nothing waits on it.
         ownerReferences: [{ apiVersion: apiVersionOf(R.analysisRun), kind: 'AnalysisRun', name: run.name, uid: run.uid, controller: true }],

@@ -12,6 +12,7 @@ import { list } from './list.ts';
 import { notificationCommands } from './notifications.ts';
 import { rolloutActions } from './rollout-actions.ts';
 import { setImage } from './set-image.ts';
+import { shards } from './shards.ts';
 import { status } from './status.ts';
 import { version } from './version.ts';
 
@@ -23,6 +24,7 @@ export const commands: readonly Command[] = [
   list,
   ...experimentCommands,
   version,
+  shards,
   ...appCommands,
   appDiff,
   lintCommand,

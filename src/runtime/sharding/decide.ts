@@ -20,6 +20,13 @@ export const SHARDER_HOLDER = 'sluice-sharder';
 
 /** The selector of the objects a shard acts on: its own, minus those being drained from it. */
 export const ownSelector = (id: string): string => `${OWNER_LABEL}=${id},!${DRAIN_LABEL}`;
+/**
+ * The selector of the objects a shard's owned objects own or use (ReplicaSets, a Rollout's Services): they carry the
+ * owner label too, written by the owner itself (at creation, or when it takes an object over), never by the sharder.
+ */
+export const childSelector = (id: string): string => `${OWNER_LABEL}=${id}`;
+/** On a child an owner labelled but did not create (a Service, a workloadRef Deployment): the object it serves. */
+export const PARENT_ANNOTATION = 'shard.sluice.dev/parent';
 /** The selector of a shard's objects the sharder asked it to give up. */
 export const drainSelector = (id: string): string => `${OWNER_LABEL}=${id},${DRAIN_LABEL}`;
 export const leaseName = (id: string): string => `${LEASE_PREFIX}${id}`;
