@@ -8,6 +8,7 @@ import { R } from '../kube/resource.ts';
 import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
+import { runsBeyondHistory } from './run-history.ts';
 import { analysisRunName, createStepAnalysisRun, deleteAnalysisRun, observeRuns, STEP_INDEX_LABEL, terminateAnalysisRun, type AnalysisRunObject, type TemplateObject } from './analysis.ts';
 import { decideBlueGreen } from './decide/bluegreen.ts';
 import { workloadReplicas } from './decide/workload.ts';
@@ -211,6 +212,11 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
     for (const name of seenRuns.superseded) {
       if (req.signal.aborted) return;
       await terminateAnalysisRun(client, req.namespace ?? '', name).catch((err: unknown) => failWith(`ending the analysis run ${name} of a superseded revision`, err));
+    }
+    // Past revisions' finished runs beyond the history limits go (Argo's GC); housekeeping: a failure is only logged.
+    for (const run of runsBeyondHistory(nsRuns, uid, templateHash, rollout.spec.analysis)) {
+      if (req.signal.aborted) return;
+      await deleteAnalysisRun(client, req.namespace ?? '', run.name, run.uid).catch((err: unknown) => req.log.warn({ err, run: run.name }, 'deleting an AnalysisRun beyond the history limit failed'));
     }
     if (ref0 !== undefined && workload !== undefined) {
       const healthy = decision.status.phase === 'Healthy';

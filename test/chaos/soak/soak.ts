@@ -6,7 +6,7 @@
 // throughout. At the end every Rollout must settle as its analysis says, like the kill campaign.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import type { KubeClient } from '../../../src/kube/client.ts';
+import type { KubeClient, KubeObject } from '../../../src/kube/client.ts';
 import { R } from '../../../src/kube/resource.ts';
 import { startOperator } from '../../support/operator-process.ts';
 import type { GitServer } from '../../support/git-server.ts';
@@ -51,6 +51,8 @@ export interface SoakResult {
   gitops: { apps: number; revisions: number; drifts: number };
   /** Set when the operator exited during the soak (it must not). */
   operatorExit: string | null;
+  /** AnalysisRuns left at the end, and the most any one Rollout owns (bounded by its run history limits). */
+  analysisRuns: { total: number; maxPerRollout: number };
   observedEvents: number;
   operatorLog: string;
 }
@@ -140,6 +142,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     }
     const stepProblems = stepHistoryProblems(checked.histories, (name) => (names.some((n) => n.name === name) ? STEPS : undefined));
     const rss = samples.map((s) => s.rssMiB);
+    const owners = new Map<string, number>();
+    for (const run of (await o.client.list<KubeObject>(R.analysisRun, o.ns)).items) {
+      const owner = run.metadata?.ownerReferences?.[0]?.name ?? '';
+      owners.set(owner, (owners.get(owner) ?? 0) + 1);
+    }
     const fit = slopeMiBPerHour(samples, o.warmupMinutes);
     return {
       minutes: o.minutes,
@@ -154,6 +161,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       revisions: { promoted: checked.histories.filter((h) => h.outcome === 'promoted').length, aborted: checked.histories.filter((h) => h.outcome === 'aborted').length, blueGreen: names.filter((n) => n.blueGreen).reduce((sum, n) => sum + (version.get(n.name) ?? 1) - 1, 0) },
       gitops: { apps: apps?.names.length ?? 0, revisions: apps?.revisions ?? 0, drifts: apps?.drifts ?? 0 },
       operatorExit,
+      analysisRuns: { total: [...owners.values()].reduce((a, b) => a + b, 0), maxPerRollout: Math.max(0, ...owners.values()) },
       observedEvents: observer.replayed,
       operatorLog: op.logFile,
     };
