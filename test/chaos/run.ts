@@ -137,6 +137,7 @@ interface SoakFigures {
   warmupMinutes: number;
   slopeSamples: number;
   soakSlopeMiBPerHour: number | null;
+  heapUsedSlopeMiBPerHour?: number | null;
   rssMiB: { first: number | null; min: number | null; max: number | null; last: number | null };
   violations: unknown[];
   stepProblems: string[];
@@ -200,7 +201,7 @@ async function main(): Promise<number> {
     hostile: readJson<{ generated: number; accepted: number; invalid: number; unjudged: string[]; missingInvalid: string[]; operatorExited: boolean }>('hostile.json') ?? null,
     soakSlopeMiBPerHour: sk?.soakSlopeMiBPerHour ?? null,
     soakReason: !a.soak ? 'not run (pass --soak)' : sk === undefined ? (soak?.error ?? 'no figures written') : sk.soakSlopeMiBPerHour === null ? `fewer than 3 samples after the ${sk.warmupMinutes}-minute warm-up` : undefined,
-    soak: sk === undefined ? null : { minutes: sk.minutes, samples: sk.samples.length, warmupMinutes: sk.warmupMinutes, slopeSamples: sk.slopeSamples, rssMiB: sk.rssMiB, violations: sk.violations.length + sk.stepProblems.length, wrongEndStates: sk.wrongEndStates.length, revisions: sk.revisions, gitops: sk.gitops, operatorExit: sk.operatorExit, samplesFile: join(OUT, 'soak-rss.jsonl') },
+    soak: sk === undefined ? null : { heapUsedSlopeMiBPerHour: sk.heapUsedSlopeMiBPerHour ?? null, minutes: sk.minutes, samples: sk.samples.length, warmupMinutes: sk.warmupMinutes, slopeSamples: sk.slopeSamples, rssMiB: sk.rssMiB, violations: sk.violations.length + sk.stepProblems.length, wrongEndStates: sk.wrongEndStates.length, revisions: sk.revisions, gitops: sk.gitops, operatorExit: sk.operatorExit, samplesFile: join(OUT, 'soak-rss.jsonl') },
     killDetails: k ?? (kills?.error !== undefined ? { error: kills.error } : null),
     reused: { kills: a.skipKills && k !== undefined, fuzz: a.skipFuzz && fuzz !== undefined },
     defaultLease: kills?.defaults ?? null,
@@ -219,7 +220,7 @@ async function main(): Promise<number> {
     ...result.outages.map((o): [string, string] => [`resume after ${o.name}`, o.resumeS === null ? `n/a (${o.reason})` : `${o.resumeS} s${'details' in o && o.details !== undefined ? ` ${JSON.stringify(o.details)}` : ''}${a.skipOutages ? ' (last run)' : ''}`]),
     ['fuzz inputs / crashes / unlocated rejections', result.fuzz === null ? 'n/a' : `${result.fuzz.inputs} / ${result.fuzz.crashes} / ${result.fuzz.unlocated} (seed ${f(result.fuzz.seed)}${a.skipFuzz ? ', last run' : ''})`],
     ['hostile Rollouts applied / accepted / invalid / not judged', result.hostile === null ? 'n/a' : `${result.hostile.generated} / ${result.hostile.accepted} / ${result.hostile.invalid} / ${result.hostile.unjudged.length + result.hostile.missingInvalid.length}${result.hostile.operatorExited ? ' (the operator EXITED)' : ''}`],
-    ['soak RSS slope', result.soakSlopeMiBPerHour === null ? `n/a (${result.soakReason})` : `${result.soakSlopeMiBPerHour} MiB/h over ${sk?.slopeSamples} samples after a ${sk?.warmupMinutes}-min warm-up (${sk?.minutes} min, RSS ${sk?.rssMiB.min}-${sk?.rssMiB.max} MiB)`],
+    ['soak RSS slope', result.soakSlopeMiBPerHour === null ? `n/a (${result.soakReason})` : `${result.soakSlopeMiBPerHour} MiB/h over ${sk?.slopeSamples} samples after a ${sk?.warmupMinutes}-min warm-up (${sk?.minutes} min, RSS ${sk?.rssMiB.min}-${sk?.rssMiB.max} MiB; V8 heap in use: ${f(sk?.heapUsedSlopeMiBPerHour)} MiB/h)`],
     ['soak violations / wrong end states / operator exit', result.soak === null ? 'n/a' : `${result.soak.violations} / ${result.soak.wrongEndStates} / ${result.soak.operatorExit ?? 'none'} (revisions promoted/aborted/blue-green ${result.soak.revisions.promoted}/${result.soak.revisions.aborted}/${result.soak.revisions.blueGreen}, Git ${result.soak.gitops.revisions}, drifts ${result.soak.gitops.drifts})`],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));

@@ -6,6 +6,11 @@ export interface RssSample {
   /** Minutes since the soak's work began. */
   minute: number;
   rssMiB: number;
+  /**
+   * The V8 heap in use (the operator's sluice_nodejs_heap_size_used_bytes), when its /metrics answered: RSS also holds
+   * heap V8 committed and keeps after a collection, so a leak of live objects shows here first.
+   */
+  heapUsedMiB?: number;
   atIso: string;
 }
 

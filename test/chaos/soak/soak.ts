@@ -43,6 +43,8 @@ export interface SoakResult {
   /** Samples the slope was fitted over (those after the warm-up). */
   slopeSamples: number;
   soakSlopeMiBPerHour: number | null;
+  /** The same fit over the heap in use (null when /metrics gave too few samples). */
+  heapUsedSlopeMiBPerHour: number | null;
   rssMiB: { first: number | null; min: number | null; max: number | null; last: number | null };
   violations: { invariant: string; rollout: string; message: string; event: string }[];
   stepProblems: string[];
@@ -106,10 +108,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
         if (at > endAt || operatorExit !== null) return;
         await sleep(Math.max(0, at - Date.now()));
         const s: RssSample = { minute: Math.round(((Date.now() - started) / 60_000) * 1000) / 1000, rssMiB: Math.round(readRssMiB(pid) * 100) / 100, atIso: new Date().toISOString() };
+        const heap = await op.metric('sluice_nodejs_heap_size_used_bytes').catch(() => 0);
+        if (heap > 0) s.heapUsedMiB = Math.round((heap / 2 ** 20) * 100) / 100;
         samples.push(s);
         appendFileSync(o.samplesFile, `${JSON.stringify(s)}\n`);
         observer.drain(WATCH_LAG_MS);
-        o.say(`soak: minute ${s.minute.toFixed(1)}, RSS ${s.rssMiB} MiB, events replayed ${observer.replayed}, violations so far ${observer.violationsSoFar}`);
+        o.say(`soak: minute ${s.minute.toFixed(1)}, RSS ${s.rssMiB} MiB, heap used ${s.heapUsedMiB ?? 'n/a'} MiB, events replayed ${observer.replayed}, violations so far ${observer.violationsSoFar}`);
       }
     })();
     let round = 0;
@@ -148,12 +152,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       owners.set(owner, (owners.get(owner) ?? 0) + 1);
     }
     const fit = slopeMiBPerHour(samples, o.warmupMinutes);
+    const heapFit = slopeMiBPerHour(samples.flatMap((s) => (s.heapUsedMiB === undefined ? [] : [{ ...s, rssMiB: s.heapUsedMiB }])), o.warmupMinutes);
     return {
       minutes: o.minutes,
       samples,
       warmupMinutes: o.warmupMinutes,
       slopeSamples: fit.used,
       soakSlopeMiBPerHour: fit.slope === null ? null : Math.round(fit.slope * 100) / 100,
+      heapUsedSlopeMiBPerHour: heapFit.slope === null ? null : Math.round(heapFit.slope * 100) / 100,
       rssMiB: { first: rss[0] ?? null, min: rss.length > 0 ? Math.min(...rss) : null, max: rss.length > 0 ? Math.max(...rss) : null, last: rss.at(-1) ?? null },
       violations: [...checked.violations, ...gitops].map(({ invariant, rollout, message, event }) => ({ invariant, rollout, message, event })),
       stepProblems,
