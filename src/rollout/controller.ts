@@ -9,6 +9,7 @@ import { writeStatusAt } from '../kube/status.ts';
 import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
+import { runsBeyondHistory } from './run-history.ts';
 import { analysisRunName, createStepAnalysisRun, deleteAnalysisRun, observeRuns, STEP_INDEX_LABEL, terminateAnalysisRun, type AnalysisRunObject, type TemplateObject } from './analysis.ts';
 import { decideBlueGreen } from './decide/bluegreen.ts';
 import { decideCanary } from './decide/canary.ts';
@@ -241,6 +242,16 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       await terminateExperiment(client, req.namespace ?? '', name).catch((err: unknown) => failWith(`ending the experiment ${name} of a superseded revision`, err));
     }
     reportExperiment(decision.status, rollout, req.name, templateHash, seenExperiments.phases);
+    // Past revisions' finished runs and Experiments beyond the history limits go (Argo's GC for runs; the same limits
+    // for Experiments, or every experiment step would leave one behind); housekeeping: a failure is only logged.
+    const beyond = [
+      ...runsBeyondHistory(nsRuns, uid, templateHash, rollout.spec.analysis).map((r) => ({ ...r, resource: R.analysisRun })),
+      ...runsBeyondHistory(nsExperiments, uid, templateHash, rollout.spec.analysis).map((r) => ({ ...r, resource: R.experiment })),
+    ];
+    for (const old of beyond) {
+      if (req.signal.aborted) return;
+      await deleteAnalysisRun(client, req.namespace ?? '', old.name, old.uid, old.resource).catch((err: unknown) => req.log.warn({ err, name: old.name, kind: old.resource.kind }, 'deleting an object beyond the history limit failed'));
+    }
     if (ref0 !== undefined && workload !== undefined) {
       const healthy = decision.status.phase === 'Healthy';
       const want = workloadReplicas(ref0.scaleDown, rollout.spec.replicas ?? 1, decision.status.availableReplicas ?? 0, healthy);

@@ -1,11 +1,12 @@
-// `npm run chaos [-- --kills=N --fuzz=N --seed=N --skip-kills --skip-fuzz --skip-outages --soak]`: the full reliability campaign.
+// `npm run chaos [-- --kills=N --fuzz=N --seed=N --skip-kills --skip-fuzz --skip-outages --soak --soak-minutes=N]`: the full reliability campaign.
 // The outage tests (test/chaos/outages: apiserver and etcd stopped 30 s, Prometheus 60 s, the Git server down 30 s,
 // slow, force-pushed, its branch deleted, over the limits) run after the kills.
 // Fuzzing (10,000 inputs per target by default, test/chaos/fuzz/run.ts) runs beside the kill campaign, which runs as the jest integration test
 // test/chaos/kills/kills.int.test.ts with test/chaos/hostile (1,000 generated Rollouts on the apiserver; the jest global
 // setup starts the control plane), sized up through the environment,
 // with a second, shorter campaign at the chart's default lease timings. Prints one table and writes
-// test-results/chaos/chaos.json. What is not measured is null, with the reason beside it. Exit 1 on any violation,
+// test-results/chaos/chaos.json. `--soak` adds, last, the memory soak (test/chaos/soak: one operator process under
+// continuous rollouts and syncs for --soak-minutes, 120 by default, its RSS sampled every minute). What is not measured is null, with the reason beside it. Exit 1 on any violation,
 // wrong end state or crash.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,10 +25,11 @@ interface Args {
   skipFuzz: boolean;
   skipOutages: boolean;
   soak: boolean;
+  soakMinutes: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { kills: 200, defaultLeaseKills: 10, fuzz: 10_000, seed: Date.now() % 1_000_000, skipKills: false, skipFuzz: false, skipOutages: false, soak: false };
+  const a: Args = { kills: 200, defaultLeaseKills: 10, fuzz: 10_000, seed: Date.now() % 1_000_000, skipKills: false, skipFuzz: false, skipOutages: false, soak: false, soakMinutes: 120 };
   for (const arg of argv) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     const num = (): number => {
@@ -44,6 +46,7 @@ function parseArgs(argv: string[]): Args {
     else if (m[1] === 'skip-fuzz') a.skipFuzz = true;
     else if (m[1] === 'skip-outages') a.skipOutages = true;
     else if (m[1] === 'soak') a.soak = true;
+    else if (m[1] === 'soak-minutes') a.soakMinutes = num();
     else throw new Error(`unknown flag ${arg}`);
   }
   return a;
@@ -127,6 +130,38 @@ function outage(name: string, file: (typeof OUTAGE_FILES)[number], reason: strin
   return o === undefined ? { name, resumeS: null, reason } : { name: o.name, downS: o.downS, resumeS: o.resumeS, details: o.details };
 }
 
+/** The soak's figures, as test/chaos/soak/soak.int.test.ts writes them (the samples themselves: soak-rss.jsonl). */
+interface SoakFigures {
+  minutes: number;
+  samples: unknown[];
+  warmupMinutes: number;
+  slopeSamples: number;
+  soakSlopeMiBPerHour: number | null;
+  heapUsedSlopeMiBPerHour?: number | null;
+  rssMiB: { first: number | null; min: number | null; max: number | null; last: number | null };
+  violations: unknown[];
+  stepProblems: string[];
+  wrongEndStates: string[];
+  revisions: { promoted: number; aborted: number; blueGreen: number };
+  gitops: { apps: number; revisions: number; drifts: number };
+  operatorExit: string | null;
+}
+
+/** The memory soak: one operator process, RSS every minute; the slope is fitted after a 10-minute warm-up. */
+async function runSoak(a: Args): Promise<{ figures?: SoakFigures; error?: string }> {
+  rmSync(join(OUT, 'soak.json'), { force: true });
+  const code = await run(['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', 'node_modules/jest/bin/jest.js', 'test/chaos/soak', '--selectProjects', 'integration'], {
+    SLUICE_SOAK_MINUTES: String(a.soakMinutes),
+    SLUICE_SOAK_SAMPLE_S: '60',
+    SLUICE_SOAK_WARMUP_MINUTES: '10',
+    SLUICE_CHAOS_HEALTHY: '6',
+    SLUICE_CHAOS_FAILING: '3',
+    SLUICE_CHAOS_BLUEGREEN: '1',
+    SLUICE_CHAOS_APPS: '3',
+  });
+  return { figures: readJson<SoakFigures>('soak.json'), ...(code !== 0 ? { error: `the soak's test failed (exit ${code}); see its output above` } : {}) };
+}
+
 async function runFuzz(a: Args): Promise<TargetReport[] | undefined> {
   rmSync(join(OUT, 'fuzz.json'), { force: true });
   await run(['test/chaos/fuzz/run.ts', String(a.fuzz), String(a.seed)]);
@@ -141,6 +176,9 @@ async function main(): Promise<number> {
   const [fuzz, kills] = await Promise.all([a.skipFuzz ? lastFuzz() : runFuzz(a), a.skipKills ? lastKills() : runKills(a)]);
   // After the kills, not beside them: the outages stop a control plane and time the return.
   const outageError = a.skipOutages ? undefined : await runOutages();
+  // Last and alone: the soak's RSS should not share the machine with the campaign's own other halves.
+  const soak = a.soak ? await runSoak(a) : undefined;
+  const sk = soak?.figures;
   const k = kills?.main;
   const notRun = a.skipOutages ? 'not run (--skip-outages) and no earlier figures' : (outageError ?? 'no figures written');
   const result = {
@@ -161,8 +199,9 @@ async function main(): Promise<number> {
     ],
     fuzz: fuzz === undefined ? null : { inputs: fuzz.reduce((s, t) => s + t.inputs, 0), crashes: fuzz.reduce((s, t) => s + t.crashes, 0), unlocated: fuzz.reduce((s, t) => s + t.unlocated, 0), seed: a.skipFuzz ? (readJson<{ seed: number }>('fuzz.json')?.seed ?? null) : a.seed, targets: fuzz },
     hostile: readJson<{ generated: number; accepted: number; invalid: number; unjudged: string[]; missingInvalid: string[]; operatorExited: boolean }>('hostile.json') ?? null,
-    soakSlopeMiBPerHour: null,
-    soakReason: a.soak ? 'not measured: --soak is not built yet' : 'not run (pass --soak); and not built yet',
+    soakSlopeMiBPerHour: sk?.soakSlopeMiBPerHour ?? null,
+    soakReason: !a.soak ? 'not run (pass --soak)' : sk === undefined ? (soak?.error ?? 'no figures written') : sk.soakSlopeMiBPerHour === null ? `fewer than 3 samples after the ${sk.warmupMinutes}-minute warm-up` : undefined,
+    soak: sk === undefined ? null : { heapUsedSlopeMiBPerHour: sk.heapUsedSlopeMiBPerHour ?? null, minutes: sk.minutes, samples: sk.samples.length, warmupMinutes: sk.warmupMinutes, slopeSamples: sk.slopeSamples, rssMiB: sk.rssMiB, violations: sk.violations.length + sk.stepProblems.length, wrongEndStates: sk.wrongEndStates.length, revisions: sk.revisions, gitops: sk.gitops, operatorExit: sk.operatorExit, samplesFile: join(OUT, 'soak-rss.jsonl') },
     killDetails: k ?? (kills?.error !== undefined ? { error: kills.error } : null),
     reused: { kills: a.skipKills && k !== undefined, fuzz: a.skipFuzz && fuzz !== undefined },
     defaultLease: kills?.defaults ?? null,
@@ -181,11 +220,12 @@ async function main(): Promise<number> {
     ...result.outages.map((o): [string, string] => [`resume after ${o.name}`, o.resumeS === null ? `n/a (${o.reason})` : `${o.resumeS} s${'details' in o && o.details !== undefined ? ` ${JSON.stringify(o.details)}` : ''}${a.skipOutages ? ' (last run)' : ''}`]),
     ['fuzz inputs / crashes / unlocated rejections', result.fuzz === null ? 'n/a' : `${result.fuzz.inputs} / ${result.fuzz.crashes} / ${result.fuzz.unlocated} (seed ${f(result.fuzz.seed)}${a.skipFuzz ? ', last run' : ''})`],
     ['hostile Rollouts applied / accepted / invalid / not judged', result.hostile === null ? 'n/a' : `${result.hostile.generated} / ${result.hostile.accepted} / ${result.hostile.invalid} / ${result.hostile.unjudged.length + result.hostile.missingInvalid.length}${result.hostile.operatorExited ? ' (the operator EXITED)' : ''}`],
-    ['soak RSS slope', `n/a (${result.soakReason})`],
+    ['soak RSS slope', result.soakSlopeMiBPerHour === null ? `n/a (${result.soakReason})` : `${result.soakSlopeMiBPerHour} MiB/h over ${sk?.slopeSamples} samples after a ${sk?.warmupMinutes}-min warm-up (${sk?.minutes} min, RSS ${sk?.rssMiB.min}-${sk?.rssMiB.max} MiB; V8 heap in use: ${f(sk?.heapUsedSlopeMiBPerHour)} MiB/h)`],
+    ['soak violations / wrong end states / operator exit', result.soak === null ? 'n/a' : `${result.soak.violations} / ${result.soak.wrongEndStates} / ${result.soak.operatorExit ?? 'none'} (revisions promoted/aborted/blue-green ${result.soak.revisions.promoted}/${result.soak.revisions.aborted}/${result.soak.revisions.blueGreen}, Git ${result.soak.gitops.revisions}, drifts ${result.soak.gitops.drifts})`],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));
   process.stdout.write(`\n${rows.map(([n, v]) => `${n.padEnd(width)}  ${v}`).join('\n')}\n\nwritten: ${join(OUT, 'chaos.json')}\n`);
-  const bad = (result.hostile !== null && (result.hostile.operatorExited || result.hostile.unjudged.length + result.hostile.missingInvalid.length > 0)) || (result.violations ?? 0) > 0 || (result.wrongEndStates ?? 0) > 0 || (result.fuzz?.crashes ?? 0) > 0 || (result.fuzz?.unlocated ?? 0) > 0 || kills?.error !== undefined || outageError !== undefined;
+  const bad = (result.hostile !== null && (result.hostile.operatorExited || result.hostile.unjudged.length + result.hostile.missingInvalid.length > 0)) || (result.violations ?? 0) > 0 || (result.wrongEndStates ?? 0) > 0 || (result.fuzz?.crashes ?? 0) > 0 || (result.fuzz?.unlocated ?? 0) > 0 || kills?.error !== undefined || outageError !== undefined || soak?.error !== undefined;
   return bad ? 1 : 0;
 }
 

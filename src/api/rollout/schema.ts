@@ -27,6 +27,8 @@ export const ROLLOUT_DEFAULTS = {
   /** 0 means never scale the aborted canary down. */
   abortScaleDownDelaySeconds: 30,
   autoPromotionEnabled: true,
+  successfulRunHistoryLimit: 5,
+  unsuccessfulRunHistoryLimit: 5,
 } as const;
 
 /** Args a Rollout passes to an analysis: a literal, or a value read from the Rollout or its pod-template hash. */
@@ -293,6 +295,9 @@ export const rolloutSpecSchema = z.object({
   minReadySeconds: seconds.optional(),
   rollbackWindow: z.object({ revisions: z.int().min(0).optional() }).optional(),
   restartAt: timestampSchema.optional(),
+  // Argo's: how many finished AnalysisRuns of past revisions are kept (each class; 5 when unset). Unsuccessful means
+  // Failed, Error or Inconclusive.
+  analysis: z.object({ successfulRunHistoryLimit: z.int().min(0).optional(), unsuccessfulRunHistoryLimit: z.int().min(0).optional() }).optional(),
   strategy: z
     .object({
       canary: canaryStrategySchema.optional(),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
 import { ReplayGuard } from '../../server/replay.ts';
-import { deliveryKeys, matchApplications, normalizeRepoURL, parsePush, verify } from './webhook.ts';
+import { deliveryKeys, jsonErrorPosition, matchApplications, normalizeRepoURL, parsePush, readDelivery, verify } from './webhook.ts';
 
 const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: 'https://git.example.com/org/config.git' } }));
 const sign = (secret: string, b: Buffer): string => `sha256=${createHmac('sha256', secret).update(b).digest('hex')}`;
@@ -19,6 +19,31 @@ describe('webhook verification', () => {
     expect(verify({ 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': 'x' }, body, { gitlab: 't' })).toMatchObject({ ok: false });
     expect(verify({ 'x-sluice-signature-256': sign('g', body) }, body, { generic: 'g' })).toEqual({ ok: true, provider: 'generic' });
     expect(verify({}, body, { generic: 'g' })).toMatchObject({ ok: false });
+  });
+});
+
+describe('reading a verified delivery', () => {
+  const b = (x: unknown): Buffer => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x));
+  it('reads a push, and ignores another event (a GitHub ping) without refusing it', () => {
+    expect(readDelivery('generic', {}, b({ repoURL: 'https://g/x', ref: 'refs/heads/main' }))).toEqual({ ok: true, push: { urls: ['https://g/x'], ref: 'refs/heads/main' } });
+    expect(readDelivery('github', { 'x-github-event': 'ping' }, b({ zen: 'ping' }))).toEqual({ ok: true, push: undefined });
+    expect(readDelivery('gitlab', { 'x-gitlab-event': 'Note Hook' }, b({ object_kind: 'note' }))).toEqual({ ok: true, push: undefined });
+  });
+  // Found by the fuzzer's contract (every rejection names the field or the position): a signed body that was not JSON
+  // got "body is not JSON" with no position, and a push payload missing its repository got 202 with nothing refreshed.
+  it('refuses a body that is not JSON naming the position, and an empty one', () => {
+    expect(readDelivery('generic', {}, b('{"repoURL": 1,}'))).toEqual({ ok: false, reason: expect.stringMatching(/^body is not JSON: .* at position 14/) });
+    expect(readDelivery('generic', {}, b('{"repoURL": '))).toEqual({ ok: false, reason: 'body is not JSON: Unexpected end of JSON input (at position 12)' });
+    // V8 quotes a few characters around a bad token instead of its position: the position is found for it.
+    expect(readDelivery('generic', {}, b(`{"repoURL": "https://g/${'x'.repeat(100)}", "ref": x}`))).toEqual({ ok: false, reason: expect.stringMatching(/^body is not JSON: Unexpected token 'x', .* \(at position 133\)$/) });
+    expect(['', '{"a": [1, 2', '["ab", x]', '1e', '-', '{"a": tru', '  x', '{"a": 1.}'].map(jsonErrorPosition)).toEqual([0, 11, 7, 2, 1, 9, 2, 8]);
+    expect(readDelivery('github', { 'x-github-event': 'push' }, b('  '))).toEqual({ ok: false, reason: 'body is empty: a JSON push payload was expected' });
+  });
+  it('refuses a push payload that is not one, naming the field', () => {
+    expect(readDelivery('generic', {}, b({ repo: 'https://g/x' }))).toEqual({ ok: false, reason: expect.stringMatching(/^not a generic push payload: repoURL: /) });
+    expect(readDelivery('github', { 'x-github-event': 'push' }, b({ ref: 'refs/heads/main', repository: { clone_url: 7 } }))).toEqual({ ok: false, reason: expect.stringMatching(/^not a github push payload: repository\.clone_url: /) });
+    expect(readDelivery('gitlab', { 'x-gitlab-event': 'Push Hook' }, b({ ref: 'refs/heads/main' }))).toEqual({ ok: false, reason: expect.stringMatching(/^not a gitlab push payload: project: /) });
+    expect(readDelivery('generic', {}, b([1, 2]))).toEqual({ ok: false, reason: expect.stringMatching(/^not a generic push payload: the body: /) });
   });
 });
 

@@ -57,6 +57,7 @@ export function verify(headers: Record<string, string | string[] | undefined>, b
 const githubPush = z.object({ ref: z.string().optional(), repository: z.object({ clone_url: z.string().optional(), html_url: z.string().optional() }) });
 const gitlabPush = z.object({ ref: z.string().optional(), project: z.object({ git_http_url: z.string().optional(), web_url: z.string().optional() }) });
 const genericPush = z.object({ repoURL: z.string(), ref: z.string().optional() });
+const PUSH = { github: githubPush, gitlab: gitlabPush, generic: genericPush } as const;
 
 /** The repository and ref a push names; undefined for other events (ping, issues…). */
 export function parsePush(provider: 'github' | 'gitlab' | 'generic', payload: unknown): Push | undefined {
@@ -71,6 +72,63 @@ export function parsePush(provider: 'github' | 'gitlab' | 'generic', payload: un
   }
   const p = genericPush.safeParse(payload);
   return p.success ? { urls: clean([p.data.repoURL]), ref: p.data.ref } : undefined;
+}
+
+/**
+ * Where JSON.parse first fails on `text`, for the messages in which V8 leaves the position out (a bad token is quoted
+ * with a few characters around it; a body cut short says only "Unexpected end"). The shortest failing prefix, by
+ * bisection: a prefix before the error is either valid or merely incomplete (an error at its very end).
+ */
+export function jsonErrorPosition(text: string): number {
+  const failsWithin = (k: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, k));
+      return false;
+    } catch (err) {
+      const m = err instanceof Error ? err.message : '';
+      if (m.startsWith('Unexpected end of JSON input')) return false;
+      const at = /position (\d+)/.exec(m);
+      return at === null || Number(at[1]) < k;
+    }
+  };
+  if (!failsWithin(text.length)) return text.length;
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (failsWithin(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo - 1;
+}
+
+/** The delivery says it is a push: the generic endpoint takes nothing else; GitHub and GitLab name the event in a header. */
+function claimsPush(provider: 'github' | 'gitlab' | 'generic', headers: Record<string, string | string[] | undefined>): boolean {
+  if (provider === 'github') return header(headers, 'x-github-event') === 'push';
+  if (provider === 'gitlab') return ['Push Hook', 'Tag Push Hook'].includes(header(headers, 'x-gitlab-event') ?? '');
+  return true;
+}
+
+/**
+ * A verified body read as a delivery: a push, another event (ping: nothing to do), or a refusal (400) naming where the
+ * body is wrong: the position of a JSON syntax error, or the field of a push payload that is missing or mistyped.
+ * A push that cannot be read used to be answered 202 with nothing refreshed, which left the sender's mistake unseen.
+ */
+export function readDelivery(provider: 'github' | 'gitlab' | 'generic', headers: Record<string, string | string[] | undefined>, body: Buffer): { ok: true; push: Push | undefined } | { ok: false; reason: string } {
+  const text = body.toString('utf8');
+  if (text.trim() === '') return { ok: false, reason: 'body is empty: a JSON push payload was expected' };
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch (err) {
+    const m = err instanceof Error ? err.message : String(err);
+    return { ok: false, reason: `body is not JSON: ${m}${/position \d+/.test(m) ? '' : ` (at position ${jsonErrorPosition(text)})`}` };
+  }
+  const push = parsePush(provider, payload);
+  if (push !== undefined || !claimsPush(provider, headers)) return { ok: true, push };
+  const issue = PUSH[provider].safeParse(payload).error?.issues[0];
+  const field = issue === undefined || issue.path.length === 0 ? 'the body' : issue.path.map(String).join('.');
+  return { ok: false, reason: `not a ${provider} push payload: ${field}: ${issue?.message ?? 'unreadable'}` };
 }
 
 /** `https://User@Host/org/repo.git/` and `https://host/org/repo` are the same repository. */
@@ -139,7 +197,7 @@ export interface WebhookDeps {
   onError?: (err: unknown) => void;
 }
 
-/** POST handler: 413 over the size limit, 401 unsigned, 409 replayed, 202 with the matched apps (refreshes run after answering). */
+/** POST handler: 413 over the size limit, 401 unsigned, 400 unreadable (naming where), 409 replayed, 202 with the matched apps (refreshes run after answering). */
 export async function handleWebhook(req: IncomingMessage, res: ServerResponse, deps: WebhookDeps): Promise<void> {
   if (req.method !== 'POST') {
     res.writeHead(405, { Allow: 'POST' }).end();
@@ -152,19 +210,16 @@ export async function handleWebhook(req: IncomingMessage, res: ServerResponse, d
     res.writeHead(verdict.status, { 'Content-Type': 'text/plain' }).end(`${verdict.reason}\n`);
     return;
   }
-  let payload: unknown;
-  try {
-    payload = JSON.parse(body.toString('utf8'));
-  } catch {
-    res.writeHead(400, { 'Content-Type': 'text/plain' }).end('body is not JSON\n');
+  const delivery = readDelivery(verdict.provider, req.headers, body);
+  if (!delivery.ok) {
+    res.writeHead(400, { 'Content-Type': 'text/plain' }).end(`${delivery.reason}\n`);
     return;
   }
   if (deps.replay !== undefined && !deps.replay.admit(deliveryKeys(verdict.provider, req.headers, body))) {
     res.writeHead(409, { 'Content-Type': 'text/plain' }).end('delivery already received (replayed)\n');
     return;
   }
-  const push = parsePush(verdict.provider, payload);
-  const keys = push === undefined ? [] : matchApplications(deps.apps(), push);
+  const keys = delivery.push === undefined ? [] : matchApplications(deps.apps(), delivery.push);
   res.writeHead(202, { 'Content-Type': 'application/json' }).end(JSON.stringify({ refreshed: keys }) + '\n');
   for (const key of keys) await deps.refresh(key).catch((err: unknown) => deps.onError?.(err));
 }

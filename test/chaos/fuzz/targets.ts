@@ -16,7 +16,7 @@ import { convert, formatConvertFinding, toYaml } from '../../../src/convert/conv
 import { checkApplication } from '../../../src/gitops/spec.ts';
 import { plan, pruneVerdict, type ObjectRef } from '../../../src/gitops/plan/plan.ts';
 import { parseManifests, RenderError } from '../../../src/gitops/render/yaml.ts';
-import { matchApplications, parsePush, verify } from '../../../src/gitops/webhook/webhook.ts';
+import { matchApplications, readDelivery, verify } from '../../../src/gitops/webhook/webhook.ts';
 import { lint } from '../../../src/lint/lint.ts';
 import { decideBlueGreen } from '../../../src/rollout/decide/bluegreen.ts';
 import { decideCanary } from '../../../src/rollout/decide/canary.ts';
@@ -253,14 +253,11 @@ const webhook: Target = {
     const expectOk = input.signature === 'good' || input.signature === 'array';
     if (verdict.ok !== expectOk) return [`verify said ${verdict.ok ? 'ok' : 'refused'} for a ${input.signature} signature`];
     if (!verdict.ok) return verdict.reason === '' ? ['a refusal without a reason'] : [];
-    let payload: unknown;
-    try {
-      payload = JSON.parse(input.body.toString('utf8'));
-    } catch {
-      return []; // the handler answers 400
-    }
-    const push = parsePush(verdict.provider, payload);
-    if (push !== undefined) matchApplications(input.apps, push);
+    const delivery = readDelivery(verdict.provider, headers, input.body);
+    // The handler answers 400 with the reason: it must name the JSON error's position or the payload's field, or say
+    // the body is empty.
+    if (!delivery.ok) return /position \d+|^body is empty|^not a \w+ push payload: (the body|[\w.]+): \S/.test(delivery.reason) ? [] : [`a 400 that names neither position nor field: ${delivery.reason.slice(0, 200)}`];
+    if (delivery.push !== undefined) matchApplications(input.apps, delivery.push);
     return [];
   },
 };

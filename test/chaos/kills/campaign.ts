@@ -58,15 +58,15 @@ export interface CampaignResult {
   observedEvents: number;
 }
 
-const STEPS = [{ setWeight: 20 }, { pause: { duration: '1s' } }, { analysis: { templates: [{ templateName: 'TEMPLATE' }] } }, { setWeight: 50 }, { pause: { duration: '1s' } }];
+export const STEPS = [{ setWeight: 20 }, { pause: { duration: '1s' } }, { analysis: { templates: [{ templateName: 'TEMPLATE' }] } }, { setWeight: 50 }, { pause: { duration: '1s' } }];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-type RolloutObj = KubeObject & { spec?: { template?: unknown }; status?: { phase?: string; abort?: boolean; stableRS?: string; currentPodHash?: string; observedGeneration?: string | number; currentStepIndex?: number } };
-type RunObj = KubeObject & { spec?: { metrics?: { name: string; count?: number }[] }; status?: { phase?: string; metricResults?: { name: string; count?: number; measurements?: unknown[] }[] } };
+export type RolloutObj = KubeObject & { spec?: { template?: unknown }; status?: { phase?: string; abort?: boolean; stableRS?: string; currentPodHash?: string; observedGeneration?: string | number; currentStepIndex?: number } };
+export type RunObj = KubeObject & { spec?: { metrics?: { name: string; count?: number }[] }; status?: { phase?: string; metricResults?: { name: string; count?: number; measurements?: unknown[] }[] } };
 
-type Router = 'gatewayAPI' | 'istio' | 'nginx';
-const ROUTERS: Router[] = ['gatewayAPI', 'istio', 'nginx'];
+export type Router = 'gatewayAPI' | 'istio' | 'nginx';
+export const ROUTERS: Router[] = ['gatewayAPI', 'istio', 'nginx'];
 
 /** A canary on `router`: its Services, the router object a user writes (HTTPRoute, VirtualService, stable Ingress), the Rollout. */
 function manifests(name: string, version: number, template: string, router: Router): object[] {
@@ -90,17 +90,17 @@ function blueGreen(name: string, version: number, template: string): object[] {
   ];
 }
 
-interface Workload {
+export interface Workload {
   name: string;
   failing: boolean;
   blueGreen: boolean;
   router: Router;
 }
 
-const objects = (n: Workload, v: number): object[] => (n.blueGreen ? blueGreen(n.name, v, n.failing ? 'fail' : 'pass') : manifests(n.name, v, n.failing ? 'fail' : 'pass', n.router));
+export const objects = (n: Workload, v: number): object[] => (n.blueGreen ? blueGreen(n.name, v, n.failing ? 'fail' : 'pass') : manifests(n.name, v, n.failing ? 'fail' : 'pass', n.router));
 
 /** The canary's weight as its router holds it (an NGINX canary Ingress removed: 0). */
-async function routeWeight(client: KubeClient, ns: string, n: Workload): Promise<number | undefined> {
+export async function routeWeight(client: KubeClient, ns: string, n: Workload): Promise<number | undefined> {
   const canaryService = `${n.name}-canary`;
   if (n.router === 'nginx') {
     try {
@@ -118,9 +118,9 @@ async function routeWeight(client: KubeClient, ns: string, n: Workload): Promise
   const route = await client.get<KubeObject & { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } }>(HTTP_ROUTE, ns, n.name);
   return route.spec?.rules?.[0]?.backendRefs?.find((b) => b.name === canaryService)?.weight;
 }
-const rolloutOf = (n: Workload, v: number): object => objects(n, v).at(-1)!;
+export const rolloutOf = (n: Workload, v: number): object => objects(n, v).at(-1)!;
 
-function template(name: string, query: string): object {
+export function template(name: string, query: string): object {
   return { apiVersion: 'sluice.dev/v1alpha1', kind: 'AnalysisTemplate', metadata: { name }, spec: { metrics: [{ name: 'check', interval: '1s', count: 2, failureLimit: 0, successCondition: 'result[0] >= 1', provider: { prometheus: { address: 'PROM', query } } }] } };
 }
 
@@ -131,18 +131,51 @@ const percentile = (xs: readonly number[], p: number): number | null => {
 };
 export { percentile };
 
+/** The Rollouts of a campaign; the canaries take the routers in turn across both lists, so passing and failing ones run on each. */
+export function workloads(healthy: number, failing: number, blueGreen: number): Workload[] {
+  return [
+    ...Array.from({ length: healthy }, (_v, i) => ({ name: `ok-${i}`, failing: false, blueGreen: false, router: ROUTERS[i % 3]! })),
+    ...Array.from({ length: failing }, (_v, i) => ({ name: `bad-${i}`, failing: true, blueGreen: false, router: ROUTERS[(healthy + i) % 3]! })),
+    ...Array.from({ length: blueGreen }, (_v, i) => ({ name: `bg-ok-${i}`, failing: false, blueGreen: true, router: ROUTERS[0]! })),
+    ...Array.from({ length: blueGreen }, (_v, i) => ({ name: `bg-bad-${i}`, failing: true, blueGreen: true, router: ROUTERS[0]! })),
+  ];
+}
+
+/** Settled at its latest version: Healthy on it, or (a failing one) aborted on it. */
+export async function rolloutSettled(client: KubeClient, ns: string, name: string): Promise<boolean> {
+  const r = await client.get<RolloutObj>(R.rollout, ns, name);
+  const s = r.status;
+  if (String(s?.observedGeneration ?? '') !== String(r.metadata?.generation ?? '')) return false;
+  return (s?.phase === 'Healthy' && s.stableRS === s.currentPodHash) || (s?.abort === true && s.phase === 'Degraded');
+}
+
+/** One round of the work: each settled Rollout gets its next revision, then the Applications theirs (and a drift). */
+export async function workRound(w: { names: readonly Workload[]; version: Map<string, number>; settled: (name: string) => Promise<boolean>; apply: (objs: object[]) => Promise<void>; apps: AppWorkload | undefined; round: number; going: () => boolean }): Promise<void> {
+  for (const n of w.names) {
+    if (!w.going()) return;
+    try {
+      if (await w.settled(n.name)) {
+        const v = (w.version.get(n.name) ?? 1) + 1;
+        w.version.set(n.name, v);
+        await w.apply([rolloutOf(n, v)]);
+      }
+    } catch {
+      // the apiserver is busy: next round
+    }
+  }
+  try {
+    await w.apps?.tick(w.round);
+  } catch {
+    // the apiserver is busy: next round
+  }
+}
+
 export async function runKillCampaign(o: CampaignOptions): Promise<CampaignResult> {
   const apply = async (objs: object[]): Promise<void> => {
     const r = await o.kubectl(['apply', '--server-side', '--field-manager=chaos-user', '-n', o.ns, '-f', '-'], objs.map((m) => stringify(m)).join('---\n'));
     if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
   };
-  const names: Workload[] = [
-    // The canaries take the routers in turn across both lists, so passing and failing ones run on each.
-    ...Array.from({ length: o.healthy }, (_v, i) => ({ name: `ok-${i}`, failing: false, blueGreen: false, router: ROUTERS[i % 3]! })),
-    ...Array.from({ length: o.failing }, (_v, i) => ({ name: `bad-${i}`, failing: true, blueGreen: false, router: ROUTERS[(o.healthy + i) % 3]! })),
-    ...Array.from({ length: o.blueGreen }, (_v, i) => ({ name: `bg-ok-${i}`, failing: false, blueGreen: true, router: ROUTERS[0]! })),
-    ...Array.from({ length: o.blueGreen }, (_v, i) => ({ name: `bg-bad-${i}`, failing: true, blueGreen: true, router: ROUTERS[0]! })),
-  ];
+  const names = workloads(o.healthy, o.failing, o.blueGreen);
   if (o.apps > 0 && o.git === undefined) throw new Error('Applications in the campaign need a Git server');
   const apps = o.apps > 0 && o.git !== undefined ? new AppWorkload({ ns: o.ns, client: o.client, kubectl: o.kubectl, git: o.git, count: o.apps }) : undefined;
   const version = new Map(names.map((n) => [n.name, 1]));
@@ -170,12 +203,7 @@ export async function runKillCampaign(o: CampaignOptions): Promise<CampaignResul
   };
   const rollout = (name: string): Promise<RolloutObj> => o.client.get<RolloutObj>(R.rollout, o.ns, name);
   /** Settled at its latest version: Healthy on it, or (a failing one) aborted on it. */
-  const settled = async (name: string): Promise<boolean> => {
-    const r = await rollout(name);
-    const s = r.status;
-    if (String(s?.observedGeneration ?? '') !== String(r.metadata?.generation ?? '')) return false;
-    return (s?.phase === 'Healthy' && s.stableRS === s.currentPodHash) || (s?.abort === true && s.phase === 'Degraded');
-  };
+  const settled = (name: string): Promise<boolean> => rolloutSettled(o.client, o.ns, name);
 
   try {
     const promText = JSON.stringify(o.prometheusUrl);
@@ -200,23 +228,7 @@ export async function runKillCampaign(o: CampaignOptions): Promise<CampaignResul
     let round = 0;
     const driver = (async () => {
       while (driving) {
-        for (const n of names) {
-          if (!driving) break;
-          try {
-            if (await settled(n.name)) {
-              const v = (version.get(n.name) ?? 1) + 1;
-              version.set(n.name, v);
-              await apply([rolloutOf(n, v)]);
-            }
-          } catch {
-            // the apiserver is busy: next round
-          }
-        }
-        try {
-          await apps?.tick(round++);
-        } catch {
-          // the apiserver is busy: next round
-        }
+        await workRound({ names, version, settled, apply, apps, round: round++, going: () => driving });
         await sleep(300);
       }
     })();

@@ -114,88 +114,106 @@ export class InvariantChecker {
 
   /** Replays every event in etcd order; returns the violations and each revision's weight history. */
   check(): { violations: Violation[]; histories: RevisionHistory[] } {
-    const ordered = [...this.events].sort((a, b) => rvOf(a) - rvOf(b) || a.atMs - b.atMs);
-    const state: Record<Kind, Map<string, Obj>> = { Rollout: new Map(), ReplicaSet: new Map(), Service: new Map(), HTTPRoute: new Map(), VirtualService: new Map(), Ingress: new Map() };
-    const violations: Violation[] = [];
-    const lastWeight = new Map<string, number>();
-    /** A weight reset (>0 → 0) seen while stable was not yet on the canary's revision: fine only if an abort follows. */
-    const pendingReset = new Map<string, Violation>();
-    const histories = new Map<string, RevisionHistory>();
-    /** Blue-green: the revision each active Service last selected. */
-    const activeHash = new Map<string, string | undefined>();
-    let seen = '';
+    const replay = new Replay();
+    for (const e of [...this.events].sort(byEtcdOrder)) replay.step(e);
+    return replay.finish();
+  }
+}
 
-    for (const e of ordered) {
-      const name = e.obj.metadata?.name ?? '';
-      if (e.type === 'DELETED') state[e.kind].delete(name);
-      else state[e.kind].set(name, e.obj);
-      seen = `${e.kind}/${name} rv ${e.obj.metadata?.resourceVersion ?? '?'} ${e.type}`;
-      const report = (invariant: string, rollout: string, message: string): void => void violations.push({ invariant, rollout, message, event: seen, atMs: e.atMs });
+export const byEtcdOrder = (a: ObservedEvent, b: ObservedEvent): number => rvOf(a) - rvOf(b) || a.atMs - b.atMs;
 
-      for (const [rname, r] of state.Rollout) {
-        const active = activeServiceOf(r);
-        if (active !== undefined && e.kind === 'Service' && name === active) {
-          // Invariant 2 for blue-green: the switch of the active Service goes only to a revision with available pods.
-          const before = activeHash.get(rname);
-          const now = (e.obj.spec?.selector as Record<string, string> | undefined)?.[HASH];
-          activeHash.set(rname, now);
-          if (before !== undefined && now !== undefined && now !== before && availableOf(state.ReplicaSet, rname, now) === 0) {
-            report('2 traffic → ready pods', rname, `active Service ${active} switched from ${before} to ${now}, which has no available pods`);
-          }
-        }
-        const c = canaryOf(rname, r);
-        if (c === undefined) continue;
-        const s = (r.status ?? {}) as RolloutStatusView;
-        if (e.kind === 'Rollout' && name === rname) {
-          const pending = pendingReset.get(rname);
-          if (pending !== undefined) {
-            if (s.abort === true) pendingReset.delete(rname);
-            else if (s.stableRS !== undefined && s.stableRS === s.currentPodHash) {
-              // The status says promoted: the reset came before the stable switch was stored.
-              violations.push(pending);
-              pendingReset.delete(rname);
-            }
-          }
-        }
-        const w = weightsOf(state[c.routeKind].get(c.route), c);
-        if (w === undefined) continue;
-        const selector = (svc: string): string | undefined => (state.Service.get(svc)?.spec?.selector as Record<string, string> | undefined)?.[HASH];
-        const available = (hash: string | undefined): number => (hash === undefined ? 0 : availableOf(state.ReplicaSet, rname, hash));
-        const idx = s.currentStepIndex ?? 0;
-        // Invariant 1. The router is written before the status that records the step, so the next step's weight is
-        // allowed while the status still names the step before it (a skipped step shows as a lost step instead).
-        const allowed = s.abort === true ? 0 : Math.max(weightAt(c.steps, idx), weightAt(c.steps, idx + 1));
-        if (w.canary > allowed) report('1 weight ≤ step', rname, `canary weight ${w.canary} above ${s.abort === true ? 'the 0 of an aborted rollout' : `the weight of step ${idx} (${allowed})`}`);
-        // Invariant 2 (and 3's "never a window with no backend"): a destination with traffic has available pods.
-        if (w.canary > 0 && available(selector(c.canaryService)) === 0) report('2 traffic → ready pods', rname, `canary weight ${w.canary} on Service ${c.canaryService} whose selector (${selector(c.canaryService) ?? 'none'}) has no available pods`);
-        if (w.stable > 0 && state.Service.has(c.stableService) && selector(c.stableService) !== undefined && available(selector(c.stableService)) === 0) report('2 traffic → ready pods', rname, `stable weight ${w.stable} on Service ${c.stableService} whose selector (${selector(c.stableService)}) has no available pods`);
-        // Invariant 3: the weight goes back to 0 only after stable selects the new revision (or on an abort).
-        const before = lastWeight.get(rname) ?? 0;
-        if (e.kind === c.routeKind && before > 0 && w.canary === 0 && s.abort !== true) {
-          const canaryHash = selector(c.canaryService);
-          if (canaryHash !== undefined && selector(c.stableService) !== canaryHash) {
-            pendingReset.set(rname, { invariant: '3 stable before reset', rollout: rname, message: `weight reset to 0 while Service ${c.stableService} still selects ${selector(c.stableService) ?? 'nothing'}, not the canary's ${canaryHash}, and no abort followed`, event: seen, atMs: e.atMs });
-          }
-        }
-        lastWeight.set(rname, w.canary);
-        // Step history per revision (the canary Service's revision carries the weight).
-        const hash = selector(c.canaryService);
-        if (hash !== undefined && hash !== s.stableRS && w.canary > 0) {
-          const key = `${rname}/${hash}`;
-          const h = histories.get(key) ?? { rollout: rname, hash, weights: [], outcome: 'open' as const };
-          if (h.weights[h.weights.length - 1] !== w.canary) h.weights.push(w.canary);
-          histories.set(key, h);
-        }
-        for (const h of histories.values()) {
-          if (h.rollout !== rname || h.outcome !== 'open') continue;
-          if (s.stableRS === h.hash) h.outcome = 'promoted';
-          else if (s.abort === true && s.currentPodHash === h.hash) h.outcome = 'aborted';
+/**
+ * The replay itself, one event at a time, for a caller that feeds events in etcd order as they come (the soak, whose
+ * hours of events are too many to keep) rather than all at the end.
+ */
+export class Replay {
+  private readonly state: Record<Kind, Map<string, Obj>> = { Rollout: new Map(), ReplicaSet: new Map(), Service: new Map(), HTTPRoute: new Map(), VirtualService: new Map(), Ingress: new Map() };
+  readonly violations: Violation[] = [];
+  private readonly lastWeight = new Map<string, number>();
+  /** A weight reset (>0 → 0) seen while stable was not yet on the canary's revision: fine only if an abort follows. */
+  private readonly pendingReset = new Map<string, Violation>();
+  private readonly histories = new Map<string, RevisionHistory>();
+  /** Keys of the histories still open, so each event looks only at those (a long run closes thousands). */
+  private readonly open = new Set<string>();
+  /** Blue-green: the revision each active Service last selected. */
+  private readonly activeHash = new Map<string, string | undefined>();
+
+  step(e: ObservedEvent): void {
+    const { state, violations, lastWeight, pendingReset, histories, activeHash } = this;
+    const name = e.obj.metadata?.name ?? '';
+    if (e.type === 'DELETED') state[e.kind].delete(name);
+    else state[e.kind].set(name, e.obj);
+    const seen = `${e.kind}/${name} rv ${e.obj.metadata?.resourceVersion ?? '?'} ${e.type}`;
+    const report = (invariant: string, rollout: string, message: string): void => void violations.push({ invariant, rollout, message, event: seen, atMs: e.atMs });
+
+    for (const [rname, r] of state.Rollout) {
+      const active = activeServiceOf(r);
+      if (active !== undefined && e.kind === 'Service' && name === active) {
+        // Invariant 2 for blue-green: the switch of the active Service goes only to a revision with available pods.
+        const before = activeHash.get(rname);
+        const now = (e.obj.spec?.selector as Record<string, string> | undefined)?.[HASH];
+        activeHash.set(rname, now);
+        if (before !== undefined && now !== undefined && now !== before && availableOf(state.ReplicaSet, rname, now) === 0) {
+          report('2 traffic → ready pods', rname, `active Service ${active} switched from ${before} to ${now}, which has no available pods`);
         }
       }
+      const c = canaryOf(rname, r);
+      if (c === undefined) continue;
+      const s = (r.status ?? {}) as RolloutStatusView;
+      if (e.kind === 'Rollout' && name === rname) {
+        const pending = pendingReset.get(rname);
+        if (pending !== undefined) {
+          if (s.abort === true) pendingReset.delete(rname);
+          else if (s.stableRS !== undefined && s.stableRS === s.currentPodHash) {
+            // The status says promoted: the reset came before the stable switch was stored.
+            violations.push(pending);
+            pendingReset.delete(rname);
+          }
+        }
+      }
+      const w = weightsOf(state[c.routeKind].get(c.route), c);
+      if (w === undefined) continue;
+      const selector = (svc: string): string | undefined => (state.Service.get(svc)?.spec?.selector as Record<string, string> | undefined)?.[HASH];
+      const available = (hash: string | undefined): number => (hash === undefined ? 0 : availableOf(state.ReplicaSet, rname, hash));
+      const idx = s.currentStepIndex ?? 0;
+      // Invariant 1. The router is written before the status that records the step, so the next step's weight is
+      // allowed while the status still names the step before it (a skipped step shows as a lost step instead).
+      const allowed = s.abort === true ? 0 : Math.max(weightAt(c.steps, idx), weightAt(c.steps, idx + 1));
+      if (w.canary > allowed) report('1 weight ≤ step', rname, `canary weight ${w.canary} above ${s.abort === true ? 'the 0 of an aborted rollout' : `the weight of step ${idx} (${allowed})`}`);
+      // Invariant 2 (and 3's "never a window with no backend"): a destination with traffic has available pods.
+      if (w.canary > 0 && available(selector(c.canaryService)) === 0) report('2 traffic → ready pods', rname, `canary weight ${w.canary} on Service ${c.canaryService} whose selector (${selector(c.canaryService) ?? 'none'}) has no available pods`);
+      if (w.stable > 0 && state.Service.has(c.stableService) && selector(c.stableService) !== undefined && available(selector(c.stableService)) === 0) report('2 traffic → ready pods', rname, `stable weight ${w.stable} on Service ${c.stableService} whose selector (${selector(c.stableService)}) has no available pods`);
+      // Invariant 3: the weight goes back to 0 only after stable selects the new revision (or on an abort).
+      const before = lastWeight.get(rname) ?? 0;
+      if (e.kind === c.routeKind && before > 0 && w.canary === 0 && s.abort !== true) {
+        const canaryHash = selector(c.canaryService);
+        if (canaryHash !== undefined && selector(c.stableService) !== canaryHash) {
+          pendingReset.set(rname, { invariant: '3 stable before reset', rollout: rname, message: `weight reset to 0 while Service ${c.stableService} still selects ${selector(c.stableService) ?? 'nothing'}, not the canary's ${canaryHash}, and no abort followed`, event: seen, atMs: e.atMs });
+        }
+      }
+      lastWeight.set(rname, w.canary);
+      // Step history per revision (the canary Service's revision carries the weight).
+      const hash = selector(c.canaryService);
+      if (hash !== undefined && hash !== s.stableRS && w.canary > 0) {
+        const key = `${rname}/${hash}`;
+        const h = histories.get(key) ?? { rollout: rname, hash, weights: [], outcome: 'open' as const };
+        if (h.weights[h.weights.length - 1] !== w.canary) h.weights.push(w.canary);
+        histories.set(key, h);
+        if (h.outcome === 'open') this.open.add(key);
+      }
+      for (const key of this.open) {
+        const h = histories.get(key)!;
+        if (h.rollout !== rname) continue;
+        if (s.stableRS === h.hash) h.outcome = 'promoted';
+        else if (s.abort === true && s.currentPodHash === h.hash) h.outcome = 'aborted';
+        if (h.outcome !== 'open') this.open.delete(key);
+      }
     }
-    // A reset still waiting for its abort at the end: the campaign settled, so none is coming.
-    violations.push(...pendingReset.values());
-    return { violations, histories: [...histories.values()] };
+  }
+
+  /** The end: a reset still waiting for its abort counts (the run settled, so none is coming). */
+  finish(): { violations: Violation[]; histories: RevisionHistory[] } {
+    return { violations: [...this.violations, ...this.pendingReset.values()], histories: [...this.histories.values()] };
   }
 }
 

@@ -3,7 +3,7 @@ import type { KubeClient } from '../../../src/kube/client.ts';
 import { follow } from '../../bench/watch.ts';
 import { InvariantChecker, type Kind } from './check.ts';
 
-const PATHS: Record<Kind, (ns: string) => string> = {
+export const PATHS: Record<Kind, (ns: string) => string> = {
   Rollout: (ns) => `/apis/sluice.dev/v1alpha1/namespaces/${ns}/rollouts`,
   ReplicaSet: (ns) => `/apis/apps/v1/namespaces/${ns}/replicasets`,
   Service: (ns) => `/api/v1/namespaces/${ns}/services`,

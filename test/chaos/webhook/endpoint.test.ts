@@ -55,7 +55,12 @@ describe('webhook endpoint under hostile clients', () => {
     expect(refreshed).toEqual(['ns/app']);
     expect((await post(body, { 'x-sluice-signature-256': sign(`${body} `) })).status).toBe(401);
     expect((await post(body, {})).status).toBe(401);
-    expect((await post('{"repoURL": ', { 'x-sluice-signature-256': sign('{"repoURL": ') })).status).toBe(400);
+    const bad = await post('{"repoURL": ', { 'x-sluice-signature-256': sign('{"repoURL": ') });
+    expect([bad.status, await bad.text()]).toEqual([400, 'body is not JSON: Unexpected end of JSON input (at position 12)\n']);
+    // A signed body that is JSON but not a push: refused, naming the field (it was 202 with nothing refreshed).
+    const notPush = JSON.stringify({ repo: 'https://git.example.test/org/repo' });
+    const r = await post(notPush, { 'x-sluice-signature-256': sign(notPush) });
+    expect([r.status, await r.text()]).toEqual([400, expect.stringMatching(/^not a generic push payload: repoURL: .*\n$/)]);
   });
 
   it('refuses replayed deliveries (the same delivery id) 409; memory stays bounded', async () => {
