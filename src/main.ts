@@ -65,7 +65,7 @@ export async function runOperator(config: Config): Promise<number> {
 
   const [host = '127.0.0.1', port = '8080'] = config.metricsAddr.split(/:(?=\d+$)/);
   // Git push webhooks: a secret per kind of sender, from the environment (never a flag: flags show in `ps`).
-  const hook = applicationWebhook(manager, client, { github: process.env.SLUICE_WEBHOOK_GITHUB_SECRET, gitlab: process.env.SLUICE_WEBHOOK_GITLAB_SECRET, generic: process.env.SLUICE_WEBHOOK_SECRET });
+  const hook = applicationWebhook(manager, client, { github: process.env.SLUICE_WEBHOOK_GITHUB_SECRET, gitlab: process.env.SLUICE_WEBHOOK_GITLAB_SECRET, generic: process.env.SLUICE_WEBHOOK_SECRET }, { applicationSets: config.clusterSecretNamespace !== undefined });
   // Signed approvals of paused Rollouts; a signature is good once (per replica: a replay elsewhere is still bound to
   // the revision and step it names).
   const approvals = { client, log, seen: approvalReplayGuard(), fieldManager: ROLLOUT_FIELD_MANAGER };

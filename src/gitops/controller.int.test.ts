@@ -143,6 +143,22 @@ describe('Application sync against a real Git server and apiserver', () => {
     await waitFor('Synced at c2', async () => (await app()).status?.sync?.revision === c2 && (await app()).status?.sync?.status === 'Synced');
   });
 
+  it('stays on a pinned commit SHA when refreshed after its branch moved on (it was the tip when resolved)', async () => {
+    const pinned = (await app()).status?.sync?.revision ?? '';
+    await patchApp({ spec: { source: { repoURL: url, targetRevision: pinned, path: 'apps/web' } } });
+    await waitFor('Synced at the pinned SHA', async () => (await app()).status?.sync?.revision === pinned && (await app()).status?.sync?.status === 'Synced');
+    await commitAndRefresh({ 'apps/web/config.yaml': configMap('settings', { color: 'red' }) });
+    await refresh();
+    await new Promise((r) => setTimeout(r, 1500)); // two refreshes' worth of looks: neither may move it
+    expect((await app()).status?.sync?.revision).toBe(pinned);
+    expect((await cm('settings'))?.data?.color).toBe('green');
+    // Back on the branch: the new commit applies (then green again, for the tests after this one).
+    await patchApp({ spec: { source: { repoURL: url, targetRevision: 'main', path: 'apps/web' } } });
+    await waitFor('settings red', async () => (await cm('settings'))?.data?.color === 'red', 15_000);
+    const green = await commitAndRefresh({ 'apps/web/config.yaml': configMap('settings', { color: 'green' }) });
+    await waitFor('green again, Synced', async () => (await cm('settings'))?.data?.color === 'green' && (await app()).status?.sync?.revision === green && (await app()).status?.sync?.status === 'Synced', 15_000);
+  });
+
   it('keeps a removed file while prune is off, and prunes it once prune is on', async () => {
     const c3 = await commitAndRefresh({ 'apps/web/extra.yaml': null });
     await waitFor('OutOfSync at c3', async () => {

@@ -31,7 +31,8 @@ import { IN_CLUSTER_NAME, IN_CLUSTER_SERVER } from '../api/application/schema.ts
 import { KubeApiError } from '../kube/errors.ts';
 import type { ClusterRegistry, RemoteCluster } from '../fleet/registry.ts';
 import { ReplayGuard } from '../server/replay.ts';
-import type { WebhookDeps, WebhookSecrets } from './webhook/webhook.ts';
+import type { AppRef, WebhookDeps, WebhookSecrets } from './webhook/webhook.ts';
+import { gitUses } from './appset/git.ts';
 
 export const GITOPS_STATUS_MANAGER = 'sluice';
 /** Argo CD's condition type when an Application's resources cannot be deleted. */
@@ -266,25 +267,45 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
 
 /**
  * What the webhook route needs (src/gitops/webhook): the Applications from the shared cache, and a refresh that
- * sets the refresh annotation (so any replica can take the webhook and the leader acts).
+ * sets the refresh annotation (so any replica can take the webhook and the leader acts). With `applicationSets`
+ * (fleet mode), the ApplicationSets whose git generators read the pushed repository too (keys `ApplicationSet/<ns>/
+ * <name>`), so a commit reaches their generators and a RollingSync wave at once, not at the next poll.
  */
-export function applicationWebhook(manager: Manager, client: KubeClient, secrets: WebhookSecrets): WebhookDeps {
+export function applicationWebhook(manager: Manager, client: KubeClient, secrets: WebhookSecrets, opts: { applicationSets?: boolean } = {}): WebhookDeps {
   type Src = { repoURL?: string; targetRevision?: string };
   // Every Application, not only this shard's: a push reaching any replica refreshes them all (through the apiserver).
   const apps = manager.cache<ApplicationObject & { spec?: { source?: Src; sources?: Src[] } }>(R.application, { shard: false });
+  const sets = opts.applicationSets === true ? manager.cache<KubeObject & { spec?: { generators?: unknown } }>(R.applicationSet, { shard: false }) : undefined;
   return {
     secrets,
     replay: new ReplayGuard(),
-    apps: () =>
+    apps: () => [
       // Every source of spec.sources: a push to the values repository refreshes the app too.
-      apps.list().flatMap((a) =>
+      ...apps.list().flatMap((a) =>
         (a.spec?.sources ?? (a.spec?.source !== undefined ? [a.spec.source] : [])).flatMap((src) =>
           src.repoURL === undefined ? [] : [{ key: `${a.metadata?.namespace}/${a.metadata?.name}`, repoURL: src.repoURL, targetRevision: src.targetRevision }],
         ),
       ),
+      ...(sets?.list() ?? []).flatMap((set) => applicationSetRefs(set)),
+    ],
     refresh: async (key) => {
-      const i = key.indexOf('/');
-      await client.mergePatch(R.application, key.slice(0, i), key.slice(i + 1), { metadata: { annotations: { [REFRESH_ANNOTATION]: new Date().toISOString() } } });
+      const [resource, rest] = key.startsWith(SET_KEY) ? [R.applicationSet, key.slice(SET_KEY.length)] : [R.application, key];
+      const i = rest.indexOf('/');
+      await client.mergePatch(resource, rest.slice(0, i), rest.slice(i + 1), { metadata: { annotations: { [REFRESH_ANNOTATION]: new Date().toISOString() } } });
     },
   };
+}
+
+const SET_KEY = 'ApplicationSet/';
+
+/** A set's git generators (inside a matrix too) as webhook refs; a spec the set would refuse has none. */
+export function applicationSetRefs(set: KubeObject & { spec?: { generators?: unknown } }): AppRef[] {
+  const generators = Array.isArray(set.spec?.generators) ? (set.spec.generators as Parameters<typeof gitUses>[0]) : [];
+  let uses: ReturnType<typeof gitUses>;
+  try {
+    uses = gitUses(generators);
+  } catch {
+    return [];
+  }
+  return uses.filter((u) => typeof u.repoURL === 'string').map((u) => ({ key: `${SET_KEY}${set.metadata?.namespace}/${set.metadata?.name}`, repoURL: u.repoURL, ...(u.revision !== undefined ? { targetRevision: u.revision } : {}) }));
 }

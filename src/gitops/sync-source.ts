@@ -12,7 +12,7 @@ import { render, type RawFile } from './render/render.ts';
 import { RenderError, type RenderedManifest } from './render/yaml.ts';
 import { readCredentials } from './source/credentials.ts';
 import { normalizePath, SourceError, type GitCredentials } from './source/git.ts';
-import { RevisionNotFoundError } from './source/revision.ts';
+import { isCommitSha, RevisionNotFoundError } from './source/revision.ts';
 import { REFRESH_ANNOTATION, SYNC_ANNOTATION, type AppMemory, type SourceMemory, type SyncDeps } from './sync-shared.ts';
 
 export type Rendered = { ok: true; manifests: RenderedManifest[] } | { ok: false; error: string };
@@ -60,7 +60,10 @@ export async function checkSource(
     }
     const resolved = await d.source.resolve(src.repoURL, src.targetRevision, creds);
     const commit = await d.source.ensure(src.repoURL, resolved, creds);
-    memory.source = { at: Date.now(), key, commit, base, ...(resolved.kind === 'ref' && resolved.fetchRef.startsWith('refs/') ? { fetchRef: resolved.fetchRef } : {}) };
+    // A refresh may take a new tip by one fetch only when targetRevision names a ref: a commit SHA that happened to be a
+    // tip when resolved stays that commit (RollingSync pins Applications so; a refresh must not move them).
+    const followsRef = resolved.kind === 'ref' && resolved.fetchRef.startsWith('refs/') && !isCommitSha(src.targetRevision);
+    memory.source = { at: Date.now(), key, commit, base, ...(followsRef ? { fetchRef: resolved.fetchRef } : {}) };
     log.debug({ commit, previous: checked?.commit, why: checked === undefined ? 'first' : checked.key === key ? 'interval' : 'spec or refresh' }, 'checked the remote');
     return commit;
   } catch (err) {

@@ -1,9 +1,10 @@
 // RollingSync end to end on the shared control plane: three environments as namespaces, one Application each from
 // a git-directories ApplicationSet, a real Git server, and the whole operator in-process (Rollouts, analysis,
 // Applications, ApplicationSets). Each environment's Rollout runs a canary whose analysis asks a loopback web check;
-// the check fails release v3 in staging only, deterministically.
+// the check fails release v3 in staging only, deterministically. Each release reaches the set by a signed push webhook
+// (the operator's own handler), as a Git server would send it.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { stringify } from 'yaml';
 import { kubectl, waitFor } from '../../../test/support/cluster.ts';
@@ -13,6 +14,8 @@ import { testClient, testLogger, testMetrics } from '../../../test/support/opera
 import { rolloutManifest, type RolloutObj } from '../../../test/support/rollouts.ts';
 import type { ApplicationSetStatus } from '../../api/applicationset/schema.ts';
 import { registerControllers } from '../../controllers.ts';
+import { applicationWebhook } from '../controller.ts';
+import { handleWebhook } from '../webhook/webhook.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { R } from '../../kube/resource.ts';
 import { EventRecorder } from '../../runtime/events.ts';
@@ -65,7 +68,17 @@ describe('ApplicationSet RollingSync across environments', () => {
   };
   const set = (): Promise<SetObj> => client.get<SetObj>(R.applicationSet, home, 'web');
   const rolloutCondition = async (): Promise<{ status?: string; reason?: string; message?: string } | undefined> => (await set()).status?.conditions?.find((c) => c.type === 'RolloutProgressing');
-  const refresh = (): Promise<unknown> => client.mergePatch(R.applicationSet, home, 'web', { metadata: { annotations: { 'sluice.dev/refresh': String(Date.now()) } } });
+  const SECRET = 'rolling-sync-webhook';
+  let hooks: Server;
+  let hookURL = '';
+  /** The push webhook a Git server sends after a commit; the set must be among what it refreshes. */
+  const push = async (): Promise<void> => {
+    const body = JSON.stringify({ repoURL: url, ref: 'refs/heads/main' });
+    const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
+    const res = await fetch(hookURL, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Sluice-Signature-256': signature, 'X-Sluice-Delivery': randomBytes(8).toString('hex') }, body });
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as { refreshed: string[] }).refreshed).toContain(`ApplicationSet/${home}/web`);
+  };
 
   beforeAll(async () => {
     await installCrds();
@@ -84,11 +97,17 @@ describe('ApplicationSet RollingSync across environments', () => {
     const log = testLogger();
     manager = new Manager({ client, log, metrics: testMetrics(), namespaces: [home, ...ENVS.map(nsOf)] });
     registerControllers(manager, { client, log, events: new EventRecorder({ client, log, instance: 'test' }), workers: 2, clusterSecretNamespace: home });
+    const deps = applicationWebhook(manager, client, { generic: SECRET }, { applicationSets: true });
+    hooks = createServer((req, res) => void handleWebhook(req, res, deps));
+    await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
+    hookURL = `http://127.0.0.1:${(hooks.address() as { port: number }).port}/webhooks/git`;
     running = manager.run();
     await waitFor('caches', () => manager.ready());
   });
 
   afterAll(async () => {
+    hooks?.closeAllConnections();
+    hooks?.close();
     await manager?.stop();
     await running;
     await git?.close();
@@ -120,7 +139,7 @@ describe('ApplicationSet RollingSync across environments', () => {
 
     const v2 = await git.commit('config', files('v2'), 'release v2');
     const t0 = Date.now();
-    await refresh();
+    await push();
     // Polls Applications first, then Rollouts: an environment whose Application has the new commit must find the
     // previous environment's Rollout already promoted (it never goes back, so reading it later is safe).
     const updatedAt: Partial<Record<Env, number>> = {};
@@ -148,7 +167,7 @@ describe('ApplicationSet RollingSync across environments', () => {
     const v2 = (await app('prod')).spec?.source?.targetRevision;
     const v3 = await git.commit('config', files('v3'), 'release v3');
     const t0 = Date.now();
-    await refresh();
+    await push();
     await waitFor('staging aborted by its analysis', async () => (await rollout('staging')).status?.abort === true, 60_000);
     await waitFor('the set says the wave stopped', async () => (await rolloutCondition())?.reason === 'RolloutHalted', 20_000);
     figures.haltS = (Date.now() - t0) / 1000;

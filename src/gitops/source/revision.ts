@@ -22,6 +22,9 @@ export class RevisionNotFoundError extends Error {
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
 
+/** targetRevision names one commit (a full SHA), not a ref that moves. */
+export const isCommitSha = (rev: string | undefined): boolean => rev !== undefined && FULL_SHA.test(rev);
+
 /**
  * '' and 'HEAD' follow the remote's default branch; otherwise a branch wins over a tag of the same name (as Argo CD
  * resolves it), a full refname (`refs/heads/x`) is taken literally, and a 40-hex string is a commit.

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
 import { ReplayGuard } from '../../server/replay.ts';
 import { deliveryKeys, jsonErrorPosition, matchApplications, normalizeRepoURL, parsePush, readDelivery, verify } from './webhook.ts';
+import { applicationSetRefs } from '../controller.ts';
 
 const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: 'https://git.example.com/org/config.git' } }));
 const sign = (secret: string, b: Buffer): string => `sha256=${createHmac('sha256', secret).update(b).digest('hex')}`;
@@ -70,6 +71,19 @@ describe('push matching', () => {
       { key: 'a/other', repoURL: 'https://git.example.com/org/charts.git', targetRevision: 'main' },
     ];
     expect(matchApplications(apps, push)).toEqual(['a/multi']);
+  });
+  it('names an ApplicationSet whose git generators (a matrix\'s too) read the pushed repository and branch', () => {
+    const push = { urls: ['https://git.example.com/org/config.git'], ref: 'refs/heads/main' };
+    const set = (name: string, generators: unknown): object => ({ metadata: { namespace: 'argocd', name }, spec: { generators } });
+    const refs = [
+      set('dirs', [{ git: { repoURL: 'https://git.example.com/org/config', revision: 'main', directories: [{ path: 'envs/*' }] } }]),
+      set('matrix', [{ matrix: { generators: [{ list: { elements: [] } }, { git: { repoURL: 'https://git.example.com/org/config.git', files: [{ path: 'a.json' }] } }] } }]),
+      set('release', [{ git: { repoURL: 'https://git.example.com/org/config', revision: 'release', directories: [] } }]),
+      set('list-only', [{ list: { elements: [{ a: '1' }] } }]),
+      set('broken', 'not a list'),
+      set('broken-git', [{ git: { repoURL: 'https://git.example.com/org/config', files: 'nope' } }]),
+    ].flatMap((s) => applicationSetRefs(s as never));
+    expect(matchApplications(refs, push)).toEqual(['ApplicationSet/argocd/dirs', 'ApplicationSet/argocd/matrix']);
   });
 });
 
