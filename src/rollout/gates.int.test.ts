@@ -106,7 +106,8 @@ describe('webhook gates on a canary and a blue-green rollout', () => {
     const v1 = await deployV1('approve', steps, webhooks);
     await apply(manifest('approve', 'v2', steps, webhooks));
     const t0 = Date.now();
-    await waitFor('held by the gate', async () => (await statusOf('approve')).gates?.waiting?.name === 'approve', 30_000);
+    // The gate is called in the background: `asking` until its first answer, then the answer.
+    await waitFor('held by the gate', async () => (await statusOf('approve')).gates?.waiting?.message === 'HTTP 403: not yet', 30_000);
     times.holdReported = Date.now() - t0;
     const held = await statusOf('approve');
     expect(held).toMatchObject({ phase: 'Paused', stableRS: v1, currentStepIndex: 1, message: 'waiting for gate approve (confirm-promotion): HTTP 403: not yet' });
@@ -221,7 +222,7 @@ describe('webhook gates on a canary and a blue-green rollout', () => {
     const v1 = (await statusOf('bg')).stableRS ?? '';
     await apply(bg('v2'));
     const t0 = Date.now();
-    await waitFor('held by the gate', async () => (await statusOf('bg')).gates?.waiting?.name === 'approve', 30_000);
+    await waitFor('held by the gate', async () => (await statusOf('bg')).gates?.waiting?.message === 'HTTP 403: not yet', 30_000);
     times.blueGreenHoldReported = Date.now() - t0;
     const held = await statusOf('bg');
     const v2 = held.currentPodHash ?? '';
