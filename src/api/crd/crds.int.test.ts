@@ -92,7 +92,7 @@ describe('generated CRDs on a real apiserver', () => {
     expect(short.stdout).toContain('rollout.sluice.dev/checkout');
   });
 
-  const oneKind = 'a step must set exactly one of: setWeight, pause, setCanaryScale, analysis, setHeaderRoute, setMirrorRoute';
+  const oneKind = 'a step must set exactly one of: setWeight, pause, setCanaryScale, analysis, experiment, setHeaderRoute, setMirrorRoute';
   it.each([
     ['replicas: "three"', { replicas: 'three' }, ['.spec.replicas: expected numeric']],
     ['steps: {} instead of a list', { steps: {} }, ['.spec.strategy.canary.steps: expected list']],
