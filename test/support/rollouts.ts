@@ -9,7 +9,7 @@ import { EventRecorder } from '../../src/runtime/events.ts';
 import { Manager } from '../../src/runtime/manager.ts';
 import { POD_TEMPLATE_HASH_LABEL } from '../../src/rollout/hash.ts';
 import { kubectl, waitFor } from './cluster.ts';
-import { installCrds } from './crds.ts';
+import { installCrds, waitEstablished } from './crds.ts';
 import { upstreamCrdDir } from '../crds/upstream.ts';
 import { testClient, testLogger, testMetrics } from './operator.ts';
 
@@ -36,7 +36,7 @@ export async function installAllCrds(): Promise<void> {
   // The apiserver warns about a format it does not know in an upstream schema ("binary"): a warning, not a failure.
   const errors = installed.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Warning: unrecognized format'));
   expect({ code: installed.code, errors }).toEqual({ code: 0, errors: [] });
-  const established = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', dir]);
+  const established = await waitEstablished(kubectl, ['-f', dir]);
   expect({ code: established.code, stderr: established.stderr }).toEqual({ code: 0, stderr: '' });
 }
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createNamespace, deleteNamespace, kubectl } from '../../../test/support/cluster.ts';
+import { waitEstablished } from '../../../test/support/crds.ts';
 import { fixtureNames, loadFixture, type Manifest } from '../../../test/fixtures/api/fixtures.ts';
 import { KINDS, GROUP } from './definitions.ts';
 
@@ -47,7 +48,7 @@ beforeAll(async () => {
   const res = await kubectl(['apply', ...MANAGER, '-f', CRD_DIR]);
   expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: '' });
   const names = KINDS.map((k) => `crd/${k.plural}.${GROUP}`);
-  const wait = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...names]);
+  const wait = await waitEstablished(kubectl, names);
   expect({ code: wait.code, stderr: wait.stderr }).toEqual({ code: 0, stderr: '' });
   ns = await createNamespace('api-crds');
 });
