@@ -12,13 +12,11 @@ import { RUNTIME_METADATA, SLUICE_API, type ConvertContext, type Manifest } from
 
 /** Why some well-known Argo fields have no Sluice equivalent (the last path segment names them). */
 const HINTS: Readonly<Record<string, string>> = {
-  service: 'Sluice does not create a Service per experiment template',
   plugin: 'step plugins are not supported by Sluice',
   antiAffinity: 'Sluice does not inject anti-affinity between ReplicaSets: put it in the pod template',
   canaryMetadata: 'ephemeral pod metadata is not supported by Sluice',
   stableMetadata: 'ephemeral pod metadata is not supported by Sluice',
   pingPong: 'ping-pong services are not supported by Sluice',
-  analysisRunMetadata: 'Sluice does not copy metadata onto AnalysisRuns',
   templates: 'nested AnalysisTemplates are not supported by Sluice: list the templates in the Rollout instead',
   alb: 'Sluice routes with Istio, NGINX or the Gateway API',
   smi: 'Sluice routes with Istio, NGINX or the Gateway API',
@@ -94,12 +92,14 @@ function cleanRollout(ctx: ConvertContext, out: Manifest, renumbered: Renumbered
   const c = isObj(canary) && isObj(canary.canary) ? canary.canary : undefined;
   if (c === undefined) return;
   const base: PathSegment[] = ['spec', 'strategy', 'canary'];
+  const tr0 = c.trafficRouting;
+  const splitsMany = isObj(tr0) && (tr0.istio !== undefined || tr0.gatewayAPI !== undefined || (isObj(tr0.plugins) && tr0.plugins[ARGO_GATEWAY_API_PLUGIN] !== undefined));
   if (Array.isArray(c.steps)) {
     const kept: unknown[] = [];
     const from: number[] = [];
     c.steps.forEach((s, i) => {
       if (isObj(s) && Object.keys(s).length > 0) {
-        dropExperimentWeights(ctx, s, [...base, 'steps', i]);
+        if (!splitsMany) dropExperimentWeights(ctx, s, [...base, 'steps', i]);
         kept.push(s);
         from.push(i);
       } else {
@@ -125,13 +125,16 @@ function cleanRollout(ctx: ConvertContext, out: Manifest, renumbered: Renumbered
   }
 }
 
-/** Argo routes an experiment template's `weight` to its own Service; Sluice does not yet, and refuses the field. */
+/**
+ * An experiment template's `weight` goes to its own Service through Istio or the Gateway API, as in Argo; a Rollout
+ * on NGINX (two Services only) or on no router cannot route it, and Sluice refuses the field there.
+ */
 function dropExperimentWeights(ctx: ConvertContext, step: Obj, at: PathSegment[]): void {
   const templates = isObj(step.experiment) && Array.isArray(step.experiment.templates) ? step.experiment.templates : [];
   templates.forEach((t, j) => {
     if (!isObj(t) || t.weight === undefined) return;
     delete t.weight;
-    ctx.report([...at, 'experiment', 'templates', j, 'weight'], 'unmapped', 'traffic to experiment templates is not routed by Sluice yet (the template runs without traffic): left out');
+    ctx.report([...at, 'experiment', 'templates', j, 'weight'], 'unmapped', 'traffic to an experiment template needs trafficRouting istio or gatewayAPI, which this Rollout does not use (the template runs without traffic): left out');
   });
 }
 

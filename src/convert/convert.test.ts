@@ -166,7 +166,7 @@ describe('convert: edge cases', () => {
     expect(printed(r).errors).toEqual([]);
   });
 
-  it('an Argo Experiment converts by its apiVersion alone; an experiment template\'s weight is left out and reported; a bad one names the field', () => {
+  it('an Argo Experiment converts by its apiVersion alone; an experiment template\'s weight is kept on Istio or the Gateway API, left out and reported otherwise; a bad one names the field', () => {
     const experiment = 'apiVersion: argoproj.io/v1alpha1\nkind: Experiment\nmetadata: {name: e}\nspec:\n  duration: 5m\n  templates:\n    - name: baseline\n      replicas: 1\n      selector: {matchLabels: {app: web}}\n      template:\n        metadata: {labels: {app: web}}\n        spec: {containers: [{name: a, image: x}]}\n  analyses:\n    - {name: compare, templateName: compare, requiredForCompletion: true}\n';
     const r = inline(experiment);
     expect(r.findings).toEqual([]);
@@ -175,6 +175,9 @@ describe('convert: edge cases', () => {
     const weighted = inline(argoWeighted);
     expect(findings(weighted, 'unmapped')).toEqual(['13 spec.strategy.canary.steps[0].experiment.templates[0].weight']);
     expect((find(weighted, 'Rollout', 'web') as Manifest & { spec: { strategy: { canary: { steps: unknown[] } } } }).spec.strategy.canary.steps[0]).toEqual({ experiment: { templates: [{ name: 'canary', specRef: 'canary' }] } });
+    const routed = inline(argoWeighted.replace('    canary:\n', '    canary:\n      canaryService: web-canary\n      stableService: web-stable\n      trafficRouting: {istio: {virtualService: {name: web}}}\n'));
+    expect(routed.findings.filter((f) => f.severity !== 'note')).toEqual([]);
+    expect((find(routed, 'Rollout', 'web') as Manifest & { spec: { strategy: { canary: { steps: unknown[] } } } }).spec.strategy.canary.steps[0]).toEqual({ experiment: { templates: [{ name: 'canary', specRef: 'canary', weight: 5 }] } });
     const bad = inline(experiment.replace('templateName: compare', 'templateName: ""').replace('duration: 5m', 'duration: 5 minutes'));
     expect(bad.findings.filter((f) => f.severity === 'error').map((f) => `${f.line} ${f.field}`)).toEqual(['5 spec.duration', '14 spec.analyses[0].templateName']);
   });

@@ -9,7 +9,7 @@ import { validateExperiment } from '../api/experiment/validate.ts';
 import type { AnalysisPhase } from '../api/analysis/schema.ts';
 import type { TemplateObject } from '../analysis/templates.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
-import { isConflict } from '../kube/errors.ts';
+import { isConflict, isNotFound } from '../kube/errors.ts';
 import { R } from '../kube/resource.ts';
 import { writeStatusAt } from '../kube/status.ts';
 import { terminateAnalysisRun } from '../rollout/analysis.ts';
@@ -17,7 +17,7 @@ import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/c
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { decideExperiment, isCompleted, type ExperimentAction, type ExperimentRunView, type TemplateReplicaSet } from './decide.ts';
-import { analysisRunManifest, EXPERIMENT_ANALYSIS_LABEL, EXPERIMENT_LABEL, EXPERIMENT_TEMPLATE_LABEL, replicaSetManifest, templateHash, type ExperimentRef } from './resources.ts';
+import { analysisRunManifest, EXPERIMENT_ANALYSIS_LABEL, EXPERIMENT_LABEL, EXPERIMENT_TEMPLATE_LABEL, replicaSetManifest, serviceManifest, templateHash, type ExperimentRef } from './resources.ts';
 
 export const EXPERIMENT_FIELD_MANAGER = 'sluice-experiment';
 export const INVALID_SPEC = 'InvalidSpec';
@@ -43,6 +43,9 @@ export function registerExperimentController(manager: Manager, deps: { client: K
   replicaSets.addIndex(OWNER_INDEX, controllerUid);
   const runs = manager.cache<RunObject>(R.analysisRun, { labelSelector: EXPERIMENT_LABEL });
   runs.addIndex(OWNER_INDEX, controllerUid);
+  // Only the templates' own Services (labelled): a handful per running Experiment.
+  const services = manager.cache<KubeObject>(R.service, { labelSelector: EXPERIMENT_LABEL, transform: { id: 'experiment-svc', fn: (o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata }) } });
+  services.addIndex(OWNER_INDEX, controllerUid);
   const templates = manager.cache<TemplateObject>(R.analysisTemplate);
   const clusterTemplates = manager.cache<TemplateObject>(R.clusterAnalysisTemplate);
   const byTemplate = (key: string): string[] =>
@@ -89,9 +92,14 @@ export function registerExperimentController(manager: Manager, deps: { client: K
       // Available counts only once the ReplicaSet controller observed our latest scale.
       sets[t] = { name: rs.metadata?.name ?? '', replicas: rs.spec?.replicas ?? 0, updated: rs.status?.fullyLabeledReplicas ?? rs.status?.replicas ?? 0, ready: rs.status?.readyReplicas ?? 0, available: rs.status?.availableReplicas ?? 0 };
     }
+    const svcs: Record<string, string> = {};
+    for (const svc of services.byIndex(OWNER_INDEX, ref.uid)) {
+      const t = svc.metadata?.labels?.[EXPERIMENT_TEMPLATE_LABEL];
+      if (t !== undefined && svc.metadata?.deletionTimestamp === undefined) svcs[t] = svc.metadata?.name ?? '';
+    }
     const status: ExperimentStatus = { ...(raw.status ?? {}), observedGeneration: generation, conditions: removeCondition(raw.status?.conditions, INVALID_SPEC) };
     if (status.message?.startsWith(`${INVALID_SPEC}:`) === true) delete status.message;
-    const decision = decideExperiment({ now, spec: exp.spec, status, replicaSets: sets, hashes, runs: seen });
+    const decision = decideExperiment({ now, spec: exp.spec, status, replicaSets: sets, hashes, runs: seen, services: svcs });
     for (const action of decision.actions) {
       if (req.signal.aborted) return;
       await perform(action, exp, ref, hashes, templates.list(req.namespace), clusterTemplates.list());
@@ -110,6 +118,17 @@ export function registerExperimentController(manager: Manager, deps: { client: K
         await ignoreConflict(client.create(R.replicaSet, replicaSetManifest(ref, t, hashes[t.name] ?? '', a.replicas)));
         return;
       }
+      case 'createService': {
+        const t = exp.spec.templates.find((x) => x.name === a.template);
+        if (t === undefined) return;
+        await ignoreConflict(client.create(R.service, serviceManifest(ref, t, hashes[t.name] ?? '')));
+        return;
+      }
+      case 'deleteService':
+        await client.delete(R.service, ref.namespace, a.name).catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
+        return;
       case 'scaleReplicaSet':
         await client.mergePatch(R.replicaSet, ref.namespace, a.name, { spec: { replicas: a.replicas } }, { fieldManager: EXPERIMENT_FIELD_MANAGER });
         return;
@@ -128,7 +147,7 @@ export function registerExperimentController(manager: Manager, deps: { client: K
   const controller = manager.addController({
     name: 'experiment',
     for: experiments,
-    owns: [replicaSets, runs],
+    owns: [replicaSets, runs, services],
     watches: [
       { cache: templates, map: (t) => byTemplate(`${t.metadata?.namespace}/${t.metadata?.name}`) },
       { cache: clusterTemplates, map: (t) => byTemplate(`cluster:${t.metadata?.name}`) },

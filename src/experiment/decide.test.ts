@@ -119,4 +119,25 @@ describe('experiment engine', () => {
     o = step({ ...o, now: T0 + 15_000, runs: { compare: run('Successful', true) } });
     expect(o.last.actions.map((a) => a.kind)).toEqual(['scaleReplicaSet', 'scaleReplicaSet']);
   });
+
+  it('gives a template with `service` a Service while it runs, reports it, and deletes it with the scale-down after the delay', () => {
+    const spec: ExperimentSpec = { ...SPEC, templates: [{ ...tmpl('baseline'), service: {} }, tmpl('canary', 2)], scaleDownDelaySeconds: 30 };
+    const first = decideExperiment(observe({ spec }));
+    expect(first.actions).toContainEqual({ kind: 'createService', template: 'baseline' });
+    expect(first.actions.filter((a) => a.kind === 'createService')).toHaveLength(1);
+    const ready = { baseline: rs('ex-baseline', 1), canary: rs('ex-canary', 2) };
+    let o = step(observe({ spec, replicaSets: ready, services: { baseline: 'ex-baseline' } }));
+    expect(o.last.actions.filter((a) => a.kind === 'createService')).toEqual([]);
+    expect(o.last.status.templateStatuses?.map((t) => t.serviceName)).toEqual(['ex-baseline', undefined]);
+    o = step({ ...o, now: T0 + 60_000, runs: { compare: run('Running') } });
+    expect(o.last.status.phase).toBe('Successful');
+    // Ended: the pods and the Service stay for the delay (the Rollout takes the traffic off meanwhile)...
+    expect(o.last.actions.filter((a) => a.kind === 'deleteService' || a.kind === 'scaleReplicaSet')).toEqual([]);
+    o = step({ ...o, now: T0 + 90_000 });
+    // ...then go together; an ended Experiment never creates its Service again.
+    expect(o.last.actions).toContainEqual({ kind: 'deleteService', template: 'baseline', name: 'ex-baseline' });
+    expect(o.last.actions).toContainEqual({ kind: 'scaleReplicaSet', template: 'baseline', name: 'ex-baseline', replicas: 0 });
+    o = step({ ...o, now: T0 + 95_000, services: {} });
+    expect(o.last.actions.filter((a) => a.kind === 'createService')).toEqual([]);
+  });
 });

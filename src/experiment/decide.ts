@@ -35,11 +35,15 @@ export interface ExperimentObserved {
   hashes: Readonly<Record<string, string>>;
   /** By analysis name: its run, when it exists. */
   runs: Readonly<Record<string, ExperimentRunView | undefined>>;
+  /** By template name: the name of its Service, when it exists (templates with `service` have one). */
+  services?: Readonly<Record<string, string | undefined>>;
 }
 
 export type ExperimentAction =
   | { kind: 'createReplicaSet'; template: string; replicas: number }
   | { kind: 'scaleReplicaSet'; template: string; name: string; replicas: number }
+  | { kind: 'createService'; template: string }
+  | { kind: 'deleteService'; template: string; name: string }
   | { kind: 'createAnalysisRun'; analysis: string }
   | { kind: 'terminateAnalysisRun'; analysis: string; name: string };
 
@@ -138,6 +142,7 @@ function templateStatuses(o: ExperimentObserved, ending: boolean, wake: (ms: num
       lastTransitionTime: transition,
       ...(hash !== undefined ? { podTemplateHash: hash } : {}),
       ...(rs !== undefined ? { replicaSetName: rs.name } : {}),
+      ...(t.service !== undefined && o.services?.[t.name] !== undefined ? { serviceName: o.services[t.name] } : {}),
     };
   });
 }
@@ -198,6 +203,11 @@ function templateActions(o: ExperimentObserved, s: ExperimentStatus): Experiment
     } else if (rs.replicas !== want && (scaleDown || !done)) {
       out.push({ kind: 'scaleReplicaSet', template: t.name, name: rs.name, replicas: want });
     }
+    // The Service lives while the pods do: it goes with the scale-down (after the delay, which gives the Rollout
+    // time to take its traffic off first).
+    const svc = o.services?.[t.name];
+    if (t.service !== undefined && svc === undefined && !done) out.push({ kind: 'createService', template: t.name });
+    else if (svc !== undefined && scaleDown) out.push({ kind: 'deleteService', template: t.name, name: svc });
   }
   return out;
 }

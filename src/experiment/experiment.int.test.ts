@@ -11,6 +11,7 @@ import type { ExperimentStatus } from '../api/experiment/schema.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
 import { POD_TEMPLATE_HASH_LABEL } from '../rollout/hash.ts';
+import { HTTP_ROUTE } from '../rollout/traffic/gatewayapi.ts';
 import { EXPERIMENT_LABEL } from './resources.ts';
 
 type ExperimentObj = KubeObject & { status?: ExperimentStatus };
@@ -149,6 +150,82 @@ describe('experiments (real control plane)', () => {
     expect(failed.status?.message).toMatch(/^analysis compare Failed/);
     await waitFor('failed experiment ReplicaSets scaled to 0', async () => (await ownedSets(`web-${v3}-1`)).every((s) => s.spec?.replicas === 0), 15_000);
   }, 150_000);
+
+  it('routes a weighted baseline and canary through the Gateway API: equal weights on the route while it runs, then off, Services gone, pods scaled down', async () => {
+    const app = 'routed';
+    const svc = (name: string): object => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app }, ports: [{ name: 'http', port: 8080 }] } });
+    await h.apply(svc(`${app}-stable`));
+    await h.apply(svc(`${app}-canary`));
+    await h.apply({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: app },
+      spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: `${app}-stable`, port: 8080, weight: 100 }, { name: `${app}-canary`, port: 8080, weight: 0 }] }] },
+    });
+    const manifest = (version: string, template: string): object => {
+      const m = rolloutManifest(app, version, {
+        canaryService: `${app}-canary`,
+        stableService: `${app}-stable`,
+        trafficRouting: { gatewayAPI: { httpRoute: app } },
+        steps: [
+          { setWeight: 20 },
+          {
+            experiment: {
+              duration: '8s',
+              scaleDownDelaySeconds: 3,
+              templates: [{ name: 'baseline', specRef: 'stable', weight: 20 }, { name: 'canary', specRef: 'canary', weight: 20 }],
+              analyses: [{ name: 'compare', templateName: template, args: [{ name: 'canary-hash', valueFrom: { podTemplateHashValue: 'Latest' } }] }],
+            },
+          },
+          { pause: { duration: '1s' } },
+        ],
+      }) as { spec: { template: { spec: { containers: Record<string, unknown>[] } } } };
+      m.spec.template.spec.containers = m.spec.template.spec.containers.map((c) => ({ ...c, ports: [{ name: 'http', containerPort: 8080 }] }));
+      return m;
+    };
+    type Route = KubeObject & { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } };
+    const weights = async (): Promise<Record<string, number>> => Object.fromEntries(((await op.client.get<Route>(HTTP_ROUTE, ns, app)).spec?.rules?.[0]?.backendRefs ?? []).map((b) => [b.name, b.weight ?? 1]));
+    await h.apply(manifest('v1', 'passes'));
+    await waitFor('v1 Healthy', async () => (await h.rollout(app)).status?.phase === 'Healthy', 30_000);
+
+    await h.apply(manifest('v2', 'passes'));
+    let hash = '';
+    await waitFor('the experiment templates on the route', async () => {
+      hash = (await h.rollout(app)).status?.currentPodHash ?? '';
+      return (await weights())[`${app}-${hash}-1-canary`] !== undefined;
+    }, 45_000);
+    const exp = `${app}-${hash}-1`;
+    // While the experiment runs: baseline and canary templates equal, the canary at its step's 20, stable the rest.
+    expect(await weights()).toEqual({ [`${app}-stable`]: 40, [`${app}-canary`]: 20, [`${exp}-baseline`]: 20, [`${exp}-canary`]: 20 });
+    const running = await h.rollout(app);
+    expect(running.status?.canary?.weights?.additional?.map((a) => [a.serviceName, a.weight])).toEqual([[`${exp}-baseline`, 20], [`${exp}-canary`, 20]]);
+    const status = (await experiment(exp)).status;
+    expect(status?.templateStatuses?.map((t) => t.serviceName)).toEqual([`${exp}-baseline`, `${exp}-canary`]);
+    // Each template's Service selects that template's pods only (its own hash), on the containers' port.
+    type Svc = KubeObject & { spec?: { selector?: Record<string, string>; ports?: { port: number; targetPort?: number }[] } };
+    for (const t of status?.templateStatuses ?? []) {
+      const s = await op.client.get<Svc>(R.service, ns, `${exp}-${t.name}`);
+      expect(s.spec?.selector).toEqual({ app, [POD_TEMPLATE_HASH_LABEL]: t.podTemplateHash });
+      expect(s.spec?.ports?.map((p) => [p.port, p.targetPort])).toEqual([[8080, 8080]]);
+      expect(s.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Experiment', name: exp });
+    }
+    await waitFor('v2 promoted after its experiment passed', async () => (await h.rollout(app)).status?.stableRS === hash, 45_000);
+    const after = await weights();
+    expect(Object.keys(after).filter((k) => k.startsWith(exp))).toEqual([]);
+    expect(after[`${app}-stable`]).toBe(100);
+    expect((await h.rollout(app)).status?.canary?.weights?.additional).toBeUndefined();
+    await waitFor('experiment ReplicaSets scaled to 0 and Services deleted', async () => {
+      const svcs = (await op.client.list(R.service, ns, { labelSelector: `${EXPERIMENT_LABEL}=${exp}` })).items;
+      return svcs.length === 0 && (await ownedSets(exp)).every((x) => x.spec?.replicas === 0);
+    }, 20_000);
+
+    // A failing comparison aborts: the templates' traffic goes in the same reconcile as the canary's.
+    await h.apply(manifest('v3', 'fails'));
+    await waitFor('v3 aborted by its failed experiment', async () => (await h.rollout(app)).status?.abort === true, 45_000);
+    const aborted = await weights();
+    expect(Object.entries(aborted).filter(([k, w]) => k !== `${app}-stable` && w > 0)).toEqual([]);
+    expect(aborted[`${app}-stable`]).toBe(100);
+  }, 180_000);
 
   it('kubectl sluice get, list, terminate and retry experiment', async () => {
     await h.apply({

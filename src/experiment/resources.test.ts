@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Rollout } from '../api/rollout/schema.ts';
 import { POD_TEMPLATE_HASH_LABEL } from '../rollout/hash.ts';
 import { experimentManifest } from '../rollout/experiment.ts';
-import { analysisRunManifest, replicaSetManifest, substituteExperimentValue, templateHash } from './resources.ts';
+import { analysisRunManifest, replicaSetManifest, serviceManifest, substituteExperimentValue, templateHash } from './resources.ts';
 
 const ref = { name: 'ex', namespace: 'ns', uid: 'u1' };
 const template = { name: 'canary', replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web', [POD_TEMPLATE_HASH_LABEL]: 'rolloutshash' } }, spec: { containers: [{ name: 'a', image: 'x:2' }] } } };
@@ -20,8 +20,20 @@ describe('experiment resources', () => {
     expect(rs.metadata.ownerReferences).toEqual([{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Experiment', name: 'ex', uid: 'u1', controller: true, blockOwnerDeletion: true }]);
   });
 
+  it('gives a template\'s Service its pods (selector plus hash) and its containers\' ports, owned by the Experiment', () => {
+    const withPorts = { ...template, template: { ...template.template, spec: { containers: [{ name: 'a', image: 'x:2', ports: [{ name: 'http', containerPort: 8080 }, { containerPort: 9090, protocol: 'UDP' }] }] } } };
+    const svc = serviceManifest(ref, { ...withPorts, service: {} }, 'h9') as unknown as { metadata: { name: string; labels: Record<string, string>; ownerReferences: { uid: string }[] }; spec: unknown };
+    expect(svc.metadata.name).toBe('ex-canary');
+    expect(svc.metadata.labels).toEqual({ 'sluice.dev/experiment': 'ex', 'sluice.dev/experiment-template': 'canary' });
+    expect(svc.metadata.ownerReferences.map((o) => o.uid)).toEqual(['u1']);
+    expect(svc.spec).toEqual({ selector: { app: 'web', [POD_TEMPLATE_HASH_LABEL]: 'h9' }, ports: [{ name: 'http', port: 8080, targetPort: 8080, protocol: 'TCP' }, { port: 9090, targetPort: 9090, protocol: 'UDP' }] });
+    expect((serviceManifest(ref, { ...withPorts, service: { name: 'mine' } }, 'h9').metadata as { name: string }).name).toBe('mine');
+  });
+
   it('substitutes the templates\' hashes and the Experiment\'s name in args, leaving unknown references as written', () => {
     expect(substituteExperimentValue('{{templates.baseline.podTemplateHash}}/{{ templates.canary.podTemplateHash }}/{{experiment.name}}/{{templates.nope.podTemplateHash}}', 'ex', { baseline: 'b1', canary: 'c1' })).toBe('b1/c1/ex/{{templates.nope.podTemplateHash}}');
+    // A template's Service (only templates that have one): what the judge compares on Traefik.
+    expect(substituteExperimentValue('{{templates.canary.serviceName}} {{templates.baseline.serviceName}}', 'ex', { baseline: 'b1', canary: 'c1' }, { canary: 'ex-canary' })).toBe('ex-canary {{templates.baseline.serviceName}}');
   });
 
   it('builds a run from its template, the Experiment\'s args over the template\'s defaults, dryRun passed on', () => {
@@ -63,5 +75,12 @@ describe('experiment resources', () => {
     ]);
     expect(e.spec.progressDeadlineSeconds).toBe(120);
     expect(e.spec.analyses?.[0]?.args).toEqual([{ name: 'stable', value: 's1' }, { name: 'latest', value: 'c2' }, { name: 'lit', value: 'v' }]);
+    expect(e.spec.templates.map((t) => t.service)).toEqual([undefined, undefined]);
+    expect(e.spec.scaleDownDelaySeconds).toBeUndefined();
+
+    // A weight asks for a Service, and keeps the pods 30 s after the end so the route lets go first.
+    const routed = experimentManifest({ ref: { name: 'web', namespace: 'ns', uid: 'r1', rollout }, templateHash: 'c2', stepIndex: 1, stableTemplate, step: { templates: [{ name: 'baseline', specRef: 'stable', weight: 10 }, { name: 'canary', specRef: 'canary', service: { name: 'mine' } }] } });
+    expect(routed.spec.templates.map((t) => t.service)).toEqual([{}, { name: 'mine' }]);
+    expect(routed.spec.scaleDownDelaySeconds).toBe(30);
   });
 });

@@ -4,6 +4,7 @@ import type { Argument } from '../api/analysis/schema.ts';
 import type { Experiment, ExperimentAnalysis, ExperimentTemplate } from '../api/experiment/schema.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { mergeTemplates, type TemplateObject } from '../analysis/templates.ts';
+import { containerPorts } from '../api/experiment/validate.ts';
 import { POD_TEMPLATE_HASH_LABEL, podTemplateHash } from '../rollout/hash.ts';
 
 export const EXPERIMENT_LABEL = 'sluice.dev/experiment';
@@ -51,11 +52,30 @@ export function replicaSetManifest(e: ExperimentRef, t: ExperimentTemplate, hash
   };
 }
 
-/** `{{templates.<name>.podTemplateHash}}` and `{{experiment.name}}` in an arg's value, as Argo substitutes them. */
-export function substituteExperimentValue(value: string, experiment: string, hashes: Readonly<Record<string, string>>): string {
-  return value.replace(/\{\{\s*(templates\.([A-Za-z0-9_-]+)\.podTemplateHash|experiment\.name)\s*\}\}/g, (all: string, _what: string, template: string | undefined) => {
+export const templateServiceName = (experiment: string, t: ExperimentTemplate): string => t.service?.name ?? templateReplicaSetName(experiment, t.name);
+
+/** The template's Service: its pods (selector plus revision hash), on its containers' ports. */
+export function serviceManifest(e: ExperimentRef, t: ExperimentTemplate, hash: string): KubeObject {
+  const ports = containerPorts(t.template).map((p) => ({
+    ...(p.name !== undefined ? { name: p.name } : {}),
+    port: p.containerPort,
+    targetPort: p.containerPort,
+    protocol: p.protocol ?? 'TCP',
+  }));
+  return {
+    metadata: { name: templateServiceName(e.name, t), namespace: e.namespace, labels: { [EXPERIMENT_LABEL]: e.name, [EXPERIMENT_TEMPLATE_LABEL]: t.name }, ownerReferences: owner(e) },
+    spec: { selector: { ...(t.selector?.matchLabels ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash }, ports },
+  };
+}
+
+/**
+ * `{{templates.<name>.podTemplateHash}}`, `{{templates.<name>.serviceName}}` (Sluice's: a routed template's Service,
+ * what Traefik's and Istio's metrics name it by) and `{{experiment.name}}` in an arg's value, as Argo substitutes them.
+ */
+export function substituteExperimentValue(value: string, experiment: string, hashes: Readonly<Record<string, string>>, services: Readonly<Record<string, string>> = {}): string {
+  return value.replace(/\{\{\s*(templates\.([A-Za-z0-9_-]+)\.(podTemplateHash|serviceName)|experiment\.name)\s*\}\}/g, (all: string, _what: string, template: string | undefined, field: string | undefined) => {
     if (template === undefined) return experiment;
-    return hashes[template] ?? all;
+    return (field === 'serviceName' ? services[template] : hashes[template]) ?? all;
   });
 }
 
@@ -63,7 +83,8 @@ export function substituteExperimentValue(value: string, experiment: string, has
 export function analysisRunManifest(e: ExperimentRef, spec: Experiment['spec'], a: ExperimentAnalysis, hashes: Readonly<Record<string, string>>, templates: readonly TemplateObject[], clusterTemplates: readonly TemplateObject[]): KubeObject {
   const { metrics, args } = mergeTemplates([a], templates, clusterTemplates);
   const merged = new Map<string, Argument>(args);
-  for (const arg of a.args ?? []) merged.set(arg.name, arg.value !== undefined ? { ...arg, value: substituteExperimentValue(arg.value, e.name, hashes) } : arg);
+  const services = Object.fromEntries(spec.templates.filter((t) => t.service !== undefined).map((t) => [t.name, templateServiceName(e.name, t)]));
+  for (const arg of a.args ?? []) merged.set(arg.name, arg.value !== undefined ? { ...arg, value: substituteExperimentValue(arg.value, e.name, hashes, services) } : arg);
   return {
     metadata: {
       name: analysisRunName(e.name, a.name),

@@ -175,12 +175,14 @@ export async function createStepAnalysisRun(
     args.set(a.name, { name: a.name, ...(value !== undefined ? { value } : {}) });
   }
   const name = analysisRunName(o.ref.name, o.templateHash, o.stepIndex);
+  const extra = o.analysis.analysisRunMetadata;
   try {
     await client.create(R.analysisRun, {
       metadata: {
         name,
         namespace: o.ref.namespace,
-        labels: { [ROLLOUT_LABEL]: o.ref.name, [POD_TEMPLATE_HASH_LABEL]: o.templateHash, [STEP_INDEX_LABEL]: stepLabel(o.stepIndex), ...(o.ref.shard !== undefined ? { [OWNER_LABEL]: o.ref.shard } : {}) },
+        ...(extra?.annotations !== undefined ? { annotations: extra.annotations } : {}),
+        labels: { ...(extra?.labels ?? {}), [ROLLOUT_LABEL]: o.ref.name, [POD_TEMPLATE_HASH_LABEL]: o.templateHash, [STEP_INDEX_LABEL]: stepLabel(o.stepIndex), ...(o.ref.shard !== undefined ? { [OWNER_LABEL]: o.ref.shard } : {}) },
         ownerReferences: [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: o.ref.name, uid: o.ref.uid, controller: true, blockOwnerDeletion: true }],
       },
       spec: { metrics, args: [...args.values()] },

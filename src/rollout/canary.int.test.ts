@@ -155,7 +155,8 @@ describe('canary rollouts with Gateway API routing', () => {
         metadata: { name: 'error-rate' },
         spec: { metrics: [{ name: 'error-rate', count: 3, interval: '1s', successCondition: 'result < 0.01', failureLimit: 0, provider: { web: { url: `http://127.0.0.1:${port}/check`, jsonPath: '{$.data.errorRate}' } } }] },
       });
-      const steps = [{ setWeight: 25 }, { analysis: { templates: [{ templateName: 'error-rate' }] } }, { setWeight: 75 }, { pause: {} }];
+      const analysisRunMetadata = { labels: { team: 'payments' }, annotations: { 'example.com/ticket': 'PAY-1' } };
+      const steps = [{ setWeight: 25 }, { analysis: { templates: [{ templateName: 'error-rate' }], analysisRunMetadata } }, { setWeight: 75 }, { pause: {} }];
       await setup('checked', steps);
       await apply(rolloutManifest('checked', 'v2', steps));
       // While the step's run measures, the status names it, as Argo's status.canary.currentStepAnalysisRunStatus does.
@@ -166,6 +167,10 @@ describe('canary rollouts with Gateway API routing', () => {
         return s?.currentStepIndex === 1 && s.canary?.currentStepAnalysisRunStatus?.status === 'Running';
       }, 60_000);
       expect((await statusOf('checked'))?.canary?.currentStepAnalysisRunStatus?.name).toBe(`checked-${v2}-1`);
+      // analysisRunMetadata (Argo's) is on the run, beside Sluice's own labels.
+      const meta = JSON.parse((await kubectl(['get', 'analysisruns.sluice.dev', `checked-${v2}-1`, '-n', ns, '-o', 'jsonpath={.metadata}'])).stdout) as { labels: Record<string, string>; annotations: Record<string, string> };
+      expect(meta.labels).toMatchObject({ team: 'payments', 'sluice.dev/rollout': 'checked', 'sluice.dev/step-index': '1' });
+      expect(meta.annotations).toMatchObject({ 'example.com/ticket': 'PAY-1' });
       await waitFor('the analysis passed and the canary moved on to 75%', async () => (await weights('checked'))['checked-canary'] === 75, 60_000);
       const runs = await kubectl(['get', 'analysisruns.sluice.dev', '-n', ns, '-o', 'jsonpath={.items[*].status.phase}']);
       expect(runs.stdout.split(' ')).toEqual(['Successful']);

@@ -20,7 +20,7 @@ import { perform, podsBefore, SCALE_DOWN_DEADLINE } from './effects.ts';
 import { callGates, notifyHooks, type GateTarget } from './gates.ts';
 import { POD_TEMPLATE_HASH_LABEL, podTemplateHash, stepsHash } from './hash.ts';
 import { revisionsOf } from './revision.ts';
-import { createStepExperiment, experimentName, reportExperiment, terminateExperiment } from './experiment.ts';
+import { createStepExperiment, experimentName, observeExperimentTemplates, reportExperiment, terminateExperiment } from './experiment.ts';
 import { checkRollout, INVALID_SPEC, specStatus, specStatusChanged } from './spec.ts';
 import { ROUTER_FIELD_MANAGER } from './traffic/router.ts';
 import { routerFor } from './traffic/routers.ts';
@@ -184,7 +184,7 @@ export function registerRolloutController(manager: Manager, deps: { client: Kube
       if (!jsonEqual(failed, raw.status)) await writeStatus(req, raw, failed).catch(() => undefined);
       throw err;
     };
-    const observed = { now, spec: rollout.spec, status, templateHash, replicaSets: views, stepAnalysis, experiments: seenExperiments.phases, analysisRunRefs: seenRuns.refs, ...(restartPending !== undefined ? { restartPending } : {}) };
+    const observed = { now, spec: rollout.spec, status, templateHash, replicaSets: views, stepAnalysis, experiments: seenExperiments.phases, experimentTemplates: observeExperimentTemplates(nsExperiments, uid, templateHash), analysisRunRefs: seenRuns.refs, ...(restartPending !== undefined ? { restartPending } : {}) };
     const blueGreen = rollout.spec.strategy?.blueGreen;
     let decision: Decision;
     const hooks = (blueGreen !== undefined ? blueGreen.webhooks : canary.webhooks) ?? [];

@@ -118,7 +118,7 @@ export async function perform(r: RolloutRef, a: Action, d: EffectDeps): Promise<
       return;
     }
     case 'setWeight':
-      if (d.router && d.target) await d.router.setWeight(d.target, a.weight);
+      if (d.router && d.target) await d.router.setWeight(d.target, a.weight, { additional: (a.additional ?? []).map((x) => ({ service: x.serviceName, weight: x.weight, ...(x.ports !== undefined ? { ports: x.ports } : {}) })), remove: a.remove ?? [] });
       return;
     case 'setHeaderRoute':
       if (d.router && d.target) await d.router.setHeaderRoute(d.target, { name: a.name, match: a.match });

@@ -6,10 +6,15 @@ import type { Experiment } from '../api/experiment/schema.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
 import { R } from '../kube/resource.ts';
-import { analysisRunName, ROLLOUT_LABEL, stepLabel, STEP_INDEX_LABEL } from './analysis.ts';
+import { analysisRunName, ROLLOUT_LABEL, stepLabel, stepOfLabel, STEP_INDEX_LABEL } from './analysis.ts';
+import type { ExperimentTemplateView } from './decide/types.ts';
+import { containerPorts } from '../api/experiment/validate.ts';
 import { replicaSetName, type RolloutRef } from './effects.ts';
 import { POD_TEMPLATE_HASH_LABEL } from './hash.ts';
 import { OWNER_LABEL } from '../runtime/sharding/decide.ts';
+
+/** How long a routed experiment's templates keep their pods after it ends, unless the step says otherwise (Argo: 30 s). */
+export const ROUTED_SCALE_DOWN_DELAY_SECONDS = 30;
 
 /** Argo's name: `<rollout>-<revision hash>-<step index>`. */
 export const experimentName = analysisRunName;
@@ -34,8 +39,14 @@ export function experimentManifest(o: ExperimentInput): KubeObject & { spec: Exp
     const annotations = { ...(base.metadata?.annotations ?? {}), ...(t.metadata?.annotations ?? {}) };
     const template = { ...base, metadata: { ...(base.metadata ?? {}), labels, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) } };
     const selector = t.selector ?? spec.selector ?? { matchLabels: {} };
-    return { name: t.name, replicas: t.replicas ?? 1, selector, template, ...(spec.minReadySeconds !== undefined ? { minReadySeconds: spec.minReadySeconds } : {}) };
+    // A template that receives traffic needs its own Service (Argo creates one for a weight too).
+    const service = t.service ?? ((t.weight ?? 0) > 0 ? {} : undefined);
+    return { name: t.name, replicas: t.replicas ?? 1, selector, template, ...(spec.minReadySeconds !== undefined ? { minReadySeconds: spec.minReadySeconds } : {}), ...(service !== undefined ? { service } : {}) };
   });
+  // Routed templates keep their pods a while after the end, so the Rollout takes their traffic off first: a route
+  // never points at a Service without pods (DESIGN invariant 2).
+  const routed = o.step.templates.some((t) => (t.weight ?? 0) > 0);
+  const scaleDownDelaySeconds = o.step.scaleDownDelaySeconds ?? (routed ? ROUTED_SCALE_DOWN_DELAY_SECONDS : undefined);
   const analyses = (o.step.analyses ?? []).map((a) => ({
     name: a.name,
     templateName: a.templateName,
@@ -61,7 +72,7 @@ export function experimentManifest(o: ExperimentInput): KubeObject & { spec: Exp
       ...(o.step.duration !== undefined ? { duration: o.step.duration } : {}),
       ...(analyses.length > 0 ? { analyses } : {}),
       ...(spec.progressDeadlineSeconds !== undefined ? { progressDeadlineSeconds: spec.progressDeadlineSeconds } : {}),
-      ...(o.step.scaleDownDelaySeconds !== undefined ? { scaleDownDelaySeconds: o.step.scaleDownDelaySeconds } : {}),
+      ...(scaleDownDelaySeconds !== undefined ? { scaleDownDelaySeconds } : {}),
       ...(o.step.dryRun !== undefined ? { dryRun: o.step.dryRun } : {}),
     },
   };
@@ -100,4 +111,29 @@ export function reportExperiment(status: RolloutStatus, rollout: Rollout, name: 
     const { currentExperiment: _gone, ...rest } = status.canary;
     status.canary = rest;
   }
+}
+
+/**
+ * The current revision's Experiments' templates, by step index, from their status: which Service each has and how
+ * many pods are available behind it (what routing to a template depends on).
+ */
+export function observeExperimentTemplates(all: readonly (KubeObject & { spec?: unknown; status?: unknown })[], rolloutUid: string, templateHash: string): Record<number, ExperimentTemplateView[]> {
+  const out: Record<number, ExperimentTemplateView[]> = {};
+  for (const e of all) {
+    const m = e.metadata;
+    if (m?.ownerReferences?.some((o) => o.uid === rolloutUid) !== true || m.deletionTimestamp !== undefined) continue;
+    if (m.labels?.[POD_TEMPLATE_HASH_LABEL] !== templateHash) continue;
+    const step = stepOfLabel(m.labels[STEP_INDEX_LABEL]);
+    if (step === undefined) continue;
+    const templates = (e.status as Experiment['status'] | undefined)?.templateStatuses ?? [];
+    const specs = (e.spec as Partial<Experiment['spec']> | undefined)?.templates ?? [];
+    out[step] = templates.map((t) => ({
+      name: t.name,
+      ports: containerPorts(specs.find((x) => x.name === t.name)?.template).flatMap((p) => (p.containerPort !== undefined ? [p.containerPort] : [])),
+      available: t.availableReplicas ?? 0,
+      ...(t.serviceName !== undefined ? { serviceName: t.serviceName } : {}),
+      ...(t.podTemplateHash !== undefined ? { podTemplateHash: t.podTemplateHash } : {}),
+    }));
+  }
+  return out;
 }

@@ -10,13 +10,13 @@ import { POD_TEMPLATE_HASH_LABEL } from '../../src/rollout/hash.ts';
 import { HTTP_ROUTE } from '../../src/rollout/traffic/gatewayapi.ts';
 import { kubectl, waitFor } from '../support/cluster.ts';
 import { rolloutManifest, type helpers, type InProcessOperator } from '../support/rollouts.ts';
-import { send } from './apps.ts';
 import { PrometheusServer } from '../prometheus/harness.ts';
-import { connectionsToUnreadyPods, PROXY_LABEL, type KubeProxyEmulator } from './kubeproxy.ts';
+import { connectionsToUnreadyPods, type KubeProxyEmulator } from './kubeproxy.ts';
 import { RUN_LABEL, type PodRunner } from './podrunner.ts';
 import { UNREADY_LABEL } from '../cluster/stages.ts';
-import { startTestbed, TESTBED_CLASS_LABEL, type Testbed } from './testbed.ts';
-import { loadedWeights, TRAEFIK_CONTROLLER, type Traefik } from './traefik/traefik.ts';
+import { startTestbed, type Testbed } from './testbed.ts';
+import { canaryRouting as canaryRoutingOn, deployV1 as deployV1On, gateway, load as loadOn, routedApp, served as servedOn, steadyLoad as steadyLoadOn } from './traffic.ts';
+import { loadedWeights, type Traefik } from './traefik/traefik.ts';
 
 type RouteObj = KubeObject & { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } };
 
@@ -31,33 +31,28 @@ describe('Gateway API through a real Traefik, to real processes', () => {
   let traefik: Traefik;
   let h: ReturnType<typeof helpers>;
   let bed: Testbed | undefined;
-  const gatewayClass = (): string => `traefik-${ns}`;
 
   beforeAll(async () => {
     bed = await startTestbed('traefik');
     ({ ns, op, h, runner, proxy, traefik } = bed);
-    await h.apply({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: gatewayClass(), labels: { [TESTBED_CLASS_LABEL]: ns } }, spec: { controllerName: TRAEFIK_CONTROLLER } });
-    await h.apply({
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'Gateway',
-      metadata: { name: 'gw' },
-      spec: { gatewayClassName: gatewayClass(), listeners: [{ name: 'web', port: traefik.webPort, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } }] },
-    });
+    await gateway(bed);
     await canaryRouting('web');
   });
 
-  /** `<app>-stable` and `<app>-canary` (opted in to the kube-proxy emulator) and an HTTPRoute `<app>` on the Gateway, all to stable. */
-  async function canaryRouting(app: string, matches?: object[]): Promise<void> {
-    for (const name of [`${app}-stable`, `${app}-canary`]) {
-      await h.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name, labels: { [PROXY_LABEL]: 'true' } }, spec: { selector: { app }, ports: [{ name: 'http', port: 8080, targetPort: 8080 }] } });
-    }
-    const backendRefs = [{ name: `${app}-stable`, port: 8080, weight: 100 }, { name: `${app}-canary`, port: 8080, weight: 0 }];
-    await h.apply({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: app }, spec: { parentRefs: [{ name: 'gw' }], rules: [{ ...(matches ? { matches } : {}), backendRefs }] } });
-  }
+  // The shared steps of traffic.ts, on this file's testbed.
+  const canaryRouting = (app: string, matches?: object[]): Promise<void> => canaryRoutingOn(bedOf(), app, matches);
+  const served = (): Promise<Map<string, number>> => servedOn(bedOf());
+  const load = (n: number, path?: string): ReturnType<typeof loadOn> => loadOn(bedOf(), n, path);
+  const steadyLoad = (path?: string): ReturnType<typeof steadyLoadOn> => steadyLoadOn(bedOf(), path);
+  const deployV1 = (app: string, manifest: object): Promise<void> => deployV1On(bedOf(), app, manifest);
+  const bedOf = (): Testbed => {
+    if (bed === undefined) throw new Error('the testbed did not start');
+    return bed;
+  };
 
   afterAll(async () => {
     await bed?.stop();
-    await kubectl(['delete', 'gatewayclass', gatewayClass(), '--ignore-not-found']);
+    await kubectl(['delete', 'gatewayclass', `traefik-${ns}`, '--ignore-not-found']);
     expect({ runner: runner?.errors ?? [], proxy: proxy?.errors ?? [] }).toEqual({ runner: [], proxy: [] });
     // Every connection the kube-proxy emulator forwarded reached a pod whose process had passed its probe and was
     // still running, per the pod runner's own log.
@@ -77,75 +72,6 @@ describe('Gateway API through a real Traefik, to real processes', () => {
     }
     return undefined;
   };
-
-  /** Requests each revision's processes answered so far, by pod-template hash, as the processes count them. */
-  const served = async (): Promise<Map<string, number>> => {
-    const byPod = await Promise.all(
-      runner.pods().map(async (p) => {
-        const r = await fetch(`http://127.0.0.1:${p.port}/stats`);
-        return { hash: p.labels[POD_TEMPLATE_HASH_LABEL] ?? '', pod: p.name, served: ((await r.json()) as { served: number }).served };
-      }),
-    );
-    const out = new Map<string, number>();
-    for (const p of byPod) out.set(`${p.hash}/${p.pod}`, p.served);
-    return out;
-  };
-
-  /** `n` requests to Traefik's port, 16 at a time: the status codes, and each revision's count of what it answered. */
-  async function load(n: number): Promise<{ codes: Map<number, number>; byHash: Map<string, number> }> {
-    const before = await served();
-    const codes = new Map<number, number>();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (next++ < n) {
-          const { code } = await send(traefik.webPort);
-          codes.set(code, (codes.get(code) ?? 0) + 1);
-        }
-      }),
-    );
-    const byHash = new Map<string, number>();
-    for (const [key, count] of await served()) {
-      const hash = key.split('/')[0] ?? '';
-      byHash.set(hash, (byHash.get(hash) ?? 0) + count - (before.get(key) ?? 0));
-    }
-    return { codes, byHash };
-  }
-
-  /** Steady load (one request at a time) until stopped: how many were sent and the status codes. */
-  function steadyLoad(path = '/'): { stop: () => Promise<{ sent: number; codes: Record<number, number> }> } {
-    let running = true;
-    const codes: Record<number, number> = {};
-    const done = (async () => {
-      let sent = 0;
-      while (running) {
-        const { code } = await send(traefik.webPort, path);
-        codes[code] = (codes[code] ?? 0) + 1;
-        sent++;
-      }
-      return { sent, codes };
-    })();
-    return {
-      stop: async () => {
-        running = false;
-        return done;
-      },
-    };
-  }
-
-  /** A Rollout `<app>` of 2 replicas on the HTTPRoute `<app>`, its processes answering `errorRate` of requests with 500. */
-  function routedApp(app: string, version: string, steps: object[], errorRate: string): object {
-    const m = rolloutManifest(app, version, { canaryService: `${app}-canary`, stableService: `${app}-stable`, trafficRouting: { gatewayAPI: { httpRoute: app } }, steps }, { [RUN_LABEL]: 'demo-app', [UNREADY_LABEL]: 'true' }) as { spec: { template: { spec: { containers: object[] } } } };
-    const containers = m.spec.template.spec.containers.map((c) => ({ ...c, env: [{ name: 'ERROR_RATE', value: errorRate }] }));
-    return { ...m, spec: { ...m.spec, replicas: 2, template: { ...m.spec.template, spec: { ...m.spec.template.spec, containers } } } };
-  }
-
-  /** Applies v1 and waits until it is Healthy and Traefik serves `/<app>` from it. */
-  async function deployV1(app: string, manifest: object): Promise<void> {
-    await h.apply(manifest);
-    await waitFor(`${app} v1 Healthy`, async () => (await h.rollout(app)).status?.phase === 'Healthy', 60_000);
-    await waitFor(`Traefik serving /${app} from v1`, async () => (await send(traefik.webPort, `/${app}`)).code === 200, 30_000);
-  }
 
   /** Waits until Sluice wrote the weight, Traefik loaded it, and every Ready opted-in pod has its process. */
   async function settled(weight: number): Promise<void> {
@@ -331,5 +257,5 @@ describe('Gateway API through a real Traefik, to real processes', () => {
       log(`/judged: ${sent} requests under steady load, codes ${JSON.stringify(codes)}`);
       await prometheus.stop();
     }
-  });
+  }, 300_000); // its two waits allow 240 s: a loaded machine must not fail it on the default 120 s
 });

@@ -22,7 +22,7 @@ export type RolloutObj = KubeObject & {
     currentStepIndex?: number;
     abort?: boolean;
     message?: string;
-    canary?: { weights?: { canary?: { weight?: number } } };
+    canary?: { weights?: { canary?: { weight?: number }; additional?: { serviceName?: string; weight?: number }[] } };
     blueGreen?: { activeSelector?: string; previewSelector?: string; scaleUpPreviewCheckPoint?: boolean };
     pauseConditions?: { reason: string; startTime?: string }[];
   };

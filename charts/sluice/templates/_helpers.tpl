@@ -103,7 +103,7 @@ the routers, events). Leases are granted separately, in the release namespace on
 - apiGroups: [sluice.dev]
   resources: [experiments/status]
   verbs: [patch]
-# An Experiment owns its ReplicaSets and AnalysisRuns with blockOwnerDeletion (see rollouts/finalizers below).
+# An Experiment owns its ReplicaSets, AnalysisRuns and Services with blockOwnerDeletion (see rollouts/finalizers below).
 - apiGroups: [sluice.dev]
   resources: [experiments/finalizers]
   verbs: [update]
@@ -123,10 +123,11 @@ the routers, events). Leases are granted separately, in the release namespace on
 - apiGroups: [apps]
   resources: [deployments]
   verbs: [get, list, watch, patch]
-# Stable/canary Services: selectors pinned to a ReplicaSet's pods.
+# Stable/canary Services: selectors pinned to a ReplicaSet's pods. An experiment template with a weight gets a
+# Service of its own, owned by its Experiment (created, then deleted with the template's scale-down).
 - apiGroups: [""]
   resources: [services]
-  verbs: [get, list, watch, patch]
+  verbs: [get, list, watch, create, patch, delete]
 # restartAt: pods are listed and evicted (so PodDisruptionBudgets are honoured), never deleted.
 - apiGroups: [""]
   resources: [pods]

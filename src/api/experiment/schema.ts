@@ -20,6 +20,8 @@ export const experimentTemplateSchema = z.object({
   minReadySeconds: z.int().min(0).optional(),
   selector: labelSelectorSchema.optional(),
   template: podTemplateSchema.optional(),
+  /** A Service selecting this template's pods, on its containers' ports (Argo's field); `name` defaults to the ReplicaSet's. */
+  service: z.object({ name: z.string().optional() }).optional(),
 });
 export type ExperimentTemplate = z.infer<typeof experimentTemplateSchema>;
 
@@ -65,6 +67,8 @@ export const templateStatusSchema = z.object({
   podTemplateHash: z.string().optional(),
   /** Sluice's addition: the ReplicaSet running this template. */
   replicaSetName: z.string().optional(),
+  /** The template's Service, when it asks for one. */
+  serviceName: z.string().optional(),
 });
 export type TemplateStatus = z.infer<typeof templateStatusSchema>;
 

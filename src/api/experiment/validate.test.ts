@@ -46,4 +46,17 @@ describe('validateExperiment', () => {
     e.spec.templates = [];
     expect(validateExperiment(e)).toEqual([{ field: 'spec.templates', message: 'needs at least one template' }]);
   });
+
+  it('a template with a Service needs container ports, and a valid Service name', () => {
+    const e = base();
+    const t = e.spec.templates[0]!;
+    t.service = { name: 'Bad_Name' };
+    expect(validateExperiment(e, ctx)).toEqual([
+      { field: 'spec.templates[0].service', message: 'the template\'s containers declare no ports (spec.containers[].ports): its Service needs one' },
+      { field: 'spec.templates[0].service.name', message: 'must be a lowercase DNS label (a Service name), got "Bad_Name"' },
+    ]);
+    t.service = {};
+    t.template = { ...t.template, spec: { containers: [{ name: 'app', ports: [{ containerPort: 8080 }] }] } };
+    expect(validateExperiment(e, ctx)).toEqual([]);
+  });
 });

@@ -9,6 +9,16 @@ import type { Experiment } from './schema.ts';
 /** The DNS-label part of a ReplicaSet name a template contributes (`<experiment>-<template>`). */
 export const TEMPLATE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+export type ContainerPort = { name?: string; containerPort?: number; protocol?: string };
+
+/** The ports of the template's containers, as a Service exposes them (Argo's: one Service port per container port). */
+export function containerPorts(template: unknown): ContainerPort[] {
+  const containers = ((template as { spec?: { containers?: { ports?: ContainerPort[] }[] } } | undefined)?.spec?.containers ?? []);
+  return containers.flatMap((c) => (c.ports ?? []).filter((p) => typeof p.containerPort === 'number'));
+}
+
+const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 export function validateExperiment(e: Experiment, ctx?: RolloutValidationContext): SpecError[] {
   const errors: SpecError[] = [];
   const templates = e.spec.templates;
@@ -21,6 +31,8 @@ export function validateExperiment(e: Experiment, ctx?: RolloutValidationContext
       errors.push({ field: `${at}.template`, message: 'required: the pod template this ReplicaSet runs' });
       return;
     }
+    if (t.service !== undefined && containerPorts(t.template).length === 0) errors.push({ field: `${at}.service`, message: 'the template\'s containers declare no ports (spec.containers[].ports): its Service needs one' });
+    if (t.service?.name !== undefined && !SERVICE_NAME.test(t.service.name)) errors.push({ field: `${at}.service.name`, message: `must be a lowercase DNS label (a Service name), got "${t.service.name}"` });
     const selector = t.selector;
     if (selector === undefined || (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0)) {
       errors.push({ field: `${at}.selector`, message: 'required and not empty: it selects the template\'s pods' });

@@ -74,6 +74,8 @@ export const rolloutAnalysisSchema = z.object({
   failureLimit: z.int().min(0).optional(),
   /** The sequential judge: canary against stable on the builtin checks, deciding as soon as the evidence is conclusive. */
   judge: judgeSpecSchema.optional(),
+  /** Labels and annotations put on the AnalysisRuns this analysis creates (Argo's field); Sluice's own labels win. */
+  analysisRunMetadata: z.object({ labels: z.record(z.string(), z.string()).optional(), annotations: z.record(z.string(), z.string()).optional() }).optional(),
 });
 export type RolloutAnalysis = z.infer<typeof rolloutAnalysisSchema>;
 
@@ -88,8 +90,13 @@ export const rolloutExperimentStepSchema = z.object({
       name: z.string(),
       specRef: z.enum(['canary', 'stable']),
       replicas: z.int().min(0).optional(),
-      /** Argo routes this share of traffic to the template's Service; Sluice refuses it for now (validate.ts). */
+      /**
+       * This share of traffic (percent) goes to the template's own Service through the Rollout's router (Istio,
+       * Gateway API) while the Experiment runs, taken from the stable's share; setting it creates the Service.
+       */
       weight: z.int().optional(),
+      /** A Service for the template's pods (Argo's field); `name` defaults to the template's ReplicaSet name. */
+      service: z.object({ name: z.string().optional() }).optional(),
       selector: labelSelectorSchema.optional(),
       /** Labels and annotations added to the template's pods. */
       metadata: z.object({ labels: z.record(z.string(), z.string()).optional(), annotations: z.record(z.string(), z.string()).optional() }).optional(),
@@ -344,6 +351,8 @@ export const rolloutStatusSchema = z.object({
         .object({
           canary: weightDestinationSchema.optional(),
           stable: weightDestinationSchema.optional(),
+          /** The running experiment step's templates that receive traffic (Argo's field). */
+          additional: z.array(weightDestinationSchema).optional(),
           verified: z.boolean().optional(),
         })
         .optional(),

@@ -6,7 +6,13 @@ import { TEMPLATE_NAME, validateExperimentAnalyses } from '../experiment/validat
 import type { RolloutExperimentStep } from './schema.ts';
 import type { RolloutValidationContext } from './validate.ts';
 
-export function experimentStepErrors(at: string, step: RolloutExperimentStep, ctx: RolloutValidationContext | undefined): SpecError[] {
+/** Where the step stands for traffic: the Rollout's router and the canary weight in force at the step. */
+export interface ExperimentRouting {
+  router: 'istio' | 'nginx' | 'gatewayAPI' | 'none';
+  weightInForce: number;
+}
+
+export function experimentStepErrors(at: string, step: RolloutExperimentStep, ctx: RolloutValidationContext | undefined, routing?: ExperimentRouting): SpecError[] {
   const errors: SpecError[] = [];
   if (step.templates.length === 0) errors.push({ field: `${at}.templates`, message: 'needs at least one template (specRef: canary or stable)' });
   const seen = new Set<string>();
@@ -15,12 +21,26 @@ export function experimentStepErrors(at: string, step: RolloutExperimentStep, ct
     if (!TEMPLATE_NAME.test(t.name)) errors.push({ field: `${here}.name`, message: `must be a lowercase DNS label (it names the ReplicaSet), got "${t.name}"` });
     else if (seen.has(t.name)) errors.push({ field: `${here}.name`, message: `duplicate name "${t.name}"` });
     seen.add(t.name);
-    // Argo sends this share of traffic to the template's own Service; Sluice does not route it yet, and ignoring it
-    // would run an experiment the user did not ask for (no traffic reaching the baseline).
-    if (t.weight !== undefined) errors.push({ field: `${here}.weight`, message: 'traffic to experiment templates is not supported by Sluice yet: remove weight (the templates run without traffic from the Rollout\'s router)' });
+    if (t.weight !== undefined) errors.push(...weightErrors(`${here}.weight`, t.weight, routing));
+    if (t.service?.name !== undefined && !SERVICE_NAME.test(t.service.name)) errors.push({ field: `${here}.service.name`, message: `must be a lowercase DNS label (a Service name), got "${t.service.name}"` });
   });
+  const total = step.templates.reduce((sum, t) => sum + Math.max(0, t.weight ?? 0), 0);
+  if (routing !== undefined && total > 0 && routing.weightInForce + total > 100) {
+    errors.push({ field: `${at}.templates`, message: `the templates' weights (${total}) and the canary's weight in force at this step (${routing.weightInForce}) add up to more than 100` });
+  }
   const dur = durationError(`${at}.duration`, step.duration);
   if (dur !== undefined) errors.push(dur);
   errors.push(...validateExperimentAnalyses(`${at}.analyses`, step.analyses, ctx));
   return errors;
+}
+
+const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+// Argo sends this share of traffic to the template's own Service; it needs a router that can split among more than
+// two Services, and ignoring it would run an experiment the user did not ask for (no traffic reaching the baseline).
+function weightErrors(field: string, weight: number, routing: ExperimentRouting | undefined): SpecError[] {
+  if (weight < 0 || weight > 100) return [{ field, message: `must be between 0 and 100, got ${weight}` }];
+  if (routing === undefined || routing.router === 'istio' || routing.router === 'gatewayAPI') return [];
+  const why = routing.router === 'nginx' ? 'NGINX Ingress splits between two Services only' : 'the Rollout has no trafficRouting';
+  return [{ field, message: `traffic to an experiment template needs trafficRouting istio or gatewayAPI (${why}): remove weight, or route with one of them` }];
 }

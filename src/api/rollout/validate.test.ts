@@ -45,7 +45,7 @@ describe('validateRollout', () => {
     expect(validateRollout(neither)).toEqual([{ field: 'spec.strategy', message: 'set exactly one of canary and blueGreen' }]);
   });
 
-  it('checks an experiment step: templates, weight (not routed), duration and the analyses\' templates, by field', () => {
+  it('checks an experiment step: templates, weight (NGINX cannot route it), duration and the analyses\' templates, by field', () => {
     const r = fixture('rollout-canary-nginx.yaml');
     canaryOf(r).steps = [
       { setWeight: 10 },
@@ -60,11 +60,45 @@ describe('validateRollout', () => {
       { experiment: { templates: [] } },
     ];
     expect(validateRollout(r, ctx).map((e) => `${e.field}: ${e.message}`)).toEqual([
-      'spec.strategy.canary.steps[2].experiment.templates[0].weight: traffic to experiment templates is not supported by Sluice yet: remove weight (the templates run without traffic from the Rollout\'s router)',
+      'spec.strategy.canary.steps[2].experiment.templates[0].weight: traffic to an experiment template needs trafficRouting istio or gatewayAPI (NGINX Ingress splits between two Services only): remove weight, or route with one of them',
       'spec.strategy.canary.steps[2].experiment.templates[1].name: duplicate name "baseline"',
       'spec.strategy.canary.steps[2].experiment.duration: invalid duration "soon": unexpected "soon" (units: ns, us, ms, s, m, h)',
       'spec.strategy.canary.steps[2].experiment.analyses[1].templateName: AnalysisTemplate "missing" not found',
       'spec.strategy.canary.steps[3].experiment.templates: needs at least one template (specRef: canary or stable)',
+    ]);
+  });
+
+  it('allows template weights on Istio and the Gateway API, within what the canary leaves, and checks Service names', () => {
+    const r = fixture('rollout-canary-nginx.yaml');
+    const c = canaryOf(r);
+    c.trafficRouting = { gatewayAPI: { httpRoute: 'web' } };
+    c.steps = [
+      { setWeight: 50 },
+      { experiment: { templates: [{ name: 'baseline', specRef: 'stable', weight: 25 }, { name: 'canary', specRef: 'canary', weight: 25, service: { name: 'Canary_Svc' } }] } },
+      { experiment: { templates: [{ name: 'baseline', specRef: 'stable', weight: 30 }, { name: 'canary', specRef: 'canary', weight: 30 }] } },
+      { experiment: { templates: [{ name: 'big', specRef: 'canary', weight: 101 }] } },
+    ];
+    expect(validateRollout(r).map((e) => `${e.field}: ${e.message}`)).toEqual([
+      'spec.strategy.canary.steps[1].experiment.templates[1].service.name: must be a lowercase DNS label (a Service name), got "Canary_Svc"',
+      'spec.strategy.canary.steps[2].experiment.templates: the templates\' weights (60) and the canary\'s weight in force at this step (50) add up to more than 100',
+      'spec.strategy.canary.steps[3].experiment.templates[0].weight: must be between 0 and 100, got 101',
+      'spec.strategy.canary.steps[3].experiment.templates: the templates\' weights (101) and the canary\'s weight in force at this step (50) add up to more than 100',
+    ]);
+    delete c.trafficRouting;
+    delete c.canaryService;
+    delete c.stableService;
+    c.steps = [{ experiment: { templates: [{ name: 'baseline', specRef: 'stable', weight: 10 }] } }];
+    expect(validateRollout(r).map((e) => e.message)).toContainEqual(expect.stringContaining('the Rollout has no trafficRouting'));
+  });
+
+  it('checks analysisRunMetadata keys and label values by Kubernetes\' rules, and keeps sluice.dev/ labels Sluice\'s', () => {
+    const r = fixture('rollout-canary-nginx.yaml');
+    canaryOf(r).steps = [{ setWeight: 10 }, { analysis: { successRate: { min: 99 }, analysisRunMetadata: { labels: { team: 'a', 'sluice.dev/rollout': 'x', 'bad key': 'v', ok: 'not valid!' }, annotations: { 'example.com/note': 'any text at all', '-x': 'v' } } } }];
+    expect(validateRollout(r).map((e) => `${e.field}: ${e.message}`)).toEqual([
+      'spec.strategy.canary.steps[1].analysis.analysisRunMetadata.labels["sluice.dev/rollout"]: sluice.dev/ labels are Sluice\'s own: it sets them to find the run',
+      'spec.strategy.canary.steps[1].analysis.analysisRunMetadata.labels["bad key"]: not a valid key: an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or "."',
+      'spec.strategy.canary.steps[1].analysis.analysisRunMetadata.labels["ok"]: not a valid label value: at most 63 letters, digits, "-", "_" or ".", got "not valid!"',
+      'spec.strategy.canary.steps[1].analysis.analysisRunMetadata.annotations["-x"]: not a valid key: an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or "."',
     ]);
   });
 

@@ -132,7 +132,7 @@ function canaryErrors(canary: CanaryStrategy, ctx: RolloutValidationContext | un
     if (pauseErr !== undefined) errors.push(pauseErr);
     if (step.setCanaryScale !== undefined) errors.push(...canaryScaleErrors(`${at}.setCanaryScale`, step.setCanaryScale, tr));
     if (step.analysis !== undefined) errors.push(...analysisErrors(`${at}.analysis`, step.analysis, ctx, routerOf(tr)));
-    if (step.experiment !== undefined) errors.push(...experimentStepErrors(`${at}.experiment`, step.experiment, ctx));
+    if (step.experiment !== undefined) errors.push(...experimentStepErrors(`${at}.experiment`, step.experiment, ctx, { router: routerOf(tr), weightInForce: steps.slice(0, i + 1).reduce((w, x) => x.setWeight ?? w, 0) }));
     if (step.setMirrorRoute !== undefined) {
       const pct = step.setMirrorRoute.percentage;
       if (pct !== undefined && (pct < 0 || pct > 100)) {
@@ -182,6 +182,23 @@ function routerOf(tr: TrafficRouting | undefined): 'istio' | 'nginx' | 'gatewayA
   return 'none';
 }
 
+const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** Kubernetes' rules for label and annotation keys and label values, so a run is never refused at creation. */
+function runMetadataErrors(at: string, meta: RolloutAnalysis['analysisRunMetadata']): SpecError[] {
+  const errors: SpecError[] = [];
+  for (const [kind, map] of [['labels', meta?.labels], ['annotations', meta?.annotations]] as const) {
+    for (const [key, value] of Object.entries(map ?? {})) {
+      const field = `${at}.${kind}["${key}"]`;
+      if (!QUALIFIED_NAME.test(key)) errors.push({ field, message: 'not a valid key: an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or "."' });
+      else if (kind === 'labels' && key.startsWith('sluice.dev/')) errors.push({ field, message: 'sluice.dev/ labels are Sluice\'s own: it sets them to find the run' });
+      else if (kind === 'labels' && !LABEL_VALUE.test(value)) errors.push({ field, message: `not a valid label value: at most 63 letters, digits, "-", "_" or ".", got "${value}"` });
+    }
+  }
+  return errors;
+}
+
 function analysisErrors(at: string, analysis: RolloutAnalysis | undefined, ctx: RolloutValidationContext | undefined, router: Parameters<typeof judgeErrors>[2]): SpecError[] {
   if (analysis === undefined) return [];
   const judged = judgeErrors(at, analysis, router);
@@ -195,6 +212,7 @@ function analysisErrors(at: string, analysis: RolloutAnalysis | undefined, ctx: 
   if (analysis.gatewayAPIMetrics !== undefined && router !== 'gatewayAPI') {
     errors.push({ field: `${at}.gatewayAPIMetrics`, message: 'names a Gateway API implementation: needs trafficRouting.gatewayAPI' });
   }
+  errors.push(...runMetadataErrors(`${at}.analysisRunMetadata`, analysis.analysisRunMetadata));
   if (analysis.prometheus !== undefined && !/^https?:\/\//.test(analysis.prometheus.address)) {
     errors.push({ field: `${at}.prometheus.address`, message: `must be an http(s) URL, got "${analysis.prometheus.address}"` });
   }

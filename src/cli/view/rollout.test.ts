@@ -87,6 +87,13 @@ describe('rollout view', () => {
     expect(text).toContain('      rate: Running (3✔ 1✖)  last: 0.5 ✖, 0.98 ✔, 0.97 ✔\n');
   });
 
+  it('names the experiment templates that take traffic, with their shares', () => {
+    const routed = { ...canary, status: { ...canary.status, canary: { weights: { canary: { weight: 25 }, stable: { weight: 25 }, additional: [{ serviceName: 'web-bbb-2-baseline', weight: 25 }, { serviceName: 'web-bbb-2-canary', weight: 25 }] } } } };
+    const text = renderRollout(snapshotOf(routed, [], []), { now: T0, barWidth: 8 });
+    expect(text).toContain('Experiment:    web-bbb-2-baseline 25%, web-bbb-2-canary 25%\n');
+    expect(renderRollout(snapshotOf(canary, [], []), { now: T0, barWidth: 8 })).not.toContain('Experiment:');
+  });
+
   it('says which webhook gate holds the rollout', () => {
     const held = { ...canary, status: { ...canary.status, pauseConditions: undefined, currentStepIndex: 4, message: 'waiting for gate approve (confirm-promotion): HTTP 403', gates: { waiting: { name: 'approve', type: 'confirm-promotion', since: '2026-01-01T00:00:05Z', message: 'HTTP 403' } } } };
     const text = renderRollout(snapshotOf(held, [], []), { now: T0 + 10_000, barWidth: 8 });

@@ -158,6 +158,8 @@ export function renderRollout(snap: RolloutSnapshot, opts: RenderOptions): strin
     const actual = s?.canary?.weights?.canary?.weight;
     field('SetWeight', String(setWeight));
     if (actual !== undefined) field('ActualWeight', String(actual));
+    const extra = s?.canary?.weights?.additional ?? [];
+    if (extra.length > 0) field('Experiment', extra.map((d) => `${d.serviceName ?? '?'} ${d.weight ?? 0}%`).join(', '));
     field('Canary', weightBar(actual ?? setWeight, opts.barWidth));
     const current = s?.currentPodHash;
     const stable = s?.stableRS;

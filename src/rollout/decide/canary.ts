@@ -4,6 +4,7 @@
 // canary-stages.ts.
 import { ROLLOUT_DEFAULTS } from '../../api/rollout/schema.ts';
 import { clearWait, Gates, gatePoint, recordWait } from './gates.ts';
+import { routeExperiments } from './experiment-routes.ts';
 import { finishDecision } from './phase.ts';
 import { bumpRevision, byHashIn, newestFirst, pruneHistory, restart, scaleDownRetired, wakeups } from './replicasets.ts';
 import { putRef, runRef } from './run-status.ts';
@@ -103,7 +104,10 @@ function newContext(o: Observed, gates: Gates): CanaryCtx {
   };
 }
 
-const finish = (c: CanaryCtx, requeue: number | undefined = c.requeue()): Decision => finishDecision(c.s, c.o, c.actions, c.events, requeue, c.progressed, c.replicas);
+function finish(c: CanaryCtx, requeue: number | undefined = c.requeue()): Decision {
+  routeExperiments(c);
+  return finishDecision(c.s, c.o, c.actions, c.events, requeue, c.progressed, c.replicas);
+}
 
 /**
  * A new template or new steps start the steps again. Back to the stable revision (a rollback) or a first deploy

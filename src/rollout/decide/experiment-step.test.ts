@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { CanaryStep } from '../../api/rollout/schema.ts';
 import { PAUSE_INCONCLUSIVE_EXPERIMENT } from './canary-stages.ts';
 import { deployed, newRevision } from './canary-testing.ts';
+import type { World } from './sim.ts';
 
 const EXPERIMENT: CanaryStep = {
   experiment: {
@@ -87,5 +88,84 @@ describe('canary engine: experiment steps', () => {
     expect(w.log.flatMap((d) => d.actions)).toContainEqual({ kind: 'deleteExperiment', stepIndex: 1 });
     expect(created(w)).toBe(2);
     expect(w.experiments[1]).toBe('Pending');
+  });
+
+  describe('templates with a weight (routed to their own Services)', () => {
+    const ROUTED: CanaryStep = {
+      experiment: {
+        templates: [{ name: 'baseline', specRef: 'stable', weight: 20 }, { name: 'canary', specRef: 'canary', weight: 20 }],
+        analyses: [{ name: 'compare', templateName: 'compare', requiredForCompletion: true }],
+      },
+    };
+    const steps: CanaryStep[] = [{ setWeight: 10 }, ROUTED, { setWeight: 60 }];
+    const views = (available: number) => [
+      { name: 'baseline', serviceName: 'web-h2-1-baseline', available, podTemplateHash: 'b1' },
+      { name: 'canary', serviceName: 'web-h2-1-canary', available, podTemplateHash: 'c1' },
+    ];
+    const atExperiment = (): World => {
+      const w = deployed(steps);
+      newRevision(w);
+      w.run(8);
+      expect(w.status.currentStepIndex).toBe(1);
+      return w;
+    };
+
+    it('sends each template its weight from the stable\'s share only while the Experiment runs, then takes it back', () => {
+      const w = atExperiment();
+      w.experimentTemplates[1] = views(1);
+      w.experiments[1] = 'Pending';
+      w.run(3);
+      expect(w.routerExtra).toEqual({}); // not before every template is available (Running)
+      w.experiments[1] = 'Running';
+      w.run(3);
+      expect(w.routerExtra).toEqual({ 'web-h2-1-baseline': 20, 'web-h2-1-canary': 20 });
+      expect(w.routerWeight).toBe(10);
+      expect(w.status.canary?.weights?.stable?.weight).toBe(50);
+      expect(w.status.canary?.weights?.additional).toEqual([
+        { serviceName: 'web-h2-1-baseline', weight: 20, podTemplateHash: 'b1' },
+        { serviceName: 'web-h2-1-canary', weight: 20, podTemplateHash: 'c1' },
+      ]);
+      const writes = w.log.flatMap((d) => d.actions).filter((a) => a.kind === 'setWeight');
+      w.run(3);
+      expect(w.log.flatMap((d) => d.actions).filter((a) => a.kind === 'setWeight')).toHaveLength(writes.length); // written once
+      w.experiments[1] = 'Successful';
+      w.run(1);
+      expect(w.routerExtra).toEqual({});
+      expect(w.status.canary?.weights?.additional).toBeUndefined();
+      w.run(20);
+      expect(w.status.stableRS).toBe('h2');
+      expect(w.violations).toEqual([]);
+    });
+
+    it('takes the traffic back in the reconcile that aborts, and from a template that lost its pods', () => {
+      const w = atExperiment();
+      w.experimentTemplates[1] = views(1);
+      w.experiments[1] = 'Running';
+      w.run(2);
+      expect(Object.keys(w.routerExtra)).toHaveLength(2);
+      w.experimentTemplates[1] = [{ ...views(1)[0]! }, { ...views(0)[1]! }];
+      w.run(1);
+      expect(w.routerExtra).toEqual({ 'web-h2-1-baseline': 20 });
+      w.experiments[1] = 'Failed';
+      w.run(1);
+      expect(w.status.abort).toBe(true);
+      expect(w.routerExtra).toEqual({});
+      expect(w.routerWeight).toBe(0);
+      expect(w.violations).toEqual([]);
+    });
+
+    it('a template without weight, or a Service not there yet, gets no traffic', () => {
+      const w = deployed([{ setWeight: 10 }, { experiment: { templates: [{ name: 'baseline', specRef: 'stable', weight: 20 }, { name: 'canary', specRef: 'canary' }] } }]);
+      newRevision(w);
+      w.run(8);
+      w.experimentTemplates[1] = [{ name: 'baseline', available: 1 }, { name: 'canary', serviceName: 'web-h2-1-canary', available: 1 }];
+      w.experiments[1] = 'Running';
+      w.run(2);
+      expect(w.routerExtra).toEqual({});
+      w.experimentTemplates[1] = [{ name: 'baseline', serviceName: 'web-h2-1-baseline', available: 1 }, { name: 'canary', serviceName: 'web-h2-1-canary', available: 1 }];
+      w.run(1);
+      expect(w.routerExtra).toEqual({ 'web-h2-1-baseline': 20 });
+      expect(w.violations).toEqual([]);
+    });
   });
 });

@@ -5,7 +5,7 @@ import type { CanaryStep, RolloutSpec, RolloutStatus, RolloutWebhookType } from 
 import { decideCanary, weightAt } from './canary.ts';
 import { surgeAndUnavailable } from './replicasets.ts';
 import type { GateResults } from './gates.ts';
-import type { Action, AnalysisRunPhase, Decision, Observed, ReplicaSetView } from './types.ts';
+import type { Action, AnalysisRunPhase, Decision, ExperimentTemplateView, Observed, ReplicaSetView } from './types.ts';
 
 export interface SimOptions {
   replicas?: number;
@@ -34,6 +34,10 @@ export class World {
   stepAnalysis: Record<number, AnalysisRunPhase> = {};
   /** The current revision's Experiments by step, as their controller reports them. */
   experiments: Record<number, AnalysisRunPhase> = {};
+  /** Their templates (Services and available pods), by step, as their controller reports them. */
+  experimentTemplates: Record<number, ExperimentTemplateView[]> = {};
+  /** What the router sends to Services beside the canary and the stable (experiment templates), by Service. */
+  routerExtra: Record<string, number> = {};
   readonly terminatedExperiments: number[] = [];
   restartPending: Record<string, number> | undefined;
   readonly terminated: number[] = [];
@@ -77,6 +81,7 @@ export class World {
     if (this.analysisFor !== this.templateHash) {
       this.stepAnalysis = {};
       this.experiments = {};
+      this.experimentTemplates = {};
       this.analysisFor = this.templateHash;
     }
     const before = structuredClone(this.status);
@@ -91,6 +96,7 @@ export class World {
       serviceSelectors: { ...this.selectors },
       stepAnalysis: { ...this.stepAnalysis },
       experiments: { ...this.experiments },
+      experimentTemplates: structuredClone(this.experimentTemplates),
       analysisRunRefs: runRefs(this.templateHash, this.stepAnalysis),
       ...(this.restartPending !== undefined ? { restartPending: { ...this.restartPending } } : {}),
     });
@@ -167,6 +173,15 @@ export class World {
         // Invariant 3: the promotion reset happens only after the stable Service is verified on the new revision.
         if (a.weight === 0 && a.stableHash === a.canaryHash && this.selectors.stable !== a.stableHash) this.violate('weight reset before the stable Service switched');
         this.routerWeight = a.weight;
+        for (const n of a.remove ?? []) delete this.routerExtra[n];
+        for (const x of a.additional ?? []) {
+          // Invariant 2 for experiment templates: traffic only to a running Experiment's Service with available pods.
+          const step = Object.entries(this.experimentTemplates).find(([, ts]) => ts.some((t) => t.serviceName === x.serviceName));
+          const view = step?.[1].find((t) => t.serviceName === x.serviceName);
+          if (step === undefined || this.experiments[Number(step[0])] !== 'Running' || (view?.available ?? 0) === 0) this.violate(`weight ${x.weight} to experiment Service ${x.serviceName} without a running Experiment's pods`);
+          this.routerExtra[x.serviceName] = x.weight;
+        }
+        if (a.weight + Object.values(this.routerExtra).reduce((t, w) => t + w, 0) > 100) this.violate(`weights above 100: canary ${a.weight}, extra ${JSON.stringify(this.routerExtra)}`);
         break;
       }
       case 'setHeaderRoute':
@@ -237,6 +252,12 @@ export class World {
     // Invariant 4: nothing advances while aborted.
     if (before.abort === true && !restarted && a > b) this.violate('advanced a step while aborted');
     if (d.status.abort === true && this.routerWeight !== 0 && (this.spec.strategy?.canary?.trafficRouting !== undefined)) this.violate('aborted with weight still on the canary');
+    // An experiment template keeps traffic only while its Experiment runs, at the current step, and not after an abort.
+    for (const [svc, w] of Object.entries(this.routerExtra)) {
+      const step = Object.entries(this.experimentTemplates).find(([, ts]) => ts.some((t) => t.serviceName === svc));
+      const gone = (step?.[1].find((t) => t.serviceName === svc)?.available ?? 0) === 0;
+      if (w > 0 && (d.status.abort === true || step === undefined || gone || Number(step[0]) !== a || this.experiments[a] !== 'Running')) this.violate(`experiment Service ${svc} still has weight ${w} at step ${a}`);
+    }
     // A Service never points at nothing.
     for (const role of ['canary', 'stable'] as const) {
       const h = this.selectors[role];

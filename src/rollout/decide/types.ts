@@ -17,6 +17,25 @@ export interface ReplicaSetView {
   revision?: number;
 }
 
+/** One template of a step's Experiment, as its status reports it. */
+export interface ExperimentTemplateView {
+  name: string;
+  serviceName?: string;
+  /** The ports its Service exposes (its containers' ports). */
+  ports?: number[];
+  available: number;
+  podTemplateHash?: string;
+}
+
+/** A Service beside the canary and the stable that receives a share of traffic (a routed experiment template). */
+export interface AdditionalDestination {
+  serviceName: string;
+  weight: number;
+  podTemplateHash?: string;
+  /** The ports the Service exposes: the router picks the one a backend reference needs. */
+  ports?: number[];
+}
+
 /** The stepIndex of the background analysis run (strategy.canary.analysis). */
 export const BACKGROUND = -1;
 /** The stepIndex keys of a blue-green rollout's runs: before the active switch, and after it. */
@@ -47,6 +66,8 @@ export interface ObservedBase {
   analysisRunRefs?: Record<number, AnalysisRunRef>;
   /** The current revision's Experiments (experiment steps), by step index: their phase. */
   experiments?: Record<number, AnalysisRunPhase>;
+  /** The same Experiments' templates, by step index: their Services and available pods (for routed templates). */
+  experimentTemplates?: Record<number, ExperimentTemplateView[]>;
   /** While spec.restartAt is pending: per revision hash, how many running pods were created before it. */
   restartPending?: Record<string, number>;
 }
@@ -78,7 +99,11 @@ export type Action =
   /** Drop a scale-down deadline: the ReplicaSet serves again (a blue-green rollback within the delay). */
   | { kind: 'unmarkScaleDown'; name: string }
   | { kind: 'pinService'; role: ServiceRole; hash: string }
-  | { kind: 'setWeight'; weight: number; canaryHash: string; stableHash: string }
+  /**
+   * `additional`: the experiment templates' Services that get traffic too (from the stable's share); `remove`: those
+   * that had some and no longer do. Unset: none either way.
+   */
+  | { kind: 'setWeight'; weight: number; canaryHash: string; stableHash: string; additional?: AdditionalDestination[]; remove?: string[] }
   | { kind: 'setHeaderRoute'; name: string; match: unknown[] }
   | { kind: 'setMirrorRoute'; name: string; percentage: number; match: unknown[] }
   | { kind: 'removeManagedRoutes' }

@@ -20,6 +20,8 @@ interface Case {
   /** The object the router edits, and the part of it the router must never change. */
   watched: { resource: ResourceType; name: (t: RouteTarget) => string; untouched: (o: KubeObject) => unknown };
   mirror: boolean;
+  /** The weights the first weighted rule holds, by destination (host or Service): undefined for routers that split between two Services only. */
+  weights?: (o: KubeObject) => Record<string, number>;
   /** A copy of the edited object with a malformed field, which the upstream CRD's schema refuses naming that field. */
   malformed?: { object: object; field: string };
   /** A valid routing object whose router edit the upstream schema refuses: the router must say which field. */
@@ -40,6 +42,7 @@ const CASES: Case[] = [
     make: (client) => new GatewayApiRouter({ client }, ['r']),
     watched: { resource: HTTP_ROUTE, name: () => 'r', untouched: (o) => ({ labels: o.metadata?.labels, parentRefs: spec(o).parentRefs, hostnames: spec(o).hostnames }) },
     mirror: true,
+    weights: (o) => Object.fromEntries(((spec(o).rules as { backendRefs?: { name: string; weight?: number }[] }[] | undefined)?.[0]?.backendRefs ?? []).map((b) => [b.name, b.weight ?? 1])),
     malformed: { object: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r' }, spec: { rules: { a: 1 } } }, field: 'spec.rules' },
     // The upstream schema allows 16 rules: a route that has them all leaves no room for a header route's rule.
     refusedWrite: {
@@ -69,6 +72,7 @@ const CASES: Case[] = [
     make: (client) => new IstioRouter({ client }, [{ name: 'vs', routes: ['primary'] }]),
     watched: { resource: VIRTUAL_SERVICE, name: () => 'vs', untouched: (o) => ({ hosts: spec(o).hosts, gateways: spec(o).gateways }) },
     mirror: true,
+    weights: (o) => Object.fromEntries(((spec(o).http as { route?: { destination?: { host?: string; subset?: string }; weight?: number }[] }[] | undefined)?.[0]?.route ?? []).map((d) => [d.destination?.subset ?? d.destination?.host ?? '', d.weight ?? 0])),
     malformed: { object: { apiVersion: 'networking.istio.io/v1beta1', kind: 'VirtualService', metadata: { name: 'vs' }, spec: { http: [{ name: 'primary', route: 'c-stable' }] } }, field: 'spec.http\\[0\\].route' },
   },
   {
@@ -80,6 +84,7 @@ const CASES: Case[] = [
     make: (client) => new IstioRouter({ client }, [{ name: 'vs2', routes: [] }], { name: 'dr', canarySubsetName: 'canary', stableSubsetName: 'stable' }),
     watched: { resource: VIRTUAL_SERVICE, name: () => 'vs2', untouched: (o) => ({ hosts: spec(o).hosts }) },
     mirror: true,
+    weights: (o) => Object.fromEntries(((spec(o).http as { route?: { destination?: { host?: string; subset?: string }; weight?: number }[] }[] | undefined)?.[0]?.route ?? []).map((d) => [d.destination?.subset ?? d.destination?.host ?? '', d.weight ?? 0])),
     malformed: { object: { apiVersion: 'networking.istio.io/v1beta1', kind: 'DestinationRule', metadata: { name: 'dr' }, spec: { subsets: [{ labels: { app: 'c' } }] } }, field: 'spec.subsets\\[0\\].name' },
   },
   {
@@ -153,6 +158,33 @@ describe.each(CASES)('traffic router contract: $name', (c) => {
     expect(o).toContain('sluice-shadow');
     await router.removeManagedRoutes(t, ['shadow']);
     expect(JSON.stringify(await client.get(c.watched.resource, ns, c.watched.name(t)))).not.toContain('sluice-shadow');
+  });
+
+  // An experiment step's templates: their own Services take a share from the stable's, and give it back.
+  it(c.weights !== undefined ? 'routes to extra Services (experiment templates) and takes them off again' : 'refuses extra Services, saying why', async () => {
+    const extra = { additional: [{ service: 'c-exp-baseline', weight: 15 }, { service: 'c-exp-canary', weight: 15 }], remove: [] };
+    if (c.weights === undefined) {
+      await expect(router.setWeight(t, 20, extra)).rejects.toThrow(/two Services only/);
+      return;
+    }
+    const weights = c.weights;
+    const read = async (): Promise<Record<string, number>> => weights(await client.get(c.watched.resource, ns, c.watched.name(t)));
+    const stable = (w: Record<string, number>): number | undefined => w[t.stableService] ?? w.stable;
+    await router.setWeight(t, 20, extra);
+    const w1 = await read();
+    expect(w1['c-exp-baseline']).toBe(15);
+    expect(w1['c-exp-canary']).toBe(15);
+    expect(stable(w1)).toBe(50);
+    expect(await router.readWeight(t)).toBe(20);
+    await expect(router.setWeight(t, 80, extra)).rejects.toMatchObject({ name: 'RouterConfigError' });
+    await router.setWeight(t, 20, { additional: [{ service: 'c-exp-canary', weight: 15 }], remove: ['c-exp-baseline'] });
+    const w2 = await read();
+    expect(w2['c-exp-baseline']).toBeUndefined();
+    expect(stable(w2)).toBe(65);
+    await router.setWeight(t, 20, { additional: [], remove: ['c-exp-canary'] });
+    const w3 = await read();
+    expect(Object.keys(w3).filter((k) => k.includes('exp'))).toEqual([]);
+    expect(stable(w3)).toBe(80);
   });
 
   it('changes nothing outside the fields it owns', async () => {

@@ -2,7 +2,7 @@
 // header routes are extra rules (named sluice-<route>) that send matching requests to the canary only.
 import { z } from 'zod';
 import type { ResourceType } from '../../kube/resource.ts';
-import { applyRouting, getRouting, MANAGED_ROUTE_PREFIX, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
+import { applyRouting, getRouting, MANAGED_ROUTE_PREFIX, extraPort, NO_EXTRA, RouterConfigError, stableShare, type ExtraDestinations, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
 
 export const HTTP_ROUTE: ResourceType = { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute', plural: 'httproutes', namespaced: true };
 
@@ -20,17 +20,27 @@ const httpRouteSchema = z.looseObject({
 });
 type Rule = z.infer<typeof ruleSchema>;
 
-/** Pure: the rules with weights set on every rule that routes to both Services. */
-export function weighRules(rules: readonly Rule[], t: RouteTarget, weight: number): { rules: Rule[]; matched: number } {
+/**
+ * Pure: the rules with weights set on every rule that routes to both Services; extra destinations are backendRefs on
+ * the canary's port, added or re-weighted, and the removed ones dropped.
+ */
+export function weighRules(rules: readonly Rule[], t: RouteTarget, weight: number, extra: ExtraDestinations = NO_EXTRA, where = 'HTTPRoute'): { rules: Rule[]; matched: number } {
   let matched = 0;
+  const stable = stableShare(where, weight, extra);
+  const extraNames = new Set([...extra.remove, ...extra.additional.map((d) => d.service)].filter((n) => n !== t.canaryService && n !== t.stableService));
   const out = rules.map((r) => {
     const refs = r.backendRefs ?? [];
     if (r.name?.startsWith(MANAGED_ROUTE_PREFIX) === true) return r;
-    const hasCanary = refs.some((b) => b.name === t.canaryService);
+    const canary = refs.find((b) => b.name === t.canaryService);
     const hasStable = refs.some((b) => b.name === t.stableService);
-    if (!hasCanary || !hasStable) return r;
+    if (canary === undefined || !hasStable) return r;
     matched++;
-    return { ...r, backendRefs: refs.map((b) => (b.name === t.canaryService ? { ...b, weight } : b.name === t.stableService ? { ...b, weight: 100 - weight } : b)) };
+    const kept = refs.filter((b) => !extraNames.has(b.name)).map((b) => (b.name === t.canaryService ? { ...b, weight } : b.name === t.stableService ? { ...b, weight: stable } : b));
+    const added = extra.additional.map((d) => {
+      const port = extraPort(canary.port, d.ports);
+      return { name: d.service, ...(port !== undefined ? { port } : {}), weight: d.weight };
+    });
+    return { ...r, backendRefs: [...kept, ...added] };
   });
   return { rules: out, matched };
 }
@@ -56,10 +66,10 @@ export class GatewayApiRouter implements TrafficRouter {
     await applyRouting(this.deps.client, HTTP_ROUTE, { metadata: { name, namespace: t.namespace, resourceVersion: route.metadata?.resourceVersion }, spec: { rules: after } });
   }
 
-  async setWeight(t: RouteTarget, weight: number): Promise<void> {
+  async setWeight(t: RouteTarget, weight: number, extra: ExtraDestinations = NO_EXTRA): Promise<void> {
     for (const name of this.routes) {
       await this.edit(t, name, (rules) => {
-        const w = weighRules(rules, t, weight);
+        const w = weighRules(rules, t, weight, extra, `HTTPRoute ${t.namespace}/${name}`);
         if (w.matched === 0) throw new RouterConfigError(`HTTPRoute ${t.namespace}/${name} has no rule with backendRefs to both ${t.stableService} and ${t.canaryService}`);
         return w.rules;
       });

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { ResourceType } from '../../kube/resource.ts';
 import { POD_TEMPLATE_HASH_LABEL } from '../hash.ts';
-import { applyRouting, getRouting, MANAGED_ROUTE_PREFIX, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
+import { applyRouting, getRouting, MANAGED_ROUTE_PREFIX, extraPort, NO_EXTRA, RouterConfigError, stableShare, type ExtraDestinations, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
 
 export const VIRTUAL_SERVICE: ResourceType = { group: 'networking.istio.io', version: 'v1beta1', kind: 'VirtualService', plural: 'virtualservices', namespaced: true };
 export const DESTINATION_RULE: ResourceType = { group: 'networking.istio.io', version: 'v1beta1', kind: 'DestinationRule', plural: 'destinationrules', namespaced: true };
@@ -48,16 +48,27 @@ function matcher(t: RouteTarget, subsets: SubsetConfig | undefined): { canary: (
 }
 
 /** Pure: the HTTP routes with weights set on each named route (all, when `only` is empty) that sends to both Services. */
-export function weighHttp(http: readonly HttpRoute[], t: RouteTarget, weight: number, only: readonly string[], subsets?: SubsetConfig): { http: HttpRoute[]; matched: number } {
+export function weighHttp(http: readonly HttpRoute[], t: RouteTarget, weight: number, only: readonly string[], subsets?: SubsetConfig, extra: ExtraDestinations = NO_EXTRA, where = 'VirtualService'): { http: HttpRoute[]; matched: number } {
   let matched = 0;
   const is = matcher(t, subsets);
+  const stable = stableShare(where, weight, extra);
+  // Extra destinations (experiment templates) are their own Services: matched by host, never by subset.
+  const extraNames = [...extra.remove, ...extra.additional.map((d) => d.service)];
+  const isExtra = (d: Destination): boolean => !is.canary(d) && !is.stable(d) && d.destination?.subset === undefined && extraNames.some((n) => hostIs(d, n));
   const out = http.map((r) => {
     if (r.name?.startsWith(MANAGED_ROUTE_PREFIX) === true) return r;
     if (only.length > 0 && (r.name === undefined || !only.includes(r.name))) return r;
     const dests = r.route ?? [];
-    if (!dests.some(is.canary) || !dests.some(is.stable)) return r;
+    const canary = dests.find(is.canary);
+    if (canary === undefined || !dests.some(is.stable)) return r;
     matched++;
-    return { ...r, route: dests.map((d) => (is.canary(d) ? { ...d, weight } : is.stable(d) ? { ...d, weight: 100 - weight } : d)) };
+    const kept = dests.filter((d) => !isExtra(d)).map((d) => (is.canary(d) ? { ...d, weight } : is.stable(d) ? { ...d, weight: stable } : d));
+    const canaryPort = canary.destination?.port as { number?: number } | undefined;
+    const added = extra.additional.map((d) => {
+      const number = extraPort(canaryPort?.number, d.ports);
+      return { destination: { host: d.service, ...(number !== undefined ? { port: { ...canaryPort, number } } : {}) }, weight: d.weight };
+    });
+    return { ...r, route: [...kept, ...added] };
   });
   return { http: out, matched };
 }
@@ -111,10 +122,10 @@ export class IstioRouter implements TrafficRouter {
     await applyRouting(this.deps.client, VIRTUAL_SERVICE, { metadata: { name, namespace: t.namespace, resourceVersion: vs.metadata?.resourceVersion }, spec: { http: after } });
   }
 
-  async setWeight(t: RouteTarget, weight: number): Promise<void> {
+  async setWeight(t: RouteTarget, weight: number, extra: ExtraDestinations = NO_EXTRA): Promise<void> {
     for (const vs of this.services) {
       await this.edit(t, vs.name, (http) => {
-        const w = weighHttp(http, t, weight, vs.routes, this.subsets);
+        const w = weighHttp(http, t, weight, vs.routes, this.subsets, extra, `VirtualService ${t.namespace}/${vs.name}`);
         if (w.matched === 0) throw new RouterConfigError(`VirtualService ${t.namespace}/${vs.name} has no HTTP route to both the stable and canary ${this.subsets ? 'subsets' : 'Services'}`);
         return w.http;
       });

@@ -3,7 +3,7 @@
 import type { KubeObject } from '../../kube/client.ts';
 import { isNotFound } from '../../kube/errors.ts';
 import type { ResourceType } from '../../kube/resource.ts';
-import { applyRouting, RouterConfigError, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
+import { applyRouting, NO_EXTRA, RouterConfigError, type ExtraDestinations, type HeaderRoute, type MirrorRoute, type RouteTarget, type RouterDeps, type TrafficRouter } from './router.ts';
 
 export const INGRESS: ResourceType = { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress', plural: 'ingresses', namespaced: true };
 
@@ -81,7 +81,9 @@ export class NginxRouter implements TrafficRouter {
     }
   }
 
-  async setWeight(t: RouteTarget, weight: number): Promise<void> {
+  async setWeight(t: RouteTarget, weight: number, extra: ExtraDestinations = NO_EXTRA): Promise<void> {
+    // ingress-nginx splits between one canary Ingress and its main one: no third Service (validation says so too).
+    if (extra.additional.length > 0) throw new RouterConfigError(`NGINX Ingress cannot send traffic to experiment Services (${extra.additional.map((d) => d.service).join(', ')}): it splits between two Services only`);
     const current = await this.readWeight(t);
     if (current === weight) return;
     if (weight === 0 && current === undefined) return; // nothing to route yet, nothing to create

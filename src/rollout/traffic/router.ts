@@ -23,10 +23,37 @@ export interface MirrorRoute {
   match: unknown[];
 }
 
+/** Services beside the canary and the stable (an experiment step's templates): who gets a share now, who no longer. */
+export interface ExtraDestinations {
+  additional: { service: string; weight: number; ports?: number[] }[];
+  remove: string[];
+}
+
+/**
+ * The port a backend reference to an extra Service uses: the canary's, when that Service exposes it (or its ports are
+ * unknown); otherwise the Service's first port (an experiment Service exposes its containers' ports).
+ */
+export function extraPort(canaryPort: number | undefined, ports: readonly number[] | undefined): number | undefined {
+  if (ports === undefined || ports.length === 0 || (canaryPort !== undefined && ports.includes(canaryPort))) return canaryPort;
+  return ports[0];
+}
+
+export const NO_EXTRA: ExtraDestinations = { additional: [], remove: [] };
+
+/** The stable's share once the canary and the extra destinations have theirs; more than 100 in all is refused. */
+export function stableShare(where: string, weight: number, extra: ExtraDestinations): number {
+  const rest = 100 - weight - extra.additional.reduce((sum, d) => sum + d.weight, 0);
+  if (rest < 0) throw new RouterConfigError(`${where}: the canary's weight ${weight} and the experiment templates' ${extra.additional.map((d) => `${d.service}=${d.weight}`).join(', ')} add up to more than 100`);
+  return rest;
+}
+
 export interface TrafficRouter {
   readonly type: string;
-  /** Sends `weight` percent to the canary Service and the rest to the stable one. */
-  setWeight(t: RouteTarget, weight: number): Promise<void>;
+  /**
+   * Sends `weight` percent to the canary Service, each extra destination its weight (adding it to the rules that
+   * route to both), drops the removed ones, and gives the rest to the stable Service.
+   */
+  setWeight(t: RouteTarget, weight: number, extra?: ExtraDestinations): Promise<void>;
   setHeaderRoute(t: RouteTarget, route: HeaderRoute): Promise<void>;
   setMirrorRoute(t: RouteTarget, route: MirrorRoute): Promise<void>;
   /** Removes every header and mirror route this router added (abort, promotion). */
