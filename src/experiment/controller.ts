@@ -27,6 +27,8 @@ type ReplicaSetObject = KubeObject & { spec?: { replicas?: number }; status?: { 
 type RunObject = KubeObject & { spec?: { terminate?: boolean }; status?: { phase?: string; message?: string } };
 
 const OWNER_INDEX = 'experiment-uid';
+type SliceObject = KubeObject & { endpoints?: { conditions?: { ready?: boolean } }[] };
+const slimSlice = (s: SliceObject): SliceObject => ({ apiVersion: s.apiVersion, kind: s.kind, metadata: s.metadata, endpoints: (s.endpoints ?? []).map((e) => ({ conditions: { ...(e.conditions?.ready !== undefined ? { ready: e.conditions.ready } : {}) } })) });
 const slimReplicaSet = (rs: ReplicaSetObject): ReplicaSetObject => ({ apiVersion: rs.apiVersion, kind: rs.kind, metadata: rs.metadata, spec: { replicas: rs.spec?.replicas }, ...(rs.status !== undefined ? { status: rs.status } : {}) });
 const controllerUid = (o: KubeObject): string[] => (o.metadata?.ownerReferences ?? []).filter((r) => r.controller === true && r.kind === 'Experiment').map((r) => r.uid);
 
@@ -46,6 +48,8 @@ export function registerExperimentController(manager: Manager, deps: { client: K
   // Only the templates' own Services (labelled): a handful per running Experiment.
   const services = manager.cache<KubeObject>(R.service, { labelSelector: EXPERIMENT_LABEL, transform: { id: 'experiment-svc', fn: (o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata }) } });
   services.addIndex(OWNER_INDEX, controllerUid);
+  // Their EndpointSlices (which carry the Service's labels): a template gets traffic only once a proxy can reach it.
+  const slices = manager.cache<SliceObject>(R.endpointSlice, { labelSelector: EXPERIMENT_LABEL, transform: { id: 'experiment-slices', fn: slimSlice } });
   const templates = manager.cache<TemplateObject>(R.analysisTemplate);
   const clusterTemplates = manager.cache<TemplateObject>(R.clusterAnalysisTemplate);
   const byTemplate = (key: string): string[] =>
@@ -97,9 +101,10 @@ export function registerExperimentController(manager: Manager, deps: { client: K
       const t = svc.metadata?.labels?.[EXPERIMENT_TEMPLATE_LABEL];
       if (t !== undefined && svc.metadata?.deletionTimestamp === undefined) svcs[t] = svc.metadata?.name ?? '';
     }
+    const readyEndpoints = readyByTemplate(slices.list(req.namespace).filter((x) => x.metadata?.labels?.[EXPERIMENT_LABEL] === req.name));
     const status: ExperimentStatus = { ...(raw.status ?? {}), observedGeneration: generation, conditions: removeCondition(raw.status?.conditions, INVALID_SPEC) };
     if (status.message?.startsWith(`${INVALID_SPEC}:`) === true) delete status.message;
-    const decision = decideExperiment({ now, spec: exp.spec, status, replicaSets: sets, hashes, runs: seen, services: svcs });
+    const decision = decideExperiment({ now, spec: exp.spec, status, replicaSets: sets, hashes, runs: seen, services: svcs, readyEndpoints });
     for (const action of decision.actions) {
       if (req.signal.aborted) return;
       await perform(action, exp, ref, hashes, templates.list(req.namespace), clusterTemplates.list());
@@ -151,11 +156,23 @@ export function registerExperimentController(manager: Manager, deps: { client: K
     watches: [
       { cache: templates, map: (t) => byTemplate(`${t.metadata?.namespace}/${t.metadata?.name}`) },
       { cache: clusterTemplates, map: (t) => byTemplate(`cluster:${t.metadata?.name}`) },
+      { cache: slices, map: (s) => (s.metadata?.labels?.[EXPERIMENT_LABEL] !== undefined ? [`${s.metadata.namespace}/${s.metadata.labels[EXPERIMENT_LABEL]}`] : []) },
     ],
     reconciler: { reconcile },
     workers: deps.workers,
   });
   return controller;
+}
+
+/** Ready endpoints per template, over its Service's EndpointSlices (a missing `ready` condition means ready). */
+function readyByTemplate(own: readonly SliceObject[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of own) {
+    const t = s.metadata?.labels?.[EXPERIMENT_TEMPLATE_LABEL];
+    if (t === undefined) continue;
+    out[t] = (out[t] ?? 0) + (s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).length;
+  }
+  return out;
 }
 
 /** The Experiment's runs by analysis name, as the engine sees them. */

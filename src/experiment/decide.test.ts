@@ -128,7 +128,9 @@ describe('experiment engine', () => {
     const ready = { baseline: rs('ex-baseline', 1), canary: rs('ex-canary', 2) };
     let o = step(observe({ spec, replicaSets: ready, services: { baseline: 'ex-baseline' } }));
     expect(o.last.actions.filter((a) => a.kind === 'createService')).toEqual([]);
-    expect(o.last.status.templateStatuses?.map((t) => t.serviceName)).toEqual(['ex-baseline', undefined]);
+    expect(o.last.status.templateStatuses?.map((t) => [t.serviceName, t.readyEndpoints])).toEqual([['ex-baseline', 0], [undefined, undefined]]);
+    o = step({ ...o, readyEndpoints: { baseline: 1 } });
+    expect(o.last.status.templateStatuses?.[0]?.readyEndpoints).toBe(1); // what the EndpointSlices publish
     o = step({ ...o, now: T0 + 60_000, runs: { compare: run('Running') } });
     expect(o.last.status.phase).toBe('Successful');
     // Ended: the pods and the Service stay for the delay (the Rollout takes the traffic off meanwhile)...

@@ -37,6 +37,8 @@ export interface ExperimentObserved {
   runs: Readonly<Record<string, ExperimentRunView | undefined>>;
   /** By template name: the name of its Service, when it exists (templates with `service` have one). */
   services?: Readonly<Record<string, string | undefined>>;
+  /** By template name: its Service's ready endpoints in the EndpointSlices (0 or unset: none published yet). */
+  readyEndpoints?: Readonly<Record<string, number>>;
 }
 
 export type ExperimentAction =
@@ -142,7 +144,7 @@ function templateStatuses(o: ExperimentObserved, ending: boolean, wake: (ms: num
       lastTransitionTime: transition,
       ...(hash !== undefined ? { podTemplateHash: hash } : {}),
       ...(rs !== undefined ? { replicaSetName: rs.name } : {}),
-      ...(t.service !== undefined && o.services?.[t.name] !== undefined ? { serviceName: o.services[t.name] } : {}),
+      ...(t.service !== undefined && o.services?.[t.name] !== undefined ? { serviceName: o.services[t.name], readyEndpoints: o.readyEndpoints?.[t.name] ?? 0 } : {}),
     };
   });
 }

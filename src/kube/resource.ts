@@ -32,6 +32,7 @@ export const R = {
   namespace: t('', 'v1', 'Namespace', 'namespaces', false),
   pod: t('', 'v1', 'Pod', 'pods'),
   service: t('', 'v1', 'Service', 'services'),
+  endpointSlice: t('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices'),
   secret: t('', 'v1', 'Secret', 'secrets'),
   configMap: t('', 'v1', 'ConfigMap', 'configmaps'),
   event: t('', 'v1', 'Event', 'events'),

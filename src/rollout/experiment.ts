@@ -131,6 +131,7 @@ export function observeExperimentTemplates(all: readonly (KubeObject & { spec?: 
       name: t.name,
       ports: containerPorts(specs.find((x) => x.name === t.name)?.template).flatMap((p) => (p.containerPort !== undefined ? [p.containerPort] : [])),
       available: t.availableReplicas ?? 0,
+      ...(t.readyEndpoints !== undefined ? { readyEndpoints: t.readyEndpoints } : {}),
       ...(t.serviceName !== undefined ? { serviceName: t.serviceName } : {}),
       ...(t.podTemplateHash !== undefined ? { podTemplateHash: t.podTemplateHash } : {}),
     }));

@@ -128,6 +128,10 @@ the routers, events). Leases are granted separately, in the release namespace on
 - apiGroups: [""]
   resources: [services]
   verbs: [get, list, watch, create, patch, delete]
+# An experiment template's Service gets traffic only once its EndpointSlices list a ready endpoint.
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [list, watch]
 # restartAt: pods are listed and evicted (so PodDisruptionBudgets are honoured), never deleted.
 - apiGroups: [""]
   resources: [pods]

@@ -69,6 +69,8 @@ export const templateStatusSchema = z.object({
   replicaSetName: z.string().optional(),
   /** The template's Service, when it asks for one. */
   serviceName: z.string().optional(),
+  /** Sluice's addition: the Service's ready endpoints as its EndpointSlices publish them (what a proxy can reach). */
+  readyEndpoints: z.int().optional(),
 });
 export type TemplateStatus = z.infer<typeof templateStatusSchema>;
 

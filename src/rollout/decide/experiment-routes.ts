@@ -4,7 +4,10 @@
 import type { CanaryCtx } from './canary-stages.ts';
 import type { AdditionalDestination } from './types.ts';
 
-/** The destinations the route should hold after this pass: only templates whose Service has available pods. */
+/**
+ * The destinations the route should hold after this pass: only templates with available pods that their Service's
+ * EndpointSlices already publish as ready (a proxy sent there earlier finds no endpoint: 502s).
+ */
 export function wantedDestinations(c: CanaryCtx): AdditionalDestination[] {
   const { s } = c;
   if (!c.routed || s.abort === true || s.stableRS === undefined || s.stableRS === c.hash) return [];
@@ -15,7 +18,7 @@ export function wantedDestinations(c: CanaryCtx): AdditionalDestination[] {
   return step.templates.flatMap((t) => {
     const weight = t.weight ?? 0;
     const v = views.find((x) => x.name === t.name);
-    if (weight <= 0 || v?.serviceName === undefined || v.available < 1) return [];
+    if (weight <= 0 || v?.serviceName === undefined || v.available < 1 || (v.readyEndpoints ?? 0) < 1) return [];
     return [{ serviceName: v.serviceName, weight, ...(v.podTemplateHash !== undefined ? { podTemplateHash: v.podTemplateHash } : {}), ...(v.ports !== undefined ? { ports: v.ports } : {}) }];
   });
 }

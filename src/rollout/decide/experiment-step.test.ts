@@ -98,9 +98,9 @@ describe('canary engine: experiment steps', () => {
       },
     };
     const steps: CanaryStep[] = [{ setWeight: 10 }, ROUTED, { setWeight: 60 }];
-    const views = (available: number) => [
-      { name: 'baseline', serviceName: 'web-h2-1-baseline', available, podTemplateHash: 'b1' },
-      { name: 'canary', serviceName: 'web-h2-1-canary', available, podTemplateHash: 'c1' },
+    const views = (available: number, readyEndpoints = available) => [
+      { name: 'baseline', serviceName: 'web-h2-1-baseline', available, readyEndpoints, podTemplateHash: 'b1' },
+      { name: 'canary', serviceName: 'web-h2-1-canary', available, readyEndpoints, podTemplateHash: 'c1' },
     ];
     const atExperiment = (): World => {
       const w = deployed(steps);
@@ -117,6 +117,10 @@ describe('canary engine: experiment steps', () => {
       w.run(3);
       expect(w.routerExtra).toEqual({}); // not before every template is available (Running)
       w.experiments[1] = 'Running';
+      w.experimentTemplates[1] = views(1, 0);
+      w.run(3);
+      expect(w.routerExtra).toEqual({}); // pods available, but no proxy can reach them until the EndpointSlices say so
+      w.experimentTemplates[1] = views(1);
       w.run(3);
       expect(w.routerExtra).toEqual({ 'web-h2-1-baseline': 20, 'web-h2-1-canary': 20 });
       expect(w.routerWeight).toBe(10);
@@ -158,11 +162,11 @@ describe('canary engine: experiment steps', () => {
       const w = deployed([{ setWeight: 10 }, { experiment: { templates: [{ name: 'baseline', specRef: 'stable', weight: 20 }, { name: 'canary', specRef: 'canary' }] } }]);
       newRevision(w);
       w.run(8);
-      w.experimentTemplates[1] = [{ name: 'baseline', available: 1 }, { name: 'canary', serviceName: 'web-h2-1-canary', available: 1 }];
+      w.experimentTemplates[1] = [{ name: 'baseline', available: 1, readyEndpoints: 1 }, { name: 'canary', serviceName: 'web-h2-1-canary', available: 1, readyEndpoints: 1 }];
       w.experiments[1] = 'Running';
       w.run(2);
       expect(w.routerExtra).toEqual({});
-      w.experimentTemplates[1] = [{ name: 'baseline', serviceName: 'web-h2-1-baseline', available: 1 }, { name: 'canary', serviceName: 'web-h2-1-canary', available: 1 }];
+      w.experimentTemplates[1] = [{ name: 'baseline', serviceName: 'web-h2-1-baseline', available: 1, readyEndpoints: 1 }, { name: 'canary', serviceName: 'web-h2-1-canary', available: 1, readyEndpoints: 1 }];
       w.run(1);
       expect(w.routerExtra).toEqual({ 'web-h2-1-baseline': 20 });
       expect(w.violations).toEqual([]);

@@ -178,7 +178,7 @@ export class World {
           // Invariant 2 for experiment templates: traffic only to a running Experiment's Service with available pods.
           const step = Object.entries(this.experimentTemplates).find(([, ts]) => ts.some((t) => t.serviceName === x.serviceName));
           const view = step?.[1].find((t) => t.serviceName === x.serviceName);
-          if (step === undefined || this.experiments[Number(step[0])] !== 'Running' || (view?.available ?? 0) === 0) this.violate(`weight ${x.weight} to experiment Service ${x.serviceName} without a running Experiment's pods`);
+          if (step === undefined || this.experiments[Number(step[0])] !== 'Running' || (view?.available ?? 0) === 0 || (view?.readyEndpoints ?? 0) === 0) this.violate(`weight ${x.weight} to experiment Service ${x.serviceName} without a running Experiment's pods`);
           this.routerExtra[x.serviceName] = x.weight;
         }
         if (a.weight + Object.values(this.routerExtra).reduce((t, w) => t + w, 0) > 100) this.violate(`weights above 100: canary ${a.weight}, extra ${JSON.stringify(this.routerExtra)}`);

@@ -24,6 +24,8 @@ export interface ExperimentTemplateView {
   /** The ports its Service exposes (its containers' ports). */
   ports?: number[];
   available: number;
+  /** Its Service's ready endpoints as the EndpointSlices publish them: what a proxy can reach. */
+  readyEndpoints?: number;
   podTemplateHash?: string;
 }
 

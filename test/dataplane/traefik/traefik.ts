@@ -75,6 +75,12 @@ export function traefikArgs(o: TraefikOptions, ports: { web: number; api: number
     // to the old one. Per-request choice among the current endpoints is what Traefik does with EndpointSlices.
     '--serversTransport.maxIdleConnsPerHost=-1',
     '--log.level=INFO',
+    // Every 5xx Traefik answered, beside its log: which Service, and whether the app answered it (OriginStatus) or
+    // the connection to it failed (0), for telling an app's errors from the data plane's.
+    '--accesslog=true',
+    `--accesslog.filepath=${o.logFile.replace(/\.log$/, '')}-5xx.jsonl`,
+    '--accesslog.format=json',
+    '--accesslog.filters.statuscodes=500-599',
   ];
 }
 
