@@ -190,9 +190,11 @@ describe('experiments (real control plane)', () => {
 
     await h.apply(manifest('v2', 'passes'));
     let hash = '';
-    await waitFor('the experiment templates on the route', async () => {
+    // Each template joins the route once its own endpoints are ready: wait for both.
+    await waitFor('both experiment templates on the route', async () => {
       hash = (await h.rollout(app)).status?.currentPodHash ?? '';
-      return (await weights())[`${app}-${hash}-1-canary`] !== undefined;
+      const w = await weights();
+      return w[`${app}-${hash}-1-canary`] !== undefined && w[`${app}-${hash}-1-baseline`] !== undefined;
     }, 45_000);
     const exp = `${app}-${hash}-1`;
     // While the experiment runs: baseline and canary templates equal, the canary at its step's 20, stable the rest.

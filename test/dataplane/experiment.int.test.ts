@@ -94,10 +94,12 @@ describe('a baseline-vs-canary experiment through a real Traefik, judged on its 
     try {
       await bed.h.apply(manifest('v2', '0', '30s'));
       let exp = '';
-      await waitFor('the experiment templates on the route', async () => {
+      // Each template joins the route once its own endpoints are ready: wait for both.
+      await waitFor('both experiment templates on the route', async () => {
         const hash = (await bed.h.rollout(APP)).status?.currentPodHash ?? '';
         exp = `${APP}-${hash}-1`;
-        return (await weights())[`${exp}-canary`] === 25;
+        const w = await weights();
+        return w[`${exp}-canary`] === 25 && w[`${exp}-baseline`] === 25;
       }, 90_000);
       const routedAt = Date.now();
       const v2 = (await bed.h.rollout(APP)).status?.currentPodHash ?? '';
