@@ -199,8 +199,9 @@ describe('experiments (real control plane)', () => {
     const exp = `${app}-${hash}-1`;
     // While the experiment runs: baseline and canary templates equal, the canary at its step's 20, stable the rest.
     expect(await weights()).toEqual({ [`${app}-stable`]: 40, [`${app}-canary`]: 20, [`${exp}-baseline`]: 20, [`${exp}-canary`]: 20 });
-    const running = await h.rollout(app);
-    expect(running.status?.canary?.weights?.additional?.map((a) => [a.serviceName, a.weight])).toEqual([[`${exp}-baseline`, 20], [`${exp}-canary`, 20]]);
+    // The status follows the route's write in the same reconcile.
+    const additional = async (): Promise<string> => JSON.stringify((await h.rollout(app)).status?.canary?.weights?.additional?.map((a) => [a.serviceName, a.weight]));
+    await waitFor('status.canary.weights.additional', async () => (await additional()) === JSON.stringify([[`${exp}-baseline`, 20], [`${exp}-canary`, 20]]), 10_000);
     const status = (await experiment(exp)).status;
     expect(status?.templateStatuses?.map((t) => t.serviceName)).toEqual([`${exp}-baseline`, `${exp}-canary`]);
     // Each template's Service selects that template's pods only (its own hash), on the containers' port.
