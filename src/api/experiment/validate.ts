@@ -17,7 +17,8 @@ export function containerPorts(template: unknown): ContainerPort[] {
   return containers.flatMap((c) => (c.ports ?? []).filter((p) => typeof p.containerPort === 'number'));
 }
 
-const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A Service name: a DNS-1035 label. */
+export const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export function validateExperiment(e: Experiment, ctx?: RolloutValidationContext): SpecError[] {
   const errors: SpecError[] = [];

@@ -2,7 +2,7 @@
 // names the same rules on the Experiment itself), so a mistake shows on the Rollout, with the step's path.
 import { durationError } from '../common/duration.ts';
 import { fieldPath, type SpecError } from '../common/errors.ts';
-import { TEMPLATE_NAME, validateExperimentAnalyses } from '../experiment/validate.ts';
+import { SERVICE_NAME, TEMPLATE_NAME, validateExperimentAnalyses } from '../experiment/validate.ts';
 import type { RolloutExperimentStep } from './schema.ts';
 import type { RolloutValidationContext } from './validate.ts';
 
@@ -33,8 +33,6 @@ export function experimentStepErrors(at: string, step: RolloutExperimentStep, ct
   errors.push(...validateExperimentAnalyses(`${at}.analyses`, step.analyses, ctx));
   return errors;
 }
-
-const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 // Argo sends this share of traffic to the template's own Service; it needs a router that can split among more than
 // two Services, and ignoring it would run an experiment the user did not ask for (no traffic reaching the baseline).

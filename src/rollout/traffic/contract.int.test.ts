@@ -30,6 +30,9 @@ interface Case {
 
 const svc = (name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app: 'c' }, ports: [{ port: 80 }] } });
 const spec = (o: KubeObject): Record<string, unknown> => (o as { spec?: Record<string, unknown> }).spec ?? {};
+/** The first HTTP route's weights, by subset (subset split) or host. */
+const virtualServiceWeights = (o: KubeObject): Record<string, number> =>
+  Object.fromEntries(((spec(o).http as { route?: { destination?: { host?: string; subset?: string }; weight?: number }[] }[] | undefined)?.[0]?.route ?? []).map((d) => [d.destination?.subset ?? d.destination?.host ?? '', d.weight ?? 0]));
 
 const CASES: Case[] = [
   {
@@ -72,7 +75,7 @@ const CASES: Case[] = [
     make: (client) => new IstioRouter({ client }, [{ name: 'vs', routes: ['primary'] }]),
     watched: { resource: VIRTUAL_SERVICE, name: () => 'vs', untouched: (o) => ({ hosts: spec(o).hosts, gateways: spec(o).gateways }) },
     mirror: true,
-    weights: (o) => Object.fromEntries(((spec(o).http as { route?: { destination?: { host?: string; subset?: string }; weight?: number }[] }[] | undefined)?.[0]?.route ?? []).map((d) => [d.destination?.subset ?? d.destination?.host ?? '', d.weight ?? 0])),
+    weights: virtualServiceWeights,
     malformed: { object: { apiVersion: 'networking.istio.io/v1beta1', kind: 'VirtualService', metadata: { name: 'vs' }, spec: { http: [{ name: 'primary', route: 'c-stable' }] } }, field: 'spec.http\\[0\\].route' },
   },
   {
@@ -84,7 +87,7 @@ const CASES: Case[] = [
     make: (client) => new IstioRouter({ client }, [{ name: 'vs2', routes: [] }], { name: 'dr', canarySubsetName: 'canary', stableSubsetName: 'stable' }),
     watched: { resource: VIRTUAL_SERVICE, name: () => 'vs2', untouched: (o) => ({ hosts: spec(o).hosts }) },
     mirror: true,
-    weights: (o) => Object.fromEntries(((spec(o).http as { route?: { destination?: { host?: string; subset?: string }; weight?: number }[] }[] | undefined)?.[0]?.route ?? []).map((d) => [d.destination?.subset ?? d.destination?.host ?? '', d.weight ?? 0])),
+    weights: virtualServiceWeights,
     malformed: { object: { apiVersion: 'networking.istio.io/v1beta1', kind: 'DestinationRule', metadata: { name: 'dr' }, spec: { subsets: [{ labels: { app: 'c' } }] } }, field: 'spec.subsets\\[0\\].name' },
   },
   {
