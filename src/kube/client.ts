@@ -6,6 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { fetch, type Dispatcher } from 'undici';
+import { z } from 'zod';
 import { errorFromResponse, KubeApiError, networkError } from './errors.ts';
 import { delegatedAuth, loadKubeAuth, type KubeAuth } from './kubeconfig.ts';
 import { TokenBucket } from './ratelimit.ts';
@@ -68,7 +69,28 @@ interface RequestOptions {
   query?: Query;
   body?: unknown;
   contentType?: string;
+  /** The Accept header; plain JSON when unset. */
+  accept?: string;
   signal?: AbortSignal;
+}
+
+/**
+ * Accept headers of the apiserver's metadata-only form (PartialObjectMetadata, what client-go's metadata informers
+ * ask for): the wire and the parse carry only each object's metadata. The trailing `application/json` is client-go's
+ * fallback: a server that cannot convert (an aggregated API) sends whole objects instead, which the caller cuts.
+ */
+export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+export const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+
+/** What a metadata-only list must hold for an informer to key and resume from it. */
+const metadataListSchema = z.looseObject({
+  metadata: z.looseObject({ resourceVersion: z.string().optional(), continue: z.string().optional() }),
+  items: z.array(z.looseObject({ metadata: z.looseObject({ name: z.string(), resourceVersion: z.string() }) })),
+});
+
+export interface ListOptions {
+  /** Each item's metadata only (PartialObjectMetadata, or whole objects from a server that cannot convert). */
+  metadataOnly?: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -132,7 +154,7 @@ export class KubeClient {
       try {
         res = await fetch(url, {
           method,
-          headers: { ...headers, Accept: 'application/json', ...(opts.body !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json' } : {}) },
+          headers: { ...headers, Accept: opts.accept ?? 'application/json', ...(opts.body !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json' } : {}) },
           dispatcher,
           body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
           signal: ac.signal,
@@ -157,8 +179,15 @@ export class KubeClient {
     return this.request<T>(HttpMethod.GET, objectPath(r, namespace, name));
   }
 
-  list<T extends KubeObject>(r: ResourceType, namespace?: string, query: Query = {}, signal?: AbortSignal): Promise<KubeList<T>> {
-    return this.request<KubeList<T>>(HttpMethod.GET, collectionPath(r, namespace), { query, signal });
+  /** `metadataOnly`: items carry metadata only (and kind PartialObjectMetadata, apiVersion meta.k8s.io/v1). */
+  async list<T extends KubeObject>(r: ResourceType, namespace?: string, query: Query = {}, signal?: AbortSignal, opts: ListOptions = {}): Promise<KubeList<T>> {
+    const path = collectionPath(r, namespace);
+    if (opts.metadataOnly !== true) return this.request<KubeList<T>>(HttpMethod.GET, path, { query, signal });
+    const list = await this.request<unknown>(HttpMethod.GET, path, { query, signal, accept: METADATA_LIST_ACCEPT });
+    // Checked, not copied: the parse would clone every item of a list that may hold thousands.
+    const checked = metadataListSchema.safeParse(list);
+    if (!checked.success) throw new KubeApiError({ kind: 'Other', status: 200, message: `GET ${path} (metadata only): unexpected list: ${z.prettifyError(checked.error)}` });
+    return list as KubeList<T>;
   }
 
   create<T extends KubeObject>(r: ResourceType, obj: T): Promise<T> {
@@ -220,7 +249,7 @@ export class KubeClient {
    * an expired resourceVersion is kind 'Gone'). The server closes it after `timeoutSeconds`; if no byte arrives for
    * `idleMs` (bookmarks arrive about once a minute) the connection is presumed dead and the watch fails as Timeout.
    */
-  async watch<T>(path: string, query: Query, onEvent: (e: WatchEvent<T>) => void, opts: { signal?: AbortSignal; idleMs?: number } = {}): Promise<void> {
+  async watch<T>(path: string, query: Query, onEvent: (e: WatchEvent<T>) => void, opts: { signal?: AbortSignal; idleMs?: number } & ListOptions = {}): Promise<void> {
     const wait = this.limiter.take();
     if (wait > 0) await sleep(wait);
     const { url, headers, dispatcher } = await this.prepare(HttpMethod.GET, path, { ...query, watch: 'true', allowWatchBookmarks: 'true' });
@@ -235,7 +264,7 @@ export class KubeClient {
     };
     arm();
     try {
-      const res = await fetch(url, { method: 'GET', headers: { ...headers, Accept: 'application/json' }, dispatcher, signal });
+      const res = await fetch(url, { method: 'GET', headers: { ...headers, Accept: opts.metadataOnly === true ? METADATA_WATCH_ACCEPT : 'application/json' }, dispatcher, signal });
       this.onRequest?.('WATCH', path, res.status);
       if (!res.ok) throw errorFromResponse(res.status, await res.text(), res.headers.get('retry-after'));
       if (res.body === null) return;

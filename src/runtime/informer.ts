@@ -29,6 +29,11 @@ export interface InformerOptions<T extends KubeObject = KubeObject> {
    * without its ports): the cache's memory, and the cost of freezing every event, scale with what is kept.
    */
   transform?: (o: T) => T;
+  /**
+   * List and watch in the apiserver's metadata-only form (PartialObjectMetadata): for readers of labels and owners
+   * only (the sharder, the drain handshake), the wire, the JSON parse and the cache carry no spec or status.
+   */
+  metadataOnly?: boolean;
 }
 
 export const keyOf = (namespace: string | undefined, name: string): string => (namespace ? `${namespace}/${name}` : name);
@@ -169,7 +174,11 @@ export class Informer<T extends KubeObject> {
   }
 
   private prepare(raw: T): T {
-    const trimmed = trimMetadata(raw);
+    // List items carry no apiVersion/kind of their own, metadata-only objects PartialObjectMetadata's: a cache of a
+    // kind holds that kind's objects whatever form they travelled in (an Event recorded on one names its real kind).
+    const r = this.opts.resource;
+    const typed = this.opts.metadataOnly === true || raw.apiVersion === undefined || raw.kind === undefined ? { ...raw, apiVersion: apiVersionOf(r), kind: r.kind } : raw;
+    const trimmed = trimMetadata(typed);
     return deepFreeze(this.opts.transform !== undefined ? this.opts.transform(trimmed) : trimmed);
   }
 
@@ -223,7 +232,7 @@ export class Informer<T extends KubeObject> {
     let cont: string | undefined;
     let rv: string | undefined;
     do {
-      const page: KubeList<T> = await this.opts.client.list<T>(this.opts.resource, this.opts.namespace, { ...this.query(), limit: this.opts.pageSize ?? 500, continue: cont }, signal);
+      const page: KubeList<T> = await this.opts.client.list<T>(this.opts.resource, this.opts.namespace, { ...this.query(), limit: this.opts.pageSize ?? 500, continue: cont }, signal, { metadataOnly: this.opts.metadataOnly === true });
       items.push(...page.items);
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion;
@@ -231,8 +240,7 @@ export class Informer<T extends KubeObject> {
     this.stats.lists++;
     const seen = new Set<string>();
     for (const raw of items) {
-      // List items carry no apiVersion/kind of their own; give them what a watch event would have.
-      const obj = this.prepare({ ...raw, apiVersion: raw.apiVersion ?? apiVersionOf(this.opts.resource), kind: raw.kind ?? this.opts.resource.kind });
+      const obj = this.prepare(raw);
       const key = objectKey(obj);
       seen.add(key);
       const old = this.put(key, obj);
@@ -295,7 +303,7 @@ export class Informer<T extends KubeObject> {
             backoff = min;
             this.apply(ev);
           },
-          { signal, idleMs: this.opts.idleMs ?? 120_000 },
+          { signal, idleMs: this.opts.idleMs ?? 120_000, metadataOnly: this.opts.metadataOnly === true },
         );
       } catch (err) {
         if (signal.aborted) break;

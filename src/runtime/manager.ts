@@ -108,15 +108,17 @@ export class Manager {
    * different transforms (`transform.id`) are separate informers, so a reader never gets a cut it did not ask for.
    * `children`: objects a sharded owner creates or takes (ReplicaSets, AnalysisRuns, a Rollout's Services): with
    * sharding, only those labelled with this shard (see sharding/adopt.ts), so memory falls as replicas are added.
+   * `metadataOnly`: listed and watched as PartialObjectMetadata (no spec or status on the wire), for readers of
+   * labels, annotations and owners only; a separate informer from the same kind's full cache.
    */
-  cache<T extends KubeObject>(resource: ResourceType, opts: { labelSelector?: string; namespace?: string; transform?: { id: string; fn: (o: T) => T }; shard?: false; children?: true } = {}): Cache<T> {
+  cache<T extends KubeObject>(resource: ResourceType, opts: { labelSelector?: string; namespace?: string; transform?: { id: string; fn: (o: T) => T }; shard?: false; children?: true; metadataOnly?: true } = {}): Cache<T> {
     const sh = this.o.sharding;
     // With sharding, the cache a controller reconciles from holds this shard's objects only; `shard: false` (the
     // sharder, a webhook looking across all Applications) and caches with a selector of their own see everything.
     const sharded = sh !== undefined && opts.labelSelector === undefined && opts.shard !== false && opts.children !== true && sh.resources.includes(resource);
     const children = sh !== undefined && opts.children === true;
     const labelSelector = sharded ? ownSelector(sh.id) : children ? [opts.labelSelector, childSelector(sh.id)].filter((x) => x !== undefined).join(',') : opts.labelSelector;
-    const id = `${resource.group}/${resource.plural}?${labelSelector ?? ''}#${opts.transform?.id ?? ''}@${opts.namespace ?? ''}`;
+    const id = `${resource.group}/${resource.plural}?${labelSelector ?? ''}#${opts.transform?.id ?? ''}${opts.metadataOnly === true ? '+metadata' : ''}@${opts.namespace ?? ''}`;
     let c = this.caches.get(id);
     if (c === undefined) {
       // `namespace`: one namespace whatever the watched ones are (the operator's own, for cluster Secrets).
@@ -129,6 +131,7 @@ export class Manager {
             namespace,
             labelSelector,
             transform: opts.transform?.fn as ((o: KubeObject) => KubeObject) | undefined,
+            metadataOnly: opts.metadataOnly === true,
             log: this.o.log.child({ informer: resource.plural, namespace: namespace ?? '*' }),
             resyncMs: this.o.resyncMs,
           }),
@@ -177,7 +180,7 @@ export class Manager {
     const sh = this.o.sharding;
     if (sh === undefined) return;
     this.shardedCaches.push(own);
-    const draining = this.cache<KubeObject>(resource, { labelSelector: drainSelector(sh.id), transform: { id: 'shard-drain', fn: metadataOnly } });
+    const draining = this.cache<KubeObject>(resource, { labelSelector: drainSelector(sh.id), metadataOnly: true, transform: { id: 'shard-drain', fn: metadataOnly } });
     const busy = (key: string): boolean => [...this.controllerCache].some(([ctrl, cache]) => cache === own && ctrl.queue.isProcessing(key));
     this.addController({ name: `shard-drain-${resource.plural}`, for: draining, workers: 2, reconciler: drainAcknowledger({ client: this.o.client, id: sh.id, metrics: this.o.metrics, resource, draining, own, busy }) });
   }
@@ -263,7 +266,7 @@ export class Manager {
     this.elector = new LeaderElector({ client: this.o.client, log: this.o.log.child({ component: 'leader-election' }), ...le });
     const leading = this.elector.run(signal, () => {
       this.o.metrics.leader.set(1);
-      const caches = sh.resources.map((resource) => ({ resource, cache: this.cache<KubeObject>(resource, { shard: false, transform: { id: 'sharder', fn: metadataOnly } }) }));
+      const caches = sh.resources.map((resource) => ({ resource, cache: this.cache<KubeObject>(resource, { shard: false, metadataOnly: true, transform: { id: 'sharder', fn: metadataOnly } }) }));
       const sharder = new Sharder({ client: this.o.client, log: log.child({ component: 'sharder' }), metrics: this.o.metrics, namespace: sh.namespace, ring: sh.ring, caches, periodMs: sh.retryPeriodMs });
       void sharder.run(sharderStop.signal);
     });
