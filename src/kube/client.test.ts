@@ -43,6 +43,12 @@ describe('KubeClient metadata-only requests', () => {
     expect(METADATA_LIST_ACCEPT).toBe(seen[0]?.accept);
   });
 
+  it('reads an empty metadata-only list, whose items the apiserver sends as null, as no items', async () => {
+    listBody = { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: '9' }, items: null };
+    const list = await client.list<KubeObject>(R.configMap, 'ns', {}, undefined, { metadataOnly: true });
+    expect(list).toMatchObject({ metadata: { resourceVersion: '9' }, items: [] });
+  });
+
   it('asks for PartialObjectMetadata on a watch', async () => {
     seen.length = 0;
     const events: WatchEvent<KubeObject>[] = [];

@@ -85,7 +85,8 @@ export const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;
 /** What a metadata-only list must hold for an informer to key and resume from it. */
 const metadataListSchema = z.looseObject({
   metadata: z.looseObject({ resourceVersion: z.string().optional(), continue: z.string().optional() }),
-  items: z.array(z.looseObject({ metadata: z.looseObject({ name: z.string(), resourceVersion: z.string() }) })),
+  // An empty PartialObjectMetadataList comes with `items: null` (Go's nil slice), unlike a typed list's `[]`.
+  items: z.array(z.looseObject({ metadata: z.looseObject({ name: z.string(), resourceVersion: z.string() }) })).nullable(),
 });
 
 export interface ListOptions {
@@ -187,7 +188,8 @@ export class KubeClient {
     // Checked, not copied: the parse would clone every item of a list that may hold thousands.
     const checked = metadataListSchema.safeParse(list);
     if (!checked.success) throw new KubeApiError({ kind: 'Other', status: 200, message: `GET ${path} (metadata only): unexpected list: ${z.prettifyError(checked.error)}` });
-    return list as KubeList<T>;
+    const { items } = checked.data;
+    return { ...(list as KubeList<T>), items: items === null ? [] : (list as KubeList<T>).items };
   }
 
   create<T extends KubeObject>(r: ResourceType, obj: T): Promise<T> {

@@ -31,6 +31,11 @@ describe('metadata-only list and watch', () => {
   });
 
   it.each(objects)('the apiserver sends $resource.kind objects as PartialObjectMetadata, list and watch', async ({ resource, make, body }) => {
+    // Nothing yet: the apiserver's empty PartialObjectMetadataList has `items: null`, read as none. (A CRD just
+    // installed answers 429 until its storage is initialised.)
+    let empty: KubeObject[] | undefined;
+    await waitFor('a first list', async () => (empty = (await client.list<KubeObject>(resource, ns, { labelSelector: LABEL }, undefined, { metadataOnly: true }).catch(() => undefined))?.items) !== undefined, 10_000, 100);
+    expect(empty).toEqual([]);
     await client.create(resource, { ...make('wire-a'), metadata: { ...make('wire-a').metadata, namespace: ns } });
     const list = await client.list<KubeObject>(resource, ns, { labelSelector: LABEL }, undefined, { metadataOnly: true });
     expect(list.items.map((o) => [o.kind, o.apiVersion, o.metadata?.name, body in o])).toEqual([['PartialObjectMetadata', 'meta.k8s.io/v1', 'wire-a', false]]);
