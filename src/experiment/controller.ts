@@ -16,6 +16,7 @@ import { terminateAnalysisRun } from '../rollout/analysis.ts';
 import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
+import { adoptChildren, TakenOwners, waitCached } from '../runtime/sharding/adopt.ts';
 import { decideExperiment, isCompleted, type ExperimentAction, type ExperimentRunView, type TemplateReplicaSet } from './decide.ts';
 import { analysisRunManifest, EXPERIMENT_ANALYSIS_LABEL, EXPERIMENT_LABEL, EXPERIMENT_TEMPLATE_LABEL, replicaSetManifest, serviceManifest, templateHash, type ExperimentRef } from './resources.ts';
 
@@ -27,6 +28,8 @@ type ReplicaSetObject = KubeObject & { spec?: { replicas?: number }; status?: { 
 type RunObject = KubeObject & { spec?: { terminate?: boolean }; status?: { phase?: string; message?: string } };
 
 const OWNER_INDEX = 'experiment-uid';
+/** Set by the EndpointSlice controller: the Service a slice belongs to. */
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 type SliceObject = KubeObject & { endpoints?: { conditions?: { ready?: boolean } }[] };
 const slimSlice = (s: SliceObject): SliceObject => ({ apiVersion: s.apiVersion, kind: s.kind, metadata: s.metadata, endpoints: (s.endpoints ?? []).map((e) => ({ conditions: { ...(e.conditions?.ready !== undefined ? { ready: e.conditions.ready } : {}) } })) });
 const slimReplicaSet = (rs: ReplicaSetObject): ReplicaSetObject => ({ apiVersion: rs.apiVersion, kind: rs.kind, metadata: rs.metadata, spec: { replicas: rs.spec?.replicas }, ...(rs.status !== undefined ? { status: rs.status } : {}) });
@@ -41,15 +44,21 @@ function referencedTemplates(e: ExperimentObject): string[] {
 export function registerExperimentController(manager: Manager, deps: { client: KubeClient; events: EventRecorder; workers: number }): Controller {
   const { client, events } = deps;
   const experiments = manager.cache<ExperimentObject>(R.experiment);
-  const replicaSets = manager.cache<ReplicaSetObject>(R.replicaSet, { labelSelector: EXPERIMENT_LABEL, transform: { id: 'experiment-rs', fn: slimReplicaSet } });
+  // With sharding (`children`), only those labelled with this shard: created with the label, or taken when their
+  // Experiment arrives here (takeChildren below).
+  const replicaSets = manager.cache<ReplicaSetObject>(R.replicaSet, { labelSelector: EXPERIMENT_LABEL, transform: { id: 'experiment-rs', fn: slimReplicaSet }, children: true });
   replicaSets.addIndex(OWNER_INDEX, controllerUid);
+  // Not `children`: an Experiment's runs are sharded objects of their own, which the sharder places (on their own key).
   const runs = manager.cache<RunObject>(R.analysisRun, { labelSelector: EXPERIMENT_LABEL });
   runs.addIndex(OWNER_INDEX, controllerUid);
   // Only the templates' own Services (labelled): a handful per running Experiment.
-  const services = manager.cache<KubeObject>(R.service, { labelSelector: EXPERIMENT_LABEL, transform: { id: 'experiment-svc', fn: (o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata }) } });
+  const services = manager.cache<KubeObject>(R.service, { labelSelector: EXPERIMENT_LABEL, transform: { id: 'experiment-svc', fn: (o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata }) }, children: true });
   services.addIndex(OWNER_INDEX, controllerUid);
-  // Their EndpointSlices (which carry the Service's labels): a template gets traffic only once a proxy can reach it.
-  const slices = manager.cache<SliceObject>(R.endpointSlice, { labelSelector: EXPERIMENT_LABEL, transform: { id: 'experiment-slices', fn: slimSlice } });
+  // Their EndpointSlices, which carry the Service's labels (the shard's too, copied by the EndpointSlice controller
+  // when the Service is created or relabelled): a template gets traffic only once a proxy can reach it.
+  const slices = manager.cache<SliceObject>(R.endpointSlice, { labelSelector: EXPERIMENT_LABEL, transform: { id: 'experiment-slices', fn: slimSlice }, children: true });
+  const shard = manager.shard;
+  const taken = shard === undefined ? undefined : new TakenOwners(experiments, [replicaSets, services]);
   const templates = manager.cache<TemplateObject>(R.analysisTemplate);
   const clusterTemplates = manager.cache<TemplateObject>(R.clusterAnalysisTemplate);
   const byTemplate = (key: string): string[] =>
@@ -87,7 +96,8 @@ export function registerExperimentController(manager: Manager, deps: { client: K
       return;
     }
     const exp = check.value;
-    const ref: ExperimentRef = { name: req.name, namespace: req.namespace ?? '', uid: raw.metadata?.uid ?? '' };
+    const ref: ExperimentRef = { name: req.name, namespace: req.namespace ?? '', uid: raw.metadata?.uid ?? '', ...(shard !== undefined ? { shard } : {}) };
+    if (shard !== undefined && taken?.due(ref.uid) === true) await takeChildren(ref, shard, req.signal); // moved here: its children first
     const hashes = Object.fromEntries(exp.spec.templates.map((t) => [t.name, templateHash(req.name, t)]));
     const sets: Record<string, TemplateReplicaSet> = {};
     for (const rs of replicaSets.byIndex(OWNER_INDEX, ref.uid)) {
@@ -113,6 +123,25 @@ export function registerExperimentController(manager: Manager, deps: { client: K
     for (const e of decision.events) void events.record(raw, e.type, e.reason, e.message);
     req.log.debug({ actions: decision.actions.map((a) => a.kind), phase: decision.status.phase }, 'reconciled');
     return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : undefined;
+  };
+
+  /**
+   * Before the first decision on an Experiment this shard just received (see src/rollout/shard.ts for the Rollout's
+   * half): its ReplicaSets and Services, read live, are labelled with this shard and awaited in its caches, and so are
+   * the Services' EndpointSlices once the EndpointSlice controller copied the label (ChildNotCachedError retries).
+   * The old owner let go before the sharder moved the Experiment, so no other replica acts on them meanwhile.
+   */
+  const takeChildren = async (ref: ExperimentRef, id: string, signal: AbortSignal): Promise<void> => {
+    const query = { labelSelector: `${EXPERIMENT_LABEL}=${ref.name}` };
+    const mine = (o: KubeObject): boolean => controllerUid(o).includes(ref.uid) && o.metadata?.deletionTimestamp === undefined;
+    const [sets, svcs] = await Promise.all([client.list<KubeObject>(R.replicaSet, ref.namespace, query, signal), client.list<KubeObject>(R.service, ref.namespace, query, signal)]);
+    await adoptChildren(client, id, replicaSets, sets.items.filter(mine), signal);
+    const own = svcs.items.filter(mine);
+    await adoptChildren(client, id, services, own, signal);
+    const names = new Set(own.map((s) => s.metadata?.name));
+    const ownSlices = (await client.list<KubeObject>(R.endpointSlice, ref.namespace, query, signal)).items.filter((s) => names.has(s.metadata?.labels?.[SERVICE_NAME_LABEL]) && s.metadata?.deletionTimestamp === undefined);
+    await waitCached(slices, ownSlices, signal);
+    taken?.done(ref.uid);
   };
 
   const perform = async (a: ExperimentAction, exp: Experiment, ref: ExperimentRef, hashes: Record<string, string>, nsTemplates: TemplateObject[], cTemplates: TemplateObject[]): Promise<void> => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Rollout } from '../api/rollout/schema.ts';
 import { POD_TEMPLATE_HASH_LABEL } from '../rollout/hash.ts';
+import { OWNER_LABEL } from '../runtime/sharding/decide.ts';
 import { experimentManifest } from '../rollout/experiment.ts';
 import { analysisRunManifest, replicaSetManifest, serviceManifest, substituteExperimentValue, templateHash } from './resources.ts';
 
@@ -28,6 +29,21 @@ describe('experiment resources', () => {
     expect(svc.metadata.ownerReferences.map((o) => o.uid)).toEqual(['u1']);
     expect(svc.spec).toEqual({ selector: { app: 'web', [POD_TEMPLATE_HASH_LABEL]: 'h9' }, ports: [{ name: 'http', port: 8080, targetPort: 8080, protocol: 'TCP' }, { port: 9090, targetPort: 9090, protocol: 'UDP' }] });
     expect((serviceManifest(ref, { ...withPorts, service: { name: 'mine' } }, 'h9').metadata as { name: string }).name).toBe('mine');
+  });
+
+  it('labels the ReplicaSet and Service a sharded Experiment creates with its shard (not the pods), and nothing unsharded', () => {
+    type Labelled = { metadata: { labels: Record<string, string> }; spec: { template?: { metadata: { labels: Record<string, string> } }; selector: unknown } };
+    const sharded = { ...ref, shard: 'shard-b' };
+    const rs = replicaSetManifest(sharded, template, 'h1', 1) as unknown as Labelled;
+    expect(rs.metadata.labels[OWNER_LABEL]).toBe('shard-b');
+    // A move relabels the ReplicaSet only: pods carrying the label would keep a stale one, and the selector must not.
+    expect(rs.spec.template?.metadata.labels[OWNER_LABEL]).toBeUndefined();
+    expect(JSON.stringify(rs.spec.selector)).not.toContain(OWNER_LABEL);
+    const svc = serviceManifest(sharded, { ...template, service: {} }, 'h1') as unknown as Labelled;
+    expect(svc.metadata.labels).toEqual({ 'sluice.dev/experiment': 'ex', 'sluice.dev/experiment-template': 'canary', [OWNER_LABEL]: 'shard-b' });
+    expect(JSON.stringify(svc.spec.selector)).not.toContain(OWNER_LABEL);
+    expect((replicaSetManifest(ref, template, 'h1', 1) as unknown as Labelled).metadata.labels[OWNER_LABEL]).toBeUndefined();
+    expect((serviceManifest(ref, { ...template, service: {} }, 'h1') as unknown as Labelled).metadata.labels[OWNER_LABEL]).toBeUndefined();
   });
 
   it('substitutes the templates\' hashes and the Experiment\'s name in args, leaving unknown references as written', () => {

@@ -6,6 +6,7 @@ import type { KubeObject } from '../kube/client.ts';
 import { mergeTemplates, type TemplateObject } from '../analysis/templates.ts';
 import { containerPorts } from '../api/experiment/validate.ts';
 import { POD_TEMPLATE_HASH_LABEL, podTemplateHash } from '../rollout/hash.ts';
+import { OWNER_LABEL } from '../runtime/sharding/decide.ts';
 
 export const EXPERIMENT_LABEL = 'sluice.dev/experiment';
 export const EXPERIMENT_TEMPLATE_LABEL = 'sluice.dev/experiment-template';
@@ -15,7 +16,12 @@ export interface ExperimentRef {
   name: string;
   namespace: string;
   uid: string;
+  /** With sharding, this replica's shard: the ReplicaSets and Services it creates carry it (its children caches). */
+  shard?: string;
 }
+
+/** The shard label on what the Experiment's shard creates (not on pods: a move relabels the ReplicaSet only). */
+const shardLabel = (e: ExperimentRef): Record<string, string> => (e.shard !== undefined ? { [OWNER_LABEL]: e.shard } : {});
 
 const owner = (e: ExperimentRef) => [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Experiment', name: e.name, uid: e.uid, controller: true, blockOwnerDeletion: true }];
 
@@ -42,7 +48,7 @@ export function replicaSetManifest(e: ExperimentRef, t: ExperimentTemplate, hash
   const template = withoutHash(t.template);
   const labels = { ...(template.metadata?.labels ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash, [EXPERIMENT_LABEL]: e.name, [EXPERIMENT_TEMPLATE_LABEL]: t.name };
   return {
-    metadata: { name: templateReplicaSetName(e.name, t.name), namespace: e.namespace, labels, ownerReferences: owner(e) },
+    metadata: { name: templateReplicaSetName(e.name, t.name), namespace: e.namespace, labels: { ...labels, ...shardLabel(e) }, ownerReferences: owner(e) },
     spec: {
       replicas,
       minReadySeconds: t.minReadySeconds ?? 0,
@@ -63,7 +69,8 @@ export function serviceManifest(e: ExperimentRef, t: ExperimentTemplate, hash: s
     protocol: p.protocol ?? 'TCP',
   }));
   return {
-    metadata: { name: templateServiceName(e.name, t), namespace: e.namespace, labels: { [EXPERIMENT_LABEL]: e.name, [EXPERIMENT_TEMPLATE_LABEL]: t.name }, ownerReferences: owner(e) },
+    // The EndpointSlice controller copies a Service's labels onto its slices: they carry the shard label too.
+    metadata: { name: templateServiceName(e.name, t), namespace: e.namespace, labels: { [EXPERIMENT_LABEL]: e.name, [EXPERIMENT_TEMPLATE_LABEL]: t.name, ...shardLabel(e) }, ownerReferences: owner(e) },
     spec: { selector: { ...(t.selector?.matchLabels ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash }, ports },
   };
 }

@@ -90,3 +90,37 @@ export async function takeReferenced<T extends KubeObject>(client: KubeClient, i
     throw err;
   }
 }
+
+/**
+ * Which owners (by uid) have had their children taken by this shard since they arrived in its cache. An owner is due
+ * again when one of its children left a children cache (deleted, or its label edited away): its next reconcile lists
+ * them live and takes back those that still exist. Forgotten when the owner leaves the owners' cache (moved away).
+ */
+export class TakenOwners {
+  private readonly taken = new Set<string>();
+  private readonly recheck = new Set<string>();
+
+  constructor(owners: Cache<KubeObject>, children: readonly Cache<KubeObject>[]) {
+    owners.on((ev, obj) => {
+      if (ev !== 'delete') return;
+      this.taken.delete(obj.metadata?.uid ?? '');
+      this.recheck.delete(obj.metadata?.uid ?? '');
+    });
+    for (const c of children) {
+      c.on((ev, obj) => {
+        if (ev !== 'delete') return;
+        for (const r of obj.metadata?.ownerReferences ?? []) if (r.controller === true && this.taken.has(r.uid)) this.recheck.add(r.uid);
+      });
+    }
+  }
+
+  /** Whether the owner's children must be listed live and taken before a decision on it. */
+  due(uid: string): boolean {
+    return !this.taken.has(uid) || this.recheck.has(uid);
+  }
+
+  done(uid: string): void {
+    this.taken.add(uid);
+    this.recheck.delete(uid);
+  }
+}
