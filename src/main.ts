@@ -60,7 +60,7 @@ export async function runOperator(config: Config): Promise<number> {
         : undefined,
   });
   const events = new EventRecorder({ client: eventClient, log, instance: config.identity });
-  registerControllers(manager, { client, log, events, workers: config.workers, rolloutWorkers: config.rolloutWorkers, prometheusAddress: config.prometheusAddress, registry: metrics.registry, clusterSecretNamespace: config.clusterSecretNamespace, onRequest: metrics.countRequest,
+  registerControllers(manager, { client, log, events, workers: config.workers, rolloutWorkers: config.rolloutWorkers, prometheusAddress: config.prometheusAddress, registry: metrics.registry, clusterSecretNamespace: config.clusterSecretNamespace, onRequest: metrics.countRequest, identity: config.identity,
     gitLimits: { timeoutMs: config.gitTimeout * 1000, maxFetchBytes: config.gitMaxFetchBytes, maxFiles: config.gitMaxFiles, maxTreeBytes: config.gitMaxTreeBytes } });
 
   const [host = '127.0.0.1', port = '8080'] = config.metricsAddr.split(/:(?=\d+$)/);

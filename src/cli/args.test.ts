@@ -10,6 +10,11 @@ describe('global flags', () => {
     expect(extractGlobals(['list', '-A', '--output', 'yaml', '-nprod']).globals).toMatchObject({ allNamespaces: true, output: 'yaml', namespace: 'prod' });
     expect(extractGlobals(['get', '--namespace=x', '-h']).globals).toMatchObject({ namespace: 'x', help: true });
     expect(extractGlobals(['lint', '--', '-n', 'f.yaml']).rest).toEqual(['lint', '--', '-n', 'f.yaml']);
+    expect(extractGlobals(['get', 'rollout', 'web', '--cluster', 'prod', '--cluster-namespace=argocd'])).toEqual({
+      globals: { cluster: 'prod', clusterNamespace: 'argocd', output: 'table', allNamespaces: false, help: false },
+      rest: ['get', 'rollout', 'web'],
+    });
+    expect(() => extractGlobals(['list', '--cluster'])).toThrow('--cluster needs a value');
   });
 
   it('names the flag of a bad value', () => {

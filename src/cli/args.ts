@@ -8,6 +8,10 @@ export interface GlobalFlags {
   allNamespaces: boolean;
   context?: string;
   kubeconfig?: string;
+  /** A remote cluster by its cluster Secret's name (or server URL): the verb acts there. */
+  cluster?: string;
+  /** Where the cluster Secrets live (the operator's namespace). */
+  clusterNamespace?: string;
   output: OutputFormat;
   help: boolean;
 }
@@ -17,6 +21,8 @@ const valued: Record<string, keyof GlobalFlags> = {
   '--namespace': 'namespace',
   '--context': 'context',
   '--kubeconfig': 'kubeconfig',
+  '--cluster': 'cluster',
+  '--cluster-namespace': 'clusterNamespace',
   '-o': 'output',
   '--output': 'output',
 };
@@ -32,7 +38,7 @@ function parseOutput(v: string): OutputFormat {
 
 /**
  * Takes the global flags out of argv (anywhere before a "--"): `-n ns`, `-nns`, `--namespace=ns`, `-A`, `--context`,
- * `--kubeconfig`, `-o json`, `-ojson`, `-h`, `--help`. Returns them and the rest in order.
+ * `--kubeconfig`, `--cluster`, `--cluster-namespace`, `-o json`, `-ojson`, `-h`, `--help`. Returns them and the rest in order.
  */
 export function extractGlobals(argv: readonly string[]): { globals: GlobalFlags; rest: string[] } {
   const g: GlobalFlags = { allNamespaces: false, output: 'table', help: false };
@@ -40,7 +46,7 @@ export function extractGlobals(argv: readonly string[]): { globals: GlobalFlags;
   const set = (key: keyof GlobalFlags, flag: string, v: string | undefined): void => {
     if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
     if (key === 'output') g.output = parseOutput(v);
-    else if (key === 'namespace' || key === 'context' || key === 'kubeconfig') g[key] = v;
+    else if (key === 'namespace' || key === 'context' || key === 'kubeconfig' || key === 'cluster' || key === 'clusterNamespace') g[key] = v;
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';

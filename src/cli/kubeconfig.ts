@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeClient } from '../kube/client.ts';
 import { KubeApiError } from '../kube/errors.ts';
+import type { KubeAuth } from '../kube/kubeconfig.ts';
 import { UsageError } from './command.ts';
 
 export interface KubeSelection {
@@ -81,10 +82,10 @@ export class PluginClient extends KubeClient {
   private readonly stop: AbortSignal | undefined;
   readonly serverUrl: string;
 
-  constructor(kc: KubeConfig, stop?: AbortSignal) {
-    super(kc);
+  constructor(auth: KubeConfig | KubeAuth, stop?: AbortSignal) {
+    super(auth);
     this.stop = stop;
-    this.serverUrl = kc.getCurrentCluster()?.server ?? '?';
+    this.serverUrl = auth instanceof KubeConfig ? (auth.getCurrentCluster()?.server ?? '?') : auth.server;
   }
 
   override async request<T>(method: HttpMethod, path: string, opts: Parameters<KubeClient['request']>[2] = {}): Promise<T> {

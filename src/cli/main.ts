@@ -10,6 +10,9 @@ export const globalFlagsHelp = `Global flags:
   -A, --all-namespaces    list across all namespaces (list verbs)
       --context NAME      the kubeconfig context to use
       --kubeconfig PATH   the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)
+      --cluster NAME      act in a remote cluster: its cluster Secret's name or server, read with the kubeconfig's
+                          credentials from --cluster-namespace (default: $SLUICE_CLUSTER_SECRET_NAMESPACE, else
+                          sluice-system); "in-cluster" is the kubeconfig's own cluster
   -o, --output FORMAT     table (default), json or yaml
   -h, --help              help for a verb
 `;
@@ -97,7 +100,7 @@ export async function dispatch(argv: readonly string[], io: DispatchIO, commands
   let access: { client: CommandContext['client']; namespace: () => string };
   try {
     // Loaded only for verbs that talk to the cluster: @kubernetes/client-node alone takes most of a second.
-    access = command.offline === true ? offlineAccess(command.name) : (await import('./kubeconfig.ts')).kubeAccess(globals, io.signal);
+    access = command.offline === true ? offlineAccess(command.name) : globals.cluster !== undefined ? await (await import('./cluster.ts')).clusterAccess(globals, globals.cluster, io.signal) : (await import('./kubeconfig.ts')).kubeAccess(globals, io.signal);
   } catch (err) {
     io.err.write(`error: ${errorMessage(err)}\n`);
     return ExitCode.failed;

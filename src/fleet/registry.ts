@@ -5,7 +5,7 @@ import type { Logger } from '../log/logger.ts';
 import { KubeClient, type ClientOptions, type KubeObject } from '../kube/client.ts';
 import { Discovery } from '../kube/discovery.ts';
 import { KubeApiError } from '../kube/errors.ts';
-import { staticAuth } from '../kube/kubeconfig.ts';
+import { staticAuth, type KubeAuth } from '../kube/kubeconfig.ts';
 import { R, type ResourceType } from '../kube/resource.ts';
 import { Informer } from '../runtime/informer.ts';
 import { Cache, type Manager } from '../runtime/manager.ts';
@@ -19,6 +19,14 @@ export interface ClusterHealth {
   reachable: boolean;
   /** Why not (no credential in it: transport errors and the apiserver's own status text only). */
   message?: string;
+}
+
+/** How to reach a cluster Secret's apiserver: its CA, client certificate or bearer token (the plugin's --cluster too). */
+export function clusterAuth(spec: ClusterSpec): KubeAuth {
+  const c = spec.credentials;
+  const tls = { ...(c.ca !== undefined ? { ca: c.ca } : {}), ...(c.cert !== undefined ? { cert: c.cert } : {}), ...(c.key !== undefined ? { key: c.key } : {}), ...(c.insecure === true ? { insecure: true } : {}), ...(c.serverName !== undefined ? { servername: c.serverName } : {}) };
+  const bearer = c.bearerToken !== undefined ? `Bearer ${c.bearerToken}` : undefined;
+  return staticAuth(spec.server, tls, bearer === undefined ? undefined : () => bearer);
 }
 
 /** One remote cluster: its client and discovery, and every watch opened on it (stopped with it). */
@@ -37,10 +45,7 @@ export class RemoteCluster {
     this.spec = spec;
     this.onHealth = onHealth;
     this.log = log;
-    const c = spec.credentials;
-    const tls = { ...(c.ca !== undefined ? { ca: c.ca } : {}), ...(c.cert !== undefined ? { cert: c.cert } : {}), ...(c.key !== undefined ? { key: c.key } : {}), ...(c.insecure === true ? { insecure: true } : {}), ...(c.serverName !== undefined ? { servername: c.serverName } : {}) };
-    const bearer = c.bearerToken !== undefined ? `Bearer ${c.bearerToken}` : undefined;
-    this.client = new KubeClient(staticAuth(spec.server, tls, bearer === undefined ? undefined : () => bearer), { timeoutMs: 10_000, ...opts });
+    this.client = new KubeClient(clusterAuth(spec), { timeoutMs: 10_000, ...opts });
     this.discovery = new Discovery(this.client);
   }
 
@@ -191,6 +196,11 @@ export class ClusterRegistry {
   /** Every valid cluster, for the clusters generator. */
   list(): ClusterSpec[] {
     return [...this.clusters.values()].map((c) => c.spec);
+  }
+
+  /** Every running cluster (its client and health), for the remote Rollout controllers. */
+  remotes(): RemoteCluster[] {
+    return [...this.clusters.values()];
   }
 
   /** Have the Secret watches listed once? (Before, an unknown destination may just not be seen yet.) */

@@ -298,8 +298,11 @@ export function applicationWebhook(manager: Manager, client: KubeClient, secrets
 
 const SET_KEY = 'ApplicationSet/';
 
-/** A set's git generators (inside a matrix too) as webhook refs; a spec the set would refuse has none. */
-export function applicationSetRefs(set: KubeObject & { spec?: { generators?: unknown } }): AppRef[] {
+/**
+ * A set's git generators (inside a matrix too) as webhook refs, and with RollingSync its template's Git sources; a
+ * spec the set would refuse has none.
+ */
+export function applicationSetRefs(set: KubeObject & { spec?: SetSpec }): AppRef[] {
   const generators = Array.isArray(set.spec?.generators) ? (set.spec.generators as Parameters<typeof gitUses>[0]) : [];
   let uses: ReturnType<typeof gitUses>;
   try {
@@ -307,5 +310,23 @@ export function applicationSetRefs(set: KubeObject & { spec?: { generators?: unk
   } catch {
     return [];
   }
-  return uses.filter((u) => typeof u.repoURL === 'string').map((u) => ({ key: `${SET_KEY}${set.metadata?.namespace}/${set.metadata?.name}`, repoURL: u.repoURL, ...(u.revision !== undefined ? { targetRevision: u.revision } : {}) }));
+  const key = `${SET_KEY}${set.metadata?.namespace}/${set.metadata?.name}`;
+  const refs: AppRef[] = uses.filter((u) => typeof u.repoURL === 'string').map((u) => ({ key, repoURL: u.repoURL, ...(u.revision !== undefined ? { targetRevision: u.revision } : {}) }));
+  // RollingSync pins the template's Git sources to commits: a push to them must reach the set (which moves the pins
+  // step by step), whatever its generators are (a list or clusters generator reads no repository).
+  return [...refs, ...(rollingSync(set) ? templateSources(set).map((s) => ({ key, ...s })) : [])];
+}
+
+type SetSpec = { generators?: unknown; strategy?: unknown; template?: unknown };
+const rollingSync = (set: KubeObject & { spec?: SetSpec }): boolean => (set.spec?.strategy as { type?: unknown } | undefined)?.type === 'RollingSync';
+
+/** The template's literal Git sources (a templated repoURL names no repository until rendered: the generators' refs cover it). */
+function templateSources(set: KubeObject & { spec?: SetSpec }): { repoURL: string; targetRevision?: string }[] {
+  const spec = (set.spec?.template as { spec?: { source?: unknown; sources?: unknown } } | undefined)?.spec;
+  const sources = Array.isArray(spec?.sources) ? (spec.sources as unknown[]) : spec?.source !== undefined ? [spec.source] : [];
+  return sources.flatMap((src) => {
+    const s = src as { repoURL?: unknown; targetRevision?: unknown; chart?: unknown };
+    if (typeof s.repoURL !== 'string' || s.repoURL.includes('{{') || s.chart !== undefined) return [];
+    return [{ repoURL: s.repoURL, ...(typeof s.targetRevision === 'string' && !s.targetRevision.includes('{{') ? { targetRevision: s.targetRevision } : {}) }];
+  });
 }

@@ -98,6 +98,9 @@ export class Manager {
   private started = false;
   /** The caches registered before run(): the controllers' own. Only they gate readiness. */
   private startupCaches: Cache<KubeObject>[] = [];
+  /** Work that runs only while this replica leads (remote clusters' Rollouts): told when it starts and stops. */
+  private readonly leadingHooks: ((signal: AbortSignal) => void)[] = [];
+  private leading: AbortController | undefined;
 
   constructor(opts: ManagerOptions) {
     this.o = opts;
@@ -206,6 +209,26 @@ export class Manager {
     return this.o.sharding?.id;
   }
 
+  /**
+   * Runs `fn` each time this replica starts leading (at once without election; the sharder's leader when sharded),
+   * and at once if it leads already. `signal` aborts when it stops leading or the manager stops.
+   */
+  whileLeading(fn: (signal: AbortSignal) => void): void {
+    this.leadingHooks.push(fn);
+    if (this.leading !== undefined) fn(this.leading.signal);
+  }
+
+  private startLeading(): void {
+    if (this.leading !== undefined) return;
+    this.leading = new AbortController();
+    for (const fn of this.leadingHooks) fn(this.leading.signal);
+  }
+
+  private stopLeading(): void {
+    this.leading?.abort();
+    this.leading = undefined;
+  }
+
   get isLeader(): boolean {
     return this.o.leaderElection === undefined || (this.elector?.isLeader ?? false);
   }
@@ -229,6 +252,7 @@ export class Manager {
     const startWorkers = (): void => {
       this.o.metrics.leader.set(1);
       for (const c of this.controllers) c.start();
+      this.startLeading();
     };
     const le = this.o.leaderElection;
     if (this.o.sharding !== undefined && le !== undefined) return this.runSharded(signal, le, this.o.sharding);
@@ -240,6 +264,7 @@ export class Manager {
     this.elector = new LeaderElector({ client: this.o.client, log: this.o.log.child({ component: 'leader-election' }), ...le });
     const outcome = await this.elector.run(signal, startWorkers);
     if (outcome === 'lost') {
+      this.stopLeading();
       this.o.metrics.leader.set(0);
       // Stop acting at once: in-flight reconciles see their signal abort.
       await Promise.all(this.controllers.map((c) => c.stop(true)));
@@ -269,12 +294,14 @@ export class Manager {
       const caches = sh.resources.map((resource) => ({ resource, cache: this.cache<KubeObject>(resource, { shard: false, metadataOnly: true, transform: { id: 'sharder', fn: metadataOnly } }) }));
       const sharder = new Sharder({ client: this.o.client, log: log.child({ component: 'sharder' }), metrics: this.o.metrics, namespace: sh.namespace, ring: sh.ring, caches, periodMs: sh.retryPeriodMs });
       void sharder.run(sharderStop.signal);
+      this.startLeading();
     });
     const member = this.membership.run(signal).then((o) => (o === 'fenced' ? 'lost' : 'stopped'));
     const outcome = await Promise.race([member, leading]);
     if (outcome === 'lost') {
       clearInterval(gauge);
       sharderStop.abort();
+      this.stopLeading();
       this.o.metrics.leader.set(0);
       await Promise.all(this.controllers.map((c) => c.stop(true)));
     }
@@ -283,6 +310,7 @@ export class Manager {
 
   /** Graceful: let in-flight reconciles finish, give up the lease, stop watching. */
   async stop(): Promise<void> {
+    this.stopLeading();
     await Promise.all(this.controllers.map((c) => c.stop(false)));
     this.stopping.abort(); // ends the renew loop first, so the release below is not renewed again
     await this.elector?.release();

@@ -27,3 +27,12 @@ export function installCrds(): Promise<void> {
   })();
   return installed;
 }
+
+/** The same CRDs into another control plane (a remote cluster of the fleet tests), by its kubeconfig. */
+export async function installCrdsAt(kubeconfig: string): Promise<void> {
+  const at = (args: string[]): ReturnType<typeof kubectl> => kubectl([`--kubeconfig=${kubeconfig}`, ...args]);
+  const res = await at(['apply', '--server-side', '--force-conflicts', '--field-manager=sluice-test', '-f', CRD_DIR]);
+  if (res.code !== 0) throw new Error(`installing crds/ at ${kubeconfig} failed: ${res.stderr}`);
+  const wait = await waitEstablished(at, ['-f', CRD_DIR]);
+  if (wait.code !== 0) throw new Error(`crds/ not Established at ${kubeconfig}: ${wait.stderr}`);
+}

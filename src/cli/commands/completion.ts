@@ -6,7 +6,7 @@
 import { UsageError, ExitCode, type Command } from '../command.ts';
 import { positionalArgs, parseCommandArgs } from '../args.ts';
 
-const GLOBAL_FLAGS = ['--namespace', '--all-namespaces', '--context', '--kubeconfig', '--output', '--help'];
+const GLOBAL_FLAGS = ['--namespace', '--all-namespaces', '--context', '--kubeconfig', '--cluster', '--cluster-namespace', '--output', '--help'];
 /** Flags whose value is one of a fixed list. */
 const FLAG_VALUES: Record<string, readonly string[]> = { '--output': ['table', 'json', 'yaml'], '-o': ['table', 'json', 'yaml'] };
 /** cobra's ShellCompDirectiveNoFileComp: the shell offers no file names besides the candidates. */

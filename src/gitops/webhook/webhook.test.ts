@@ -85,6 +85,19 @@ describe('push matching', () => {
     ].flatMap((s) => applicationSetRefs(s as never));
     expect(matchApplications(refs, push)).toEqual(['ApplicationSet/argocd/dirs', 'ApplicationSet/argocd/matrix']);
   });
+  it('names a RollingSync set whose template reads the pushed repository, whatever its generators (it pins that source)', () => {
+    const push = { urls: ['https://git.example.com/org/config.git'], ref: 'refs/heads/main' };
+    const set = (name: string, strategy: unknown, source: object): object => ({ metadata: { namespace: 'argocd', name }, spec: { generators: [{ list: { elements: [{ env: 'dev' }] } }], strategy, template: { spec: { source } } } });
+    const rolling = { type: 'RollingSync', rollingSync: { steps: [] } };
+    const refs = [
+      set('waves', rolling, { repoURL: 'https://git.example.com/org/config', targetRevision: 'main', path: 'envs/{{env}}' }),
+      set('all-at-once', { type: 'AllAtOnce' }, { repoURL: 'https://git.example.com/org/config', targetRevision: 'main' }),
+      set('templated-url', rolling, { repoURL: 'https://git.example.com/org/{{env}}', targetRevision: 'main' }),
+      set('other-branch', rolling, { repoURL: 'https://git.example.com/org/config', targetRevision: 'release' }),
+      set('chart', rolling, { repoURL: 'https://git.example.com/org/config', chart: 'web', targetRevision: '1.0.0' }),
+    ].flatMap((s) => applicationSetRefs(s as never));
+    expect(matchApplications(refs, push)).toEqual(['ApplicationSet/argocd/waves']);
+  });
 });
 
 describe('replay guard', () => {
