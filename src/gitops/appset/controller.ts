@@ -20,12 +20,13 @@ import { apiVersionOf, R } from '../../kube/resource.ts';
 import type { Controller, ReconcileRequest, ReconcileResult } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import type { Manager } from '../../runtime/manager.ts';
-import type { GitSource } from '../source/git.ts';
+import type { GitCredentials, GitSource } from '../source/git.ts';
+import { readCredentials } from '../source/credentials.ts';
 import { REFRESH_ANNOTATION } from '../sync-shared.ts';
 import { desiredApplications, generatedHash, GENERATED_HASH_ANNOTATION, planChanges, type Desired, type ExistingApp } from './decide.ts';
 import { gitUses } from './git.ts';
 import { GIT_POLL_MS, GitTreeReader } from './git-read.ts';
-import { decideWave, gitSourcesToPin, pinSpec, revisionKey, targetRevisionsOf, type WaveApp } from './rollingsync.ts';
+import { credentialsRefFor, decideWave, gitSourcesToPin, pinSpec, revisionKey, targetRevisionsOf, type WaveApp } from './rollingsync.ts';
 import { generate, usesClusters, type AnyGenerator, type Observed } from './generators.ts';
 import type { TemplateError } from './template.ts';
 
@@ -79,8 +80,17 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
         errors.push({ field: 'spec.strategy', message: 'RollingSync pins Git revisions: the git source is not enabled in this operator' });
         break;
       }
+      const ref = credentialsRefFor(desired.apps.map((a) => a.spec), url);
+      let creds: GitCredentials | undefined;
       try {
-        const commit = (await deps.source.resolve(url, rev)).commit;
+        // Applications live in the set's namespace: a Secret without a namespace is read there, as theirs would be.
+        creds = ref === undefined ? undefined : await readCredentials(deps.client, ref.namespace ?? set.metadata.namespace ?? '', ref.name);
+      } catch (err) {
+        errors.push({ field: 'spec.template.spec.credentials.secretRef', message: `resolving ${rev ?? 'HEAD'} of ${url}: ${err instanceof Error ? err.message : String(err)}` });
+        continue;
+      }
+      try {
+        const commit = (await deps.source.resolve(url, rev, creds)).commit;
         commits.set(key, { at: Date.now(), token, commit });
         found.set(revisionKey(url, rev), commit);
       } catch (err) {

@@ -211,4 +211,39 @@ describe('ApplicationSet RollingSync across environments', () => {
       'spec.strategy.rollingSync.steps[0].maxUpdate: "ten" is not a count (0 or more) or a percentage ("0%" to "100%")',
     ]);
   }, 60_000);
+
+  it('pins a private repository with the credentials its Applications name; a missing Secret is a condition naming the field', async () => {
+    const priv = await startGitServer({ auth: { username: 'fleet', password: 'pin-secret-1' } });
+    try {
+      const privURL = await priv.createRepo('private');
+      const sha = await priv.commit('private', { 'web/cm.yaml': stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'private-cm' }, data: { v: '1' } }) });
+      const setOf = (secret: string): string => JSON.stringify({
+        apiVersion: 'sluice.dev/v1alpha1',
+        kind: 'ApplicationSet',
+        metadata: { name: 'private', namespace: home },
+        spec: {
+          generators: [{ list: { elements: [{ env: 'dev' }] } }],
+          strategy: { type: 'RollingSync', rollingSync: { steps: [{ matchExpressions: [{ key: 'env', operator: 'In', values: ['dev'] }] }] } },
+          template: { metadata: { name: 'private-{{env}}', labels: { env: '{{env}}', set: 'private' } }, spec: { source: { repoURL: privURL, targetRevision: 'main', path: 'web' }, destination: { server: 'https://kubernetes.default.svc', namespace: `wave-{{env}}-${id}` }, credentials: { secretRef: { name: secret } } } },
+        },
+      });
+      expect((await kubectl(['apply', '-f', '-'], setOf('no-such-secret'))).stderr).toBe('');
+      const message = async (): Promise<string> => (await client.get<SetObj>(R.applicationSet, home, 'private')).status?.conditions?.find((c) => c.type === 'ErrorOccurred' && c.status === 'True')?.message ?? '';
+      await waitFor('the missing Secret named', async () => (await message()).includes('spec.template.spec.credentials.secretRef'), 20_000);
+      expect(await message()).toContain(`credentials secret ${home}/no-such-secret not found`);
+      expect((await kubectl(['create', 'secret', 'generic', 'git-creds', '-n', home, '--from-literal=username=fleet', '--from-literal=password=pin-secret-1'])).code).toBe(0);
+      expect((await kubectl(['apply', '-f', '-'], setOf('git-creds'))).stderr).toBe('');
+      await waitFor('the Application pinned to the private commit', async () => {
+        try {
+          return (await client.get<AppObj>(R.application, home, 'private-dev')).spec?.source?.targetRevision === sha;
+        } catch {
+          return false;
+        }
+      }, 20_000);
+      expect(await message()).toBe('');
+    } finally {
+      await kubectl(['delete', 'applicationsets.sluice.dev', '-n', home, 'private', '--wait=false']);
+      await priv.close();
+    }
+  }, 60_000);
 });

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { ApplicationSetApplicationStatus, RollingSyncStep } from '../../api/applicationset/schema.ts';
 import { applicationSetSchema } from '../../api/applicationset/schema.ts';
 import { validateApplicationSet } from '../../api/applicationset/validate.ts';
-import { decideWave, gitSourcesToPin, maxUpdateOf, pinSpec, revisionKey, stepOf, type WaveApp } from './rollingsync.ts';
+import { credentialsRefFor, decideWave, gitSourcesToPin, maxUpdateOf, pinSpec, revisionKey, stepOf, type WaveApp } from './rollingsync.ts';
 
 const T0 = '2026-01-01T00:00:00Z';
 const T1 = '2026-01-01T00:01:00Z';
@@ -128,6 +128,13 @@ describe('revision pinning', () => {
     expect(gitSourcesToPin(specs)).toEqual([['r1', 'main'], ['r2', undefined]]);
     const commits = new Map([[revisionKey('r1', 'main'), 'b'.repeat(40)], [revisionKey('r2', undefined), 'c'.repeat(40)]]);
     expect(pinSpec(specs[1] as Record<string, unknown>, commits)).toEqual({ sources: [{ repoURL: 'r1', targetRevision: 'b'.repeat(40) }, { repoURL: 'charts', chart: 'c', targetRevision: '1.x' }, { repoURL: 'r2', targetRevision: 'c'.repeat(40) }, { repoURL: 'r3', targetRevision: sha }] });
+  });
+  it('resolves a private repository with the credentials its Applications name', () => {
+    const specs = [{ source: { repoURL: 'public' } }, { source: { repoURL: 'private' }, credentials: { secretRef: { name: 'git-creds' } } }, { sources: [{ repoURL: 'other' }], credentials: { secretRef: { name: 'x', namespace: 'ops' } } }];
+    expect(credentialsRefFor(specs, 'private')).toEqual({ name: 'git-creds' });
+    expect(credentialsRefFor(specs, 'other')).toEqual({ name: 'x', namespace: 'ops' });
+    expect(credentialsRefFor(specs, 'public')).toBeUndefined();
+    expect(credentialsRefFor([{ source: { repoURL: 'private' }, credentials: { secretRef: { name: '' } } }], 'private')).toBeUndefined();
   });
 });
 

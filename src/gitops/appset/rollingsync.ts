@@ -149,6 +149,19 @@ export function gitSourcesToPin(specs: readonly Record<string, unknown>[]): [str
   return [...out.values()];
 }
 
+/**
+ * The credentials Secret the generated Applications use for `repoURL` (the first spec that reads it and names one):
+ * resolving a private repository's branch for the pin needs what its Applications will fetch with.
+ */
+export function credentialsRefFor(specs: readonly Record<string, unknown>[], repoURL: string): { name: string; namespace?: string } | undefined {
+  for (const spec of specs) {
+    if (!sourcesOf(spec).some((s) => s.repoURL === repoURL)) continue;
+    const ref = (spec.credentials as { secretRef?: { name?: unknown; namespace?: unknown } } | undefined)?.secretRef;
+    if (typeof ref?.name === 'string' && ref.name !== '') return { name: ref.name, ...(typeof ref.namespace === 'string' ? { namespace: ref.namespace } : {}) };
+  }
+  return undefined;
+}
+
 /** The spec with each Git source's targetRevision replaced by its resolved commit (a copy; unresolved ones stay). */
 export function pinSpec(spec: Record<string, unknown>, commits: ReadonlyMap<string, string>): Record<string, unknown> {
   const pin = (s: Source): Source => {
