@@ -70,9 +70,10 @@ the routers, events). Leases are granted separately, in the release namespace on
   verbs: [patch]
 {{- if .Values.fleet.enabled }}
 # Fleet mode: ApplicationSets generate Applications (created, updated, deleted; owned with blockOwnerDeletion).
+# patch: the Reverse deletion finalizer, and a push webhook's refresh annotation.
 - apiGroups: [sluice.dev]
   resources: [applicationsets]
-  verbs: [get, list, watch]
+  verbs: [get, list, watch, patch]
 - apiGroups: [sluice.dev]
   resources: [applicationsets/status]
   verbs: [patch]

@@ -83,6 +83,8 @@ export const strategySchema = z.object({
   /** AllAtOnce (the default) or RollingSync. */
   type: z.string().optional(),
   rollingSync: z.object({ steps: z.array(rollingSyncStepSchema) }).optional(),
+  /** Deleting the set: AllAtOnce (the default) or Reverse (RollingSync only: the last step's Applications first). */
+  deletionOrder: z.string().optional(),
 });
 
 export const applicationSetSpecSchema = z.object({

@@ -39,6 +39,8 @@ function validateStrategy(set: ApplicationSet): SpecError[] {
   const errors: SpecError[] = [];
   const type = s.type ?? 'AllAtOnce';
   if (type !== 'AllAtOnce' && type !== 'RollingSync') errors.push({ field: 'spec.strategy.type', message: `"${type}" is not a strategy: AllAtOnce or RollingSync` });
+  if (s.deletionOrder !== undefined && s.deletionOrder !== 'AllAtOnce' && s.deletionOrder !== 'Reverse') errors.push({ field: 'spec.strategy.deletionOrder', message: `"${s.deletionOrder}" is not a deletion order: AllAtOnce or Reverse` });
+  if (s.deletionOrder === 'Reverse' && type !== 'RollingSync') errors.push({ field: 'spec.strategy.deletionOrder', message: 'Reverse deletes step by step: it needs strategy.type RollingSync' });
   if (type === 'RollingSync' && (s.rollingSync?.steps ?? []).length === 0) errors.push({ field: 'spec.strategy.rollingSync.steps', message: 'RollingSync needs at least one step' });
   (s.rollingSync?.steps ?? []).forEach((step, i) => {
     const at = `spec.strategy.rollingSync.steps[${i}]`;

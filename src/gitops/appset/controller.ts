@@ -26,6 +26,7 @@ import { REFRESH_ANNOTATION } from '../sync-shared.ts';
 import { desiredApplications, generatedHash, GENERATED_HASH_ANNOTATION, planChanges, type Desired, type ExistingApp } from './decide.ts';
 import { gitUses } from './git.ts';
 import { GIT_POLL_MS, GitTreeReader } from './git-read.ts';
+import { REVERSE_DELETION_FINALIZER, reverseDeletion, setReverseFinalizer, wantsReverseDeletion } from './deletion.ts';
 import { credentialsRefFor, decideWave, gitSourcesToPin, pinSpec, revisionKey, targetRevisionsOf, type WaveApp } from './rollingsync.ts';
 import { generate, usesClusters, type AnyGenerator, type Observed } from './generators.ts';
 import type { TemplateError } from './template.ts';
@@ -117,11 +118,35 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
     return { observed: { clusters, git: read.trees }, errors: [...errors, ...read.errors] };
   };
 
+  const ownedBy = (raw: SetObject): AppObject[] => apps.byIndex('appset-owner', `${raw.metadata?.namespace ?? ''}/${raw.metadata?.name ?? ''}`).filter((a) => a.metadata?.ownerReferences?.some((r) => r.uid === raw.metadata?.uid));
+
+  /** The set is being deleted with Reverse order: one step's Applications at a time, then the finalizer comes off. */
+  const deleteInReverse = async (req: ReconcileRequest, raw: SetObject): Promise<ReconcileResult | void> => {
+    const check = checkSpec(applicationSetSchema, { ...raw, status: undefined }, validateApplicationSet);
+    const steps = check.ok ? (check.value.spec.strategy?.rollingSync?.steps ?? []) : [];
+    const owned = ownedBy(raw);
+    const next = reverseDeletion(steps, owned.map((a) => ({ name: a.metadata?.name ?? '', labels: a.metadata?.labels ?? {}, deleting: a.metadata?.deletionTimestamp !== undefined })));
+    if (next.done) {
+      await setReverseFinalizer(deps.client, raw, false);
+      req.log.info('reverse deletion done: every generated Application is gone');
+      return;
+    }
+    const preserve = check.ok && check.value.spec.syncPolicy?.preserveResourcesOnDeletion === true;
+    for (const name of next.remove) {
+      const a = owned.find((o) => o.metadata?.name === name);
+      await deleteApp(deps.client, req.namespace ?? '', { name, finalizers: Array.isArray(a?.metadata?.finalizers) ? (a.metadata.finalizers as string[]) : [], ...(a?.metadata?.uid !== undefined ? { uid: a.metadata.uid } : {}) }, preserve);
+    }
+    req.log.info({ step: next.step + 1, deleted: next.remove, waitingFor: next.waitingFor }, 'reverse deletion: deleting a step');
+    // Their deletion events enqueue the set too; the poll is a backstop for a resources finalizer that takes long.
+    return { requeueAfterMs: 5_000 };
+  };
+
   const reconcile = async (req: ReconcileRequest): Promise<ReconcileResult | void> => {
     const raw = sets.get(req.namespace, req.name);
     if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) {
       reader?.forget(req.key);
       for (const k of commits.keys()) if (k.startsWith(`${req.key}#`)) commits.delete(k);
+      if (raw !== undefined && (raw.metadata?.finalizers as string[] | undefined)?.includes(REVERSE_DELETION_FINALIZER) === true) return deleteInReverse(req, raw);
       return;
     }
     const now = new Date().toISOString();
@@ -131,13 +156,14 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
       return;
     }
     const set = check.value;
+    await setReverseFinalizer(deps.client, raw, wantsReverseDeletion(set.spec));
     const { observed, errors: observeErrors } = await observe(set);
     const generated = generate(set.spec.generators, observed);
     const rendered = desiredApplications(set.spec, generated.sets, req.namespace ?? '');
     const steps = set.spec.strategy?.type === 'RollingSync' ? (set.spec.strategy.rollingSync?.steps ?? []) : undefined;
     const pin = steps !== undefined ? await pinned(set, rendered) : { desired: rendered, errors: [] };
     const desired = pin.desired;
-    const owned = apps.byIndex('appset-owner', req.key).filter((a) => a.metadata?.ownerReferences?.some((r) => r.uid === raw.metadata?.uid));
+    const owned = ownedBy(raw);
     const existing: ExistingApp[] = owned.map((a) => ({
       name: a.metadata?.name ?? '',
       labels: a.metadata?.labels ?? {},
@@ -213,7 +239,7 @@ export function registerApplicationSetController(manager: Manager, deps: Applica
 }
 
 /** Deletes a generated Application; with preserveResourcesOnDeletion, its resources finalizer is taken off first. */
-async function deleteApp(client: KubeClient, namespace: string, e: ExistingApp & { uid?: string }, preserve: boolean): Promise<void> {
+async function deleteApp(client: KubeClient, namespace: string, e: Pick<ExistingApp, 'name' | 'finalizers'> & { uid?: string }, preserve: boolean): Promise<void> {
   try {
     if (preserve && e.finalizers.length > 0) {
       // Conditional on the list read: a concurrent change makes the patch fail and the next reconcile retry.

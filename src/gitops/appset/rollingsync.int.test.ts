@@ -212,6 +212,51 @@ describe('ApplicationSet RollingSync across environments', () => {
     ]);
   }, 60_000);
 
+  it('deletionOrder Reverse: deleting the set deletes prod, then staging, then dev, each after the later one is gone', async () => {
+    await git.commit('config', { 'teardown/cm.yaml': stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'teardown' }, data: { v: '1' } }) }, 'teardown');
+    expect((await kubectl(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'ApplicationSet',
+      metadata: { name: 'teardown', namespace: home },
+      spec: {
+        generators: [{ list: { elements: ENVS.map((e) => ({ env: e })) } }],
+        strategy: { type: 'RollingSync', deletionOrder: 'Reverse', rollingSync: { steps: ENVS.map((e) => ({ matchExpressions: [{ key: 'env', operator: 'In', values: [e] }] })) } },
+        // The resources finalizer: each Application takes a moment to go (its ConfigMap is deleted first).
+        template: { metadata: { name: 'teardown-{{env}}', labels: { env: '{{env}}', set: 'teardown' }, finalizers: ['resources-finalizer.argocd.argoproj.io'] }, spec: { source: { repoURL: url, targetRevision: 'main', path: 'teardown' }, destination: { server: 'https://kubernetes.default.svc', namespace: `wave-{{env}}-${id}` }, syncPolicy: { automated: { prune: true } } } },
+      },
+    }))).stderr).toBe('');
+    const names = async (): Promise<AppObj[]> => (await client.list<AppObj>(R.application, home, { labelSelector: 'set=teardown' })).items;
+    await waitFor('three ConfigMaps deployed', async () => (await Promise.all(ENVS.map((e) => kubectl(['get', 'configmap', 'teardown', '-n', nsOf(e)])))).every((r) => r.code === 0), 30_000);
+    await waitFor('the finalizer on the set', async () => (((await client.get<SetObj>(R.applicationSet, home, 'teardown')).metadata?.finalizers as string[] | undefined) ?? []).includes('sluice.dev/applicationset-reverse-deletion'), 10_000);
+    expect((await kubectl(['delete', 'applicationsets.sluice.dev', '-n', home, 'teardown', '--wait=false'])).code).toBe(0);
+    // Each poll: which Applications are deleting and which are gone. An Application may start deleting only once every
+    // later environment's is gone.
+    const started: Env[] = [];
+    const gone: Env[] = [];
+    await waitFor('every Application gone, then the set', async () => {
+      const apps = await names();
+      for (const e of ENVS) {
+        const a = apps.find((x) => x.metadata?.name === `teardown-${e}`);
+        if (a === undefined && !gone.includes(e)) gone.push(e);
+        if ((a === undefined || a.metadata?.deletionTimestamp !== undefined) && !started.includes(e)) {
+          started.push(e);
+          const later = ENVS.slice(ENVS.indexOf(e) + 1);
+          expect({ env: e, laterGone: later.every((l) => gone.includes(l) || apps.every((x) => x.metadata?.name !== `teardown-${l}`)) }).toEqual({ env: e, laterGone: true });
+        }
+      }
+      if (apps.length > 0) return false;
+      try {
+        await client.get(R.applicationSet, home, 'teardown');
+        return false;
+      } catch {
+        return true;
+      }
+    }, 60_000, 100);
+    expect(started).toEqual(['prod', 'staging', 'dev']);
+    // Their resources went with them (the resources finalizer ran in each).
+    for (const e of ENVS) expect((await kubectl(['get', 'configmap', 'teardown', '-n', nsOf(e)])).code).not.toBe(0);
+  }, 90_000);
+
   it('pins a private repository with the credentials its Applications name; a missing Secret is a condition naming the field', async () => {
     const priv = await startGitServer({ auth: { username: 'fleet', password: 'pin-secret-1' } });
     try {

@@ -154,4 +154,10 @@ describe('strategy validation', () => {
     expect(validateApplicationSet(set({ type: 'RollingSync' })).map((e) => e.field)).toEqual(['spec.strategy.rollingSync.steps']);
     expect(validateApplicationSet(set({ type: 'RollingSync', rollingSync: { steps: [{ ...env('dev'), maxUpdate: '25%' }, { ...env('prod'), maxUpdate: 1 }] } }))).toEqual([]);
   });
+  it('names a deletionOrder that is not AllAtOnce or Reverse, and Reverse without RollingSync', () => {
+    const steps = { rollingSync: { steps: [env('dev')] } };
+    expect(validateApplicationSet(set({ type: 'RollingSync', ...steps, deletionOrder: 'Reverse' }))).toEqual([]);
+    expect(validateApplicationSet(set({ type: 'RollingSync', ...steps, deletionOrder: 'reverse' }))).toEqual([{ field: 'spec.strategy.deletionOrder', message: '"reverse" is not a deletion order: AllAtOnce or Reverse' }]);
+    expect(validateApplicationSet(set({ type: 'AllAtOnce', deletionOrder: 'Reverse' }))).toEqual([{ field: 'spec.strategy.deletionOrder', message: 'Reverse deletes step by step: it needs strategy.type RollingSync' }]);
+  });
 });
