@@ -31,8 +31,10 @@ type AppObj = KubeObject & { spec?: { source?: { targetRevision?: string } } };
 type SetObj = KubeObject & { status?: ApplicationSetStatus };
 type Rollout = RolloutObj & { metadata?: { generation?: number }; spec?: { template?: { spec?: { containers?: { image?: string }[] } } }; status?: { observedGeneration?: string } };
 
+/** A pause before each canary's analysis, in seconds (0 here; the note's figure for 1-minute canaries sets 60). */
+const PAUSE_S = Number(process.env.SLUICE_FLEET_CANARY_PAUSE_S ?? '0');
 const rolloutYaml = (env: string, version: string): string =>
-  stringify(rolloutManifest('web', version, { steps: [{ setWeight: 50 }, { analysis: { templates: [{ templateName: 'check' }], args: [{ name: 'env', value: env }, { name: 'version', value: version }] } }] }));
+  stringify(rolloutManifest('web', version, { steps: [{ setWeight: 50 }, ...(PAUSE_S > 0 ? [{ pause: { duration: PAUSE_S } }] : []), { analysis: { templates: [{ templateName: 'check' }], args: [{ name: 'env', value: env }, { name: 'version', value: version }] } }] }));
 const templateYaml = (port: number): string =>
   stringify({
     apiVersion: 'sluice.dev/v1alpha1',
@@ -163,20 +165,24 @@ describe('Rollouts in remote clusters, released wave by wave', () => {
 
   it('the operator runs the Rollout controllers in each remote cluster, and not twice in its own', async () => {
     await waitFor('controllers running in staging and prod', () => remote?.states().filter((s) => s.state === 'running').map((s) => s.cluster).sort().join() === 'prod,staging', 30_000);
-    // A Secret naming the operator's own cluster under its URL, and one that opts out: neither gets a second controller.
+    // A Secret naming the operator's own cluster, one naming staging again, and one that opts out: none gets a second
+    // controller set.
     const self = await sharedPlaneTls();
     await apply(clusterSecret(home, 'cluster-self', { name: 'self', server: self.server, config: { tlsClientConfig: self.tls } }));
     const prodTls = planes.prod?.tls;
     await apply({ ...(clusterSecret(home, 'cluster-prod-again', { name: 'prod-again', server: `${planes.prod?.cp.server ?? ''}/`, config: { tlsClientConfig: prodTls } }) as { metadata: object }), metadata: { name: 'cluster-prod-again', namespace: home, labels: { 'argocd.argoproj.io/secret-type': 'cluster' }, annotations: { 'sluice.dev/rollouts': 'false' } } });
-    await waitFor('both seen', () => (remote?.states().length ?? 0) === 4, 30_000);
+    const stagingTls = planes.staging?.tls;
+    await apply(clusterSecret(home, 'cluster-staging-copy', { name: 'staging-copy', server: `${planes.staging?.cp.server ?? ''}/`, config: { tlsClientConfig: stagingTls } }));
+    await waitFor('all three seen', () => (remote?.states().length ?? 0) === 5, 30_000);
     const states = Object.fromEntries((remote?.states() ?? []).map((s) => [s.cluster, s.state === 'skipped' ? s.reason : s.state]));
     expect(states).toEqual({
       staging: 'running',
       prod: 'running',
       self: expect.stringMatching(/^it is the operator's own cluster \(same kube-system namespace uid [-0-9a-f]+\): the in-cluster controllers run its Rollouts$/),
       'prod-again': 'the cluster Secret cluster-prod-again sets sluice.dev/rollouts: "false"',
+      'staging-copy': expect.stringMatching(/^it is the same cluster as "staging" \(kube-system namespace uid [-0-9a-f]+\): its Rollouts run once, under that name$/),
     });
-    await kubectl(['delete', 'secret', '-n', home, 'cluster-self', 'cluster-prod-again']);
+    await kubectl(['delete', 'secret', '-n', home, 'cluster-self', 'cluster-prod-again', 'cluster-staging-copy']);
     await waitFor('the two gone', () => (remote?.states().length ?? 0) === 2, 30_000);
   }, 90_000);
 
@@ -217,21 +223,23 @@ describe('Rollouts in remote clusters, released wave by wave', () => {
         if (before !== undefined) expect({ env: e, previousPromoted: await promoted(before, 'v2') }).toEqual({ env: e, previousPromoted: true });
       }
       return promoted('prod', 'v2');
-    }, 120_000, 300).catch(dump);
+    }, 120_000 + 4 * PAUSE_S * 1000, 300).catch(dump);
     figures.waveS = (Date.now() - t0) / 1000;
     expect((updatedAt.dev ?? Infinity) < (updatedAt.staging ?? -1) && (updatedAt.staging ?? Infinity) < (updatedAt.prod ?? -1)).toBe(true);
+    figures.stagingUpdatedAfterS = (updatedAt.staging ?? 0) / 1000;
+    figures.prodUpdatedAfterS = (updatedAt.prod ?? 0) / 1000;
     expect(['dev/v2', 'staging/v2', 'prod/v2'].every((c) => checks.includes(c))).toBe(true);
     // Each remote canary's AnalysisRun lives in its own cluster.
     for (const env of ['staging', 'prod'] as const) expect((await clientOf(env).list<KubeObject>(R.analysisRun, nsOf(env))).items.length).toBeGreaterThan(0);
     expect((await client.list<KubeObject>(R.analysisRun, nsOf('staging')).catch(() => ({ items: [] }))).items).toEqual([]);
-  }, 240_000);
+  }, 240_000 + 4 * PAUSE_S * 1000);
 
   it('a canary failing analysis in the staging cluster is aborted there; the prod cluster keeps the previous release', async () => {
     const v2 = (await app('prod')).spec?.source?.targetRevision;
     await git.commit('config', files('v3'), 'release v3');
     const t0 = Date.now();
     await push();
-    await waitFor('staging aborted by its analysis', async () => (await rollout('staging')).status?.abort === true, 90_000);
+    await waitFor('staging aborted by its analysis', async () => (await rollout('staging')).status?.abort === true, 90_000 + 2 * PAUSE_S * 1000);
     await waitFor('the set says the wave stopped', async () => (await rolloutCondition())?.reason === 'RolloutHalted', 30_000);
     figures.haltS = (Date.now() - t0) / 1000;
     expect((await rolloutCondition())?.message).toMatch(/^stopped at step 2 of 3: web-staging: health Degraded .*; not released yet: web-prod$/);
@@ -241,7 +249,7 @@ describe('Rollouts in remote clusters, released wave by wave', () => {
     const prodSets = await clientOf('prod').list<KubeObject & { spec?: { replicas?: number; template?: { spec?: { containers?: { image?: string }[] } } } }>(R.replicaSet, nsOf('prod'));
     expect(prodSets.items.filter((r) => (r.spec?.replicas ?? 0) > 0).map((r) => r.spec?.template?.spec?.containers?.[0]?.image)).toEqual(['registry.invalid/web:v2']);
     expect(checks).not.toContain('prod/v3');
-  }, 150_000);
+  }, 150_000 + 2 * PAUSE_S * 1000);
 
   it('kubectl sluice --cluster reads and steers a Rollout in a remote cluster; an unknown cluster names the ones there are', async () => {
     const got = await sluice(['get', 'rollout', 'web', '-n', nsOf('staging'), '--cluster', 'staging', '--cluster-namespace', home]);

@@ -39,6 +39,8 @@ interface Running {
   cluster: RemoteCluster;
   manager: Manager;
   done: Promise<unknown>;
+  /** The cluster's kube-system uid when readable: two Secrets naming one cluster run its Rollouts once. */
+  uid: string | undefined;
 }
 
 export type RemoteRolloutState = { cluster: string; state: 'running' } | { cluster: string; state: 'skipped'; reason: string };
@@ -91,36 +93,41 @@ export class RemoteRollouts {
       if (c === r.cluster && c.spec.annotations[ROLLOUTS_ANNOTATION] !== 'false') continue;
       await this.stopOne(name, r, c === undefined ? 'cluster removed' : c !== r.cluster ? 'cluster Secret changed' : `annotation ${ROLLOUTS_ANNOTATION}: "false"`);
     }
-    for (const [name, c] of clusters) {
+    // By name, so which of two Secrets for one cluster runs it does not depend on the order they arrived in.
+    for (const [name, c] of [...clusters].sort(([a], [b]) => a.localeCompare(b))) {
       if (this.running.has(name)) continue;
-      const why = await this.eligible(c);
+      const { why, uid } = await this.eligible(c);
       if (why !== undefined) {
         if (this.skipped.get(name) !== why) this.o.log.info({ cluster: name, reason: why }, 'remote Rollouts: not running in this cluster');
         this.skipped.set(name, why);
         continue;
       }
       this.skipped.delete(name);
-      this.startOne(c);
+      this.startOne(c, uid);
     }
     for (const name of this.skipped.keys()) if (!clusters.has(name)) this.skipped.delete(name);
   }
 
-  /** Why Rollouts in this cluster are not ours to run, or undefined when they are. */
-  private async eligible(c: RemoteCluster): Promise<string | undefined> {
-    if (c.spec.annotations[ROLLOUTS_ANNOTATION] === 'false') return `the cluster Secret ${c.spec.secret} sets ${ROLLOUTS_ANNOTATION}: "false"`;
-    if (!c.health.reachable) return `unreachable: ${c.health.message ?? 'no answer'}`;
+  /** Why Rollouts in this cluster are not ours to run (undefined when they are), and its identity. */
+  private async eligible(c: RemoteCluster): Promise<{ why?: string; uid?: string }> {
+    if (c.spec.annotations[ROLLOUTS_ANNOTATION] === 'false') return { why: `the cluster Secret ${c.spec.secret} sets ${ROLLOUTS_ANNOTATION}: "false"` };
+    if (!c.health.reachable) return { why: `unreachable: ${c.health.message ?? 'no answer'}` };
     try {
       const served = await c.discovery.resolve(`${R.rollout.group}/${R.rollout.version}`, R.rollout.kind);
-      if (served === undefined) return `the apiserver does not serve ${R.rollout.kind}.${R.rollout.group}/${R.rollout.version} (install Sluice's CRDs there)`;
-      this.homeUid ??= await kubeSystemUid(this.o.home);
-      if (this.homeUid !== undefined && (await kubeSystemUid(c.client)) === this.homeUid) return `it is the operator's own cluster (same kube-system namespace uid ${this.homeUid}): the in-cluster controllers run its Rollouts`;
-      return undefined;
+      if (served === undefined) return { why: `the apiserver does not serve ${R.rollout.kind}.${R.rollout.group}/${R.rollout.version} (install Sluice's CRDs there)` };
     } catch (err) {
-      return `discovery failed: ${err instanceof Error ? err.message : String(err)}`;
+      return { why: `discovery failed: ${err instanceof Error ? err.message : String(err)}` };
     }
+    this.homeUid ??= await kubeSystemUid(this.o.home);
+    const uid = await kubeSystemUid(c.client);
+    if (uid === undefined) return {};
+    if (uid === this.homeUid) return { why: `it is the operator's own cluster (same kube-system namespace uid ${uid}): the in-cluster controllers run its Rollouts`, uid };
+    const twin = [...this.running].find(([, r]) => r.uid === uid);
+    if (twin !== undefined) return { why: `it is the same cluster as "${twin[0]}" (kube-system namespace uid ${uid}): its Rollouts run once, under that name`, uid };
+    return { uid };
   }
 
-  private startOne(c: RemoteCluster): void {
+  private startOne(c: RemoteCluster, uid: string | undefined): void {
     const name = c.spec.name;
     const log = this.o.log.child({ cluster: name });
     // Its own Metrics: the operator's gauges (cached objects, leader) describe the operator's own cluster.
@@ -131,7 +138,7 @@ export class RemoteRollouts {
     registerAnalysisController(manager, deps);
     registerExperimentController(manager, deps);
     const done = manager.run().catch((err: unknown) => log.error({ err }, 'remote Rollouts: manager failed'));
-    this.running.set(name, { cluster: c, manager, done });
+    this.running.set(name, { cluster: c, manager, done, uid });
     log.info({ server: c.spec.server, namespaces: c.spec.namespaces }, 'remote Rollouts: running in this cluster');
   }
 
