@@ -72,6 +72,7 @@ describe('Rollouts in remote clusters, released wave by wave', () => {
   let remote: RemoteRollouts | undefined;
   const figures: Record<string, number> = {};
   const checks: string[] = [];
+  let remoteRequests = 0;
 
   const files = (version: string): Record<string, string> => Object.fromEntries(ENVS.flatMap((e) => [[`envs/${e}/rollout.yaml`, rolloutYaml(e, version)], [`envs/${e}/analysis.yaml`, templateYaml(port)]]));
   const app = (env: Env): Promise<AppObj> => client.get<AppObj>(R.application, home, `web-${env}`);
@@ -141,7 +142,9 @@ describe('Rollouts in remote clusters, released wave by wave', () => {
     const log = testLogger();
     // In-cluster objects in the operator's namespaces only (other tests share this plane); remote ones in all.
     manager = new Manager({ client, log, metrics: testMetrics(), namespaces: [home, nsOf('dev')] });
-    ({ remoteRollouts: remote } = registerControllers(manager, { client, log, events: new EventRecorder({ client, log, instance: 'test' }), workers: 2, clusterSecretNamespace: home }));
+    // Requests to the remote apiservers (deps.onRequest reaches only the remote clusters' clients): the idle figure.
+    const onRequest = (): void => void remoteRequests++;
+    ({ remoteRollouts: remote } = registerControllers(manager, { client, log, events: new EventRecorder({ client, log, instance: 'test' }), workers: 2, clusterSecretNamespace: home, onRequest }));
     const deps = applicationWebhook(manager, client, { generic: SECRET }, { applicationSets: true });
     hooks = createServer((req, res) => void handleWebhook(req, res, deps));
     await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
@@ -250,6 +253,17 @@ describe('Rollouts in remote clusters, released wave by wave', () => {
     expect(prodSets.items.filter((r) => (r.spec?.replicas ?? 0) > 0).map((r) => r.spec?.template?.spec?.containers?.[0]?.image)).toEqual(['registry.invalid/web:v2']);
     expect(checks).not.toContain('prod/v3');
   }, 150_000 + 2 * PAUSE_S * 1000);
+
+  it('at idle, the two remote clusters cost a bounded number of requests a minute (probe, watches, Rollout controllers)', async () => {
+    await waitFor('staging settled (aborted)', async () => (await rollout('staging')).status?.abort === true, 60_000);
+    await new Promise((r) => setTimeout(r, 5_000));
+    const before = remoteRequests;
+    const IDLE_MS = 30_000;
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    figures.idleRequestsPerMinutePerCluster = ((remoteRequests - before) / 2) * (60_000 / IDLE_MS);
+    // The health probe runs every 15 s (4 a minute); watches are long-lived. A hot loop would show as hundreds.
+    expect(figures.idleRequestsPerMinutePerCluster).toBeLessThan(60);
+  }, 120_000);
 
   it('kubectl sluice --cluster reads and steers a Rollout in a remote cluster; an unknown cluster names the ones there are', async () => {
     const got = await sluice(['get', 'rollout', 'web', '-n', nsOf('staging'), '--cluster', 'staging', '--cluster-namespace', home]);
