@@ -54,6 +54,7 @@ export function registerControllers(manager: Manager, deps: ControllerDeps): Reg
     // Rollouts in remote clusters run from the leader (the sharder's leader when sharded): one controller per cluster.
     const remote = (remoteRollouts = new RemoteRollouts({ registry: clusters, home: deps.client, log: deps.log.child({ component: 'remote-rollouts' }), instance: deps.identity ?? 'sluice', workers: deps.workers, ...(deps.rolloutWorkers !== undefined ? { rolloutWorkers: deps.rolloutWorkers } : {}), ...(deps.prometheusAddress !== undefined ? { prometheusAddress: deps.prometheusAddress } : {}) }));
     manager.whileLeading((signal) => remote.lead(signal));
+    manager.onStop(() => remote.settled());
   }
   // Fleet mode only: ApplicationSets create and delete Applications, which the chart's default RBAC does not grant.
   if (clusters !== undefined) registerApplicationSetController(manager, { ...deps, clusters, source: new GitSource({ cacheDir: join(process.env.SLUICE_GIT_CACHE ?? join(tmpdir(), 'sluice-git'), 'appset') }) });

@@ -127,6 +127,11 @@ export class ClusterRegistry {
     // A label selector cannot say "this label or that one": one watch per label, both narrow.
     this.caches = [ARGO_SECRET_TYPE_LABEL, SLUICE_SECRET_TYPE_LABEL].map((l) => o.manager.cache<KubeObject>(R.secret, { namespace: o.namespace, labelSelector: `${l}=${CLUSTER_SECRET_TYPE}` }));
     for (const c of this.caches) c.on(() => this.schedule());
+    // Its clusters' watches and probes stop with the manager (after a refresh in flight).
+    o.manager.onStop(async () => {
+      await this.chain;
+      await this.stop();
+    });
   }
 
   /** Told of every change: a cluster's name (its Secret changed, appeared, went, or its health moved) or undefined. */

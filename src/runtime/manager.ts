@@ -101,6 +101,8 @@ export class Manager {
   /** Work that runs only while this replica leads (remote clusters' Rollouts): told when it starts and stops. */
   private readonly leadingHooks: ((signal: AbortSignal) => void)[] = [];
   private leading: AbortController | undefined;
+  /** Parts that live with the manager and must stop with it (the cluster registry's remote watches and probes). */
+  private readonly stopHooks: (() => Promise<void>)[] = [];
 
   constructor(opts: ManagerOptions) {
     this.o = opts;
@@ -229,6 +231,11 @@ export class Manager {
     this.leading = undefined;
   }
 
+  /** Runs `fn` at the end of stop(), after the caches (a test's process, or an operator's, then has nothing left running). */
+  onStop(fn: () => Promise<void>): void {
+    this.stopHooks.push(fn);
+  }
+
   get isLeader(): boolean {
     return this.o.leaderElection === undefined || (this.elector?.isLeader ?? false);
   }
@@ -317,6 +324,7 @@ export class Manager {
     await this.membership?.release();
     this.o.metrics.leader.set(0);
     await Promise.all([...this.caches.values()].flatMap((c) => c.informers.map((i) => i.stop())));
+    for (const fn of this.stopHooks) await fn();
   }
 }
 
