@@ -66,12 +66,12 @@ export class RemoteRollouts {
     timer.unref();
     signal.addEventListener('abort', () => {
       clearInterval(timer);
-      this.chain = this.chain.then(() => this.stopAll());
+      this.chain = this.chain.then(() => this.stopAll()).catch((err: unknown) => this.o.log.error({ err }, 'remote Rollouts: stopping failed'));
     }, { once: true });
     this.schedule();
   }
 
-  /** What each known cluster's Rollouts are doing here (the plugin and the logs say it). */
+  /** What each known cluster's Rollouts are doing here (the logs say it as it changes; tests read it). */
   states(): RemoteRolloutState[] {
     return [...[...this.running.keys()].map((cluster) => ({ cluster, state: 'running' as const })), ...[...this.skipped].map(([cluster, reason]) => ({ cluster, state: 'skipped' as const, reason }))];
   }
