@@ -17,7 +17,7 @@ import { registerControllers } from '../../controllers.ts';
 import { applicationWebhook } from '../controller.ts';
 import { handleWebhook } from '../webhook/webhook.ts';
 import type { KubeObject } from '../../kube/client.ts';
-import { R } from '../../kube/resource.ts';
+import { collectionPath, R } from '../../kube/resource.ts';
 import { EventRecorder } from '../../runtime/events.ts';
 import { Manager } from '../../runtime/manager.ts';
 
@@ -225,26 +225,25 @@ describe('ApplicationSet RollingSync across environments', () => {
         template: { metadata: { name: 'teardown-{{env}}', labels: { env: '{{env}}', set: 'teardown' }, finalizers: ['resources-finalizer.argocd.argoproj.io'] }, spec: { source: { repoURL: url, targetRevision: 'main', path: 'teardown' }, destination: { server: 'https://kubernetes.default.svc', namespace: `wave-{{env}}-${id}` }, syncPolicy: { automated: { prune: true } } } },
       },
     }))).stderr).toBe('');
-    const names = async (): Promise<AppObj[]> => (await client.list<AppObj>(R.application, home, { labelSelector: 'set=teardown' })).items;
     await waitFor('three ConfigMaps deployed', async () => (await Promise.all(ENVS.map((e) => kubectl(['get', 'configmap', 'teardown', '-n', nsOf(e)])))).every((r) => r.code === 0), 30_000);
     await waitFor('the finalizer on the set', async () => (((await client.get<SetObj>(R.applicationSet, home, 'teardown')).metadata?.finalizers as string[] | undefined) ?? []).includes('sluice.dev/applicationset-reverse-deletion'), 10_000);
+    // A watch sees every change in the apiserver's order (polling can miss a step that takes a few milliseconds): for
+    // each Application, when its deletion started and when it was gone. One may start only once every later
+    // environment's is gone.
+    const stop = new AbortController();
+    const events: { env: Env; what: 'started' | 'gone' }[] = [];
+    const seen = (env: Env, what: 'started' | 'gone'): void => void (events.some((e) => e.env === env && e.what === what) || events.push({ env, what }));
+    const list = await client.list<AppObj>(R.application, home, { labelSelector: 'set=teardown' });
+    const watching = client.watch<AppObj>(collectionPath(R.application, home), { labelSelector: 'set=teardown', resourceVersion: list.metadata?.resourceVersion ?? '' }, (ev) => {
+      const env = (ev.object.metadata?.labels?.['env'] ?? '') as Env;
+      if (ev.type === 'DELETED') {
+        seen(env, 'started');
+        seen(env, 'gone');
+      } else if (ev.object.metadata?.deletionTimestamp !== undefined) seen(env, 'started');
+    }, { signal: stop.signal }).catch(() => undefined);
     expect((await kubectl(['delete', 'applicationsets.sluice.dev', '-n', home, 'teardown', '--wait=false'])).code).toBe(0);
-    // Each poll: which Applications are deleting and which are gone. An Application may start deleting only once every
-    // later environment's is gone.
-    const started: Env[] = [];
-    const gone: Env[] = [];
     await waitFor('every Application gone, then the set', async () => {
-      const apps = await names();
-      for (const e of ENVS) {
-        const a = apps.find((x) => x.metadata?.name === `teardown-${e}`);
-        if (a === undefined && !gone.includes(e)) gone.push(e);
-        if ((a === undefined || a.metadata?.deletionTimestamp !== undefined) && !started.includes(e)) {
-          started.push(e);
-          const later = ENVS.slice(ENVS.indexOf(e) + 1);
-          expect({ env: e, laterGone: later.every((l) => gone.includes(l) || apps.every((x) => x.metadata?.name !== `teardown-${l}`)) }).toEqual({ env: e, laterGone: true });
-        }
-      }
-      if (apps.length > 0) return false;
+      if (events.filter((e) => e.what === 'gone').length < ENVS.length) return false;
       try {
         await client.get(R.applicationSet, home, 'teardown');
         return false;
@@ -252,6 +251,15 @@ describe('ApplicationSet RollingSync across environments', () => {
         return true;
       }
     }, 60_000, 100);
+    stop.abort();
+    await watching;
+    const started = events.filter((e) => e.what === 'started').map((e) => e.env);
+    for (const [i, e] of events.entries()) {
+      if (e.what !== 'started') continue;
+      const later = ENVS.slice(ENVS.indexOf(e.env) + 1);
+      const goneBefore = events.slice(0, i).filter((x) => x.what === 'gone').map((x) => x.env);
+      expect({ env: e.env, laterGone: later.every((l) => goneBefore.includes(l)) }).toEqual({ env: e.env, laterGone: true });
+    }
     expect(started).toEqual(['prod', 'staging', 'dev']);
     // Their resources went with them (the resources finalizer ran in each).
     for (const e of ENVS) expect((await kubectl(['get', 'configmap', 'teardown', '-n', nsOf(e)])).code).not.toBe(0);
