@@ -4,17 +4,17 @@
 // canary, in whichever cluster, is driven and analysed by the one operator (a loopback web check fails release v3 in
 // staging only). The plugin's --cluster reads the remote Rollouts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { kubeconfigPath, kubectl, waitFor } from '../../test/support/cluster.ts';
 import { installCrds, installCrdsAt } from '../../test/support/crds.ts';
 import { clusterSecret, startRemotePlane, type RemotePlane } from '../../test/support/fleet.ts';
 import { startGitServer, type GitServer } from '../../test/support/git-server.ts';
 import { testClient, testLogger, testMetrics } from '../../test/support/operator.ts';
 import { sluice } from '../../test/support/plugin.ts';
-import { rolloutManifest, type RolloutObj } from '../../test/support/rollouts.ts';
+import { ENVS, isPromoted, pushWebhook, startCheckServer, waveFiles, type Env, type WaveRollout } from '../../test/support/waves.ts';
 import type { ApplicationSetStatus } from '../api/applicationset/schema.ts';
 import { registerControllers } from '../controllers.ts';
 import { applicationWebhook } from '../gitops/controller.ts';
@@ -25,26 +25,10 @@ import { EventRecorder } from '../runtime/events.ts';
 import { Manager } from '../runtime/manager.ts';
 import type { RemoteRollouts } from './rollouts.ts';
 
-const ENVS = ['dev', 'staging', 'prod'] as const;
-type Env = (typeof ENVS)[number];
 type AppObj = KubeObject & { spec?: { source?: { targetRevision?: string } } };
 type SetObj = KubeObject & { status?: ApplicationSetStatus };
-type Rollout = RolloutObj & { metadata?: { generation?: number }; spec?: { template?: { spec?: { containers?: { image?: string }[] } } }; status?: { observedGeneration?: string } };
-
 /** A pause before each canary's analysis, in seconds (0 here; the note's figure for 1-minute canaries sets 60). */
 const PAUSE_S = Number(process.env.SLUICE_FLEET_CANARY_PAUSE_S ?? '0');
-const rolloutYaml = (env: string, version: string): string =>
-  stringify(rolloutManifest('web', version, { steps: [{ setWeight: 50 }, ...(PAUSE_S > 0 ? [{ pause: { duration: PAUSE_S } }] : []), { analysis: { templates: [{ templateName: 'check' }], args: [{ name: 'env', value: env }, { name: 'version', value: version }] } }] }));
-const templateYaml = (port: number): string =>
-  stringify({
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'AnalysisTemplate',
-    metadata: { name: 'check' },
-    spec: {
-      args: [{ name: 'env' }, { name: 'version' }],
-      metrics: [{ name: 'check', count: 1, successCondition: 'result == "ok"', failureLimit: 0, provider: { web: { url: `http://127.0.0.1:${port}/check?env={{args.env}}&version={{args.version}}`, jsonPath: '{$.status}' } } }],
-    },
-  });
 
 /** The shared plane's own admin credentials, as a cluster Secret's tlsClientConfig (a Secret naming the operator's own cluster). */
 async function sharedPlaneTls(): Promise<{ server: string; tls: { caData: string; certData: string; keyData: string } }> {
@@ -71,21 +55,14 @@ describe('Rollouts in remote clusters, released wave by wave', () => {
   let running: Promise<unknown>;
   let remote: RemoteRollouts | undefined;
   const figures: Record<string, number> = {};
-  const checks: string[] = [];
+  let checks: string[] = [];
   let remoteRequests = 0;
 
-  const files = (version: string): Record<string, string> => Object.fromEntries(ENVS.flatMap((e) => [[`envs/${e}/rollout.yaml`, rolloutYaml(e, version)], [`envs/${e}/analysis.yaml`, templateYaml(port)]]));
+  const files = (version: string): Record<string, string> => waveFiles(version, port, PAUSE_S);
   const app = (env: Env): Promise<AppObj> => client.get<AppObj>(R.application, home, `web-${env}`);
   const clientOf = (env: Env): KubeClient => clients[env] ?? client;
-  const rollout = (env: Env): Promise<Rollout> => clientOf(env).get<Rollout>(R.rollout, nsOf(env), 'web');
-  const promoted = async (env: Env, version: string): Promise<boolean> => {
-    try {
-      const r = await rollout(env);
-      return r.spec?.template?.spec?.containers?.[0]?.image === `registry.invalid/web:${version}` && r.status?.observedGeneration === String(r.metadata?.generation) && r.status?.phase === 'Healthy' && r.status.stableRS === r.status.currentPodHash;
-    } catch {
-      return false;
-    }
-  };
+  const rollout = (env: Env): Promise<WaveRollout> => clientOf(env).get<WaveRollout>(R.rollout, nsOf(env), 'web');
+  const promoted = async (env: Env, version: string): Promise<boolean> => isPromoted(await rollout(env).catch(() => ({})), version);
   const set = (): Promise<SetObj> => client.get<SetObj>(R.applicationSet, home, 'web');
   const rolloutCondition = async (): Promise<{ reason?: string; message?: string } | undefined> => (await set()).status?.conditions?.find((c) => c.type === 'RolloutProgressing');
   /** What a timed-out wait saw, for the log (then the wait's error). */
@@ -99,12 +76,10 @@ describe('Rollouts in remote clusters, released wave by wave', () => {
   let hookURL = '';
   /** The push webhook a Git server sends after a commit (the set pins each step's Applications to it). */
   const push = async (): Promise<void> => {
-    const body = JSON.stringify({ repoURL: url, ref: 'refs/heads/main' });
-    const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
-    const res = await fetch(hookURL, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Sluice-Signature-256': signature, 'X-Sluice-Delivery': randomBytes(8).toString('hex') }, body });
+    const res = await pushWebhook(hookURL, SECRET, url);
     expect(res.status).toBe(202);
     // A list generator reads no repository: the set is refreshed because its RollingSync pins the template's source.
-    expect(((await res.json()) as { refreshed: string[] }).refreshed).toContain(`ApplicationSet/${home}/web`);
+    expect(res.refreshed).toContain(`ApplicationSet/${home}/web`);
   };
   const apply = async (obj: object): Promise<void> => {
     const res = await kubectl(['apply', '-f', '-'], JSON.stringify(obj));
@@ -124,14 +99,7 @@ describe('Rollouts in remote clusters, released wave by wave', () => {
       clients[env] = KubeClient.fromDefault({}, p.cp.kubeconfig);
     }
     for (const ns of [home, nsOf('dev')]) expect((await kubectl(['create', 'namespace', ns])).code).toBe(0);
-    server = createServer((req, res) => {
-      const q = new URL(req.url ?? '/', 'http://x').searchParams;
-      checks.push(`${q.get('env') ?? ''}/${q.get('version') ?? ''}`);
-      const bad = q.get('env') === 'staging' && q.get('version') === 'v3';
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: bad ? 'error rate 30%' : 'ok' }));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as { port: number }).port;
+    ({ server, port, checks } = await startCheckServer());
     git = await startGitServer();
     url = await git.createRepo('config');
     await git.commit('config', files('v1'), 'release v1');

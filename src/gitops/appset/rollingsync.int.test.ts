@@ -4,14 +4,14 @@
 // the check fails release v3 in staging only, deterministically. Each release reaches the set by a signed push webhook
 // (the operator's own handler), as a Git server would send it.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { stringify } from 'yaml';
 import { kubectl, waitFor } from '../../../test/support/cluster.ts';
 import { installCrds } from '../../../test/support/crds.ts';
 import { startGitServer, type GitServer } from '../../../test/support/git-server.ts';
 import { testClient, testLogger, testMetrics } from '../../../test/support/operator.ts';
-import { rolloutManifest, type RolloutObj } from '../../../test/support/rollouts.ts';
+import { ENVS, isPromoted, pushWebhook, startCheckServer, waveFiles, type Env, type WaveRollout } from '../../../test/support/waves.ts';
 import type { ApplicationSetStatus } from '../../api/applicationset/schema.ts';
 import { registerControllers } from '../../controllers.ts';
 import { applicationWebhook } from '../controller.ts';
@@ -21,23 +21,8 @@ import { collectionPath, R } from '../../kube/resource.ts';
 import { EventRecorder } from '../../runtime/events.ts';
 import { Manager } from '../../runtime/manager.ts';
 
-const ENVS = ['dev', 'staging', 'prod'] as const;
-type Env = (typeof ENVS)[number];
 type AppObj = KubeObject & { spec?: { source?: { targetRevision?: string } }; status?: { sync?: { status?: string }; health?: { status?: string } } };
 type SetObj = KubeObject & { status?: ApplicationSetStatus };
-
-const rolloutYaml = (env: string, version: string): string =>
-  stringify(rolloutManifest('web', version, { steps: [{ setWeight: 50 }, { analysis: { templates: [{ templateName: 'check' }], args: [{ name: 'env', value: env }, { name: 'version', value: version }] } }] }));
-const templateYaml = (port: number): string =>
-  stringify({
-    apiVersion: 'sluice.dev/v1alpha1',
-    kind: 'AnalysisTemplate',
-    metadata: { name: 'check' },
-    spec: {
-      args: [{ name: 'env' }, { name: 'version' }],
-      metrics: [{ name: 'check', count: 1, successCondition: 'result == "ok"', failureLimit: 0, provider: { web: { url: `http://127.0.0.1:${port}/check?env={{args.env}}&version={{args.version}}`, jsonPath: '{$.status}' } } }],
-    },
-  });
 
 describe('ApplicationSet RollingSync across environments', () => {
   const id = randomBytes(3).toString('hex');
@@ -51,21 +36,12 @@ describe('ApplicationSet RollingSync across environments', () => {
   let manager: Manager;
   let running: Promise<unknown>;
   const figures: Record<string, number> = {};
-  const checks: string[] = [];
+  let checks: string[] = [];
 
-  const files = (version: string): Record<string, string> => Object.fromEntries(ENVS.flatMap((e) => [[`envs/${e}/rollout.yaml`, rolloutYaml(e, version)], [`envs/${e}/analysis.yaml`, templateYaml(port)]]));
+  const files = (version: string): Record<string, string> => waveFiles(version, port);
   const app = (env: Env): Promise<AppObj> => client.get<AppObj>(R.application, home, `web-${env}`);
-  const rollout = (env: Env): Promise<RolloutObj & { metadata?: { generation?: number }; spec?: { template?: { spec?: { containers?: { image?: string }[] } } }; status?: { observedGeneration?: string } }> =>
-    client.get(R.rollout, nsOf(env), 'web');
-  /** The Rollout runs `version` fully promoted: the spec says so, the controller has seen it, and the stable ReplicaSet is it. */
-  const promoted = async (env: Env, version: string): Promise<boolean> => {
-    try {
-      const r = await rollout(env);
-      return r.spec?.template?.spec?.containers?.[0]?.image === `registry.invalid/web:${version}` && r.status?.observedGeneration === String(r.metadata?.generation) && r.status?.phase === 'Healthy' && r.status.stableRS === r.status.currentPodHash;
-    } catch {
-      return false;
-    }
-  };
+  const rollout = (env: Env): Promise<WaveRollout> => client.get<WaveRollout>(R.rollout, nsOf(env), 'web');
+  const promoted = async (env: Env, version: string): Promise<boolean> => isPromoted(await rollout(env).catch(() => ({})), version);
   const set = (): Promise<SetObj> => client.get<SetObj>(R.applicationSet, home, 'web');
   const rolloutCondition = async (): Promise<{ status?: string; reason?: string; message?: string } | undefined> => (await set()).status?.conditions?.find((c) => c.type === 'RolloutProgressing');
   const SECRET = 'rolling-sync-webhook';
@@ -73,24 +49,15 @@ describe('ApplicationSet RollingSync across environments', () => {
   let hookURL = '';
   /** The push webhook a Git server sends after a commit; the set must be among what it refreshes. */
   const push = async (): Promise<void> => {
-    const body = JSON.stringify({ repoURL: url, ref: 'refs/heads/main' });
-    const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
-    const res = await fetch(hookURL, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Sluice-Signature-256': signature, 'X-Sluice-Delivery': randomBytes(8).toString('hex') }, body });
+    const res = await pushWebhook(hookURL, SECRET, url);
     expect(res.status).toBe(202);
-    expect(((await res.json()) as { refreshed: string[] }).refreshed).toContain(`ApplicationSet/${home}/web`);
+    expect(res.refreshed).toContain(`ApplicationSet/${home}/web`);
   };
 
   beforeAll(async () => {
     await installCrds();
     for (const ns of [home, ...ENVS.map(nsOf)]) expect((await kubectl(['create', 'namespace', ns])).code).toBe(0);
-    server = createServer((req, res) => {
-      const q = new URL(req.url ?? '/', 'http://x').searchParams;
-      checks.push(`${q.get('env') ?? ''}/${q.get('version') ?? ''}`);
-      const bad = q.get('env') === 'staging' && q.get('version') === 'v3';
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: bad ? 'error rate 30%' : 'ok' }));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as { port: number }).port;
+    ({ server, port, checks } = await startCheckServer());
     git = await startGitServer();
     url = await git.createRepo('config');
     await git.commit('config', files('v1'), 'release v1');
