@@ -1,50 +1,47 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
+import { isNotFound } from '../kube/errors.ts';
 import { R } from '../kube/resource.ts';
+import { EventCorrelator } from './event-correlator.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
-interface Recorded {
-  namespace: string;
-  name: string;
-  count: number;
-  at: number;
-}
-
 /**
  * Kubernetes Events for transitions (`kubectl describe` and `kubectl get events` show them). A repeat of the same
- * event on the same object within `windowMs` bumps the count of the first instead of creating another object.
+ * event on the same object within `windowMs` bumps the count of the first instead of creating another object, and
+ * many different messages for one object and reason are combined into one Event (`event-correlator.ts`).
  * Recording never fails a reconcile: a lost Event is logged and forgotten.
  */
 export class EventRecorder {
-  private readonly recent = new Map<string, Recorded>();
+  private readonly correlator: EventCorrelator;
   private readonly client: KubeClient;
   private readonly log: Logger;
   private readonly component: string;
   private readonly instance: string;
-  private readonly windowMs: number;
 
   constructor(opts: { client: KubeClient; log: Logger; instance: string; component?: string; windowMs?: number }) {
     this.client = opts.client;
     this.log = opts.log;
     this.instance = opts.instance;
     this.component = opts.component ?? 'sluice';
-    this.windowMs = opts.windowMs ?? 10 * 60_000;
+    this.correlator = new EventCorrelator(opts.windowMs ?? 10 * 60_000);
   }
 
   async record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
     const md = obj.metadata ?? {};
     const namespace = md.namespace ?? 'default';
-    const dedupe = `${md.uid ?? md.name}|${type}|${reason}|${message}`;
     const now = new Date().toISOString();
     try {
-      const prev = this.recent.get(dedupe);
-      if (prev !== undefined && Date.now() - prev.at < this.windowMs) {
-        prev.count++;
-        prev.at = Date.now();
-        await this.client.mergePatch(R.event, prev.namespace, prev.name, { count: prev.count, lastTimestamp: now });
-        return;
+      const write = this.correlator.decide({ object: md.uid ?? `${namespace}/${md.name ?? ''}`, type, reason, message }, Date.now());
+      if (write.kind === 'update') {
+        try {
+          await this.client.mergePatch(R.event, write.namespace, write.name, { count: write.count, lastTimestamp: now, message: write.message.slice(0, 1024) });
+          return;
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+          this.correlator.forget(write.key); // expired by the apiserver's --event-ttl, or deleted: start a new one
+        }
       }
       const name = `${md.name ?? 'object'}.${Date.now().toString(16)}${randomBytes(2).toString('hex')}`;
       await this.client.create(R.event, {
@@ -52,7 +49,7 @@ export class EventRecorder {
         involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: md.name, namespace: md.namespace, uid: md.uid, resourceVersion: md.resourceVersion },
         type,
         reason,
-        message: message.slice(0, 1024),
+        message: write.message.slice(0, 1024),
         count: 1,
         firstTimestamp: now,
         lastTimestamp: now,
@@ -60,15 +57,9 @@ export class EventRecorder {
         reportingComponent: `sluice.dev/${this.component}`,
         reportingInstance: this.instance,
       });
-      this.recent.set(dedupe, { namespace, name, count: 1, at: Date.now() });
-      if (this.recent.size > 5000) this.prune();
+      this.correlator.recordCreated(write.key, name, namespace, Date.now());
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err), reason }, 'could not record an Event');
     }
-  }
-
-  private prune(): void {
-    const cutoff = Date.now() - this.windowMs;
-    for (const [k, v] of this.recent) if (v.at < cutoff) this.recent.delete(k);
   }
 }

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The operator's Prometheus metrics. Labels stay low-cardinality: controller, resource, verb, status class. */
@@ -40,7 +41,19 @@ export class Metrics {
     this.shardMoves = new Counter({ name: 'sluice_sharder_moves_total', help: 'Sharder writes: assign (new object), drain (move from a live shard), reassign (from a dead shard).', labelNames: ['resource', 'step'], registers });
     this.shardMembers = new Gauge({ name: 'sluice_sharder_ring_members', help: 'Ready shards in the ring (the leader\'s view).', registers });
     this.cacheObjects = new Gauge({ name: 'sluice_cache_objects', help: 'Objects in this replica\'s informer caches, by resource (all selectors and cuts summed).', labelNames: ['resource'], registers });
-    if (opts.processMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+    if (opts.processMetrics === true) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+      // The ceiling V8 sized from the container's memory limit (or the node's memory without one): heap used near it
+      // means collections are about to dominate, then an out-of-memory exit; prom-client does not export it.
+      new Gauge({
+        name: 'sluice_nodejs_heap_size_limit_bytes',
+        help: 'V8 heap size limit (heap_size_limit), set from --max-old-space-size or the memory limit Node detected.',
+        registers,
+        collect() {
+          this.set(getHeapStatistics().heap_size_limit);
+        },
+      });
+    }
   }
 
   /** For KubeClient's onRequest hook. */

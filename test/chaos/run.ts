@@ -6,11 +6,13 @@
 // setup starts the control plane), sized up through the environment,
 // with a second, shorter campaign at the chart's default lease timings. Prints one table and writes
 // test-results/chaos/chaos.json. `--soak` adds, last, the memory soak (test/chaos/soak: one operator process under
-// continuous rollouts and syncs for --soak-minutes, 120 by default, its RSS sampled every minute). What is not measured is null, with the reason beside it. Exit 1 on any violation,
+// continuous rollouts and syncs for --soak-minutes, 120 by default, its RSS sampled every minute, in a memory cgroup
+// of the chart's limits.memory unless --soak-memory-mib=0, since Node sizes its heap from that limit). What is not measured is null, with the reason beside it. Exit 1 on any violation,
 // wrong end state or crash.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import type { TargetReport } from './fuzz/targets.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -26,10 +28,21 @@ interface Args {
   skipOutages: boolean;
   soak: boolean;
   soakMinutes: number;
+  /** The soak's operator runs in a memory cgroup of this size (0: none); by default the chart's limits.memory. */
+  soakMemoryMiB: number;
+}
+
+/** The chart's default `resources.limits.memory` in MiB (Mi or Gi), which a pod's Node sizes its heap from. */
+function chartMemoryLimitMiB(): number {
+  const values = parseYaml(readFileSync(join(ROOT, 'charts', 'sluice', 'values.yaml'), 'utf8')) as { resources?: { limits?: { memory?: string } } };
+  const limit = values.resources?.limits?.memory ?? '';
+  const m = /^(\d+)(Mi|Gi)$/.exec(limit);
+  if (m === null) throw new Error(`charts/sluice/values.yaml: resources.limits.memory: expected <n>Mi or <n>Gi, got ${JSON.stringify(limit)}`);
+  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { kills: 200, defaultLeaseKills: 10, fuzz: 10_000, seed: Date.now() % 1_000_000, skipKills: false, skipFuzz: false, skipOutages: false, soak: false, soakMinutes: 120 };
+  const a: Args = { kills: 200, defaultLeaseKills: 10, fuzz: 10_000, seed: Date.now() % 1_000_000, skipKills: false, skipFuzz: false, skipOutages: false, soak: false, soakMinutes: 120, soakMemoryMiB: chartMemoryLimitMiB() };
   for (const arg of argv) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     const num = (): number => {
@@ -47,6 +60,7 @@ function parseArgs(argv: string[]): Args {
     else if (m[1] === 'skip-outages') a.skipOutages = true;
     else if (m[1] === 'soak') a.soak = true;
     else if (m[1] === 'soak-minutes') a.soakMinutes = num();
+    else if (m[1] === 'soak-memory-mib') a.soakMemoryMiB = num();
     else throw new Error(`unknown flag ${arg}`);
   }
   return a;
@@ -137,6 +151,8 @@ interface SoakFigures {
   warmupMinutes: number;
   slopeSamples: number;
   soakSlopeMiBPerHour: number | null;
+  heapLimitMiB?: number;
+  memoryLimitMiB?: number | null;
   heapUsedSlopeMiBPerHour?: number | null;
   rssMiB: { first: number | null; min: number | null; max: number | null; last: number | null };
   violations: unknown[];
@@ -158,6 +174,7 @@ async function runSoak(a: Args): Promise<{ figures?: SoakFigures; error?: string
     SLUICE_CHAOS_FAILING: '3',
     SLUICE_CHAOS_BLUEGREEN: '1',
     SLUICE_CHAOS_APPS: '3',
+    ...(a.soakMemoryMiB > 0 ? { SLUICE_SOAK_MEMORY_LIMIT_MIB: String(a.soakMemoryMiB) } : {}),
   });
   return { figures: readJson<SoakFigures>('soak.json'), ...(code !== 0 ? { error: `the soak's test failed (exit ${code}); see its output above` } : {}) };
 }
@@ -201,7 +218,7 @@ async function main(): Promise<number> {
     hostile: readJson<{ generated: number; accepted: number; invalid: number; unjudged: string[]; missingInvalid: string[]; operatorExited: boolean }>('hostile.json') ?? null,
     soakSlopeMiBPerHour: sk?.soakSlopeMiBPerHour ?? null,
     soakReason: !a.soak ? 'not run (pass --soak)' : sk === undefined ? (soak?.error ?? 'no figures written') : sk.soakSlopeMiBPerHour === null ? `fewer than 3 samples after the ${sk.warmupMinutes}-minute warm-up` : undefined,
-    soak: sk === undefined ? null : { heapUsedSlopeMiBPerHour: sk.heapUsedSlopeMiBPerHour ?? null, minutes: sk.minutes, samples: sk.samples.length, warmupMinutes: sk.warmupMinutes, slopeSamples: sk.slopeSamples, rssMiB: sk.rssMiB, violations: sk.violations.length + sk.stepProblems.length, wrongEndStates: sk.wrongEndStates.length, revisions: sk.revisions, gitops: sk.gitops, operatorExit: sk.operatorExit, samplesFile: join(OUT, 'soak-rss.jsonl') },
+    soak: sk === undefined ? null : { heapLimitMiB: sk.heapLimitMiB ?? null, memoryLimitMiB: sk.memoryLimitMiB ?? null, heapUsedSlopeMiBPerHour: sk.heapUsedSlopeMiBPerHour ?? null, minutes: sk.minutes, samples: sk.samples.length, warmupMinutes: sk.warmupMinutes, slopeSamples: sk.slopeSamples, rssMiB: sk.rssMiB, violations: sk.violations.length + sk.stepProblems.length, wrongEndStates: sk.wrongEndStates.length, revisions: sk.revisions, gitops: sk.gitops, operatorExit: sk.operatorExit, samplesFile: join(OUT, 'soak-rss.jsonl') },
     killDetails: k ?? (kills?.error !== undefined ? { error: kills.error } : null),
     reused: { kills: a.skipKills && k !== undefined, fuzz: a.skipFuzz && fuzz !== undefined },
     defaultLease: kills?.defaults ?? null,
@@ -220,7 +237,7 @@ async function main(): Promise<number> {
     ...result.outages.map((o): [string, string] => [`resume after ${o.name}`, o.resumeS === null ? `n/a (${o.reason})` : `${o.resumeS} s${'details' in o && o.details !== undefined ? ` ${JSON.stringify(o.details)}` : ''}${a.skipOutages ? ' (last run)' : ''}`]),
     ['fuzz inputs / crashes / unlocated rejections', result.fuzz === null ? 'n/a' : `${result.fuzz.inputs} / ${result.fuzz.crashes} / ${result.fuzz.unlocated} (seed ${f(result.fuzz.seed)}${a.skipFuzz ? ', last run' : ''})`],
     ['hostile Rollouts applied / accepted / invalid / not judged', result.hostile === null ? 'n/a' : `${result.hostile.generated} / ${result.hostile.accepted} / ${result.hostile.invalid} / ${result.hostile.unjudged.length + result.hostile.missingInvalid.length}${result.hostile.operatorExited ? ' (the operator EXITED)' : ''}`],
-    ['soak RSS slope', result.soakSlopeMiBPerHour === null ? `n/a (${result.soakReason})` : `${result.soakSlopeMiBPerHour} MiB/h over ${sk?.slopeSamples} samples after a ${sk?.warmupMinutes}-min warm-up (${sk?.minutes} min, RSS ${sk?.rssMiB.min}-${sk?.rssMiB.max} MiB; V8 heap in use: ${f(sk?.heapUsedSlopeMiBPerHour)} MiB/h)`],
+    ['soak RSS slope', result.soakSlopeMiBPerHour === null ? `n/a (${result.soakReason})` : `${result.soakSlopeMiBPerHour} MiB/h over ${sk?.slopeSamples} samples after a ${sk?.warmupMinutes}-min warm-up (${sk?.minutes} min, RSS ${sk?.rssMiB.min}-${sk?.rssMiB.max} MiB; V8 heap in use: ${f(sk?.heapUsedSlopeMiBPerHour)} MiB/h; heap limit ${sk?.heapLimitMiB ?? 'n/a'} MiB, ${sk?.memoryLimitMiB ? `in a ${sk.memoryLimitMiB} MiB memory cgroup` : 'no memory limit'})`],
     ['soak violations / wrong end states / operator exit', result.soak === null ? 'n/a' : `${result.soak.violations} / ${result.soak.wrongEndStates} / ${result.soak.operatorExit ?? 'none'} (revisions promoted/aborted/blue-green ${result.soak.revisions.promoted}/${result.soak.revisions.aborted}/${result.soak.revisions.blueGreen}, Git ${result.soak.gitops.revisions}, drifts ${result.soak.gitops.drifts})`],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));

@@ -52,6 +52,7 @@ describe('chaos: memory soak', () => {
       blueGreen: env('SLUICE_CHAOS_BLUEGREEN', 1),
       apps: env('SLUICE_CHAOS_APPS', 1),
       samplesFile: join(OUT, 'soak-rss.jsonl'),
+      ...(process.env.SLUICE_SOAK_MEMORY_LIMIT_MIB !== undefined ? { memoryLimitMiB: env('SLUICE_SOAK_MEMORY_LIMIT_MIB', 0) } : {}),
       say,
     });
     writeFileSync(join(OUT, 'soak.json'), JSON.stringify(r, null, 2));

@@ -33,11 +33,16 @@ export interface SoakOptions {
   apps: number;
   /** RSS samples, one JSON line each, written as they are taken. */
   samplesFile: string;
+  /** Run the operator in a memory cgroup of this size, as the chart's pod (undefined: no limit). */
+  memoryLimitMiB?: number;
   say: (line: string) => void;
 }
 
 export interface SoakResult {
   minutes: number;
+  /** The operator's V8 heap limit, and the memory cgroup it ran in (null: none). */
+  heapLimitMiB: number;
+  memoryLimitMiB: number | null;
   samples: RssSample[];
   warmupMinutes: number;
   /** Samples the slope was fitted over (those after the warm-up). */
@@ -75,7 +80,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const observer = new StreamingObserver(o.client, o.ns);
   let operatorExit: string | null = null;
   let stopping = false;
-  const op = await startOperator(o.kubeconfig, `soak-${o.ns}`, [`--namespace=${o.ns}`, '--log-level=warn']);
+  const op = await startOperator(o.kubeconfig, `soak-${o.ns}`, [`--namespace=${o.ns}`, '--log-level=warn'], {}, o.memoryLimitMiB === undefined ? {} : { memoryLimitMiB: o.memoryLimitMiB });
   void op.exited.then((code) => {
     if (!stopping) operatorExit = `exited with ${code}; see ${op.logFile}`;
   });
@@ -98,6 +103,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       if (Date.now() > deadline) throw new Error(`${a}: ${(await apps!.problems(a)).join('; ')}`);
       await sleep(500);
     }
+    const heapLimit = await op.metric('sluice_nodejs_heap_size_limit_bytes');
+    o.say(`soak: the operator's V8 heap limit is ${(heapLimit / 2 ** 20).toFixed(0)} MiB (${o.memoryLimitMiB === undefined ? 'no memory limit' : `in a ${o.memoryLimitMiB} MiB memory cgroup`})`);
     o.say(`soak: ${names.length} Rollouts and ${apps?.names.length ?? 0} Applications settled; ${o.minutes} min of work, RSS of pid ${pid} every ${o.sampleEveryS} s into ${o.samplesFile}`);
 
     const started = Date.now();
@@ -155,6 +162,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const heapFit = slopeMiBPerHour(samples.flatMap((s) => (s.heapUsedMiB === undefined ? [] : [{ ...s, rssMiB: s.heapUsedMiB }])), o.warmupMinutes);
     return {
       minutes: o.minutes,
+      heapLimitMiB: Math.round(heapLimit / 2 ** 20),
+      memoryLimitMiB: o.memoryLimitMiB ?? null,
       samples,
       warmupMinutes: o.warmupMinutes,
       slopeSamples: fit.used,
