@@ -56,7 +56,7 @@ describe('chaos: memory soak', () => {
       say,
     });
     writeFileSync(join(OUT, 'soak.json'), JSON.stringify(r, null, 2));
-    say(`soak: ${r.samples.length} samples, RSS ${JSON.stringify(r.rssMiB)} MiB, slope ${r.soakSlopeMiBPerHour ?? 'n/a'} MiB/h (heap used ${r.heapUsedSlopeMiBPerHour ?? 'n/a'} MiB/h) over ${r.slopeSamples} samples after ${r.warmupMinutes} min, violations ${r.violations.length}, step problems ${r.stepProblems.length}, wrong end states ${r.wrongEndStates.length}, revisions ${JSON.stringify(r.revisions)}, AnalysisRuns ${JSON.stringify(r.analysisRuns)}, gitops ${JSON.stringify(r.gitops)}, events ${r.observedEvents}`);
+    say(`soak: ${r.samples.length} samples, RSS ${JSON.stringify(r.rssMiB)} MiB, slope ${r.soakSlopeMiBPerHour ?? 'n/a'} MiB/h (heap used ${r.heapUsedSlopeMiBPerHour ?? 'n/a'} MiB/h) over ${r.slopeSamples} samples after ${r.warmupMinutes} min, violations ${r.violations.length}, step problems ${r.stepProblems.length}, wrong end states ${r.wrongEndStates.length}, revisions ${JSON.stringify(r.revisions)}, AnalysisRuns ${JSON.stringify(r.analysisRuns)}, Event objects ${JSON.stringify(r.eventObjects)}, gitops ${JSON.stringify(r.gitops)}, events ${r.observedEvents}`);
     expect({ operatorExit: r.operatorExit, violations: r.violations, stepProblems: r.stepProblems, wrongEndStates: r.wrongEndStates }).toEqual({ operatorExit: null, violations: [], stepProblems: [], wrongEndStates: [] });
     // The sampler worked: one sample per period from the start to the end, each a real resident set.
     expect(r.samples.length).toBe(Math.floor((MINUTES * 60) / SAMPLE_S) + 1);

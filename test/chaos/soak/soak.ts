@@ -60,6 +60,8 @@ export interface SoakResult {
   operatorExit: string | null;
   /** AnalysisRuns left at the end, and the most any one Rollout owns (bounded by its run history limits). */
   analysisRuns: { total: number; maxPerRollout: number };
+  /** Event objects left in the namespace at the end: Sluice's, and those of Kubernetes' own controllers. */
+  eventObjects: { sluice: number; others: number; sluiceCount: number };
   observedEvents: number;
   operatorLog: string;
 }
@@ -158,6 +160,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       const owner = run.metadata?.ownerReferences?.[0]?.name ?? '';
       owners.set(owner, (owners.get(owner) ?? 0) + 1);
     }
+    const events = (await o.client.list<KubeObject & { source?: { component?: string }; count?: number }>(R.event, o.ns)).items;
+    const ours = events.filter((e) => e.source?.component === 'sluice');
+    const eventObjects = { sluice: ours.length, others: events.length - ours.length, sluiceCount: ours.reduce((n, e) => n + (e.count ?? 1), 0) };
     const fit = slopeMiBPerHour(samples, o.warmupMinutes);
     const heapFit = slopeMiBPerHour(samples.flatMap((s) => (s.heapUsedMiB === undefined ? [] : [{ ...s, rssMiB: s.heapUsedMiB }])), o.warmupMinutes);
     return {
@@ -177,6 +182,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       gitops: { apps: apps?.names.length ?? 0, revisions: apps?.revisions ?? 0, drifts: apps?.drifts ?? 0 },
       operatorExit,
       analysisRuns: { total: [...owners.values()].reduce((a, b) => a + b, 0), maxPerRollout: Math.max(0, ...owners.values()) },
+      eventObjects,
       observedEvents: observer.replayed,
       operatorLog: op.logFile,
     };
