@@ -2,9 +2,9 @@
 // `upgrade` / `uninstall` into the real control plane: the CRDs are created and later updated by an upgrade, the
 // operator's pods become Ready (kwok), and an uninstall keeps the CRDs.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { createNamespace, deleteNamespace, kubectl, waitFor } from '../support/cluster.ts';
 import { installCrds } from '../support/crds.ts';
@@ -18,9 +18,16 @@ type PodSpec = { serviceAccountName?: string; securityContext?: Record<string, u
 type Deployment = Doc & { spec: { replicas: number; template: { spec: PodSpec } } };
 type Rule = { apiGroups?: string[]; resources?: string[]; verbs: string[]; resourceNames?: string[] };
 
+/** Chart copies made by `chartWithCrds`, removed when the file's tests end. */
+const copies: string[] = [];
+afterAll(() => {
+  for (const c of copies) rmSync(dirname(c), { recursive: true, force: true });
+});
+
 /** A copy of the chart whose CRD files went through `edit` (as a new chart version would change them). */
 function chartWithCrds(edit: (file: string, text: string) => string): string {
   const chart = join(mkdtempSync(join(tmpdir(), 'sluice-chart-')), 'sluice');
+  copies.push(chart);
   cpSync(CHART, chart, { recursive: true });
   const dir = join(chart, 'files', 'crds');
   for (const f of readdirSync(dir)) writeFileSync(join(dir, f), edit(f, readFileSync(join(dir, f), 'utf8')));
