@@ -29,10 +29,19 @@ function size(name: string, fallback: number): number {
 const ROLLOUTS = size('SLUICE_SHARD_ROLLOUTS', 30);
 const APPS = size('SLUICE_SHARD_APPS', 3);
 const TOTAL = ROLLOUTS + APPS;
-const LEASE_S = 6;
+/**
+ * The Leases' duration (s); the renew deadline is two thirds of it and the retry period a sixth, as the operator's
+ * defaults (15/10/2 once rounded). Short by default so takeovers are quick; on a loaded machine at the issue's size a
+ * replica can take longer than 4 s to renew and then fences itself, correctly (SLUICE_SHARD_LEASE_S=15 there).
+ */
+const LEASE_S = size('SLUICE_SHARD_LEASE_S', 6);
+const RENEW_S = Math.max(1, Math.round((LEASE_S * 2) / 3));
+const RETRY_S = Math.max(1, Math.floor(LEASE_S / 6));
 /** Deadlines are set for the default 33 objects and scale with the count (they bound waits, they assert no speed). */
 const SCALE = Math.max(1, TOTAL / 33);
 const within = (ms: number): number => Math.round(ms * SCALE);
+/** How often the full Rollout list is read while waiting for Healthy: less often at larger sizes. */
+const HEALTH_POLL_MS = Math.min(2_000, Math.round(250 * SCALE));
 /** The issue's acceptance: each replica's share within ±20 % of the mean (asserted once that is at least 2 objects). */
 const BALANCE = 0.2;
 
@@ -92,8 +101,10 @@ describe('sharding across three operator processes', () => {
     expect(res.stderr).toBe('');
   };
   const list = async (r: ResourceType): Promise<Obj[]> => (await client.list<Obj>(r, ns)).items;
+  // Labels only (PartialObjectMetadata): polled often, and at the issue's size full lists would load the machine.
+  const labels = async (r: ResourceType): Promise<KubeObject[]> => (await client.list(r, ns, {}, undefined, { metadataOnly: true })).items;
   const owners = async (): Promise<Map<string, string | undefined>> => {
-    const all = [...(await list(R.rollout)).map((o) => ['rollout', o] as const), ...(await list(R.application)).map((o) => ['app', o] as const)];
+    const all = [...(await labels(R.rollout)).map((o) => ['rollout', o] as const), ...(await labels(R.application)).map((o) => ['app', o] as const)];
     return new Map(all.map(([kind, o]) => [`${kind}/${o.metadata?.name ?? ''}`, o.metadata?.labels?.[OWNER_LABEL]]));
   };
   const healthyAt = async (version: string): Promise<boolean> => {
@@ -102,7 +113,7 @@ describe('sharding across three operator processes', () => {
   };
 
   it('gives every object one owner, balances, survives a SIGKILL, corrects a hand edit, never two at once', async () => {
-    const args = ['--shards=auto', `--leader-election-namespace=${ns}`, `--namespace=${ns}`, `--leader-election-lease-duration=${LEASE_S}`, '--leader-election-renew-deadline=4', '--leader-election-retry-period=1', '--log-level=debug'];
+    const args = ['--shards=auto', `--leader-election-namespace=${ns}`, `--namespace=${ns}`, `--leader-election-lease-duration=${LEASE_S}`, `--leader-election-renew-deadline=${RENEW_S}`, `--leader-election-retry-period=${RETRY_S}`, '--log-level=debug'];
     const startedAt = Date.now();
     const ids = ['a', 'b', 'c'].map((x) => `shard-${x}-${ns}`.slice(0, 42).replace(/-+$/, ''));
     ops.push(...(await Promise.all(ids.map((id) => startOperator(kubeconfigPath(), id, args)))));
@@ -112,11 +123,15 @@ describe('sharding across three operator processes', () => {
     const t0 = Date.now();
     await waitFor('every object labelled with a live shard', async () => [...(await owners()).values()].every((o) => o !== undefined && ids.includes(o)), within(30_000), 200);
     process.stderr.write(`all ${TOTAL} objects labelled ${Date.now() - t0} ms after the apply\n`);
-    await waitFor('v1 Healthy everywhere', () => healthyAt('v1'), within(60_000), 250);
+    await waitFor('v1 Healthy everywhere', () => healthyAt('v1'), within(60_000), HEALTH_POLL_MS);
 
     // Balance: per shard, within the bounded-load guarantee (nobody above ceil(1.05 × mean)), and within ±20 % of the
     // mean (the issue's acceptance) when that margin is at least two objects.
     const byShard = (m: Map<string, string | undefined>): Record<string, number> => Object.fromEntries(ids.map((id) => [id, [...m.values()].filter((o) => o === id).length]));
+    // A replica that fenced itself (its renewals slower than the renew deadline: an overloaded machine) has handed its
+    // objects over, correctly; the balance of three is then not what this measures, so say which and why.
+    const gone = ops.filter((o) => o.child.exitCode !== null || o.child.signalCode !== null).map((o) => o.identity);
+    expect({ exited: gone }).toEqual({ exited: [] });
     const balance = byShard(await owners());
     const mean = TOTAL / 3;
     process.stderr.write(`objects per shard: ${JSON.stringify(balance)} (mean ${mean.toFixed(1)}; largest deviation ${(Math.max(...Object.values(balance).map((n) => Math.abs(n - mean))) / mean * 100).toFixed(1)} %)\n`);
@@ -134,6 +149,10 @@ describe('sharding across three operator processes', () => {
 
     // Mid-rollout (v2 everywhere), kill the leader, which is also a shard: another replica becomes leader, its sharder
     // finds the dead shard's Lease expired, takes it over and hands its objects to the live shards.
+    // Each live replica's longest event-loop stall since the previous read (prom-client resets it per scrape): the
+    // machine's share in the figures below (a starved replica renews its Lease late and may fence itself).
+    const stalls = async (): Promise<string> => JSON.stringify(Object.fromEntries(await Promise.all(ops.filter((o) => o.child.exitCode === null && o.child.signalCode === null).map(async (o) => [o.identity, await o.metric('sluice_nodejs_eventloop_lag_max_seconds').catch(() => NaN)] as const))));
+    await stalls();
     const leaderOf = async (): Promise<string | undefined> => (await client.get<LeaseObject>(R.lease, ns, 'sluice-leader')).spec?.holderIdentity;
     const first = await leaderOf();
     const victimOp = ops.find((o) => o.identity === first);
@@ -148,9 +167,10 @@ describe('sharding across three operator processes', () => {
       return victimObjects.every((k) => now.get(k) !== undefined && now.get(k) !== victimOp.identity);
     }, within(30_000), 100);
     const takeoverMs = Date.now() - killedAt;
+    process.stderr.write(`longest event-loop stall per live replica from the v2 apply to the takeover (s): ${await stalls()}\n`);
     const leader = await leaderOf();
-    process.stderr.write(`${victimObjects.length} objects of the SIGKILLed leader-and-shard taken over in ${takeoverMs} ms (lease ${LEASE_S} s, retry 1 s; new leader ${leader})\n`);
-    await waitFor('v2 Healthy everywhere', () => healthyAt('v2'), within(60_000), 250);
+    process.stderr.write(`${victimObjects.length} objects of the SIGKILLed leader-and-shard taken over in ${takeoverMs} ms (lease ${LEASE_S} s, retry ${RETRY_S} s; new leader ${leader})\n`);
+    await waitFor('v2 Healthy everywhere', () => healthyAt('v2'), within(60_000), HEALTH_POLL_MS);
     const after = byShard(await owners());
     process.stderr.write(`objects per shard after the kill: ${JSON.stringify(after)}\n`);
     expect(after[victimOp.identity]).toBe(0);
@@ -199,7 +219,7 @@ describe('sharding across three operator processes', () => {
     process.stderr.write(`after two replicas joined (${Date.now() - joinedAt} ms): ${JSON.stringify(spread)}; drains acknowledged by the leader: ${acked}\n`);
     expect(acked).toBeGreaterThan(0);
     await apply(Array.from({ length: ROLLOUTS }, (_, i) => rollout(`r${i}`, 'v3')));
-    await waitFor('v3 Healthy everywhere', () => healthyAt('v3'), within(60_000), 250);
+    await waitFor('v3 Healthy everywhere', () => healthyAt('v3'), within(60_000), HEALTH_POLL_MS);
 
     // A graceful stop (SIGTERM): the replica finishes, releases its Lease, and its objects move at once.
     const leaving = joiners[1];
