@@ -17,6 +17,7 @@ import type { Controller, ReconcileRequest, ReconcileResult } from '../runtime/c
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { adoptChildren, TakenOwners, waitCached } from '../runtime/sharding/adopt.ts';
+import { OWNER_LABEL } from '../runtime/sharding/decide.ts';
 import { decideExperiment, isCompleted, type ExperimentAction, type ExperimentRunView, type TemplateReplicaSet } from './decide.ts';
 import { analysisRunManifest, EXPERIMENT_ANALYSIS_LABEL, EXPERIMENT_LABEL, EXPERIMENT_TEMPLATE_LABEL, replicaSetManifest, serviceManifest, templateHash, type ExperimentRef } from './resources.ts';
 
@@ -28,6 +29,8 @@ type ReplicaSetObject = KubeObject & { spec?: { replicas?: number }; status?: { 
 type RunObject = KubeObject & { spec?: { terminate?: boolean }; status?: { phase?: string; message?: string } };
 
 const OWNER_INDEX = 'experiment-uid';
+/** How soon an Experiment that arrived before its AnalysisRuns is tried again (the sharder moves them in its pass). */
+const RUNS_MOVING_MS = 250;
 /** Set by the EndpointSlice controller: the Service a slice belongs to. */
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 type SliceObject = KubeObject & { endpoints?: { conditions?: { ready?: boolean } }[] };
@@ -48,8 +51,9 @@ export function registerExperimentController(manager: Manager, deps: { client: K
   // Experiment arrives here (takeChildren below).
   const replicaSets = manager.cache<ReplicaSetObject>(R.replicaSet, { labelSelector: EXPERIMENT_LABEL, transform: { id: 'experiment-rs', fn: slimReplicaSet }, children: true });
   replicaSets.addIndex(OWNER_INDEX, controllerUid);
-  // Not `children`: an Experiment's runs are sharded objects of their own, which the sharder places (on their own key).
-  const runs = manager.cache<RunObject>(R.analysisRun, { labelSelector: EXPERIMENT_LABEL });
+  // With sharding, only this shard's: runs are born with their Experiment's label, and the sharder keeps a run with its
+  // Experiment (same key), so when an Experiment moves its runs move with it (awaited in takeChildren).
+  const runs = manager.cache<RunObject>(R.analysisRun, { labelSelector: EXPERIMENT_LABEL, children: true });
   runs.addIndex(OWNER_INDEX, controllerUid);
   // Only the templates' own Services (labelled): a handful per running Experiment.
   const services = manager.cache<KubeObject>(R.service, { labelSelector: EXPERIMENT_LABEL, transform: { id: 'experiment-svc', fn: (o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata }) }, children: true });
@@ -97,7 +101,8 @@ export function registerExperimentController(manager: Manager, deps: { client: K
     }
     const exp = check.value;
     const ref: ExperimentRef = { name: req.name, namespace: req.namespace ?? '', uid: raw.metadata?.uid ?? '', ...(shard !== undefined ? { shard } : {}) };
-    if (shard !== undefined && taken?.due(ref.uid) === true) await takeChildren(ref, shard, req.signal); // moved here: its children first
+    // Moved here: its children first, and its runs once the sharder has moved them too.
+    if (shard !== undefined && taken?.due(ref.uid) === true && !(await takeChildren(ref, shard, req.signal))) return { requeueAfterMs: RUNS_MOVING_MS };
     const hashes = Object.fromEntries(exp.spec.templates.map((t) => [t.name, templateHash(req.name, t)]));
     const sets: Record<string, TemplateReplicaSet> = {};
     for (const rs of replicaSets.byIndex(OWNER_INDEX, ref.uid)) {
@@ -127,14 +132,19 @@ export function registerExperimentController(manager: Manager, deps: { client: K
 
   /**
    * Before the first decision on an Experiment this shard just received (see src/rollout/shard.ts for the Rollout's
-   * half): its ReplicaSets and Services, read live, are labelled with this shard and awaited in its caches, and so are
-   * the Services' EndpointSlices once the EndpointSlice controller copied the label (ChildNotCachedError retries).
-   * The old owner let go before the sharder moved the Experiment, so no other replica acts on them meanwhile.
+   * half): its AnalysisRuns, which the sharder moves (they share the Experiment's key), must carry this shard's label
+   * (false until they do: the caller requeues) and be in its cache; its ReplicaSets and Services, read live, are
+   * labelled with this shard and awaited in its caches, and so are the Services' EndpointSlices once the EndpointSlice
+   * controller copied the label (ChildNotCachedError retries). The old owner let go before the sharder moved the
+   * Experiment, so no other replica acts on them meanwhile.
    */
-  const takeChildren = async (ref: ExperimentRef, id: string, signal: AbortSignal): Promise<void> => {
+  const takeChildren = async (ref: ExperimentRef, id: string, signal: AbortSignal): Promise<boolean> => {
     const query = { labelSelector: `${EXPERIMENT_LABEL}=${ref.name}` };
     const mine = (o: KubeObject): boolean => controllerUid(o).includes(ref.uid) && o.metadata?.deletionTimestamp === undefined;
-    const [sets, svcs] = await Promise.all([client.list<KubeObject>(R.replicaSet, ref.namespace, query, signal), client.list<KubeObject>(R.service, ref.namespace, query, signal)]);
+    const [sets, svcs, ownRuns] = await Promise.all([client.list<KubeObject>(R.replicaSet, ref.namespace, query, signal), client.list<KubeObject>(R.service, ref.namespace, query, signal), client.list<KubeObject>(R.analysisRun, ref.namespace, query, signal)]);
+    const liveRuns = ownRuns.items.filter(mine);
+    if (liveRuns.some((r) => r.metadata?.labels?.[OWNER_LABEL] !== id)) return false;
+    await waitCached(runs, liveRuns, signal);
     await adoptChildren(client, id, replicaSets, sets.items.filter(mine), signal);
     const own = svcs.items.filter(mine);
     await adoptChildren(client, id, services, own, signal);
@@ -142,6 +152,7 @@ export function registerExperimentController(manager: Manager, deps: { client: K
     const ownSlices = (await client.list<KubeObject>(R.endpointSlice, ref.namespace, query, signal)).items.filter((s) => names.has(s.metadata?.labels?.[SERVICE_NAME_LABEL]) && s.metadata?.deletionTimestamp === undefined);
     await waitCached(slices, ownSlices, signal);
     taken?.done(ref.uid);
+    return true;
   };
 
   const perform = async (a: ExperimentAction, exp: Experiment, ref: ExperimentRef, hashes: Record<string, string>, nsTemplates: TemplateObject[], cTemplates: TemplateObject[]): Promise<void> => {

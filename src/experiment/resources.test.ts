@@ -31,7 +31,7 @@ describe('experiment resources', () => {
     expect((serviceManifest(ref, { ...withPorts, service: { name: 'mine' } }, 'h9').metadata as { name: string }).name).toBe('mine');
   });
 
-  it('labels the ReplicaSet and Service a sharded Experiment creates with its shard (not the pods), and nothing unsharded', () => {
+  it('labels the ReplicaSet, Service and AnalysisRuns a sharded Experiment creates with its shard (not the pods), and nothing unsharded', () => {
     type Labelled = { metadata: { labels: Record<string, string> }; spec: { template?: { metadata: { labels: Record<string, string> } }; selector: unknown } };
     const sharded = { ...ref, shard: 'shard-b' };
     const rs = replicaSetManifest(sharded, template, 'h1', 1) as unknown as Labelled;
@@ -44,6 +44,11 @@ describe('experiment resources', () => {
     expect(JSON.stringify(svc.spec.selector)).not.toContain(OWNER_LABEL);
     expect((replicaSetManifest(ref, template, 'h1', 1) as unknown as Labelled).metadata.labels[OWNER_LABEL]).toBeUndefined();
     expect((serviceManifest(ref, { ...template, service: {} }, 'h1') as unknown as Labelled).metadata.labels[OWNER_LABEL]).toBeUndefined();
+    // Its AnalysisRuns are born on its shard too (the sharder keeps them there: same key as the Experiment).
+    const tpl = [{ metadata: { name: 't', namespace: 'ns' }, spec: { metrics: [{ name: 'm', provider: { web: { url: 'http://x' } } }] } }];
+    const analysis = { name: 'compare', templateName: 't' };
+    expect((analysisRunManifest(sharded, { templates: [template] }, analysis, {}, tpl, []) as unknown as Labelled).metadata.labels).toEqual({ 'sluice.dev/experiment': 'ex', 'sluice.dev/experiment-analysis': 'compare', [OWNER_LABEL]: 'shard-b' });
+    expect((analysisRunManifest(ref, { templates: [template] }, analysis, {}, tpl, []) as unknown as Labelled).metadata.labels[OWNER_LABEL]).toBeUndefined();
   });
 
   it('substitutes the templates\' hashes and the Experiment\'s name in args, leaving unknown references as written', () => {

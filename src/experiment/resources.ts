@@ -16,7 +16,7 @@ export interface ExperimentRef {
   name: string;
   namespace: string;
   uid: string;
-  /** With sharding, this replica's shard: the ReplicaSets and Services it creates carry it (its children caches). */
+  /** With sharding, this replica's shard: the ReplicaSets, Services and AnalysisRuns it creates carry it. */
   shard?: string;
 }
 
@@ -96,7 +96,8 @@ export function analysisRunManifest(e: ExperimentRef, spec: Experiment['spec'], 
     metadata: {
       name: analysisRunName(e.name, a.name),
       namespace: e.namespace,
-      labels: { [EXPERIMENT_LABEL]: e.name, [EXPERIMENT_ANALYSIS_LABEL]: a.name },
+      // With sharding, born on the Experiment's shard: the sharder hashes a run with its Experiment (decide.ts).
+      labels: { [EXPERIMENT_LABEL]: e.name, [EXPERIMENT_ANALYSIS_LABEL]: a.name, ...shardLabel(e) },
       ownerReferences: owner(e),
     },
     spec: {

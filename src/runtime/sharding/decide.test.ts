@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { microTime } from '../leader.ts';
-import { decideObject, DRAIN_LABEL, hashKey, memberState, OWNER_LABEL } from './decide.ts';
+import { ASSIGNED_ANNOTATION, decideObject, desiredOwners, DRAIN_LABEL, hashKey, isKeyRoot, memberState, OWNER_LABEL, type ParentLookup } from './decide.ts';
+import { Ring } from './ring.ts';
 
 const lease = (name: string, holder: string | undefined, renewMs: number, seconds = 15) => ({
   metadata: { name },
@@ -18,11 +19,55 @@ describe('shard decisions', () => {
     expect(memberState({ metadata: { name: 'sluice-shard-a' }, spec: { holderIdentity: 'a' } }, now).state).toBe('expired');
   });
 
+  const ref = (kind: string, name: string, controller = true) => ({ apiVersion: 'sluice.dev/v1alpha1', kind, name, uid: `uid-${name}`, controller });
+  const obj = (name: string, ...owners: ReturnType<typeof ref>[]) => ({ metadata: { namespace: 'ns', name, ...(owners.length > 0 ? { ownerReferences: owners } : {}) } });
+  /** The sharder's view: the Experiments it knows, by name. */
+  const lookup = (known: Record<string, ReturnType<typeof obj>>): ParentLookup => (kind, namespace, name) => (kind === 'Experiment' && namespace === 'ns' ? known[name] : undefined);
+
   it('hashes an AnalysisRun on the Rollout that controls it', () => {
-    const run = { metadata: { namespace: 'ns', name: 'web-abc-2', ownerReferences: [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'Rollout', name: 'web', uid: 'u', controller: true }] } };
-    expect(hashKey(run)).toBe('ns/web');
-    expect(hashKey({ metadata: { namespace: 'ns', name: 'web' } })).toBe('ns/web');
-    expect(hashKey({ metadata: { namespace: 'ns', name: 'standalone' } })).toBe('ns/standalone');
+    const none = lookup({});
+    expect(hashKey(obj('web-abc-2', ref('Rollout', 'web')), none)).toBe('ns/web');
+    expect(hashKey(obj('web'), none)).toBe('ns/web');
+    expect(hashKey(obj('standalone'), none)).toBe('ns/standalone');
+    // Only a controller of ours counts: another group's, or an owner that is not the controller, does not.
+    expect(hashKey(obj('run', { ...ref('Rollout', 'web'), apiVersion: 'argoproj.io/v1alpha1' }), none)).toBe('ns/run');
+    expect(hashKey(obj('run', ref('Rollout', 'web', false)), none)).toBe('ns/run');
+  });
+
+  it('hashes an Experiment\'s AnalysisRuns with their Experiment, and so with the Rollout that controls it', () => {
+    const standalone = obj('split');
+    const stepExperiment = obj('web-abc-3', ref('Rollout', 'web'));
+    const known = lookup({ split: standalone, 'web-abc-3': stepExperiment });
+    // A standalone Experiment and its runs: one key, the Experiment's.
+    expect(hashKey(standalone, known)).toBe('ns/split');
+    expect(hashKey(obj('split-compare', ref('Experiment', 'split')), known)).toBe('ns/split');
+    // A Rollout's Experiment goes with the Rollout; its runs follow the chain up to the Rollout too.
+    expect(hashKey(stepExperiment, known)).toBe('ns/web');
+    expect(hashKey(obj('web-abc-3-compare', ref('Experiment', 'web-abc-3')), known)).toBe('ns/web');
+    // An Experiment not known (yet, or any more): no key, so the run is left where it is.
+    expect(hashKey(obj('gone-compare', ref('Experiment', 'gone')), known)).toBeUndefined();
+    // A cycle typed by hand ends after a few steps on a key, never loops.
+    const loop = lookup({ x: obj('x', ref('Experiment', 'y')), y: obj('y', ref('Experiment', 'x')) });
+    expect(hashKey(obj('run', ref('Experiment', 'x')), loop)).toMatch(/^ns\/[xy]$/);
+  });
+
+  it('tells the object a key is named after from those that go with it', () => {
+    const known = lookup({ 'web-abc-3': obj('web-abc-3', ref('Rollout', 'web')) });
+    for (const [o, root] of [[obj('web'), true], [obj('web-abc-3', ref('Rollout', 'web')), false], [obj('web-abc-3-compare', ref('Experiment', 'web-abc-3')), false]] as const) {
+      expect(isKeyRoot(o, hashKey(o, known) ?? '')).toBe(root);
+    }
+  });
+
+  it('moves a child placed on another shard to its parent, never the parent to the child, whatever the order', () => {
+    const ring = new Ring(['a', 'b', 'c']);
+    const placed = (o: ReturnType<typeof obj>, shard: string) => ({ ...o, metadata: { ...o.metadata, labels: { [OWNER_LABEL]: shard }, annotations: { [ASSIGNED_ANNOTATION]: shard } } });
+    const known = lookup({ split: obj('split') });
+    // The run was placed on its own key (before runs followed their Experiment): today it sits on c, the Experiment on a.
+    const objects = [placed(obj('split-compare', ref('Experiment', 'split')), 'c'), placed(obj('split'), 'a')].map((o) => ({ obj: o, key: hashKey(o, known) ?? '' }));
+    for (const order of [objects, [...objects].reverse()]) {
+      expect(desiredOwners(order, ring)).toEqual(new Map([['ns/split', 'a']]));
+      expect(decideObject(order.find((x) => x.obj.metadata.name === 'split-compare')?.obj.metadata.labels, 'a', new Set(['a', 'b', 'c']))).toEqual({ kind: 'drain', from: 'c' });
+    }
   });
 
   it('assigns an unowned object, or one whose owner is not live (dead shard, hand-typed label)', () => {

@@ -2,8 +2,9 @@
 // object to bring it to its desired owner without ever giving it two owners at once.
 import type { KubeObject } from '../../kube/client.ts';
 import type { LeaseObject } from '../leader.ts';
+import { assign, type Ring } from './ring.ts';
 
-/** On Rollouts, Applications and AnalysisRuns: the id of the shard that acts on the object. */
+/** On Rollouts, Applications, Experiments and AnalysisRuns: the id of the shard that acts on the object. */
 export const OWNER_LABEL = 'shard.sluice.dev/owner';
 /** Set by the sharder to take an object from its owner; the owner acknowledges by removing it and the owner label. */
 export const DRAIN_LABEL = 'shard.sluice.dev/drain';
@@ -50,14 +51,60 @@ export function memberState(lease: LeaseObject, nowMs: number): { id: string; st
   return { id, state: 'ready' };
 }
 
+/** Controllers whose objects go with them: what a Rollout or an Experiment controls is acted on where it is. */
+const FOLLOWED_KINDS: ReadonlySet<string> = new Set(['Rollout', 'Experiment']);
+/** Bounds the walk up the controller chain (Run → Experiment → Rollout is 2): a hand-made cycle ends there. */
+const MAX_CHAIN = 4;
+
+/** The sharded objects the sharder knows, by kind: how hashKey reads a controller's own controller. */
+export type ParentLookup = (kind: string, namespace: string | undefined, name: string) => KubeObject | undefined;
+
 /**
- * The key an object hashes on. An AnalysisRun a Rollout controls goes with its Rollout (same key, same owner);
- * anything else hashes on its own namespace/name.
+ * The key an object hashes on: that of the Rollout or Experiment controlling it, followed up the chain, so an
+ * AnalysisRun a Rollout controls, a Rollout's Experiment and that Experiment's AnalysisRuns all share the Rollout's
+ * key (one owner), and a standalone Experiment's runs share the Experiment's. Anything else hashes on its own
+ * namespace/name. Undefined while an Experiment on the chain is not known (its runs are left where they are rather
+ * than placed on a key that may change once it is seen; a run whose Experiment is gone waits for the GC).
  */
-export function hashKey(obj: KubeObject): string {
-  const m = obj.metadata;
-  const ctl = m?.ownerReferences?.find((r) => r.controller === true && r.kind === 'Rollout' && r.apiVersion.startsWith('sluice.dev/'));
-  return `${m?.namespace ?? ''}/${ctl?.name ?? m?.name ?? ''}`;
+export function hashKey(obj: KubeObject, parent: ParentLookup): string | undefined {
+  let cur = obj;
+  for (let depth = 0; ; depth++) {
+    const m = cur.metadata;
+    const ctl = m?.ownerReferences?.find((r) => r.controller === true && FOLLOWED_KINDS.has(r.kind) && r.apiVersion.startsWith('sluice.dev/'));
+    if (ctl === undefined || depth === MAX_CHAIN) return `${m?.namespace ?? ''}/${m?.name ?? ''}`;
+    // A Rollout is where a chain ends: nothing of ours controls one, so its key is its name without a look-up.
+    if (ctl.kind === 'Rollout') return `${m?.namespace ?? ''}/${ctl.name}`;
+    const next = parent(ctl.kind, m?.namespace, ctl.name);
+    if (next === undefined) return undefined;
+    cur = next;
+  }
+}
+
+/** Whether the object is the one its key is named after (a Rollout, an Application, a standalone Experiment). */
+export const isKeyRoot = (obj: KubeObject, key: string): boolean => key === `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+
+/**
+ * Each key's desired owner over the ready shards (`ring`). Today's owners (as the sharder wrote them) make it sticky:
+ * only what must move moves. The object a key is named after decides before those that go with it (a Rollout before
+ * its Experiments and runs), so a child placed elsewhere (by an older hashKey, or by hand) moves to its parent, never
+ * the parent to the child; among equals, the first in `objects` decides.
+ */
+export function desiredOwners(objects: readonly { obj: KubeObject; key: string }[], ring: Ring): Map<string, string> {
+  const owners = new Map<string, string>();
+  const leaving = new Map<string, string>();
+  const rootsFirst = [...objects].sort((a, b) => Number(!isKeyRoot(a.obj, a.key)) - Number(!isKeyRoot(b.obj, b.key)));
+  for (const { obj, key } of rootsFirst) {
+    const owner = obj.metadata?.labels?.[OWNER_LABEL];
+    if (owner === undefined || owners.has(key) || leaving.has(key)) continue;
+    if (obj.metadata?.labels?.[DRAIN_LABEL] !== undefined) leaving.set(key, owner);
+    else if (obj.metadata?.annotations?.[ASSIGNED_ANNOTATION] === owner) owners.set(key, owner);
+  }
+  return assign(
+    objects.map(({ key }) => key),
+    ring,
+    undefined,
+    { owners, leaving },
+  );
 }
 
 export type ObjectAction =

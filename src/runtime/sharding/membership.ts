@@ -89,6 +89,10 @@ export class ShardMembership {
     // Measured from before the request: a slow write must not extend how long we believe we hold the lease.
     this.lastRenewMs = started;
     this.held = true;
+    // A renewal that takes half the deadline leaves little room before this replica fences itself: say so, with the
+    // figure (an overloaded apiserver or a starved event loop shows here first).
+    const tookMs = this.o.now() - started;
+    if (tookMs > this.o.renewDeadlineMs / 2) this.o.log.warn({ tookMs: Math.round(tookMs), renewDeadlineMs: this.o.renewDeadlineMs }, 'shard lease renewal slow');
   }
 
   /** Joins the ring: retries until the Lease is ours (or the signal aborts). */

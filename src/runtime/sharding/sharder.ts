@@ -5,8 +5,8 @@ import type { Logger } from '../../log/logger.ts';
 import { microTime, type LeaseObject } from '../leader.ts';
 import type { Cache } from '../manager.ts';
 import type { Metrics } from '../metrics.ts';
-import { ASSIGNED_ANNOTATION, decideObject, DRAIN_LABEL, hashKey, memberState, OWNER_LABEL, RING_LABEL, SHARDER_HOLDER } from './decide.ts';
-import { assign, Ring } from './ring.ts';
+import { ASSIGNED_ANNOTATION, decideObject, desiredOwners, DRAIN_LABEL, hashKey, memberState, OWNER_LABEL, RING_LABEL, SHARDER_HOLDER, type ParentLookup } from './decide.ts';
+import { Ring } from './ring.ts';
 
 /** The sharder reads only what it decides on: a metadata-only cut of each sharded object. */
 export function metadataOnly<T extends KubeObject>(o: T): T {
@@ -116,28 +116,18 @@ export class Sharder {
   async pass(): Promise<void> {
     const { live } = await this.members();
     const ring = new Ring(live);
-    const objects = this.o.caches.flatMap(({ resource, cache }) => cache.list().map((obj) => ({ resource, obj })));
-    // Today's owners (as the sharder wrote them) make the assignment sticky: only what must move moves. The first
-    // object of a key decides (a Rollout before its AnalysisRuns, by the order of the caches).
-    const owners = new Map<string, string>();
-    const leaving = new Map<string, string>();
-    for (const { obj } of objects) {
-      const k = hashKey(obj);
-      const owner = obj.metadata?.labels?.[OWNER_LABEL];
-      if (owner === undefined || owners.has(k) || leaving.has(k)) continue;
-      if (obj.metadata?.labels?.[DRAIN_LABEL] !== undefined) leaving.set(k, owner);
-      else if (obj.metadata?.annotations?.[ASSIGNED_ANNOTATION] === owner) owners.set(k, owner);
-    }
-    const desired = assign(
-      objects.map(({ obj }) => hashKey(obj)),
-      ring,
-      undefined,
-      { owners, leaving },
-    );
+    const byKind = new Map(this.o.caches.map(({ resource, cache }) => [resource.kind, cache]));
+    const parent: ParentLookup = (kind, namespace, name) => byKind.get(kind)?.get(namespace, name);
+    // An object whose key is not known yet (its Experiment not seen) is left as it is this pass.
+    const objects = this.o.caches.flatMap(({ resource, cache }) => cache.list().flatMap((obj) => {
+      const key = hashKey(obj, parent);
+      return key === undefined ? [] : [{ resource, obj, key }];
+    }));
+    const desired = desiredOwners(objects, ring);
     const owned = new Map<string, number>();
     const writes: (() => Promise<void>)[] = [];
-    for (const { resource, obj } of objects) {
-      const want = desired.get(hashKey(obj));
+    for (const { resource, obj, key } of objects) {
+      const want = desired.get(key);
       if (want !== undefined) owned.set(`${want}\u0000${resource.plural}`, (owned.get(`${want}\u0000${resource.plural}`) ?? 0) + 1);
       const action = decideObject(obj.metadata?.labels, want, live);
       if (action.kind === 'none') continue;

@@ -2,7 +2,8 @@
 // exactly one owner, the work is shared within the ring's bound, a SIGKILLed replica's objects move to the others
 // within the lease duration, a hand-edited owner label is corrected, a frozen (SIGSTOP) replica is fenced, replicas
 // joining take objects through the drain handshake, and (from the replicas' reconcile spans in their logs) no object
-// is reconciled by two replicas at once.
+// is reconciled by two replicas at once. The sizes come from the environment (the issue's acceptance is
+// SLUICE_SHARD_ROLLOUTS=300 SLUICE_SHARD_APPS=60, see docs/benchmarks.md); deadlines grow with them.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
@@ -17,9 +18,32 @@ import type { LeaseObject } from '../leader.ts';
 import { OWNER_LABEL } from './decide.ts';
 import { capacity } from './ring.ts';
 
-const ROLLOUTS = 30;
-const APPS = 3;
-const LEASE_S = 6;
+/** A positive integer from the environment, else the default `npm test` runs with. */
+function size(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+const ROLLOUTS = size('SLUICE_SHARD_ROLLOUTS', 30);
+const APPS = size('SLUICE_SHARD_APPS', 3);
+const TOTAL = ROLLOUTS + APPS;
+/**
+ * The Leases' duration (s); the renew deadline is two thirds of it and the retry period a sixth, as the operator's
+ * defaults (15/10/2 once rounded). Short by default so takeovers are quick; on a loaded machine at the issue's size a
+ * replica can take longer than 4 s to renew and then fences itself, correctly (SLUICE_SHARD_LEASE_S=15 there).
+ */
+const LEASE_S = size('SLUICE_SHARD_LEASE_S', 6);
+const RENEW_S = Math.max(1, Math.round((LEASE_S * 2) / 3));
+const RETRY_S = Math.max(1, Math.floor(LEASE_S / 6));
+/** Deadlines are set for the default 33 objects and scale with the count (they bound waits, they assert no speed). */
+const SCALE = Math.max(1, TOTAL / 33);
+const within = (ms: number): number => Math.round(ms * SCALE);
+/** How often the full Rollout list is read while waiting for Healthy: less often at larger sizes. */
+const HEALTH_POLL_MS = Math.min(2_000, Math.round(250 * SCALE));
+/** The issue's acceptance: each replica's share within ±20 % of the mean (asserted once that is at least 2 objects). */
+const BALANCE = 0.2;
 
 type Obj = KubeObject & { status?: { phase?: string; stableRS?: string; currentPodHash?: string } };
 
@@ -77,8 +101,10 @@ describe('sharding across three operator processes', () => {
     expect(res.stderr).toBe('');
   };
   const list = async (r: ResourceType): Promise<Obj[]> => (await client.list<Obj>(r, ns)).items;
+  // Labels only (PartialObjectMetadata): polled often, and at the issue's size full lists would load the machine.
+  const labels = async (r: ResourceType): Promise<KubeObject[]> => (await client.list(r, ns, {}, undefined, { metadataOnly: true })).items;
   const owners = async (): Promise<Map<string, string | undefined>> => {
-    const all = [...(await list(R.rollout)).map((o) => ['rollout', o] as const), ...(await list(R.application)).map((o) => ['app', o] as const)];
+    const all = [...(await labels(R.rollout)).map((o) => ['rollout', o] as const), ...(await labels(R.application)).map((o) => ['app', o] as const)];
     return new Map(all.map(([kind, o]) => [`${kind}/${o.metadata?.name ?? ''}`, o.metadata?.labels?.[OWNER_LABEL]]));
   };
   const healthyAt = async (version: string): Promise<boolean> => {
@@ -87,29 +113,46 @@ describe('sharding across three operator processes', () => {
   };
 
   it('gives every object one owner, balances, survives a SIGKILL, corrects a hand edit, never two at once', async () => {
-    const args = ['--shards=auto', `--leader-election-namespace=${ns}`, `--namespace=${ns}`, `--leader-election-lease-duration=${LEASE_S}`, '--leader-election-renew-deadline=4', '--leader-election-retry-period=1', '--log-level=debug'];
+    const args = ['--shards=auto', `--leader-election-namespace=${ns}`, `--namespace=${ns}`, `--leader-election-lease-duration=${LEASE_S}`, `--leader-election-renew-deadline=${RENEW_S}`, `--leader-election-retry-period=${RETRY_S}`, '--log-level=debug'];
+    const startedAt = Date.now();
     const ids = ['a', 'b', 'c'].map((x) => `shard-${x}-${ns}`.slice(0, 42).replace(/-+$/, ''));
     ops.push(...(await Promise.all(ids.map((id) => startOperator(kubeconfigPath(), id, args)))));
     await waitFor('three membership leases', async () => (await client.list<LeaseObject>(R.lease, ns, { labelSelector: 'shard.sluice.dev/ring' })).items.length === 3);
 
     await apply([...Array.from({ length: ROLLOUTS }, (_, i) => rollout(`r${i}`, 'v1')), ...Array.from({ length: APPS }, (_, i) => application(`app${i}`, ns))]);
     const t0 = Date.now();
-    await waitFor('every object labelled with a live shard', async () => [...(await owners()).values()].every((o) => o !== undefined && ids.includes(o)), 30_000, 200);
-    process.stderr.write(`all ${ROLLOUTS + APPS} objects labelled ${Date.now() - t0} ms after the apply\n`);
-    await waitFor('v1 Healthy everywhere', () => healthyAt('v1'), 60_000, 250);
+    await waitFor('every object labelled with a live shard', async () => [...(await owners()).values()].every((o) => o !== undefined && ids.includes(o)), within(30_000), 200);
+    process.stderr.write(`all ${TOTAL} objects labelled ${Date.now() - t0} ms after the apply\n`);
+    await waitFor('v1 Healthy everywhere', () => healthyAt('v1'), within(60_000), HEALTH_POLL_MS);
 
-    // Balance: per shard, within the bounded-load guarantee (nobody above ceil(1.1 × mean)).
+    // Balance: per shard, within the bounded-load guarantee (nobody above ceil(1.05 × mean)), and within ±20 % of the
+    // mean (the issue's acceptance) when that margin is at least two objects.
     const byShard = (m: Map<string, string | undefined>): Record<string, number> => Object.fromEntries(ids.map((id) => [id, [...m.values()].filter((o) => o === id).length]));
+    // A replica that fenced itself (its renewals slower than the renew deadline: an overloaded machine) has handed its
+    // objects over, correctly; the balance of three is then not what this measures, so say which and why.
+    const gone = ops.filter((o) => o.child.exitCode !== null || o.child.signalCode !== null).map((o) => o.identity);
+    expect({ exited: gone }).toEqual({ exited: [] });
     const balance = byShard(await owners());
-    process.stderr.write(`objects per shard: ${JSON.stringify(balance)} (mean ${((ROLLOUTS + APPS) / 3).toFixed(1)})\n`);
-    for (const n of Object.values(balance)) expect(n).toBeLessThanOrEqual(capacity(ROLLOUTS + APPS, 3));
-    for (const op of ops) await waitFor(`${op.identity}'s owned-objects gauge`, async () => (await op.metric('sluice_shard_owned_objects')) === balance[op.identity], 10_000, 250);
+    const mean = TOTAL / 3;
+    process.stderr.write(`objects per shard: ${JSON.stringify(balance)} (mean ${mean.toFixed(1)}; largest deviation ${(Math.max(...Object.values(balance).map((n) => Math.abs(n - mean))) / mean * 100).toFixed(1)} %)\n`);
+    for (const n of Object.values(balance)) expect(n).toBeLessThanOrEqual(capacity(TOTAL, 3));
+    if (BALANCE * mean >= 2) {
+      for (const n of Object.values(balance)) {
+        expect(n).toBeGreaterThanOrEqual(Math.floor((1 - BALANCE) * mean));
+        expect(n).toBeLessThanOrEqual(Math.ceil((1 + BALANCE) * mean));
+      }
+    }
+    for (const op of ops) await waitFor(`${op.identity}'s owned-objects gauge`, async () => (await op.metric('sluice_shard_owned_objects')) === balance[op.identity], within(10_000), 250);
     const rolloutReconciles = await Promise.all(ops.map((op) => op.metric('sluice_reconcile_total', 'controller="rollout"')));
     process.stderr.write(`rollout reconciles per replica: ${JSON.stringify(rolloutReconciles)}\n`);
     for (const n of rolloutReconciles) expect(n).toBeGreaterThan(0);
 
     // Mid-rollout (v2 everywhere), kill the leader, which is also a shard: another replica becomes leader, its sharder
     // finds the dead shard's Lease expired, takes it over and hands its objects to the live shards.
+    // Each live replica's longest event-loop stall since the previous read (prom-client resets it per scrape): the
+    // machine's share in the figures below (a starved replica renews its Lease late and may fence itself).
+    const stalls = async (): Promise<string> => JSON.stringify(Object.fromEntries(await Promise.all(ops.filter((o) => o.child.exitCode === null && o.child.signalCode === null).map(async (o) => [o.identity, await o.metric('sluice_nodejs_eventloop_lag_max_seconds').catch(() => NaN)] as const))));
+    await stalls();
     const leaderOf = async (): Promise<string | undefined> => (await client.get<LeaseObject>(R.lease, ns, 'sluice-leader')).spec?.holderIdentity;
     const first = await leaderOf();
     const victimOp = ops.find((o) => o.identity === first);
@@ -122,20 +165,24 @@ describe('sharding across three operator processes', () => {
     await waitFor('the victim\'s objects on live shards', async () => {
       const now = await owners();
       return victimObjects.every((k) => now.get(k) !== undefined && now.get(k) !== victimOp.identity);
-    }, 30_000, 100);
+    }, within(30_000), 100);
     const takeoverMs = Date.now() - killedAt;
+    process.stderr.write(`longest event-loop stall per live replica from the v2 apply to the takeover (s): ${await stalls()}\n`);
     const leader = await leaderOf();
-    process.stderr.write(`${victimObjects.length} objects of the SIGKILLed leader-and-shard taken over in ${takeoverMs} ms (lease ${LEASE_S} s, retry 1 s; new leader ${leader})\n`);
-    await waitFor('v2 Healthy everywhere', () => healthyAt('v2'), 60_000, 250);
+    process.stderr.write(`${victimObjects.length} objects of the SIGKILLed leader-and-shard taken over in ${takeoverMs} ms (lease ${LEASE_S} s, retry ${RETRY_S} s; new leader ${leader})\n`);
+    await waitFor('v2 Healthy everywhere', () => healthyAt('v2'), within(60_000), HEALTH_POLL_MS);
     const after = byShard(await owners());
     process.stderr.write(`objects per shard after the kill: ${JSON.stringify(after)}\n`);
     expect(after[victimOp.identity]).toBe(0);
+    const survivors = Object.entries(after).filter(([id]) => id !== victimOp.identity).map(([, n]) => n);
+    for (const n of survivors) expect(n).toBeLessThanOrEqual(capacity(TOTAL, 2));
+    if (BALANCE * (TOTAL / 2) >= 2) for (const n of survivors) expect(Math.abs(n - TOTAL / 2)).toBeLessThanOrEqual(Math.ceil(BALANCE * (TOTAL / 2)));
 
     // A hand-edited owner label, to a shard that does not exist: the sharder puts it back.
     const survivor = ids.find((id) => id !== victimOp.identity) ?? '';
     const before = (await owners()).get('rollout/r0');
     expect((await kubectl(['label', '--overwrite', '-n', ns, 'rollouts.sluice.dev/r0', `${OWNER_LABEL}=nobody`])).stderr).toBe('');
-    await waitFor('the edited owner label corrected', async () => (await owners()).get('rollout/r0') === before, 15_000, 100);
+    await waitFor('the edited owner label corrected', async () => (await owners()).get('rollout/r0') === before, within(15_000), 100);
     expect(ids).toContain(before ?? survivor);
 
     // Fencing: freeze the other non-leader (SIGSTOP) past its lease. The leader takes its Lease and its objects; once
@@ -148,7 +195,7 @@ describe('sharding across three operator processes', () => {
     await waitFor('the frozen shard\'s objects on the leader', async () => {
       const now = await owners();
       return frozenObjects.every((k) => now.get(k) === leader);
-    }, 30_000, 100);
+    }, within(30_000), 100);
     process.stderr.write(`${frozenObjects.length} objects of the SIGSTOPped shard taken over in ${Date.now() - frozenAt} ms\n`);
     frozen.kill('SIGCONT');
     expect(await frozen.exited).toBe(1);
@@ -163,8 +210,8 @@ describe('sharding across three operator processes', () => {
     await waitFor('objects spread over the leader and the joiners', async () => {
       const now = await owners();
       const per = liveIds.map((id) => [...now.values()].filter((o) => o === id).length);
-      return [...now.values()].every((o) => o !== undefined && liveIds.includes(o)) && per.every((n) => n > 0 && n <= capacity(ROLLOUTS + APPS, 3));
-    }, 30_000, 200);
+      return [...now.values()].every((o) => o !== undefined && liveIds.includes(o)) && per.every((n) => n > 0 && n <= capacity(TOTAL, 3));
+    }, within(30_000), 200);
     const spread = Object.fromEntries(liveIds.map((id) => [id, 0]));
     for (const o of (await owners()).values()) if (o !== undefined) spread[o] = (spread[o] ?? 0) + 1;
     const leaderOp = ops.find((o) => o.identity === leader);
@@ -172,7 +219,7 @@ describe('sharding across three operator processes', () => {
     process.stderr.write(`after two replicas joined (${Date.now() - joinedAt} ms): ${JSON.stringify(spread)}; drains acknowledged by the leader: ${acked}\n`);
     expect(acked).toBeGreaterThan(0);
     await apply(Array.from({ length: ROLLOUTS }, (_, i) => rollout(`r${i}`, 'v3')));
-    await waitFor('v3 Healthy everywhere', () => healthyAt('v3'), 60_000, 250);
+    await waitFor('v3 Healthy everywhere', () => healthyAt('v3'), within(60_000), HEALTH_POLL_MS);
 
     // A graceful stop (SIGTERM): the replica finishes, releases its Lease, and its objects move at once.
     const leaving = joiners[1];
@@ -184,7 +231,7 @@ describe('sharding across three operator processes', () => {
     await waitFor('the stopped replica\'s objects on live shards', async () => {
       const now = await owners();
       return leavingObjects.every((k) => now.get(k) !== undefined && now.get(k) !== leaving.identity);
-    }, 30_000, 100);
+    }, within(30_000), 100);
     process.stderr.write(`${leavingObjects.length} objects of the SIGTERMed replica moved ${Date.now() - termAt} ms after the signal\n`);
 
     // Never two replicas on one key at once: across replicas, reconcile spans of one key do not overlap.
@@ -202,5 +249,6 @@ describe('sharding across three operator processes', () => {
     const moves = await leaderOp?.metric('sluice_sharder_moves_total');
     const drains = await leaderOp?.metric('sluice_sharder_moves_total', 'step="drain"');
     process.stderr.write(`sharder writes by the leader: ${moves} (drains ${drains})\n`);
-  }, 150_000);
+    process.stderr.write(`${ROLLOUTS} Rollouts and ${APPS} Applications: the whole test took ${((Date.now() - startedAt) / 1000).toFixed(0)} s\n`);
+  }, within(150_000));
 });
