@@ -80,6 +80,21 @@ describe('experiment engine', () => {
     expect(d.status.message).toMatch(/^analysis b Failed/);
   });
 
+  it('is not Successful at the end of its duration while an analysis has no run: it creates the run and waits for it', () => {
+    const ready = { baseline: rs('ex-baseline', 1), canary: rs('ex-canary', 2) };
+    let o = step(observe({ replicaSets: ready }));
+    // The duration passes and the run was never seen (its creation failed, or the cache has not delivered it).
+    o = step({ ...o, now: T0 + 90_000 });
+    expect(o.last.status.phase).toBe('Running');
+    expect(o.last.actions).toEqual([{ kind: 'createAnalysisRun', analysis: 'compare' }]);
+    expect(o.last.requeueAfterMs).toBe(5_000);
+    // Once seen, the analysis decides as before: Failed stays Failed, a clean run ends the Experiment Successful.
+    expect(step({ ...o, now: T0 + 95_000, runs: { compare: run('Failed') } }).last.status.phase).toBe('Failed');
+    const done = step({ ...o, now: T0 + 95_000, runs: { compare: run('Running') } });
+    expect(done.last.status.phase).toBe('Successful');
+    expect(done.last.actions).toContainEqual({ kind: 'terminateAnalysisRun', analysis: 'compare', name: 'ex-compare' });
+  });
+
   it('without a duration, completes when every analysis required for completion is Successful, terminating the others', () => {
     const spec: ExperimentSpec = { templates: [tmpl('canary')], analyses: [{ name: 'smoke', templateName: 's', requiredForCompletion: true }, { name: 'watch', templateName: 'w' }] };
     const base = observe({ spec, hashes: { canary: 'hc' }, status: { availableAt: new Date(T0).toISOString() }, replicaSets: { canary: rs('ex-canary', 1) } });

@@ -66,6 +66,8 @@ export const isCompleted = (phase: string | undefined): boolean => phase !== und
 const SEVERITY: Readonly<Record<string, number>> = { Inconclusive: 1, Error: 2, Failed: 3 };
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+/** How often an Experiment past its duration looks again for an AnalysisRun it has not seen (its watch also wakes it). */
+const RUN_WAIT_MS = 5_000;
 
 export function decideExperiment(o: ExperimentObserved): ExperimentDecision {
   const s = structuredClone(o.status);
@@ -100,7 +102,9 @@ export function decideExperiment(o: ExperimentObserved): ExperimentDecision {
     } else {
       s.phase = s.availableAt === undefined ? 'Pending' : 'Running';
       s.conditions = setCondition(s.conditions, { type: PROGRESSING, status: 'True', reason: s.availableAt === undefined ? 'ReplicaSetsProgressing' : 'ExperimentRunning', message: s.availableAt === undefined ? 'waiting for every template to have its pods available' : 'the templates are running' }, iso(o.now));
-      if (s.availableAt !== undefined && o.spec.duration !== undefined) wake(Date.parse(s.availableAt) + parseDuration(o.spec.duration) - o.now);
+      // Past the duration, only a run not seen yet holds the end: its creation wakes this Experiment, and so does this.
+      const left = s.availableAt !== undefined && o.spec.duration !== undefined ? Date.parse(s.availableAt) + parseDuration(o.spec.duration) - o.now : undefined;
+      if (left !== undefined) wake(left > 0 ? left : RUN_WAIT_MS);
     }
   }
   if (isCompleted(s.phase)) end(o, s, templates, actions, wake);
@@ -162,6 +166,8 @@ function judge(o: ExperimentObserved, s: ExperimentStatus, templates: readonly T
   if (worst !== undefined) return { phase: worst.phase, message: `analysis ${worst.name} ${worst.phase}${worst.message !== undefined ? `: ${worst.message}` : ''}` };
   if (o.spec.terminate === true) return { phase: 'Successful', message: 'Experiment terminated' };
   if (s.availableAt === undefined) return undefined;
+  // An analysis whose run was never seen has not judged anything: never Successful on its absence (invariant 8).
+  if ((o.spec.analyses ?? []).some((a) => o.runs[a.name] === undefined)) return undefined;
   if (o.spec.duration !== undefined && o.now >= Date.parse(s.availableAt) + parseDuration(o.spec.duration)) {
     return { phase: 'Successful', message: `Experiment completed after its duration (${String(o.spec.duration)})` };
   }
