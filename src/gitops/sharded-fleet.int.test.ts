@@ -13,17 +13,15 @@ import { clusterSecret, startRemotePlane, type RemotePlane } from '../../test/su
 import { startGitServer, type GitServer } from '../../test/support/git-server.ts';
 import { startOperator, type OperatorProcess } from '../../test/support/operator-process.ts';
 import { testClient } from '../../test/support/operator.ts';
-import type { ApplicationStatus } from '../api/application/schema.ts';
+import { objectsFollowApps, ownerOf, resyncedSince, syncStarts, uidsOf, type App } from '../../test/support/sharded-gitops.ts';
 import { KubeClient, type KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
 import type { LeaseObject } from '../runtime/leader.ts';
-import { OWNER_LABEL } from '../runtime/sharding/decide.ts';
-import { INSTANCE_LABEL, TRACKING_ANNOTATION } from './plan/plan.ts';
+import { INSTANCE_LABEL } from './plan/plan.ts';
 
 const APPS = 4;
 const DEST = 'fleet-shard';
 
-type App = KubeObject & { status?: ApplicationStatus };
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 
 describe('sharded GitOps into a remote cluster', () => {
@@ -55,13 +53,11 @@ describe('sharded GitOps into a remote cluster', () => {
 
   const apps = async (): Promise<App[]> => (await client.list<App>(R.application, ns)).items;
   const remoteMaps = async (): Promise<ConfigMap[]> => (await remoteClient.list<ConfigMap>(R.configMap, DEST, { labelSelector: INSTANCE_LABEL })).items;
-  const ownerOf = (o: KubeObject): string | undefined => o.metadata?.labels?.[OWNER_LABEL];
   const settled = async (live: string[]): Promise<boolean> => {
     const as = await apps();
     if (as.length !== APPS || !as.every((a) => a.status?.sync?.status === 'Synced' && live.includes(ownerOf(a) ?? ''))) return false;
-    const owners = new Map(as.map((a) => [`${ns}/${a.metadata?.name}`, ownerOf(a)]));
     const ms = await remoteMaps();
-    return ms.length === APPS * 2 && ms.every((m) => owners.get((m.metadata?.annotations?.[TRACKING_ANNOTATION] ?? '').split(':')[0] ?? '') === ownerOf(m));
+    return ms.length === APPS * 2 && objectsFollowApps(as, ms);
   };
 
   it('labels remote objects with their app\'s owner and takes them over when the app moves', async () => {
@@ -83,7 +79,7 @@ describe('sharded GitOps into a remote cluster', () => {
     }));
     expect((await kubectl(['apply', '--server-side', '--field-manager=sluice-test', '-f', '-'], manifests.map((m) => stringify(m)).join('---\n'))).code).toBe(0);
     await waitFor('every app Synced, its remote objects labelled with its owner', () => settled(ids), 60_000, 250);
-    const uids = new Map((await remoteMaps()).map((m) => [m.metadata?.name ?? '', m.metadata?.uid]));
+    const uids = uidsOf(await remoteMaps());
 
     // SIGKILL the replica owning the most apps; drift one of its remote objects while nobody owns it.
     const per = new Map(ids.map((id) => [id, 0]));
@@ -92,7 +88,7 @@ describe('sharded GitOps into a remote cluster', () => {
     if (victim === undefined) throw new Error('no replica');
     const victimApps = (await apps()).filter((a) => ownerOf(a) === victim.identity).map((a) => a.metadata?.name ?? '');
     expect(victimApps.length).toBeGreaterThan(0);
-    const syncedAt = new Map((await apps()).map((a) => [a.metadata?.name ?? '', a.status?.operationState?.startedAt]));
+    const syncedAt = syncStarts(await apps());
     victim.kill('SIGKILL');
     await victim.exited;
     const drifted = `${victimApps[0]}-x`;
@@ -100,9 +96,9 @@ describe('sharded GitOps into a remote cluster', () => {
     const survivor = ops.find((o) => o !== victim)?.identity ?? '';
     await waitFor('the victim\'s apps and remote objects on the survivor, drift healed', async () => (await remoteClient.get<ConfigMap>(R.configMap, DEST, drifted)).data?.v === '1' && (await settled([survivor])), 60_000, 250);
     // Taken over before the first compare: no sync operation for a moved app in sync, only for the drifted one.
-    const resynced = (await apps()).filter((a) => victimApps.includes(a.metadata?.name ?? '') && a.status?.operationState?.startedAt !== syncedAt.get(a.metadata?.name ?? '')).map((a) => a.metadata?.name);
+    const resynced = resyncedSince(await apps(), syncedAt, victimApps);
     expect(resynced).toEqual([victimApps[0]]);
     process.stderr.write(`${victimApps.length} apps and their ${victimApps.length * 2} remote objects moved to ${survivor}\n`);
-    expect(new Map((await remoteMaps()).map((m) => [m.metadata?.name ?? '', m.metadata?.uid]))).toEqual(uids);
+    expect(uidsOf(await remoteMaps())).toEqual(uids);
   }, 180_000);
 });

@@ -14,18 +14,17 @@ import { installCrds } from '../../test/support/crds.ts';
 import { startGitServer, type GitServer } from '../../test/support/git-server.ts';
 import { startOperator, type OperatorProcess } from '../../test/support/operator-process.ts';
 import { testClient } from '../../test/support/operator.ts';
-import type { ApplicationStatus } from '../api/application/schema.ts';
+import { objectsFollowApps, ownerOf, resyncedSince, syncStarts, uidsOf, type App } from '../../test/support/sharded-gitops.ts';
 import type { KubeObject } from '../kube/client.ts';
 import { R } from '../kube/resource.ts';
 import type { LeaseObject } from '../runtime/leader.ts';
 import { OWNER_LABEL } from '../runtime/sharding/decide.ts';
-import { INSTANCE_LABEL, TRACKING_ANNOTATION } from './plan/plan.ts';
+import { INSTANCE_LABEL } from './plan/plan.ts';
 import { REFRESH_ANNOTATION } from './sync.ts';
 
 const APPS = 9;
 const MAPS = 3;
 
-type App = KubeObject & { status?: ApplicationStatus };
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 
 const configMap = (name: string, data: Record<string, string>): string => stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
@@ -70,13 +69,11 @@ describe('sharded GitOps: managed objects follow their Application', () => {
 
   const apps = async (): Promise<App[]> => (await client.list<App>(R.application, ns)).items;
   const maps = async (selector = INSTANCE_LABEL): Promise<ConfigMap[]> => (await client.list<ConfigMap>(R.configMap, ns, { labelSelector: selector })).items;
-  const ownerOf = (o: KubeObject): string | undefined => o.metadata?.labels?.[OWNER_LABEL];
   /** Every app Synced and Healthy at `commit`, and every managed object labelled with its app's owner. */
   const settled = async (commit: string, live: string[]): Promise<boolean> => {
     const as = await apps();
     if (as.length !== APPS || !as.every((a) => a.status?.sync?.status === 'Synced' && a.status.sync.revision === commit && a.status.health?.status === 'Healthy' && live.includes(ownerOf(a) ?? ''))) return false;
-    const owners = new Map(as.map((a) => [`${ns}/${a.metadata?.name}`, ownerOf(a)]));
-    return (await maps()).every((m) => owners.get((m.metadata?.annotations?.[TRACKING_ANNOTATION] ?? '').split(':')[0] ?? '') === ownerOf(m));
+    return objectsFollowApps(as, await maps());
   };
   /** Each replica's cache of ConfigMaps (only the sync's watches cache them) holds exactly the ones labelled for it. */
   const cachesHoldOwnOnly = async (live: OperatorProcess[]): Promise<Record<string, number>> => {
@@ -117,7 +114,7 @@ describe('sharded GitOps: managed objects follow their Application', () => {
     process.stderr.write(`managed ConfigMaps cached per replica (3 replicas): ${JSON.stringify(cached)} of ${total}\n`);
     expect(Object.values(cached).reduce((a, b) => a + b, 0)).toBe(total);
     expect(Math.max(...Object.values(cached))).toBeLessThan(total);
-    const uids = new Map((await maps()).map((m) => [m.metadata?.name ?? '', m.metadata?.uid]));
+    const uids = uidsOf(await maps());
 
     // SIGKILL a replica that owns apps (not the leader, so the takeover waits only for its Lease to expire).
     const leader = (await client.get<LeaseObject>(R.lease, ns, 'sluice-leader')).spec?.holderIdentity;
@@ -125,7 +122,7 @@ describe('sharded GitOps: managed objects follow their Application', () => {
     if (victim === undefined) throw new Error('no non-leader replica');
     const victimApps = (await apps()).filter((a) => ownerOf(a) === victim.identity).map((a) => a.metadata?.name ?? '');
     expect(victimApps.length).toBeGreaterThan(0);
-    const syncedAt = new Map((await apps()).map((a) => [a.metadata?.name ?? '', a.status?.operationState?.startedAt]));
+    const syncedAt = syncStarts(await apps());
     victim.kill('SIGKILL');
     await victim.exited;
     const killedAt = Date.now();
@@ -141,13 +138,13 @@ describe('sharded GitOps: managed objects follow their Application', () => {
     process.stderr.write(`${victimApps.length} apps of the SIGKILLed replica and their ${victimApps.length * MAPS} objects taken over, drift healed, ${Date.now() - killedAt} ms after the kill\n`);
     // The new owner took the objects over before comparing, so it found them in sync: no sync operation ran for the
     // moved apps but the one whose object drifted (without the takeover, its watch would miss them: "Missing").
-    const resynced = (await apps()).filter((a) => victimApps.includes(a.metadata?.name ?? '') && a.status?.operationState?.startedAt !== syncedAt.get(a.metadata?.name ?? '')).map((a) => a.metadata?.name);
+    const resynced = resyncedSince(await apps(), syncedAt, victimApps);
     expect(resynced).toEqual([victimApps[0]]);
     const after = await cachesHoldOwnOnly(survivors);
     process.stderr.write(`managed ConfigMaps cached per replica (2 replicas): ${JSON.stringify(after)} of ${total}\n`);
     expect(Object.values(after).reduce((a, b) => a + b, 0)).toBe(total);
     // Nothing was deleted and recreated: every object is the one first created.
-    expect(new Map((await maps()).map((m) => [m.metadata?.name ?? '', m.metadata?.uid]))).toEqual(uids);
+    expect(uidsOf(await maps())).toEqual(uids);
 
     // A new commit for a moved app: its new owner applies and prunes it (the prune it was asked for, and only that).
     const moved = victimApps[0] ?? '';
@@ -163,7 +160,7 @@ describe('sharded GitOps: managed objects follow their Application', () => {
     // A replica joins: the sharder drains some apps from their live owners to it (the handshake), and it takes their
     // objects over: again in sync at once (no sync operation), each cache its own, every object the same.
     const before = new Map((await apps()).map((a) => [a.metadata?.name ?? '', { owner: ownerOf(a), startedAt: a.status?.operationState?.startedAt }]));
-    const uids2 = new Map((await maps()).map((m) => [m.metadata?.name ?? '', m.metadata?.uid]));
+    const uids2 = uidsOf(await maps());
     const joiner = await startOperator(kubeconfigPath(), `gsh-d-${ns}`.slice(0, 42).replace(/-+$/, ''), args, { SLUICE_GIT_CACHE: join(gitCache, 'd') });
     ops.push(joiner);
     await waitFor('the joiner owns apps, their objects relabelled', async () => (await apps()).some((a) => ownerOf(a) === joiner.identity) && (await settled(c2, [...live, joiner.identity])), 60_000, 250);
@@ -172,7 +169,7 @@ describe('sharded GitOps: managed objects follow their Application', () => {
     const joined = await cachesHoldOwnOnly([...survivors, joiner]);
     process.stderr.write(`after a replica joined, ${drained.length} apps drained to it; managed ConfigMaps cached per replica: ${JSON.stringify(joined)}\n`);
     expect(Object.values(joined).reduce((a, b) => a + b, 0)).toBe(total);
-    expect(new Map((await maps()).map((m) => [m.metadata?.name ?? '', m.metadata?.uid]))).toEqual(uids2);
+    expect(uidsOf(await maps())).toEqual(uids2);
 
     // Scale in to one replica (graceful stops: each releases its Lease): the last one holds and caches everything.
     const [last, ...leaving] = [...survivors, joiner];
@@ -183,7 +180,7 @@ describe('sharded GitOps: managed objects follow their Application', () => {
     const one = await cachesHoldOwnOnly([last]);
     process.stderr.write(`managed ConfigMaps cached by a single replica: ${JSON.stringify(one)}\n`);
     expect(one[last.identity]).toBe(total);
-    expect(new Map((await maps()).map((m) => [m.metadata?.name ?? '', m.metadata?.uid]))).toEqual(uids2);
+    expect(uidsOf(await maps())).toEqual(uids2);
 
     // Never two replicas on one app at once.
     const overlaps: string[] = [];
