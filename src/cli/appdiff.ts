@@ -11,6 +11,7 @@ import { canonicalJson } from '../api/common/equal.ts';
 import { applyManifest } from '../gitops/apply/apply.ts';
 import { SopsDecryptor } from '../gitops/decrypt/sops.ts';
 import { drifted, normalize } from '../gitops/diff/drift.ts';
+import { OWNER_LABEL } from '../runtime/sharding/decide.ts';
 import { plan as makePlan, pruneVerdict, refString, type ObjectRef } from '../gitops/plan/plan.ts';
 import { HelmRepository } from '../gitops/source/helmrepo.ts';
 import { GitSource } from '../gitops/source/git.ts';
@@ -79,6 +80,7 @@ export async function diffApplication(client: KubeClient, app: Application, opts
   await discovery.resolveAll(rendered.manifests.map((m) => ({ apiVersion: m.manifest.apiVersion, kind: m.manifest.kind })));
   const automated = app.spec.syncPolicy?.automated;
   const inventory: ObjectRef[] = (app.status?.resources ?? []).map((r) => ({ group: r.group ?? '', version: r.version, kind: r.kind, namespace: r.namespace ?? '', name: r.name, syncWave: r.syncWave }));
+  const ownerShard = app.metadata.labels?.[OWNER_LABEL];
   const p = makePlan({
     app: id,
     destinationNamespace: app.spec.destination.namespace,
@@ -87,6 +89,9 @@ export async function diffApplication(client: KubeClient, app: Application, opts
     inventory,
     prune: opts.prune === true || automated?.prune === true,
     allowEmpty: automated?.allowEmpty === true,
+    // Sharded operators apply their owner label (the app's own) with every object: so does the diff, or it would
+    // show the label's removal as a change.
+    ...(ownerShard !== undefined ? { shard: ownerShard } : {}),
   });
   if (p.errors.length > 0) throw new Error(`the sync would fail before applying anything: ${p.errors.join('; ')}`);
 

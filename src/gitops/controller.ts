@@ -97,9 +97,18 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
     homeClient: deps.client,
     source,
     charts: new HelmRepository(),
+    shard: manager.shard,
     onEvent: (rt, ev, obj, old) => {
       const key = appKeyOf(obj);
       if (key === undefined) return;
+      // Only for an app this replica holds (sharded: the old owner's watch still sees the objects leave on a move).
+      const slash = key.indexOf('/');
+      if (apps.get(key.slice(0, slash), key.slice(slash + 1)) === undefined) return;
+      // Sharded: an object leaving this shard's watch was deleted or relabelled; its app looks for it live again.
+      if (ev === 'delete') {
+        const m = memories.get(key);
+        if (m !== undefined) m.adopted = false;
+      }
       if (ev === 'update' && old !== undefined && quietChange(memories.get(key), rt, old, obj)) return;
       controller.enqueue(key);
     },
@@ -261,6 +270,11 @@ export function registerApplicationController(manager: Manager, deps: Applicatio
     return { requeueAfterMs: UNREACHABLE_RETRY_MS };
   };
 
+  // An app that leaves this replica's cache (deleted, or moved to another shard) is forgotten at once: if it comes
+  // back, its next reconcile starts afresh (its objects taken over again), whatever is still queued.
+  apps.on((ev, obj) => {
+    if (ev === 'delete') memories.delete(`${obj.metadata?.namespace}/${obj.metadata?.name}`);
+  });
   const controller = manager.addController({ name: 'application', for: apps, reconciler: { reconcile }, workers: deps.workers });
   return controller;
 }

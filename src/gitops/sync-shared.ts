@@ -5,7 +5,7 @@ import type { KubeClient, KubeObject } from '../kube/client.ts';
 import type { Discovery } from '../kube/discovery.ts';
 import type { ResourceType } from '../kube/resource.ts';
 import type { Health } from './health/health.ts';
-import type { ObjectRef, PlannedObject } from './plan/plan.ts';
+import type { AppId, ObjectRef, PlannedObject } from './plan/plan.ts';
 import type { GitSource } from './source/git.ts';
 import type { HelmRepository } from './source/helmrepo.ts';
 
@@ -50,6 +50,14 @@ export interface SyncDeps {
   waitForWatches?: (kinds: ResourceType[], timeoutMs: number) => Promise<void>;
   /** Told of every kind the app manages, so the controller can watch it. */
   onKinds?: (kinds: ResourceType[]) => void;
+  /** With sharding: this replica's shard id, which every applied object carries as its owner label (plan.ts). */
+  shard?: string;
+  /**
+   * With sharding: takes over the live objects of these planned ones from a previous owner shard (gitops/shard.ts)
+   * and says how many it relabelled and whether it could look at every kind. Runs before an app's compares in this
+   * replica until it is complete.
+   */
+  adopt?: (app: AppId, objects: readonly PlannedObject[]) => Promise<{ moved: number; complete: boolean }>;
 }
 
 export interface SourceCheck {
@@ -78,6 +86,11 @@ export interface AppMemory {
   sources?: (SourceMemory | undefined)[];
   /** The value of the sync annotation last acted on. */
   syncToken?: string;
+  /**
+   * Sharded: the app's managed objects were taken over by this shard since it arrived here. Cleared when one of them
+   * leaves this shard's watches (deleted, or its label edited away), so the next reconcile looks again.
+   */
+  adopted?: boolean;
 }
 
 export interface SyncOutcome {

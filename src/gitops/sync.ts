@@ -89,6 +89,14 @@ export class Syncer {
     if (plan.errors.length > 0) return planFailed(t, plan, commit, pollMs);
     mark('plan');
 
+    // 3b. Sharded: before this replica's first compare of the app, its objects carry our label and sit in our watches,
+    // so a watch miss means absent, never "still labelled for the previous owner".
+    if (this.d.adopt !== undefined && memory.adopted !== true) {
+      const { moved, complete } = await this.d.adopt(id, plan.apply);
+      if (moved > 0) log.info({ objects: moved }, 'took the managed objects over from their previous shard');
+      memory.adopted = complete;
+    }
+
     // 4. Compare every planned object with the cluster.
     const compared = await compareAll(this.d, plan.apply, memory, parseIgnoreDifferences(app.spec.ignoreDifferences).rules);
     const outOfSync = compared.some((c) => !c.synced) || plan.prune.length > 0;
@@ -131,6 +139,7 @@ export class Syncer {
       inventory,
       prune: automated?.prune === true || (t.manual && syncRequestPrunes(t.syncToken)),
       allowEmpty: automated?.allowEmpty === true,
+      ...(this.d.shard !== undefined ? { shard: this.d.shard } : {}),
     });
   }
 

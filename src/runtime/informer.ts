@@ -97,6 +97,11 @@ export class Informer<T extends KubeObject> {
     return this.opts.resource;
   }
 
+  /** The one namespace it watches; undefined for all. */
+  get namespace(): string | undefined {
+    return this.opts.namespace;
+  }
+
   on(handler: Handler<T>): void {
     this.handlers.push(handler);
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { RenderedManifest } from '../render/yaml.ts';
+import { OWNER_LABEL } from '../../runtime/sharding/decide.ts';
 import { INSTANCE_LABEL, plan, pruneVerdict, refKey, stages, TRACKING_ANNOTATION, trackingId, type ObjectRef, type PlanInput } from './plan.ts';
 
 const app = { namespace: 'sluice', name: 'web' };
@@ -86,6 +87,23 @@ describe('sync plan', () => {
     const cm = p.apply.find((o) => o.ref.name === 'early')!;
     expect(cm.manifest.metadata).toMatchObject({ namespace: 'web', labels: { [INSTANCE_LABEL]: 'web' }, annotations: { [TRACKING_ANNOTATION]: 'sluice/web:/ConfigMap:web/early' } });
     expect(p.apply.find((o) => o.ref.kind === 'ClusterRole')!.manifest.metadata.namespace).toBeUndefined();
+  });
+
+  it('adds the owner shard\'s label only when sharded, to resources and hooks, over a label Git names', () => {
+    const manifests = [m('ConfigMap', 'a'), m('Job', 'migrate', { apiVersion: 'batch/v1', annotations: { 'argocd.argoproj.io/hook': 'PreSync' } })];
+    const unsharded = plan(input(manifests));
+    expect([...unsharded.apply, ...unsharded.hooks].map((o) => Object.keys(o.manifest.metadata.labels ?? {}))).toEqual([[INSTANCE_LABEL], [INSTANCE_LABEL]]);
+    const sharded = plan(input(manifests, { shard: 'sluice-1' }));
+    expect([...sharded.apply, ...sharded.hooks].map((o) => o.manifest.metadata.labels)).toEqual([
+      { [INSTANCE_LABEL]: 'web', [OWNER_LABEL]: 'sluice-1' },
+      { [INSTANCE_LABEL]: 'web', [OWNER_LABEL]: 'sluice-1' },
+    ]);
+    // Another shard plans the same rendered manifest (memoized per manifest): its own label, not the first one's.
+    expect(plan(input(manifests, { shard: 'sluice-2' })).apply[0]?.manifest.metadata.labels?.[OWNER_LABEL]).toBe('sluice-2');
+    expect(plan(input(manifests)).apply[0]?.manifest.metadata.labels?.[OWNER_LABEL]).toBeUndefined();
+    const typed = m('ConfigMap', 'b');
+    typed.manifest.metadata.labels = { [OWNER_LABEL]: 'typed-in-git' };
+    expect(plan(input([typed], { shard: 'sluice-1' })).apply[0]?.manifest.metadata.labels?.[OWNER_LABEL]).toBe('sluice-1');
   });
 
   it('reports unknown kinds, duplicates, bad waves and missing namespaces, and then applies nothing', () => {

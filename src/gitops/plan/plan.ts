@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { hookSpec, type DeletePolicy, type HookPhase } from '../hooks/hooks.ts';
 import type { Manifest, RenderedManifest } from '../render/yaml.ts';
+import { OWNER_LABEL } from '../../runtime/sharding/decide.ts';
 
 /** On every managed object: selects them (one label-selected watch per kind) and names the owning Application. */
 export const INSTANCE_LABEL = 'sluice.dev/instance';
@@ -130,6 +131,11 @@ export interface PlanInput {
   inventory: ObjectRef[];
   prune: boolean;
   allowEmpty: boolean;
+  /**
+   * With sharding, the id of the shard that owns the Application: every object is applied with the shard's owner
+   * label too, so each replica's label-selected watches hold only its own apps' objects (see SyncTarget).
+   */
+  shard?: string;
 }
 
 export interface Plan {
@@ -204,12 +210,12 @@ export function plan(input: PlanInput): Plan {
     }
     if (hook.kind === 'hook') {
       const own = m.metadata.annotations?.[SLUICE_WAVE] ?? m.metadata.annotations?.[ARGO_WAVE];
-      hooks.push({ ref, phases: hook.phases, deletePolicies: hook.deletePolicies, wave: own === undefined ? (hook.weight ?? 0) : wave, manifest: tracked(m, input.app, ref), source: r.source });
+      hooks.push({ ref, phases: hook.phases, deletePolicies: hook.deletePolicies, wave: own === undefined ? (hook.weight ?? 0) : wave, manifest: tracked(m, input.app, ref, input.shard), source: r.source });
       continue;
     }
     const first = FIRST.has(m.kind) && group === (m.kind === 'Namespace' ? '' : 'apiextensions.k8s.io');
     if (!first) ref.syncWave = wave;
-    planned.push({ ref, wave: first ? -Infinity : wave, manifest: tracked(m, input.app, ref), source: r.source });
+    planned.push({ ref, wave: first ? -Infinity : wave, manifest: tracked(m, input.app, ref, input.shard), source: r.source });
   }
   if (errors.length > 0) {
     return { apply: [], prune: [], orphaned: input.inventory.filter((ref) => !seen.has(refKey(ref))).map((ref) => ({ ref, reason: 'the plan has errors' })), hooks: [], errors };
@@ -243,20 +249,23 @@ const compareApply = (a: { wave: number; ref: ObjectRef }, b: { wave: number; re
  * comparison memoizes its fingerprint per object, so an unchanged object of a re-planned app is not hashed again.
  */
 const trackedBy = new WeakMap<Manifest, Map<string, Manifest>>();
-function tracked(m: Manifest, app: AppId, ref: ObjectRef): Manifest {
+function tracked(m: Manifest, app: AppId, ref: ObjectRef, shard: string | undefined): Manifest {
   let per = trackedBy.get(m);
   if (per === undefined) trackedBy.set(m, (per = new Map<string, Manifest>()));
-  const key = `${app.namespace}/${app.name}\0${ref.namespace}`;
+  const key = `${app.namespace}/${app.name}\0${ref.namespace}\0${shard ?? ''}`;
   let t = per.get(key);
-  if (t === undefined) per.set(key, (t = track(m, app, ref)));
+  if (t === undefined) per.set(key, (t = track(m, app, ref, shard)));
   return t;
 }
 
-/** The manifest as Sluice applies it: namespace settled, tracking label and annotation added. Never mutates. */
-function track(m: Manifest, app: AppId, ref: ObjectRef): Manifest {
+/**
+ * The manifest as Sluice applies it: namespace settled, tracking label and annotation added (and, sharded, the
+ * owner shard's label: like the instance label it is Sluice's, not Git's, so it is never drift). Never mutates.
+ */
+function track(m: Manifest, app: AppId, ref: ObjectRef, shard: string | undefined): Manifest {
   const metadata: Manifest['metadata'] = {
     ...m.metadata,
-    labels: { ...m.metadata.labels, [INSTANCE_LABEL]: instanceLabelValue(app) },
+    labels: { ...m.metadata.labels, [INSTANCE_LABEL]: instanceLabelValue(app), ...(shard !== undefined ? { [OWNER_LABEL]: shard } : {}) },
     annotations: { ...m.metadata.annotations, [TRACKING_ANNOTATION]: trackingId(app, ref) },
   };
   if (ref.namespace === '') delete metadata.namespace;
