@@ -187,6 +187,12 @@ describe('git source over smart HTTP', () => {
     const before = server.requests.filter((q) => q.path === '/cut.git/git-upload-pack').length;
     await expect(src.ensure(url, r)).rejects.toThrow(/exceeds 100000 bytes/);
     expect(server.requests.filter((q) => q.path === '/cut.git/git-upload-pack').length).toBe(before);
+    // A refresh's one-exchange fetch of the tip is cut the same way once, then left to resolve and ensure (no download).
+    expect(await src.fetchTip(url, 'refs/heads/main')).toBeUndefined();
+    const afterTip = server.requests.filter((q) => q.path === '/cut.git/git-upload-pack').length;
+    expect(afterTip).toBe(before + 1);
+    expect(await src.fetchTip(url, 'refs/heads/main')).toBeUndefined();
+    expect(server.requests.filter((q) => q.path === '/cut.git/git-upload-pack').length).toBe(afterTip);
     // A fix on top of it is fetched and read.
     const fix = await server.commit('cut', { 'big.txt': null });
     expect(await src.ensure(url, await src.resolve(url, 'main'))).toBe(fix);

@@ -81,6 +81,8 @@ export class GitSource {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Commits (by URL) whose fetch the download limit cut: the limit is the process's, a commit never changes. */
   private readonly refused = new Map<string, SourceError>();
+  /** Refs (by URL) whose incremental fetch the download limit cut: fetchTip leaves them to resolve and ensure (and its memory above) until one is fetched whole. */
+  private readonly tipsTooBig = new Set<string>();
   /** Fetches performed, by URL: tests assert that an unchanged commit costs none. */
   readonly fetches = new Map<string, number>();
 
@@ -147,6 +149,7 @@ export class GitSource {
       // isomorphic-git tells the server what it has from the local ref of the name it fetches (remote-tracking refs
       // do not count): without it every fetch downloads the whole tree again, a new pack per commit.
       if (resolved.fetchRef !== undefined && resolved.fetchRef.startsWith('refs/')) await git.writeRef({ fs, gitdir, ref: resolved.fetchRef, value: got, force: true });
+      this.tipsTooBig.delete(`${url}\0${resolved.fetchRef}`);
       return got;
     });
   }
@@ -160,7 +163,7 @@ export class GitSource {
     const gitdir = this.gitdir(url);
     return this.locked(gitdir, async () => {
       const since = await this.tipTime(gitdir, fetchRef);
-      if (since === undefined) return undefined;
+      if (since === undefined || this.tipsTooBig.has(`${url}\0${fetchRef}`)) return undefined;
       try {
         const result = await this.undoingOnFailure(gitdir, () =>
           this.guard(`fetch ${url}`, (http) => git.fetch({ fs, http, gitdir, remote: 'origin', ref: fetchRef, singleBranch: true, since, tags: false, headers: authHeaders(creds) })),
@@ -170,7 +173,9 @@ export class GitSource {
         this.fetches.set(url, (this.fetches.get(url) ?? 0) + 1);
         await git.writeRef({ fs, gitdir, ref: fetchRef, value: tip, force: true });
         return tip;
-      } catch {
+      } catch (err) {
+        // Every retry of a refreshed Application comes here: without this, each would download the limit again.
+        if (err instanceof FetchTooBigError) this.tipsTooBig.add(`${url}\0${fetchRef}`);
         return undefined;
       }
     });
