@@ -1,6 +1,7 @@
-// `npm run chaos [-- --kills=N --fuzz=N --seed=N --skip-kills --skip-fuzz --skip-outages --soak --soak-minutes=N]`: the full reliability campaign.
-// The outage tests (test/chaos/outages: apiserver and etcd stopped 30 s, Prometheus 60 s, the Git server down 30 s,
-// slow, force-pushed, its branch deleted, over the limits) run after the kills.
+// `npm run chaos [-- --kills=N --fuzz=N --seed=N --skip-kills --skip-fuzz --skip-outages --bigrepo --soak --soak-minutes=N]`: the full reliability campaign.
+// The outage tests (test/chaos/outages: apiserver and etcd stopped 30 s with 10 Rollouts and 5 Applications in flight,
+// Prometheus 60 s, the Git server down 30 s, slow, force-pushed, its branch deleted, over the limits; with --bigrepo
+// also a real 50,000-file and 500 MiB repository against the default limits) run after the kills.
 // Fuzzing (10,000 inputs per target by default, test/chaos/fuzz/run.ts) runs beside the kill campaign, which runs as the jest integration test
 // test/chaos/kills/kills.int.test.ts with test/chaos/hostile (1,000 generated Rollouts on the apiserver; the jest global
 // setup starts the control plane), sized up through the environment,
@@ -26,6 +27,7 @@ interface Args {
   skipKills: boolean;
   skipFuzz: boolean;
   skipOutages: boolean;
+  bigRepo: boolean;
   soak: boolean;
   soakMinutes: number;
   /** The soak's operator runs in a memory cgroup of this size (0: none); by default the chart's limits.memory. */
@@ -42,7 +44,7 @@ function chartMemoryLimitMiB(): number {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { kills: 200, defaultLeaseKills: 10, fuzz: 10_000, seed: Date.now() % 1_000_000, skipKills: false, skipFuzz: false, skipOutages: false, soak: false, soakMinutes: 120, soakMemoryMiB: chartMemoryLimitMiB() };
+  const a: Args = { kills: 200, defaultLeaseKills: 10, fuzz: 10_000, seed: Date.now() % 1_000_000, skipKills: false, skipFuzz: false, skipOutages: false, bigRepo: false, soak: false, soakMinutes: 120, soakMemoryMiB: chartMemoryLimitMiB() };
   for (const arg of argv) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     const num = (): number => {
@@ -58,6 +60,7 @@ function parseArgs(argv: string[]): Args {
     else if (m[1] === 'skip-kills') a.skipKills = true;
     else if (m[1] === 'skip-fuzz') a.skipFuzz = true;
     else if (m[1] === 'skip-outages') a.skipOutages = true;
+    else if (m[1] === 'bigrepo') a.bigRepo = true;
     else if (m[1] === 'soak') a.soak = true;
     else if (m[1] === 'soak-minutes') a.soakMinutes = num();
     else if (m[1] === 'soak-memory-mib') a.soakMemoryMiB = num();
@@ -125,16 +128,20 @@ interface OutageFigures {
   details: Record<string, unknown>;
 }
 
-const OUTAGE_FILES = ['outage-apiserver.json', 'outage-etcd.json', 'outage-prometheus.json', 'outage-git-down.json', 'outage-git-slow.json', 'outage-git-forcepush.json', 'outage-git-branch.json', 'outage-git-size.json'] as const;
+const OUTAGE_FILES = ['outage-apiserver.json', 'outage-etcd.json', 'outage-prometheus.json', 'outage-git-down.json', 'outage-git-slow.json', 'outage-git-forcepush.json', 'outage-git-branch.json', 'outage-git-size.json', 'outage-git-bigrepo.json', 'outage-git-bigrepo-raised.json'] as const;
 
 /** The outage tests (test/chaos/outages), at the issue's durations; each writes its figures beside chaos.json. */
-async function runOutages(): Promise<string | undefined> {
+async function runOutages(a: Args): Promise<string | undefined> {
   for (const f of OUTAGE_FILES) rmSync(join(OUT, f), { force: true });
   const code = await run(['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', 'node_modules/jest/bin/jest.js', 'test/chaos/outages', '--selectProjects', 'integration', '--runInBand'], {
     SLUICE_CHAOS_APISERVER_DOWN: '30',
     SLUICE_CHAOS_ETCD_DOWN: '30',
     SLUICE_CHAOS_PROMETHEUS_DOWN: '60',
     SLUICE_CHAOS_GIT_DOWN: '30',
+    SLUICE_CHAOS_OUTAGE_CANARIES: '7',
+    SLUICE_CHAOS_OUTAGE_BLUEGREEN: '3',
+    SLUICE_CHAOS_OUTAGE_APPS: '5',
+    ...(a.bigRepo ? { SLUICE_CHAOS_BIGREPO: '1' } : {}),
   });
   return code === 0 ? undefined : `the outage tests failed (exit ${code}); see their output above`;
 }
@@ -192,7 +199,7 @@ async function main(): Promise<number> {
   // A skipped half reports the figures of its last run, if any (so one half can be re-run alone).
   const [fuzz, kills] = await Promise.all([a.skipFuzz ? lastFuzz() : runFuzz(a), a.skipKills ? lastKills() : runKills(a)]);
   // After the kills, not beside them: the outages stop a control plane and time the return.
-  const outageError = a.skipOutages ? undefined : await runOutages();
+  const outageError = a.skipOutages ? undefined : await runOutages(a);
   // Last and alone: the soak's RSS should not share the machine with the campaign's own other halves.
   const soak = a.soak ? await runSoak(a) : undefined;
   const sk = soak?.figures;
@@ -205,14 +212,16 @@ async function main(): Promise<number> {
     takeoverP50S: k?.takeoverP50S ?? null,
     takeoverP99S: k?.takeoverP99S ?? null,
     outages: [
-      outage('kube-apiserver stopped 30 s', 'outage-apiserver.json', notRun),
-      outage('etcd stopped 30 s', 'outage-etcd.json', notRun),
+      outage('kube-apiserver stopped 30 s (10 Rollouts, 5 Applications)', 'outage-apiserver.json', notRun),
+      outage('etcd stopped 30 s (10 Rollouts, 5 Applications)', 'outage-etcd.json', notRun),
       outage('Prometheus stopped 60 s', 'outage-prometheus.json', notRun),
       outage('Git server down 30 s', 'outage-git-down.json', notRun),
       outage('Git server at 1 byte/s', 'outage-git-slow.json', notRun),
       outage('Git force-push rewriting the branch', 'outage-git-forcepush.json', notRun),
       outage('Git target branch deleted', 'outage-git-branch.json', notRun),
       outage('Git repository over the limits', 'outage-git-size.json', notRun),
+      outage('Git repositories of 50,000 files and 500 MiB, default limits', 'outage-git-bigrepo.json', a.bigRepo ? notRun : 'not run (pass --bigrepo)'),
+      outage('Git repository of 50,000 files, --git-max-files raised', 'outage-git-bigrepo-raised.json', a.bigRepo ? notRun : 'not run (pass --bigrepo)'),
     ],
     fuzz: fuzz === undefined ? null : { inputs: fuzz.reduce((s, t) => s + t.inputs, 0), crashes: fuzz.reduce((s, t) => s + t.crashes, 0), unlocated: fuzz.reduce((s, t) => s + t.unlocated, 0), seed: a.skipFuzz ? (readJson<{ seed: number }>('fuzz.json')?.seed ?? null) : a.seed, targets: fuzz },
     hostile: readJson<{ generated: number; accepted: number; invalid: number; unjudged: string[]; missingInvalid: string[]; operatorExited: boolean }>('hostile.json') ?? null,

@@ -19,8 +19,8 @@ export interface GitServerOptions {
 export interface GitServer {
   /** http://127.0.0.1:<port> */
   baseURL: string;
-  /** Requests served, by path and service: lets tests check that a poll did not fetch. */
-  requests: { method: string; path: string; query: string }[];
+  /** Requests served, by path and service: lets tests check that a poll did not fetch; `bytes` sent so far in the answer. */
+  requests: { method: string; path: string; query: string; bytes: number }[];
   /**
    * Creates an empty bare repository whose HEAD names `head` (default `main`; `git init --bare`'s own default is
    * `master`, which leaves HEAD dangling when only `main` is pushed); returns its clone URL.
@@ -35,6 +35,8 @@ export interface GitServer {
   git(repo: string, args: string[]): Promise<string>;
   /** Runs a git command in the working clone of `repo` and pushes nothing (force-pushes, branch deletes). */
   run(repo: string, args: string[]): Promise<string>;
+  /** The bare repository on disk (for tests that write refs or alternates straight into it). */
+  bare(repo: string): string;
   close(): Promise<void>;
 }
 
@@ -59,7 +61,7 @@ function authorized(req: IncomingMessage, auth: GitServerOptions['auth']): boole
 }
 
 /** Bridges one HTTP request to one `git http-backend` CGI process (RFC 3875: env in, headers + body out). */
-function serveCgi(root: string, req: IncomingMessage, res: ServerResponse, remoteUser: string): void {
+function serveCgi(root: string, req: IncomingMessage, res: ServerResponse, remoteUser: string, sent: { bytes: number }): void {
   const url = new URL(req.url ?? '/', 'http://x');
   const header = (name: string): string | undefined => {
     const v = req.headers[name];
@@ -88,6 +90,7 @@ function serveCgi(root: string, req: IncomingMessage, res: ServerResponse, remot
   let headersSent = false;
   cgi.stdout.on('data', (chunk: Buffer) => {
     if (headersSent) {
+      sent.bytes += chunk.byteLength;
       res.write(chunk);
       return;
     }
@@ -111,6 +114,7 @@ function serveCgi(root: string, req: IncomingMessage, res: ServerResponse, remot
       else headers[k] = v;
     }
     res.writeHead(status, headers);
+    sent.bytes += head.byteLength - end - sep;
     res.write(head.subarray(end + sep));
   });
   cgi.stdout.on('end', () => {
@@ -131,12 +135,13 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
   const requests: GitServer['requests'] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1) });
+    const entry = { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), bytes: 0 };
+    requests.push(entry);
     if (!authorized(req, opts.auth)) {
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' }).end();
       return;
     }
-    serveCgi(root, req, res, opts.auth?.username ?? '');
+    serveCgi(root, req, res, opts.auth?.username ?? '', entry);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -188,6 +193,7 @@ export async function startGitServer(opts: GitServerOptions = {}): Promise<GitSe
     async run(repo, args) {
       return git(await clone(repo), args);
     },
+    bare: (repo) => join(root, `${repo}.git`),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

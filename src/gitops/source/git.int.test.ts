@@ -1,6 +1,7 @@
 // The Git source against a real `git http-backend` over HTTP: ls-remote, shallow fetch only when the commit changed,
 // tree reads without checkout, tags, pinned SHAs, basic auth and the size limit.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,5 +167,35 @@ describe('git source over smart HTTP', () => {
     const few = new GitSource({ cacheDir: join(cacheDir, 'few'), limits: { maxFiles: 5 } });
     await few.ensure(url, await few.resolve(url, 'main'));
     await expect(few.readFiles(url, c, '')).rejects.toThrow(/more than 5 files/);
+  });
+
+  it('keeps nothing of a fetch cut at the size limit, and does not download the same refused commit again', async () => {
+    const url = await server.createRepo('cut');
+    const good = await server.commit('cut', { 'a.yaml': 'v: 1\n' });
+    const src = new GitSource({ cacheDir: join(cacheDir, 'cut'), limits: { maxFetchBytes: 100_000 } });
+    expect(await src.ensure(url, await src.resolve(url, 'main'))).toBe(good);
+    const packDir = join(src.gitdir(url), 'objects', 'pack');
+    const packs = (await readdir(packDir)).sort();
+    // Random bytes do not compress: the pack is cut after its commit and tree, inside the blob.
+    const bad = await server.commit('cut', { 'a.yaml': 'v: 2\n', 'big.txt': randomBytes(300_000).toString('base64') });
+    const r = await src.resolve(url, 'main');
+    await expect(src.ensure(url, r)).rejects.toThrow(/exceeds 100000 bytes \(the limit: --git-max-fetch-bytes\)/);
+    // No partial pack left behind: its commit would pass for fetched and its blobs be missing (found by the 500 MB chaos test).
+    expect((await readdir(packDir)).sort()).toEqual(packs);
+    await expect(src.readFiles(url, bad, '')).rejects.toThrow();
+    // Asked again for the same commit: refused at once, with no second download of what the limit cut.
+    const before = server.requests.filter((q) => q.path === '/cut.git/git-upload-pack').length;
+    await expect(src.ensure(url, r)).rejects.toThrow(/exceeds 100000 bytes/);
+    expect(server.requests.filter((q) => q.path === '/cut.git/git-upload-pack').length).toBe(before);
+    // A refresh's one-exchange fetch of the tip is cut the same way once, then left to resolve and ensure (no download).
+    expect(await src.fetchTip(url, 'refs/heads/main')).toBeUndefined();
+    const afterTip = server.requests.filter((q) => q.path === '/cut.git/git-upload-pack').length;
+    expect(afterTip).toBe(before + 1);
+    expect(await src.fetchTip(url, 'refs/heads/main')).toBeUndefined();
+    expect(server.requests.filter((q) => q.path === '/cut.git/git-upload-pack').length).toBe(afterTip);
+    // A fix on top of it is fetched and read.
+    const fix = await server.commit('cut', { 'big.txt': null });
+    expect(await src.ensure(url, await src.resolve(url, 'main'))).toBe(fix);
+    expect((await src.readFiles(url, fix, '')).map((f) => [f.path, text(f.content)])).toEqual([['a.yaml', 'v: 2\n']]);
   });
 });

@@ -58,6 +58,13 @@ export class SourceError extends Error {
   }
 }
 
+/** A download cut at --git-max-fetch-bytes. */
+class FetchTooBigError extends SourceError {
+  constructor(message: string) {
+    super(message, false);
+  }
+}
+
 export { RevisionNotFoundError };
 
 /** Normalises spec.source.path: '', '.', './x/', '/x' → '' or 'x'. The spec check already refuses '..'. */
@@ -72,6 +79,10 @@ export class GitSource {
   private readonly cacheDir: string;
   private readonly limits: SourceLimits;
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Commits (by URL) whose fetch the download limit cut: the limit is the process's, a commit never changes. */
+  private readonly refused = new Map<string, SourceError>();
+  /** Refs (by URL) whose incremental fetch the download limit cut: fetchTip leaves them to resolve and ensure (and its memory above) until one is fetched whole. */
+  private readonly tipsTooBig = new Set<string>();
   /** Fetches performed, by URL: tests assert that an unchanged commit costs none. */
   readonly fetches = new Map<string, number>();
 
@@ -104,10 +115,13 @@ export class GitSource {
       await git.init({ fs, gitdir, bare: true });
       // fetch records remote-tracking refs, so it needs a remote with a refspec; the URL is the key of this gitdir.
       await git.addRemote({ fs, gitdir, remote: 'origin', url, force: true });
+      const key = `${url}\0${resolved.commit}`;
+      const refused = this.refused.get(key);
+      if (refused !== undefined) throw refused; // the same commit, the same limit: no second download of it
       this.fetches.set(url, (this.fetches.get(url) ?? 0) + 1);
       const shallow = resolved.kind === 'ref';
-      const fetch = (http: HttpClient, cut: { depth?: number; since?: Date }): Promise<Awaited<ReturnType<typeof git.fetch>>> =>
-        git.fetch({ fs, http, gitdir, remote: 'origin', ref: resolved.fetchRef, singleBranch: true, ...cut, tags: false, headers: authHeaders(creds) });
+      const fetch = (cut: { depth?: number; since?: Date }): Promise<Awaited<ReturnType<typeof git.fetch>>> =>
+        this.undoingOnFailure(gitdir, () => this.guard(`fetch ${url}`, (http) => git.fetch({ fs, http, gitdir, remote: 'origin', ref: resolved.fetchRef, singleBranch: true, ...cut, tags: false, headers: authHeaders(creds) })));
       // The tip fetched last time is told to the server as a `have` (isomorphic-git takes it from the local ref of
       // the name it fetches). With `deepen-since` its time, the server sends only what changed since; with `depth`
       // isomorphic-git's one-request negotiation gets the whole tree again (a new pack per commit). Any failure of
@@ -116,19 +130,26 @@ export class GitSource {
       let result: Awaited<ReturnType<typeof git.fetch>> | undefined;
       if (since !== undefined) {
         try {
-          result = await this.guard(`fetch ${url}`, (http) => fetch(http, { since }));
-          if (!(await this.has(gitdir, resolved.commit)) && result.fetchHead === null) result = undefined;
+          result = await fetch({ since });
+          if (!(await this.has(gitdir, resolved.commit)) && (result.fetchHead === null || !(await this.has(gitdir, result.fetchHead)))) result = undefined;
         } catch {
           result = undefined;
         }
       }
       // A pinned SHA that is not a tip needs history to reach it; tips need only themselves.
-      result ??= await this.guard(`fetch ${url}`, (http) => fetch(http, shallow ? { depth: 1 } : {}));
-      const got = (await this.has(gitdir, resolved.commit)) ? resolved.commit : shallow && result.fetchHead !== null ? result.fetchHead : undefined;
+      try {
+        result ??= await fetch(shallow ? { depth: 1 } : {});
+      } catch (err) {
+        if (err instanceof FetchTooBigError) this.remember(key, err);
+        throw err;
+      }
+      // A commit counts as fetched only when it is readable here (a fetch cut short names a tip it did not bring).
+      const got = (await this.has(gitdir, resolved.commit)) ? resolved.commit : shallow && result.fetchHead !== null && (await this.has(gitdir, result.fetchHead)) ? result.fetchHead : undefined;
       if (got === undefined) throw new RevisionNotFoundError(`commit ${resolved.commit} is not reachable from ${resolved.fetchRef ?? 'the default branch'}`);
       // isomorphic-git tells the server what it has from the local ref of the name it fetches (remote-tracking refs
       // do not count): without it every fetch downloads the whole tree again, a new pack per commit.
       if (resolved.fetchRef !== undefined && resolved.fetchRef.startsWith('refs/')) await git.writeRef({ fs, gitdir, ref: resolved.fetchRef, value: got, force: true });
+      this.tipsTooBig.delete(`${url}\0${resolved.fetchRef}`);
       return got;
     });
   }
@@ -142,17 +163,19 @@ export class GitSource {
     const gitdir = this.gitdir(url);
     return this.locked(gitdir, async () => {
       const since = await this.tipTime(gitdir, fetchRef);
-      if (since === undefined) return undefined;
+      if (since === undefined || this.tipsTooBig.has(`${url}\0${fetchRef}`)) return undefined;
       try {
-        const result = await this.guard(`fetch ${url}`, (http) =>
-          git.fetch({ fs, http, gitdir, remote: 'origin', ref: fetchRef, singleBranch: true, since, tags: false, headers: authHeaders(creds) }),
+        const result = await this.undoingOnFailure(gitdir, () =>
+          this.guard(`fetch ${url}`, (http) => git.fetch({ fs, http, gitdir, remote: 'origin', ref: fetchRef, singleBranch: true, since, tags: false, headers: authHeaders(creds) })),
         );
         const tip = result.fetchHead;
         if (tip === null || !(await this.has(gitdir, tip))) return undefined;
         this.fetches.set(url, (this.fetches.get(url) ?? 0) + 1);
         await git.writeRef({ fs, gitdir, ref: fetchRef, value: tip, force: true });
         return tip;
-      } catch {
+      } catch (err) {
+        // Every retry of a refreshed Application comes here: without this, each would download the limit again.
+        if (err instanceof FetchTooBigError) this.tipsTooBig.add(`${url}\0${fetchRef}`);
         return undefined;
       }
     });
@@ -208,6 +231,30 @@ export class GitSource {
     }
   }
 
+  /**
+   * Runs one fetch; if it fails, undoes what isomorphic-git wrote before the pack was whole: the `shallow` file (it
+   * would name the cut commit, which the server then believes we have) and any new pack file.
+   */
+  private async undoingOnFailure<T>(gitdir: string, fn: () => Promise<T>): Promise<T> {
+    const shallowFile = join(gitdir, 'shallow');
+    const packDir = join(gitdir, 'objects', 'pack');
+    const shallow = await fs.promises.readFile(shallowFile).catch(() => undefined);
+    const packs = new Set(await fs.promises.readdir(packDir).catch(() => []));
+    try {
+      return await fn();
+    } catch (err) {
+      if (shallow === undefined) await fs.promises.rm(shallowFile, { force: true });
+      else await fs.promises.writeFile(shallowFile, shallow);
+      for (const f of await fs.promises.readdir(packDir).catch(() => [])) if (!packs.has(f)) await fs.promises.rm(join(packDir, f), { force: true });
+      throw err;
+    }
+  }
+
+  private remember(key: string, err: SourceError): void {
+    if (this.refused.size >= 1000) this.refused.delete(this.refused.keys().next().value!); // oldest first
+    this.refused.set(key, err);
+  }
+
   private async has(gitdir: string, oid: string): Promise<boolean> {
     try {
       await git.readCommit({ fs, gitdir, oid });
@@ -233,6 +280,7 @@ export class GitSource {
   private async guard<T>(what: string, fn: (http: HttpClient) => Promise<T>): Promise<T> {
     const signal = AbortSignal.timeout(this.limits.timeoutMs);
     const max = this.limits.maxFetchBytes;
+    const tooBig = (): SourceError => new FetchTooBigError(`${what}: the response exceeds ${max} bytes (the limit: --git-max-fetch-bytes)`);
     // isomorphic-git swallows errors thrown by a body stream, so the limit ends the stream and is checked after.
     let exceeded = false;
     const http: HttpClient = {
@@ -256,7 +304,6 @@ export class GitSource {
         return { ...res, body: limited() };
       },
     };
-    const tooBig = (): SourceError => new SourceError(`${what}: the response exceeds ${max} bytes (the limit: --git-max-fetch-bytes)`, false);
     try {
       const out = await fn(http);
       if (exceeded) throw tooBig();
