@@ -8,7 +8,7 @@
 // with a second, shorter campaign at the chart's default lease timings. Prints one table and writes
 // test-results/chaos/chaos.json. `--soak` adds, last, the memory soak (test/chaos/soak: one operator process under
 // continuous rollouts and syncs for --soak-minutes, 120 by default, its RSS sampled every minute, in a memory cgroup
-// of the chart's limits.memory unless --soak-memory-mib=0, since Node sizes its heap from that limit). What is not measured is null, with the reason beside it. Exit 1 on any violation,
+// of the chart's limits.memory unless --memory-mib=0, since Node sizes its heap from that limit). What is not measured is null, with the reason beside it. Exit 1 on any violation,
 // wrong end state or crash.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,8 +30,8 @@ interface Args {
   bigRepo: boolean;
   soak: boolean;
   soakMinutes: number;
-  /** The soak's operator runs in a memory cgroup of this size (0: none); by default the chart's limits.memory. */
-  soakMemoryMiB: number;
+  /** The soak's and the big-repository run's operator runs in a memory cgroup of this size (0: none); by default the chart's limits.memory. */
+  memoryMiB: number;
 }
 
 /** The chart's default `resources.limits.memory` in MiB (Mi or Gi), which a pod's Node sizes its heap from. */
@@ -44,7 +44,7 @@ function chartMemoryLimitMiB(): number {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { kills: 200, defaultLeaseKills: 10, fuzz: 10_000, seed: Date.now() % 1_000_000, skipKills: false, skipFuzz: false, skipOutages: false, bigRepo: false, soak: false, soakMinutes: 120, soakMemoryMiB: chartMemoryLimitMiB() };
+  const a: Args = { kills: 200, defaultLeaseKills: 10, fuzz: 10_000, seed: Date.now() % 1_000_000, skipKills: false, skipFuzz: false, skipOutages: false, bigRepo: false, soak: false, soakMinutes: 120, memoryMiB: chartMemoryLimitMiB() };
   for (const arg of argv) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     const num = (): number => {
@@ -63,7 +63,7 @@ function parseArgs(argv: string[]): Args {
     else if (m[1] === 'bigrepo') a.bigRepo = true;
     else if (m[1] === 'soak') a.soak = true;
     else if (m[1] === 'soak-minutes') a.soakMinutes = num();
-    else if (m[1] === 'soak-memory-mib') a.soakMemoryMiB = num();
+    else if (m[1] === 'memory-mib') a.memoryMiB = num();
     else throw new Error(`unknown flag ${arg}`);
   }
   return a;
@@ -141,7 +141,7 @@ async function runOutages(a: Args): Promise<string | undefined> {
     SLUICE_CHAOS_OUTAGE_CANARIES: '7',
     SLUICE_CHAOS_OUTAGE_BLUEGREEN: '3',
     SLUICE_CHAOS_OUTAGE_APPS: '5',
-    ...(a.bigRepo ? { SLUICE_CHAOS_BIGREPO: '1' } : {}),
+    ...(a.bigRepo ? { SLUICE_CHAOS_BIGREPO: '1', ...(a.memoryMiB > 0 ? { SLUICE_CHAOS_MEMORY_LIMIT_MIB: String(a.memoryMiB) } : {}) } : {}),
   });
   return code === 0 ? undefined : `the outage tests failed (exit ${code}); see their output above`;
 }
@@ -181,7 +181,7 @@ async function runSoak(a: Args): Promise<{ figures?: SoakFigures; error?: string
     SLUICE_CHAOS_FAILING: '3',
     SLUICE_CHAOS_BLUEGREEN: '1',
     SLUICE_CHAOS_APPS: '3',
-    ...(a.soakMemoryMiB > 0 ? { SLUICE_SOAK_MEMORY_LIMIT_MIB: String(a.soakMemoryMiB) } : {}),
+    ...(a.memoryMiB > 0 ? { SLUICE_SOAK_MEMORY_LIMIT_MIB: String(a.memoryMiB) } : {}),
   });
   return { figures: readJson<SoakFigures>('soak.json'), ...(code !== 0 ? { error: `the soak's test failed (exit ${code}); see its output above` } : {}) };
 }

@@ -32,7 +32,7 @@ export function memoryCgroup(name: string, limitMiB: number): MemoryCgroup {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, v2 ? 'memory.max' : 'memory.limit_in_bytes'), bytes);
   } catch (err) {
-    throw new CgroupUnavailableError(`cannot create a memory cgroup with a ${limitMiB} MiB limit at ${dir} (root and a writable cgroup hierarchy are needed; the soak runs without a limit with npm run chaos -- --soak --soak-memory-mib=0): ${err instanceof Error ? err.message : String(err)}`);
+    throw new CgroupUnavailableError(`cannot create a memory cgroup with a ${limitMiB} MiB limit at ${dir} (root and a writable cgroup hierarchy are needed; the soak runs without a limit with npm run chaos -- --memory-mib=0): ${err instanceof Error ? err.message : String(err)}`);
   }
   return {
     procsFile: join(dir, 'cgroup.procs'),

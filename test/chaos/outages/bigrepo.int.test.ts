@@ -74,7 +74,10 @@ const mib = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 
   async function operator(ns: string, identity: string, extra: string[]): Promise<OperatorProcess> {
     const cacheDir = await mkdtemp(join(tmpdir(), 'sluice-chaos-bigrepo-'));
     cacheDirs.push(cacheDir);
-    const op = await startOperator(kubeconfigPath(), identity, [`--namespace=${ns}`, '--log-level=warn', ...extra], { SLUICE_GIT_CACHE: cacheDir });
+    // In a memory cgroup of the chart's limit when asked (as `npm run chaos -- --bigrepo` does): a pod is OOM-killed
+    // there, where an unlimited process only shows a high RSS.
+    const memory = process.env.SLUICE_CHAOS_MEMORY_LIMIT_MIB;
+    const op = await startOperator(kubeconfigPath(), identity, [`--namespace=${ns}`, '--log-level=warn', ...extra], { SLUICE_GIT_CACHE: cacheDir }, memory !== undefined ? { memoryLimitMiB: Number(memory) } : {});
     operators.push(op);
     void op.exited.then((c) => exits.push(c));
     return op;
