@@ -48,8 +48,8 @@ describe('operator config', () => {
     expect(c).toMatchObject({ leaderElectionLeaseDuration: 3, leaderElectionRenewDeadline: 2, leaderElectionRetryPeriod: 0.5 });
   });
 
-  it('takes the Git deadline and size limits (defaults: 60 s, 256 MiB a fetch, 5000 files, 32 MiB of files); refuses a zero', () => {
-    expect(loadConfig([], {})).toMatchObject({ gitTimeout: 60, gitMaxFetchBytes: 256 * 1024 * 1024, gitMaxFiles: 5000, gitMaxTreeBytes: 32 * 1024 * 1024 });
+  it('takes the Git deadline and size limits (defaults: 60 s, 64 MiB a fetch, 5000 files, 32 MiB of files); refuses a zero', () => {
+    expect(loadConfig([], {})).toMatchObject({ gitTimeout: 60, gitMaxFetchBytes: 64 * 1024 * 1024, gitMaxFiles: 5000, gitMaxTreeBytes: 32 * 1024 * 1024 });
     expect(loadConfig(['--git-timeout=3', '--git-max-files=40', '--git-max-fetch-bytes=2000000'], { SLUICE_GIT_MAX_TREE_BYTES: '1000' })).toMatchObject({ gitTimeout: 3, gitMaxFiles: 40, gitMaxFetchBytes: 2_000_000, gitMaxTreeBytes: 1000 });
     expect(() => loadConfig(['--git-max-files=0'], {})).toThrow(/flag --git-max-files: /);
   });

@@ -41,7 +41,7 @@ export const ConfigSchema = z.object({
   // Git sources (src/gitops/source/git.ts): a deadline per ls-remote or fetch, so a hung or trickling server cannot
   // hold a worker; and size limits, so a huge repository is refused with a condition instead of exhausting memory.
   gitTimeout: z.number().positive().default(60),
-  gitMaxFetchBytes: z.int().positive().default(256 * 1024 * 1024),
+  gitMaxFetchBytes: z.int().positive().default(64 * 1024 * 1024),
   gitMaxFiles: z.int().positive().default(5000),
   gitMaxTreeBytes: z.int().positive().default(32 * 1024 * 1024),
 }).superRefine((c, ctx) => {
@@ -84,7 +84,7 @@ export const SETTINGS: Setting[] = [
   { key: 'dashboardReadOnly', flag: 'dashboard-read-only', env: 'SLUICE_DASHBOARD_READ_ONLY', kind: 'boolean', help: 'the dashboard refuses every action (promote, abort, sync, ...)' },
   { key: 'dashboardSecureCookie', flag: 'dashboard-secure-cookie', env: 'SLUICE_DASHBOARD_SECURE_COOKIE', kind: 'boolean', help: 'mark the dashboard session cookie Secure (default true: serve it behind TLS)' },
   { key: 'gitTimeout', flag: 'git-timeout', env: 'SLUICE_GIT_TIMEOUT', kind: 'number', help: 'seconds one Git ls-remote or fetch may take before the Application gets a ComparisonError (default 60)' },
-  { key: 'gitMaxFetchBytes', flag: 'git-max-fetch-bytes', env: 'SLUICE_GIT_MAX_FETCH_BYTES', kind: 'number', help: 'bytes one Git fetch may download (default 268435456)' },
+  { key: 'gitMaxFetchBytes', flag: 'git-max-fetch-bytes', env: 'SLUICE_GIT_MAX_FETCH_BYTES', kind: 'number', help: 'bytes one Git fetch may download (default 67108864; a fetch holds about 3.5 times this in memory)' },
   { key: 'gitMaxFiles', flag: 'git-max-files', env: 'SLUICE_GIT_MAX_FILES', kind: 'number', help: 'files an Application\'s source path may hold (default 5000)' },
   { key: 'gitMaxTreeBytes', flag: 'git-max-tree-bytes', env: 'SLUICE_GIT_MAX_TREE_BYTES', kind: 'number', help: 'bytes of files an Application\'s source path may hold (default 33554432)' },
   { key: 'logLevel', flag: 'log-level', env: 'SLUICE_LOG_LEVEL', kind: 'string', help: 'fatal|error|warn|info|debug|trace (default info)' },

@@ -24,7 +24,7 @@ export interface SourceLimits {
   timeoutMs: number;
 }
 
-export const DEFAULT_LIMITS: SourceLimits = { maxFetchBytes: 256 * 1024 * 1024, maxTreeBytes: 32 * 1024 * 1024, maxFiles: 5000, timeoutMs: 60_000 };
+export const DEFAULT_LIMITS: SourceLimits = { maxFetchBytes: 64 * 1024 * 1024, maxTreeBytes: 32 * 1024 * 1024, maxFiles: 5000, timeoutMs: 60_000 };
 
 export interface SourceFile {
   /** Path relative to the directory that was read, '/'-separated. */

@@ -1,6 +1,6 @@
 // The Git outage at scale (opt-in: SLUICE_CHAOS_BIGREPO=1, or `npm run chaos -- --bigrepo`): a real repository of
 // 50,000 files and one of 500 MiB that does not compress (./bigrepo.ts, generated once and cached), served by the real
-// Git server of the GitOps tests, against the operator with its DEFAULT limits (5,000 files, 256 MiB a fetch, 32 MiB
+// Git server of the GitOps tests, against the operator with its DEFAULT limits (5,000 files, 64 MiB a fetch, 32 MiB
 // of files, 60 s). Each Application first synced a small good commit; the branch then moves to the big one. Required:
 // a ComparisonError naming the limit and its flag; the last good revision still applied and recorded (nothing pruned,
 // nothing half-applied) across several polls; the operator never exits; synced again once the branch is fixed.

@@ -25,7 +25,7 @@ import { say, sleep, writeOutage } from './support.ts';
 
 const DOWN_S = Number(process.env.SLUICE_CHAOS_GIT_DOWN ?? 5);
 // Limits small enough to cross cheaply in `npm test`; the flags are the operator's own (defaults 60 s, 5000 files,
-// 256 MiB a fetch).
+// 64 MiB a fetch).
 const TIMEOUT_S = 3;
 const MAX_FILES = 40;
 const MAX_FETCH = 2_000_000;
