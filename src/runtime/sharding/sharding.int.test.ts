@@ -132,8 +132,13 @@ describe('sharding across three operator processes', () => {
     // objects over, correctly; the balance of three is then not what this measures, so say which and why.
     const gone = ops.filter((o) => o.child.exitCode !== null || o.child.signalCode !== null).map((o) => o.identity);
     expect({ exited: gone }).toEqual({ exited: [] });
-    const balance = byShard(await owners());
     const mean = TOTAL / 3;
+    const balanced = (b: Record<string, number>): boolean => Object.values(b).every((n) => n <= capacity(TOTAL, 3) && (BALANCE * mean < 2 || (n >= Math.floor((1 - BALANCE) * mean) && n <= Math.ceil((1 + BALANCE) * mean))));
+    // The ring converges once the sharder sees all three members ready: on a loaded machine a member's Lease may reach
+    // the sharder's cache after the first objects were placed on two, and the bounded loads then move the excess (by
+    // drains). So the balance is awaited, then asserted.
+    await waitFor('the objects balanced over the three shards', async () => balanced(byShard(await owners())), within(30_000), 250).catch(() => undefined);
+    const balance = byShard(await owners());
     process.stderr.write(`objects per shard: ${JSON.stringify(balance)} (mean ${mean.toFixed(1)}; largest deviation ${(Math.max(...Object.values(balance).map((n) => Math.abs(n - mean))) / mean * 100).toFixed(1)} %)\n`);
     for (const n of Object.values(balance)) expect(n).toBeLessThanOrEqual(capacity(TOTAL, 3));
     if (BALANCE * mean >= 2) {
