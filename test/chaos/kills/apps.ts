@@ -27,6 +27,8 @@ export class AppWorkload {
   private readonly ac = new AbortController();
   private feed: Promise<void> | undefined;
   drifts = 0;
+  /** Apps whose object was drifted with the other manager's label, which must be kept from then on. */
+  private readonly drifted = new Set<string>();
   revisions = 0;
 
   private readonly o: { ns: string; client: KubeClient; kubectl: Kubectl; git: GitServer; count: number };
@@ -53,7 +55,8 @@ export class AppWorkload {
     }
   }
 
-  private async push(name: string, v: number): Promise<void> {
+  /** The next revision of `name` in Git (no refresh asked: the operator's poll, a refresh or a webhook finds it). */
+  async push(name: string, v = (this.version.get(name) ?? 0) + 1): Promise<void> {
     this.pushes.set(`${name}/${v}`, Date.now());
     const sha = await this.o.git.commit(name, { 'perm.yaml': cm(`${name}-perm`, { rev: String(v) }), 'gen.yaml': cm(`${name}-gen-${v}`, { rev: String(v) }) }, `revision ${v}`);
     this.version.set(name, v);
@@ -66,14 +69,14 @@ export class AppWorkload {
     const sha = this.commits.get(name);
     const v = this.version.get(name) ?? 1;
     const out: string[] = [];
-    if (s?.sync?.revision !== sha || s?.sync?.status !== 'Synced' || s?.operationState?.phase !== 'Succeeded' || s?.operationState?.syncResult?.revision !== sha) out.push(`${name}: not synced at ${sha?.slice(0, 7)} (sync ${s?.sync?.status} at ${s?.sync?.revision?.slice(0, 7)}, operation ${s?.operationState?.phase} at ${s?.operationState?.syncResult?.revision?.slice(0, 7)})`);
+    if (s?.sync?.revision !== sha || s?.sync?.status !== 'Synced' || s?.health?.status !== 'Healthy' || s?.operationState?.phase !== 'Succeeded' || s?.operationState?.syncResult?.revision !== sha) out.push(`${name}: not Synced/Healthy at ${sha?.slice(0, 7)} (sync ${s?.sync?.status} at ${s?.sync?.revision?.slice(0, 7)}, health ${s?.health?.status}, operation ${s?.operationState?.phase} at ${s?.operationState?.syncResult?.revision?.slice(0, 7)})`);
     const cms = (await this.o.client.list<Cm>(R.configMap, this.o.ns)).items.filter((c) => c.metadata?.name?.startsWith(`${name}-`) === true);
     const names = cms.map((c) => c.metadata?.name ?? '').sort();
     const expected = [`${name}-gen-${v}`, `${name}-perm`, `${name}-untracked`].sort();
     if (names.join() !== expected.join()) out.push(`${name}: ConfigMaps ${names.join(', ')}, expected ${expected.join(', ')}`);
     const perm = cms.find((c) => c.metadata?.name === `${name}-perm`);
     if (perm?.data?.rev !== String(v)) out.push(`${name}-perm: rev ${perm?.data?.rev}, expected ${v} (not healed or not synced)`);
-    if (this.drifts > 0 && perm !== undefined && perm.metadata?.labels?.[EXTRA_LABEL] === undefined) out.push(`${name}-perm: the other manager's label ${EXTRA_LABEL} is gone`);
+    if (this.drifted.has(name) && perm !== undefined && perm.metadata?.labels?.[EXTRA_LABEL] === undefined) out.push(`${name}-perm: the other manager's label ${EXTRA_LABEL} is gone`);
     return out;
   }
 
@@ -89,16 +92,26 @@ export class AppWorkload {
       this.revisions++;
       await this.o.kubectl(['annotate', '--overwrite', '-n', this.o.ns, `applications.sluice.dev/${name}`, `${REFRESH_ANNOTATION}=${Date.now()}`]);
     }
-    const name = this.names[round % this.names.length]!;
-    // Drift on a field Git declares (self-heal must put it back), and a label of another manager (kept: invariant 7).
+    await this.drift(this.names[round % this.names.length]!);
+  }
+
+  /** Drift on a field Git declares (self-heal must put it back), and a label of another manager (kept: invariant 7). */
+  async drift(name: string): Promise<void> {
     const d = await this.o.kubectl(['patch', 'configmap', `${name}-perm`, '-n', this.o.ns, '--field-manager=chaos-drift', '--type=merge', '-p', JSON.stringify({ metadata: { labels: { [EXTRA_LABEL]: 'x' } }, data: { rev: 'drifted' } })]);
-    if (d.code === 0) this.drifts++;
+    if (d.code !== 0) return;
+    this.drifts++;
+    this.drifted.add(name);
+  }
+
+  /** Invariants 6 and 7 judged on every ConfigMap state the apiserver stored so far. */
+  violations(): Violation[] {
+    return gitopsViolations(this.events, this.names, (app, v) => this.pushes.get(`${app}/${v}`));
   }
 
   async stop(): Promise<Violation[]> {
     this.ac.abort();
     await this.feed;
-    return gitopsViolations(this.events, this.names, (app, v) => this.pushes.get(`${app}/${v}`));
+    return this.violations();
   }
 
   get observedEvents(): number {

@@ -20,7 +20,8 @@ import { testClient } from '../../support/operator.ts';
 import { startOperator, type OperatorProcess } from '../../support/operator-process.ts';
 import { stepHistoryProblems } from '../observer/check.ts';
 import { observe } from '../observer/follow.ts';
-import { blueGreen, OutageApps } from './scale.ts';
+import { AppWorkload } from '../kills/apps.ts';
+import { blueGreen } from './scale.ts';
 import { apply, canary, canaryWeight, getRollout, promoted, say, writeOutage, type Kubectl, type RolloutObj } from './support.ts';
 
 const OUTAGES = [
@@ -46,7 +47,7 @@ describe(`chaos: control-plane outages with ${CANARIES} canaries, ${BLUEGREEN} b
   let cp: ControlPlane;
   let op: OperatorProcess;
   let git: GitServer;
-  let apps: OutageApps;
+  let apps: AppWorkload;
   const exits: (number | null)[] = [];
   const ns = 'default';
   let version = 1;
@@ -77,7 +78,7 @@ describe(`chaos: control-plane outages with ${CANARIES} canaries, ${BLUEGREEN} b
     const get = (n: string): Promise<RolloutObj> => getRollout(client, ns, n);
     if (apps === undefined) {
       await apply(kubectl, ns, manifests(version));
-      apps = new OutageApps({ ns, client, kubectl, git, count: APPS });
+      apps = new AppWorkload({ ns, client, kubectl, git, count: APPS });
       await apps.setUp();
     }
     await waitFor('every Rollout Healthy on its revision', async () => (await Promise.all(all.map(async (n) => promoted(await get(n))))).every(Boolean), 180_000, 250);
